@@ -1,0 +1,39 @@
+/*
+ * classify.h - the only face of nDPI in smtpsleuth. Every ndpi_* call lives
+ * in classify.c, so an nDPI upgrade touches one file.
+ *
+ * nDPI sees only a flow's first packets (until it decides, plus the extra
+ * packets needed for TLS metadata, with a hard cap). It does not follow
+ * STARTTLS; after the 220 to STARTTLS the caller says so and the next
+ * packets go to a second nDPI flow so the TLS handshake is classified too.
+ */
+#ifndef SLEUTH_CLASSIFY_H
+#define SLEUTH_CLASSIFY_H
+
+#include "common.h"
+#include "packet.h"
+
+#define CLASSIFY_MAX_PACKETS 24     /* packets per flow (and per TLS sub-flow) shown to nDPI */
+
+struct classifier;
+struct classify_flow;
+
+struct classifier *classifier_new(char *err, size_t errlen);
+void classifier_free(struct classifier *c);
+
+struct classify_flow *classify_flow_new(struct classifier *c);
+/* Feeds one packet; returns true while nDPI still wants packets of this flow. */
+bool classify_packet(struct classifier *c, struct classify_flow *f, const struct pkt *p);
+/* STARTTLS was accepted: classify the TLS that follows in a second nDPI flow. */
+void classify_starttls(struct classifier *c, struct classify_flow *f);
+/* Gives up on an undecided flow (port guess allowed). Idempotent. */
+void classify_finish(struct classifier *c, struct classify_flow *f);
+/* nDPI's name: "SMTP", "SMTPS", "TLS", "HTTP", "Unknown", ... */
+const char *classify_name(const struct classify_flow *f);
+bool classify_is_smtp(const struct classify_flow *f);     /* SMTP or SMTPS */
+bool classify_decided(const struct classify_flow *f);
+/* Risk names (static strings); returns how many were written to out. */
+uint32_t classify_risks(const struct classify_flow *f, const char **out, uint32_t max);
+void classify_flow_free(struct classify_flow *f);
+
+#endif

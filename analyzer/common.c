@@ -1,0 +1,120 @@
+/*
+ * common.c - address and time formatting, and the one routine that turns
+ * untrusted bytes into printable text.
+ */
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char *sl_addr_str(const struct sl_addr *a, char *buf, size_t len)
+{
+	if (!inet_ntop(a->v == 6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+bool sl_addr_parse(const char *s, struct sl_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, s, out->a) == 1) {
+		out->v = 4;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, out->a) == 1) {
+		out->v = 6;
+		return true;
+	}
+	return false;
+}
+
+bool sl_addr_eq(const struct sl_addr *x, const struct sl_addr *y)
+{
+	return x->v == y->v && memcmp(x->a, y->a, x->v == 6 ? 16 : 4) == 0;
+}
+
+const char *sl_time_str(sl_time t, char *buf, size_t len)
+{
+	time_t sec = (time_t)(t / NS_PER_SEC);
+	long usec = (long)((t % NS_PER_SEC) / NS_PER_USEC);
+	if (usec < 0) {
+		usec += 1000000;
+		sec -= 1;
+	}
+	struct tm tm;
+	if (!gmtime_r(&sec, &tm)) {
+		snprintf(buf, len, "?");
+		return buf;
+	}
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+	return buf;
+}
+
+/* Length of a valid UTF-8 sequence starting at s (at most n bytes), or 0. */
+static size_t utf8_seq_len(const uint8_t *s, size_t n)
+{
+	size_t need;
+	uint32_t cp;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < need)
+		return 0;
+	for (size_t i = 1; i < need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	/* Reject overlongs, surrogates and values past U+10FFFF. */
+	if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return need;
+}
+
+size_t sl_text_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n)
+{
+	size_t o = 0, i = 0;
+
+	if (dstlen == 0)
+		return 0;
+	while (i < n && o + 1 < dstlen) {
+		uint8_t c = src[i];
+		if (c >= 0x20 && c < 0x7f) {
+			dst[o++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c == '\t') {
+			dst[o++] = ' ';
+			i++;
+			continue;
+		}
+		size_t l = c >= 0x80 ? utf8_seq_len(src + i, n - i) : 0;
+		if (l) {
+			if (o + l + 1 > dstlen)
+				break;
+			memcpy(dst + o, src + i, l);
+			o += l;
+			i += l;
+			continue;
+		}
+		dst[o++] = '?';
+		i++;
+	}
+	dst[o] = '\0';
+	return o;
+}

@@ -1,0 +1,203 @@
+/*
+ * engine.h - the packet engine: decode, flow table, TCP tracking and
+ * reassembly, behind one narrow face.
+ *
+ * The engine takes raw capture records and calls a sink: once when a TCP flow
+ * opens, for every packet of the flow, for each run of in-order bytes, for each
+ * hole it gives up on (a gap), for TCP events (SYN, FIN, RST, retransmission,
+ * zero window, ...) and once when the flow ends. Bytes are delivered zero-copy
+ * from the packet buffer when they arrive in order; out-of-order segments are
+ * buffered up to a per-direction and a global cap.
+ *
+ * Every callback gets a seg_meta with the frame number and time of the packet
+ * that caused it. A consumer never sees a packet's headers except through
+ * `packet` (for classification and extraction) and seg_meta.
+ *
+ * Lifetimes: pointers passed to callbacks are valid only during the call.
+ * The flow_info pointer stays valid from flow_open to flow_close.
+ */
+#ifndef SLEUTH_ENGINE_H
+#define SLEUTH_ENGINE_H
+
+#include "common.h"
+#include "packet.h"
+
+/* Caps (defaults; each can be changed in engine_config). */
+#define ENGINE_DEFAULT_MAX_FLOWS        (1u << 20)   /* open flows tracked at once */
+#define ENGINE_DEFAULT_FLOW_TIMEOUT_S   600          /* idle flow is ended after this */
+#define ENGINE_DEFAULT_CLOSED_LINGER_S  5            /* closed flow kept for stray packets */
+#define ENGINE_DEFAULT_OOO_PER_DIR      (1u << 20)   /* out-of-order bytes buffered per direction */
+#define ENGINE_DEFAULT_OOO_GLOBAL       (256u << 20) /* out-of-order bytes buffered in all */
+
+/* What one packet's decode came to; counted in engine_stats. */
+#define DECODE_RESULTS(X) \
+	X(DEC_TCP, "tcp") \
+	X(DEC_NOT_IP, "not_ip") \
+	X(DEC_NOT_TCP, "not_tcp") \
+	X(DEC_FRAGMENT, "ip_fragment") \
+	X(DEC_TRUNCATED_HEADER, "truncated_header") \
+	X(DEC_BAD_IP, "bad_ip_header") \
+	X(DEC_BAD_TCP, "bad_tcp_header") \
+	X(DEC_UNSUPPORTED_LINK, "unsupported_link_type")
+
+#define X(e, s) e,
+enum decode_result { DECODE_RESULTS(X) DEC__COUNT };
+#undef X
+const char *decode_result_name(enum decode_result r);
+
+/* Decodes one record into p. p's pointers point into raw->data. */
+enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p);
+
+/* TCP events reported to the sink. `arg` meaning is given per event. */
+#define TCP_EVENTS(X) \
+	X(TCP_SYN, "syn")                     /* arg: 1 for the first SYN, n for the n-th (retry) */ \
+	X(TCP_SYNACK, "syn-ack")              /* arg: count */ \
+	X(TCP_SYN_RST, "rst-to-syn")          /* RST answering a SYN: connection refused */ \
+	X(TCP_FIN, "fin")                     /* arg: sequence-space offset of the FIN in this direction */ \
+	X(TCP_RST, "rst")                     /* arg: 1 when in window, 0 when out of window */ \
+	X(TCP_RETRANSMISSION, "retransmission") /* arg: payload bytes */ \
+	X(TCP_OVERLAP_CONFLICT, "overlap-conflict") /* arg: bytes that differed (first copy kept) */ \
+	X(TCP_ZERO_WINDOW, "zero-window") \
+	X(TCP_KEEPALIVE, "keep-alive") \
+	X(TCP_OOO_CAP, "reassembly-cap")      /* buffered bytes dropped because a cap was hit; arg: bytes */ \
+	X(TCP_TRUNCATED, "snaplen-truncated") /* arg: payload bytes not captured */ \
+	X(TCP_MIDSTREAM, "midstream-pickup")  /* first packet of the flow was not a SYN */ \
+	X(TCP_DATA_AFTER_CLOSE, "data-after-close") /* payload after this side's FIN or RST */
+
+#define X(e, s) e,
+enum tcp_event { TCP_EVENTS(X) TCP_EV__COUNT };
+#undef X
+const char *tcp_event_name(enum tcp_event e);
+
+/* Why a flow ended. */
+#define FLOW_ENDS(X) \
+	X(END_CLOSED, "closed")           /* both FINs, or a RST, then the linger time passed */ \
+	X(END_IDLE, "idle")               /* no packet for the flow timeout */ \
+	X(END_CAPTURE_END, "capture_end") /* still open when the input ended */ \
+	X(END_EVICTED, "evicted")         /* dropped to respect the flow-table cap */ \
+	X(END_REUSED, "port_reuse")       /* a new SYN reused the tuple of a closed flow */
+
+#define X(e, s) e,
+enum flow_end { FLOW_ENDS(X) END__COUNT };
+#undef X
+const char *flow_end_name(enum flow_end e);
+
+/* Where a callback's cause sits in the capture. */
+struct seg_meta {
+	uint64_t frame;
+	sl_time ts;
+	uint32_t seq;           /* sequence number of the segment */
+	uint8_t flags;          /* TCP flags of the segment */
+	uint8_t ttl;            /* TTL / hop limit of the segment */
+	uint16_t ip_id;
+	uint16_t win;           /* raw window */
+};
+
+/* Per-direction facts the tracker keeps; a diagnosis reads them at flow end. */
+struct tcp_dir_stats {
+	uint64_t packets;
+	uint64_t payload_packets;
+	uint64_t bytes;             /* payload bytes delivered in order to the sink */
+	uint64_t retransmissions;   /* segments carrying only bytes already seen */
+	uint64_t gaps;              /* holes given up on */
+	uint64_t gap_bytes;
+	uint64_t overlap_conflicts;
+	uint64_t zero_windows;
+	uint64_t keepalives;
+	uint64_t ooo_dropped_bytes; /* buffered bytes lost to a cap */
+	uint32_t syns;              /* SYN (c2s) or SYN-ACK (s2c) segments */
+	uint32_t rsts;
+	uint64_t first_frame, last_frame;
+	sl_time first_ts, last_ts;
+	sl_time last_payload_ts;    /* 0 if never */
+	uint64_t last_payload_frame;
+	uint64_t fin_frame;         /* 0 if no FIN */
+	sl_time fin_ts;
+	uint64_t rst_frame;         /* first RST sent by this side; 0 if none */
+	sl_time rst_ts;
+	uint8_t rst_ttl;
+	uint16_t rst_ip_id;
+	bool rst_in_window;
+	/* TTL / IP ID profile of this side's packets other than RSTs, so a RST that
+	 * does not fit can be recognised as injected. */
+	uint8_t ttl_first, ttl_min, ttl_max, ttl_last;
+	uint16_t ip_id_last;        /* of the last non-RST packet (IPv4) */
+	bool ip_id_zero;            /* every non-RST packet had IP ID 0 */
+	uint16_t mss;               /* from the SYN, 0 if none */
+	int8_t wscale;              /* -1 if none */
+	bool sack_perm;
+};
+
+/* Roles, addresses and counters of a flow. Client = sender of the first SYN;
+ * without a SYN, the side on a well-known mail port (or else the higher port)
+ * is taken as client and roles_from_syn is false. */
+struct flow_info {
+	uint64_t id;                /* 1-based, in order of the flow's first packet */
+	struct sl_addr client, server;
+	uint16_t client_port, server_port;
+	bool roles_from_syn;
+	bool syn_seen, synack_seen, handshake_done;
+	bool refused;               /* SYN answered with RST */
+	sl_time first_ts, last_ts;
+	uint64_t first_frame, last_frame;
+	const char *file;           /* capture file the flow started in */
+	struct tcp_dir_stats dir[2];    /* indexed by enum sl_dir */
+};
+
+struct engine_sink {
+	void *ctx;
+	/* A new TCP flow. Return the consumer's per-flow pointer (handed back in
+	 * every other call), or NULL to have the engine track the flow without
+	 * delivering anything more for it. */
+	void *(*flow_open)(void *ctx, const struct flow_info *fi, const struct pkt *first);
+	/* Every packet of the flow, before any bytes it releases are delivered. */
+	void (*packet)(void *ctx, void *user, enum sl_dir dir, const struct pkt *p);
+	/* In-order stream bytes. */
+	void (*data)(void *ctx, void *user, enum sl_dir dir, const uint8_t *b, size_t n,
+		     const struct seg_meta *m);
+	/* len bytes of the stream will never be delivered (lost or not captured). */
+	void (*gap)(void *ctx, void *user, enum sl_dir dir, uint64_t len, const struct seg_meta *m);
+	void (*tcp_event)(void *ctx, void *user, enum sl_dir dir, enum tcp_event ev,
+			  uint64_t arg, const struct seg_meta *m);
+	/* The flow is over; after this call the engine forgets it. */
+	void (*flow_close)(void *ctx, void *user, const struct flow_info *fi, enum flow_end why);
+};
+
+struct engine_config {
+	uint32_t max_flows;
+	sl_time flow_timeout;       /* ns */
+	sl_time closed_linger;      /* ns */
+	uint64_t ooo_per_dir;
+	uint64_t ooo_global;
+	const uint16_t *server_ports;   /* well-known server ports for role guessing, 0-terminated */
+};
+
+struct engine_stats {
+	uint64_t records;
+	uint64_t decode[DEC__COUNT];
+	uint64_t flows;             /* flows opened */
+	uint64_t flows_evicted;     /* ended because of max_flows */
+	uint64_t flows_idle;        /* ended by the idle timeout */
+	uint64_t ooo_cap_hits;
+	uint64_t ooo_bytes_peak;
+	uint64_t open_flows_peak;
+};
+
+struct engine;
+
+void engine_config_default(struct engine_config *cfg);
+struct engine *engine_new(const struct engine_config *cfg, const struct engine_sink *sink);
+/* Sets the file name reported in flow_info.file for flows opened from now on. */
+void engine_set_file(struct engine *e, const char *file);
+/* Feeds one record. Also ends flows whose time has run out (by packet time). */
+void engine_feed(struct engine *e, const struct raw_packet *raw);
+/* Ends flows idle since before now - timeout (live capture calls this on a
+ * timer; engine_feed does it as packet time advances). */
+void engine_sweep(struct engine *e, sl_time now);
+/* Ends every open flow with END_CAPTURE_END. */
+void engine_finish(struct engine *e);
+const struct engine_stats *engine_stats(const struct engine *e);
+size_t engine_open_flows(const struct engine *e);
+void engine_free(struct engine *e);
+
+#endif
