@@ -589,6 +589,14 @@ static void command_event(struct smtp *s, const struct seg_meta *m, const void *
 	smtp_ev(s, EV_COMMAND, DIR_C2S, m, text, len);
 }
 
+/* The LAST chunk is in: the message is complete, the transaction over. */
+static void bdat_complete(struct smtp *s, const struct seg_meta *m)
+{
+	smtp_body_finish(s, true, m);
+	s->in_txn = false;
+	s->cur_msg = -1;
+}
+
 static void new_message(struct smtp *s, const struct seg_meta *m)
 {
 	s->cur_msg = s->f.n_msgs < SMTP_MAX_MESSAGES ? (int32_t)s->f.n_msgs : SMTP_MAX_MESSAGES;
@@ -712,7 +720,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		if (size)
 			s->cm = C_BDAT;
 		else if (last)
-			smtp_body_finish(s, true, m);
+			bdat_complete(s, m);
 		else
 			f->in_body = false;
 		return;
@@ -778,13 +786,10 @@ void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 			s->bdat_left -= used;
 			if (s->bdat_left == 0) {
 				s->cm = C_CMD;
-				if (s->bdat_last) {
-					smtp_body_finish(s, true, m);
-					s->in_txn = false;
-					s->cur_msg = -1;
-				} else {
+				if (s->bdat_last)
+					bdat_complete(s, m);
+				else
 					s->f.in_body = false;
-				}
 			}
 			break;
 		}
@@ -951,11 +956,8 @@ void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_me
 				msg->gap_bytes += in;
 			if (s->bdat_left == 0) {
 				s->cm = C_CMD;
-				if (s->bdat_last) {
-					smtp_body_finish(s, true, m);
-					s->in_txn = false;
-					s->cur_msg = -1;
-				}
+				if (s->bdat_last)
+					bdat_complete(s, m);
 				if (len > in) {
 					s->f.gaps_cmd++;
 					sline_gap(&s->line[DIR_C2S]);
@@ -1039,7 +1041,9 @@ void smtp_end(struct smtp *s, enum sl_dir dir, const struct seg_meta *m)
 		if (s->cm == C_GATED)
 			gate_assume(s, m, "server closed");
 	}
-	if ((s->c_ended || s->c_end_deferred) && s->s_ended && s->f.auth_result == AUTH_PENDING)
+	if ((s->c_ended || s->c_end_deferred) && s->s_ended && s->f.auth_result == AUTH_PENDING) {
 		smtp_auth_abort(s, m, "session ended inside AUTH");
+		s->auth_active = true;      /* the dialog ended in this phase */
+	}
 	update_phase(s);
 }

@@ -107,7 +107,7 @@ void smtp_auth_cmd(struct smtp *s, const uint8_t *arg, size_t n, char *out, size
 	size_t i = 0;
 	while (i < n && arg[i] != ' ')
 		i++;
-	char mech[32];
+	char mech[32] = { 0 };
 	sl_text_copy(mech, sizeof(mech), arg, i);
 	for (char *c = mech; *c; c++)
 		if (*c >= 'a' && *c <= 'z')
