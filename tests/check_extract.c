@@ -146,11 +146,11 @@ START_TEST(test_descriptor_cap_reopen)
 	/* The bound holds: the process has no more descriptors than the cap
 	 * plus the few it had before (stdio, Check's pipes). */
 	int fds = 0;
-	DIR *d = opendir("/proc/self/fd");
-	if (d) {
-		while (readdir(d))
+	DIR *fdd = opendir("/proc/self/fd");
+	if (fdd) {
+		while (readdir(fdd))
 			fds++;
-		closedir(d);
+		closedir(fdd);
 		ck_assert_int_le(fds, EXTRACT_MAX_OPEN_FILES + 16);
 	}
 	for (int i = 0; i < N; i++)
