@@ -60,7 +60,8 @@ const char LIVE_USAGE[] =
 	"  -W, --file-count N      with -C: keep at most N files, reusing FILE, FILE.1,\n"
 	"                          ... FILE.(N-1) in a ring\n"
 	"  -Z, --user USER         after opening the interface and FILE, drop root\n"
-	"                          privileges to USER (and its groups)\n"
+	"                          privileges to USER (and its groups); FILE is given\n"
+	"                          to USER, whose rights the later files are made with\n"
 	"  -c, --count N           stop after N packets\n"
 	"      --duration SECONDS  stop after SECONDS\n"
 	"  -B, --buffer-size MB    kernel capture buffer (default 64)\n"
@@ -297,9 +298,10 @@ static int install_signals(void)
 /*
  * Becomes USER for good: supplementary groups, gid, uid, in that order (once
  * the uid is gone the others cannot be changed), then checks that root
- * cannot be regained.
+ * cannot be regained. The -w file opened as root is first given to USER, so
+ * a ring (-W) can reopen it after the drop.
  */
-static int drop_privileges(const char *user, char *err, size_t errlen)
+static int drop_privileges(const char *user, const char *write_path, char *err, size_t errlen)
 {
 	errno = 0;
 	struct passwd *pw = getpwnam(user);
@@ -313,6 +315,11 @@ static int drop_privileges(const char *user, char *err, size_t errlen)
 		if (getuid() == uid && geteuid() == uid)
 			return 0;   /* already that user (e.g. running with file capabilities) */
 		snprintf(err, errlen, "-Z %s: only root can change user", user);
+		return -1;
+	}
+	if (write_path && chown(write_path, uid, gid) < 0) {
+		snprintf(err, errlen, "-Z %s: cannot give %s to the user: %s", user, write_path,
+			 strerror(errno));
 		return -1;
 	}
 	if (initgroups(pw->pw_name, gid) < 0) {
@@ -584,7 +591,7 @@ int live_main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (lo.user && drop_privileges(lo.user, err, sizeof(err)) < 0) {
+	if (lo.user && drop_privileges(lo.user, lo.write_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "smtpsleuth live: %s\n", err);
 		pcap_rotate_close(lc.w, err, sizeof(err));
 		pcap_close(pc);

@@ -135,7 +135,19 @@ int pcap_rotate_write(struct pcap_rotate *w, const struct pcap_pkthdr *h,
 		if (open_index(w, next, err, errlen) < 0)
 			return -1;
 	}
+	errno = 0;
 	pcap_dump((u_char *)w->d, h, data);
+	/* stdio writes out a full buffer inside pcap_dump; catching its error
+	 * here keeps errno meaningful (a later flush would only see the flag) */
+	if (ferror(pcap_dump_file(w->d))) {
+		char path[PATH_MAX];
+		if (pcap_rotate_name(path, sizeof(path), w->base, w->idx) < 0)
+			snprintf(path, sizeof(path), "%s", w->base);
+		snprintf(err, errlen, "%s: write failed: %s", path,
+			 errno ? strerror(errno) : "I/O error");
+		w->failed = true;
+		return -1;
+	}
 	w->file_bytes += rec;
 	w->file_records++;
 	return 0;
