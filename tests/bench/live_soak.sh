@@ -3,7 +3,7 @@
 #
 # Runs `live -i lo` for N minutes while a loop of client sessions runs against
 # the bundled server on loopback (a mix of delivered mail, messages over the
-# size limit, failed logins-free aborts and idle timeouts), samples live's
+# size limit, client aborts and idle timeouts), samples live's
 # VmRSS every few seconds, and says whether memory stayed flat: the mean of
 # the last quarter of samples against the mean of the first quarter.
 #
