@@ -1,7 +1,8 @@
 /*
  * bench_engine.c - how much the analysis costs over just reading the file.
  *
- *   bench_engine [--full] [--reps N] [--bar X] [--only bare|engine|full] FILE
+ *   bench_engine [--full] [--breakdown] [--reps N] [--bar X]
+ *                [--only source|decode|engine|full] FILE
  *
  * Measures on one capture, in one run:
  *   bare    a bare libpcap loop: pcap_open_offline + pcap_next_ex, touching
@@ -9,6 +10,8 @@
  *   engine  capture source + decode + flow table + TCP reassembly
  *           (engine_feed per record, engine_finish), with a sink that touches
  *           every delivered byte, so zero-copy delivery cannot be skipped.
+ *   source  with --breakdown: our capture source alone (source_next loop).
+ *   decode  with --breakdown: source + decode_packet, no flows.
  *   full    with --full: the whole pipeline (classification, SMTP dissection,
  *           diagnosis, JSON reports written to /dev/null).
  * Each measurement runs in its own child process, so its peak RSS (VmHWM) is
@@ -34,10 +37,16 @@
 #include "common.h"
 #include "packet.h"
 
-#if __has_include("../../analyzer/engine.c") && __has_include("../../analyzer/source.c")
-#define HAVE_ENGINE 1
+#if __has_include("../../analyzer/source.c") && __has_include("../../analyzer/decode.c")
+#define HAVE_DECODE 1
 #include "engine.h"
 #include "source.h"
+#else
+#define HAVE_DECODE 0
+#endif
+
+#if HAVE_DECODE && __has_include("../../analyzer/engine.c")
+#define HAVE_ENGINE 1
 #else
 #define HAVE_ENGINE 0
 #endif
@@ -49,8 +58,8 @@
 #define HAVE_PIPELINE 0
 #endif
 
-enum measure { M_BARE, M_ENGINE, M_FULL, M__COUNT };
-static const char *const measure_names[M__COUNT] = { "bare", "engine", "full" };
+enum measure { M_BARE, M_SOURCE, M_DECODE, M_ENGINE, M_FULL, M__COUNT };
+static const char *const measure_names[M__COUNT] = { "bare", "source", "decode", "engine", "full" };
 
 /* What a child hands back through its pipe. */
 struct result {
@@ -115,6 +124,49 @@ static void run_bare(const char *path, struct result *r)
 	__asm__ volatile("" : : "r"(acc));
 	r->ok = 1;
 }
+
+/* ---------------------------------------------------------------- breakdown */
+
+#if HAVE_DECODE
+/* Our source alone, or source + decode: where the engine's time starts. */
+static void run_source(const char *path, struct result *r, bool decode)
+{
+	char err[256];
+	double t0 = now_s();
+	struct source *src = source_open_file(path, err, sizeof err);
+	if (!src) {
+		r->ok = -1;
+		snprintf(r->msg, sizeof r->msg, "%s", err);
+		return;
+	}
+	struct raw_packet raw;
+	struct pkt p;
+	unsigned acc = 0;
+	uint64_t tcp = 0;
+	int rc;
+	while ((rc = source_next(src, &raw, err, sizeof err)) == 1) {
+		r->records++;
+		r->bytes += raw.caplen;
+		if (raw.caplen)
+			acc += raw.data[0];
+		if (decode && decode_packet(&raw, &p) == DEC_TCP)
+			tcp += p.payload_len;
+	}
+	if (rc < 0)
+		snprintf(r->msg, sizeof r->msg, "%s", err);
+	source_close(src);
+	r->seconds = now_s() - t0;
+	__asm__ volatile("" : : "r"(acc));
+	r->delivered = tcp;
+	r->ok = 1;
+}
+#else
+static void run_source(const char *path, struct result *r, bool decode)
+{
+	r->ok = 0;
+	snprintf(r->msg, sizeof r->msg, "source/decode not in this tree");
+}
+#endif
 
 /* ---------------------------------------------------------------- engine */
 
@@ -279,6 +331,8 @@ static struct result measure_once(enum measure m, const char *path)
 		close(fds[0]);
 		if (m == M_BARE)
 			run_bare(path, &r);
+		else if (m == M_SOURCE || m == M_DECODE)
+			run_source(path, &r, m == M_DECODE);
 		else if (m == M_ENGINE)
 			run_engine(path, &r);
 		else
@@ -302,26 +356,29 @@ static struct result measure_once(enum measure m, const char *path)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: bench_engine [--full] [--reps N] [--bar X] [--only bare|engine|full] FILE\n");
+	fprintf(f, "usage: bench_engine [--full] [--breakdown] [--reps N] [--bar X]\n"
+		   "                    [--only source|decode|engine|full] FILE\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "full", no_argument, NULL, 'f' },
+		{ "breakdown", no_argument, NULL, 'k' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "bar", required_argument, NULL, 'b' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool want[M__COUNT] = { true, true, false };
+	bool want[M__COUNT] = { true, false, false, true, false };
 	int reps = 2;
 	double bar = 1.5;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': want[M_FULL] = true; break;
+		case 'k': want[M_SOURCE] = want[M_DECODE] = true; break;
 		case 'r': reps = atoi(optarg); break;
 		case 'b': bar = atof(optarg); break;
 		case 'o': {
@@ -387,6 +444,8 @@ int main(int argc, char **argv)
 		       (double)b.hwm_kb / 1024.0, ratio);
 		if (b.msg[0])
 			printf("         note: %s\n", b.msg);
+		if (m == M_DECODE)
+			printf("         %" PRIu64 " TCP payload bytes decoded\n", b.delivered);
 		if (m == M_ENGINE)
 			printf("         %" PRIu64 " TCP flows, %" PRIu64 " stream bytes delivered\n",
 			       b.flows, b.delivered);
@@ -397,11 +456,14 @@ int main(int argc, char **argv)
 			status = 1;
 		}
 	}
-	for (int m = M_ENGINE; m < M__COUNT; m++) {
+	for (int m = M_SOURCE; m < M__COUNT; m++) {
 		if (!want[m] || best[m].ok != 1 || best[M_BARE].ok != 1)
 			continue;
-		printf("ratio %s/bare = %.2f (bar %.1f)\n", measure_names[m],
-		       best[m].seconds / best[M_BARE].seconds, bar);
+		double q = best[m].seconds / best[M_BARE].seconds;
+		if (m == M_ENGINE || m == M_FULL)
+			printf("ratio %s/bare = %.2f (bar %.1f)\n", measure_names[m], q, bar);
+		else
+			printf("ratio %s/bare = %.2f\n", measure_names[m], q);
 	}
 	for (int m = 0; m < M__COUNT; m++)
 		if (want[m] && best[m].ok == 1)
