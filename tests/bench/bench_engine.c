@@ -68,6 +68,7 @@ struct result {
 	uint64_t bytes;         /* captured bytes of all records */
 	uint64_t delivered;     /* stream bytes the sink saw (engine) */
 	uint64_t flows;
+	uint64_t open_peak;     /* engine: open flows at most */
 	double seconds;
 	uint64_t hwm_kb;        /* VmHWM at the end */
 	char msg[512];
@@ -188,9 +189,17 @@ static void *sk_open(void *ctx, const struct flow_info *fi, const struct pkt *fi
 static void sk_data(void *ctx, void *user, enum sl_dir dir, const uint8_t *b, size_t n,
 		    const struct seg_meta *m)
 {
+	/* Reads every byte, eight at a time: the cost of a consumer that looks
+	 * at the stream (a dissector scans it with memchr at least as fast),
+	 * without charging the engine for a byte-by-byte loop of our own. */
 	struct touch *t = ctx;
-	uint64_t s = 0;
-	for (size_t i = 0; i < n; i++)
+	uint64_t s = 0, w;
+	size_t i = 0;
+	for (; n - i >= 8; i += 8) {
+		memcpy(&w, b + i, 8);
+		s += w;
+	}
+	for (; i < n; i++)
 		s += b[i];
 	t->sum += s;
 	t->delivered += n;
@@ -239,6 +248,7 @@ static void run_engine(const char *path, struct result *r)
 	if (rc < 0)
 		snprintf(r->msg, sizeof r->msg, "%s", err);
 	engine_finish(e);
+	r->open_peak = engine_stats(e)->open_flows_peak;
 	engine_free(e);
 	source_close(src);
 	r->seconds = now_s() - t0;
@@ -447,8 +457,8 @@ int main(int argc, char **argv)
 		if (m == M_DECODE)
 			printf("         %" PRIu64 " TCP payload bytes decoded\n", b.delivered);
 		if (m == M_ENGINE)
-			printf("         %" PRIu64 " TCP flows, %" PRIu64 " stream bytes delivered\n",
-			       b.flows, b.delivered);
+			printf("         %" PRIu64 " TCP flows (at most %" PRIu64 " open), %" PRIu64
+			       " stream bytes delivered\n", b.flows, b.open_peak, b.delivered);
 		if (m == M_FULL)
 			printf("         %" PRIu64 " TCP flows, %" PRIu64 " SMTP sessions\n", b.flows, b.delivered);
 		if (m != M_BARE && b.records != best[M_BARE].records) {
