@@ -75,10 +75,14 @@ EXPECT = {
         49898: dict(cause={"unknown", "client_abort"}, closed_by="client", close="fin", phase="data", reply=554),
     },
     "suricata-smtp-errors.pcap": {
-        49448: dict(cause="client_abort", closed_by="client", close="fin"),
-        49740: dict(cause={"ip_filtered", "rate_limited"}, closed_by="server", close="fin", phase="data"),
-        # 472 (non-standard) to MAIL, then 501s; the client gave up.
-        49274: dict(cause={"client_abort", "unknown"}, closed_by="client", close="fin"),
+        # s0: binary bytes before the banner, five 500s; the client gave up.
+        49274: dict(cause="client_abort", closed_by="client", close="fin"),
+        # s1: end-of-data answered by a code-less "4.7.0 ... deferred due to user
+        # complaints" (a reputation deferral) sent with the server's FIN.
+        49448: dict(cause={"ip_filtered", "rate_limited"}, closed_by="server", close="fin", phase="data"),
+        # s2: 472 (non-standard) to MAIL, then 501s; the client gave up.
+        49740: dict(cause={"client_abort", "unknown"}, closed_by="client", close="fin"),
+        # s3: TLS ClientHello to a plaintext server on 465.
         50649: dict(cause="tls_failed", closed_by="client", close="fin"),
     },
     "suricata-smtp-large-exchange.pcap": {
