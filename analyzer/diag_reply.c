@@ -250,6 +250,14 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		set(o, CAUSE_RELAY_DENIED, CONF_HIGH, "relay denied", ADV_RELAY);
 		return;
 	}
+	if (temp && enh_subject(r, '5') && !diag_kw_any(t, KW_RATE)) {
+		o->cls = RC_SYNTAX;     /* 4.5.x: a bad command, said temporarily */
+		o->cause = CAUSE_TOO_MANY_ERRORS;
+		o->conf = CONF_MEDIUM;
+		o->what = "syntax or sequence error";
+		o->advice = ADV_ERRORS;
+		return;
+	}
 	if (temp) {
 		/* 4xx: rate words before address words (Gmail's 4.7.0 "unusual rate ... from your IP"). */
 		if (diag_kw_any(t, KW_RATE) || enh_is(r, "4.5.3") || enh_is(r, "4.7.28") ||

@@ -244,6 +244,19 @@ static void say_closer(struct dctx *d)
 		dur(d->first.ts - d->fi->first_ts, b, sizeof(b)));
 }
 
+/* A command in words, for explanations. */
+static const char *cmd_phrase(enum smtp_cmd c)
+{
+	switch (c) {
+	case CMD_BODY_END: return "the end of the message data";
+	case CMD_CONNECT: return "the connection (greeting)";
+	case CMD_AUTH_DATA: return "the AUTH exchange";
+	case CMD_NONE: return "nothing";
+	case CMD_UNKNOWN: return "an unknown command";
+	default: return verdict_cmd_name(c);
+	}
+}
+
 static enum smtp_phase phase_of_cmd(struct dctx *d, enum smtp_cmd c, bool bdat)
 {
 	switch (c) {
@@ -356,6 +369,18 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 	return found;
 }
 
+/* The command a reply at time ts most likely answered: the end of data when
+ * a message was complete and unanswered, else the newest command before ts. */
+static enum smtp_cmd pending_at(const struct dctx *d, sl_time ts)
+{
+	const struct smtp_message *m = last_msg(d->f);
+	if (m && m->data_complete && !m->final_reply.code && m->end_ts <= ts)
+		return CMD_BODY_END;
+	if (d->f->last_cmd_ts <= ts)
+		return d->f->last_cmd;
+	return m && m->data_complete && !m->final_reply.code ? CMD_BODY_END : CMD_NONE;
+}
+
 /* A server line with no numeric code where a reply was due (e.g. "4.7.0
  * deferred ..." sent with the FIN): read its enhanced code as the class. */
 static bool find_codeless_reply(const struct dctx *d, struct smtp_reply *out)
@@ -369,14 +394,27 @@ static bool find_codeless_reply(const struct dctx *d, struct smtp_reply *out)
 			continue;
 		if (e->kind == EV_REPLY && e->code)
 			return false;   /* a proper reply came after it */
-		if ((e->kind == EV_REPLY || e->kind == EV_REPLY_UNPAIRED || e->kind == EV_NOT_SMTP) && !e->code) {
+		bool note = e->kind == EV_NOTE && diag_ci_contains(e->text, "without a reply code");
+		if ((e->kind == EV_REPLY || e->kind == EV_REPLY_UNPAIRED || e->kind == EV_NOT_SMTP || note) && !e->code) {
 			char enh[12];
-			if (!diag_parse_enhanced(e->text, enh, sizeof(enh)) || enh[0] == '2')
-				continue;
+			const char *txt = e->text;
+			const char *colon = note ? strstr(txt, ": ") : NULL;
+			if (colon)
+				txt = colon + 2;
+			if (!diag_parse_enhanced(txt, enh, sizeof(enh)) || enh[0] == '2') {
+				if (!note)
+					continue;
+				/* The line's text is not kept: say what is known. */
+				memset(out, 0, sizeof(*out));
+				out->answers = pending_at(d, e->ts);
+				out->frame = e->frame;
+				out->ts = e->ts;
+				return true;
+			}
 			memset(out, 0, sizeof(*out));
 			snprintf(out->enhanced, sizeof(out->enhanced), "%s", enh);
-			snprintf(out->text, sizeof(out->text), "%s", e->text);
-			out->answers = d->f->last_cmd;
+			snprintf(out->text, sizeof(out->text), "%s", txt);
+			out->answers = pending_at(d, e->ts);
 			out->frame = e->frame;
 			out->ts = e->ts;
 			return true;
@@ -514,10 +552,25 @@ static bool rule_tcp(struct dctx *d)
 	return true;
 }
 
+/* The QUIT was answered positively: paired (221, or 250 from some Microsoft
+ * servers), or a 221 the dissector could not pair (it lost the command in a
+ * gap), or a 2xx as the last reply after a QUIT that was the last command. */
+static const struct smtp_reply *quit_answer(const struct smtp_facts *f)
+{
+	if (ok2(f->quit_reply.code))
+		return &f->quit_reply;
+	if (f->last_reply.code == 221)
+		return &f->last_reply;
+	if (f->quit_sent && f->last_cmd == CMD_QUIT && ok2(f->last_reply.code) && f->last_reply.ts >= f->last_cmd_ts)
+		return &f->last_reply;
+	return NULL;
+}
+
 static bool rule_completed_quit(struct dctx *d, bool have_decisive)
 {
 	const struct smtp_facts *f = d->f;
-	if (!ok2(f->quit_reply.code) || have_decisive)
+	const struct smtp_reply *qr = quit_answer(f);
+	if (!qr || have_decisive)
 		return false;
 	set_cause(d, CAUSE_COMPLETED, CONF_HIGH);
 	set_closer(d);
@@ -526,16 +579,22 @@ static bool rule_completed_quit(struct dctx *d, bool have_decisive)
 	for (uint32_t i = 0; i < SL_MIN(f->n_msgs, SMTP_MAX_MESSAGES); i++)
 		if (ok2(f->msgs[i].final_reply.code))
 			ok++;
-	EXPLAIN(d, "The session ended normally: %u message%s accepted, then QUIT answered %u.", ok,
-		ok == 1 ? "" : "s", f->quit_reply.code);
-	if (f->quit_reply.code != 221)
-		EXPLAIN(d, " (%u instead of 221 is non-standard but harmless.)", f->quit_reply.code);
+	if (ok)
+		EXPLAIN(d, "The session ended normally: %u message%s accepted, then QUIT answered %u.", ok,
+			ok == 1 ? "" : "s", qr->code);
+	else
+		EXPLAIN(d, "The session ended normally: QUIT answered %u%s.", qr->code,
+			f->n_msgs ? "" : " (no message was sent)");
+	if (qr->code != 221)
+		EXPLAIN(d, " (%u instead of 221 is non-standard but harmless.)", qr->code);
+	if (qr != &f->quit_reply && qr->code == 221 && !f->quit_sent)
+		EXPLAIN(d, " The QUIT itself was lost in a capture gap; the 221 shows it was sent.");
 	say_closer(d);
 	const struct tcp_dir_stats *c = &d->fi->dir[DIR_C2S], *s = &d->fi->dir[DIR_S2C];
 	if (c->rst_frame || s->rst_frame)
 		EXPLAIN(d, " The RST%s after the 221 %s an abortive close of a finished session, not an error.",
 			c->rst_frame && s->rst_frame ? "s" : "", c->rst_frame && s->rst_frame ? "are" : "is");
-	reply_evidence(d, &f->quit_reply, "QUIT answered");
+	reply_evidence(d, qr, "QUIT answered");
 	close_evidence(d);
 	advise(d, "Nothing to change.");
 	return true;
@@ -550,14 +609,19 @@ static void decisive_verdict(struct dctx *d, const struct smtp_reply *r, const s
 	set_reply(d, r);
 	set_closer(d);
 	d->v->phase = phase_of_cmd(d, r->answers, m && m->bdat);
-	if (r->code)
-		EXPLAIN(d, "The server answered %s with %u%s%s: %s.",
-			r->answers == CMD_CONNECT ? "the connection (greeting)" : verdict_cmd_name(r->answers),
+	if (r->code && r->answers == CMD_NONE)
+		EXPLAIN(d, "The server sent %u%s%s without being asked (no command was waiting for a reply): %s.",
 			r->code, r->enhanced[0] ? " " : "", r->enhanced, rd->what);
+	else if (r->code)
+		EXPLAIN(d, "The server answered %s with %u%s%s: %s.", cmd_phrase(r->answers),
+			r->code, r->enhanced[0] ? " " : "", r->enhanced, rd->what);
+	else if (r->enhanced[0])
+		EXPLAIN(d, "The server sent a reply line without a numeric code (enhanced code %s) in answer to %s: %s.",
+			r->enhanced, cmd_phrase(r->answers), rd->what);
 	else
-		EXPLAIN(d, "The server sent a reply line without a numeric code (enhanced code %s) after %s: %s.",
-			r->enhanced, verdict_cmd_name(r->answers), rd->what);
-	if (r->text[0])
+		EXPLAIN(d, "In answer to %s the server sent a line without a reply code, then hung up.",
+			cmd_phrase(r->answers));
+	if (r->text[0] && (r->code || r->enhanced[0]))
 		EXPLAIN(d, " Its text: \"%.200s\".", r->text);
 	switch (rd->cause) {
 	case CAUSE_SIZE_LIMIT:
@@ -625,7 +689,8 @@ static bool rule_no_greeting(struct dctx *d)
 	const struct smtp_facts *f = d->f;
 	const struct tcp_dir_stats *s = &d->fi->dir[DIR_S2C];
 	char b[32];
-	if (f->greeting.code || s->bytes || f->implicit_tls || !d->fi->synack_seen)
+	if (f->greeting.code || s->bytes || s->gaps || s->gap_bytes || s->payload_packets ||
+	    f->implicit_tls || !d->fi->synack_seen)
 		return false;
 	if (d->first.dir != DIR_S2C)
 		return false;
@@ -647,22 +712,25 @@ static bool rule_no_greeting(struct dctx *d)
 static bool tls_mismatch(const struct dctx *d)
 {
 	const struct smtp_facts *f = d->f;
-	if (f->tls.plaintext_after_tls)
+	if (f->plaintext_smtp_after_tls)
+		return false;   /* both sides went on in plaintext SMTP: a decrypted capture */
+	if (f->tls_client_to_plain || f->tls.plaintext_after_tls)
 		return true;
 	if (d->s->tl && tl_last(d->s->tl, EV_TLS_MISMATCH, -1))
 		return true;
 	return (f->implicit_tls || f->tls.client_hello) && f->starttls == STLS_NONE && f->greeting.code;
 }
 
-static bool rule_tls(struct dctx *d)
+static bool rule_tls_mismatch(struct dctx *d)
 {
 	const struct smtp_facts *f = d->f;
 	const struct tls_facts *t = &f->tls;
-	char b[32], b2[32];
-	if (tls_mismatch(d)) {
+	if (!tls_mismatch(d) || quit_answer(f))
+		return false;
+	{
 		set_cause(d, CAUSE_TLS_FAILED, d->first.dir >= 0 ? CONF_HIGH : CONF_MEDIUM);
 		set_closer(d);
-		d->v->phase = f->starttls != STLS_NONE ? PH_STARTTLS : PH_TLS;
+		d->v->phase = PH_TLS;   /* the handshake (or what stood for it) is the TLS phase */
 		if (f->starttls == STLS_NONE && f->greeting.code) {
 			EXPLAIN(d, "TLS/plaintext mismatch: the client started TLS at once (implicit TLS, as on port 465) but the server on port %u speaks plaintext SMTP and sent a %u greeting.",
 				d->fi->server_port, f->greeting.code);
@@ -680,13 +748,21 @@ static bool rule_tls(struct dctx *d)
 		advise(d, "Use implicit TLS only against a port that expects it (465), or STARTTLS on 25/587; fix the client's security setting (SSL/TLS vs STARTTLS) to match the port.");
 		return true;
 	}
-	if (f->starttls != STLS_ACCEPTED && !f->implicit_tls)
+	return false;
+}
+
+static bool rule_tls(struct dctx *d)
+{
+	const struct smtp_facts *f = d->f;
+	const struct tls_facts *t = &f->tls;
+	char b[32], b2[32];
+	if ((f->starttls != STLS_ACCEPTED && !f->implicit_tls) || f->plaintext_smtp_after_tls)
 		return false;
 	d->v->phase = PH_TLS;
 	if (t->alert && !t->handshake_done) {
 		set_cause(d, CAUSE_TLS_FAILED, CONF_HIGH);
 		set_closer(d);
-		d->v->phase = PH_STARTTLS;
+		d->v->phase = PH_TLS;
 		EXPLAIN(d, "The TLS handshake failed: the %s sent alert %u (%s, level %s).", side(t->alert_dir),
 			t->alert_desc, tls_alert_name_safe(t->alert_desc), t->alert_level == 2 ? "fatal" : "warning");
 		evidence(d, t->alert_frame, 0, "TLS alert %u from the %s", t->alert_desc, side(t->alert_dir));
@@ -724,7 +800,7 @@ static bool rule_tls(struct dctx *d)
 		return false;
 	set_cause(d, CAUSE_TLS_FAILED, CONF_MEDIUM);
 	set_closer(d);
-	d->v->phase = PH_STARTTLS;
+	d->v->phase = PH_TLS;
 	EXPLAIN(d, "The connection closed during the TLS handshake%s, before any encrypted data flowed both ways.",
 		t->client_hello ? (t->server_hello ? " (hellos exchanged)" : " (ClientHello sent, no ServerHello)") : " (no ClientHello)");
 	if (t->client_hello_frame)
@@ -775,24 +851,57 @@ static void where_it_stopped(struct dctx *d)
 		EXPLAIN(d, " The capture went on for %s after the flow's last packet.", dur(d->s->capture_end - last, b, sizeof(b)));
 }
 
+/* With the content lost, the sizes of the last client and server segments
+ * before the server's FIN can still hint at a QUIT (6 bytes) and its 221. */
+static void last_exchange_shape(struct dctx *d)
+{
+	const struct timeline *tl = d->s->tl;
+	uint64_t cbytes = 0, sbytes = 0;
+	if (!tl || d->first.dir != DIR_S2C)
+		return;
+	for (uint32_t i = tl_count(tl); i-- > 0;) {
+		const struct event *e = tl_at(tl, i);
+		if (e->kind != EV_GAP)
+			continue;
+		if (e->dir == DIR_S2C && !sbytes && !cbytes)
+			sbytes = e->num;
+		else if (e->dir == DIR_C2S && sbytes && !cbytes) {
+			cbytes = e->num;
+			break;
+		}
+	}
+	if (cbytes == 6 && sbytes > 4 && sbytes < 200)
+		EXPLAIN(d, " The last exchange (%" PRIu64 " bytes from the client, %" PRIu64 " from the server, then the server's FIN) has the shape of QUIT and its 221, so the session most likely ended normally.",
+			cbytes, sbytes);
+}
+
 static bool rule_capture_incomplete(struct dctx *d)
 {
 	const struct smtp_facts *f = d->f;
 	const struct tcp_dir_stats *c = &d->fi->dir[DIR_C2S], *s = &d->fi->dir[DIR_S2C];
-	bool open_at_end = d->first.dir < 0 && d->s->end == END_CAPTURE_END;
+	uint64_t rf = 0;
+	sl_time rts = 0;
+	bool open_at_end = d->first.dir < 0 &&
+			   (d->s->end == END_CAPTURE_END ||
+			    (d->s->end == END_IDLE && !trailing_retransmissions(d, &rf, &rts)));
 	bool unreadable = !f->is_smtp && (c->gaps || s->gaps || (d->s->tl && tl_last(d->s->tl, EV_TRUNCATED, -1)));
 	if (!open_at_end && !unreadable)
 		return false;
-	set_cause(d, CAUSE_CAPTURE_INCOMPLETE, open_at_end ? CONF_HIGH : CONF_MEDIUM);
+	set_cause(d, CAUSE_CAPTURE_INCOMPLETE, open_at_end && d->s->end == END_CAPTURE_END ? CONF_HIGH : CONF_MEDIUM);
 	set_closer(d);
 	if (open_at_end) {
-		EXPLAIN(d, "The connection was still open when the capture ended, in phase %s; how it ended is not in the capture.",
-			verdict_phase_name(d->v->phase));
+		if (d->s->end == END_IDLE)
+			EXPLAIN(d, "No packet of this connection was seen for longer than the flow timeout and neither side closed it, in phase %s: the capture lost the rest of the session (or both hosts vanished).",
+				verdict_phase_name(d->v->phase));
+		else
+			EXPLAIN(d, "The connection was still open when the capture ended, in phase %s; how it ended is not in the capture.",
+				verdict_phase_name(d->v->phase));
 		where_it_stopped(d);
 		evidence(d, d->fi->last_frame, d->fi->last_ts, "last packet of the flow; no FIN or RST follows");
 	} else {
 		EXPLAIN(d, "The capture lost the session's content (%" PRIu64 " bytes missing in gaps, or payloads cut by the snapshot length), so the dialog cannot be read.",
 			c->gap_bytes + s->gap_bytes);
+		last_exchange_shape(d);
 		say_closer(d);
 		close_evidence(d);
 	}
@@ -851,6 +960,18 @@ static bool rule_server_closed(struct dctx *d)
 	if (d->first.dir != DIR_S2C)
 		return false;
 	set_closer(d);
+	if (f->quit_sent && f->last_cmd == CMD_QUIT && f->last_cmd_ts <= d->first.ts) {
+		/* QUIT asks the server to close; its 221 may be lost in a gap. */
+		set_cause(d, CAUSE_COMPLETED, CONF_MEDIUM);
+		d->v->phase = PH_QUIT;
+		EXPLAIN(d, "The client sent QUIT and the server closed the connection with %s; the 221 was not seen%s.",
+			d->first.rst ? "a RST" : "a FIN",
+			d->fi->dir[DIR_S2C].gaps ? " (server bytes were lost in a capture gap)" : "");
+		evidence(d, f->last_cmd_frame, f->last_cmd_ts, "QUIT from the client");
+		close_evidence(d);
+		advise(d, "Nothing to change.");
+		return true;
+	}
 	bool clients_turn = !f->pending;
 	if (clients_turn) {
 		sl_time last = c->last_payload_ts ? c->last_payload_ts : c->first_ts;
@@ -889,7 +1010,13 @@ static bool rule_client_closed(struct dctx *d)
 		return false;
 	set_closer(d);
 	bool delivered = m && ok2(m->final_reply.code);
-	if ((delivered || f->quit_sent) && !d->first.rst) {
+	/* A QUIT the server took as AUTH data or body (it answered 3xx, or AUTH
+	 * was still under way) did not end the dialog. */
+	bool quit_ok = f->quit_sent && f->auth_result != AUTH_PENDING && f->auth_result != AUTH_ABORTED &&
+		       !(f->last_reply.code >= 300 && f->last_reply.code < 400) && !f->in_body;
+	if (f->last_reply.code == 334)
+		d->v->phase = PH_AUTH;
+	if ((delivered || quit_ok) && !d->first.rst) {
 		set_cause(d, CAUSE_COMPLETED, CONF_MEDIUM);
 		if (delivered)
 			EXPLAIN(d, "The message was accepted (%u) and the client then closed the connection with a FIN%s: an orderly end without the QUIT/221 exchange.",
@@ -897,6 +1024,8 @@ static bool rule_client_closed(struct dctx *d)
 		else
 			EXPLAIN(d, "The client sent QUIT and closed with a FIN without waiting for the 221: an orderly end%s.",
 				f->n_msgs ? "" : " (no message was sent)");
+		if (!delivered && f->last_cmd_frame)
+			evidence(d, f->last_cmd_frame, f->last_cmd_ts, "last command %s", verdict_cmd_name(f->last_cmd));
 		if (delivered)
 			reply_evidence(d, &m->final_reply, "message accepted");
 		close_evidence(d);
@@ -916,6 +1045,9 @@ static bool rule_client_closed(struct dctx *d)
 		EXPLAIN(d, " %u command%s had no reply yet: the client did not wait.", f->pending, f->pending == 1 ? "" : "s");
 	if (f->auth_result == AUTH_ACCEPTED && !f->n_msgs)
 		EXPLAIN(d, " It had authenticated successfully and sent no mail (a credential check or a scripted client).");
+	if (f->quit_sent && !quit_ok)
+		EXPLAIN(d, " Its QUIT came while the server still expected %s, so the server did not take it as QUIT.",
+			f->in_body ? "message data" : "AUTH data");
 	close_evidence(d);
 	advise(d, "Client side: look at the client's log or error message (it gave up on its own: local timeout, user cancel, crash, or a check that only tests the connection).");
 	return true;
@@ -965,8 +1097,15 @@ void diagnose(const struct session_view *s, const struct diag_config *cfg, struc
 	if (!have && find_codeless_reply(&d, &dec)) {
 		diag_classify_reply(&dec, &d.rc, &rd);
 		have = rd.cls == RC_CAUSE;
+		if (!dec.enhanced[0] && d.first.dir == DIR_S2C && d.first.ts >= dec.ts) {
+			/* No code and no enhanced code: only the hang-up is certain. */
+			rd = (struct reply_reading){ RC_CAUSE, CAUSE_UNKNOWN, CONF_MEDIUM,
+				"the server answered with a line that has no reply code, then hung up",
+				"Server side: read the server's log for this session (its reply was not valid SMTP); client side: retry later." };
+			have = true;
+		}
 	}
-	if (rule_completed_quit(&d, have))
+	if (rule_completed_quit(&d, have) || rule_tls_mismatch(&d))
 		return;
 	if (have) {
 		decisive_verdict(&d, &dec, &rd);

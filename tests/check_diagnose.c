@@ -646,7 +646,7 @@ START_TEST(test_tls_alert)
 	t.f.tls.alert_frame = a;
 	tu_fin(&t, DIR_C2S);
 	run(&t);
-	EXPECT(CAUSE_TLS_FAILED, BY_CLIENT, CLOSE_FIN, PH_STARTTLS, CONF_HIGH);
+	EXPECT(CAUSE_TLS_FAILED, BY_CLIENT, CLOSE_FIN, PH_TLS, CONF_HIGH);
 	CITES(a);
 	ck_assert_ptr_nonnull(strstr(V.explanation, "unknown_ca"));
 	tu_sess_free(&t);
