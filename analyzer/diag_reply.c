@@ -42,7 +42,7 @@ static const char *const KW_RATE[] = {
 	"sending rate", "connection rate", "message rate", "too many connections",
 	"too many concurrent", "too many sessions", "too many messages", "too many recipients",
 	"too many mails", "throttl", "limit exceeded", "exceeded the", "slow down",
-	"temporarily deferred", "temporarily rejected", "deferred", "too fast", "quota", NULL };
+	"temporarily deferred", "temporarily rejected", "deferred", "too fast", NULL };
 static const char *const KW_IP[] = {
 	"client host", "blocked", "blocklist", "block list", "blacklist", "black list",
 	"denylist", "dnsbl", "rbl", "spamhaus", "spamcop", "barracuda", "sorbs", "listed",

@@ -129,6 +129,12 @@ static void evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt
 	for (uint32_t i = 0; i < v->n_ev; i++)      /* one line per frame and text is enough */
 		if (frame && v->ev[i].frame == frame && v->ev[i].ts == ts && strstr(v->ev[i].text, fmt) == v->ev[i].text)
 			return;
+	if (!ts && frame && d->s->tl) {
+		/* Facts that keep only a frame (TLS): take its time from the timeline. */
+		for (uint32_t i = 0; i < tl_count(d->s->tl) && !ts; i++)
+			if (tl_at(d->s->tl, i)->frame == frame)
+				ts = tl_at(d->s->tl, i)->ts;
+	}
 	struct evidence *e = &v->ev[v->n_ev++];
 	e->frame = frame;
 	e->ts = ts;
@@ -727,28 +733,25 @@ static bool rule_tls_mismatch(struct dctx *d)
 	const struct tls_facts *t = &f->tls;
 	if (!tls_mismatch(d) || quit_answer(f))
 		return false;
-	{
-		set_cause(d, CAUSE_TLS_FAILED, d->first.dir >= 0 ? CONF_HIGH : CONF_MEDIUM);
-		set_closer(d);
-		d->v->phase = PH_TLS;   /* the handshake (or what stood for it) is the TLS phase */
-		if (f->starttls == STLS_NONE && f->greeting.code) {
-			EXPLAIN(d, "TLS/plaintext mismatch: the client started TLS at once (implicit TLS, as on port 465) but the server on port %u speaks plaintext SMTP and sent a %u greeting.",
-				d->fi->server_port, f->greeting.code);
-			reply_evidence(d, &f->greeting, "plaintext greeting");
-		} else {
-			EXPLAIN(d, "TLS/plaintext mismatch: the %s sent plaintext where TLS was due.",
-				t->plaintext_after_tls ? side(t->plaintext_dir) : "one side");
-		}
-		if (t->client_hello_frame)
-			evidence(d, t->client_hello_frame, 0, "TLS ClientHello from the client");
-		if (t->plaintext_frame)
-			evidence(d, t->plaintext_frame, 0, "plaintext from the %s where TLS was due", side(t->plaintext_dir));
-		say_closer(d);
-		close_evidence(d);
-		advise(d, "Use implicit TLS only against a port that expects it (465), or STARTTLS on 25/587; fix the client's security setting (SSL/TLS vs STARTTLS) to match the port.");
-		return true;
+	set_cause(d, CAUSE_TLS_FAILED, d->first.dir >= 0 ? CONF_HIGH : CONF_MEDIUM);
+	set_closer(d);
+	d->v->phase = PH_TLS;   /* the handshake (or what stood for it) is the TLS phase */
+	if (f->starttls == STLS_NONE && f->greeting.code) {
+		EXPLAIN(d, "TLS/plaintext mismatch: the client started TLS at once (implicit TLS, as on port 465) but the server on port %u speaks plaintext SMTP and sent a %u greeting.",
+			d->fi->server_port, f->greeting.code);
+		reply_evidence(d, &f->greeting, "plaintext greeting");
+	} else {
+		EXPLAIN(d, "TLS/plaintext mismatch: the %s sent plaintext where TLS was due.",
+			t->plaintext_after_tls ? side(t->plaintext_dir) : "one side");
 	}
-	return false;
+	if (t->client_hello_frame)
+		evidence(d, t->client_hello_frame, 0, "TLS ClientHello from the client");
+	if (t->plaintext_frame)
+		evidence(d, t->plaintext_frame, 0, "plaintext from the %s where TLS was due", side(t->plaintext_dir));
+	say_closer(d);
+	close_evidence(d);
+	advise(d, "Use implicit TLS only against a port that expects it (465), or STARTTLS on 25/587; fix the client's security setting (SSL/TLS vs STARTTLS) to match the port.");
+	return true;
 }
 
 static bool rule_tls(struct dctx *d)
