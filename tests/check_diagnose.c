@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "diag_reply.h"
 #include "diagnose.h"
 #include "testutil.h"
 #include "tu_session.h"
@@ -1039,6 +1040,79 @@ START_TEST(test_diag_pure_and_bounded)
 }
 END_TEST
 
+/* The same refusal in the words of different servers reads alike. */
+static const struct {
+	uint16_t code;
+	const char *enh, *text;
+	enum smtp_cmd answers;
+	enum cause want;
+	enum reply_class cls;
+} PHRASES[] = {
+	{ 554, "5.7.1", "<x@y.example>: Relay access denied", CMD_RCPT, CAUSE_RELAY_DENIED, RC_CAUSE },
+	{ 550, "", "relay not permitted", CMD_RCPT, CAUSE_RELAY_DENIED, RC_CAUSE },
+	{ 550, "5.7.1", "<x@y.example>... Relaying denied", CMD_RCPT, CAUSE_RELAY_DENIED, RC_CAUSE },
+	{ 550, "5.7.54", "SMTP; Unable to relay recipient in non-accepted domain", CMD_RCPT, CAUSE_RELAY_DENIED, RC_CAUSE },
+	{ 421, "4.4.2", "mx.example Error: timeout exceeded", CMD_NONE, CAUSE_IDLE_TIMEOUT, RC_CAUSE },
+	{ 421, "", "mx.example SMTP incoming data timeout - closing connection.", CMD_BODY_END, CAUSE_IDLE_TIMEOUT, RC_CAUSE },
+	{ 451, "4.4.2", "Timeout - closing connection.", CMD_NONE, CAUSE_IDLE_TIMEOUT, RC_CAUSE },
+	{ 421, "4.4.1", "Connection timed out", CMD_BODY_END, CAUSE_IDLE_TIMEOUT, RC_CAUSE },
+	{ 421, "4.7.0", "mx.example Error: too many errors", CMD_UNKNOWN, CAUSE_TOO_MANY_ERRORS, RC_CAUSE },
+	{ 421, "", "mx.example: too many unrecognized commands", CMD_UNKNOWN, CAUSE_TOO_MANY_ERRORS, RC_CAUSE },
+	{ 554, "", "SMTP synchronization error", CMD_EHLO, CAUSE_TOO_MANY_ERRORS, RC_CAUSE },
+	{ 550, "5.5.1", "Protocol error", CMD_EHLO, CAUSE_TOO_MANY_ERRORS, RC_CAUSE },
+	{ 451, "4.5.0", "SMTP protocol violation, see RFC 2821.", CMD_MAIL, CAUSE_TOO_MANY_ERRORS, RC_CAUSE },
+	{ 535, "", "Incorrect authentication data", CMD_AUTH_DATA, CAUSE_AUTH_FAILED, RC_CAUSE },
+	{ 535, "5.7.3", "Authentication unsuccessful", CMD_AUTH, CAUSE_AUTH_FAILED, RC_CAUSE },
+	{ 454, "4.7.0", "Cannot authenticate due to temporary system problem", CMD_AUTH, CAUSE_AUTH_FAILED, RC_CAUSE },
+	{ 530, "5.7.57", "SMTP; Client was not authenticated to send anonymous mail during MAIL FROM", CMD_MAIL, CAUSE_AUTH_REQUIRED, RC_CAUSE },
+	{ 530, "5.7.0", "Must issue a STARTTLS command first", CMD_MAIL, CAUSE_TLS_REQUIRED, RC_CAUSE },
+	{ 451, "5.7.3", "STARTTLS is required to send mail", CMD_MAIL, CAUSE_TLS_REQUIRED, RC_CAUSE },
+	{ 421, "4.7.0", "TLS required for RCPT domain, closing connection.", CMD_RCPT, CAUSE_TLS_REQUIRED, RC_CAUSE },
+	{ 552, "5.3.4", "Message size exceeds fixed maximum message size", CMD_BODY_END, CAUSE_SIZE_LIMIT, RC_CAUSE },
+	{ 552, "", "Message size exceeds maximum permitted", CMD_MAIL, CAUSE_SIZE_LIMIT, RC_CAUSE },
+	{ 552, "5.2.2", "Mailbox full", CMD_RCPT, CAUSE_UNKNOWN, RC_CAUSE },
+	{ 452, "4.2.2", "The email account that you tried to reach is over quota.", CMD_RCPT, CAUSE_UNKNOWN, RC_CAUSE },
+	{ 452, "4.3.1", "Insufficient system storage", CMD_MAIL, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
+	{ 421, "4.3.2", "The maximum number of concurrent server connections has exceeded a per-source limit, closing transmission channel", CMD_CONNECT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 421, "4.3.2", "Service not available, closing transmission channel", CMD_CONNECT, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
+	{ 554, "", "mx.example no SMTP service here", CMD_CONNECT, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
+	{ 554, "5.7.1", "Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", CMD_CONNECT, CAUSE_IP_FILTERED, RC_CAUSE },
+	{ 550, "5.7.1", "Client host rejected: cannot find your reverse hostname", CMD_RCPT, CAUSE_IP_FILTERED, RC_CAUSE },
+	{ 450, "4.7.1", "Client host rejected: cannot find your hostname", CMD_RCPT, CAUSE_IP_FILTERED, RC_CAUSE },
+	{ 421, "4.7.0", "IP not in whitelist for RCPT domain, closing connection.", CMD_RCPT, CAUSE_IP_FILTERED, RC_CAUSE },
+	{ 450, "4.2.0", "<x@y>: Recipient address rejected: Greylisted", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 451, "4.7.1", "Greylisting in action, please come back later", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 421, "4.7.0", "Try again later, closing connection.", CMD_EHLO, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 421, "4.7.0", "Our system has detected an unusual rate of unsolicited mail originating from your IP address.", CMD_MAIL, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 450, "4.2.1", "The user you are trying to contact is receiving mail too quickly.", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 452, "4.5.3", "Your message has too many recipients.", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 454, "4.7.0", "TLS not available due to local problem", CMD_STARTTLS, CAUSE_TLS_FAILED, RC_CAUSE },
+	{ 503, "5.5.1", "Error: authentication not enabled", CMD_AUTH, CAUSE_AUTH_FAILED, RC_CAUSE },
+	{ 550, "5.1.1", "<nobody@example.net>: Recipient address rejected: User unknown in local recipient table", CMD_RCPT, CAUSE_UNKNOWN, RC_CAUSE },
+	{ 554, "5.7.1", "Message rejected as spam", CMD_BODY_END, CAUSE_UNKNOWN, RC_CAUSE },
+	{ 500, "5.5.2", "Error: command not recognized", CMD_UNKNOWN, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
+	{ 503, "5.5.1", "Error: need RCPT command", CMD_DATA, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
+	{ 250, "2.0.0", "Ok", CMD_MAIL, CAUSE_UNKNOWN, RC_NONE },
+};
+
+START_TEST(test_reply_phrasings)
+{
+	const struct reply_ctx rc = { 0 };
+	struct smtp_reply r;
+	memset(&r, 0, sizeof(r));
+	r.code = PHRASES[_i].code;
+	snprintf(r.enhanced, sizeof(r.enhanced), "%s", PHRASES[_i].enh);
+	snprintf(r.text, sizeof(r.text), "%s", PHRASES[_i].text);
+	r.answers = PHRASES[_i].answers;
+	struct reply_reading rd;
+	diag_classify_reply(&r, &rc, &rd);
+	ck_assert_msg(rd.cls == PHRASES[_i].cls, "%u %s %s: class %d", r.code, r.enhanced, r.text, rd.cls);
+	if (rd.cls != RC_NONE)
+		ck_assert_msg(rd.cause == PHRASES[_i].want, "%u %s %s: %s, want %s", r.code, r.enhanced, r.text,
+			      cause_name(rd.cause), cause_name(PHRASES[_i].want));
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("diagnose");
@@ -1106,6 +1180,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_one_sided_capture);
 	tcase_add_test(tc, test_capture_end_idle);
 	tcase_add_test(tc, test_unknown_server_drop);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("phrasings");
+	tcase_add_loop_test(tc, test_reply_phrasings, 0, (int)SL_ARRAY_LEN(PHRASES));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("contract");
 	tcase_add_test(tc, test_names_roundtrip);
