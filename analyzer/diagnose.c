@@ -1070,7 +1070,30 @@ static bool rule_midstream(struct dctx *d)
 	return true;
 }
 
+/* Evidence reads best in capture order (frame 0 = no frame, kept last). */
+static void sort_evidence(struct verdict *v)
+{
+	for (uint32_t i = 1; i < v->n_ev; i++) {
+		struct evidence tmp = v->ev[i];
+		uint64_t k = tmp.frame ? tmp.frame : UINT64_MAX;
+		uint32_t j = i;
+		while (j > 0 && (v->ev[j - 1].frame ? v->ev[j - 1].frame : UINT64_MAX) > k) {
+			v->ev[j] = v->ev[j - 1];
+			j--;
+		}
+		v->ev[j] = tmp;
+	}
+}
+
+static void diagnose_rules(const struct session_view *s, const struct diag_config *cfg, struct verdict *v);
+
 void diagnose(const struct session_view *s, const struct diag_config *cfg, struct verdict *v)
+{
+	diagnose_rules(s, cfg, v);
+	sort_evidence(v);
+}
+
+static void diagnose_rules(const struct session_view *s, const struct diag_config *cfg, struct verdict *v)
 {
 	struct diag_config defcfg;
 	if (!cfg) {

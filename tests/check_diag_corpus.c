@@ -12,11 +12,14 @@
  * reply line with no code), the cause the rules document in docs/RULES.md
  * is used, or the cause is not checked (ANY).
  */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "report.h"
+#include "session.h"
 #include "testutil.h"
 #include "tu_replay.h"
 
@@ -165,12 +168,90 @@ START_TEST(test_capture)
 }
 END_TEST
 
+/* ---- every reporter on every real session ---- */
+
+static FILE *g_json, *g_text;
+static struct reporter *g_rj, *g_rt;
+
+static void render_hook(const struct session_view *sv, const struct verdict *v)
+{
+	reporter_session(g_rj, sv, v);
+	reporter_session(g_rt, sv, v);
+}
+
+/* JSON lines are checked by jq when present; the transcript must never show
+ * an AUTH argument other than the mask. */
+START_TEST(test_reporters_on_corpus)
+{
+	static const char *const files[] = {
+		"arkime-smtp-data-250.pcap", "arkime-smtp-data-521.pcap", "bruteshark-smtp-auth-cram-md5.pcap",
+		"ndpi-emotet.pcap", "suricata-smtp-errors.pcap", "suricata-smtp-long-command.pcap",
+		"zeek-smtp.pcap", "arkime-socks5-smtp-503.pcap", "suricata-smtp-data-rejected.pcap",
+	};
+	char *jbuf = NULL, *tbuf = NULL;
+	size_t jlen = 0, tlen = 0;
+	g_json = open_memstream(&jbuf, &jlen);
+	g_text = open_memstream(&tbuf, &tlen);
+	struct report_opts oj = { .out = g_json, .json = true };
+	struct report_opts ot = { .out = g_text, .transcript = true };
+	g_rj = reporter_new(&oj);
+	g_rt = reporter_new(&ot);
+	tu_replay_hook = render_hook;
+	int seen = 0;
+	for (size_t i = 0; i < SL_ARRAY_LEN(files); i++) {
+		const char *path = tu_corpus(files[i]);
+		if (!path)
+			continue;
+		static struct tu_replay r;
+		ck_assert(tu_replay_file(path, &r));
+		seen++;
+	}
+	tu_replay_hook = NULL;
+	struct summary sum;
+	memset(&sum, 0, sizeof(sum));
+	reporter_summary(g_rj, &sum);
+	reporter_summary(g_rt, &sum);
+	reporter_free(g_rj);
+	reporter_free(g_rt);
+	fclose(g_json);
+	fclose(g_text);
+	if (seen) {
+		ck_assert_uint_gt(jlen, 0);
+		if (system("command -v jq >/dev/null 2>&1") == 0) {
+			char path[512], cmd[1024];
+			snprintf(path, sizeof(path), "%s/corpus-%d.jsonl", tu_tmpdir(), (int)getpid());
+			FILE *f = fopen(path, "w");
+			fwrite(jbuf, 1, jlen, f);
+			fclose(f);
+			snprintf(cmd, sizeof(cmd),
+				 "jq -e -s 'all(.[]; .type == \"session\" or .type == \"summary\") and "
+				 "all(.[] | select(.type == \"session\"); .verdict.cause and .client.ip and (.verdict.evidence | length > 0))' "
+				 "'%s' >/dev/null", path);
+			ck_assert_msg(system(cmd) == 0, "jq rejected the JSON of real sessions");
+			unlink(path);
+		}
+		/* AUTH arguments never appear unmasked in the transcript. */
+		for (const char *p = tbuf; (p = strstr(p, "C: AUTH ")) != NULL; p++) {
+			const char *eol = strchr(p, '\n');
+			const char *mech_end = strchr(p + 8, ' ');
+			if (mech_end && (!eol || mech_end < eol))
+				ck_assert_msg(strncmp(mech_end + 1, "********", 8) == 0, "unmasked: %.60s", p);
+		}
+		ck_assert_ptr_nonnull(strstr(tbuf, "=== session"));
+		ck_assert_ptr_nonnull(strstr(tbuf, "verdict   "));
+	}
+	free(jbuf);
+	free(tbuf);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("diag_corpus");
 	TCase *tc = tcase_create("captures");
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_capture, 0, (int)SL_ARRAY_LEN(EXP));
+	tcase_add_test(tc, test_reporters_on_corpus);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
