@@ -790,6 +790,9 @@ static bool rule_tls(struct dctx *d)
 			sl_time last = SL_MAX(c->last_payload_ts, s->last_payload_ts);
 			EXPLAIN(d, " The %s closed first with %s, %s after the last data.", side(d->first.dir),
 				d->first.rst ? "a RST" : "a FIN", dur(d->first.ts - last, b2, sizeof(b2)));
+			if (d->first.dir == DIR_S2C && !d->first.rst && s->last_payload_ts >= c->last_payload_ts &&
+			    d->first.ts - s->last_payload_ts < NS_PER_SEC)
+				EXPLAIN(d, " The server spoke last and closed at once, the pattern of a server answering QUIT with 221.");
 		}
 		if (f->starttls_reply.frame)
 			reply_evidence(d, &f->starttls_reply, "STARTTLS accepted");
@@ -946,9 +949,8 @@ static bool rule_network(struct dctx *d)
 		return false;   /* a FIN is an orderly decision, not a stall */
 	set_cause(d, CAUSE_NETWORK_FAILURE, n >= DIAG_STALL_RETRANS ? CONF_MEDIUM : CONF_LOW);
 	set_closer(d);
-	EXPLAIN(d, "The last %u segments were retransmissions with no progress (from %s on, over %s), then %s: packets stopped getting through.",
-		n, "frame", dur(d->fi->last_ts - ts, b, sizeof(b)),
-		d->first.dir >= 0 ? "a reset" : "silence");
+	EXPLAIN(d, "The last %u segments were retransmissions with no progress (over %s), then %s: packets stopped getting through.",
+		n, dur(d->fi->last_ts - ts, b, sizeof(b)), d->first.dir >= 0 ? "a reset" : "silence");
 	evidence(d, fr, ts, "first of %u trailing retransmissions", n);
 	close_evidence(d);
 	advise(d, "Check the network path between the hosts: packet loss, MTU/fragmentation problems (try lowering the MTU/MSS), a failing link or a stateful firewall dropping the flow.");
@@ -983,6 +985,17 @@ static bool rule_server_closed(struct dctx *d)
 		if (f->last_s2c_ts > last && !f->in_body)
 			last = SL_MAX(last, f->last_s2c_ts);
 		sl_time silence = d->first.ts - last;
+		if (f->in_body && silence < SL_MIN((sl_time)NS_PER_SEC, d->cfg->idle_threshold / 10)) {
+			/* The client was still sending the body: not an idle session. */
+			const struct smtp_message *m = last_msg(f);
+			set_cause(d, CAUSE_UNKNOWN, CONF_LOW);
+			EXPLAIN(d, "The server %s the connection while the client was still sending the message body (%" PRIu64 " bytes sent, the last %s before the close), without a reply: a size limit it did not advertise, a content filter, or a crash.",
+				d->first.rst ? "reset" : "closed", m ? m->wire_bytes : 0, dur(silence, b, sizeof(b)));
+			size_facts(d, m);
+			close_evidence(d);
+			advise(d, "Server side: read the server's log for this session (size limits, filters, crashes); client side: try a smaller message.");
+			return true;
+		}
 		enum confidence conf = silence >= d->cfg->idle_threshold ? CONF_HIGH
 				       : silence >= d->cfg->idle_threshold / 10 ? CONF_MEDIUM : CONF_LOW;
 		set_cause(d, CAUSE_IDLE_TIMEOUT, conf);

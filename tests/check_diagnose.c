@@ -4,6 +4,7 @@
  * public corpus (MANIFEST.md) modelled by hand.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "diag_reply.h"
@@ -836,6 +837,24 @@ START_TEST(test_rst_same_ttl_not_middlebox)
 }
 END_TEST
 
+/* No SIZE advertised, the server cuts the body while the client is sending:
+ * not idle (the client was not silent). */
+START_TEST(test_server_cut_mid_body_unknown)
+{
+	struct tu_session t;
+	start(&t, "PIPELINING");
+	send_mail(&t, "MAIL FROM:<a@b>");
+	tu_body(&t, 80000, false);
+	tu_wait(&t, 0.001);
+	uint64_t rst = tu_rst(&t, DIR_S2C, 0);
+	run(&t);
+	EXPECT(CAUSE_UNKNOWN, BY_SERVER, CLOSE_RST, PH_DATA, CONF_LOW);
+	CITES(rst);
+	ck_assert_ptr_nonnull(strstr(V.explanation, "80000 bytes"));
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* ndpi-emotet: open at the end of the capture inside the DATA body. */
 START_TEST(test_capture_end_mid_data)
 {
@@ -1113,6 +1132,116 @@ START_TEST(test_reply_phrasings)
 }
 END_TEST
 
+/* Random facts (with the invariants the producers keep: valid enums,
+ * NUL-terminated strings) never crash the rules, and every verdict field is
+ * in range and terminated. Runs under ASan/UBSan. */
+/* Bytes of 0 or 1 keep every bool valid; the numbers that matter are set
+ * to wide random values afterwards. */
+static void fill_random(void *p, size_t n, unsigned *seed)
+{
+	uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(rand_r(seed) & 1);
+}
+
+static sl_time rnd_ts(unsigned *seed)
+{
+	return (sl_time)1700000000 * NS_PER_SEC + (sl_time)(rand_r(seed) % 4000) * NS_PER_SEC / 7;
+}
+
+static void fix_reply(struct smtp_reply *r, unsigned *seed)
+{
+	static const char *const texts[] = { "timeout", "Relay access denied", "too many errors", "x", "",
+					     "Greylisted", "Client host blocked", "Must issue a STARTTLS command first" };
+	snprintf(r->text, sizeof(r->text), "%s", texts[rand_r(seed) % 8]);
+	snprintf(r->enhanced, sizeof(r->enhanced), "%d.%d.%d", 2 + rand_r(seed) % 4, rand_r(seed) % 8, rand_r(seed) % 9);
+	r->ts = rnd_ts(seed);
+	r->frame = (uint64_t)(rand_r(seed) % 50);
+	r->code = (uint16_t)(rand_r(seed) % 700);
+	r->enhanced[sizeof(r->enhanced) - 1] = 0;
+	r->text[sizeof(r->text) - 1] = 0;
+	r->answers = (enum smtp_cmd)(rand_r(seed) % CMD__COUNT);
+}
+
+START_TEST(test_random_facts_robust)
+{
+	unsigned seed = 4242;
+	static struct tu_session t;
+	for (int round = 0; round < 3000; round++) {
+		tu_sess_init(&t);
+		fill_random(&t.fi.dir, sizeof(t.fi.dir), &seed);
+		fill_random(&t.f, sizeof(t.f), &seed);
+		for (int d = 0; d < 2; d++) {
+			struct tcp_dir_stats *st = &t.fi.dir[d];
+			st->fin_frame = rand_r(&seed) % 3 ? 0 : (uint64_t)(rand_r(&seed) % 50);
+			st->rst_frame = rand_r(&seed) % 3 ? 0 : (uint64_t)(rand_r(&seed) % 50);
+			st->fin_ts = rnd_ts(&seed);
+			st->rst_ts = rnd_ts(&seed);
+			st->last_payload_ts = rnd_ts(&seed);
+			st->first_ts = rnd_ts(&seed);
+			st->last_ts = rnd_ts(&seed);
+			st->rst_ttl = (uint8_t)rand_r(&seed);
+			st->ttl_min = (uint8_t)rand_r(&seed);
+			st->ttl_max = (uint8_t)rand_r(&seed);
+			st->ttl_first = (uint8_t)rand_r(&seed);
+			st->packets = (uint64_t)(rand_r(&seed) % 20);
+			st->bytes = (uint64_t)(rand_r(&seed) % 100000);
+			st->syns = (uint32_t)(rand_r(&seed) % 4);
+		}
+		t.f.size_limit = (uint64_t)(rand_r(&seed) % 100000);
+		t.f.last_cmd_ts = rnd_ts(&seed);
+		t.f.last_s2c_ts = rnd_ts(&seed);
+		for (int m = 0; m < SMTP_MAX_MESSAGES; m++) {
+			t.f.msgs[m].wire_bytes = (uint64_t)(rand_r(&seed) % 200000);
+			t.f.msgs[m].declared_size = (uint64_t)(rand_r(&seed) % 200000);
+			t.f.msgs[m].start_ts = rnd_ts(&seed);
+			t.f.msgs[m].end_ts = rnd_ts(&seed);
+			t.f.msgs[m].mail_from[0] = 0;
+		}
+		t.fi.refused = rand_r(&seed) % 8 == 0;
+		t.fi.syn_seen = rand_r(&seed) & 1;
+		t.fi.synack_seen = rand_r(&seed) & 1;
+		t.fi.roles_from_syn = rand_r(&seed) & 1;
+		t.f.phase = (enum smtp_phase)(rand_r(&seed) % PH__COUNT);
+		t.f.last_cmd = (enum smtp_cmd)(rand_r(&seed) % CMD__COUNT);
+		t.f.auth_result = (enum smtp_auth_result)(rand_r(&seed) % 5);
+		t.f.starttls = (enum smtp_starttls_state)(rand_r(&seed) % 4);
+		t.f.n_msgs = (uint32_t)(rand_r(&seed) % (SMTP_MAX_MESSAGES + 3));
+		fix_reply(&t.f.greeting, &seed);
+		fix_reply(&t.f.last_reply, &seed);
+		fix_reply(&t.f.last_error, &seed);
+		fix_reply(&t.f.starttls_reply, &seed);
+		fix_reply(&t.f.quit_reply, &seed);
+		for (int m = 0; m < SMTP_MAX_MESSAGES; m++) {
+			fix_reply(&t.f.msgs[m].mail_reply, &seed);
+			fix_reply(&t.f.msgs[m].data_reply, &seed);
+			fix_reply(&t.f.msgs[m].final_reply, &seed);
+		}
+		t.f.tls.alert_dir = (uint8_t)(rand_r(&seed) & 1);
+		t.f.tls.plaintext_dir = (uint8_t)(rand_r(&seed) & 1);
+		for (int e = 0; e < rand_r(&seed) % 40; e++) {
+			struct event *ev = tl_add(&t.tl, (enum ev_kind)(rand_r(&seed) % EV__COUNT),
+						  (enum sl_dir)(rand_r(&seed) & 1), rand_r(&seed), (uint64_t)rand_r(&seed),
+						  "4.7.0 x: 5.5.1 without a reply code", (size_t)(rand_r(&seed) % 36));
+			if (ev)
+				ev->code = (uint16_t)(rand_r(&seed) % 700);
+		}
+		t.v.end = (enum flow_end)(rand_r(&seed) % END__COUNT);
+		t.v.capture_started_midstream = rand_r(&seed) & 1;
+		run(&t);
+		ck_assert_int_lt(V.cause, CAUSE__COUNT);
+		ck_assert_int_le(V.closed_by, BY_NOBODY);
+		ck_assert_int_le(V.close, CLOSE_NONE);
+		ck_assert_int_lt(V.phase, PH__COUNT);
+		ck_assert_uint_le(V.n_ev, VERDICT_MAX_EVIDENCE);
+		ck_assert_uint_lt(strnlen(V.explanation, sizeof(V.explanation)), sizeof(V.explanation));
+		ck_assert_uint_lt(strnlen(V.advice, sizeof(V.advice)), sizeof(V.advice));
+		ck_assert(V.explanation[0]);
+		tu_sess_free(&t);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("diagnose");
@@ -1180,6 +1309,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_one_sided_capture);
 	tcase_add_test(tc, test_capture_end_idle);
 	tcase_add_test(tc, test_unknown_server_drop);
+	tcase_add_test(tc, test_server_cut_mid_body_unknown);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("phrasings");
 	tcase_add_loop_test(tc, test_reply_phrasings, 0, (int)SL_ARRAY_LEN(PHRASES));
@@ -1187,6 +1317,7 @@ static Suite *suite(void)
 	tc = tcase_create("contract");
 	tcase_add_test(tc, test_names_roundtrip);
 	tcase_add_test(tc, test_diag_pure_and_bounded);
+	tcase_add_test(tc, test_random_facts_robust);
 	suite_add_tcase(s, tc);
 	return s;
 }
