@@ -540,8 +540,6 @@ static bool rule_tcp(struct dctx *d)
 	set_cause(d, CAUSE_UNANSWERED, c->syns >= 2 || d->s->end == END_IDLE ? CONF_HIGH : CONF_MEDIUM);
 	d->v->phase = PH_CONNECT;
 	set_closer(d);
-	if (d->v->closed_by == BY_NOBODY)
-		d->v->closed_by = BY_NOBODY;
 	EXPLAIN(d, "The client sent %u SYN%s over %s and the server never answered: the host is down, or a firewall drops the traffic.",
 		c->syns ? c->syns : 1, c->syns > 1 ? "s" : "", dur(c->last_ts - c->first_ts, b, sizeof(b)));
 	if (c->syns <= 1 && d->s->end == END_CAPTURE_END)
@@ -888,15 +886,19 @@ static bool rule_capture_incomplete(struct dctx *d)
 	uint64_t rf = 0;
 	sl_time rts = 0;
 	bool open_at_end = d->first.dir < 0 &&
-			   (d->s->end == END_CAPTURE_END ||
+			   (d->s->end == END_CAPTURE_END || d->s->end == END_EVICTED ||
 			    (d->s->end == END_IDLE && !trailing_retransmissions(d, &rf, &rts)));
 	bool unreadable = !f->is_smtp && (c->gaps || s->gaps || (d->s->tl && tl_last(d->s->tl, EV_TRUNCATED, -1)));
 	if (!open_at_end && !unreadable)
 		return false;
-	set_cause(d, CAUSE_CAPTURE_INCOMPLETE, open_at_end && d->s->end == END_CAPTURE_END ? CONF_HIGH : CONF_MEDIUM);
+	set_cause(d, CAUSE_CAPTURE_INCOMPLETE,
+		  open_at_end && (d->s->end == END_CAPTURE_END || d->s->end == END_EVICTED) ? CONF_HIGH : CONF_MEDIUM);
 	set_closer(d);
 	if (open_at_end) {
-		if (d->s->end == END_IDLE)
+		if (d->s->end == END_EVICTED)
+			EXPLAIN(d, "The analyzer stopped following this connection in phase %s: the flow table was full and it was the least recently active flow (raise --max-flows to keep it).",
+				verdict_phase_name(d->v->phase));
+		else if (d->s->end == END_IDLE)
 			EXPLAIN(d, "No packet of this connection was seen for longer than the flow timeout and neither side closed it, in phase %s: the capture lost the rest of the session (or both hosts vanished).",
 				verdict_phase_name(d->v->phase));
 		else

@@ -871,6 +871,18 @@ START_TEST(test_capture_end_mid_data)
 }
 END_TEST
 
+START_TEST(test_evicted_flow)
+{
+	struct tu_session t;
+	start(&t, "SIZE");
+	tu_end(&t, END_EVICTED);
+	run(&t);
+	EXPECT(CAUSE_CAPTURE_INCOMPLETE, BY_NOBODY, CLOSE_NONE, PH_MAIL, CONF_HIGH);
+	ck_assert_ptr_nonnull(strstr(V.explanation, "flow table"));
+	tu_sess_free(&t);
+}
+END_TEST
+
 START_TEST(test_capture_started_midstream)
 {
 	struct tu_session t;
@@ -1167,7 +1179,7 @@ START_TEST(test_random_facts_robust)
 {
 	unsigned seed = 4242;
 	static struct tu_session t;
-	for (int round = 0; round < 3000; round++) {
+	for (int round = 0; round < 2000; round++) {
 		tu_sess_init(&t);
 		fill_random(&t.fi.dir, sizeof(t.fi.dir), &seed);
 		fill_random(&t.f, sizeof(t.f), &seed);
@@ -1306,6 +1318,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_rst_same_ttl_not_middlebox);
 	tcase_add_test(tc, test_capture_end_mid_data);
 	tcase_add_test(tc, test_capture_started_midstream);
+	tcase_add_test(tc, test_evicted_flow);
 	tcase_add_test(tc, test_one_sided_capture);
 	tcase_add_test(tc, test_capture_end_idle);
 	tcase_add_test(tc, test_unknown_server_drop);
@@ -1315,6 +1328,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, test_reply_phrasings, 0, (int)SL_ARRAY_LEN(PHRASES));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("contract");
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_names_roundtrip);
 	tcase_add_test(tc, test_diag_pure_and_bounded);
 	tcase_add_test(tc, test_random_facts_robust);
