@@ -43,7 +43,7 @@ static const char *const KW_RATE[] = {
 	"too many concurrent", "too many sessions", "too many messages", "too many recipients",
 	"too many mails", "throttl", "limit exceeded", "exceeded the", "slow down",
 	"temporarily deferred", "temporarily rejected", "deferred", "too fast", "too quickly",
-	"at a rate", "concurrent connections", "maximum number of", "per-source limit", NULL };
+	"at a rate", "concurrent connections", "maximum number of", "per-source limit", "too much mail", NULL };
 static const char *const KW_IP[] = {
 	"client host", "blocked", "blocklist", "block list", "blacklist", "black list",
 	"denylist", "dnsbl", "rbl", "spamhaus", "spamcop", "barracuda", "sorbs", "listed",
