@@ -231,6 +231,13 @@ bool diag_ok2(uint16_t code)
 	return code >= 200 && code < 300;
 }
 
+/* a came after b: by time, then by frame (replies in one segment share
+ * both, and are then not ordered: pipelined 250/550 must not supersede). */
+static bool after(const struct smtp_reply *a, const struct smtp_reply *b)
+{
+	return a->ts > b->ts || (a->ts == b->ts && a->frame > b->frame);
+}
+
 /* True when the dialog got past reply r: a later success of the same step
  * or a later delivered message (so r is not why the session ended). */
 static bool superseded(const struct dctx *d, const struct smtp_reply *r)
@@ -241,13 +248,13 @@ static bool superseded(const struct dctx *d, const struct smtp_reply *r)
 	uint32_t n = SL_MIN(f->n_msgs, SMTP_MAX_MESSAGES);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct smtp_message *m = &f->msgs[i];
-		if (diag_ok2(m->final_reply.code) && m->final_reply.ts > r->ts)
+		if (diag_ok2(m->final_reply.code) && after(&m->final_reply, r))
 			return true;
 		if (r->answers == CMD_MAIL || r->answers == CMD_RCPT || r->answers == CMD_DATA ||
 		    r->answers == CMD_BODY_END || r->answers == CMD_BDAT) {
-			if (diag_ok2(m->mail_reply.code) && m->mail_reply.ts > r->ts)
+			if (diag_ok2(m->mail_reply.code) && after(&m->mail_reply, r))
 				return true;
-			if (m->data_reply.code == 354 && m->data_reply.ts > r->ts)
+			if (m->data_reply.code == 354 && after(&m->data_reply, r))
 				return true;
 		}
 	}
@@ -263,7 +270,7 @@ static bool superseded(const struct dctx *d, const struct smtp_reply *r)
 		for (uint32_t i = 0; i < n; i++)
 			if (f->msgs[i].start_ts > r->ts)
 				return true;
-		return diag_ok2(f->last_reply.code) && f->last_reply.ts > r->ts &&
+		return diag_ok2(f->last_reply.code) && after(&f->last_reply, r) &&
 		       f->last_reply.answers != CMD_QUIT && f->last_reply.answers != CMD_RSET &&
 		       f->last_reply.answers != CMD_NOOP;
 	case CMD_STARTTLS:
@@ -312,6 +319,42 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 		}
 	}
 	return found;
+}
+
+/* When every RCPT of the last message was refused, a pipelining server
+ * answers the DATA with a consequence ("554 5.5.1 no valid recipients");
+ * the real refusal is the RCPT's, whose text only the timeline keeps: the
+ * newest reply with the last RCPT's code before the DATA error. */
+static bool rcpt_refusal(const struct dctx *d, const struct smtp_reply *err, struct smtp_reply *out)
+{
+	const struct smtp_message *m = diag_last_msg(d->f);
+	const struct timeline *tl = d->s->tl;
+	if (!m || !tl || !m->rcpts || m->rcpts_accepted || (err->answers != CMD_DATA && err->answers != CMD_BDAT))
+		return false;
+	uint16_t code = m->rcpt_codes[SL_MIN(m->rcpts, SMTP_MAX_RCPTS) - 1];
+	if (code < 400 || code > 599)
+		return false;
+	bool passed_err = false;
+	for (uint32_t i = tl_count(tl); i-- > 0;) {
+		const struct event *e = tl_at(tl, i);
+		if (e->kind != EV_REPLY || e->dir != DIR_S2C)
+			continue;
+		if (!passed_err) {
+			passed_err = e->code == err->code && e->frame == err->frame;
+			continue;
+		}
+		if (e->code != code)
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->code = e->code;
+		snprintf(out->enhanced, sizeof(out->enhanced), "%s", e->enhanced);
+		snprintf(out->text, sizeof(out->text), "%s", e->text);
+		out->answers = CMD_RCPT;
+		out->frame = e->frame;
+		out->ts = e->ts;
+		return true;
+	}
+	return false;
 }
 
 /* The command a reply at time ts most likely answered: the end of data when
@@ -552,7 +595,7 @@ static bool rule_syntax_then_close(struct dctx *d, const struct smtp_reply *r)
 		return false;
 	/* The server closed after a syntax error without answering anything
 	 * newer: it ended the session because of the bad command(s). */
-	if (d->f->last_reply.ts > r->ts && d->f->last_reply.code < 400)
+	if (after(&d->f->last_reply, r) && d->f->last_reply.code < 400)
 		return false;
 	struct reply_reading rd = {
 		RC_CAUSE, CAUSE_TOO_MANY_ERRORS, CONF_MEDIUM,
@@ -843,6 +886,20 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 	struct smtp_reply dec, syn;
 	struct reply_reading rd;
 	bool have = find_decisive(&d, &dec, &rd, &syn);
+	{
+		/* A DATA refused because no recipient was accepted: read the RCPT's refusal. */
+		struct smtp_reply rr;
+		struct reply_reading rrd;
+		const struct smtp_reply *de = have ? &dec : syn.code ? &syn : NULL;
+		if (de && (!have || rd.cause == CAUSE_UNKNOWN || rd.cls == RC_SYNTAX) && rcpt_refusal(&d, de, &rr)) {
+			diag_classify_reply(&rr, &d.rc, &rrd);
+			if (rrd.cls == RC_CAUSE) {
+				dec = rr;
+				rd = rrd;
+				have = true;
+			}
+		}
+	}
 	if (!have && find_codeless_reply(&d, &dec)) {
 		diag_classify_reply(&dec, &d.rc, &rd);
 		have = rd.cls == RC_CAUSE;
@@ -854,7 +911,12 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 			have = true;
 		}
 	}
-	if (rule_completed_quit(&d, have) || diag_rule_tls_mismatch(&d))
+	/* A bad-command error in the mail transaction that the dialog never got
+	 * past (no later accepted MAIL, DATA or message): the mail did not go
+	 * through, so a QUIT after it is not a completion. */
+	bool syn_blocks = syn.code && (syn.answers == CMD_MAIL || syn.answers == CMD_RCPT || syn.answers == CMD_DATA ||
+				       syn.answers == CMD_BDAT || syn.answers == CMD_BODY_END);
+	if (rule_completed_quit(&d, have || syn_blocks) || diag_rule_tls_mismatch(&d))
 		return;
 	if (have) {
 		decisive_verdict(&d, &dec, &rd);
@@ -862,6 +924,13 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 	}
 	if (syn.code && rule_syntax_then_close(&d, &syn))
 		return;
+	if (syn_blocks) {
+		rd = (struct reply_reading){ RC_CAUSE, CAUSE_UNKNOWN, CONF_MEDIUM,
+			"the command was refused as malformed, out of sequence or by a policy using a syntax code",
+			"Client side: fix the command the server refused (see the reply text) and send the message again." };
+		decisive_verdict(&d, &syn, &rd);
+		return;
+	}
 	if (diag_rule_no_greeting(&d) || diag_rule_tls(&d) || rule_size_close(&d) || rule_capture_incomplete(&d) ||
 	    diag_rule_middlebox(&d) || diag_rule_network(&d) || rule_server_closed(&d) || rule_client_closed(&d) ||
 	    rule_midstream(&d))

@@ -939,6 +939,62 @@ START_TEST(test_content_rejected)
 }
 END_TEST
 
+/* PIPELINING: MAIL, RCPT, DATA answered 250, 554, 554 in one segment: the
+ * 250 to MAIL shares the frame and does not supersede the relay refusal. */
+START_TEST(test_pipelined_refusal_same_segment)
+{
+	struct tu_session t;
+	start(&t, "PIPELINING");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:<a@b>");
+	tu_cmd(&t, CMD_RCPT, "RCPT TO:<x@elsewhere>");
+	tu_cmd(&t, CMD_DATA, "DATA");
+	tu_wait(&t, 0.01);
+	uint64_t fr = tu_reply(&t, 250, "2.1.0", "Ok");
+	uint64_t f2 = tu_reply(&t, 554, "5.7.1", "<x@elsewhere>: Relay access denied");
+	uint64_t f3 = tu_reply(&t, 554, "5.5.1", "Error: no valid recipients");
+	/* one segment: same frame and time for the three replies, as the
+	 * dissector reports them */
+	t.f.last_error.frame = fr;
+	t.f.msgs[0].data_reply.frame = fr;
+	for (uint32_t i = 0; i < t.tl.n; i++)
+		if (t.tl.ev[i].frame == f2 || t.tl.ev[i].frame == f3)
+			t.tl.ev[i].frame = fr;
+	tu_cmd(&t, CMD_QUIT, "QUIT");
+	tu_reply(&t, 221, "2.0.0", "Bye");
+	tu_fin(&t, DIR_S2C);
+	/* the relay refusal is the RCPT's; make it the newest error as the
+	 * dissector would keep the DATA one: check both readings */
+	run(&t);
+	EXPECT(CAUSE_RELAY_DENIED, BY_SERVER, CLOSE_FIN, PH_RCPT, CONF_HIGH);
+	ck_assert_str_eq(V.reply_enhanced, "5.7.1");
+	t.f.last_error.code = 554;
+	snprintf(t.f.last_error.enhanced, sizeof(t.f.last_error.enhanced), "5.7.1");
+	snprintf(t.f.last_error.text, sizeof(t.f.last_error.text), "<x@elsewhere>: Relay access denied");
+	t.f.last_error.answers = CMD_RCPT;
+	run(&t);
+	EXPECT(CAUSE_RELAY_DENIED, BY_SERVER, CLOSE_FIN, PH_RCPT, CONF_HIGH);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* MAIL refused as malformed, then a polite QUIT: not a completion. */
+START_TEST(test_syntax_refusal_then_quit)
+{
+	struct tu_session t;
+	start(&t, "SIZE");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:a@b");
+	uint64_t r = tu_reply(&t, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
+	tu_cmd(&t, CMD_QUIT, "QUIT");
+	tu_reply(&t, 221, "2.0.0", "Bye");
+	tu_fin(&t, DIR_S2C);
+	run(&t);
+	EXPECT(CAUSE_UNKNOWN, BY_SERVER, CLOSE_FIN, PH_MAIL, CONF_MEDIUM);
+	ck_assert_uint_eq(V.reply_code, 501);
+	CITES(r);
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* suricata-smtp-errors s1: a reply without a numeric code, sent with the FIN. */
 START_TEST(test_codeless_deferral)
 {
@@ -1097,6 +1153,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_server_unavailable_452);
 	tcase_add_test(tc, test_content_rejected);
 	tcase_add_test(tc, test_codeless_deferral);
+	tcase_add_test(tc, test_syntax_refusal_then_quit);
+	tcase_add_test(tc, test_pipelined_refusal_same_segment);
 	tcase_add_test(tc, test_policy_521_after_dot);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("size");
