@@ -357,6 +357,40 @@ static bool rcpt_refusal(const struct dctx *d, const struct smtp_reply *err, str
 	return false;
 }
 
+/* A demand that follows a failed attempt is a consequence of it: "530
+ * authentication required" after a refused AUTH is an AUTH failure, "530
+ * must issue STARTTLS" after a refused STARTTLS is a TLS failure. Returns
+ * the earlier reply to read instead. */
+static bool root_refusal(const struct dctx *d, const struct reply_reading *rd, const struct smtp_reply *dec,
+			 struct smtp_reply *out)
+{
+	const struct smtp_facts *f = d->f;
+	if (rd->cause == CAUSE_TLS_REQUIRED && f->starttls == STLS_REFUSED && f->starttls_reply.code &&
+	    after(dec, &f->starttls_reply)) {
+		*out = f->starttls_reply;
+		out->answers = CMD_STARTTLS;
+		return true;
+	}
+	if (rd->cause != CAUSE_AUTH_REQUIRED || f->auth_result != AUTH_REFUSED || !f->auth_failures || !d->s->tl)
+		return false;
+	const struct timeline *tl = d->s->tl;
+	for (uint32_t i = tl_count(tl); i-- > 0;) {
+		const struct event *e = tl_at(tl, i);
+		if (e->kind != EV_REPLY || e->dir != DIR_S2C || e->code != f->auth_code ||
+		    e->ts > dec->ts || (e->ts == dec->ts && e->frame >= dec->frame))
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->code = e->code;
+		snprintf(out->enhanced, sizeof(out->enhanced), "%s", e->enhanced);
+		snprintf(out->text, sizeof(out->text), "%s", e->text);
+		out->answers = CMD_AUTH;
+		out->frame = e->frame;
+		out->ts = e->ts;
+		return true;
+	}
+	return false;
+}
+
 /* The command a reply at time ts most likely answered: the end of data when
  * a message was complete and unanswered, else the newest command before ts. */
 static enum smtp_cmd pending_at(const struct dctx *d, sl_time ts)
@@ -919,6 +953,18 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 	if (rule_completed_quit(&d, have || syn_blocks) || diag_rule_tls_mismatch(&d))
 		return;
 	if (have) {
+		struct smtp_reply root;
+		struct reply_reading rrd;
+		if (root_refusal(&d, &rd, &dec, &root)) {
+			diag_classify_reply(&root, &d.rc, &rrd);
+			if (rrd.cls == RC_CAUSE) {
+				decisive_verdict(&d, &root, &rrd);
+				EXPLAIN(&d, " The server's later %u%s%s (\"%.120s\") only followed from it.", dec.code,
+					dec.enhanced[0] ? " " : "", dec.enhanced, dec.text);
+				diag_reply_evidence(&d, &dec, "consequence");
+				return;
+			}
+		}
 		decisive_verdict(&d, &dec, &rd);
 		return;
 	}

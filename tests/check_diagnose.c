@@ -977,6 +977,44 @@ START_TEST(test_pipelined_refusal_same_segment)
 }
 END_TEST
 
+/* AUTH refused, the client tries MAIL anyway: 530 is a consequence. */
+START_TEST(test_auth_failed_then_530)
+{
+	struct tu_session t;
+	start(&t, "AUTH PLAIN LOGIN");
+	tu_cmd(&t, CMD_AUTH, "AUTH PLAIN ********");
+	uint64_t r = tu_reply(&t, 535, "5.7.8", "Error: authentication failed");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:<a@b>");
+	uint64_t r2 = tu_reply(&t, 530, "5.7.0", "Authentication required");
+	tu_cmd(&t, CMD_QUIT, "QUIT");
+	tu_reply(&t, 221, "2.0.0", "Bye");
+	tu_fin(&t, DIR_S2C);
+	run(&t);
+	EXPECT(CAUSE_AUTH_FAILED, BY_SERVER, CLOSE_FIN, PH_AUTH, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 535);
+	CITES(r);
+	CITES(r2);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* STARTTLS refused, then the server demands it: the TLS failure decides. */
+START_TEST(test_starttls_refused_then_530)
+{
+	struct tu_session t;
+	start(&t, "STARTTLS");
+	tu_cmd(&t, CMD_STARTTLS, "STARTTLS");
+	tu_reply(&t, 454, "4.7.0", "TLS not available due to local problem");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:<a@b>");
+	tu_reply(&t, 530, "5.7.0", "Must issue a STARTTLS command first");
+	tu_fin(&t, DIR_C2S);
+	run(&t);
+	EXPECT(CAUSE_TLS_FAILED, BY_CLIENT, CLOSE_FIN, PH_STARTTLS, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 454);
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* MAIL refused as malformed, then a polite QUIT: not a completion. */
 START_TEST(test_syntax_refusal_then_quit)
 {
@@ -1154,6 +1192,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_content_rejected);
 	tcase_add_test(tc, test_codeless_deferral);
 	tcase_add_test(tc, test_syntax_refusal_then_quit);
+	tcase_add_test(tc, test_auth_failed_then_530);
+	tcase_add_test(tc, test_starttls_refused_then_530);
 	tcase_add_test(tc, test_pipelined_refusal_same_segment);
 	tcase_add_test(tc, test_policy_521_after_dot);
 	suite_add_tcase(s, tc);
