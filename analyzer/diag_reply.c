@@ -119,6 +119,15 @@ size_t diag_parse_enhanced(const char *text, char *out, size_t outlen)
 	return i;
 }
 
+/* Address words, except where Postfix names the sender or recipient
+ * address as what it refused ("Sender address rejected: Access denied"). */
+static bool ip_words(const char *t)
+{
+	if (!diag_kw_any(t, KW_IP))
+		return false;
+	return diag_ci_contains(t, "client host") || !diag_ci_contains(t, "address rejected");
+}
+
 static bool enh_is(const struct smtp_reply *r, const char *e)
 {
 	/* Compare the subject/detail part only, so 4.7.1 and 5.7.1 both match "x.7.1". */
@@ -192,7 +201,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 			return;
 		}
 		if (enh_subject(r, '3') || diag_ci_contains(t, "no smtp service") ||
-		    (!enh_subject(r, '7') && !diag_kw_any(t, KW_IP) && diag_kw_any(t, KW_NO_SERVICE) &&
+		    (!enh_subject(r, '7') && !ip_words(t) && diag_kw_any(t, KW_NO_SERVICE) &&
 		     !diag_kw_any(t, KW_RATE))) {
 			set(o, CAUSE_SERVER_UNAVAILABLE, CONF_HIGH, "no service at the greeting", ADV_UNAVAIL);
 			return;
@@ -237,7 +246,8 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		set(o, CAUSE_SIZE_LIMIT, CONF_HIGH, "message too large", ADV_SIZE);
 		return;
 	}
-	if (diag_kw_any(t, KW_TLS) && (code == 530 || enh_subject(r, '7'))) {
+	if (diag_kw_any(t, KW_TLS) &&
+	    (code == 530 || enh_subject(r, '7') || diag_ci_contains(t, "required") || diag_ci_contains(t, "must"))) {
 		set(o, CAUSE_TLS_REQUIRED, CONF_HIGH, "STARTTLS required", ADV_TLS_REQ);
 		return;
 	}
@@ -275,7 +285,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 			    "rate limited or greylisted", ADV_RATE);
 			return;
 		}
-		if (diag_kw_any(t, KW_IP) && !diag_kw_any(t, KW_CONTENT)) {
+		if (ip_words(t) && !diag_kw_any(t, KW_CONTENT)) {
 			set(o, CAUSE_IP_FILTERED, CONF_MEDIUM, "client address refused (temporarily)", ADV_IP);
 			return;
 		}
@@ -291,7 +301,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		if (code == 421) {
 			if (c->consecutive_errors >= 3 || c->unknown_commands >= 3)
 				set(o, CAUSE_TOO_MANY_ERRORS, CONF_MEDIUM, "closed after repeated errors", ADV_ERRORS);
-			else if (diag_kw_any(t, KW_IP))
+			else if (ip_words(t))
 				set(o, CAUSE_IP_FILTERED, CONF_MEDIUM, "client refused", ADV_IP);
 			else
 				set(o, CAUSE_SERVER_UNAVAILABLE, CONF_MEDIUM, "service not available (421)", ADV_UNAVAIL);
@@ -305,7 +315,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 			set(o, CAUSE_SERVER_UNAVAILABLE, CONF_MEDIUM, "local error on the server", ADV_UNAVAIL);
 			return;
 		}
-		if (diag_kw_any(t, KW_IP)) {
+		if (ip_words(t)) {
 			set(o, CAUSE_IP_FILTERED, CONF_MEDIUM, "client refused (temporarily)", ADV_IP);
 			return;
 		}
@@ -313,7 +323,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		return;
 	}
 	/* 5xx from here. */
-	if (diag_kw_any(t, KW_IP) && !diag_kw_any(t, KW_CONTENT)) {
+	if (ip_words(t) && !diag_kw_any(t, KW_CONTENT)) {
 		set(o, CAUSE_IP_FILTERED, CONF_HIGH, "client address refused", ADV_IP);
 		return;
 	}

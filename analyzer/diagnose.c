@@ -371,12 +371,29 @@ static bool root_refusal(const struct dctx *d, const struct reply_reading *rd, c
 		out->answers = CMD_STARTTLS;
 		return true;
 	}
-	if (rd->cause != CAUSE_AUTH_REQUIRED || f->auth_result != AUTH_REFUSED || !f->auth_failures || !d->s->tl)
+	/* ... and a "too many errors" disconnect after repeated refused AUTHs
+	 * is the credentials' failure too. */
+	bool after_auth = rd->cause == CAUSE_AUTH_REQUIRED ||
+			  (rd->cause == CAUSE_TOO_MANY_ERRORS && f->auth_failures >= 2);
+	if (!after_auth || f->auth_result != AUTH_REFUSED || !f->auth_failures || !d->s->tl)
 		return false;
 	const struct timeline *tl = d->s->tl;
+	uint16_t code = f->auth_code;
+	if (code == dec->code) {
+		/* The demand answered an AUTH itself: the refusal before it. */
+		code = 0;
+		for (uint32_t i = tl_count(tl); i-- > 0 && !code;) {
+			const struct event *e = tl_at(tl, i);
+			if (e->kind == EV_AUTH_RESULT && e->code >= 400 && e->code != dec->code &&
+			    (e->ts < dec->ts || (e->ts == dec->ts && e->frame < dec->frame)))
+				code = e->code;
+		}
+		if (!code)
+			return false;
+	}
 	for (uint32_t i = tl_count(tl); i-- > 0;) {
 		const struct event *e = tl_at(tl, i);
-		if (e->kind != EV_REPLY || e->dir != DIR_S2C || e->code != f->auth_code ||
+		if (e->kind != EV_REPLY || e->dir != DIR_S2C || e->code != code ||
 		    e->ts > dec->ts || (e->ts == dec->ts && e->frame >= dec->frame))
 			continue;
 		memset(out, 0, sizeof(*out));

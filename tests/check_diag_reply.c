@@ -78,6 +78,13 @@ static const struct {
 	{ 554, "5.7.1", "Message rejected as spam", CMD_BODY_END, CAUSE_UNKNOWN, RC_CAUSE },
 	{ 500, "5.5.2", "Error: command not recognized", CMD_UNKNOWN, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
 	{ 503, "5.5.1", "Error: need RCPT command", CMD_DATA, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
+	{ 554, "5.7.1", "<a@b.example>: Sender address rejected: Access denied", CMD_MAIL, CAUSE_UNKNOWN, RC_CAUSE },
+	{ 554, "5.7.1", "<c.example[192.0.2.1]>: Client host rejected: Access denied", CMD_RCPT, CAUSE_IP_FILTERED, RC_CAUSE },
+	{ 550, "", "STARTTLS is required before sending mail", CMD_MAIL, CAUSE_TLS_REQUIRED, RC_CAUSE },
+	{ 421, "", "mx.example: too many syntax or protocol errors", CMD_UNKNOWN, CAUSE_TOO_MANY_ERRORS, RC_CAUSE },
+	{ 421, "", "mx.example: SMTP command timeout - closing connection", CMD_NONE, CAUSE_IDLE_TIMEOUT, RC_CAUSE },
+	{ 421, "", "mx.example Too many concurrent SMTP connections; please try again later.", CMD_CONNECT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 504, "5.5.2", "<x>: Helo command rejected: need fully-qualified hostname", CMD_RCPT, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
 	{ 250, "2.0.0", "Ok", CMD_MAIL, CAUSE_UNKNOWN, RC_NONE },
 };
 

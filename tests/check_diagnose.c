@@ -998,6 +998,25 @@ START_TEST(test_auth_failed_then_530)
 }
 END_TEST
 
+/* Repeated AUTH failures, then "421 too many errors": the credentials. */
+START_TEST(test_auth_failures_then_too_many_errors)
+{
+	struct tu_session t;
+	start(&t, "AUTH PLAIN LOGIN");
+	for (int i = 0; i < 3; i++) {
+		tu_cmd(&t, CMD_AUTH, "AUTH PLAIN ********");
+		tu_reply(&t, 535, "5.7.8", "Error: authentication failed: authentication failure");
+	}
+	tu_cmd(&t, CMD_AUTH, "AUTH PLAIN ********");
+	tu_reply(&t, 421, "4.7.0", "mx.example Error: too many errors");
+	tu_fin(&t, DIR_S2C);
+	run(&t);
+	EXPECT(CAUSE_AUTH_FAILED, BY_SERVER, CLOSE_FIN, PH_AUTH, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 535);
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* STARTTLS refused, then the server demands it: the TLS failure decides. */
 START_TEST(test_starttls_refused_then_530)
 {
@@ -1193,6 +1212,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_codeless_deferral);
 	tcase_add_test(tc, test_syntax_refusal_then_quit);
 	tcase_add_test(tc, test_auth_failed_then_530);
+	tcase_add_test(tc, test_auth_failures_then_too_many_errors);
 	tcase_add_test(tc, test_starttls_refused_then_530);
 	tcase_add_test(tc, test_pipelined_refusal_same_segment);
 	tcase_add_test(tc, test_policy_521_after_dot);
