@@ -834,8 +834,9 @@ static bool rule_client_closed(struct dctx *d)
 	 * was still under way) did not end the dialog. */
 	bool quit_ok = f->quit_sent && f->auth_result != AUTH_PENDING && f->auth_result != AUTH_ABORTED &&
 		       !(f->last_reply.code >= 300 && f->last_reply.code < 400) && !f->in_body;
-	if (f->last_reply.code == 334)
-		d->v->phase = PH_AUTH;
+	if (f->last_reply.code == 334 ||
+	    (d->v->phase == PH_IDLE && (f->last_reply.answers == CMD_AUTH || f->last_reply.answers == CMD_AUTH_DATA)))
+		d->v->phase = PH_AUTH;  /* it left during, or right after, the AUTH exchange */
 	if ((delivered || quit_ok) && !d->first.rst) {
 		diag_set_cause(d, CAUSE_COMPLETED, CONF_MEDIUM);
 		if (delivered)

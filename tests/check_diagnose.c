@@ -1078,6 +1078,44 @@ START_TEST(test_codeless_deferral)
 }
 END_TEST
 
+/* The same line reported as a dissector note that carries its text. */
+START_TEST(test_codeless_note_with_text)
+{
+	struct tu_session t;
+	start(&t, NULL);
+	tu_cmd(&t, CMD_HELO, "HELO x");
+	tu_reply(&t, 250, "", "ok");
+	send_mail(&t, "MAIL FROM:<a@b>");
+	tu_body(&t, 36000, true);
+	struct event *e = tu_event(&t, EV_NOTE, DIR_S2C,
+				   "server line without a reply code: 4.7.0 [IPTS04] Messages from 192.0.2.10 temporarily deferred due to user complaints");
+	uint64_t fr = e->frame;
+	tu_fin(&t, DIR_S2C);
+	tu_cmd(&t, CMD_QUIT, "QUIT");
+	tu_fin(&t, DIR_C2S);
+	run(&t);
+	EXPECT(CAUSE_RATE_LIMITED, BY_SERVER, CLOSE_FIN, PH_DATA, CONF_HIGH);
+	ck_assert_str_eq(V.reply_enhanced, "4.7.0");
+	CITES(fr);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* Without the text, only the hang-up after a code-less line is certain. */
+START_TEST(test_codeless_note_without_text)
+{
+	struct tu_session t;
+	start(&t, NULL);
+	send_mail(&t, "MAIL FROM:<a@b>");
+	tu_body(&t, 3000, true);
+	tu_event(&t, EV_NOTE, DIR_S2C, "server line without a reply code");
+	tu_fin(&t, DIR_S2C);
+	run(&t);
+	EXPECT(CAUSE_UNKNOWN, BY_SERVER, CLOSE_FIN, PH_DATA, CONF_MEDIUM);
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* arkime-smtp-data-521: 521 5.2.1 policy at end of data, server FIN. */
 START_TEST(test_policy_521_after_dot)
 {
@@ -1210,6 +1248,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_server_unavailable_452);
 	tcase_add_test(tc, test_content_rejected);
 	tcase_add_test(tc, test_codeless_deferral);
+	tcase_add_test(tc, test_codeless_note_with_text);
+	tcase_add_test(tc, test_codeless_note_without_text);
 	tcase_add_test(tc, test_syntax_refusal_then_quit);
 	tcase_add_test(tc, test_auth_failed_then_530);
 	tcase_add_test(tc, test_auth_failures_then_too_many_errors);
