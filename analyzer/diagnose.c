@@ -548,6 +548,7 @@ static bool rule_completed_quit(struct dctx *d, bool have_decisive)
 	if (!qr || have_decisive)
 		return false;
 	diag_set_cause(d, CAUSE_COMPLETED, CONF_HIGH);
+	diag_set_reply(d, qr);  /* the 221 is the reply that says it ended well */
 	diag_set_closer(d);
 	d->v->phase = PH_QUIT;
 	uint32_t ok = 0;
@@ -839,6 +840,8 @@ static bool rule_client_closed(struct dctx *d)
 		d->v->phase = PH_AUTH;  /* it left during, or right after, the AUTH exchange */
 	if ((delivered || quit_ok) && !d->first.rst) {
 		diag_set_cause(d, CAUSE_COMPLETED, CONF_MEDIUM);
+		if (delivered)
+			diag_set_reply(d, &m->final_reply);
 		if (delivered)
 			EXPLAIN(d, "The message was accepted (%u) and the client then closed the connection with a FIN%s: an orderly end without the QUIT/221 exchange.",
 				m->final_reply.code, f->quit_sent ? " after QUIT, without waiting for 221" : " without QUIT");

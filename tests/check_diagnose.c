@@ -74,7 +74,9 @@ START_TEST(test_completed_quit_221)
 	tu_fin(&t, DIR_C2S);
 	run(&t);
 	EXPECT(CAUSE_COMPLETED, BY_SERVER, CLOSE_FIN, PH_QUIT, CONF_HIGH);
-	ck_assert(!V.has_reply);
+	ck_assert(V.has_reply);
+	ck_assert_uint_eq(V.reply_code, 221);
+	ck_assert_str_eq(V.reply_enhanced, "2.0.0");
 	CITES(q);
 	CITES(fin);
 	tu_sess_free(&t);
@@ -173,6 +175,7 @@ START_TEST(test_completed_fin_without_quit)
 	tu_fin(&t, DIR_S2C);
 	run(&t);
 	EXPECT(CAUSE_COMPLETED, BY_CLIENT, CLOSE_FIN, PH_IDLE, CONF_MEDIUM);
+	ck_assert_uint_eq(V.reply_code, 250);
 	CITES(ok);
 	CITES(fin);
 	tu_sess_free(&t);
