@@ -65,8 +65,15 @@ void diag_evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, 
 	struct verdict *v = d->v;
 	if (v->n_ev >= VERDICT_MAX_EVIDENCE)
 		return;
-	for (uint32_t i = 0; i < v->n_ev; i++)      /* one line per frame and text is enough */
-		if (frame && v->ev[i].frame == frame && v->ev[i].ts == ts && strstr(v->ev[i].text, fmt) == v->ev[i].text)
+	char text[EVIDENCE_TEXT_MAX] = "";     /* zero-filled: the verdict stays byte-for-byte deterministic */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* One line per frame is enough when a rule cites the same fact twice
+	 * (the same reply as decisive and as context). */
+	for (uint32_t i = 0; i < v->n_ev; i++)
+		if (frame && v->ev[i].frame == frame && strcmp(v->ev[i].text, text) == 0)
 			return;
 	if (!ts && frame && d->s->tl) {
 		/* Facts that keep only a frame (TLS): take its time from the timeline. */
@@ -77,10 +84,7 @@ void diag_evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, 
 	struct evidence *e = &v->ev[v->n_ev++];
 	e->frame = frame;
 	e->ts = ts;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof(e->text), fmt, ap);
-	va_end(ap);
+	memcpy(e->text, text, sizeof(e->text));
 }
 
 /* "30.0 s", "250 ms", "0.20 ms" */
@@ -121,11 +125,14 @@ void diag_set_reply(struct dctx *d, const struct smtp_reply *r)
 
 void diag_reply_evidence(struct dctx *d, const struct smtp_reply *r, const char *label)
 {
-	char code[8] = "";
-	if (r->code)
+	char code[24] = "";
+	if (r->code && r->enhanced[0])
+		snprintf(code, sizeof(code), "%u %s", r->code, r->enhanced);
+	else if (r->code)
 		snprintf(code, sizeof(code), "%u", r->code);
-	diag_evidence(d, r->frame, r->ts, "%s %s%s%s %.150s", label, code, r->enhanced[0] ? " " : "",
-		 r->enhanced, r->text);
+	else
+		snprintf(code, sizeof(code), "%s", r->enhanced);
+	diag_evidence(d, r->frame, r->ts, "%s %s %.150s", label, code, r->text);
 }
 
 /* ---- facts ---- */
@@ -452,7 +459,14 @@ static bool find_codeless_reply(const struct dctx *d, struct smtp_reply *out)
 			}
 			memset(out, 0, sizeof(*out));
 			snprintf(out->enhanced, sizeof(out->enhanced), "%s", enh);
-			snprintf(out->text, sizeof(out->text), "%s", txt);
+			/* The text after the enhanced code, as for a coded reply. */
+			const char *rest = txt;
+			while (*rest == ' ' || *rest == '-')
+				rest++;
+			rest += strlen(enh);
+			while (*rest == ' ')
+				rest++;
+			snprintf(out->text, sizeof(out->text), "%s", rest);
 			out->answers = pending_at(d, e->ts);
 			out->frame = e->frame;
 			out->ts = e->ts;
