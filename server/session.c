@@ -999,6 +999,14 @@ static void process_input(struct session *ss)
 		memmove(ss->in, ss->in + pos, ss->in_len - pos);
 		ss->in_len -= pos;
 	}
+	/* A command line that never ends (slowloris) is timed from its first
+	 * byte, not from the last one, so dribbling cannot hold a session. */
+	if (line_state(ss->state) && (ss->in_len || ss->discard_line)) {
+		if (ss->t_partial == 0)
+			ss->t_partial = mono_now();
+	} else {
+		ss->t_partial = 0;
+	}
 }
 
 /* ---- lifecycle ---- */
@@ -1213,7 +1221,8 @@ void sess_sweep(struct session *ss, double now)
 			close_now(ss, CL_FIN);
 		return;
 	}
-	if (now - ss->t_last < pol->idle_timeout)
+	bool stalled_line = ss->t_partial > 0 && now - ss->t_partial >= pol->idle_timeout;
+	if (now - ss->t_last < pol->idle_timeout && !stalled_line)
 		return;
 	ss->phase = PH_IDLE;
 	if (pol->idle_action == IDLE_REPLY && ss->state != SS_TLS_HS) {

@@ -189,6 +189,7 @@ struct session {
 	double t_start, t_last;          /* CLOCK_MONOTONIC seconds */
 	double t_greet;                  /* when to greet (SS_PREGREET) */
 	double t_drain_end;
+	double t_partial;                /* since when a command line is incomplete; 0: none */
 	double wall_start;               /* CLOCK_REALTIME, for the log */
 	enum sess_state state;
 	uint32_t epoll_mask;
