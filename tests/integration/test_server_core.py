@@ -77,6 +77,30 @@ with Server("--maildir", md) as srv:
     c.eq("maildir session completed", log.get("cause"), "completed")
     c.eq("maildir session msgs", log.get("msgs"), "2")
 
+# The same dialog whole and one byte per write: same stored bytes (framing
+# and the DATA scanner must not depend on how TCP splits the stream).
+md2 = os.path.join(__import__("tempfile").mkdtemp(prefix="sleuth-md-"), "Maildir")
+dialog = (b"EHLO split.test\r\nMAIL FROM:<a@s.test>\r\nRCPT TO:<b@s.test>\r\nDATA\r\n"
+          b"Subject: split\r\n\r\n..x\r\n.\r.\r\n\r\nend\r\n.\r\nQUIT\r\n")
+with Server("--maildir", md2) as srv:
+    for mode in ("whole", "bytewise"):
+        k = connect(srv)
+        k.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        k.reply()
+        if mode == "whole":
+            k.send(dialog)
+        else:
+            for i in range(len(dialog)):
+                k.send(dialog[i:i + 1])
+        codes = [k.reply()[0] for _ in range(6)]
+        c.eq("%s: replies" % mode, codes, [250, 250, 250, 354, 250, 221])
+        k.close()
+    files = sorted(os.listdir(os.path.join(md2, "new")))
+    bodies = [open(os.path.join(md2, "new", f), "rb").read() for f in files]
+    c.eq("whole and bytewise give 2 messages", len(bodies), 2)
+    c.true("... with identical bytes", len(set(bodies)) == 1, bodies)
+    c.eq("... dot-unstuffed", bodies[0], b"Subject: split\r\n\r\n.x\r\n\r.\r\n\r\nend\r\n")
+
 # IPv6 listener (skipped when the host has no ::1).
 try:
     socket.socket(socket.AF_INET6).bind(("::1", 0))
