@@ -247,6 +247,23 @@ struct server {
 
 double mono_now(void);
 
+/* session.c: helpers shared with auth.c */
+void sess_enter(struct session *ss, enum sess_state st);
+/* Records the first refusal of the session (later ones keep the first). */
+void sess_cause(struct session *ss, enum srv_cause c, unsigned code, const char *enh);
+void sess_reply(struct session *ss, unsigned code, const char *enh, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void sess_safe_copy(char *dst, size_t dlen, const char *src, size_t n);
+void sess_server_close(struct session *ss, enum close_how how);
+/* Counts a protocol error; true when the error limit ended the session. */
+bool sess_proto_error(struct session *ss);
+/* With --require-tls and no TLS yet: answers 530 5.7.0 and returns true. */
+bool sess_need_tls(struct session *ss);
+
+/* auth.c */
+void auth_cmd(struct session *ss, const char *arg, size_t n);
+void auth_line(struct session *ss, const char *l, size_t n);
+
 /* session.c */
 struct session *sess_new(struct server *s, int fd, const struct sockaddr_storage *peer);
 void sess_on_accept(struct session *ss);
