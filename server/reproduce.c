@@ -202,10 +202,11 @@ static const char message[] =
 	"..this line was dot-stuffed.\r\n"
 	"Bye.\r\n";
 
-static int play(const char *cause, enum variant v, const struct target *t)
+static int play(const char *cause, enum variant v, const struct target *t, unsigned *cport)
 {
 	struct cl c;
 	int e = cl_connect(&c, &t->ss, t->sl, 5.0);
+	*cport = c.local_port;
 	if (!strcmp(cause, "connection_refused"))
 		return e == ECONNREFUSED ? 0 : (cl_close(&c, false), 1);
 	if (e) {
@@ -349,11 +350,18 @@ static void run_server_child(char **argv, int argc, int lfd, int log_fd)
 	_exit(rc);
 }
 
-static bool loopback_port(int *fd_out, unsigned *port, bool listening)
+/* A loopback socket on a free port (want = 0: any). It listens unless this
+ * is connection_refused, where a bound socket that never listens reserves a
+ * port on which the kernel answers SYN with RST. */
+static bool loopback_port(int *fd_out, unsigned *port, bool listening, unsigned want)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (listening ? SOCK_NONBLOCK : 0), 0);
-	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	                          .sin_port = htons((uint16_t)want) };
 	socklen_t l = sizeof(in);
+	int one = 1;
+	if (fd >= 0 && listening)   /* a mail port may still hold TIME_WAITs of the last run */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&in, sizeof(in)) < 0 ||
 	    (listening && listen(fd, 64) < 0) || getsockname(fd, (struct sockaddr *)&in, &l) < 0) {
 		if (fd >= 0)
@@ -417,7 +425,14 @@ int reproduce_main(int argc, char **argv)
 	int lfd;
 	unsigned port;
 	bool refused = sc->serve_args == NULL;
-	if (!loopback_port(&lfd, &port, !refused)) {
+	/* A mail port when one is free: the capture then looks like real mail
+	 * traffic, and sessions without payload (a refused SYN, an accept-then-
+	 * close) are recognisable as SMTP only by their port. */
+	static const unsigned mail_ports[] = { 25, 587, 2525, 10025 };
+	bool have = false;
+	for (size_t i = 0; !have && i < sizeof(mail_ports) / sizeof(mail_ports[0]); i++)
+		have = loopback_port(&lfd, &port, !refused, mail_ports[i]);
+	if (!have && !loopback_port(&lfd, &port, !refused, 0)) {
 		fprintf(stderr, "reproduce: cannot bind a loopback port: %s\n", strerror(errno));
 		return 1;
 	}
@@ -504,7 +519,8 @@ int reproduce_main(int argc, char **argv)
 	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	in->sin_port = htons((uint16_t)port);
 	t.sl = sizeof(*in);
-	int rc = play(cause, v, &t);
+	unsigned cport = 0;
+	int rc = play(cause, v, &t, &cport);
 
 	/* The server's log: read until the child exits (it stops after the
 	 * expected sessions), bounded by REPRO_SERVER_WAIT. */
@@ -554,13 +570,13 @@ int reproduce_main(int argc, char **argv)
 		/* No server process: the kernel's RST is the whole story. */
 		if (json)
 			snprintf(logbuf, sizeof(logbuf),
-			         "{\"type\":\"server_session\",\"session\":0,\"client\":{\"ip\":\"127.0.0.1\",\"port\":0},"
+			         "{\"type\":\"server_session\",\"session\":0,\"client\":{\"ip\":\"127.0.0.1\",\"port\":%u},"
 			         "\"cause\":\"connection_refused\",\"phase\":\"connect\",\"reply\":null,"
-			         "\"close\":\"rst\",\"closed_by\":\"server\"}\n");
+			         "\"close\":\"rst\",\"closed_by\":\"server\"}\n", cport);
 		else
 			snprintf(logbuf, sizeof(logbuf),
-			         "session=0 client=127.0.0.1:0 cause=connection_refused phase=connect reply=- "
-			         "close=rst closed_by=server note=\"no listener on port %u\"\n", port);
+			         "session=0 client=127.0.0.1:%u cause=connection_refused phase=connect reply=- "
+			         "close=rst closed_by=server note=\"no listener on port %u\"\n", cport, port);
 	}
 	FILE *lf = stdout;
 	if (log_path) {

@@ -678,9 +678,8 @@ static void cmd_starttls(struct session *ss, size_t n)
 		/* The client gets a go-ahead and then plaintext + FIN where its
 		 * handshake expects a ServerHello. */
 		out_raw(ss, "* this is not TLS *\r\n", 21);
+		/* TLS never started: the session ends in the STARTTLS exchange. */
 		sess_cause(ss, SC_TLS_FAILED, 0, "");
-		ss->phase = PH_TLS;
-		ss->cause_phase = PH_TLS;
 		sess_server_close(ss, CL_FIN);
 		return;
 	}

@@ -314,5 +314,5 @@ with Server("--tls-fail", "abort") as srv:
         c.true("handshake fails", False)
     except (ssl.SSLError, OSError, smtplib.SMTPException):
         c.true("tls-fail abort: client handshake fails", True)
-    expect_log(srv, port, "tls_failed", phase="tls", closed_by="server")
+    expect_log(srv, port, "tls_failed", phase="starttls", closed_by="server")
 c.done()
