@@ -31,6 +31,7 @@
 #define REPRO_TAIL_SECONDS   0.3
 #define REPRO_SERVER_WAIT    10.0
 #define REPRO_MAX_ARGS       64
+#define REPRO_RING_BYTES     (64 << 20)
 
 enum variant { V_DEFAULT, V_MAIL, V_GREYLIST, V_MSGS, V_RST };
 
@@ -113,6 +114,9 @@ static int capture_open(struct capture *c, const char *iface, unsigned port, con
 		return 1;
 	}
 	pcap_set_snaplen(c->p, 65535);
+	/* In immediate mode each ring frame holds a full snaplen; the default
+	 * 2 MB ring would hold ~30 of them and drop a DATA burst. */
+	pcap_set_buffer_size(c->p, REPRO_RING_BYTES);
 	pcap_set_immediate_mode(c->p, 1);
 	pcap_set_timeout(c->p, 20);
 	int rc = pcap_activate(c->p);
@@ -281,14 +285,16 @@ static int play(const char *cause, enum variant v, const struct target *t, unsig
 		if (code == 354) {
 			bool ok = cl_send(&c, message, sizeof(message) - 1);
 			if (!strcmp(cause, "size_limit")) {
-				char line[80];
-				memset(line, 'x', 78);
-				line[78] = '\r';
-				line[79] = '\n';
-				for (int i = 0; i < 256 && ok; i++) {
-					ok = cl_send(&c, line, sizeof(line));
-					if (i % 16 == 15)
-						sleep_s(0.002);
+				/* 20 KB in 2 KB writes of 80-byte lines */
+				char chunk[2000];   /* 25 lines */
+				for (size_t k = 0; k + 80 <= sizeof(chunk); k += 80) {
+					memset(chunk + k, 'x', 78);
+					chunk[k + 78] = '\r';
+					chunk[k + 79] = '\n';
+				}
+				for (int i = 0; i < 10 && ok; i++) {
+					ok = cl_send(&c, chunk, sizeof(chunk));
+					sleep_s(0.002);
 				}
 			}
 			if (ok)
@@ -557,12 +563,20 @@ int reproduce_main(int argc, char **argv)
 			rc = 1;
 	}
 	logbuf[loglen] = 0;
-	close(lfd);
 	sleep_s(REPRO_TAIL_SECONDS);
 	cap.stop = 1;
 	pthread_join(th, NULL);
+	struct pcap_stat ps;
+	if (pcap_stats(cap.p, &ps) == 0 && ps.ps_drop > 0) {
+		fprintf(stderr, "reproduce: the capture dropped %u packets; %s is incomplete\n",
+		        ps.ps_drop, out);
+		rc = 1;
+	}
 	pcap_dump_close(cap.d);
 	pcap_close(cap.p);
+	/* The port is released only now: another reproduce run that took it
+	 * during our tail would land in our capture. */
+	close(lfd);
 	if (users[0])
 		unlink(users);
 

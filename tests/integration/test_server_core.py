@@ -117,6 +117,30 @@ if has6:
         c.true("IPv6 client logged in brackets", log["client"].startswith("[::1]:"), log)
         c.eq("IPv6 cause", log["cause"], "completed")
 
+# --json: one JSON object per session with the same facts.
+import json  # noqa: E402
+with Server("--json", "--max-size", "10") as srv:
+    k = connect(srv)
+    k.reply()
+    k.cmd("EHLO json\"test")
+    k.cmd("MAIL FROM:<a@x.test> SIZE=100")
+    k.cmd("QUIT")
+    k.close_kind()
+    import time  # noqa: E402
+    deadline = time.time() + 5
+    objs = []
+    while time.time() < deadline and not objs:
+        objs = [json.loads(l) for l in open(srv.log) if l.strip()]
+        time.sleep(0.05)
+    c.eq("--json: one object", len(objs), 1)
+    o = objs[0] if objs else {}
+    c.eq("--json: type", o.get("type"), "server_session")
+    c.eq("--json: cause", o.get("cause"), "size_limit")
+    c.eq("--json: reply", o.get("reply"), {"code": 552, "enhanced": "5.3.4"})
+    c.eq("--json: client port", o.get("client", {}).get("port"), k.port)
+    c.eq("--json: helo quote neutralised", o.get("helo"), "json?test")
+    c.eq("--json: closed_by", o.get("closed_by"), "server")
+
 # A client that vanishes without QUIT.
 with Server() as srv:
     k = connect(srv)
