@@ -474,8 +474,7 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 		case O_JSON: p->json = true; break;
 		case O_QUIET: p->quiet = true; break;
 		case O_HELP:
-			snprintf(err, errlen, "%s", policy_usage());
-			return 2;
+			return -1;
 		case ':':
 			USAGE_ERR("%s needs a value", argv[optind - 1]);
 		default:

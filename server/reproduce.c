@@ -345,7 +345,7 @@ static void run_server_child(char **argv, int argc, int lfd, int log_fd)
 	if (!p)
 		_exit(1);
 	policy_defaults(p);
-	if (policy_parse(p, argc, argv, err, sizeof(err)) != 0) {
+	if (policy_parse(p, argc, argv, err, sizeof(err)) > 0) {
 		fprintf(stderr, "reproduce: server options: %s\n", err);
 		_exit(2);
 	}

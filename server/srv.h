@@ -106,7 +106,7 @@ struct policy {
 };
 
 /* Parses serve options from argv[1..]. On error writes a message into err and
- * returns 2 (usage) or 1 (runtime, e.g. unreadable --users). */
+ * returns 2 (usage) or 1 (runtime, e.g. unreadable --users); -1 for --help. */
 int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errlen);
 void policy_defaults(struct policy *p);
 void policy_free(struct policy *p);

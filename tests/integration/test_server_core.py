@@ -141,6 +141,21 @@ with Server("--json", "--max-size", "10") as srv:
     c.eq("--json: helo quote neutralised", o.get("helo"), "json?test")
     c.eq("--json: closed_by", o.get("closed_by"), "server")
 
+# Exit statuses: --help 0 (stdout), usage error 2, port in use 1.
+import subprocess  # noqa: E402
+from sleuth_srv import binary  # noqa: E402
+p = subprocess.run([binary(), "serve", "--help"], capture_output=True, timeout=10)
+c.eq("--help exit 0", p.returncode, 0)
+c.true("--help on stdout lists --max-size", b"--max-size" in p.stdout, p.stdout[:200])
+p = subprocess.run([binary(), "serve", "--size-action", "explode"], capture_output=True, timeout=10)
+c.eq("bad value: exit 2", p.returncode, 2)
+c.true("... says which option", b"--size-action" in p.stderr, p.stderr[:200])
+with Server() as srv:
+    p = subprocess.run([binary(), "serve", "--listen", "127.0.0.1:%d" % srv.port],
+                       capture_output=True, timeout=10)
+    c.eq("port in use: exit 1", p.returncode, 1)
+    c.true("... says why", b"cannot listen" in p.stderr, p.stderr[:200])
+
 # A client that vanishes without QUIT.
 with Server() as srv:
     k = connect(srv)
