@@ -262,7 +262,9 @@ static void message_done(struct session *ss)
 			ss->n_msgs++;
 			sess_reply(ss, 250, "2.0.0", "Ok: queued as S%lluM%u",
 			      (unsigned long long)ss->id, ss->n_msgs);
-			/* Mail got through: earlier refusals were not decisive. */
+			/* Mail got through: earlier refusals were not decisive, and
+			 * (as Postfix does) the error count starts again. */
+			ss->n_errors = 0;
 			if (ss->cause != SC_CLIENT_ABORT) {
 				ss->cause = SC_NONE;
 				ss->reply_code = 0;
