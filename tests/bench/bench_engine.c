@@ -2,7 +2,7 @@
  * bench_engine.c - how much the analysis costs over just reading the file.
  *
  *   bench_engine [--full] [--breakdown] [--reps N] [--bar X]
- *                [--only source|decode|engine|full] FILE
+ *                [--only source|decode|engine|full] [--linger SECONDS] FILE
  *
  * Measures on one capture, in one run:
  *   bare    a bare libpcap loop: pcap_open_offline + pcap_next_ex, touching
@@ -16,7 +16,8 @@
  *           diagnosis, JSON reports written to /dev/null).
  * Each measurement runs in its own child process, so its peak RSS (VmHWM) is
  * its own; each runs --reps times (default 2) and the best time is kept (the
- * first run warms the page cache). Prints one table line per measurement and
+ * first run warms the page cache; the CPU seconds of that best run are shown
+ * too, as a check against a busy machine). Prints one table line per measurement and
  * `ratio engine/bare = X.XX (bar B)` (and full/bare) at the end.
  *
  * The engine and the pipeline are compiled in only when their sources exist
@@ -30,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +60,9 @@
 #define HAVE_PIPELINE 0
 #endif
 
+/* Engine settings to experiment with (--linger); < 0 = the default. */
+static double opt_linger_s = -1;
+
 enum measure { M_BARE, M_SOURCE, M_DECODE, M_ENGINE, M_FULL, M__COUNT };
 static const char *const measure_names[M__COUNT] = { "bare", "source", "decode", "engine", "full" };
 
@@ -70,6 +75,7 @@ struct result {
 	uint64_t flows;
 	uint64_t open_peak;     /* engine: open flows at most */
 	double seconds;
+	double cpu;             /* user + system seconds of the child */
 	uint64_t hwm_kb;        /* VmHWM at the end */
 	char msg[512];
 };
@@ -229,6 +235,8 @@ static void run_engine(const char *path, struct result *r)
 	struct engine_config cfg;
 	double t0 = now_s();
 	engine_config_default(&cfg);
+	if (opt_linger_s >= 0)
+		cfg.closed_linger = (sl_time)(opt_linger_s * 1e9);
 	struct source *src = source_open_file(path, err, sizeof err);
 	struct engine *e = src ? engine_new(&cfg, &sink) : NULL;
 	if (!e) {
@@ -348,6 +356,10 @@ static struct result measure_once(enum measure m, const char *path)
 		else
 			run_full(path, &r);
 		r.hwm_kb = vm_hwm_kb();
+		struct rusage ru;
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			r.cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+				(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 		ssize_t w = write(fds[1], &r, sizeof r);
 		_exit(w == (ssize_t)sizeof r ? 0 : 1);
 	}
@@ -367,7 +379,8 @@ static struct result measure_once(enum measure m, const char *path)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_engine [--full] [--breakdown] [--reps N] [--bar X]\n"
-		   "                    [--only source|decode|engine|full] FILE\n");
+		   "                    [--only source|decode|engine|full] [--linger SECONDS] FILE\n"
+		   "  --linger  the engine's closed-flow linger time (an experiment; default: engine's)\n");
 }
 
 int main(int argc, char **argv)
@@ -375,6 +388,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "full", no_argument, NULL, 'f' },
 		{ "breakdown", no_argument, NULL, 'k' },
+		{ "linger", required_argument, NULL, 'L' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "bar", required_argument, NULL, 'b' },
 		{ "only", required_argument, NULL, 'o' },
@@ -389,6 +403,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'f': want[M_FULL] = true; break;
 		case 'k': want[M_SOURCE] = want[M_DECODE] = true; break;
+		case 'L': opt_linger_s = atof(optarg); break;
 		case 'r': reps = atoi(optarg); break;
 		case 'b': bar = atof(optarg); break;
 		case 'o': {
@@ -421,8 +436,8 @@ int main(int argc, char **argv)
 
 	struct result best[M__COUNT] = { 0 };
 	printf("bench_engine: %s (best of %d, each in a fresh process)\n", path, reps);
-	printf("%-8s %12s %14s %9s %9s %11s %10s %8s\n", "measure", "records", "bytes",
-	       "seconds", "MB/s", "packets/s", "peak RSS", "ratio");
+	printf("%-8s %12s %14s %9s %9s %11s %10s %8s %8s\n", "measure", "records", "bytes",
+	       "seconds", "MB/s", "packets/s", "peak RSS", "ratio", "cpu s");
 	int status = 0;
 	for (int m = 0; m < M__COUNT; m++) {
 		if (!want[m])
@@ -448,10 +463,10 @@ int main(int argc, char **argv)
 		}
 		double ratio = best[M_BARE].ok == 1 && best[M_BARE].seconds > 0
 			? b.seconds / best[M_BARE].seconds : 0;
-		printf("%-8s %12" PRIu64 " %14" PRIu64 " %9.3f %9.1f %11.0f %7.1f MB %8.2f\n",
+		printf("%-8s %12" PRIu64 " %14" PRIu64 " %9.3f %9.1f %11.0f %7.1f MB %8.2f %8.3f\n",
 		       measure_names[m], b.records, b.bytes, b.seconds,
 		       (double)b.bytes / 1e6 / b.seconds, (double)b.records / b.seconds,
-		       (double)b.hwm_kb / 1024.0, ratio);
+		       (double)b.hwm_kb / 1024.0, ratio, b.cpu);
 		if (b.msg[0])
 			printf("         note: %s\n", b.msg);
 		if (m == M_DECODE)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh - the benchmark behind `make bench`.
 #
-#   bash tests/bench/run.sh BUILD_DIR [--with-tshark] [--reps N]
+#   bash tests/bench/run.sh BUILD_DIR [--with-tshark] [--reps N]   (N defaults to 3)
 #
 # Generates three captures into BUILD_DIR/bench/ (once; again when the
 # generator was rebuilt): a 500 MB bulk capture, a 50 MB capture of the same
@@ -23,7 +23,7 @@ usage() { echo "usage: $0 BUILD_DIR [--with-tshark] [--reps N]" >&2; exit 2; }
 BUILD=$(cd "$1" && pwd) || usage
 shift
 WITH_TSHARK=0
-REPS=2
+REPS=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --with-tshark) WITH_TSHARK=1 ;;
@@ -47,15 +47,20 @@ BULK_BIG=$OUT/bulk-500M.pcap
 BULK_SMALL=$OUT/bulk-50M.pcap
 SMALL=$OUT/small-500k.pcap
 
-# gen FILE ARGS...: (re)generates FILE unless it is newer than the generator.
+# gen FILE ARGS...: (re)generates FILE unless FILE.stamp says it was made
+# by the same generator source with the same arguments (a relink of the
+# generator does not change its output, so its timestamp is not the test).
 gen() {
   local f=$1; shift
-  if [ -s "$f" ] && [ "$f" -nt "$GEN" ]; then
+  local stamp
+  stamp="$(sha256sum < "$SRC/tests/bench/gen_capture.c" | cut -c1-16) --seed $SEED $*"
+  if [ -s "$f" ] && [ "$(cat "$f.stamp" 2>/dev/null)" = "$stamp" ]; then
     echo "using $f ($(du -h "$f" | cut -f1))"
     return
   fi
   "$GEN" -o "$f.tmp" --seed "$SEED" "$@"
   mv "$f.tmp" "$f"
+  echo "$stamp" > "$f.stamp"
 }
 
 echo "== captures"
