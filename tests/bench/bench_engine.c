@@ -484,11 +484,14 @@ int main(int argc, char **argv)
 	for (int m = M_SOURCE; m < M__COUNT; m++) {
 		if (!want[m] || best[m].ok != 1 || best[M_BARE].ok != 1)
 			continue;
+		/* The CPU-time ratio is printed too: on a machine shared with
+		 * other work, wall time swings and CPU time much less. */
 		double q = best[m].seconds / best[M_BARE].seconds;
+		double qc = best[M_BARE].cpu > 0 ? best[m].cpu / best[M_BARE].cpu : 0;
 		if (m == M_ENGINE || m == M_FULL)
-			printf("ratio %s/bare = %.2f (bar %.1f)\n", measure_names[m], q, bar);
+			printf("ratio %s/bare = %.2f (bar %.1f; cpu-time ratio %.2f)\n", measure_names[m], q, bar, qc);
 		else
-			printf("ratio %s/bare = %.2f\n", measure_names[m], q);
+			printf("ratio %s/bare = %.2f (cpu-time ratio %.2f)\n", measure_names[m], q, qc);
 	}
 	for (int m = 0; m < M__COUNT; m++)
 		if (want[m] && best[m].ok == 1)

@@ -91,7 +91,8 @@ secs() { awk -v m="$2" '$1 == m && $4 ~ /^[0-9.]+$/ { print $4; exit }' "$1"; }
     bar=1.5; [ "$f" = small-500k ] && bar=3
     for m in engine full; do
       r=$(field "$OUT/$f.log" "ratio $m\\/bare")
-      [ -n "$r" ] && printf '%-11s ratio %-6s/bare = %s (bar %s)\n' "$f" "$m" "$r" "$bar"
+      c=$(sed -n "s/^ratio $m\/bare = .*cpu-time ratio \([0-9.]*\).*/\1/p" "$OUT/$f.log" | head -1)
+      [ -n "$r" ] && printf '%-11s ratio %-6s/bare = %s (bar %s; cpu-time ratio %s)\n' "$f" "$m" "$r" "$bar" "$c"
     done
   done
   for m in engine full; do
