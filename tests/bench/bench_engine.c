@@ -87,6 +87,7 @@ struct result {
 	double seconds;
 	double cpu;             /* user + system seconds of the child */
 	uint64_t hwm_kb;        /* VmHWM at the end */
+	uint64_t ends[8];       /* engine: flows ended, by enum flow_end */
 	char msg[512];
 };
 
@@ -191,6 +192,7 @@ static void run_source(const char *path, struct result *r, bool decode)
 struct touch {
 	uint64_t delivered, gaps, events, sum;
 	uint64_t flows;
+	uint64_t ends[END__COUNT];
 };
 
 static char flow_token;
@@ -232,7 +234,10 @@ static void sk_event(void *ctx, void *user, enum sl_dir dir, enum tcp_event ev, 
 	((struct touch *)ctx)->events++;
 }
 
-static void sk_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why) { }
+static void sk_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why)
+{
+	((struct touch *)ctx)->ends[why]++;
+}
 
 static void run_engine(const char *path, struct result *r)
 {
@@ -273,6 +278,8 @@ static void run_engine(const char *path, struct result *r)
 	__asm__ volatile("" : : "r"(t.sum));
 	r->delivered = t.delivered;
 	r->flows = t.flows;
+	for (int i = 0; i < END__COUNT && i < 8; i++)
+		r->ends[i] = t.ends[i];
 	r->ok = 1;
 }
 #else
@@ -292,6 +299,8 @@ static void run_full(const char *path, struct result *r)
 	struct pipeline_config cfg;
 	double t0 = now_s();
 	pipeline_config_default(&cfg);
+	if (opt_linger_s >= 0)
+		cfg.engine.closed_linger = (sl_time)(opt_linger_s * 1e9);
 	cfg.report.out = fopen("/dev/null", "w");
 	cfg.report.json = true;
 	cfg.report.color = false;
@@ -494,6 +503,14 @@ int main(int argc, char **argv)
 		if (m == M_ENGINE)
 			printf("         %" PRIu64 " TCP flows (at most %" PRIu64 " open), %" PRIu64
 			       " stream bytes delivered\n", b.flows, b.open_peak, b.delivered);
+#if HAVE_ENGINE
+		if (m == M_ENGINE) {
+			printf("         flows ended:");
+			for (int i = 0; i < END__COUNT && i < 8; i++)
+				printf(" %s %" PRIu64, flow_end_name((enum flow_end)i), b.ends[i]);
+			printf("\n");
+		}
+#endif
 		if (m == M_FULL)
 			printf("         %" PRIu64 " TCP flows, %" PRIu64 " SMTP sessions, %" PRIu64
 			       " flows untracked or evicted (a cap, or out of memory)\n", b.flows, b.delivered, b.untracked);
