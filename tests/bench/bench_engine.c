@@ -70,7 +70,18 @@ static double opt_linger_s = -1;
 /* Address-space cap of each measuring child (--mem-limit), so a stage that
  * grows without bound fails its own allocations instead of pushing a shared
  * machine into swap or the OOM killer. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SL_ASAN 1
+#endif
+#endif
+#ifdef SL_ASAN
+static uint64_t opt_mem_limit_mb = 0;   /* ASan reserves terabytes of address space */
+#else
 static uint64_t opt_mem_limit_mb = 4096;
+#endif
 
 enum measure { M_BARE, M_SOURCE, M_DECODE, M_ENGINE, M_FULL, M__COUNT };
 static const char *const measure_names[M__COUNT] = { "bare", "source", "decode", "engine", "full" };
