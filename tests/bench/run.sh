@@ -113,11 +113,15 @@ if [ "$WITH_TSHARK" = 1 ]; then
   echo "== tshark -q -z conv,tcp on $(basename "$SMALL") (for comparison)"
   if command -v tshark >/dev/null; then
     bare=$(secs "$OUT/small-500k.log" bare)
+    TIMER=()
+    [ -x /usr/bin/time ] && TIMER=(/usr/bin/time -f "%M" -o "$OUT/tshark.rss")
     t0=$(date +%s.%N)
-    tshark -r "$SMALL" -q -z conv,tcp >/dev/null 2>"$OUT/tshark.err" || STATUS=1
+    "${TIMER[@]}" tshark -r "$SMALL" -q -z conv,tcp >/dev/null 2>"$OUT/tshark.err" || STATUS=1
     t1=$(date +%s.%N)
-    awk -v a="$t0" -v b="$t1" -v bare="$bare" \
-      'BEGIN { printf "tshark: %.1f s = %.1fx the bare loop\n", b - a, (b - a) / bare }' | tee -a "$OUT/results.txt"
+    rss=$(tail -1 "$OUT/tshark.rss" 2>/dev/null || true)
+    awk -v a="$t0" -v b="$t1" -v bare="$bare" -v rss="${rss:-0}" \
+      'BEGIN { printf "tshark: %.1f s = %.1fx the bare loop, peak RSS %.0f MB\n", b - a, (b - a) / bare, rss / 1024 }' \
+      | tee -a "$OUT/results.txt"
   else
     echo "tshark not installed; skipped"
   fi
