@@ -49,6 +49,24 @@ struct source *source_open_file(const char *path, char *err, size_t errlen)
 	return s;
 }
 
+/* pcapng lets a file declare any timestamp resolution, so a damaged or odd
+ * file can carry seconds far outside what nanoseconds in 64 bits can hold;
+ * such times are clamped rather than overflowed. */
+#define SOURCE_MAX_SEC (INT64_MAX / NS_PER_SEC - 1)
+
+static sl_time source_time(const struct pcap_pkthdr *h, bool nano)
+{
+	int64_t sec = (int64_t)h->ts.tv_sec;
+	int64_t frac = (int64_t)h->ts.tv_usec;
+	if (sec < 0)
+		sec = 0;
+	if (sec > SOURCE_MAX_SEC)
+		sec = SOURCE_MAX_SEC;
+	if (frac < 0 || frac >= NS_PER_SEC)
+		frac = 0;
+	return sec * NS_PER_SEC + (nano ? frac : frac * NS_PER_USEC % NS_PER_SEC);
+}
+
 int source_next(struct source *s, struct raw_packet *out, char *err, size_t errlen)
 {
 	if (s->failed)
@@ -59,8 +77,7 @@ int source_next(struct source *s, struct raw_packet *out, char *err, size_t errl
 	if (rc == 1) {
 		s->frame++;
 		out->frame = s->frame;
-		sl_time frac = (sl_time)h->ts.tv_usec * (s->nano ? 1 : NS_PER_USEC);
-		out->ts = (sl_time)h->ts.tv_sec * NS_PER_SEC + frac;
+		out->ts = source_time(h, s->nano);
 		out->caplen = h->caplen;
 		out->wirelen = h->len;
 		out->linktype = s->linktype;
