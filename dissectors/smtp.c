@@ -237,9 +237,10 @@ static void body_start(struct smtp *s, const struct seg_meta *m, const char *why
 	(void)msg;
 }
 
-/* The held client bytes are read as if the gating command had been
- * accepted: used when the buffer fills or the server never answers. */
-static void gate_assume(struct smtp *s, const struct seg_meta *m, const char *why)
+/* Decides how the held client bytes are read, as if the gating command had
+ * been accepted: used when the buffer fills or the server never answers.
+ * Does not replay (the caller does, or is feeding live bytes). */
+static void gate_decide(struct smtp *s, const struct seg_meta *m, const char *why)
 {
 	if (s->cm != C_GATED)
 		return;
@@ -256,22 +257,25 @@ static void gate_assume(struct smtp *s, const struct seg_meta *m, const char *wh
 	if (g)
 		g->gate = false;
 	char t[96];
-	snprintf(t, sizeof(t), "no answer to %s yet (%s): reading on as if accepted", smtp_cmd_name(c), why);
+	snprintf(t, sizeof(t), "no answer to %s (%s): reading on as if accepted", smtp_cmd_name(c), why);
 	smtp_note(s, DIR_C2S, m, t);
 	if (c == CMD_DATA) {
 		body_start(s, m, "body before 354");
 	} else if (c == CMD_AUTH || c == CMD_AUTH_DATA) {
 		s->cm = s->auth_active ? C_AUTH : C_CMD;
-	} else if (c == CMD_STARTTLS) {
-		if (s->defer_len && looks_tls(s->defer[0])) {
-			ensure_tls(s);
-			s->cm = C_TLS;
-		} else {
-			s->cm = C_CMD;
-		}
+	} else if (c == CMD_STARTTLS && s->defer_len && looks_tls(s->defer[0])) {
+		ensure_tls(s);
+		s->cm = C_TLS;
 	} else {
 		s->cm = C_CMD;
 	}
+}
+
+static void gate_assume(struct smtp *s, const struct seg_meta *m, const char *why)
+{
+	if (s->cm != C_GATED)
+		return;
+	gate_decide(s, m, why);
 	replay(s);
 }
 
@@ -654,6 +658,8 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 				smtp_auth_abort(s, m, "client sent *");
 			q_push(s, CMD_AUTH_DATA, true, false, m);
 			s->cm = C_GATED;
+			if (s->s_ended)
+				gate_decide(s, m, "server closed");
 			return;
 		}
 		smtp_auth_abort(s, m, "command instead of AUTH data");
@@ -669,6 +675,8 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		smtp_ev(s, EV_AUTH, DIR_C2S, m, a, strlen(a));
 		q_push(s, c, true, false, m);
 		s->cm = C_GATED;
+		if (s->s_ended)
+			gate_decide(s, m, "server closed");
 		return;
 	}
 	command_event(s, m, b, n, c);
@@ -744,11 +752,26 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		break;
 	}
 	q_push(s, c, gate, false, m);
-	if (gate)
+	if (gate) {
 		s->cm = C_GATED;
+		if (s->s_ended)
+			gate_decide(s, m, "server closed");
+	}
 }
 
 /* ---- client side ---------------------------------------------------- */
+
+/* After a gap: do these bytes begin with a known verb and a separator? */
+static bool starts_command(const uint8_t *b, size_t n)
+{
+	size_t i = 0;
+	while (i < n && i < 9 && is_alpha(b[i]))
+		i++;
+	if (i < 4 || i == n || (b[i] != ' ' && b[i] != '\r' && b[i] != '\n'))
+		return false;
+	size_t argoff;
+	return smtp_cmd_parse(b, i, &argoff) != CMD_UNKNOWN;
+}
 
 static size_t client_tls(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
 
@@ -817,6 +840,12 @@ void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 				}
 				if (!s->s_seen && !s->f.tunnel[0] && smtp_tunnel_detect(s, b, n, m))
 					continue;
+			}
+			if (l->skip && starts_command(b, n)) {
+				/* the gap ended on a line boundary: no need to skip */
+				l->skip = false;
+				s->f.resyncs++;
+				smtp_ev(s, EV_RESYNC, DIR_C2S, m, "commands", 8);
 			}
 			struct line_ev ev;
 			used = sline_feed(l, b, n, &ev);
@@ -896,6 +925,13 @@ void smtp_server_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 			used = smtp_tunnel_server(s, b, n, m);
 			break;
 		case S_LINES: {
+			struct smtp_line *l = &s->line[DIR_S2C];
+			if (l->skip && n >= 4 && is_digit(b[0]) && is_digit(b[1]) && is_digit(b[2]) &&
+			    (b[3] == ' ' || b[3] == '-')) {
+				l->skip = false;
+				s->f.resyncs++;
+				smtp_ev(s, EV_RESYNC, DIR_S2C, m, "replies", 7);
+			}
 			struct line_ev ev;
 			used = sline_feed(&s->line[DIR_S2C], b, n, &ev);
 			if (ev.resynced) {
