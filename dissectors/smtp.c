@@ -313,10 +313,14 @@ static void gate_assume(struct smtp *s, const struct seg_meta *m, const char *wh
 	replay(s);
 }
 
-static void defer_add(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
+/* Holds client bytes; returns how many were taken. When the buffer is full
+ * the gate is decided and the caller reads the rest in the new mode (a loop,
+ * not a recursion, so any amount of input keeps the stack flat). */
+static size_t defer_add(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
 {
+	size_t taken = 0;
 	s->defer_meta = *m;
-	while (n) {
+	while (taken < n) {
 		if (s->defer_len == s->defer_cap && s->defer_cap < SMTP_DEFER_MAX) {
 			size_t nc = s->defer_cap ? s->defer_cap * 2 : 4096;
 			if (nc > SMTP_DEFER_MAX)
@@ -330,17 +334,16 @@ static void defer_add(struct smtp *s, const uint8_t *b, size_t n, const struct s
 		size_t room = s->defer_cap - s->defer_len;
 		if (room == 0)
 			break;
-		size_t k = SL_MIN(room, n);
-		memmove(s->defer + s->defer_len, b, k);
+		size_t k = SL_MIN(room, n - taken);
+		memmove(s->defer + s->defer_len, b + taken, k);
 		s->defer_len += k;
-		b += k;
-		n -= k;
+		taken += k;
 	}
-	if (n) {
+	if (taken < n) {
 		s->defer_overflowed = true;
 		gate_assume(s, m, "client kept sending");
-		smtp_client_feed(s, b, n, m);
 	}
+	return taken;
 }
 
 /* ---- replies -------------------------------------------------------- */
@@ -817,8 +820,8 @@ void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 		case C_DEAD:
 			return;
 		case C_GATED:
-			defer_add(s, b, n, m);
-			return;
+			used = defer_add(s, b, n, m);
+			break;
 		case C_TLS:
 			used = client_tls(s, b, n, m);
 			break;
