@@ -163,12 +163,6 @@ struct hole {
 	size_t n;
 };
 
-static int hole_cmp(const void *a, const void *b)
-{
-	const struct hole *x = a, *y = b;
-	return x->p < y->p ? -1 : x->p > y->p;
-}
-
 /* Zeroes the struct except its large buffers, which are always written
  * before they are read (line buffers, header and tunnel scratch) or set up
  * when used (each message is cleared when it starts). A session that sends
@@ -183,7 +177,12 @@ static void zero_but_buffers(struct smtp *s)
 		{ s->hdr, sizeof(s->hdr) },
 		{ (const uint8_t *)s->tun_buf, sizeof(s->tun_buf) },
 	};
-	qsort(h, SL_ARRAY_LEN(h), sizeof(h[0]), hole_cmp);
+	for (size_t i = 1; i < SL_ARRAY_LEN(h); i++)     /* five entries: insertion sort */
+		for (size_t j = i; j > 0 && h[j].p < h[j - 1].p; j--) {
+			struct hole t = h[j];
+			h[j] = h[j - 1];
+			h[j - 1] = t;
+		}
 	uint8_t *at = (uint8_t *)s;
 	for (size_t i = 0; i < SL_ARRAY_LEN(h); i++) {
 		memset(at, 0, (size_t)(h[i].p - at));
