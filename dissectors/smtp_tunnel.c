@@ -67,7 +67,9 @@ static size_t http_lines(struct smtp *s, enum sl_dir d, const uint8_t *b, size_t
 			char t[EV_TEXT_MAX];
 			sl_text_copy(t, sizeof(t), s->line[d].buf, kept);
 			struct event *e = smtp_ev(s, EV_TUNNEL, DIR_S2C, m, t, strlen(t));
-			if (e && kept >= 12)
+			const uint8_t *lb = s->line[d].buf;
+			if (e && kept >= 12 && lb[9] >= '0' && lb[9] <= '9' && lb[10] >= '0' && lb[10] <= '9' &&
+			    lb[11] >= '0' && lb[11] <= '9')
 				e->code = (uint16_t)((s->line[d].buf[9] - '0') * 100 +
 						     (s->line[d].buf[10] - '0') * 10 + (s->line[d].buf[11] - '0'));
 		}
