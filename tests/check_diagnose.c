@@ -646,7 +646,7 @@ START_TEST(test_tls_alert)
 	t.f.tls.alert_frame = a;
 	tu_fin(&t, DIR_C2S);
 	run(&t);
-	EXPECT(CAUSE_TLS_FAILED, BY_CLIENT, CLOSE_FIN, PH_STARTTLS, CONF_HIGH);
+	EXPECT(CAUSE_TLS_FAILED, BY_CLIENT, CLOSE_FIN, PH_TLS, CONF_HIGH);
 	CITES(a);
 	ck_assert_ptr_nonnull(strstr(V.explanation, "unknown_ca"));
 	tu_sess_free(&t);
@@ -835,6 +835,24 @@ START_TEST(test_rst_same_ttl_not_middlebox)
 }
 END_TEST
 
+/* No SIZE advertised, the server cuts the body while the client is sending:
+ * not idle (the client was not silent). */
+START_TEST(test_server_cut_mid_body_unknown)
+{
+	struct tu_session t;
+	start(&t, "PIPELINING");
+	send_mail(&t, "MAIL FROM:<a@b>");
+	tu_body(&t, 80000, false);
+	tu_wait(&t, 0.001);
+	uint64_t rst = tu_rst(&t, DIR_S2C, 0);
+	run(&t);
+	EXPECT(CAUSE_UNKNOWN, BY_SERVER, CLOSE_RST, PH_DATA, CONF_LOW);
+	CITES(rst);
+	ck_assert_ptr_nonnull(strstr(V.explanation, "80000 bytes"));
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* ndpi-emotet: open at the end of the capture inside the DATA body. */
 START_TEST(test_capture_end_mid_data)
 {
@@ -847,6 +865,18 @@ START_TEST(test_capture_end_mid_data)
 	EXPECT(CAUSE_CAPTURE_INCOMPLETE, BY_NOBODY, CLOSE_NONE, PH_DATA, CONF_HIGH);
 	CITES(last);
 	ck_assert_ptr_nonnull(strstr(V.explanation, "15360"));
+	tu_sess_free(&t);
+}
+END_TEST
+
+START_TEST(test_evicted_flow)
+{
+	struct tu_session t;
+	start(&t, "SIZE");
+	tu_end(&t, END_EVICTED);
+	run(&t);
+	EXPECT(CAUSE_CAPTURE_INCOMPLETE, BY_NOBODY, CLOSE_NONE, PH_MAIL, CONF_HIGH);
+	ck_assert_ptr_nonnull(strstr(V.explanation, "flow table"));
 	tu_sess_free(&t);
 }
 END_TEST
@@ -1103,9 +1133,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_rst_same_ttl_not_middlebox);
 	tcase_add_test(tc, test_capture_end_mid_data);
 	tcase_add_test(tc, test_capture_started_midstream);
+	tcase_add_test(tc, test_evicted_flow);
 	tcase_add_test(tc, test_one_sided_capture);
 	tcase_add_test(tc, test_capture_end_idle);
 	tcase_add_test(tc, test_unknown_server_drop);
+	tcase_add_test(tc, test_server_cut_mid_body_unknown);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("contract");
 	tcase_add_test(tc, test_names_roundtrip);
