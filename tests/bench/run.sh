@@ -92,7 +92,11 @@ secs() { awk -v m="$2" '$1 == m && $4 ~ /^[0-9.]+$/ { print $4; exit }' "$1"; }
     for m in engine full; do
       r=$(field "$OUT/$f.log" "ratio $m\\/bare")
       c=$(sed -n "s/^ratio $m\/bare = .*cpu-time ratio \([0-9.]*\).*/\1/p" "$OUT/$f.log" | head -1)
-      [ -n "$r" ] && printf '%-11s ratio %-6s/bare = %s (bar %s; cpu-time ratio %s)\n' "$f" "$m" "$r" "$bar" "$c"
+      if [ -n "$r" ]; then
+        printf '%-11s ratio %-6s/bare = %s (bar %s; cpu-time ratio %s)\n' "$f" "$m" "$r" "$bar" "$c"
+      elif grep -q "^ratio $m/bare = none" "$OUT/$f.log"; then
+        printf '%-11s ratio %-6s/bare = none: killed over the memory cap\n' "$f" "$m"
+      fi
     done
   done
   for m in engine full; do
@@ -103,8 +107,9 @@ secs() { awk -v m="$2" '$1 == m && $4 ~ /^[0-9.]+$/ { print $4; exit }' "$1"; }
         'BEGIN { printf "%-6s peak RSS 500M / 50M = %.2f (%.1f MB / %.1f MB, bar 1.2)\n", m, a / b, a / 1024, b / 1024 }'
     fi
     s=$(field "$OUT/small-500k.log" "peak_rss_kb $m")
-    [ -n "$s" ] && awk -v a="$s" -v m="$m" \
-      'BEGIN { printf "%-6s peak RSS 500k sessions = %.1f MB (bar 200 MB)\n", m, a / 1024 }'
+    more=$(grep -q "^peak_rss_kb $m = .*killed" "$OUT/small-500k.log" && echo "more than " || true)
+    [ -n "$s" ] && awk -v a="$s" -v m="$m" -v more="$more" \
+      'BEGIN { printf "%-6s peak RSS 500k sessions = %s%.1f MB (bar 200 MB)\n", m, more, a / 1024 }'
   done
 } | tee "$OUT/results.txt"
 
