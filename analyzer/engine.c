@@ -19,6 +19,7 @@
 
 #include "flow.h"
 
+#define ENGINE_CLOCK_JUMP      (3600ll * NS_PER_SEC) /* a larger step forward needs a second packet to confirm it */
 #define ENGINE_REUSE_DISTANCE  (1ll << 24)  /* a new SYN this far from the old stream starts a new flow */
 
 static const uint16_t default_server_ports[] = { 25, 465, 587, 2525, 10025, 0 };
@@ -38,6 +39,8 @@ struct engine {
 	struct flow_table ft;
 	struct list lists[2];       /* by enum flow_list */
 	sl_time now;
+	sl_time jump_ts;            /* a far-forward timestamp waiting for confirmation; 0 none */
+	struct flow *jump_flow;     /* the flow that record touched, re-touched if confirmed */
 	const char *file;
 	struct file_name *files;    /* names kept for flow_info.file */
 	uint64_t next_id;
@@ -148,6 +151,8 @@ static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 		e->stats.flows_idle++;
 	list_unlink(&e->lists[f->list], f);
 	ft_remove(&e->ft, f);
+	if (e->jump_flow == f)
+		e->jump_flow = NULL;
 }
 
 /* Ends flows whose time ran out by now. */
@@ -238,11 +243,32 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 	return f;
 }
 
+/* Engine time follows packet time forward. One record with a timestamp far
+ * ahead (corrupt, or a clock step on the capturing host) would otherwise
+ * expire every open flow at once; such a step is taken only when the next
+ * record confirms it. */
+static void advance_clock(struct engine *e, sl_time ts)
+{
+	bool far = e->now && ts - e->now > ENGINE_CLOCK_JUMP;
+	if (ts > e->now && (!far || e->jump_ts)) {
+		e->now = ts;
+		struct flow *f = e->jump_flow;
+		if (e->jump_ts && f) {
+			/* confirmed: the flow of the first record of the step was
+			 * active then, not at the old time */
+			f->touched = e->now;
+			list_unlink(&e->lists[f->list], f);
+			list_append(&e->lists[f->list], f);
+		}
+	}
+	e->jump_ts = ts > e->now && far ? ts : 0;
+	e->jump_flow = NULL;
+}
+
 void engine_feed(struct engine *e, const struct raw_packet *raw)
 {
 	e->stats.records++;
-	if (raw->ts > e->now)
-		e->now = raw->ts;
+	advance_clock(e, raw->ts);
 	expire(e, e->now);
 
 	struct pkt p;
@@ -274,6 +300,8 @@ void engine_feed(struct engine *e, const struct raw_packet *raw)
 	f->touched = e->now;
 	list_unlink(&e->lists[f->list], f);
 	list_append(&e->lists[f->list], f);
+	if (e->jump_ts)
+		e->jump_flow = f;
 	f->info.last_ts = p.ts;
 	f->info.last_frame = p.frame;
 	f->last_meta.frame = p.frame;

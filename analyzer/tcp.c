@@ -372,19 +372,20 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		h->next = 0;
 	}
 
-	/* The peer's view: an ACK past a hole means the bytes were received but
-	 * not captured. */
-	if ((fl & TH_ACK) && o->init) {
+	/* The peer's view: bytes it acknowledged were received, even if the
+	 * capture missed them. The hole is not given up yet: captures merged
+	 * from several points (or reordered by the capturing host) can show
+	 * the ACK before the data. It is given up when the sender shows it has
+	 * moved past the acknowledged point (below), or at FIN/RST/flow end. */
+	if ((fl & TH_ACK) && o->init && !(fl & TH_RST)) {
 		int64_t ackoff = rel(o, p->ack);
 		if (d == DIR_C2S && f->info.synack_seen && o->syn && ackoff >= 0)
 			f->info.handshake_done = true;
 		uint64_t limit = ackoff > 0 ? (uint64_t)ackoff : 0;
 		if (o->fin_seen && limit > o->fin_off)
 			limit = o->fin_off;
-		if (limit > o->next && limit - o->next < TCP_ACK_HOLE_MAX && !(fl & TH_RST)) {
-			struct ctx oc = { env, f, (enum sl_dir)!d, &f->last_meta };
-			skip_to(&oc, o, limit);
-		}
+		if (limit > o->acked && limit - o->next < TCP_ACK_HOLE_MAX)
+			o->acked = limit;
 	}
 
 	if (!(fl & (TH_SYN | TH_RST))) {
@@ -425,6 +426,11 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		       f->half[1].rst_seen;
 
 	int64_t soff = rel(h, p->seq) + ((fl & TH_SYN) ? 1 : 0);
+	/* the sender is at or past what its peer acknowledged: a hole before
+	 * that point will not be filled any more */
+	uint64_t acked = h->fin_seen && h->acked > h->fin_off ? h->fin_off : h->acked;
+	if (acked > h->next && soff >= (int64_t)acked)
+		skip_to(&c, h, acked);
 	uint64_t wire = p->payload_wire_len;
 	if (p->truncated) {
 		ev(&c, TCP_TRUNCATED, (uint64_t)p->payload_wire_len - p->payload_len);

@@ -32,6 +32,7 @@ struct tcp_half {
 	uint32_t base;          /* sequence number of offset 0 */
 	uint64_t next;          /* next offset expected (everything before is delivered or gapped) */
 	uint64_t fin_off;
+	uint64_t acked;         /* highest offset the peer acknowledged (clipped to the FIN) */
 	uint64_t ooo_bytes;
 	struct ooo_seg *ooo;
 };
