@@ -20,6 +20,7 @@
 #include "flow.h"
 
 #define ENGINE_CLOCK_JUMP      (3600ll * NS_PER_SEC) /* a larger step forward needs a second packet to confirm it */
+#define ENGINE_TIME_MAX        (1ll << 62)  /* engine time is clamped to [0, this] */
 #define ENGINE_REUSE_DISTANCE  (1ll << 24)  /* a new SYN this far from the old stream starts a new flow */
 
 static const uint16_t default_server_ports[] = { 25, 465, 587, 2525, 10025, 0 };
@@ -167,6 +168,8 @@ static void expire(struct engine *e, sl_time now)
 
 void engine_sweep(struct engine *e, sl_time now)
 {
+	if (now > ENGINE_TIME_MAX)
+		now = ENGINE_TIME_MAX;
 	if (now > e->now)
 		e->now = now;
 	expire(e, e->now);
@@ -249,6 +252,11 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
  * record confirms it. */
 static void advance_clock(struct engine *e, sl_time ts)
 {
+	/* keep differences of times representable, whatever a caller passes */
+	if (ts < 0)
+		ts = 0;
+	else if (ts > ENGINE_TIME_MAX)
+		ts = ENGINE_TIME_MAX;
 	bool far = e->now && ts - e->now > ENGINE_CLOCK_JUMP;
 	if (ts > e->now && (!far || e->jump_ts)) {
 		e->now = ts;

@@ -24,6 +24,21 @@ struct source {
 	bool failed;            /* an error was reported; stays at end */
 };
 
+/* Seconds beyond this are clamped: pcapng carries 64-bit timestamps whose
+ * nanosecond value need not fit an int64 (the year 2116 is far enough). */
+#define SOURCE_MAX_SEC ((int64_t)(1ll << 62) / NS_PER_SEC)
+
+static sl_time ts_ns(int64_t sec, int64_t frac, bool nano)
+{
+	if (sec < 0)
+		return 0;
+	if (sec > SOURCE_MAX_SEC)
+		sec = SOURCE_MAX_SEC;
+	if (frac < 0 || frac >= NS_PER_SEC)
+		frac = 0;
+	return sec * NS_PER_SEC + (nano ? frac : frac * NS_PER_USEC % NS_PER_SEC);
+}
+
 struct source *source_open_file(const char *path, char *err, size_t errlen)
 {
 	char eb[PCAP_ERRBUF_SIZE];
@@ -59,8 +74,7 @@ int source_next(struct source *s, struct raw_packet *out, char *err, size_t errl
 	if (rc == 1) {
 		s->frame++;
 		out->frame = s->frame;
-		sl_time frac = (sl_time)h->ts.tv_usec * (s->nano ? 1 : NS_PER_USEC);
-		out->ts = (sl_time)h->ts.tv_sec * NS_PER_SEC + frac;
+		out->ts = ts_ns(h->ts.tv_sec, h->ts.tv_usec, s->nano);
 		out->caplen = h->caplen;
 		out->wirelen = h->len;
 		out->linktype = s->linktype;

@@ -129,6 +129,28 @@ END_TEST
 
 /* A file cut inside record 4: records 1..3 are delivered, then an error
  * naming the file and record 4. Also cut inside a record header. */
+/* Regression (fuzzing): a pcapng timestamp whose nanoseconds do not fit an
+ * int64 is clamped instead of overflowing. */
+START_TEST(test_huge_timestamp)
+{
+	char err[512];
+	make_recs(DLT_EN10MB);
+	recs[0].ts_ns = -1;     /* written as 0xffffffffffffffff ns */
+	const char *p = tmp("huge.pcapng");
+	int dlt = DLT_EN10MB;
+	ck_assert_int_eq(tu_pcapng_write(p, &dlt, 1, recs, 2), 0);
+	struct source *s = source_open_file(p, err, sizeof(err));
+	ck_assert_ptr_nonnull(s);
+	struct raw_packet r;
+	ck_assert_int_eq(source_next(s, &r, err, sizeof(err)), 1);
+	ck_assert_int_gt(r.ts, 4000000000LL * NS_PER_SEC);
+	ck_assert_int_eq(source_next(s, &r, err, sizeof(err)), 1);
+	ck_assert_int_eq(r.ts, recs[1].ts_ns);
+	source_close(s);
+	unlink(p);
+}
+END_TEST
+
 START_TEST(test_truncated_file)
 {
 	char err[512];
@@ -242,6 +264,7 @@ static Suite *source_suite(void)
 	tcase_add_test(tc, test_pcapng);
 	tcase_add_test(tc, test_pcapng_mixed_linktypes);
 	tcase_add_test(tc, test_truncated_file);
+	tcase_add_test(tc, test_huge_timestamp);
 	tcase_add_test(tc, test_corrupt_and_missing);
 	tcase_add_test(tc, test_several_files);
 	tcase_add_test(tc, test_stdin);

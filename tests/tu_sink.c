@@ -10,6 +10,7 @@
 
 static const char *dname(enum sl_dir d) { return d == DIR_C2S ? "c2s" : "s2c"; }
 
+__attribute__((format(printf, 2, 3)))
 static void logf_(struct tu_flow *f, const char *fmt, ...)
 {
 	char buf[256];
