@@ -441,7 +441,7 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		st->last_payload_frame = p->frame;
 		if (h->fin_seen && soff + (int64_t)wire > (int64_t)h->fin_off)
 			ev(&c, TCP_DATA_AFTER_CLOSE, (uint64_t)(soff + (int64_t)wire - (int64_t)h->fin_off));
-		else if (h->rst_seen || o->rst_seen)
+		else if (h->rst_seen)
 			ev(&c, TCP_DATA_AFTER_CLOSE, wire);
 	}
 	if (!(fl & (TH_SYN | TH_FIN)) && wire <= 1 && h->next > 0 && soff == (int64_t)h->next - 1) {

@@ -226,33 +226,37 @@ END_TEST
 START_TEST(test_stdin)
 {
 	make_recs(DLT_EN10MB);
-	const char *p = tmp("in.pcap");
-	ck_assert_int_eq(tu_pcap_write(p, DLT_EN10MB, 1, 0, recs, NREC), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (!freopen(p, "rb", stdin))
-			_exit(10);
-		char err[512];
-		struct source *s = source_open_file("-", err, sizeof(err));
-		if (!s || strcmp(source_name(s), "stdin") != 0)
-			_exit(11);
-		struct raw_packet r;
-		int n = 0;
-		while (source_next(s, &r, err, sizeof(err)) == 1) {
-			if (r.caplen != recs[n].caplen || memcmp(r.data, recs[n].data, r.caplen) != 0 ||
-			    r.ts != recs[n].ts_ns)
-				_exit(12);
-			n++;
+	for (int ng = 0; ng < 2; ng++) {
+		const char *p = tmp(ng ? "in.pcapng" : "in.pcap");
+		int dlt = DLT_EN10MB;
+		ck_assert_int_eq(ng ? tu_pcapng_write(p, &dlt, 1, recs, NREC)
+				    : tu_pcap_write(p, DLT_EN10MB, 1, 0, recs, NREC), 0);
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			if (!freopen(p, "rb", stdin))
+				_exit(10);
+			char err[512];
+			struct source *s = source_open_file("-", err, sizeof(err));
+			if (!s || strcmp(source_name(s), "stdin") != 0)
+				_exit(11);
+			struct raw_packet r;
+			int n = 0;
+			while (source_next(s, &r, err, sizeof(err)) == 1) {
+				if (r.caplen != recs[n].caplen || memcmp(r.data, recs[n].data, r.caplen) != 0 ||
+				    r.ts != recs[n].ts_ns)
+					_exit(12);
+				n++;
+			}
+			source_close(s);
+			_exit(n == NREC ? 0 : 13);
 		}
-		source_close(s);
-		_exit(n == NREC ? 0 : 13);
+		int st;
+		waitpid(pid, &st, 0);
+		ck_assert(WIFEXITED(st));
+		ck_assert_int_eq(WEXITSTATUS(st), 0);
+		unlink(p);
 	}
-	int st;
-	waitpid(pid, &st, 0);
-	ck_assert(WIFEXITED(st));
-	ck_assert_int_eq(WEXITSTATUS(st), 0);
-	unlink(p);
 }
 END_TEST
 

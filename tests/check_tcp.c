@@ -364,7 +364,10 @@ START_TEST(test_rst_windows)
 		/* a late segment still gets sink.packet during the linger time */
 		piece(&s, DIR_C2S, C, 20, 30, 0);
 		ck_assert_uint_eq(f->packets[DIR_C2S], 4);
-		ck_assert(tu_flow_logged(f, "c2s:data-after-close"));
+		/* data after a side's own RST is flagged; the peer's is not */
+		ck_assert(!tu_flow_logged(f, "c2s:data-after-close"));
+		piece(&s, DIR_S2C, S, 20, 25, 0);
+		ck_assert_msg(tu_flow_logged(f, "s2c:data-after-close:5"), "%s", f->log);
 		tu_scn_finish(&s);
 		assert_clean(f);
 		ck_assert_int_eq(f->why, END_CLOSED);
