@@ -141,7 +141,8 @@ static void decode_tcp_opts(struct cursor c, struct tcp_opts *o)
 		if (!cur_u8(&c, &len) || len < 2 || cur_left(&c) < (size_t)len - 2)
 			break;
 		struct cursor v;
-		cur_sub(&c, len - 2u, &v);
+		if (!cur_sub(&c, len - 2u, &v))
+			break;
 		switch (kind) {
 		case 2:
 			if (len == 4)
@@ -149,9 +150,9 @@ static void decode_tcp_opts(struct cursor c, struct tcp_opts *o)
 			break;
 		case 3:
 			if (len == 3) {
-				uint8_t ws;
-				cur_u8(&v, &ws);
-				o->wscale = (int8_t)(ws > 14 ? 14 : ws);
+				uint8_t ws = 0;
+				if (cur_u8(&v, &ws))
+					o->wscale = (int8_t)(ws > 14 ? 14 : ws);
 			}
 			break;
 		case 4:

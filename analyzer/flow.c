@@ -17,8 +17,12 @@
 
 void flow_key_make(const struct pkt *p, struct flow_key *k, bool *src_is_a)
 {
-	int c = memcmp(p->src.a, p->dst.a, 16);
-	bool src_first = c < 0 || (c == 0 && p->sport <= p->dport);
+	/* any total order works for a canonical key; 64-bit words are cheaper
+	 * than a byte-wise memcmp */
+	uint64_t s[2], d[2];
+	memcpy(s, p->src.a, 16);
+	memcpy(d, p->dst.a, 16);
+	bool src_first = s[0] != d[0] ? s[0] < d[0] : s[1] != d[1] ? s[1] < d[1] : p->sport <= p->dport;
 	const struct sl_addr *x = src_first ? &p->src : &p->dst;
 	const struct sl_addr *y = src_first ? &p->dst : &p->src;
 	memcpy(k->a, x->a, 16);
@@ -46,6 +50,14 @@ uint32_t flow_key_hash(const struct flow_key *k)
 }
 
 _Static_assert(sizeof(struct flow_key) == 40, "flow key is five words");
+
+static inline bool key_eq(const struct flow_key *x, const struct flow_key *y)
+{
+	uint64_t a[5], b[5];
+	memcpy(a, x, sizeof(a));
+	memcpy(b, y, sizeof(b));
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+}
 
 static struct flow *flow_at(const struct flow_table *t, uint32_t idx)
 {
@@ -84,7 +96,7 @@ struct flow *ft_find(const struct flow_table *t, const struct flow_key *k, uint3
 			return NULL;
 		if (s->hash == hash) {
 			struct flow *f = flow_at(t, s->idx1 - 1);
-			if (memcmp(&f->key, k, sizeof(*k)) == 0)
+			if (key_eq(&f->key, k))
 				return f;
 		}
 	}

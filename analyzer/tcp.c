@@ -24,6 +24,7 @@
 #include "flow.h"
 
 #define TCP_DEFAULT_WINDOW  65535   /* assumed when the peer's window is unknown */
+#define TCP_OOO_MAX_SEGS    1024    /* buffered segments per direction: bounds the list walks */
 #define TCP_ACK_HOLE_MAX    (1ull << 30)  /* an ACK further ahead than this is not trusted */
 
 struct ctx {
@@ -80,6 +81,7 @@ static bool reserve(struct tcp_env *env, struct tcp_half *h, uint64_t n)
 
 static void release(struct tcp_env *env, struct tcp_half *h, struct ooo_seg *s)
 {
+	h->ooo_segs--;
 	h->ooo_bytes -= s->len;
 	env->ooo_used -= s->len;
 	free(s);
@@ -219,6 +221,7 @@ static void insert(const struct ctx *c, struct tcp_half *h, uint64_t off, const 
 		memcpy(ns->data, data + (pos - off), ns->len);
 		ns->next = s;
 		*pp = ns;
+		h->ooo_segs++;
 		pp = &ns->next;
 		pos = pe;
 	}
@@ -259,7 +262,7 @@ static void data_in(const struct ctx *c, struct tcp_half *h, int64_t soff, const
 	}
 	if (off > h->next && cap) {
 		uint64_t need = count_new(h, off, off + cap);
-		while (!reserve(c->env, h, need)) {
+		while (h->ooo_segs >= TCP_OOO_MAX_SEGS || !reserve(c->env, h, need)) {
 			/* a cap is hit: give up the first hole to make room */
 			uint64_t before = st->gap_bytes;
 			c->env->stats->ooo_cap_hits++;
