@@ -306,8 +306,10 @@ void engine_feed(struct engine *e, const struct raw_packet *raw)
 	}
 	enum sl_dir d = src_is_a == f->client_is_a ? DIR_C2S : DIR_S2C;
 	f->touched = e->now;
-	list_unlink(&e->lists[f->list], f);
-	list_append(&e->lists[f->list], f);
+	if (e->lists[f->list].tail != f) {     /* bulk traffic: usually already last */
+		list_unlink(&e->lists[f->list], f);
+		list_append(&e->lists[f->list], f);
+	}
 	if (e->jump_ts)
 		e->jump_flow = f;
 	f->info.last_ts = p.ts;
