@@ -42,6 +42,7 @@ struct engine {
 	sl_time now;
 	sl_time jump_ts;            /* a far-forward timestamp waiting for confirmation; 0 none */
 	struct flow *jump_flow;     /* the flow that record touched, re-touched if confirmed */
+	struct flow *last;          /* flow of the previous TCP record: bulk traffic skips the lookup */
 	const char *file;
 	struct file_name *files;    /* names kept for flow_info.file */
 	uint64_t next_id;
@@ -154,6 +155,8 @@ static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 	ft_remove(&e->ft, f);
 	if (e->jump_flow == f)
 		e->jump_flow = NULL;
+	if (e->last == f)
+		e->last = NULL;
 }
 
 /* Ends flows whose time ran out by now. */
@@ -288,8 +291,14 @@ void engine_feed(struct engine *e, const struct raw_packet *raw)
 	struct flow_key k;
 	bool src_is_a;
 	flow_key_make(&p, &k, &src_is_a);
-	uint32_t hash = flow_key_hash(&k);
-	struct flow *f = ft_find(&e->ft, &k, hash);
+	struct flow *f = e->last;
+	uint32_t hash = 0;
+	if (!f || !flow_key_eq(&f->key, &k)) {
+		hash = flow_key_hash(&k);
+		f = ft_find(&e->ft, &k, hash);
+	} else {
+		hash = f->hash;
+	}
 	bool first = false;
 	if (f && (p.flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 		enum sl_dir d = src_is_a == f->client_is_a ? DIR_C2S : DIR_S2C;
@@ -305,6 +314,7 @@ void engine_feed(struct engine *e, const struct raw_packet *raw)
 		first = true;
 	}
 	enum sl_dir d = src_is_a == f->client_is_a ? DIR_C2S : DIR_S2C;
+	e->last = f;
 	f->touched = e->now;
 	if (e->lists[f->list].tail != f) {     /* bulk traffic: usually already last */
 		list_unlink(&e->lists[f->list], f);
