@@ -294,7 +294,7 @@ void engine_feed(struct engine *e, const struct raw_packet *raw)
 	struct flow *f = e->last;
 	uint32_t hash = 0;
 	if (!f || !flow_key_eq(&f->key, &k)) {
-		hash = flow_key_hash(&k);
+		hash = flow_key_hash(&k, e->ft.seed);
 		f = ft_find(&e->ft, &k, hash);
 	} else {
 		hash = f->hash;

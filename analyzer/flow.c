@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FLOW_CHUNK      1024u           /* records per pool chunk */
 #define FT_MIN_SLOTS    1024u
@@ -37,11 +38,11 @@ void flow_key_make(const struct pkt *p, struct flow_key *k, bool *src_is_a)
 /* Multiply-xor over the key's 64-bit words, the products independent of
  * each other so they run in parallel: cheap, and good enough for a table
  * whose keys an attacker can choose only within one capture. */
-uint32_t flow_key_hash(const struct flow_key *k)
+uint32_t flow_key_hash(const struct flow_key *k, uint64_t seed)
 {
 	uint64_t w[5];
 	memcpy(w, k, sizeof(w));
-	uint64_t h = ((w[0] + 0x9e3779b97f4a7c15ull) * (w[1] + 0xc2b2ae3d27d4eb4full)) ^
+	uint64_t h = ((w[0] + (seed ^ 0x9e3779b97f4a7c15ull)) * (w[1] + 0xc2b2ae3d27d4eb4full)) ^
 		     ((w[2] + 0x165667b19e3779f9ull) * (w[3] + 0xd6e8feb86659fd93ull)) ^
 		     ((w[4] + 0xff51afd7ed558ccdull) * 0x94d049bb133111ebull);
 	return (uint32_t)(h ^ (h >> 29) ^ (h >> 47));
@@ -62,6 +63,12 @@ bool ft_init(struct flow_table *t, uint32_t max_flows)
 	while (max_slots < want && max_slots < FT_MAX_SLOTS)
 		max_slots <<= 1;
 	t->max_slots = max_slots;
+	/* no need for strong randomness: the address of the table and the
+	 * clock differ between runs */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t->seed = ((uint64_t)(uintptr_t)t * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ts.tv_nsec ^
+		  ((uint64_t)ts.tv_sec << 32);
 	t->slots = calloc(FT_MIN_SLOTS, sizeof(*t->slots));
 	if (!t->slots)
 		return false;
