@@ -389,6 +389,12 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 			limit = o->fin_off;
 		if (limit > o->acked && limit - o->next < TCP_ACK_HOLE_MAX)
 			o->acked = limit;
+		/* everything up to the peer's FIN is acknowledged and the FIN has
+		 * been seen: a hole before it can no longer be filled */
+		if (o->fin_seen && o->acked >= o->fin_off && o->next < o->fin_off) {
+			struct ctx oc = { env, f, (enum sl_dir)!d, &f->last_meta };
+			skip_to(&oc, o, o->fin_off);
+		}
 	}
 
 	if (!(fl & (TH_SYN | TH_RST))) {

@@ -309,6 +309,28 @@ START_TEST(test_gap_at_end)
 }
 END_TEST
 
+/* The server's last reply is lost, then its FIN; once the client ACKs the
+ * FIN, the hole before it is given up at once (gap, then FIN), not at the
+ * flow's end. */
+START_TEST(test_lost_before_fin)
+{
+	struct tu_scn s;
+	tu_scn_init(&s, NULL);
+	tu_scn_handshake(&s);
+	piece(&s, DIR_S2C, S, 0, 20, 0);
+	tu_scn_send(&s, DIR_S2C, SN, TH_ACK | TH_FIN, NULL, 0, 0);  /* 20..SN never captured */
+	struct tu_flow *f = s.rec.flows[0];
+	ck_assert_uint_eq(f->gaps[DIR_S2C], 0);
+	tu_scn_send(&s, DIR_C2S, 0, TH_ACK, NULL, 0, SN + 1);
+	char want[64];
+	snprintf(want, sizeof(want), "s2c:gap:%zu@20 s2c:fin:%zu", SN - 20, SN);
+	ck_assert_msg(tu_flow_logged(f, want), "%s", f->log);
+	tu_scn_finish(&s);
+	ck_assert_msg(f->order_errors == 0, "%s", f->log);
+	tu_scn_free(&s);
+}
+END_TEST
+
 /* The ACK of a FIN is not a hole. */
 START_TEST(test_fin_ack_no_gap)
 {
@@ -733,6 +755,7 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, test_gap_at_end);
 	tcase_add_test(tc, test_clock_outlier);
 	tcase_add_test(tc, test_fin_ack_no_gap);
+	tcase_add_test(tc, test_lost_before_fin);
 	tcase_add_test(tc, test_fin_acked_before_seen);
 	tcase_add_test(tc, test_rst_windows);
 	tcase_add_test(tc, test_syn_retries_unanswered);
