@@ -101,6 +101,10 @@ struct engine *engine_new(const struct engine_config *cfg, const struct engine_s
 
 void engine_set_file(struct engine *e, const char *file)
 {
+	if (!file) {
+		e->file = NULL;
+		return;
+	}
 	for (struct file_name *fn = e->files; fn; fn = fn->next)
 		if (strcmp(fn->name, file) == 0) {
 			e->file = fn->name;
