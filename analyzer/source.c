@@ -24,21 +24,6 @@ struct source {
 	bool failed;            /* an error was reported; stays at end */
 };
 
-/* Seconds beyond this are clamped: pcapng carries 64-bit timestamps whose
- * nanosecond value need not fit an int64 (the year 2116 is far enough). */
-#define SOURCE_MAX_SEC ((int64_t)(1ll << 62) / NS_PER_SEC)
-
-static sl_time ts_ns(int64_t sec, int64_t frac, bool nano)
-{
-	if (sec < 0)
-		return 0;
-	if (sec > SOURCE_MAX_SEC)
-		sec = SOURCE_MAX_SEC;
-	if (frac < 0 || frac >= NS_PER_SEC)
-		frac = 0;
-	return sec * NS_PER_SEC + (nano ? frac : frac * NS_PER_USEC % NS_PER_SEC);
-}
-
 struct source *source_open_file(const char *path, char *err, size_t errlen)
 {
 	char eb[PCAP_ERRBUF_SIZE];
@@ -64,6 +49,24 @@ struct source *source_open_file(const char *path, char *err, size_t errlen)
 	return s;
 }
 
+/* pcapng lets a file declare any timestamp resolution, so a damaged or odd
+ * file can carry seconds far outside what nanoseconds in 64 bits can hold;
+ * such times are clamped rather than overflowed. */
+#define SOURCE_MAX_SEC (INT64_MAX / NS_PER_SEC - 1)
+
+static sl_time source_time(const struct pcap_pkthdr *h, bool nano)
+{
+	int64_t sec = (int64_t)h->ts.tv_sec;
+	int64_t frac = (int64_t)h->ts.tv_usec;
+	if (sec < 0)
+		sec = 0;
+	if (sec > SOURCE_MAX_SEC)
+		sec = SOURCE_MAX_SEC;
+	if (frac < 0 || frac >= NS_PER_SEC)
+		frac = 0;
+	return sec * NS_PER_SEC + (nano ? frac : frac * NS_PER_USEC % NS_PER_SEC);
+}
+
 int source_next(struct source *s, struct raw_packet *out, char *err, size_t errlen)
 {
 	if (s->failed)
@@ -74,7 +77,7 @@ int source_next(struct source *s, struct raw_packet *out, char *err, size_t errl
 	if (rc == 1) {
 		s->frame++;
 		out->frame = s->frame;
-		out->ts = ts_ns(h->ts.tv_sec, h->ts.tv_usec, s->nano);
+		out->ts = source_time(h, s->nano);
 		out->caplen = h->caplen;
 		out->wirelen = h->len;
 		out->linktype = s->linktype;
