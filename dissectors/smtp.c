@@ -134,12 +134,12 @@ static void update_phase(struct smtp *s)
 		bool flowing = f->tls.handshake_done ||
 			       (f->tls.appdata_records[0] && f->tls.appdata_records[1]);
 		p = (f->implicit_tls || flowing) ? PH_TLS : PH_STARTTLS;
+	} else if (!s->greeted) {
+		p = PH_GREETING;        /* even if the client said QUIT: no greeting ever came */
 	} else if (f->quit_sent) {
 		p = PH_QUIT;
 	} else if (f->starttls == STLS_REQUESTED) {
 		p = PH_STARTTLS;
-	} else if (!s->greeted) {
-		p = PH_GREETING;
 	} else if (s->auth_active) {
 		p = PH_AUTH;
 	} else if (s->bdat_active || s->cm == C_BDAT) {
@@ -658,6 +658,8 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	struct smtp_line *l = &s->line[DIR_C2S];
 	const uint8_t *b = l->buf;
 	size_t n = l->kept;
+	if (!s->c_first_line_done && !s->s_seen && !s->f.tunnel[0] && smtp_tunnel_http_line(s, b, n, m))
+		return;
 	s->c_first_line_done = true;
 	if (ev->bare_lf) {
 		if (f->bare_lf == 0)
