@@ -120,6 +120,8 @@ struct smtp {
 	bool auth_active;
 	uint32_t auth_step;             /* AUTH data lines sent so far */
 	bool auth_ir;                   /* initial response was on the AUTH line */
+	bool after_auth;                /* AUTH just ended without success: base64-looking
+	                                   unknown lines are masked (pipelined credentials) */
 	bool bdat_active;               /* a BDAT transfer is under way or its reply due */
 	uint64_t bdat_left;
 	bool bdat_last;
