@@ -134,12 +134,12 @@ static void update_phase(struct smtp *s)
 		bool flowing = f->tls.handshake_done ||
 			       (f->tls.appdata_records[0] && f->tls.appdata_records[1]);
 		p = (f->implicit_tls || flowing) ? PH_TLS : PH_STARTTLS;
+	} else if (!s->greeted) {
+		p = PH_GREETING;        /* even if the client said QUIT: no greeting ever came */
 	} else if (f->quit_sent) {
 		p = PH_QUIT;
 	} else if (f->starttls == STLS_REQUESTED) {
 		p = PH_STARTTLS;
-	} else if (!s->greeted) {
-		p = PH_GREETING;
 	} else if (s->auth_active) {
 		p = PH_AUTH;
 	} else if (s->bdat_active || s->cm == C_BDAT) {
@@ -484,6 +484,7 @@ static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *
 	case CMD_AUTH:
 	case CMD_AUTH_DATA:
 		smtp_auth_reply(s, r, m);
+		s->after_auth = r->code != 334;
 		if (s->cm == C_GATED)
 			s->cm = (r->code == 334 && s->auth_active) ? C_AUTH : C_CMD;
 		break;
@@ -619,6 +620,17 @@ static void server_line(struct smtp *s, const struct line_ev *ev, const struct s
 
 /* ---- commands ------------------------------------------------------- */
 
+/* A line that could be base64 credentials (no spaces, base64 alphabet). */
+static bool looks_base64(const uint8_t *b, size_t n)
+{
+	if (n < 4)
+		return n == 0 ? false : (n == 1 && b[0] == '=');
+	for (size_t i = 0; i < n; i++)
+		if (!is_alpha(b[i]) && !is_digit(b[i]) && b[i] != '+' && b[i] != '/' && b[i] != '=')
+			return false;
+	return true;
+}
+
 static void command_event(struct smtp *s, const struct seg_meta *m, const void *text, size_t len,
 			  enum smtp_cmd c)
 {
@@ -658,36 +670,48 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	struct smtp_line *l = &s->line[DIR_C2S];
 	const uint8_t *b = l->buf;
 	size_t n = l->kept;
+	if (!s->c_first_line_done && !s->s_seen && !s->f.tunnel[0] && smtp_tunnel_http_line(s, b, n, m))
+		return;
 	s->c_first_line_done = true;
 	if (ev->bare_lf) {
 		if (f->bare_lf == 0)
 			smtp_ev(s, EV_BARE_LF, DIR_C2S, m, "command line", 12);
 		f->bare_lf++;
 	}
+	size_t argoff;
+	enum smtp_cmd c = smtp_cmd_parse(b, n, &argoff);
+	/* What other events may show of this line: never credentials. */
+	const char *shown = (const char *)b;
+	size_t shown_len = SL_MIN(n, (size_t)40);
+	/* Where AUTH data is due, a known verb followed by an argument (base64
+	 * has no spaces) or QUIT/RSET/NOOP alone means the client gave up. */
+	bool auth_line = s->cm == C_AUTH &&
+			 !(c != CMD_UNKNOWN && (argoff < n || c == CMD_QUIT || c == CMD_RSET || c == CMD_NOOP));
+	bool masked = auth_line || (c == CMD_UNKNOWN && s->after_auth && looks_base64(b, n));
+	if (masked) {
+		shown = "[credentials hidden]";
+		shown_len = strlen(shown);
+	} else if (c == CMD_AUTH) {
+		shown = "AUTH";
+		shown_len = 4;
+	}
 	if (l->total + 2 > SMTP_CMD_LINE_MAX) {
 		f->long_lines++;
-		struct event *e = smtp_ev(s, EV_LONG_LINE, DIR_C2S, m, b, SL_MIN(n, (size_t)40));
+		struct event *e = smtp_ev(s, EV_LONG_LINE, DIR_C2S, m, shown, shown_len);
 		if (e)
 			e->num = l->total;
 	}
 	if (!s->greeted) {
 		if (!f->early_talker)
-			smtp_ev(s, EV_EARLY_TALKER, DIR_C2S, m, b, SL_MIN(n, (size_t)40));
+			smtp_ev(s, EV_EARLY_TALKER, DIR_C2S, m, shown, shown_len);
 		f->early_talker = true;
 		f->early_lines++;
 	}
-	size_t argoff;
-	enum smtp_cmd c = smtp_cmd_parse(b, n, &argoff);
 	const uint8_t *arg = b + argoff;
 	size_t alen = n - argoff;
 
 	if (s->cm == C_AUTH) {
-		/* A line where AUTH data is due. A known verb followed by an
-		 * argument (base64 has no spaces) or QUIT/RSET alone means the
-		 * client gave up on AUTH. */
-		bool verb = c != CMD_UNKNOWN &&
-			    (argoff < n || c == CMD_QUIT || c == CMD_RSET || c == CMD_NOOP);
-		if (!verb) {
+		if (auth_line) {
 			bool abort = smtp_auth_data(s, b, n);
 			command_event(s, m, abort ? "*" : "[credentials hidden]", abort ? 1 : 20, CMD_AUTH_DATA);
 			if (abort)
@@ -715,6 +739,15 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 			gate_decide(s, m, "server closed");
 		return;
 	}
+	if (masked) {
+		/* pipelined credentials after AUTH was refused: never shown */
+		command_event(s, m, shown, shown_len, c);
+		f->unknown_commands++;
+		q_push(s, c, false, false, m);
+		return;
+	}
+	if (c != CMD_UNKNOWN)
+		s->after_auth = false;
 	command_event(s, m, b, n, c);
 	bool gate = false;
 	switch (c) {

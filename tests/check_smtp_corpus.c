@@ -268,7 +268,7 @@ static void dissect_stream(const char *path, int id, struct seq *cmds, struct se
 			seq_add(codes, c);
 		}
 	}
-	const char *dump = getenv("SLEUTH_CORPUS_DUMP");   /* "file:stream" prints its events */
+	const char *dump = getenv("SLEUTH_CORPUS_DUMP");   /* "file:stream" prints its events; "all": a summary per stream */
 	char me[4200];
 	snprintf(me, sizeof(me), "%s:%d", strrchr(path, '/') ? strrchr(path, '/') + 1 : path, id);
 	if (dump && strcmp(dump, me) == 0)
@@ -277,6 +277,12 @@ static void dissect_stream(const char *path, int id, struct seq *cmds, struct se
 			fprintf(stderr, "%llu %s %d %u %s\n", (unsigned long long)e->frame,
 				ev_kind_name((enum ev_kind)e->kind), e->dir, e->code, e->text);
 		}
+	if (dump && strcmp(dump, "all") == 0) {
+		const struct smtp_facts *f = smtp_facts(s);
+		fprintf(stderr, "%-45s phase=%-8s last=%u/%s pending=%u msgs=%u auth=%d tls=%d/%d early=%d\n", me,
+			smtp_phase_name(f->phase), f->last_reply.code, smtp_cmd_name(f->last_reply.answers),
+			f->pending, f->n_msgs, f->auth_result, f->starttls, f->tls.handshake_done, f->early_talker);
+	}
 	*out = *smtp_facts(s);
 	smtp_free(s);
 	tl_free(&tl);
