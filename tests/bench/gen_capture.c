@@ -504,6 +504,9 @@ static uint64_t body_size(void)
 static bool smtp_message(struct sess *s, uint32_t n, bool pipelined, bool last, uint64_t size_limit)
 {
 	uint64_t blen = body_size();
+	/* The refused message really is over the advertised limit. */
+	if (s->outcome == O_SIZE552 && last && blen <= size_limit)
+		blen = size_limit + rnd_range(1, 4096);
 	int rcpts = (int)rnd_range(1, cfg.mix == MIX_SMALL ? 1 : 3);
 	uint32_t tag = (uint32_t)rnd();
 
