@@ -134,30 +134,37 @@ static size_t socks_need(struct smtp *s, enum sl_dir d, const uint8_t *p, size_t
 	return have >= need ? need : 0;
 }
 
+/* Gathers and skips SOCKS messages. Bytes are taken into tun_buf before the
+ * message length is known, and the length may depend on what the peer said
+ * since (the server's method choice), so a complete message can be shorter
+ * than what is buffered: the excess stays for the next message, and when
+ * the prelude is over it is handed back in left/left_len (at most
+ * SMTP_TUNNEL_MAX bytes, copied to the caller's buffer). */
 static size_t socks_feed(struct smtp *s, enum sl_dir d, const uint8_t *b, size_t n,
-			 const struct seg_meta *m, bool *done)
+			 const struct seg_meta *m, bool *done, uint8_t *left, size_t *left_len)
 {
 	size_t used = 0;
 	*done = false;
-	while (used < n && !*done) {
-		size_t room = SMTP_TUNNEL_MAX - s->tun_len[d];
-		size_t take = SL_MIN(room, n - used);
-		/* copy what may belong to this message; give back the excess below */
+	*left_len = 0;
+	for (;;) {
+		size_t take = SL_MIN(SMTP_TUNNEL_MAX - s->tun_len[d], n - used);
 		memcpy(s->tun_buf[d] + s->tun_len[d], b + used, take);
-		size_t have = s->tun_len[d] + take;
+		s->tun_len[d] += take;
+		used += take;
+		size_t have = s->tun_len[d];
 		size_t need = socks_need(s, d, s->tun_buf[d], have);
 		if (need == (size_t)-1 || (need == 0 && have >= SMTP_TUNNEL_MAX)) {
+			/* not SOCKS after all: what was gathered is read as SMTP */
 			smtp_note(s, d, m, "malformed SOCKS handshake");
-			*done = true;
+			memcpy(left, s->tun_buf[d], have);
+			*left_len = have;
+			memset(s->tun_buf[d], 0, sizeof(s->tun_buf[d]));
 			s->tun_len[d] = 0;
+			*done = true;
 			return used;
 		}
-		if (need == 0) {
-			s->tun_len[d] = have;
-			used += take;
-			break;
-		}
-		used += need - s->tun_len[d];
+		if (need == 0)
+			return used;        /* all taken, message incomplete */
 		const uint8_t *p = s->tun_buf[d];
 		uint8_t st = s->tun_stage[d];
 		if (!s->tun_socks4 && d == DIR_S2C && st == 0)
@@ -169,26 +176,41 @@ static size_t socks_feed(struct smtp *s, enum sl_dir d, const uint8_t *b, size_t
 			if (e)
 				e->code = p[1];
 		}
-		/* wipe a username/password message right away */
-		memset(s->tun_buf[d], 0, need);
-		s->tun_len[d] = 0;
+		/* drop the message (wiping a username/password one), keep the excess */
+		size_t excess = have - need;
+		memmove(s->tun_buf[d], s->tun_buf[d] + need, excess);
+		memset(s->tun_buf[d] + excess, 0, need);
+		s->tun_len[d] = excess;
 		s->tun_stage[d]++;
 		uint8_t last = s->tun_socks4 ? 1 : (s->tun_method == 2 ? 3 : 2);
-		if (s->tun_stage[d] >= last)
+		if (s->tun_stage[d] >= last) {
 			*done = true;
+			memcpy(left, s->tun_buf[d], excess);
+			*left_len = excess;
+			memset(s->tun_buf[d], 0, excess);
+			s->tun_len[d] = 0;
+			return used;
+		}
+		if (used == n && excess == 0)
+			return used;
 	}
-	return used;
 }
 
 size_t smtp_tunnel_client(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
 {
 	bool done;
+	uint8_t left[SMTP_TUNNEL_MAX];
+	size_t left_len = 0;
 	size_t used = s->cm == C_HTTP_TUNNEL ? http_lines(s, DIR_C2S, b, n, m, &done)
-					    : socks_feed(s, DIR_C2S, b, n, m, &done);
+					    : socks_feed(s, DIR_C2S, b, n, m, &done, left, &left_len);
 	if (done) {
 		s->cm = C_CMD;
 		s->c_first_line_done = false;
 		sline_reset(&s->line[DIR_C2S]);
+		/* bytes gathered past the prelude are SMTP (the tunnel is not
+		 * detected twice, so this goes one level deep at most) */
+		if (left_len)
+			smtp_client_feed(s, left, left_len, m);
 	}
 	return used;
 }
@@ -196,9 +218,14 @@ size_t smtp_tunnel_client(struct smtp *s, const uint8_t *b, size_t n, const stru
 size_t smtp_tunnel_server(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
 {
 	bool done;
+	uint8_t left[SMTP_TUNNEL_MAX];
+	size_t left_len = 0;
 	size_t used = s->sm == S_HTTP_TUNNEL ? http_lines(s, DIR_S2C, b, n, m, &done)
-					    : socks_feed(s, DIR_S2C, b, n, m, &done);
-	if (done)
+					    : socks_feed(s, DIR_S2C, b, n, m, &done, left, &left_len);
+	if (done) {
 		s->sm = S_LINES;
+		if (left_len)
+			smtp_server_feed(s, left, left_len, m);
+	}
 	return used;
 }

@@ -526,6 +526,34 @@ START_TEST(test_phases)
 }
 END_TEST
 
+/* Fuzz finding: a SOCKS5 client that sends its request before the server
+ * chose username/password; the request bytes buffered exceed the shorter
+ * message they turn out to be. Must not crash, must read SMTP after. */
+START_TEST(test_socks_reinterpreted)
+{
+	static const uint8_t c1[] = { 'a', 'b', '\r', '\n', 5, 10, 0, 13, 0xff, 0x10, 0x11, 0, 0, 2, 0, 0, 0, 0, 0 };
+	static const uint8_t c2[] = { 0 };
+	static const uint8_t s1[] = { 0 };
+	static const uint8_t s2[] = { 2 };
+	static const uint8_t s3[] = { 1, 0 };
+	static const struct step st[] = {
+		CGAP(547), CB(c1, sizeof(c1)), SB(s1, 1), CB(c2, 1), SB(s2, 1), SB(s3, 2),
+		S("220 mx\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert_str_eq(f->tunnel, "socks5");
+	ck_assert_uint_eq(f->resyncs, 1);
+	/* the server's bytes after the broken prelude are read as SMTP */
+	ck_assert_uint_eq(f->greeting.code, 220);
+	ck_assert_uint_eq(f->replies, 2);
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
 static Suite *smtp_suite(void)
 {
 	Suite *s = suite_create("smtp");
@@ -545,6 +573,7 @@ static Suite *smtp_suite(void)
 	tcase_add_test(lim, test_bare_lf_and_long_lines);
 	tcase_add_test(lim, test_not_smtp);
 	tcase_add_test(lim, test_gaps);
+	tcase_add_test(lim, test_socks_reinterpreted);
 	suite_add_tcase(s, lim);
 	return s;
 }
