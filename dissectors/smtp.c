@@ -562,7 +562,14 @@ static void server_line(struct smtp *s, const struct line_ev *ev, const struct s
 			}
 		}
 		s->f.nocode_lines++;
-		smtp_note(s, DIR_S2C, m, "server line without a reply code");
+		/* Keep the line: some servers send "4.7.0 ..." with no code as
+		 * their last word, and its enhanced code is all a diagnosis has. */
+		char note[EV_TEXT_MAX];
+		static const char prefix[] = "server line without a reply code: ";
+		size_t pl = sizeof(prefix) - 1, take = SL_MIN(n, sizeof(note) - pl);
+		memcpy(note, prefix, pl);
+		memcpy(note + pl, b, take);
+		smtp_ev(s, EV_NOTE, DIR_S2C, m, note, pl + take);
 		return;
 	}
 	uint16_t code = (uint16_t)((b[0] - '0') * 100 + (b[1] - '0') * 10 + (b[2] - '0'));

@@ -269,9 +269,12 @@ static int load_users(struct policy *p, const char *path, char *err, size_t errl
 			fclose(f);
 			return 1;
 		}
-		*colon = 0;
-		snprintf(p->users[p->n_users].user, SRV_USER_MAX, "%s", line);
-		snprintf(p->users[p->n_users].pass, SRV_USER_MAX, "%s", colon + 1);
+		/* Both lengths were checked against SRV_USER_MAX above. */
+		size_t ulen = (size_t)(colon - line), plen = strlen(colon + 1);
+		memcpy(p->users[p->n_users].user, line, ulen);
+		p->users[p->n_users].user[ulen] = '\0';
+		memcpy(p->users[p->n_users].pass, colon + 1, plen);
+		p->users[p->n_users].pass[plen] = '\0';
 		p->n_users++;
 	}
 	fclose(f);
