@@ -228,9 +228,8 @@ static enum smtp_phase phase_of_cmd(struct dctx *d, enum smtp_cmd c, bool bdat)
 
 const struct smtp_message *diag_last_msg(const struct smtp_facts *f)
 {
-	if (!f->n_msgs)
-		return NULL;
-	return &f->msgs[SL_MIN(f->n_msgs, SMTP_MAX_MESSAGES) - 1];
+	uint32_t kept = smtp_msgs_kept(f);
+	return kept ? &f->msgs[kept - 1] : NULL;
 }
 
 bool diag_ok2(uint16_t code)
@@ -252,7 +251,7 @@ static bool superseded(const struct dctx *d, const struct smtp_reply *r)
 	const struct smtp_facts *f = d->f;
 	if (r->code == 421 || r->answers == CMD_CONNECT)
 		return false;   /* 421 closes; a refused greeting is final */
-	uint32_t n = SL_MIN(f->n_msgs, SMTP_MAX_MESSAGES);
+	uint32_t n = smtp_msgs_kept(f);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct smtp_message *m = &f->msgs[i];
 		if (diag_ok2(m->final_reply.code) && after(&m->final_reply, r))
@@ -298,7 +297,7 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 	cand[nc++] = &f->last_error;
 	cand[nc++] = &f->greeting;
 	cand[nc++] = &f->starttls_reply;
-	for (uint32_t i = 0; i < SL_MIN(f->n_msgs, SMTP_MAX_MESSAGES); i++) {
+	for (uint32_t i = 0; i < smtp_msgs_kept(f); i++) {
 		cand[nc++] = &f->msgs[i].mail_reply;
 		cand[nc++] = &f->msgs[i].data_reply;
 		cand[nc++] = &f->msgs[i].final_reply;
@@ -566,7 +565,7 @@ static bool rule_completed_quit(struct dctx *d, bool have_decisive)
 	diag_set_closer(d);
 	d->v->phase = PH_QUIT;
 	uint32_t ok = 0;
-	for (uint32_t i = 0; i < SL_MIN(f->n_msgs, SMTP_MAX_MESSAGES); i++)
+	for (uint32_t i = 0; i < smtp_msgs_kept(f); i++)
 		if (diag_ok2(f->msgs[i].final_reply.code))
 			ok++;
 	if (ok)

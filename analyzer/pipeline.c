@@ -15,6 +15,14 @@
  * as SMTP sessions when they aimed at a mail port, so refused and unanswered
  * connections to a mail server get their verdict.
  *
+ * When a session is reported: as soon as its TCP connection is closed (FIN
+ * both ways, or a RST) — on the flow's next packet, so every byte the
+ * closing packet released has been dissected — or when the engine ends the
+ * flow (idle, capture end, eviction). The heavy state (dissector, timeline)
+ * is freed then; a small stub stays until the engine forgets the flow after
+ * its linger, so memory follows the number of open connections, not the
+ * number of recently closed ones.
+ *
  * Accounting: every flow the engine opens ends in exactly one of
  * smtp_sessions, other_flows or flows_evicted, so the summary adds up.
  */
@@ -58,9 +66,11 @@ struct session {
 	bool not_smtp;                  /* we gave up on SMTP for this flow */
 	bool saw_smtp;                  /* dissector recognised SMTP at some point */
 	bool saw_payload;
+	bool fin[2];                    /* FIN seen per direction */
+	bool closing;                   /* the connection is closed: report at the next call */
+	bool done;                      /* reported (or counted) and heavy state freed */
+	bool reported_smtp;             /* it was an SMTP session (keep its extracted files) */
 	uint8_t repeats[2][3];          /* retrans, keep-alive, zero-window events kept */
-	struct smtp_facts facts_copy;   /* kept when the dissector is freed early */
-	bool have_facts_copy;
 };
 
 struct pipeline {
@@ -257,24 +267,16 @@ static bool is_mail_port(uint16_t port)
 
 /* ---- the engine sink ---- */
 
-static const struct smtp_facts *session_facts(const struct session *s)
-{
-	if (s->smtp)
-		return smtp_facts(s->smtp);
-	return &s->facts_copy;
-}
-
-/* Stops dissecting: the flow is not SMTP. Keeps nothing but the verdict. */
+/* Stops dissecting: the flow is not SMTP (it will be counted as another
+ * protocol, so its facts are not needed). */
 static void session_drop_smtp(struct session *s)
 {
-	if (!s->smtp)
-		return;
-	s->facts_copy = *smtp_facts(s->smtp);
-	s->have_facts_copy = true;
 	smtp_free(s->smtp);
 	s->smtp = NULL;
 	s->not_smtp = true;
 }
+
+static void session_finalize(struct session *s, enum flow_end why);
 
 static void session_refresh_class(struct session *s)
 {
@@ -309,10 +311,8 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 	snprintf(s->protocol, sizeof(s->protocol), "Unknown");
 	s->cf = classify_flow_new(pl->cls);
 	s->smtp = smtp_new(&s->tl);
-	if (!s->smtp) {
+	if (!s->smtp)
 		s->not_smtp = true;
-		s->have_facts_copy = true;
-	}
 	s->midstream = !(first->flags & TH_SYN);
 	if (pl->ext) {
 		s->xs = extract_session_open(pl->ext, fi->id);
@@ -328,12 +328,16 @@ static void sink_packet(void *ctx, void *user, enum sl_dir dir, const struct pkt
 	struct session *s = user;
 	(void)ctx;
 	(void)dir;
+	if (s->closing && !s->done)
+		session_finalize(s, END_CLOSED);
+	if (s->xs)
+		extract_packet(s->xs, p->raw);
+	if (s->done)
+		return;
 	if (s->cf) {
 		if (!classify_packet(s->pl->cls, s->cf, p))
 			session_end_classify(s);
 	}
-	if (s->xs)
-		extract_packet(s->xs, p->raw);
 }
 
 /* Decides after new bytes whether to keep dissecting. */
@@ -363,6 +367,8 @@ static void sink_data(void *ctx, void *user, enum sl_dir dir, const uint8_t *b, 
 {
 	struct session *s = user;
 	(void)ctx;
+	if (s->done)
+		return;
 	s->saw_payload = true;
 	if (s->xs)
 		extract_stream(s->xs, dir, b, n);
@@ -377,6 +383,8 @@ static void sink_gap(void *ctx, void *user, enum sl_dir dir, uint64_t len, const
 {
 	struct session *s = user;
 	(void)ctx;
+	if (s->done)
+		return;
 	struct event *e = tl_add(&s->tl, EV_GAP, dir, m->ts, m->frame, NULL, 0);
 	if (e) {
 		e->num = len;
@@ -423,6 +431,8 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 {
 	struct session *s = user;
 	(void)ctx;
+	if (s->done)
+		return;
 	int slot = repeat_slot(ev);
 	if (slot >= 0) {
 		if (s->repeats[dir][slot] >= TL_REPEAT_EVENTS_MAX)
@@ -457,6 +467,10 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 smtp:
 	if (s->smtp && (ev == TCP_FIN || ev == TCP_RST))
 		smtp_end(s->smtp, dir, m);
+	if (ev == TCP_FIN)
+		s->fin[dir] = true;
+	if ((s->fin[0] && s->fin[1]) || ev == TCP_RST || ev == TCP_SYN_RST)
+		s->closing = true;
 }
 
 /* Is this flow an SMTP session (reported with a verdict)? */
@@ -473,13 +487,14 @@ static bool session_is_smtp(const struct session *s)
 	return !s->saw_payload && is_mail_port(s->fi->server_port);
 }
 
-static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why)
+/* Decides what the flow was, reports it if it was an SMTP session, and
+ * frees everything but the stub the engine still points to. */
+static void session_finalize(struct session *s, enum flow_end why)
 {
-	struct pipeline *pl = ctx;
-	struct session *s = user;
+	struct pipeline *pl = s->pl;
+	const struct flow_info *fi = s->fi;
 
-	if (!s)
-		return;
+	s->done = true;
 	if (s->smtp && !s->saw_smtp)
 		session_check_smtp(s);
 	session_end_classify(s);
@@ -489,20 +504,16 @@ static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, e
 		/* pipeline_free without pipeline_finish: release only. */
 	} else if (why == END_EVICTED) {
 		pl->sum.flows_evicted++;
-	} else if (!smtp) {
+	} else if (!smtp || !s->smtp) {
+		/* A flow without a dissector (it ran out of memory at the start)
+		 * cannot be diagnosed; it counts with the other protocols. */
 		pl->sum.other_flows++;
 		count_protocol(&pl->sum, s->protocol);
 	} else {
-		struct smtp_facts zero;
-		const struct smtp_facts *facts = session_facts(s);
-		if (!s->smtp && !s->have_facts_copy) {
-			memset(&zero, 0, sizeof(zero));
-			facts = &zero;
-		}
 		struct session_view v = {
 			.id = fi->id,
 			.fi = fi,
-			.smtp = facts,
+			.smtp = smtp_facts(s->smtp),
 			.tl = &s->tl,
 			.protocol = s->protocol,
 			.n_risks = s->n_risks,
@@ -520,10 +531,24 @@ static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, e
 			reporter_session(pl->rep, &v, &verdict);
 		}
 	}
-	if (s->xs)
-		extract_session_close(s->xs, smtp && why != END_EVICTED);
+	s->reported_smtp = smtp && why != END_EVICTED;
 	smtp_free(s->smtp);
+	s->smtp = NULL;
 	tl_free(&s->tl);
+}
+
+static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why)
+{
+	struct session *s = user;
+	(void)ctx;
+	(void)fi;
+
+	if (!s)
+		return;
+	if (!s->done)
+		session_finalize(s, why);
+	if (s->xs)
+		extract_session_close(s->xs, s->reported_smtp);
 	free(s);
 }
 

@@ -268,7 +268,7 @@ static void jsmtp(FILE *f, const struct smtp_facts *s)
 		fputs("null", f);
 	}
 	fputs(",\"messages\":[", f);
-	for (uint32_t i = 0; i < SL_MIN(s->n_msgs, SMTP_MAX_MESSAGES); i++) {
+	for (uint32_t i = 0; i < smtp_msgs_kept(s); i++) {
 		if (i)
 			fputc(',', f);
 		jmessage(f, &s->msgs[i]);

@@ -58,14 +58,14 @@ void smtp_note(struct smtp *s, enum sl_dir d, const struct seg_meta *m, const ch
 
 struct smtp_message *smtp_cur_msg(struct smtp *s)
 {
-	if (s->cur_msg < 0 || s->cur_msg >= SMTP_MAX_MESSAGES)
+	if (s->cur_msg < 0 || (uint32_t)s->cur_msg >= s->f.msgs_cap)
 		return NULL;
 	return &s->f.msgs[s->cur_msg];
 }
 
 static struct smtp_message *msg_at(struct smtp *s, int32_t i)
 {
-	return (i >= 0 && i < SMTP_MAX_MESSAGES) ? &s->f.msgs[i] : NULL;
+	return (i >= 0 && (uint32_t)i < s->f.msgs_cap) ? &s->f.msgs[i] : NULL;
 }
 
 static bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
@@ -164,20 +164,18 @@ struct hole {
 };
 
 /* Zeroes the struct except its large buffers, which are always written
- * before they are read (line buffers, header and tunnel scratch) or set up
- * when used (each message is cleared when it starts). A session that sends
- * one short message then touches a few pages instead of clearing ~130 KB,
+ * before they are read (line buffers, header and tunnel scratch). A short
+ * session then touches a few pages instead of clearing the whole struct,
  * which matters with hundreds of thousands of short sessions. */
 static void zero_but_buffers(struct smtp *s)
 {
 	struct hole h[] = {
-		{ (const uint8_t *)s->f.msgs, sizeof(s->f.msgs) },
 		{ s->line[0].buf, sizeof(s->line[0].buf) },
 		{ s->line[1].buf, sizeof(s->line[1].buf) },
 		{ s->hdr, sizeof(s->hdr) },
 		{ (const uint8_t *)s->tun_buf, sizeof(s->tun_buf) },
 	};
-	for (size_t i = 1; i < SL_ARRAY_LEN(h); i++)     /* five entries: insertion sort */
+	for (size_t i = 1; i < SL_ARRAY_LEN(h); i++)     /* four entries: insertion sort */
 		for (size_t j = i; j > 0 && h[j].p < h[j - 1].p; j--) {
 			struct hole t = h[j];
 			h[j] = h[j - 1];
@@ -224,6 +222,7 @@ void smtp_free(struct smtp *s)
 	if (!s)
 		return;
 	tls_free(s->tls);
+	free(s->f.msgs);
 	if (s->defer) {
 		memset(s->defer, 0, s->defer_cap);   /* may hold credentials */
 		free(s->defer);
@@ -656,9 +655,27 @@ static void bdat_complete(struct smtp *s, const struct seg_meta *m)
 	s->cur_msg = -1;
 }
 
+/* Makes room for message slot i (< SMTP_MAX_MESSAGES), doubling the array.
+ * False when memory is short: the message is then counted, not kept. */
+static bool msgs_reserve(struct smtp *s, uint32_t i)
+{
+	if (i != s->f.msgs_cap)     /* slots fill in order; after a failure, none */
+		return i < s->f.msgs_cap;
+	uint32_t cap = s->f.msgs_cap ? s->f.msgs_cap * 2 : 1;
+	if (cap > SMTP_MAX_MESSAGES)
+		cap = SMTP_MAX_MESSAGES;
+	struct smtp_message *m = realloc(s->f.msgs, (size_t)cap * sizeof(*m));
+	if (!m)
+		return false;
+	s->f.msgs = m;
+	s->f.msgs_cap = cap;
+	return true;
+}
+
 static void new_message(struct smtp *s, const struct seg_meta *m)
 {
-	s->cur_msg = s->f.n_msgs < SMTP_MAX_MESSAGES ? (int32_t)s->f.n_msgs : SMTP_MAX_MESSAGES;
+	bool kept = s->f.n_msgs < SMTP_MAX_MESSAGES && msgs_reserve(s, s->f.n_msgs);
+	s->cur_msg = kept ? (int32_t)s->f.n_msgs : SMTP_MAX_MESSAGES;
 	s->f.n_msgs++;
 	s->in_txn = true;
 	s->rcpt_sent = false;

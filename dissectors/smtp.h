@@ -152,7 +152,11 @@ struct smtp_facts {
 	struct smtp_reply starttls_reply;
 	struct tls_facts tls;
 
-	struct smtp_message msgs[SMTP_MAX_MESSAGES];
+	/* The first min(n_msgs, SMTP_MAX_MESSAGES) messages, allocated as they
+	 * start (most sessions carry one message, so a fixed array of 16 would
+	 * cost ~100 KB per session for nothing). Owned by the dissector. */
+	struct smtp_message *msgs;
+	uint32_t msgs_cap;          /* entries allocated in msgs */
 	uint32_t n_msgs;            /* messages started (a MAIL sent, or DATA/BDAT without MAIL);
 	                               may exceed the array; slots >= n_msgs are not initialised */
 	bool in_body;               /* the client was sending a body (after 354, or inside a BDAT
@@ -182,6 +186,12 @@ struct smtp_facts {
 	uint32_t early_lines;           /* client lines before the greeting */
 	uint32_t nocode_lines;          /* server lines without a reply code */
 };
+
+/* Messages kept in facts.msgs (the rest were counted in n_msgs only). */
+static inline uint32_t smtp_msgs_kept(const struct smtp_facts *f)
+{
+	return f->n_msgs < f->msgs_cap ? f->n_msgs : f->msgs_cap;
+}
 
 /* Called with each message's body bytes after unstuffing (for --extract).
  * msg is the 0-based message index; n == 0 with done = true ends the message. */

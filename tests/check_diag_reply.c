@@ -145,6 +145,9 @@ START_TEST(test_random_facts_robust)
 		tu_sess_init(&t);
 		fill_random(&t.fi.dir, sizeof(t.fi.dir), &seed);
 		fill_random(&t.f, sizeof(t.f), &seed);
+		fill_random(t.msgs, sizeof(t.msgs), &seed);
+		t.f.msgs = t.msgs;      /* the random bytes hit the pointer too */
+		t.f.msgs_cap = SMTP_MAX_MESSAGES;
 		for (int d = 0; d < 2; d++) {
 			struct tcp_dir_stats *st = &t.fi.dir[d];
 			st->fin_frame = rand_r(&seed) % 3 ? 0 : (uint64_t)(rand_r(&seed) % 50);

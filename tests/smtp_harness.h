@@ -164,19 +164,28 @@ static inline uint32_t count_ev(const struct run *r, enum ev_kind k)
 	return c;
 }
 
-/* Offset of the first differing byte of two facts, or (size_t)-1. Message
- * slots past n_msgs are never written and not compared. */
+/* Offset of the first differing byte of two facts, or (size_t)-1. The
+ * messages are compared through the pointer (kept slots only: slots past
+ * n_msgs are never written), at offsets past the struct itself. */
 static inline size_t facts_diff(const struct smtp_facts *a, const struct smtp_facts *b)
 {
 	const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
-	size_t used = SL_MIN(a->n_msgs, (uint32_t)SMTP_MAX_MESSAGES);
-	size_t skip_from = offsetof(struct smtp_facts, msgs) + used * sizeof(struct smtp_message);
-	size_t skip_to = offsetof(struct smtp_facts, msgs) + sizeof(a->msgs);
+	size_t skip_from = offsetof(struct smtp_facts, msgs);
+	size_t skip_to = offsetof(struct smtp_facts, msgs_cap) + sizeof(a->msgs_cap);
 	for (size_t i = 0; i < sizeof(*a); i++) {
 		if (i == skip_from)
 			i = skip_to;
 		if (i < sizeof(*a) && x[i] != y[i])
 			return i;
+	}
+	uint32_t kept = smtp_msgs_kept(a);
+	if (kept != smtp_msgs_kept(b))
+		return sizeof(*a);
+	if (kept && memcmp(a->msgs, b->msgs, kept * sizeof(*a->msgs)) != 0) {
+		const uint8_t *mx = (const uint8_t *)a->msgs, *my = (const uint8_t *)b->msgs;
+		for (size_t i = 0;; i++)
+			if (mx[i] != my[i])
+				return sizeof(*a) + i;
 	}
 	return (size_t)-1;
 }

@@ -14,6 +14,8 @@
 void tu_sess_init(struct tu_session *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->f.msgs = t->msgs;
+	t->f.msgs_cap = SMTP_MAX_MESSAGES;
 	tl_init(&t->tl);
 	t->now = TU_T0;
 	t->fi.id = 1;

@@ -25,6 +25,7 @@
 struct tu_session {
 	struct flow_info fi;
 	struct smtp_facts f;
+	struct smtp_message msgs[SMTP_MAX_MESSAGES];    /* storage behind f.msgs */
 	struct timeline tl;
 	struct session_view v;
 	sl_time now;
