@@ -328,6 +328,21 @@ START_TEST(test_lost_before_fin)
 	tu_scn_finish(&s);
 	ck_assert_msg(f->order_errors == 0, "%s", f->log);
 	tu_scn_free(&s);
+
+	/* the same when the client's ACK shows up before the FIN, which
+	 * carries the last bytes after the hole */
+	tu_scn_init(&s, NULL);
+	tu_scn_handshake(&s);
+	piece(&s, DIR_S2C, S, 0, 20, 0);
+	tu_scn_send(&s, DIR_C2S, 0, TH_ACK, NULL, 0, SN + 1);
+	piece(&s, DIR_S2C, S, 30, SN, TH_FIN);                    /* 20..30 never captured */
+	f = s.rec.flows[0];
+	snprintf(want, sizeof(want), "s2c:gap:10@20 s2c:fin:%zu", SN);
+	ck_assert_msg(tu_flow_logged(f, want), "%s", f->log);
+	ck_assert_uint_eq(f->n[DIR_S2C], SN - 10);
+	tu_scn_finish(&s);
+	ck_assert_msg(f->order_errors == 0, "%s", f->log);
+	tu_scn_free(&s);
 }
 END_TEST
 
