@@ -20,6 +20,7 @@
 #include "flow.h"
 
 #define ENGINE_CLOCK_JUMP      (3600ll * NS_PER_SEC) /* a larger step forward needs a second packet to confirm it */
+#define ENGINE_LRU_GRAIN       NS_PER_SEC   /* at most this (and 1/8 of the timeout) between LRU moves of a flow */
 #define ENGINE_TIME_MAX        (1ll << 62)  /* engine time is clamped to [0, this] */
 #define ENGINE_REUSE_DISTANCE  (1ll << 24)  /* a new SYN this far from the old stream starts a new flow */
 
@@ -39,6 +40,7 @@ struct engine {
 	struct tcp_env tcp;
 	struct flow_table ft;
 	struct list lists[2];       /* by enum flow_list */
+	sl_time grain[2];           /* LRU granularity per list */
 	sl_time now;
 	sl_time jump_ts;            /* a far-forward timestamp waiting for confirmation; 0 none */
 	struct flow *jump_flow;     /* the flow that record touched, re-touched if confirmed */
@@ -92,6 +94,8 @@ struct engine *engine_new(const struct engine_config *cfg, const struct engine_s
 	e->tcp.stats = &e->stats;
 	e->tcp.ooo_per_dir = e->cfg.ooo_per_dir;
 	e->tcp.ooo_global = e->cfg.ooo_global;
+	e->grain[FL_OPEN] = SL_MIN(ENGINE_LRU_GRAIN, e->cfg.flow_timeout / 8);
+	e->grain[FL_CLOSED] = SL_MIN(ENGINE_LRU_GRAIN, e->cfg.closed_linger / 8);
 	if (!ft_init(&e->ft, e->cfg.max_flows)) {
 		free(e);
 		return NULL;
@@ -163,13 +167,27 @@ static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 		e->last = NULL;
 }
 
-/* Ends flows whose time ran out by now. */
+/* Puts f last on list l, stamped with the engine's time. */
+static void requeue(struct engine *e, struct flow *f, enum flow_list l)
+{
+	list_unlink(&e->lists[f->list], f);
+	f->list = (uint8_t)l;
+	list_append(&e->lists[l], f);
+	f->queued = e->now;
+}
+
+/* Ends flows whose time ran out by now. A list is ordered by `queued`, and a
+ * flow's `touched` is less than a grain after it: when the head is still
+ * active, every flow behind it is within a grain of its own deadline, so
+ * stopping there delays an ending by less than a grain. */
 static void expire(struct engine *e, sl_time now)
 {
 	struct flow *f;
-	while ((f = e->lists[FL_CLOSED].head) && now - f->touched > e->cfg.closed_linger)
+	while ((f = e->lists[FL_CLOSED].head) && now - f->queued > e->cfg.closed_linger &&
+	       now - f->touched > e->cfg.closed_linger)
 		end_flow(e, f, END_CLOSED);
-	while ((f = e->lists[FL_OPEN].head) && now - f->touched > e->cfg.flow_timeout)
+	while ((f = e->lists[FL_OPEN].head) && now - f->queued > e->cfg.flow_timeout &&
+	       now - f->touched > e->cfg.flow_timeout)
 		end_flow(e, f, END_IDLE);
 }
 
@@ -240,6 +258,7 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 		return NULL;
 	f->list = FL_OPEN;
 	list_append(&e->lists[FL_OPEN], f);
+	f->queued = e->now;
 	f->info.id = ++e->next_id;
 	f->info.first_ts = p->ts;
 	f->info.first_frame = p->frame;
@@ -272,8 +291,7 @@ static void advance_clock(struct engine *e, sl_time ts)
 			/* confirmed: the flow of the first record of the step was
 			 * active then, not at the old time */
 			f->touched = e->now;
-			list_unlink(&e->lists[f->list], f);
-			list_append(&e->lists[f->list], f);
+			requeue(e, f, (enum flow_list)f->list);
 		}
 	}
 	e->jump_ts = ts > e->now && far ? ts : 0;
@@ -319,11 +337,13 @@ void engine_feed(struct engine *e, const struct raw_packet *raw)
 	}
 	enum sl_dir d = src_is_a == f->client_is_a ? DIR_C2S : DIR_S2C;
 	e->last = f;
+	/* LRU: moving a flow touches its neighbours (cache misses with many
+	 * flows), so it is moved only when its place is a grain old */
 	f->touched = e->now;
-	if (e->lists[f->list].tail != f) {     /* bulk traffic: usually already last */
-		list_unlink(&e->lists[f->list], f);
-		list_append(&e->lists[f->list], f);
-	}
+	if (e->lists[f->list].tail == f)
+		f->queued = e->now;
+	else if (e->now - f->queued >= e->grain[f->list])
+		requeue(e, f, (enum flow_list)f->list);
 	if (e->jump_ts)
 		e->jump_flow = f;
 	f->info.last_ts = p.ts;
@@ -338,11 +358,8 @@ void engine_feed(struct engine *e, const struct raw_packet *raw)
 	if (f->user && e->sink.packet)
 		e->sink.packet(e->sink.ctx, f->user, d, &p);
 	bool closed = tcp_segment(&e->tcp, f, d, &p, first);
-	if (closed && f->list == FL_OPEN) {
-		list_unlink(&e->lists[FL_OPEN], f);
-		f->list = FL_CLOSED;
-		list_append(&e->lists[FL_CLOSED], f);
-	}
+	if (closed && f->list == FL_OPEN)
+		requeue(e, f, FL_CLOSED);
 }
 
 void engine_finish(struct engine *e)

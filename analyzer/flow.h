@@ -24,7 +24,8 @@ struct flow_key {
 };
 
 /* Which list a flow is on: open flows expire by the idle timeout, closed ones
- * by the linger time. Both lists are ordered by last activity. */
+ * by the linger time. Both lists are ordered by `queued`, which trails the
+ * last activity (`touched`) by less than the engine's LRU granularity. */
 enum flow_list { FL_OPEN, FL_CLOSED };
 
 struct flow {
@@ -35,6 +36,7 @@ struct flow {
 	uint8_t list;               /* enum flow_list */
 	struct flow *prev, *next;   /* LRU list (free list uses next) */
 	sl_time touched;            /* engine time of the last packet */
+	sl_time queued;             /* engine time it was put last on its list (lists are ordered by it) */
 	void *user;                 /* consumer's pointer; NULL = not delivered */
 	struct seg_meta last_meta;  /* of the last packet, for events at flow end */
 	struct flow_info info;

@@ -464,6 +464,10 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		h->fin_off = (uint64_t)(soff + (int64_t)wire);
 		st->fin_frame = p->frame;
 		st->fin_ts = p->ts;
+		/* the peer already acknowledged up to the FIN (its ACK was seen
+		 * first): a hole before it can no longer be filled */
+		if (h->acked >= h->fin_off && h->next < h->fin_off)
+			skip_to(&c, h, h->fin_off);
 	}
 	check_fin(&c, h);
 	return (f->half[0].fin_seen && f->half[1].fin_seen) || f->half[0].rst_seen ||

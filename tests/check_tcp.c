@@ -132,6 +132,53 @@ START_TEST(test_bytewise_orders)
 }
 END_TEST
 
+/* Random segmentations, orders and overlapping duplicates of one stream:
+ * the bytes never change, nothing is a gap or a conflict. */
+START_TEST(test_random_segmentations)
+{
+	enum { N = 3000, MAXSEG = 400 };
+	static uint8_t data[N];
+	uint32_t x = 12345;
+	for (size_t i = 0; i < N; i++)
+		data[i] = (uint8_t)lcg(&x);
+	for (int iter = 0; iter < 60; iter++) {
+		size_t off[N], len[N], n = 0;
+		for (size_t pos = 0; pos < N;) {
+			size_t l = 1 + lcg(&x) % MAXSEG;
+			if (l > N - pos)
+				l = N - pos;
+			off[n] = pos;
+			len[n++] = l;
+			pos += l;
+		}
+		size_t base = n;
+		for (size_t i = 0; i < base / 2; i++) {     /* overlapping copies */
+			size_t a = lcg(&x) % N, l = 1 + lcg(&x) % MAXSEG;
+			off[n] = a;
+			len[n++] = l > N - a ? N - a : l;
+		}
+		for (size_t i = n - 1; i > 0; i--) {        /* local shuffles */
+			size_t j = i - lcg(&x) % (i < 8 ? i + 1 : 8);
+			size_t t = off[i]; off[i] = off[j]; off[j] = t;
+			t = len[i]; len[i] = len[j]; len[j] = t;
+		}
+		struct tu_scn s;
+		tu_scn_init(&s, NULL);
+		s.isn[0] = lcg(&x) * 2654435761u;
+		tu_scn_handshake(&s);
+		for (size_t i = 0; i < n; i++)
+			tu_scn_send(&s, DIR_C2S, (int64_t)off[i], TH_ACK, data + off[i], len[i], 0);
+		tu_scn_finish(&s);
+		struct tu_flow *f = s.rec.flows[0];
+		assert_clean(f);
+		ck_assert_uint_eq(f->n[DIR_C2S], N);
+		ck_assert(memcmp(f->bytes[DIR_C2S], data, N) == 0);
+		ck_assert_uint_eq(f->ev[DIR_C2S][TCP_OVERLAP_CONFLICT], 0);
+		tu_scn_free(&s);
+	}
+}
+END_TEST
+
 START_TEST(test_seq_wrap_large)
 {
 	/* 300 kB across the wrap, in 1000-byte segments, every 7th pair swapped */
@@ -325,6 +372,21 @@ START_TEST(test_lost_before_fin)
 	char want[64];
 	snprintf(want, sizeof(want), "s2c:gap:%zu@20 s2c:fin:%zu", SN - 20, SN);
 	ck_assert_msg(tu_flow_logged(f, want), "%s", f->log);
+	tu_scn_finish(&s);
+	ck_assert_msg(f->order_errors == 0, "%s", f->log);
+	tu_scn_free(&s);
+
+	/* the same when the client's ACK shows up before the FIN, which
+	 * carries the last bytes after the hole */
+	tu_scn_init(&s, NULL);
+	tu_scn_handshake(&s);
+	piece(&s, DIR_S2C, S, 0, 20, 0);
+	tu_scn_send(&s, DIR_C2S, 0, TH_ACK, NULL, 0, SN + 1);
+	piece(&s, DIR_S2C, S, 30, SN, TH_FIN);                    /* 20..30 never captured */
+	f = s.rec.flows[0];
+	snprintf(want, sizeof(want), "s2c:gap:10@20 s2c:fin:%zu", SN);
+	ck_assert_msg(tu_flow_logged(f, want), "%s", f->log);
+	ck_assert_uint_eq(f->n[DIR_S2C], SN - 10);
 	tu_scn_finish(&s);
 	ck_assert_msg(f->order_errors == 0, "%s", f->log);
 	tu_scn_free(&s);
@@ -749,6 +811,7 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, test_split_every_offset);
 	tcase_add_test(tc, test_bytewise_orders);
 	tcase_add_test(tc, test_seq_wrap_large);
+	tcase_add_test(tc, test_random_segmentations);
 	tcase_add_test(tc, test_retransmission);
 	tcase_add_test(tc, test_overlap_conflict);
 	tcase_add_test(tc, test_gap_then_resync);
