@@ -283,7 +283,14 @@ static void dissect_stream(const char *path, int id, struct seq *cmds, struct se
 			smtp_phase_name(f->phase), f->last_reply.code, smtp_cmd_name(f->last_reply.answers),
 			f->pending, f->n_msgs, f->auth_result, f->starttls, f->tls.handshake_done, f->early_talker);
 	}
+	/* The facts outlive the dissector: keep their messages in storage of
+	 * our own (one stream's facts are in use at a time). */
+	static struct smtp_message msgs_store[SMTP_MAX_MESSAGES];
 	*out = *smtp_facts(s);
+	if (smtp_msgs_kept(out))
+		memcpy(msgs_store, out->msgs, smtp_msgs_kept(out) * sizeof(*out->msgs));
+	out->msgs = msgs_store;
+	out->msgs_cap = smtp_msgs_kept(out);
 	smtp_free(s);
 	tl_free(&tl);
 }
