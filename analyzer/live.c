@@ -284,7 +284,9 @@ static int install_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;    /* no SA_RESTART: poll() must return EINTR */
+	/* no SA_RESTART: poll() must return EINTR. SA_RESETHAND: a second
+	 * Ctrl-C while the summary is being written ends the process at once. */
+	sa.sa_flags = SA_RESETHAND;
 	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
 		return -1;
 	/* A closed reader of stdout (live | head) must not kill us mid-summary
@@ -474,6 +476,16 @@ static void report_write_failure(struct live_ctx *lc)
 	lc->w = NULL;
 }
 
+/* Pushes the report out; false when stdout is gone (reader closed the pipe,
+ * disk full): capturing on would only lose the verdicts. */
+static bool flush_report(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return true;
+	fprintf(stderr, "smtpsleuth live: cannot write the report: %s; stopping\n", strerror(errno));
+	return false;
+}
+
 /* Runs the capture loop until a signal, a limit or an error. 0 or 1. */
 static int capture_loop(struct live_ctx *lc, const struct live_opts *lo)
 {
@@ -510,13 +522,16 @@ static int capture_loop(struct live_ctx *lc, const struct live_opts *lo)
 				budget = left > (uint64_t)INT32_MAX ? -1 : (int)left;
 			}
 			int n = pcap_dispatch(lc->pc, budget, on_packet, (u_char *)lc);
-			if (n == PCAP_ERROR) {
+			if (n < 0 && n != PCAP_ERROR_BREAK) {
 				fprintf(stderr, "smtpsleuth live: %s: %s\n", lo->iface, pcap_geterr(lc->pc));
 				rc = 1;
 				break;
 			}
 			/* Sessions that ended on these packets have been reported. */
-			fflush(stdout);
+			if (!flush_report()) {
+				rc = 1;
+				break;
+			}
 		}
 		if (lc->write_failed && !write_reported) {
 			report_write_failure(lc);
@@ -530,7 +545,10 @@ static int capture_loop(struct live_ctx *lc, const struct live_opts *lo)
 		if (now >= next_tick) {
 			sl_time t = wall_now();
 			pipeline_sweep(lc->p, t > lc->last_ts ? t : lc->last_ts);
-			fflush(stdout);
+			if (!flush_report()) {
+				rc = 1;
+				break;
+			}
 			if (lc->w && pcap_rotate_flush(lc->w, lc->werr, sizeof(lc->werr)) < 0) {
 				lc->write_failed = true;
 				report_write_failure(lc);
