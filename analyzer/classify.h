@@ -35,5 +35,10 @@ bool classify_decided(const struct classify_flow *f);
 /* Risk names (static strings); returns how many were written to out. */
 uint32_t classify_risks(const struct classify_flow *f, const char **out, uint32_t max);
 void classify_flow_free(struct classify_flow *f);
+/* nDPI's name for the TLS after STARTTLS ("TLS", "SMTPS", "Unknown"), or
+ * NULL when classify_starttls was not called. */
+const char *classify_tls_name(const struct classify_flow *f);
+/* True while classify_packet would still feed nDPI for this flow. */
+bool classify_wants(const struct classify_flow *f);
 
 #endif

@@ -43,6 +43,11 @@ bool cause_parse(const char *s, enum cause *out);
 const char *closed_by_name(enum closed_by b);
 const char *close_kind_name(enum close_kind k);
 const char *confidence_name(enum confidence c);
+/* Same names as smtp_phase_name(), from the same X-macro (no link dependency
+ * on the dissector). */
+const char *verdict_phase_name(enum smtp_phase p);
+/* Verb of a command as smtp_cmd_name() gives it ("(nothing)" for CMD_NONE). */
+const char *verdict_cmd_name(enum smtp_cmd c);
 
 #define VERDICT_MAX_EVIDENCE 16
 #define EVIDENCE_TEXT_MAX    240

@@ -110,6 +110,15 @@ struct smtp_message {
 	sl_time start_ts, end_ts;
 	struct smtp_reply mail_reply, data_reply, final_reply;  /* code 0 = none */
 	char subject[256], message_id[256], from[256], to[256], date[64];
+	/* MAIL/RCPT parameters (added) */
+	char body_type[16];         /* BODY= value as sent ("8BITMIME", ...), "" if none */
+	bool smtputf8;              /* SMTPUTF8 on MAIL */
+	char dsn_ret[8];            /* RET= value, "" if none */
+	bool dsn_envid;             /* ENVID= on MAIL */
+	bool dsn_notify;            /* NOTIFY= or ORCPT= on some RCPT */
+	char mail_auth[64];         /* AUTH= on MAIL, "" if none */
+	uint32_t bdat_chunks;       /* BDAT chunks sent */
+	bool header_truncated;      /* the head was longer than SMTP_HEADER_SCAN_MAX */
 };
 
 struct smtp_facts {
@@ -160,6 +169,16 @@ struct smtp_facts {
 	uint64_t c2s_bytes, s2c_bytes;  /* bytes the dissector was fed */
 	sl_time last_c2s_ts, last_s2c_ts;
 	uint64_t last_c2s_frame, last_s2c_frame;
+
+	/* added */
+	bool plaintext_smtp_after_tls;  /* both sides went on with plaintext SMTP after the STARTTLS 220
+	                                   (e.g. a capture decrypted by the capture tool) */
+	bool tls_client_to_plain;       /* the client sent TLS to a server that spoke plaintext SMTP */
+	char tunnel[16];                /* "http-connect", "socks5", "socks4" when a prelude was seen */
+	uint32_t resyncs;               /* EV_RESYNC emitted */
+	uint32_t pending_overflows;     /* EV_PENDING_OVERFLOW emitted (the FIFO was reset) */
+	uint32_t early_lines;           /* client lines before the greeting */
+	uint32_t nocode_lines;          /* server lines without a reply code */
 };
 
 /* Called with each message's body bytes after unstuffing (for --extract).

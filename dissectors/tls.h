@@ -30,6 +30,11 @@ struct tls_facts {
 	bool plaintext_after_tls;   /* a side sent non-TLS bytes where TLS was due */
 	uint8_t plaintext_dir;
 	uint64_t plaintext_frame;
+	/* added */
+	bool ccs[2];                /* ChangeCipherSpec seen, per enum sl_dir */
+	uint64_t records[2];        /* records parsed, per enum sl_dir */
+	bool bad_record[2];         /* a record header that is not TLS ended parsing of that side */
+	uint16_t cipher;            /* chosen by the server */
 };
 
 struct tls_dir;             /* per-direction record parser state */
@@ -38,6 +43,9 @@ struct tls;
 struct tls *tls_new(struct tls_facts *facts, struct timeline *tl);
 void tls_data(struct tls *t, enum sl_dir dir, const uint8_t *b, size_t n, const struct seg_meta *m);
 void tls_gap(struct tls *t, enum sl_dir dir, uint64_t len);
+/* The side sent bytes that are not TLS where TLS was due: records
+ * plaintext_after_tls and an EV_TLS_MISMATCH event; that side is no longer parsed. */
+void tls_plaintext(struct tls *t, enum sl_dir dir, const struct seg_meta *m);
 void tls_free(struct tls *t);
 const char *tls_version_name(uint16_t v);
 const char *tls_alert_name(uint8_t desc);

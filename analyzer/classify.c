@@ -1,0 +1,278 @@
+/*
+ * classify.c - every nDPI call in smtpsleuth (nDPI 4.2; see DEPS.md 1).
+ *
+ * One detection module per classifier (not thread-safe: one per thread).
+ * Setup follows the verified sequence: init, protocol bitmask set to all
+ * (without it there is no DPI), finalize before the first packet. Each
+ * flow gets a zeroed ndpi_flow_struct (688 bytes; ndpi_flow_malloc does not
+ * zero), fed with the IP header and IP length, timestamps in milliseconds.
+ *
+ * A flow stops being fed when nDPI has decided and needs nothing more
+ * (ndpi_extra_dissection_possible() == 0), except SMTPS, which nDPI 4.2
+ * declares finished at the ClientHello: there feeding goes on until the
+ * certificate was processed or the cap, so the ServerHello and certificate
+ * metadata and risks are seen. CLASSIFY_MAX_PACKETS bounds every flow (and
+ * the TLS sub-flow after STARTTLS); an undecided flow then gets nDPI's
+ * give-up answer (port guess allowed). As soon as a flow is finished its
+ * nDPI struct is freed; only the result (ids, name, risk bits) is kept.
+ *
+ * STARTTLS: nDPI 4.2 never follows it. After classify_starttls(), the
+ * first payload that starts like a TLS record (0x16 0x03) opens a second
+ * zeroed nDPI flow that sees the TLS handshake; its name and risks are
+ * kept beside the first flow's.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ndpi_api.h>
+
+#include "classify.h"
+
+#define CLASSIFY_NAME_MAX 48
+
+struct classifier {
+	struct ndpi_detection_module_struct *mod;
+};
+
+/* One phase of classification (the flow itself, or its TLS after STARTTLS). */
+struct cls_part {
+	struct ndpi_flow_struct *nf;    /* NULL when finished (or not started) */
+	uint32_t packets;
+	bool decided;                   /* nDPI named a protocol by content */
+	bool finished;
+	uint16_t app, master;
+	uint64_t risk;                  /* ndpi_risk bits */
+	char name[CLASSIFY_NAME_MAX];
+};
+
+struct classify_flow {
+	struct cls_part main, tls;
+	bool starttls;                  /* classify_starttls was called */
+	uint32_t tls_wait;              /* packets seen while waiting for the ClientHello */
+};
+
+struct classifier *classifier_new(char *err, size_t errlen)
+{
+	if (ndpi_get_api_version() != NDPI_API_VERSION) {
+		snprintf(err, errlen, "nDPI header/library mismatch (API %u, library %u)",
+			 (unsigned)NDPI_API_VERSION, (unsigned)ndpi_get_api_version());
+		return NULL;
+	}
+	struct classifier *c = calloc(1, sizeof(*c));
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->mod = ndpi_init_detection_module(ndpi_no_prefs);
+	if (!c->mod) {
+		snprintf(err, errlen, "nDPI initialisation failed");
+		free(c);
+		return NULL;
+	}
+	NDPI_PROTOCOL_BITMASK all;
+	NDPI_BITMASK_SET_ALL(all);
+	ndpi_set_protocol_detection_bitmask2(c->mod, &all);
+	ndpi_finalize_initialization(c->mod);
+	return c;
+}
+
+void classifier_free(struct classifier *c)
+{
+	if (!c)
+		return;
+	ndpi_exit_detection_module(c->mod);
+	free(c);
+}
+
+static bool part_open(struct cls_part *p)
+{
+	p->nf = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
+	if (!p->nf)
+		return false;
+	memset(p->nf, 0, SIZEOF_FLOW_STRUCT);     /* required: nDPI reads it before writing */
+	return true;
+}
+
+static void part_result(struct classifier *c, struct cls_part *p, ndpi_protocol proto)
+{
+	p->app = proto.app_protocol;
+	p->master = proto.master_protocol;
+	ndpi_protocol2name(c->mod, proto, p->name, sizeof(p->name));
+}
+
+/* Keeps the result, frees nDPI's struct. */
+static void part_close(struct cls_part *p)
+{
+	if (p->nf) {
+		p->risk |= p->nf->risk;
+		ndpi_free_flow(p->nf);
+		p->nf = NULL;
+	}
+	p->finished = true;
+}
+
+static void part_giveup(struct classifier *c, struct cls_part *p)
+{
+	if (p->finished || !p->nf)
+		return;
+	if (!p->decided) {
+		uint8_t guessed = 0;
+		ndpi_protocol proto = ndpi_detection_giveup(c->mod, p->nf, 1, &guessed);
+		part_result(c, p, proto);
+	}
+	part_close(p);
+}
+
+static bool is_smtps(const struct cls_part *p)
+{
+	return p->app == NDPI_PROTOCOL_MAIL_SMTPS || p->master == NDPI_PROTOCOL_MAIL_SMTPS;
+}
+
+/* Feeds one packet to a part; true while it wants more. */
+static bool part_feed(struct classifier *c, struct cls_part *p, const struct pkt *pk)
+{
+	if (p->finished)
+		return false;
+	if (!p->nf && !part_open(p)) {
+		p->finished = true;
+		return false;
+	}
+	unsigned short len = (unsigned short)SL_MIN(pk->l3_len, (uint32_t)65535);
+	uint64_t ts_ms = pk->ts > 0 ? (uint64_t)(pk->ts / NS_PER_MS) : 0;
+	ndpi_protocol proto = ndpi_detection_process_packet(c->mod, p->nf, pk->l3, len, ts_ms);
+	p->packets++;
+	if (proto.app_protocol != NDPI_PROTOCOL_UNKNOWN || proto.master_protocol != NDPI_PROTOCOL_UNKNOWN) {
+		p->decided = true;
+		part_result(c, p, proto);
+	}
+	bool more;
+	if (!p->decided)
+		more = true;
+	else if (is_smtps(p))
+		more = !p->nf->l4.tcp.tls.certificate_processed;    /* DEPS.md 1.6 */
+	else
+		more = ndpi_extra_dissection_possible(c->mod, p->nf) != 0;
+	if (more && p->packets >= CLASSIFY_MAX_PACKETS) {
+		part_giveup(c, p);
+		return false;
+	}
+	if (!more) {
+		part_close(p);
+		return false;
+	}
+	return true;
+}
+
+struct classify_flow *classify_flow_new(struct classifier *c)
+{
+	(void)c;
+	struct classify_flow *f = calloc(1, sizeof(*f));
+	if (f) {
+		snprintf(f->main.name, sizeof(f->main.name), "Unknown");
+		f->tls.finished = true;     /* until STARTTLS */
+	}
+	return f;
+}
+
+bool classify_packet(struct classifier *c, struct classify_flow *f, const struct pkt *p)
+{
+	if (!c || !f || !p || !p->l3)
+		return false;
+	if (f->starttls) {
+		if (!f->tls.nf && !f->tls.finished) {
+			/* waiting for the ClientHello; packets without payload pass */
+			if (p->payload_len >= 2 && p->payload[0] == 0x16 && p->payload[1] == 0x03)
+				return part_feed(c, &f->tls, p);
+			if (++f->tls_wait >= CLASSIFY_MAX_PACKETS) {
+				f->tls.finished = true;
+				return false;
+			}
+			return true;
+		}
+		return part_feed(c, &f->tls, p);
+	}
+	return part_feed(c, &f->main, p);
+}
+
+void classify_starttls(struct classifier *c, struct classify_flow *f)
+{
+	if (!f || f->starttls)
+		return;
+	/* the plaintext part is over: keep its answer */
+	part_giveup(c, &f->main);
+	f->starttls = true;
+	f->tls.finished = false;
+	f->tls.nf = NULL;
+	f->tls_wait = 0;
+	snprintf(f->tls.name, sizeof(f->tls.name), "Unknown");
+}
+
+void classify_finish(struct classifier *c, struct classify_flow *f)
+{
+	if (!f)
+		return;
+	part_giveup(c, &f->main);
+	if (f->starttls) {
+		if (f->tls.nf)
+			part_giveup(c, &f->tls);
+		f->tls.finished = true;
+	}
+}
+
+const char *classify_name(const struct classify_flow *f)
+{
+	return f ? f->main.name : "Unknown";
+}
+
+const char *classify_tls_name(const struct classify_flow *f)
+{
+	return (f && f->starttls && f->tls.name[0]) ? f->tls.name : NULL;
+}
+
+bool classify_is_smtp(const struct classify_flow *f)
+{
+	if (!f)
+		return false;
+	const struct cls_part *p = &f->main;
+	return p->app == NDPI_PROTOCOL_MAIL_SMTP || p->master == NDPI_PROTOCOL_MAIL_SMTP || is_smtps(p);
+}
+
+bool classify_decided(const struct classify_flow *f)
+{
+	return f && f->main.decided;
+}
+
+bool classify_wants(const struct classify_flow *f)
+{
+	if (!f)
+		return false;
+	return f->starttls ? !f->tls.finished : !f->main.finished;
+}
+
+uint32_t classify_risks(const struct classify_flow *f, const char **out, uint32_t max)
+{
+	if (!f)
+		return 0;
+	uint64_t bits = f->main.risk | f->tls.risk;
+	if (f->main.nf)
+		bits |= f->main.nf->risk;
+	if (f->tls.nf)
+		bits |= f->tls.nf->risk;
+	uint32_t n = 0;
+	for (int r = 1; r < NDPI_MAX_RISK && n < max; r++)
+		if (NDPI_ISSET_BIT(bits, r))
+			out[n++] = ndpi_risk2str((ndpi_risk_enum)r);
+	return n;
+}
+
+void classify_flow_free(struct classify_flow *f)
+{
+	if (!f)
+		return;
+	if (f->main.nf)
+		ndpi_free_flow(f->main.nf);
+	if (f->tls.nf)
+		ndpi_free_flow(f->tls.nf);
+	free(f);
+}

@@ -1,0 +1,339 @@
+/*
+ * engine.c - the engine's face: records in, sink calls out.
+ *
+ * Per record: advance packet time and end flows whose time ran out (heads of
+ * two lists ordered by last activity: open flows by the idle timeout, closed
+ * ones by the linger time, so expiry is O(1) amortised), decode, find or
+ * create the flow (evicting the least recently active one at max_flows),
+ * call sink.packet, then let the TCP tracker deliver events and bytes.
+ *
+ * Roles: the sender of a SYN is the client, the sender of a SYN-ACK seen
+ * first is the server; otherwise the side on a well-known mail port is the
+ * server, else the lower port.
+ *
+ * Engine time is the largest packet timestamp seen (or engine_sweep's now),
+ * so a capture with timestamps going backwards cannot make lists unordered.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+
+#define ENGINE_REUSE_DISTANCE  (1ll << 24)  /* a new SYN this far from the old stream starts a new flow */
+
+static const uint16_t default_server_ports[] = { 25, 465, 587, 2525, 10025, 0 };
+
+struct file_name {
+	struct file_name *next;
+	char name[];
+};
+
+struct list { struct flow *head, *tail; };
+
+struct engine {
+	struct engine_config cfg;
+	struct engine_sink sink;
+	struct engine_stats stats;
+	struct tcp_env tcp;
+	struct flow_table ft;
+	struct list lists[2];       /* by enum flow_list */
+	sl_time now;
+	const char *file;
+	struct file_name *files;    /* names kept for flow_info.file */
+	uint64_t next_id;
+};
+
+const char *tcp_event_name(enum tcp_event e)
+{
+#define X(en, s) s,
+	static const char *const names[] = { TCP_EVENTS(X) };
+#undef X
+	return (unsigned)e < TCP_EV__COUNT ? names[e] : "?";
+}
+
+const char *flow_end_name(enum flow_end e)
+{
+#define X(en, s) s,
+	static const char *const names[] = { FLOW_ENDS(X) };
+#undef X
+	return (unsigned)e < END__COUNT ? names[e] : "?";
+}
+
+void engine_config_default(struct engine_config *cfg)
+{
+	cfg->max_flows = ENGINE_DEFAULT_MAX_FLOWS;
+	cfg->flow_timeout = (sl_time)ENGINE_DEFAULT_FLOW_TIMEOUT_S * NS_PER_SEC;
+	cfg->closed_linger = (sl_time)ENGINE_DEFAULT_CLOSED_LINGER_S * NS_PER_SEC;
+	cfg->ooo_per_dir = ENGINE_DEFAULT_OOO_PER_DIR;
+	cfg->ooo_global = ENGINE_DEFAULT_OOO_GLOBAL;
+	cfg->server_ports = default_server_ports;
+}
+
+struct engine *engine_new(const struct engine_config *cfg, const struct engine_sink *sink)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	if (cfg)
+		e->cfg = *cfg;
+	else
+		engine_config_default(&e->cfg);
+	if (!e->cfg.max_flows)
+		e->cfg.max_flows = 1;
+	if (!e->cfg.server_ports)
+		e->cfg.server_ports = default_server_ports;
+	e->sink = *sink;
+	e->tcp.sink = &e->sink;
+	e->tcp.stats = &e->stats;
+	e->tcp.ooo_per_dir = e->cfg.ooo_per_dir;
+	e->tcp.ooo_global = e->cfg.ooo_global;
+	if (!ft_init(&e->ft, e->cfg.max_flows)) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void engine_set_file(struct engine *e, const char *file)
+{
+	for (struct file_name *fn = e->files; fn; fn = fn->next)
+		if (strcmp(fn->name, file) == 0) {
+			e->file = fn->name;
+			return;
+		}
+	size_t n = strlen(file);
+	struct file_name *fn = malloc(sizeof(*fn) + n + 1);
+	if (!fn) {
+		e->file = NULL;
+		return;
+	}
+	memcpy(fn->name, file, n + 1);
+	fn->next = e->files;
+	e->files = fn;
+	e->file = fn->name;
+}
+
+static void list_unlink(struct list *l, struct flow *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		l->head = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	else
+		l->tail = f->prev;
+	f->prev = f->next = NULL;
+}
+
+static void list_append(struct list *l, struct flow *f)
+{
+	f->next = NULL;
+	f->prev = l->tail;
+	if (l->tail)
+		l->tail->next = f;
+	else
+		l->head = f;
+	l->tail = f;
+}
+
+static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
+{
+	tcp_flush(&e->tcp, f);
+	if (f->user && e->sink.flow_close)
+		e->sink.flow_close(e->sink.ctx, f->user, &f->info, why);
+	if (why == END_EVICTED)
+		e->stats.flows_evicted++;
+	else if (why == END_IDLE)
+		e->stats.flows_idle++;
+	list_unlink(&e->lists[f->list], f);
+	ft_remove(&e->ft, f);
+}
+
+/* Ends flows whose time ran out by now. */
+static void expire(struct engine *e, sl_time now)
+{
+	struct flow *f;
+	while ((f = e->lists[FL_CLOSED].head) && now - f->touched > e->cfg.closed_linger)
+		end_flow(e, f, END_CLOSED);
+	while ((f = e->lists[FL_OPEN].head) && now - f->touched > e->cfg.flow_timeout)
+		end_flow(e, f, END_IDLE);
+}
+
+void engine_sweep(struct engine *e, sl_time now)
+{
+	if (now > e->now)
+		e->now = now;
+	expire(e, e->now);
+}
+
+static bool is_server_port(const struct engine *e, uint16_t port)
+{
+	for (const uint16_t *p = e->cfg.server_ports; *p; p++)
+		if (*p == port)
+			return true;
+	return false;
+}
+
+static void set_roles(struct engine *e, struct flow *f, const struct pkt *p, bool src_is_a)
+{
+	bool src_client;
+	uint8_t fl = p->flags & (TH_SYN | TH_ACK);
+	if (fl == TH_SYN || fl == (TH_SYN | TH_ACK)) {
+		src_client = fl == TH_SYN;
+		f->info.roles_from_syn = true;
+	} else {
+		bool s_srv = is_server_port(e, p->sport), d_srv = is_server_port(e, p->dport);
+		if (s_srv != d_srv)
+			src_client = d_srv;
+		else
+			src_client = p->sport > p->dport;
+	}
+	f->client_is_a = src_client == src_is_a;
+	f->info.client = src_client ? p->src : p->dst;
+	f->info.server = src_client ? p->dst : p->src;
+	f->info.client_port = src_client ? p->sport : p->dport;
+	f->info.server_port = src_client ? p->dport : p->sport;
+}
+
+/* Whether a SYN (no ACK) from direction d starts a new connection on the
+ * tuple of f: the old one is closed, or its ISN is far from the old stream. */
+static bool is_reuse(const struct flow *f, enum sl_dir d, const struct pkt *p)
+{
+	if (f->list == FL_CLOSED)
+		return true;
+	const struct tcp_half *h = &f->half[d];
+	if (!h->init || (h->syn && p->seq == h->isn))
+		return false;
+	int32_t delta = (int32_t)(p->seq - (h->base + (uint32_t)h->next));
+	return delta < -ENGINE_REUSE_DISTANCE || delta > ENGINE_REUSE_DISTANCE;
+}
+
+static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_t hash,
+			     const struct pkt *p, bool src_is_a)
+{
+	if (e->ft.count >= e->cfg.max_flows) {
+		/* a closed flow only lingers for strays: it goes first */
+		struct flow *victim = e->lists[FL_CLOSED].head;
+		if (victim)
+			end_flow(e, victim, END_CLOSED);
+		else if ((victim = e->lists[FL_OPEN].head) != NULL)
+			end_flow(e, victim, END_EVICTED);
+	}
+	struct flow *f = ft_add(&e->ft, k, hash);
+	if (!f)
+		return NULL;
+	f->list = FL_OPEN;
+	list_append(&e->lists[FL_OPEN], f);
+	f->info.id = ++e->next_id;
+	f->info.first_ts = p->ts;
+	f->info.first_frame = p->frame;
+	f->info.file = e->file;
+	f->info.dir[0].wscale = f->info.dir[1].wscale = -1;
+	set_roles(e, f, p, src_is_a);
+	e->stats.flows++;
+	if (e->ft.count > e->stats.open_flows_peak)
+		e->stats.open_flows_peak = e->ft.count;
+	f->user = e->sink.flow_open ? e->sink.flow_open(e->sink.ctx, &f->info, p) : NULL;
+	return f;
+}
+
+void engine_feed(struct engine *e, const struct raw_packet *raw)
+{
+	e->stats.records++;
+	if (raw->ts > e->now)
+		e->now = raw->ts;
+	expire(e, e->now);
+
+	struct pkt p;
+	enum decode_result r = decode_packet(raw, &p);
+	e->stats.decode[r]++;
+	if (r != DEC_TCP)
+		return;
+
+	struct flow_key k;
+	bool src_is_a;
+	flow_key_make(&p, &k, &src_is_a);
+	uint32_t hash = flow_key_hash(&k);
+	struct flow *f = ft_find(&e->ft, &k, hash);
+	bool first = false;
+	if (f && (p.flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+		enum sl_dir d = src_is_a == f->client_is_a ? DIR_C2S : DIR_S2C;
+		if (is_reuse(f, d, &p)) {
+			end_flow(e, f, END_REUSED);
+			f = NULL;
+		}
+	}
+	if (!f) {
+		f = new_flow(e, &k, hash, &p, src_is_a);
+		if (!f)
+			return;
+		first = true;
+	}
+	enum sl_dir d = src_is_a == f->client_is_a ? DIR_C2S : DIR_S2C;
+	f->touched = e->now;
+	list_unlink(&e->lists[f->list], f);
+	list_append(&e->lists[f->list], f);
+	f->info.last_ts = p.ts;
+	f->info.last_frame = p.frame;
+	f->last_meta.frame = p.frame;
+	f->last_meta.ts = p.ts;
+	f->last_meta.seq = p.seq;
+	f->last_meta.flags = p.flags;
+	f->last_meta.ttl = p.ttl;
+	f->last_meta.ip_id = p.ip_id;
+	f->last_meta.win = p.win;
+	if (f->user && e->sink.packet)
+		e->sink.packet(e->sink.ctx, f->user, d, &p);
+	bool closed = tcp_segment(&e->tcp, f, d, &p, first);
+	if (closed && f->list == FL_OPEN) {
+		list_unlink(&e->lists[FL_OPEN], f);
+		f->list = FL_CLOSED;
+		list_append(&e->lists[FL_CLOSED], f);
+	}
+}
+
+void engine_finish(struct engine *e)
+{
+	for (;;) {
+		struct flow *o = e->lists[FL_OPEN].head, *c = e->lists[FL_CLOSED].head;
+		if (!o && !c)
+			break;
+		if (c && (!o || c->touched <= o->touched))
+			end_flow(e, c, END_CLOSED);
+		else
+			end_flow(e, o, END_CAPTURE_END);
+	}
+}
+
+const struct engine_stats *engine_stats(const struct engine *e) { return &e->stats; }
+
+size_t engine_open_flows(const struct engine *e) { return e->ft.count; }
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	/* flows still open are released without callbacks */
+	struct flow *f;
+	for (int l = 0; l < 2; l++)
+		while ((f = e->lists[l].head) != NULL) {
+			for (int d = 0; d < 2; d++) {
+				struct ooo_seg *s = f->half[d].ooo;
+				while (s) {
+					struct ooo_seg *n = s->next;
+					free(s);
+					s = n;
+				}
+			}
+			list_unlink(&e->lists[l], f);
+			ft_remove(&e->ft, f);
+		}
+	ft_free(&e->ft);
+	while (e->files) {
+		struct file_name *n = e->files->next;
+		free(e->files);
+		e->files = n;
+	}
+	free(e);
+}

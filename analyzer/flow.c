@@ -1,0 +1,180 @@
+/*
+ * flow.c - the flow table: canonical keys, hashing, open addressing, pool.
+ *
+ * Invariants: every record in the table has a slot whose idx1 points at it;
+ * slots of one probe run are contiguous (backward-shift deletion keeps them
+ * so); pool records never move (chunks are never reallocated, only the chunk
+ * pointer array), so a struct flow * stays valid until ft_remove.
+ */
+#include "flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FLOW_CHUNK      1024u           /* records per pool chunk */
+#define FT_MIN_SLOTS    1024u
+#define FT_MAX_SLOTS    (1u << 31)
+
+void flow_key_make(const struct pkt *p, struct flow_key *k, bool *src_is_a)
+{
+	int c = memcmp(p->src.a, p->dst.a, 16);
+	bool src_first = c < 0 || (c == 0 && p->sport <= p->dport);
+	const struct sl_addr *x = src_first ? &p->src : &p->dst;
+	const struct sl_addr *y = src_first ? &p->dst : &p->src;
+	memcpy(k->a, x->a, 16);
+	memcpy(k->b, y->a, 16);
+	k->pa = src_first ? p->sport : p->dport;
+	k->pb = src_first ? p->dport : p->sport;
+	k->v = p->ipver;
+	k->pad[0] = k->pad[1] = k->pad[2] = 0;
+	*src_is_a = src_first;
+}
+
+/* Multiply-xor over the key's 64-bit words: cheap, and good enough for a
+ * table whose keys an attacker can choose only within one capture. */
+uint32_t flow_key_hash(const struct flow_key *k)
+{
+	uint64_t w[5];
+	memcpy(w, k, sizeof(w));
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return (uint32_t)h;
+}
+
+_Static_assert(sizeof(struct flow_key) == 40, "flow key is five words");
+
+static struct flow *flow_at(const struct flow_table *t, uint32_t idx)
+{
+	return &t->chunks[idx / FLOW_CHUNK][idx % FLOW_CHUNK];
+}
+
+bool ft_init(struct flow_table *t, uint32_t max_flows)
+{
+	memset(t, 0, sizeof(*t));
+	uint64_t want = (uint64_t)max_flows * 2;
+	uint32_t max_slots = FT_MIN_SLOTS;
+	while (max_slots < want && max_slots < FT_MAX_SLOTS)
+		max_slots <<= 1;
+	t->max_slots = max_slots;
+	t->slots = calloc(FT_MIN_SLOTS, sizeof(*t->slots));
+	if (!t->slots)
+		return false;
+	t->mask = FT_MIN_SLOTS - 1;
+	return true;
+}
+
+void ft_free(struct flow_table *t)
+{
+	for (uint32_t i = 0; i < t->nchunks; i++)
+		free(t->chunks[i]);
+	free(t->chunks);
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+struct flow *ft_find(const struct flow_table *t, const struct flow_key *k, uint32_t hash)
+{
+	for (uint32_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+		const struct slot *s = &t->slots[i];
+		if (!s->idx1)
+			return NULL;
+		if (s->hash == hash) {
+			struct flow *f = flow_at(t, s->idx1 - 1);
+			if (memcmp(&f->key, k, sizeof(*k)) == 0)
+				return f;
+		}
+	}
+}
+
+static void slot_put(struct slot *slots, uint32_t mask, uint32_t hash, uint32_t idx1)
+{
+	uint32_t i = hash & mask;
+	while (slots[i].idx1)
+		i = (i + 1) & mask;
+	slots[i].hash = hash;
+	slots[i].idx1 = idx1;
+}
+
+static bool ft_grow(struct flow_table *t)
+{
+	uint32_t cap = (t->mask + 1) * 2;
+	struct slot *ns = calloc(cap, sizeof(*ns));
+	if (!ns)
+		return false;
+	for (uint32_t i = 0; i <= t->mask; i++)
+		if (t->slots[i].idx1)
+			slot_put(ns, cap - 1, t->slots[i].hash, t->slots[i].idx1);
+	free(t->slots);
+	t->slots = ns;
+	t->mask = cap - 1;
+	return true;
+}
+
+static bool pool_grow(struct flow_table *t)
+{
+	if (t->nchunks == t->chunks_cap) {
+		uint32_t nc = t->chunks_cap ? t->chunks_cap * 2 : 16;
+		struct flow **c = realloc(t->chunks, nc * sizeof(*c));
+		if (!c)
+			return false;
+		t->chunks = c;
+		t->chunks_cap = nc;
+	}
+	struct flow *chunk = malloc(FLOW_CHUNK * sizeof(*chunk));
+	if (!chunk)
+		return false;
+	uint32_t base = t->nchunks * FLOW_CHUNK;
+	t->chunks[t->nchunks++] = chunk;
+	for (uint32_t i = FLOW_CHUNK; i-- > 0;) {
+		chunk[i].idx = base + i;
+		chunk[i].next = t->free;
+		t->free = &chunk[i];
+	}
+	return true;
+}
+
+struct flow *ft_add(struct flow_table *t, const struct flow_key *k, uint32_t hash)
+{
+	if ((uint64_t)(t->count + 1) * 2 > (uint64_t)t->mask + 1 && t->mask + 1 < t->max_slots &&
+	    !ft_grow(t))
+		return NULL;
+	if ((uint64_t)t->count + 1 > t->mask)   /* never fill the last slot */
+		return NULL;
+	if (!t->free && !pool_grow(t))
+		return NULL;
+	struct flow *f = t->free;
+	t->free = f->next;
+	uint32_t idx = f->idx;
+	memset(f, 0, sizeof(*f));
+	f->idx = idx;
+	f->key = *k;
+	f->hash = hash;
+	slot_put(t->slots, t->mask, hash, idx + 1);
+	t->count++;
+	return f;
+}
+
+void ft_remove(struct flow_table *t, struct flow *f)
+{
+	uint32_t i = f->hash & t->mask;
+	while (t->slots[i].idx1 != f->idx + 1)
+		i = (i + 1) & t->mask;
+	/* backward-shift: move later members of the run into the hole when
+	 * their home slot is at or before it */
+	uint32_t hole = i;
+	for (uint32_t j = (i + 1) & t->mask; t->slots[j].idx1; j = (j + 1) & t->mask) {
+		uint32_t home = t->slots[j].hash & t->mask;
+		if (((j - home) & t->mask) >= ((j - hole) & t->mask)) {
+			t->slots[hole] = t->slots[j];
+			hole = j;
+		}
+	}
+	t->slots[hole].idx1 = 0;
+	t->count--;
+	f->next = t->free;
+	t->free = f;
+}

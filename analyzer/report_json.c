@@ -1,0 +1,412 @@
+/*
+ * report_json.c - JSON Lines per the output contract in DESIGN.md: one
+ * {"type":"session"} object per session, one {"type":"summary"} at the end.
+ *
+ * Invariant: the output is valid JSON (RFC 8259) whatever bytes the session
+ * carried: every string goes through json_write_string(), which escapes
+ * quotes, backslashes and control characters and replaces invalid UTF-8
+ * with U+FFFD. Passwords never reach here (smtp_facts holds none).
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "report_int.h"
+
+/* Length of a valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t need;
+	unsigned char lo = 0x80, hi = 0xbf;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		need = 3;
+		if (c == 0xe0)
+			lo = 0xa0;
+		if (c == 0xed)
+			hi = 0x9f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		need = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < need)
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < need; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return need;
+}
+
+void json_write_string(FILE *f, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	fputc('"', f);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		if (c == '"' || c == '\\') {
+			fputc('\\', f);
+			fputc(c, f);
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			switch (c) {
+			case '\n': fputs("\\n", f); break;
+			case '\r': fputs("\\r", f); break;
+			case '\t': fputs("\\t", f); break;
+			default: fprintf(f, "\\u%04x", c); break;
+			}
+			i++;
+		} else if (c < 0x80) {
+			fputc(c, f);
+			i++;
+		} else {
+			size_t l = utf8_len(s + i, n - i);
+			if (l) {
+				fwrite(s + i, 1, l, f);
+				i += l;
+			} else {
+				fputs("\\ufffd", f);
+				i++;
+			}
+		}
+	}
+	fputc('"', f);
+}
+
+static void jstr(FILE *f, const char *s)
+{
+	json_write_string(f, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void jtime(FILE *f, sl_time t)
+{
+	char b[40];
+	if (!t) {
+		fputs("null", f);
+		return;
+	}
+	jstr(f, sl_time_str(t, b, sizeof(b)));
+}
+
+static void jreply(FILE *f, const struct smtp_reply *r)
+{
+	if (!r->code && !r->text[0]) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"code\":", f);
+	if (r->code)
+		fprintf(f, "%u", r->code);
+	else
+		fputs("null", f);
+	fputs(",\"enhanced\":", f);
+	if (r->enhanced[0])
+		jstr(f, r->enhanced);
+	else
+		fputs("null", f);
+	fputs(",\"text\":", f);
+	jstr(f, r->text);
+	fputc('}', f);
+}
+
+/* Space-separated words as a JSON array. */
+static void jwords(FILE *f, const char *s)
+{
+	fputc('[', f);
+	bool first = true;
+	while (s && *s) {
+		while (*s == ' ')
+			s++;
+		size_t n = strcspn(s, " ");
+		if (!n)
+			break;
+		if (!first)
+			fputc(',', f);
+		json_write_string(f, s, n);
+		first = false;
+		s += n;
+	}
+	fputc(']', f);
+}
+
+static void jaddr(FILE *f, const struct sl_addr *a, uint16_t port)
+{
+	char b[SL_ADDRSTRLEN];
+	fputs("{\"ip\":", f);
+	jstr(f, sl_addr_str(a, b, sizeof(b)));
+	fprintf(f, ",\"port\":%u}", port);
+}
+
+static const char *auth_result_name(enum smtp_auth_result r)
+{
+	switch (r) {
+	case AUTH_NONE: return "none";
+	case AUTH_PENDING: return "pending";
+	case AUTH_ACCEPTED: return "accepted";
+	case AUTH_REFUSED: return "refused";
+	case AUTH_ABORTED: return "aborted";
+	}
+	return "?";
+}
+
+static const char *starttls_name(enum smtp_starttls_state s)
+{
+	switch (s) {
+	case STLS_NONE: return "none";
+	case STLS_REQUESTED: return "requested";
+	case STLS_ACCEPTED: return "accepted";
+	case STLS_REFUSED: return "refused";
+	}
+	return "?";
+}
+
+static void jmessage(FILE *f, const struct smtp_message *m)
+{
+	fputs("{\"mail_from\":", f);
+	jstr(f, m->mail_from);
+	fputs(",\"rcpt_to\":[", f);
+	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++) {
+		if (i)
+			fputc(',', f);
+		jstr(f, m->rcpt_to[i]);
+	}
+	fputs("],\"rcpt_codes\":[", f);
+	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++)
+		fprintf(f, "%s%u", i ? "," : "", m->rcpt_codes[i]);
+	fprintf(f, "],\"rcpts\":%" PRIu32 ",\"rcpts_accepted\":%" PRIu32 ",\"size\":", m->rcpts, m->rcpts_accepted);
+	if (m->has_declared_size)
+		fprintf(f, "%" PRIu64, m->declared_size);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"bytes\":%" PRIu64 ",\"body_bytes\":%" PRIu64 ",\"gap_bytes\":%" PRIu64
+		   ",\"bdat\":%s,\"complete\":%s,\"reply\":",
+		m->wire_bytes, m->body_bytes, m->gap_bytes, m->bdat ? "true" : "false",
+		m->data_complete ? "true" : "false");
+	const struct smtp_reply *r = m->final_reply.code ? &m->final_reply
+				     : m->data_reply.code >= 400 ? &m->data_reply : &m->mail_reply;
+	if (r->code >= 400 || r == &m->final_reply)
+		jreply(f, r);
+	else
+		fputs("null", f);
+	fputs(",\"subject\":", f);
+	jstr(f, m->subject);
+	fputs(",\"message_id\":", f);
+	jstr(f, m->message_id);
+	fputs(",\"from\":", f);
+	jstr(f, m->from);
+	fputs(",\"to\":", f);
+	jstr(f, m->to);
+	fputs(",\"date\":", f);
+	jstr(f, m->date);
+	fputc('}', f);
+}
+
+static void jsmtp(FILE *f, const struct smtp_facts *s)
+{
+	fputs("{\"banner\":", f);
+	if (s->greeting.code || s->greeting.text[0])
+		jstr(f, s->greeting.text);
+	else
+		fputs("null", f);
+	fputs(",\"greeting\":", f);
+	jreply(f, &s->greeting);
+	fputs(",\"helo\":", f);
+	jstr(f, s->helo_arg);
+	fputs(",\"helo_verb\":", f);
+	jstr(f, s->helo_verb);
+	fputs(",\"extensions\":", f);
+	jwords(f, s->extensions);
+	fputs(",\"size_limit\":", f);
+	if (s->has_size_limit)
+		fprintf(f, "%" PRIu64, s->size_limit);
+	else
+		fputs("null", f);
+	fputs(",\"auth\":", f);
+	if (s->auth_attempts || s->auth_mech[0]) {
+		fputs("{\"mechanism\":", f);
+		jstr(f, s->auth_mech);
+		fputs(",\"user\":", f);
+		jstr(f, s->auth_user);
+		fputs(",\"result\":", f);
+		jstr(f, auth_result_name(s->auth_result));
+		fputs(",\"code\":", f);
+		if (s->auth_code)
+			fprintf(f, "%u", s->auth_code);
+		else
+			fputs("null", f);
+		fprintf(f, ",\"attempts\":%" PRIu32 ",\"failures\":%" PRIu32 "}", s->auth_attempts, s->auth_failures);
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\"starttls\":", f);
+	jstr(f, starttls_name(s->starttls));
+	fputs(",\"tls\":", f);
+	const struct tls_facts *t = &s->tls;
+	if (s->starttls == STLS_ACCEPTED || s->implicit_tls || t->client_hello) {
+		fprintf(f, "{\"implicit\":%s,\"client_hello\":%s,\"server_hello\":%s,\"sni\":",
+			s->implicit_tls ? "true" : "false", t->client_hello ? "true" : "false",
+			t->server_hello ? "true" : "false");
+		jstr(f, t->sni);
+		fprintf(f, ",\"version\":%u,\"handshake_done\":%s,\"alert\":", t->version,
+			t->handshake_done ? "true" : "false");
+		if (t->alert)
+			fprintf(f, "{\"level\":%u,\"description\":%u,\"from\":\"%s\",\"frame\":%" PRIu64 "}",
+				t->alert_level, t->alert_desc, t->alert_dir == DIR_C2S ? "client" : "server", t->alert_frame);
+		else
+			fputs("null", f);
+		fprintf(f, ",\"appdata_bytes\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}"
+			   ",\"plaintext_after_tls\":%s}",
+			t->appdata_bytes[0], t->appdata_bytes[1], t->plaintext_after_tls ? "true" : "false");
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\"messages\":[", f);
+	for (uint32_t i = 0; i < SL_MIN(s->n_msgs, SMTP_MAX_MESSAGES); i++) {
+		if (i)
+			fputc(',', f);
+		jmessage(f, &s->msgs[i]);
+	}
+	fprintf(f, "],\"messages_total\":%" PRIu32 ",\"commands\":%" PRIu32 ",\"replies\":%" PRIu32
+		   ",\"replies_4xx\":%" PRIu32 ",\"replies_5xx\":%" PRIu32 ",\"quit\":%s,\"early_talker\":%s}",
+		s->n_msgs, s->commands, s->replies, s->replies_4xx, s->replies_5xx,
+		s->quit_sent ? "true" : "false", s->early_talker ? "true" : "false");
+}
+
+static void jpair(FILE *f, const char *k, uint64_t c, uint64_t s)
+{
+	fprintf(f, "\"%s\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}", k, c, s);
+}
+
+void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v)
+{
+	FILE *f = r->o.out;
+	const struct flow_info *fi = s->fi;
+	fprintf(f, "{\"type\":\"session\",\"id\":%" PRIu64 ",\"file\":", s->id);
+	jstr(f, fi->file);
+	fputs(",\"start\":", f);
+	jtime(f, fi->first_ts);
+	fputs(",\"end\":", f);
+	jtime(f, fi->last_ts);
+	fprintf(f, ",\"start_ts\":%.6f,\"end_ts\":%.6f,\"duration\":%.6f,\"first_frame\":%" PRIu64
+		   ",\"last_frame\":%" PRIu64 ",\"client\":",
+		(double)fi->first_ts / NS_PER_SEC, (double)fi->last_ts / NS_PER_SEC,
+		(double)(fi->last_ts - fi->first_ts) / NS_PER_SEC, fi->first_frame, fi->last_frame);
+	jaddr(f, &fi->client, fi->client_port);
+	fputs(",\"server\":", f);
+	jaddr(f, &fi->server, fi->server_port);
+	fputs(",\"protocol\":", f);
+	jstr(f, s->protocol ? s->protocol : "Unknown");
+	fputs(",\"risks\":[", f);
+	for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++) {
+		if (i)
+			fputc(',', f);
+		jstr(f, s->risks[i]);
+	}
+	fputs("],\"smtp\":", f);
+	jsmtp(f, s->smtp);
+	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *sv = &fi->dir[DIR_S2C];
+	fputs(",\"tcp\":{", f);
+	jpair(f, "bytes", c->bytes, sv->bytes);
+	fputc(',', f);
+	jpair(f, "packets", c->packets, sv->packets);
+	fputc(',', f);
+	jpair(f, "retransmissions", c->retransmissions, sv->retransmissions);
+	fputc(',', f);
+	jpair(f, "gaps", c->gaps, sv->gaps);
+	fputc(',', f);
+	jpair(f, "gap_bytes", c->gap_bytes, sv->gap_bytes);
+	fprintf(f, ",\"syns\":%u,\"handshake\":%s,\"midstream\":%s,\"close\":\"%s\",\"closed_by\":\"%s\",\"end\":\"%s\"}",
+		c->syns, fi->handshake_done ? "true" : "false", s->capture_started_midstream ? "true" : "false",
+		close_kind_name(v->close), closed_by_name(v->closed_by), report_flow_end_name(s->end));
+	fprintf(f, ",\"verdict\":{\"cause\":\"%s\",\"closed_by\":\"%s\",\"close\":\"%s\",\"phase\":\"%s\",\"confidence\":\"%s\",\"reply\":",
+		cause_name(v->cause), closed_by_name(v->closed_by), close_kind_name(v->close),
+		verdict_phase_name(v->phase), confidence_name(v->confidence));
+	if (v->has_reply) {
+		fputs("{\"code\":", f);
+		if (v->reply_code)
+			fprintf(f, "%u", v->reply_code);
+		else
+			fputs("null", f);
+		fputs(",\"enhanced\":", f);
+		if (v->reply_enhanced[0])
+			jstr(f, v->reply_enhanced);
+		else
+			fputs("null", f);
+		fputs(",\"text\":", f);
+		jstr(f, v->reply_text);
+		fputc('}', f);
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\"explanation\":", f);
+	jstr(f, v->explanation);
+	fputs(",\"advice\":", f);
+	jstr(f, v->advice);
+	fputs(",\"evidence\":[", f);
+	for (uint32_t i = 0; i < SL_MIN(v->n_ev, VERDICT_MAX_EVIDENCE); i++) {
+		if (i)
+			fputc(',', f);
+		fprintf(f, "{\"frame\":%" PRIu64 ",\"time\":", v->ev[i].frame);
+		jtime(f, v->ev[i].ts);
+		fputs(",\"text\":", f);
+		jstr(f, v->ev[i].text);
+		fputc('}', f);
+	}
+	fputs("]}}\n", f);
+}
+
+void report_json_summary(struct reporter *r, const struct summary *sum)
+{
+	FILE *f = r->o.out;
+	fprintf(f, "{\"type\":\"summary\",\"files\":%" PRIu32 ",\"records\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"first\":",
+		sum->files, sum->records, sum->bytes_read);
+	jtime(f, sum->first_ts);
+	fputs(",\"last\":", f);
+	jtime(f, sum->last_ts);
+	fprintf(f, ",\"flows\":%" PRIu64 ",\"smtp_sessions\":%" PRIu64 ",\"other_flows\":%" PRIu64
+		   ",\"flows_dropped\":{\"evicted\":%" PRIu64 ",\"untracked\":%" PRIu64 "}"
+		   ",\"sessions_reported\":%" PRIu64 ",\"protocols\":{",
+		sum->flows, sum->smtp_sessions, sum->other_flows, sum->flows_evicted, sum->flows_untracked,
+		r->sessions);
+	for (uint32_t i = 0; i < SL_MIN(sum->n_protocols, REPORT_MAX_PROTOCOLS); i++) {
+		if (i)
+			fputc(',', f);
+		json_write_string(f, sum->protocols[i].name, strnlen(sum->protocols[i].name, sizeof(sum->protocols[i].name)));
+		fprintf(f, ":%" PRIu64, sum->protocols[i].n);
+	}
+	if (sum->protocols_other)
+		fprintf(f, "%s\"(other)\":%" PRIu64, sum->n_protocols ? "," : "", sum->protocols_other);
+	fprintf(f, "},\"packets_decoded\":%" PRIu64 ",\"packets_undecodable\":{", sum->decode[DEC_TCP]);
+	bool first = true;
+	for (int i = 0; i < DEC__COUNT; i++) {
+		if (i == DEC_TCP)
+			continue;
+		fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", report_decode_name((enum decode_result)i), sum->decode[i]);
+		first = false;
+	}
+	fputs("},\"causes\":{", f);
+	bool pipeline_counted = false;
+	for (int i = 0; i < CAUSE__COUNT; i++)
+		pipeline_counted |= sum->causes[i] != 0;
+	for (int i = 0; i < CAUSE__COUNT; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", cause_name((enum cause)i),
+			pipeline_counted ? sum->causes[i] : r->causes[i]);
+	fprintf(f, "},\"reassembly_cap_hits\":%" PRIu64 ",\"kernel_drops\":", sum->ooo_cap_hits);
+	if (sum->kernel_stats)
+		fprintf(f, "%" PRIu64, sum->kernel_drops);
+	else
+		fputs("null", f);
+	fputs(",\"error\":", f);
+	if (sum->error[0])
+		json_write_string(f, sum->error, strnlen(sum->error, sizeof(sum->error)));
+	else
+		fputs("null", f);
+	fputs("}\n", f);
+}

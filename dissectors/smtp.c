@@ -1,0 +1,1049 @@
+/*
+ * smtp.c - the SMTP dialog: commands, replies, pairing, and how each side's
+ * bytes are read at any moment.
+ *
+ * Each direction has a reading mode (enum cmode for the client, enum smode
+ * for the server). Commands go into a bounded FIFO (SMTP_PENDING_MAX) and
+ * each complete reply (a multi-line reply counts once) pairs with its head,
+ * so PIPELINING is followed. The greeting pairs with CMD_CONNECT, which is
+ * queued at creation; the end-of-data reply pairs with CMD_BODY_END.
+ *
+ * The server's answer decides how the client's next bytes are read after
+ * DATA (354: body, else commands), AUTH (334: credentials, else commands)
+ * and STARTTLS (220: TLS, else commands). Such a command "gates" the
+ * client: bytes that arrive before the answer are held in a deferral
+ * buffer (at most SMTP_DEFER_MAX) and read once the answer is known. Early
+ * talkers and blind pipeliners are followed this way, as a server would
+ * read them. If the buffer fills or the server's side ends without an
+ * answer, the client is assumed to have been answered positively (its
+ * intent) and an event says so.
+ *
+ * Invariants: memory is the struct plus the deferral buffer plus the TLS
+ * parser; no secret reaches an event or a fact; every event carries the
+ * frame and time of the segment that completed it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtp_int.h"
+
+#define X(e, s) s,
+static const char *const cmd_names[] = { SMTP_COMMANDS(X) };
+static const char *const phase_names[] = { SMTP_PHASES(X) };
+#undef X
+
+const char *smtp_cmd_name(enum smtp_cmd c)
+{
+	return (unsigned)c < CMD__COUNT ? cmd_names[c] : "?";
+}
+
+const char *smtp_phase_name(enum smtp_phase p)
+{
+	return (unsigned)p < PH__COUNT ? phase_names[p] : "?";
+}
+
+/* ---- small helpers -------------------------------------------------- */
+
+struct event *smtp_ev(struct smtp *s, enum ev_kind k, enum sl_dir d, const struct seg_meta *m,
+		      const void *text, size_t len)
+{
+	return tl_add(s->tl, k, d, m->ts, m->frame, text, len);
+}
+
+void smtp_note(struct smtp *s, enum sl_dir d, const struct seg_meta *m, const char *text)
+{
+	smtp_ev(s, EV_NOTE, d, m, text, strlen(text));
+}
+
+struct smtp_message *smtp_cur_msg(struct smtp *s)
+{
+	if (s->cur_msg < 0 || s->cur_msg >= SMTP_MAX_MESSAGES)
+		return NULL;
+	return &s->f.msgs[s->cur_msg];
+}
+
+static struct smtp_message *msg_at(struct smtp *s, int32_t i)
+{
+	return (i >= 0 && i < SMTP_MAX_MESSAGES) ? &s->f.msgs[i] : NULL;
+}
+
+static bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+static bool is_alpha(uint8_t c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+static bool looks_tls(uint8_t c) { return c >= 0x14 && c <= 0x17; }
+
+static void ensure_tls(struct smtp *s)
+{
+	if (!s->tls)
+		s->tls = tls_new(&s->f.tls, s->tl);
+}
+
+/* ---- pairing FIFO --------------------------------------------------- */
+
+static void q_push(struct smtp *s, enum smtp_cmd c, bool gate, bool last, const struct seg_meta *m)
+{
+	if (s->q_len == SMTP_PENDING_MAX) {
+		struct event *e = smtp_ev(s, EV_PENDING_OVERFLOW, DIR_C2S, m, "pending commands reset", 22);
+		if (e)
+			e->num = s->q_len;
+		s->f.pending_overflows++;
+		s->q_len = 0;
+		s->q_head = 0;
+	}
+	struct pend *p = &s->q[(s->q_head + s->q_len) % SMTP_PENDING_MAX];
+	p->cmd = (uint8_t)c;
+	p->gate = gate;
+	p->last = last;
+	p->frame = m ? m->frame : 0;
+	p->msg = s->cur_msg;
+	s->q_len++;
+}
+
+static bool q_pop(struct smtp *s, struct pend *out)
+{
+	if (s->q_len == 0)
+		return false;
+	*out = s->q[s->q_head];
+	s->q_head = (s->q_head + 1) % SMTP_PENDING_MAX;
+	s->q_len--;
+	return true;
+}
+
+static const struct pend *q_peek(const struct smtp *s)
+{
+	return s->q_len ? &s->q[s->q_head] : NULL;
+}
+
+static bool q_has(const struct smtp *s, enum smtp_cmd c)
+{
+	for (uint32_t i = 0; i < s->q_len; i++)
+		if (s->q[(s->q_head + i) % SMTP_PENDING_MAX].cmd == c)
+			return true;
+	return false;
+}
+
+/* ---- phase ---------------------------------------------------------- */
+
+static void update_phase(struct smtp *s)
+{
+	struct smtp_facts *f = &s->f;
+	enum smtp_phase p;
+	bool tls_mode = (s->cm == C_TLS || s->sm == S_TLS);
+	f->pending = s->q_len;
+	if (tls_mode) {
+		bool flowing = f->tls.handshake_done ||
+			       (f->tls.appdata_records[0] && f->tls.appdata_records[1]);
+		p = (f->implicit_tls || flowing) ? PH_TLS : PH_STARTTLS;
+	} else if (f->quit_sent) {
+		p = PH_QUIT;
+	} else if (f->starttls == STLS_REQUESTED) {
+		p = PH_STARTTLS;
+	} else if (!s->greeted) {
+		p = PH_GREETING;
+	} else if (s->auth_active) {
+		p = PH_AUTH;
+	} else if (s->bdat_active || s->cm == C_BDAT) {
+		p = PH_BDAT;
+	} else if (s->cm == C_BODY || f->in_body || q_has(s, CMD_DATA) || q_has(s, CMD_BODY_END)) {
+		p = PH_DATA;
+	} else if (s->in_txn) {
+		p = s->rcpt_sent ? PH_RCPT : PH_MAIL;
+	} else if (!s->helo_ok) {
+		p = PH_HELO;
+	} else {
+		p = PH_IDLE;
+	}
+	f->phase = p;
+}
+
+/* ---- life cycle ----------------------------------------------------- */
+
+struct smtp *smtp_new(struct timeline *tl)
+{
+	struct smtp *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->tl = tl;
+	s->cur_msg = -1;
+	s->cm = C_CMD;
+	s->sm = S_LINES;
+	s->hst = H_DONE;
+	q_push(s, CMD_CONNECT, false, false, NULL);
+	s->f.phase = PH_GREETING;
+	s->f.pending = s->q_len;
+	return s;
+}
+
+void smtp_set_body_sink(struct smtp *s, smtp_body_fn fn, void *ctx)
+{
+	s->body_fn = fn;
+	s->body_ctx = ctx;
+}
+
+const struct smtp_facts *smtp_facts(const struct smtp *s)
+{
+	return &s->f;
+}
+
+void smtp_free(struct smtp *s)
+{
+	if (!s)
+		return;
+	tls_free(s->tls);
+	if (s->defer) {
+		memset(s->defer, 0, s->defer_cap);   /* may hold credentials */
+		free(s->defer);
+	}
+	free(s);
+}
+
+/* ---- gating --------------------------------------------------------- */
+
+static void client_end_now(struct smtp *s, const struct seg_meta *m);
+
+/* Reads the held client bytes in the mode just decided. */
+static void replay(struct smtp *s)
+{
+	if (s->cm == C_GATED)
+		return;
+	if (s->defer_len) {
+		size_t n = s->defer_len;
+		struct seg_meta m = s->defer_meta;
+		s->defer_len = 0;
+		/* smtp_client_feed may hold bytes again (a new gate): it moves
+		 * them to the front of the same buffer with memmove, which is
+		 * safe because the destination never passes the source. */
+		smtp_client_feed(s, s->defer, n, &m);
+	}
+	if (s->cm != C_GATED && s->c_end_deferred) {
+		s->c_end_deferred = false;
+		client_end_now(s, &s->c_end_meta);
+	}
+}
+
+static void body_start(struct smtp *s, const struct seg_meta *m, const char *why)
+{
+	struct smtp_message *msg = smtp_cur_msg(s);
+	if (!msg && s->cur_msg < 0) {
+		/* DATA accepted without MAIL: count a message anyway */
+		s->cur_msg = (int32_t)s->f.n_msgs;
+		s->f.n_msgs++;
+		s->in_txn = true;
+		msg = smtp_cur_msg(s);
+	}
+	s->cm = C_BODY;
+	smtp_body_begin(s, false, m);
+	smtp_ev(s, EV_DATA_START, DIR_C2S, m, why, strlen(why));
+	(void)msg;
+}
+
+/* The held client bytes are read as if the gating command had been
+ * accepted: used when the buffer fills or the server never answers. */
+static void gate_assume(struct smtp *s, const struct seg_meta *m, const char *why)
+{
+	if (s->cm != C_GATED)
+		return;
+	/* the gate is the newest queued command */
+	struct pend *g = NULL;
+	for (uint32_t i = s->q_len; i > 0; i--) {
+		struct pend *p = &s->q[(s->q_head + i - 1) % SMTP_PENDING_MAX];
+		if (p->gate) {
+			g = p;
+			break;
+		}
+	}
+	enum smtp_cmd c = g ? (enum smtp_cmd)g->cmd : CMD_NONE;
+	if (g)
+		g->gate = false;
+	char t[96];
+	snprintf(t, sizeof(t), "no answer to %s yet (%s): reading on as if accepted", smtp_cmd_name(c), why);
+	smtp_note(s, DIR_C2S, m, t);
+	if (c == CMD_DATA) {
+		body_start(s, m, "body before 354");
+	} else if (c == CMD_AUTH || c == CMD_AUTH_DATA) {
+		s->cm = s->auth_active ? C_AUTH : C_CMD;
+	} else if (c == CMD_STARTTLS) {
+		if (s->defer_len && looks_tls(s->defer[0])) {
+			ensure_tls(s);
+			s->cm = C_TLS;
+		} else {
+			s->cm = C_CMD;
+		}
+	} else {
+		s->cm = C_CMD;
+	}
+	replay(s);
+}
+
+static void defer_add(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
+{
+	s->defer_meta = *m;
+	while (n) {
+		if (s->defer_len == s->defer_cap && s->defer_cap < SMTP_DEFER_MAX) {
+			size_t nc = s->defer_cap ? s->defer_cap * 2 : 4096;
+			if (nc > SMTP_DEFER_MAX)
+				nc = SMTP_DEFER_MAX;
+			uint8_t *nb = realloc(s->defer, nc);
+			if (!nb)
+				break;
+			s->defer = nb;
+			s->defer_cap = nc;
+		}
+		size_t room = s->defer_cap - s->defer_len;
+		if (room == 0)
+			break;
+		size_t k = SL_MIN(room, n);
+		memmove(s->defer + s->defer_len, b, k);
+		s->defer_len += k;
+		b += k;
+		n -= k;
+	}
+	if (n) {
+		s->defer_overflowed = true;
+		gate_assume(s, m, "client kept sending");
+		smtp_client_feed(s, b, n, m);
+	}
+}
+
+/* ---- replies -------------------------------------------------------- */
+
+/* Parses "[245].d{1,3}.d{1,3}" at t; returns its length or 0. */
+static size_t parse_enhanced(const uint8_t *t, size_t n, char *out, size_t outlen)
+{
+	size_t i = 0;
+	if (n < 5 || (t[0] != '2' && t[0] != '4' && t[0] != '5') || t[1] != '.')
+		return 0;
+	i = 2;
+	for (int part = 0; part < 2; part++) {
+		size_t d = 0;
+		while (i < n && is_digit(t[i]) && d < 4) {
+			i++;
+			d++;
+		}
+		if (d == 0 || d > 3)
+			return 0;
+		if (part == 0) {
+			if (i >= n || t[i] != '.')
+				return 0;
+			i++;
+		}
+	}
+	if (i < n && t[i] != ' ')
+		return 0;
+	sl_text_copy(out, outlen, t, i);
+	return i;
+}
+
+static void reply_text_append(struct smtp *s, const uint8_t *t, size_t n)
+{
+	size_t have = strlen(s->r.text);
+	if (have && have + 1 < sizeof(s->r.text))
+		s->r.text[have++] = ' ';
+	if (have + 1 < sizeof(s->r.text))
+		sl_text_copy(s->r.text + have, sizeof(s->r.text) - have, t, n);
+}
+
+static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *m);
+
+static void reply_done(struct smtp *s, const struct seg_meta *m)
+{
+	struct smtp_facts *f = &s->f;
+	struct smtp_reply *r = &s->r;
+	s->r_open = false;
+	r->frame = m->frame;
+	r->ts = m->ts;
+	f->replies++;
+	if (r->code >= 400 && r->code < 600) {
+		if (r->code < 500)
+			f->replies_4xx++;
+		else
+			f->replies_5xx++;
+		f->consecutive_errors++;
+		f->last_error = *r;
+	} else {
+		f->consecutive_errors = 0;
+	}
+	struct pend p;
+	bool paired = q_pop(s, &p);
+	r->answers = paired ? (enum smtp_cmd)p.cmd : CMD_NONE;
+	f->last_reply = *r;
+	if (r->code >= 400 && r->code < 600)
+		f->last_error = *r;
+	enum ev_kind k = !paired ? EV_REPLY_UNPAIRED : p.cmd == CMD_CONNECT ? EV_GREETING : EV_REPLY;
+	struct event *e = smtp_ev(s, k, DIR_S2C, m, r->text, s->r_first_len);
+	if (e) {
+		e->code = r->code;
+		memcpy(e->enhanced, r->enhanced, sizeof(e->enhanced));
+		e->num = r->lines;
+	}
+	if (!paired) {
+		f->unpaired_replies++;
+		return;
+	}
+	answer(s, &p, m);
+}
+
+/* What a reply means for the command it answers. */
+static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *m)
+{
+	struct smtp_facts *f = &s->f;
+	const struct smtp_reply *r = &s->r;
+	bool ok = r->code >= 200 && r->code < 300;
+	struct smtp_message *msg = msg_at(s, p->msg);
+	switch ((enum smtp_cmd)p->cmd) {
+	case CMD_CONNECT:
+		f->greeting = *r;
+		s->greeted = true;
+		if (r->code >= 200 && r->code < 600)
+			f->is_smtp = true;
+		break;
+	case CMD_HELO:
+	case CMD_EHLO:
+	case CMD_LHLO:
+		if (ok)
+			s->helo_ok = true;
+		f->is_smtp = true;
+		break;
+	case CMD_MAIL:
+		if (msg)
+			msg->mail_reply = *r;
+		f->is_smtp = true;
+		break;
+	case CMD_RCPT:
+		if (msg) {
+			if (s->rcpt_replies < SMTP_MAX_RCPTS)
+				msg->rcpt_codes[s->rcpt_replies] = r->code;
+			s->rcpt_replies++;
+			if (ok)
+				msg->rcpts_accepted++;
+		}
+		break;
+	case CMD_DATA:
+		if (msg)
+			msg->data_reply = *r;
+		if (r->code == 354) {
+			if (s->cm == C_GATED)
+				body_start(s, m, "354");
+		} else if (s->cm == C_GATED) {
+			s->cm = C_CMD;
+		}
+		break;
+	case CMD_BODY_END:
+		if (msg)
+			msg->final_reply = *r;
+		break;
+	case CMD_BDAT:
+		if (msg && msg->data_reply.code == 0)
+			msg->data_reply = *r;
+		if (p->last || !ok) {
+			if (msg)
+				msg->final_reply = *r;
+			s->bdat_active = s->cm == C_BDAT;
+		}
+		break;
+	case CMD_AUTH:
+	case CMD_AUTH_DATA:
+		smtp_auth_reply(s, r, m);
+		if (s->cm == C_GATED)
+			s->cm = (r->code == 334 && s->auth_active) ? C_AUTH : C_CMD;
+		break;
+	case CMD_STARTTLS: {
+		f->starttls_reply = *r;
+		struct event *e = smtp_ev(s, EV_STARTTLS, DIR_S2C, m, r->text, s->r_first_len);
+		if (e)
+			e->code = r->code;
+		if (r->code == 220) {
+			f->starttls = STLS_ACCEPTED;
+			ensure_tls(s);
+			s->sm = S_TLS;
+			s->cm = C_TLS;
+			s->tls_checked[0] = s->tls_checked[1] = false;
+		} else {
+			f->starttls = STLS_REFUSED;
+			if (s->cm == C_GATED)
+				s->cm = C_CMD;
+		}
+		break;
+	}
+	case CMD_QUIT:
+		f->quit_reply = *r;
+		break;
+	default:
+		break;
+	}
+	if ((r->code == 500 || r->code == 502) && p->cmd != CMD_UNKNOWN)
+		f->unknown_commands++;
+	if (p->gate)
+		replay(s);
+}
+
+static void not_smtp(struct smtp *s, enum sl_dir d, const struct seg_meta *m, const uint8_t *b, size_t n)
+{
+	s->f.not_smtp = true;
+	smtp_ev(s, EV_NOT_SMTP, d, m, b, SL_MIN(n, (size_t)64));
+	s->cm = C_DEAD;
+	s->sm = S_DEAD;
+}
+
+static void server_line(struct smtp *s, const struct line_ev *ev, const struct seg_meta *m)
+{
+	struct smtp_line *l = &s->line[DIR_S2C];
+	const uint8_t *b = l->buf;
+	size_t n = l->kept;
+	if (ev->bare_lf) {
+		if (s->f.bare_lf == 0)
+			smtp_ev(s, EV_BARE_LF, DIR_S2C, m, "reply line", 10);
+		s->f.bare_lf++;
+	}
+	if (l->total + 2 > SMTP_REPLY_LINE_MAX) {
+		s->f.long_lines++;
+		struct event *e = smtp_ev(s, EV_LONG_LINE, DIR_S2C, m, "reply line", 10);
+		if (e)
+			e->num = l->total;
+	}
+	bool coded = n >= 3 && is_digit(b[0]) && is_digit(b[1]) && is_digit(b[2]) && (n == 3 || !is_digit(b[3]));
+	if (!coded) {
+		if (s->r_open) {
+			if (!s->r_nocode_noted)
+				smtp_note(s, DIR_S2C, m, "reply line without a code inside a reply");
+			s->r_nocode_noted = true;
+			s->f.nocode_lines++;
+			reply_text_append(s, b, n);
+			s->r.lines++;
+			return;
+		}
+		if (!s->f.is_smtp && s->f.replies == 0 && !s->greeted) {
+			/* The server's first line is not a reply: unless the client
+			 * speaks SMTP or TLS, this is another protocol. */
+			if (!s->c_seen || !s->f.commands || s->f.unknown_commands == s->f.commands) {
+				not_smtp(s, DIR_S2C, m, b, n);
+				return;
+			}
+		}
+		s->f.nocode_lines++;
+		smtp_note(s, DIR_S2C, m, "server line without a reply code");
+		return;
+	}
+	uint16_t code = (uint16_t)((b[0] - '0') * 100 + (b[1] - '0') * 10 + (b[2] - '0'));
+	bool cont = n > 3 && b[3] == '-';
+	size_t t = 3;
+	if (n > 3) {
+		if (b[3] == ' ' || b[3] == '-')
+			t = 4;
+		else if (!s->r_open)
+			smtp_note(s, DIR_S2C, m, "no space after the reply code");
+	}
+	if (!s->r_open) {
+		memset(&s->r, 0, sizeof(s->r));
+		s->r.code = code;
+		s->r_open = true;
+		s->r_nocode_noted = false;
+		if (code < 100 || code > 599)
+			smtp_note(s, DIR_S2C, m, "non-standard reply code");
+		size_t e = parse_enhanced(b + t, n - t, s->r.enhanced, sizeof(s->r.enhanced));
+		if (e) {
+			t += e;
+			while (t < n && b[t] == ' ')
+				t++;
+		}
+		reply_text_append(s, b + t, n - t);
+		s->r_first_len = strlen(s->r.text);
+		s->r.lines = 1;
+		const struct pend *h = q_peek(s);
+		if (h && (h->cmd == CMD_EHLO || h->cmd == CMD_LHLO) && code == 250) {
+			s->f.ext = 0;
+			s->f.has_size_limit = false;
+			s->f.size_limit = 0;
+			s->f.auth_mechs[0] = '\0';
+			s->f.extensions[0] = '\0';
+		}
+	} else {
+		if (code != s->r.code)
+			smtp_note(s, DIR_S2C, m, "reply code changed inside a multi-line reply");
+		char enh[12];
+		size_t e = parse_enhanced(b + t, n - t, enh, sizeof(enh));
+		if (e) {
+			t += e;
+			while (t < n && b[t] == ' ')
+				t++;
+		}
+		reply_text_append(s, b + t, n - t);
+		s->r.lines++;
+		const struct pend *h = q_peek(s);
+		if (h && (h->cmd == CMD_EHLO || h->cmd == CMD_LHLO) && s->r.code == 250)
+			smtp_ehlo_line(s, b + t, n - t);
+	}
+	if (!cont)
+		reply_done(s, m);
+}
+
+/* ---- commands ------------------------------------------------------- */
+
+static void command_event(struct smtp *s, const struct seg_meta *m, const void *text, size_t len,
+			  enum smtp_cmd c)
+{
+	s->f.commands++;
+	s->f.last_cmd = c;
+	s->f.last_cmd_frame = m->frame;
+	s->f.last_cmd_ts = m->ts;
+	smtp_ev(s, EV_COMMAND, DIR_C2S, m, text, len);
+}
+
+/* The LAST chunk is in: the message is complete, the transaction over. */
+static void bdat_complete(struct smtp *s, const struct seg_meta *m)
+{
+	smtp_body_finish(s, true, m);
+	s->in_txn = false;
+	s->cur_msg = -1;
+}
+
+static void new_message(struct smtp *s, const struct seg_meta *m)
+{
+	s->cur_msg = s->f.n_msgs < SMTP_MAX_MESSAGES ? (int32_t)s->f.n_msgs : SMTP_MAX_MESSAGES;
+	s->f.n_msgs++;
+	s->in_txn = true;
+	s->rcpt_sent = false;
+	s->rcpt_replies = 0;
+	struct smtp_message *msg = smtp_cur_msg(s);
+	if (msg) {
+		memset(msg, 0, sizeof(*msg));
+		msg->first_frame = m->frame;
+		msg->start_ts = m->ts;
+	}
+}
+
+static void client_line(struct smtp *s, const struct line_ev *ev, const struct seg_meta *m)
+{
+	struct smtp_facts *f = &s->f;
+	struct smtp_line *l = &s->line[DIR_C2S];
+	const uint8_t *b = l->buf;
+	size_t n = l->kept;
+	s->c_first_line_done = true;
+	if (ev->bare_lf) {
+		if (f->bare_lf == 0)
+			smtp_ev(s, EV_BARE_LF, DIR_C2S, m, "command line", 12);
+		f->bare_lf++;
+	}
+	if (l->total + 2 > SMTP_CMD_LINE_MAX) {
+		f->long_lines++;
+		struct event *e = smtp_ev(s, EV_LONG_LINE, DIR_C2S, m, b, SL_MIN(n, (size_t)40));
+		if (e)
+			e->num = l->total;
+	}
+	if (!s->greeted) {
+		if (!f->early_talker)
+			smtp_ev(s, EV_EARLY_TALKER, DIR_C2S, m, b, SL_MIN(n, (size_t)40));
+		f->early_talker = true;
+		f->early_lines++;
+	}
+	size_t argoff;
+	enum smtp_cmd c = smtp_cmd_parse(b, n, &argoff);
+	const uint8_t *arg = b + argoff;
+	size_t alen = n - argoff;
+
+	if (s->cm == C_AUTH) {
+		/* A line where AUTH data is due. A known verb followed by an
+		 * argument (base64 has no spaces) or QUIT/RSET alone means the
+		 * client gave up on AUTH. */
+		bool verb = c != CMD_UNKNOWN &&
+			    (argoff < n || c == CMD_QUIT || c == CMD_RSET || c == CMD_NOOP);
+		if (!verb) {
+			bool abort = smtp_auth_data(s, b, n);
+			command_event(s, m, abort ? "*" : "[credentials hidden]", abort ? 1 : 20, CMD_AUTH_DATA);
+			if (abort)
+				smtp_auth_abort(s, m, "client sent *");
+			q_push(s, CMD_AUTH_DATA, true, false, m);
+			s->cm = C_GATED;
+			return;
+		}
+		smtp_auth_abort(s, m, "command instead of AUTH data");
+		s->cm = C_CMD;
+	}
+
+	if (c == CMD_AUTH) {
+		char t[EV_TEXT_MAX];
+		smtp_auth_cmd(s, arg, alen, t, sizeof(t));
+		command_event(s, m, t, strlen(t), c);
+		char a[EV_TEXT_MAX + 200];
+		snprintf(a, sizeof(a), "%s%s%s", f->auth_mech, f->auth_user[0] ? " user=" : "", f->auth_user);
+		smtp_ev(s, EV_AUTH, DIR_C2S, m, a, strlen(a));
+		q_push(s, c, true, false, m);
+		s->cm = C_GATED;
+		return;
+	}
+	command_event(s, m, b, n, c);
+	bool gate = false;
+	switch (c) {
+	case CMD_HELO:
+	case CMD_EHLO:
+	case CMD_LHLO: {
+		size_t vl = argoff;
+		while (vl && (b[vl - 1] == ' ' || b[vl - 1] == '\t'))
+			vl--;
+		sl_text_copy(f->helo_verb, sizeof(f->helo_verb), b, vl);
+		sl_text_copy(f->helo_arg, sizeof(f->helo_arg), arg, alen);
+		s->in_txn = false;
+		s->cur_msg = -1;
+		break;
+	}
+	case CMD_MAIL:
+		new_message(s, m);
+		smtp_cmd_mail(s, arg, alen);
+		break;
+	case CMD_RCPT:
+		s->rcpt_sent = true;
+		smtp_cmd_rcpt(s, arg, alen);
+		break;
+	case CMD_DATA:
+		gate = true;
+		break;
+	case CMD_BDAT: {
+		uint64_t size;
+		bool last;
+		if (!smtp_cmd_bdat(arg, alen, &size, &last))
+			break;      /* the server will say 501; read on as commands */
+		if (s->cur_msg < 0)
+			new_message(s, m);
+		struct smtp_message *msg = smtp_cur_msg(s);
+		struct event *e = smtp_ev(s, EV_BDAT, DIR_C2S, m, NULL, 0);
+		if (e) {
+			e->num = size;
+			e->code = last;
+		}
+		smtp_body_begin(s, true, m);
+		if (msg)
+			msg->bdat_chunks++;
+		s->bdat_active = true;
+		s->bdat_left = size;
+		s->bdat_last = last;
+		q_push(s, c, false, last, m);
+		if (size)
+			s->cm = C_BDAT;
+		else if (last)
+			bdat_complete(s, m);
+		else
+			f->in_body = false;
+		return;
+	}
+	case CMD_RSET:
+		s->in_txn = false;
+		s->cur_msg = -1;
+		s->bdat_active = false;
+		break;
+	case CMD_QUIT:
+		f->quit_sent = true;
+		break;
+	case CMD_STARTTLS:
+		f->starttls = STLS_REQUESTED;
+		gate = true;
+		break;
+	case CMD_UNKNOWN:
+		f->unknown_commands++;
+		break;
+	default:
+		break;
+	}
+	q_push(s, c, gate, false, m);
+	if (gate)
+		s->cm = C_GATED;
+}
+
+/* ---- client side ---------------------------------------------------- */
+
+static size_t client_tls(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
+
+void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
+{
+	while (n) {
+		size_t used = 0;
+		switch (s->cm) {
+		case C_DEAD:
+			return;
+		case C_GATED:
+			defer_add(s, b, n, m);
+			return;
+		case C_TLS:
+			used = client_tls(s, b, n, m);
+			break;
+		case C_BODY: {
+			bool ended;
+			used = smtp_body_data(s, b, n, m, &ended);
+			if (ended) {
+				smtp_body_finish(s, true, m);
+				s->cm = C_CMD;
+				q_push(s, CMD_BODY_END, false, false, m);
+				s->f.last_cmd = CMD_BODY_END;
+				s->f.last_cmd_frame = m->frame;
+				s->f.last_cmd_ts = m->ts;
+				s->in_txn = false;
+				s->cur_msg = -1;
+			}
+			break;
+		}
+		case C_BDAT: {
+			used = (size_t)SL_MIN((uint64_t)n, s->bdat_left);
+			smtp_body_bdat(s, b, used);
+			s->bdat_left -= used;
+			if (s->bdat_left == 0) {
+				s->cm = C_CMD;
+				if (s->bdat_last)
+					bdat_complete(s, m);
+				else
+					s->f.in_body = false;
+			}
+			break;
+		}
+		case C_HTTP_TUNNEL:
+		case C_SOCKS:
+			used = smtp_tunnel_client(s, b, n, m);
+			break;
+		case C_CMD:
+		case C_AUTH: {
+			struct smtp_line *l = &s->line[DIR_C2S];
+			if (!s->c_first_line_done && l->total == 0 && !l->cr && !l->skip) {
+				if (b[0] == 0x16 && (n < 2 || b[1] == 3)) {
+					/* implicit TLS (or TLS to a plaintext server) */
+					s->f.implicit_tls = true;
+					ensure_tls(s);
+					s->cm = C_TLS;
+					s->tls_checked[DIR_C2S] = true;
+					if (s->s_seen && s->sm == S_LINES) {
+						s->f.tls_client_to_plain = true;
+						tls_plaintext(s->tls, DIR_S2C, m);
+					} else if (!s->s_seen) {
+						s->sm = S_TLS;
+					}
+					continue;
+				}
+				if (!s->s_seen && !s->f.tunnel[0] && smtp_tunnel_detect(s, b, n, m))
+					continue;
+			}
+			struct line_ev ev;
+			used = sline_feed(l, b, n, &ev);
+			if (ev.resynced) {
+				s->f.resyncs++;
+				smtp_ev(s, EV_RESYNC, DIR_C2S, m, "commands", 8);
+			}
+			if (ev.complete) {
+				client_line(s, &ev, m);
+				sline_reset(l);
+			}
+			break;
+		}
+		}
+		b += used;
+		n -= used;
+	}
+}
+
+static size_t client_tls(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
+{
+	if (!s->tls_checked[DIR_C2S]) {
+		s->tls_checked[DIR_C2S] = true;
+		if (!looks_tls(b[0])) {
+			tls_plaintext(s->tls, DIR_C2S, m);
+			if (is_alpha(b[0])) {
+				s->tls_plain_smtp[DIR_C2S] = true;
+				s->cm = C_CMD;
+				smtp_note(s, DIR_C2S, m, "client goes on in plaintext SMTP where TLS was due");
+				if (s->tls_plain_smtp[DIR_S2C])
+					s->f.plaintext_smtp_after_tls = true;
+				return 0;
+			}
+		}
+	}
+	tls_data(s->tls, DIR_C2S, b, n, m);
+	return n;
+}
+
+/* ---- server side ---------------------------------------------------- */
+
+static size_t server_tls(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
+{
+	if (!s->tls_checked[DIR_S2C]) {
+		s->tls_checked[DIR_S2C] = true;
+		if (!looks_tls(b[0])) {
+			tls_plaintext(s->tls, DIR_S2C, m);
+			if (is_digit(b[0])) {
+				s->tls_plain_smtp[DIR_S2C] = true;
+				s->sm = S_LINES;
+				if (s->f.implicit_tls && !s->f.starttls)
+					s->f.tls_client_to_plain = true;
+				else
+					smtp_note(s, DIR_S2C, m, "server goes on in plaintext SMTP where TLS was due");
+				if (s->tls_plain_smtp[DIR_C2S])
+					s->f.plaintext_smtp_after_tls = true;
+				return 0;
+			}
+		}
+	}
+	tls_data(s->tls, DIR_S2C, b, n, m);
+	return n;
+}
+
+void smtp_server_feed(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
+{
+	while (n) {
+		size_t used = 0;
+		switch (s->sm) {
+		case S_DEAD:
+			return;
+		case S_TLS:
+			used = server_tls(s, b, n, m);
+			break;
+		case S_HTTP_TUNNEL:
+		case S_SOCKS:
+			used = smtp_tunnel_server(s, b, n, m);
+			break;
+		case S_LINES: {
+			struct line_ev ev;
+			used = sline_feed(&s->line[DIR_S2C], b, n, &ev);
+			if (ev.resynced) {
+				s->f.resyncs++;
+				smtp_ev(s, EV_RESYNC, DIR_S2C, m, "replies", 7);
+			}
+			if (ev.complete) {
+				server_line(s, &ev, m);
+				sline_reset(&s->line[DIR_S2C]);
+			}
+			break;
+		}
+		}
+		b += used;
+		n -= used;
+	}
+}
+
+/* ---- the face ------------------------------------------------------- */
+
+void smtp_data(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, const struct seg_meta *m)
+{
+	if (!s || n == 0)
+		return;
+	if (dir == DIR_C2S) {
+		s->f.c2s_bytes += n;
+		s->f.last_c2s_ts = m->ts;
+		s->f.last_c2s_frame = m->frame;
+		smtp_client_feed(s, b, n, m);
+		s->c_seen = true;
+	} else {
+		s->f.s2c_bytes += n;
+		s->f.last_s2c_ts = m->ts;
+		s->f.last_s2c_frame = m->frame;
+		s->s_seen = true;
+		smtp_server_feed(s, b, n, m);
+	}
+	update_phase(s);
+}
+
+void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_meta *m)
+{
+	if (!s || len == 0)
+		return;
+	if (dir == DIR_C2S) {
+		if (s->cm == C_GATED)
+			gate_assume(s, m, "gap");
+		switch (s->cm) {
+		case C_BODY:
+			smtp_body_gap(s, len);
+			break;
+		case C_BDAT: {
+			struct smtp_message *msg = smtp_cur_msg(s);
+			uint64_t in = SL_MIN(len, s->bdat_left);
+			s->bdat_left -= in;
+			s->f.gaps_data++;
+			if (msg)
+				msg->gap_bytes += in;
+			if (s->bdat_left == 0) {
+				s->cm = C_CMD;
+				if (s->bdat_last)
+					bdat_complete(s, m);
+				if (len > in) {
+					s->f.gaps_cmd++;
+					sline_gap(&s->line[DIR_C2S]);
+				}
+			}
+			break;
+		}
+		case C_TLS:
+			tls_gap(s->tls, DIR_C2S, len);
+			break;
+		case C_CMD:
+		case C_AUTH:
+			s->f.gaps_cmd++;
+			sline_gap(&s->line[DIR_C2S]);
+			break;
+		default:
+			break;
+		}
+	} else {
+		if (s->sm == S_TLS) {
+			tls_gap(s->tls, DIR_S2C, len);
+		} else if (s->sm == S_LINES) {
+			s->f.gaps_cmd++;
+			s->r_open = false;
+			sline_gap(&s->line[DIR_S2C]);
+		}
+	}
+	update_phase(s);
+}
+
+/* The client's side is over: flush a partial line, note a cut body. */
+static void client_end_now(struct smtp *s, const struct seg_meta *m)
+{
+	struct smtp_line *l = &s->line[DIR_C2S];
+	if ((s->cm == C_CMD || s->cm == C_AUTH) && (l->total || l->cr) && !l->skip) {
+		struct line_ev ev = { .complete = true };
+		client_line(s, &ev, m);
+		sline_reset(l);
+	}
+	if (s->cm == C_BODY || s->cm == C_BDAT) {
+		struct smtp_message *msg = smtp_cur_msg(s);
+		s->f.in_body = true;
+		if (msg) {
+			msg->end_frame = m->frame;
+			msg->end_ts = m->ts;
+		}
+		if (s->body_fn && s->f.n_msgs > 0)
+			s->body_fn(s->body_ctx, s->f.n_msgs - 1, NULL, 0, true);
+		s->cm = C_DEAD;
+	}
+	s->c_ended = true;
+}
+
+void smtp_end(struct smtp *s, enum sl_dir dir, const struct seg_meta *m)
+{
+	if (!s)
+		return;
+	if (dir == DIR_C2S) {
+		if (s->c_ended || s->c_end_deferred)
+			return;
+		if (s->cm == C_GATED) {
+			s->c_end_deferred = true;
+			s->c_end_meta = *m;
+		} else {
+			client_end_now(s, m);
+		}
+	} else {
+		if (s->s_ended)
+			return;
+		struct smtp_line *l = &s->line[DIR_S2C];
+		if (s->sm == S_LINES && (l->total || l->cr) && !l->skip) {
+			struct line_ev ev = { .complete = true };
+			server_line(s, &ev, m);
+			sline_reset(l);
+		}
+		if (s->sm == S_LINES && s->r_open) {
+			smtp_note(s, DIR_S2C, m, "multi-line reply cut short");
+			reply_done(s, m);
+		}
+		s->s_ended = true;
+		if (s->cm == C_GATED)
+			gate_assume(s, m, "server closed");
+	}
+	if ((s->c_ended || s->c_end_deferred) && s->s_ended && s->f.auth_result == AUTH_PENDING) {
+		smtp_auth_abort(s, m, "session ended inside AUTH");
+		s->auth_active = true;      /* the dialog ended in this phase */
+	}
+	update_phase(s);
+}

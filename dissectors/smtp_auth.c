@@ -1,0 +1,197 @@
+/*
+ * smtp_auth.c - AUTH: mechanism, user name, outcome. Never the secret.
+ *
+ * Credentials are base64-decoded into a stack buffer only long enough to
+ * take the user name out, then that buffer is wiped. The password, the
+ * CRAM-MD5 digest and OAuth tokens are never copied anywhere: event texts
+ * for continuation lines are "[credentials hidden]" and the AUTH command's
+ * event keeps only the mechanism (smtp.c writes them).
+ *
+ * Where the user name is, per mechanism:
+ *  PLAIN     initial response or the first line after 334: authzid NUL authcid NUL passwd
+ *  LOGIN     optional initial response = user; else the first line after 334
+ *  CRAM-MD5  the line after the 334 challenge: "user hexdigest"
+ *  XOAUTH2   "user=NAME\x01auth=Bearer TOKEN\x01\x01", initial response or after 334
+ *  others    the mechanism is recorded, no user.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "smtp_int.h"
+
+#define AUTH_DECODE_MAX 1024
+
+static int b64v(uint8_t c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+') return 62;
+	if (c == '/') return 63;
+	return -1;
+}
+
+size_t smtp_b64_decode(const uint8_t *in, size_t n, uint8_t *out, size_t outlen, bool *ok)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+	*ok = true;
+	for (size_t i = 0; i < n; i++) {
+		if (in[i] == '=')
+			break;
+		int v = b64v(in[i]);
+		if (v < 0) {
+			*ok = false;
+			break;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o < outlen)
+				out[o++] = (uint8_t)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	return o;
+}
+
+static void wipe(void *p, size_t n)
+{
+	volatile uint8_t *v = p;
+	while (n--)
+		*v++ = 0;
+}
+
+static void set_user(struct smtp *s, const uint8_t *u, size_t n)
+{
+	if (n)
+		sl_text_copy(s->f.auth_user, sizeof(s->f.auth_user), u, n);
+}
+
+/* Takes the user name out of one decoded credential line for the mechanism. */
+static void take_user(struct smtp *s, const uint8_t *b64, size_t n, uint32_t step)
+{
+	uint8_t dec[AUTH_DECODE_MAX];
+	bool ok;
+	size_t d = smtp_b64_decode(b64, n, dec, sizeof(dec), &ok);
+	const char *mech = s->f.auth_mech;
+	if (!strcmp(mech, "PLAIN") && step == 0) {
+		/* authzid NUL authcid NUL passwd: the authcid */
+		uint8_t *z1 = memchr(dec, 0, d);
+		if (z1) {
+			size_t off = (size_t)(z1 - dec) + 1;
+			uint8_t *z2 = memchr(dec + off, 0, d - off);
+			size_t ulen = z2 ? (size_t)(z2 - (dec + off)) : 0;
+			set_user(s, dec + off, ulen);
+		}
+	} else if (!strcmp(mech, "LOGIN") && step == 0) {
+		set_user(s, dec, d);
+	} else if (!strcmp(mech, "CRAM-MD5") && step == 0) {
+		uint8_t *sp = memchr(dec, ' ', d);
+		if (sp)
+			set_user(s, dec, (size_t)(sp - dec));
+	} else if (!strcmp(mech, "XOAUTH2") && step == 0) {
+		if (d > 5 && memcmp(dec, "user=", 5) == 0) {
+			uint8_t *end = memchr(dec + 5, 0x01, d - 5);
+			set_user(s, dec + 5, end ? (size_t)(end - dec - 5) : d - 5);
+		}
+	}
+	wipe(dec, sizeof(dec));
+}
+
+void smtp_auth_cmd(struct smtp *s, const uint8_t *arg, size_t n, char *out, size_t outlen)
+{
+	struct smtp_facts *f = &s->f;
+	size_t i = 0;
+	while (i < n && arg[i] != ' ')
+		i++;
+	char mech[32] = { 0 };
+	sl_text_copy(mech, sizeof(mech), arg, i);
+	for (char *c = mech; *c; c++)
+		if (*c >= 'a' && *c <= 'z')
+			*c = (char)(*c - 32);
+	memcpy(f->auth_mech, mech, sizeof(f->auth_mech));
+	f->auth_user[0] = '\0';
+	f->auth_result = AUTH_PENDING;
+	f->auth_code = 0;
+	f->auth_attempts++;
+	s->auth_active = true;
+	s->auth_step = 0;
+	s->auth_ir = false;
+	while (i < n && arg[i] == ' ')
+		i++;
+	if (i < n) {
+		s->auth_ir = true;
+		/* "=" is an empty initial response */
+		if (!(n - i == 1 && arg[i] == '='))
+			take_user(s, arg + i, n - i, 0);
+		s->auth_step = 1;
+		/* LOGIN's initial response is the user; the password still follows */
+		if (!strcmp(mech, "LOGIN"))
+			s->auth_step = 1;
+	}
+	snprintf(out, outlen, "AUTH %s%s", mech, s->auth_ir ? " [credentials hidden]" : "");
+}
+
+bool smtp_auth_data(struct smtp *s, const uint8_t *line, size_t n)
+{
+	if (n == 1 && line[0] == '*')
+		return true;
+	uint32_t step = s->auth_step;
+	/* PLAIN/XOAUTH2 with an empty initial response, or CRAM-MD5: the
+	 * first data line is the one that carries the user. */
+	const char *mech = s->f.auth_mech;
+	if (!strcmp(mech, "LOGIN"))
+		step = s->auth_step;    /* step 0 = user, 1 = password */
+	else if (s->auth_ir)
+		step = 1;               /* the user came with the command */
+	if (step == 0)
+		take_user(s, line, n, 0);
+	s->auth_step++;
+	return false;
+}
+
+static void result_ev(struct smtp *s, const struct seg_meta *m, uint16_t code, const char *what)
+{
+	char t[256];
+	snprintf(t, sizeof(t), "%s %s%s%s", what, s->f.auth_mech, s->f.auth_user[0] ? " user=" : "",
+		 s->f.auth_user);
+	struct event *e = smtp_ev(s, EV_AUTH_RESULT, DIR_S2C, m, t, strlen(t));
+	if (e)
+		e->code = code;
+}
+
+void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct seg_meta *m)
+{
+	struct smtp_facts *f = &s->f;
+	if (r->code == 334)
+		return;
+	s->auth_active = false;
+	f->auth_code = r->code;
+	if (r->code >= 200 && r->code < 300) {
+		f->auth_result = AUTH_ACCEPTED;
+		result_ev(s, m, r->code, "accepted");
+	} else if (f->auth_result == AUTH_ABORTED) {
+		/* the client's '*' is answered with 501: stays aborted */
+		struct event *e = smtp_ev(s, EV_AUTH_RESULT, DIR_S2C, m, "aborted", 7);
+		if (e)
+			e->code = r->code;
+	} else {
+		f->auth_result = AUTH_REFUSED;
+		f->auth_failures++;
+		result_ev(s, m, r->code, "refused");
+	}
+}
+
+void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why)
+{
+	if (s->f.auth_result != AUTH_PENDING)
+		return;
+	s->f.auth_result = AUTH_ABORTED;
+	s->auth_active = false;
+	char t[120];
+	snprintf(t, sizeof(t), "aborted %s (%s)", s->f.auth_mech, why);
+	smtp_ev(s, EV_AUTH_RESULT, DIR_C2S, m, t, strlen(t));
+}

@@ -1,0 +1,291 @@
+/*
+ * smtp_body.c - message bodies, streamed and never stored.
+ *
+ * DATA: a small state machine (enum body_st) finds the end of data, a line
+ * holding only "." (CRLF.CRLF, a bare LF tolerated and flagged), wherever
+ * the segments split it. It counts bytes as sent (dot-stuffed, without the
+ * final ".\r\n") and after unstuffing (the leading dot of a line removed),
+ * hands unstuffed runs to the body sink, and checks the 1000-byte text line
+ * limit. BDAT: chunk bytes are counted by size, passed through untouched.
+ *
+ * The message head is scanned for From, To, Subject, Date and Message-ID
+ * (folded lines joined, at most SMTP_HEADER_SCAN_MAX bytes, each unfolded
+ * header at most SMTP_HDR_LINE_MAX bytes) from the unstuffed bytes. RFC 2047
+ * encoded words are kept as they are.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "smtp_int.h"
+
+static void hdr_commit(struct smtp *s)
+{
+	struct smtp_message *msg = smtp_cur_msg(s);
+	size_t n = s->hdr_len;
+	s->hdr_len = 0;
+	if (!msg || n == 0)
+		return;
+	const uint8_t *h = s->hdr;
+	const uint8_t *colon = memchr(h, ':', n);
+	if (!colon)
+		return;
+	size_t klen = (size_t)(colon - h);
+	size_t v = klen + 1;
+	while (v < n && (h[v] == ' ' || h[v] == '\t'))
+		v++;
+	size_t vlen = n - v;
+	while (vlen && (h[v + vlen - 1] == ' ' || h[v + vlen - 1] == '\t'))
+		vlen--;
+	char *dst = NULL;
+	size_t dstlen = 0;
+	if (smtp_ascii_ieq(h, klen, "FROM")) {
+		dst = msg->from; dstlen = sizeof(msg->from);
+	} else if (smtp_ascii_ieq(h, klen, "TO")) {
+		dst = msg->to; dstlen = sizeof(msg->to);
+	} else if (smtp_ascii_ieq(h, klen, "SUBJECT")) {
+		dst = msg->subject; dstlen = sizeof(msg->subject);
+	} else if (smtp_ascii_ieq(h, klen, "DATE")) {
+		dst = msg->date; dstlen = sizeof(msg->date);
+	} else if (smtp_ascii_ieq(h, klen, "MESSAGE-ID")) {
+		dst = msg->message_id; dstlen = sizeof(msg->message_id);
+	}
+	if (dst && !dst[0])
+		sl_text_copy(dst, dstlen, h + v, vlen);
+}
+
+/* Header scan over unstuffed bytes: a logical header is a line plus its
+ * continuation lines (starting with space or tab); a blank line ends the head. */
+static void hdr_scan(struct smtp *s, const uint8_t *b, size_t n)
+{
+	if (s->hst == H_DONE)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (s->hdr_scanned >= SMTP_HEADER_SCAN_MAX) {
+			hdr_commit(s);
+			struct smtp_message *msg = smtp_cur_msg(s);
+			if (msg)
+				msg->header_truncated = true;
+			s->hst = H_DONE;
+			return;
+		}
+		s->hdr_scanned++;
+		uint8_t c = b[i];
+		if (s->hdr_bol) {
+			if (c == '\r')
+				continue;       /* part of a blank line or a stray CR */
+			if (c == '\n') {
+				hdr_commit(s);
+				s->hst = H_DONE;
+				return;
+			}
+			s->hdr_bol = false;
+			if (c == ' ' || c == '\t') {
+				/* folded: the line break becomes one space */
+				if (s->hdr_len < sizeof(s->hdr))
+					s->hdr[s->hdr_len++] = ' ';
+				continue;
+			}
+			hdr_commit(s);
+		}
+		if (c == '\n') {
+			s->hdr_bol = true;
+			continue;
+		}
+		if (c == '\r')
+			continue;
+		if (s->hdr_len < sizeof(s->hdr))
+			s->hdr[s->hdr_len++] = c;
+	}
+}
+
+static void emit(struct smtp *s, const uint8_t *b, size_t n)
+{
+	if (n == 0)
+		return;
+	struct smtp_message *msg = smtp_cur_msg(s);
+	if (msg)
+		msg->body_bytes += n;
+	hdr_scan(s, b, n);
+	if (s->body_fn && s->f.n_msgs > 0)
+		s->body_fn(s->body_ctx, s->f.n_msgs - 1, b, n, false);
+}
+
+void smtp_body_begin(struct smtp *s, bool bdat, const struct seg_meta *m)
+{
+	struct smtp_message *msg = smtp_cur_msg(s);
+	if (msg && !msg->data_started) {
+		msg->data_started = true;
+		msg->bdat = bdat;
+		msg->first_frame = m->frame;
+		msg->start_ts = m->ts;
+	}
+	s->bst = B_BOL;
+	s->body_line_len = 0;
+	s->body_long_noted = false;
+	s->f.in_body = true;
+	if (!bdat || !msg || msg->bdat_chunks == 0) {
+		s->hst = H_LINE;
+		s->hdr_scanned = 0;
+		s->hdr_len = 0;
+		s->hdr_bol = true;
+	}
+}
+
+static void line_end(struct smtp *s, bool bare, const struct seg_meta *m)
+{
+	if (s->body_line_len + (bare ? 1 : 2) > SMTP_TEXT_LINE_MAX && !s->body_long_noted) {
+		s->f.long_lines++;
+		struct event *e = smtp_ev(s, EV_LONG_LINE, DIR_C2S, m, "body line", 9);
+		if (e)
+			e->num = s->body_line_len;
+		s->body_long_noted = true;  /* one event per message is enough */
+	}
+	if (bare) {
+		if (s->f.bare_lf == 0)
+			smtp_ev(s, EV_BARE_LF, DIR_C2S, m, "in message body", 15);
+		s->f.bare_lf++;
+	}
+	s->body_line_len = 0;
+}
+
+size_t smtp_body_data(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m, bool *ended)
+{
+	struct smtp_message *msg = smtp_cur_msg(s);
+	size_t i = 0, run = 0;      /* run: start of the pending unstuffed span */
+	*ended = false;
+	while (i < n) {
+		uint8_t c = b[i];
+		switch (s->bst) {
+		case B_BOL:
+			if (c == '.') {
+				emit(s, b + run, i - run);
+				s->bst = B_DOT;
+				run = i + 1;    /* the dot is not content (stuffing or end) */
+			} else if (c == '\n') {
+				line_end(s, true, m);
+			} else if (c == '\r') {
+				s->bst = B_CR;
+			} else {
+				s->bst = B_MID;
+				s->body_line_len++;
+			}
+			break;
+		case B_DOT:
+			if (c == '\r') {
+				s->bst = B_DOTCR;
+			} else if (c == '\n') {
+				/* ".\n": tolerated as the end, flagged */
+				line_end(s, true, m);
+				*ended = true;
+				i++;
+				goto done;
+			} else {
+				s->body_line_len += 1;
+				s->bst = B_MID;
+				s->body_line_len++;
+			}
+			break;
+		case B_DOTCR:
+			if (c == '\n') {
+				*ended = true;
+				i++;
+				goto done;
+			}
+			/* ".\r" then something else: content "\r" (the dot dropped) */
+			emit(s, (const uint8_t *)"\r", 1);
+			run = i;
+			s->bst = B_MID;
+			s->body_line_len += 2;
+			continue;   /* reread c in B_MID */
+		case B_MID: {
+			/* fast path: jump to the next CR or LF */
+			size_t j = i;
+			while (j < n && b[j] != '\r' && b[j] != '\n')
+				j++;
+			s->body_line_len += j - i;
+			i = j;
+			if (i == n)
+				goto done;
+			c = b[i];
+			if (c == '\n') {
+				line_end(s, true, m);
+				s->bst = B_BOL;
+			} else {
+				s->bst = B_CR;
+			}
+			break;
+		}
+		case B_CR:
+			if (c == '\n') {
+				line_end(s, false, m);
+				s->bst = B_BOL;
+			} else if (c != '\r') {
+				s->bst = B_MID;
+				s->body_line_len += 2;
+			} else {
+				s->body_line_len++;
+			}
+			break;
+		}
+		i++;
+	}
+done:
+	/* At the end, everything before the final dot was emitted when the dot
+	 * was met. Otherwise flush the run, unless a line-start dot is still
+	 * undecided (run then points past it; the next chunk settles it). */
+	if (!*ended && s->bst != B_DOT && s->bst != B_DOTCR)
+		emit(s, b + run, i - run);
+	if (msg)
+		msg->wire_bytes += i;
+	return i;
+}
+
+void smtp_body_bdat(struct smtp *s, const uint8_t *b, size_t n)
+{
+	struct smtp_message *msg = smtp_cur_msg(s);
+	if (msg)
+		msg->wire_bytes += n;
+	emit(s, b, n);
+}
+
+void smtp_body_finish(struct smtp *s, bool complete, const struct seg_meta *m)
+{
+	struct smtp_message *msg = smtp_cur_msg(s);
+	s->f.in_body = false;
+	if (s->hst != H_DONE) {
+		hdr_commit(s);
+		s->hst = H_DONE;
+	}
+	if (msg) {
+		if (complete) {
+			msg->data_complete = true;
+			if (!msg->bdat) {
+				/* wire_bytes counted the final dot line: take it off */
+				uint64_t fin = s->bst == B_DOTCR ? 3 : 2;
+				msg->wire_bytes = msg->wire_bytes >= fin ? msg->wire_bytes - fin : 0;
+			}
+		}
+		msg->end_frame = m->frame;
+		msg->end_ts = m->ts;
+	}
+	if (s->body_fn && s->f.n_msgs > 0)
+		s->body_fn(s->body_ctx, s->f.n_msgs - 1, NULL, 0, true);
+	char t[64];
+	snprintf(t, sizeof(t), "%s", complete ? "end of data" : "body cut short");
+	struct event *e = smtp_ev(s, EV_DATA_END, DIR_C2S, m, t, strlen(t));
+	if (e && msg)
+		e->num = msg->wire_bytes;
+	s->bst = B_BOL;
+}
+
+void smtp_body_gap(struct smtp *s, uint64_t len)
+{
+	struct smtp_message *msg = smtp_cur_msg(s);
+	if (msg)
+		msg->gap_bytes += len;
+	s->f.gaps_data++;
+	/* Where the gap left us is unknown; assume a line start so a final
+	 * ".\r\n" right after it is still found. */
+	s->bst = B_BOL;
+	s->body_line_len = 0;
+}

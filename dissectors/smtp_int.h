@@ -1,0 +1,193 @@
+/*
+ * smtp_int.h - the SMTP dissector's private state, shared by its modules:
+ * smtp.c (dialog state machine, reply/command pairing, gating, TLS switch),
+ * smtp_line.c (line framing), smtp_cmd.c (command and EHLO parsing),
+ * smtp_body.c (DATA/BDAT body streaming, header scan), smtp_auth.c (AUTH),
+ * smtp_tunnel.c (HTTP CONNECT / SOCKS preludes).
+ *
+ * Nothing here is part of the dissector's face (smtp.h). Every buffer is a
+ * fixed array sized by a named cap, except the deferral buffer (client bytes
+ * held while the server's answer decides how to read them), which grows on
+ * demand up to SMTP_DEFER_MAX and is allocated at most once per session.
+ */
+#ifndef SLEUTH_SMTP_INT_H
+#define SLEUTH_SMTP_INT_H
+
+#include "smtp.h"
+
+#define SMTP_DEFER_MAX   65536  /* client bytes held while waiting for the answer to DATA/AUTH/STARTTLS */
+#define SMTP_HDR_LINE_MAX 1024  /* one unfolded header kept while scanning a message head */
+#define SMTP_TUNNEL_MAX  512    /* bytes of a SOCKS message kept while parsing it */
+#define SMTP_TUNNEL_LINES 64    /* HTTP CONNECT header lines accepted before giving up */
+
+/* One direction's line framer. A line longer than SMTP_LINE_CAP keeps its
+ * head in buf and counts the rest in total; memory never grows. */
+struct smtp_line {
+	uint8_t buf[SMTP_LINE_CAP];
+	size_t kept;            /* bytes stored in buf */
+	uint64_t total;         /* bytes of the current line so far, without the EOL */
+	bool cr;                /* a CR was seen and not yet stored (it may start CRLF) */
+	bool skip;              /* resynchronising after a gap: drop up to the next LF */
+};
+
+/* Result of feeding bytes to a framer. */
+struct line_ev {
+	bool complete;          /* a line ended (buf/kept/total describe it) */
+	bool bare_lf;           /* it ended with LF alone */
+	bool resynced;          /* a skip-to-LF after a gap just ended */
+};
+
+size_t sline_feed(struct smtp_line *l, const uint8_t *b, size_t n, struct line_ev *ev);
+void sline_reset(struct smtp_line *l);
+/* After a gap: the partial line is dropped and the framer skips to the next LF. */
+void sline_gap(struct smtp_line *l);
+
+/* How the client's bytes are read now. */
+enum cmode {
+	C_CMD,          /* command lines */
+	C_GATED,        /* held: the server's answer decides (DATA, AUTH, STARTTLS) */
+	C_AUTH,         /* the next line is AUTH data (after 334) */
+	C_BODY,         /* DATA body until CRLF.CRLF */
+	C_BDAT,         /* a BDAT chunk: bdat_left bytes */
+	C_TLS,          /* TLS records */
+	C_HTTP_TUNNEL,  /* HTTP CONNECT request header lines */
+	C_SOCKS,        /* SOCKS4/5 client messages */
+	C_DEAD          /* not SMTP: ignored */
+};
+
+/* How the server's bytes are read now. */
+enum smode { S_LINES, S_TLS, S_HTTP_TUNNEL, S_SOCKS, S_DEAD };
+
+/* Body scanner states: where we are relative to a line start. */
+enum body_st {
+	B_BOL,          /* at the start of a line */
+	B_DOT,          /* a '.' at the start of a line */
+	B_DOTCR,        /* ".\r" at the start of a line */
+	B_MID,          /* inside a line */
+	B_CR            /* a CR inside a line */
+};
+
+/* Header scanner states. */
+enum hdr_st { H_LINE, H_DONE };
+
+struct pend {
+	uint8_t cmd;            /* enum smtp_cmd */
+	bool gate;              /* the client is held until this is answered */
+	bool last;              /* BDAT ... LAST */
+	int32_t msg;            /* the message it belongs to (cur_msg when queued) */
+	uint64_t frame;
+};
+
+struct smtp {
+	struct timeline *tl;
+	struct smtp_facts f;
+	smtp_body_fn body_fn;
+	void *body_ctx;
+
+	struct smtp_line line[2];       /* per enum sl_dir */
+	enum cmode cm;
+	enum smode sm;
+	bool c_seen, s_seen;            /* any byte from that side yet */
+	bool c_first_line_done;         /* the client's first line was classified */
+	bool c_ended, s_ended;
+	struct seg_meta c_end_meta;
+	bool c_end_deferred;            /* client FIN came while gated */
+
+	/* pairing FIFO (ring) */
+	struct pend q[SMTP_PENDING_MAX];
+	uint32_t q_head, q_len;
+
+	/* deferral */
+	uint8_t *defer;
+	size_t defer_len, defer_cap;
+	struct seg_meta defer_meta;
+	bool defer_overflowed;
+
+	/* reply in progress (server) */
+	bool r_open;                    /* a multi-line reply has started */
+	struct smtp_reply r;
+	bool r_nocode_noted;
+	size_t r_first_len;             /* length of the first line's text in r.text */
+
+	/* dialog state used for the phase */
+	bool greeted;
+	bool helo_ok;
+	bool in_txn;                    /* MAIL sent, transaction not ended */
+	bool rcpt_sent;
+	uint32_t rcpt_replies;          /* replies to RCPT in this transaction */
+	int32_t cur_msg;                /* index into f.msgs, -1 = none (or beyond the array) */
+	bool cur_msg_counted;           /* a message exists for this transaction */
+	bool auth_active;
+	uint32_t auth_step;             /* AUTH data lines sent so far */
+	bool auth_ir;                   /* initial response was on the AUTH line */
+	bool bdat_active;               /* a BDAT transfer is under way or its reply due */
+	uint64_t bdat_left;
+	bool bdat_last;
+
+	/* body scanner */
+	enum body_st bst;
+	uint64_t body_line_len;
+	bool body_long_noted;
+	enum hdr_st hst;
+	uint64_t hdr_scanned;
+	uint8_t hdr[SMTP_HDR_LINE_MAX];
+	size_t hdr_len;
+	bool hdr_bol;                   /* header scanner at a line start */
+	bool hdr_prev_cr;
+
+	/* TLS */
+	struct tls *tls;
+	bool tls_checked[2];            /* first bytes after the switch were looked at */
+	bool tls_plain_smtp[2];         /* that side went on with SMTP lines */
+
+	/* tunnel prelude */
+	uint8_t tun_buf[2][SMTP_TUNNEL_MAX];
+	size_t tun_len[2];
+	uint8_t tun_stage[2];
+	uint32_t tun_lines[2];
+	bool tun_socks4;
+	uint8_t tun_method;
+};
+
+/* smtp.c */
+struct event *smtp_ev(struct smtp *s, enum ev_kind k, enum sl_dir d, const struct seg_meta *m,
+		      const void *text, size_t len);
+void smtp_note(struct smtp *s, enum sl_dir d, const struct seg_meta *m, const char *text);
+void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
+void smtp_server_feed(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
+struct smtp_message *smtp_cur_msg(struct smtp *s);
+
+/* smtp_cmd.c */
+enum smtp_cmd smtp_cmd_parse(const uint8_t *line, size_t n, size_t *argoff);
+void smtp_cmd_mail(struct smtp *s, const uint8_t *arg, size_t n);
+void smtp_cmd_rcpt(struct smtp *s, const uint8_t *arg, size_t n);
+/* BDAT arguments; false when malformed. */
+bool smtp_cmd_bdat(const uint8_t *arg, size_t n, uint64_t *size, bool *last);
+void smtp_ehlo_line(struct smtp *s, const uint8_t *kw, size_t n);
+bool smtp_ascii_ieq(const uint8_t *a, size_t n, const char *lit);
+
+/* smtp_body.c */
+void smtp_body_begin(struct smtp *s, bool bdat, const struct seg_meta *m);
+/* Scans DATA body bytes; returns bytes consumed (stops right after the final dot line). */
+size_t smtp_body_data(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m, bool *ended);
+void smtp_body_bdat(struct smtp *s, const uint8_t *b, size_t n);
+void smtp_body_finish(struct smtp *s, bool complete, const struct seg_meta *m);
+void smtp_body_gap(struct smtp *s, uint64_t len);
+
+/* smtp_auth.c */
+/* The AUTH command line: records the mechanism, decodes an initial response,
+ * and writes the masked event text into out. */
+void smtp_auth_cmd(struct smtp *s, const uint8_t *arg, size_t n, char *out, size_t outlen);
+/* One AUTH continuation line; returns true when the client aborted ('*'). */
+bool smtp_auth_data(struct smtp *s, const uint8_t *line, size_t n);
+void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct seg_meta *m);
+void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why);
+size_t smtp_b64_decode(const uint8_t *in, size_t n, uint8_t *out, size_t outlen, bool *ok);
+
+/* smtp_tunnel.c */
+/* Looks at the client's first bytes; true when a tunnel prelude starts. */
+bool smtp_tunnel_detect(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
+size_t smtp_tunnel_client(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
+size_t smtp_tunnel_server(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
+
+#endif

@@ -1,0 +1,205 @@
+/*
+ * smtp_tunnel.c - preludes that carry SMTP inside another protocol's
+ * handshake: HTTP CONNECT and SOCKS 4/4a/5. They are recognised from the
+ * client's first bytes, skipped in both directions, and SMTP is dissected
+ * from the first byte after them (the greeting is still paired with
+ * CMD_CONNECT). One EV_TUNNEL event says what was seen.
+ *
+ * Per direction a stage counter walks the handshake; SOCKS messages are
+ * gathered in tun_buf (at most SMTP_TUNNEL_MAX bytes; longer ones are not
+ * SOCKS). SOCKS5 username/password sub-negotiation is skipped without
+ * keeping the password.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "smtp_int.h"
+
+static bool is_http_connect(const uint8_t *b, size_t n)
+{
+	return n >= 8 && memcmp(b, "CONNECT ", 8) == 0;
+}
+
+bool smtp_tunnel_detect(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
+{
+	if (is_http_connect(b, n)) {
+		s->cm = C_HTTP_TUNNEL;
+		s->sm = S_HTTP_TUNNEL;
+		memcpy(s->f.tunnel, "http-connect", 13);
+		const uint8_t *eol = memchr(b, '\r', n);
+		size_t len = eol ? (size_t)(eol - b) : SL_MIN(n, (size_t)120);
+		smtp_ev(s, EV_TUNNEL, DIR_C2S, m, b, len);
+		return true;
+	}
+	/* SOCKS5 greeting: 05 nmethods methods...; SOCKS4: 04 01 port ip */
+	if (n >= 3 && b[0] == 5 && b[1] >= 1 && b[1] <= 16 && (size_t)b[1] + 2 <= n + 0) {
+		s->cm = C_SOCKS;
+		s->sm = S_SOCKS;
+		s->tun_socks4 = false;
+		memcpy(s->f.tunnel, "socks5", 7);
+		smtp_ev(s, EV_TUNNEL, DIR_C2S, m, "SOCKS5", 6);
+		return true;
+	}
+	if (n >= 9 && b[0] == 4 && (b[1] == 1 || b[1] == 2)) {
+		s->cm = C_SOCKS;
+		s->sm = S_SOCKS;
+		s->tun_socks4 = true;
+		memcpy(s->f.tunnel, "socks4", 7);
+		smtp_ev(s, EV_TUNNEL, DIR_C2S, m, "SOCKS4", 6);
+		return true;
+	}
+	return false;
+}
+
+/* HTTP header lines up to the blank line; returns bytes consumed. */
+static size_t http_lines(struct smtp *s, enum sl_dir d, const uint8_t *b, size_t n,
+			 const struct seg_meta *m, bool *done)
+{
+	size_t used = 0;
+	*done = false;
+	while (used < n) {
+		struct line_ev ev;
+		used += sline_feed(&s->line[d], b + used, n - used, &ev);
+		if (!ev.complete)
+			continue;
+		size_t kept = s->line[d].kept;
+		if (d == DIR_S2C && s->tun_lines[d] == 0) {
+			char t[EV_TEXT_MAX];
+			sl_text_copy(t, sizeof(t), s->line[d].buf, kept);
+			struct event *e = smtp_ev(s, EV_TUNNEL, DIR_S2C, m, t, strlen(t));
+			if (e && kept >= 12)
+				e->code = (uint16_t)((s->line[d].buf[9] - '0') * 100 +
+						     (s->line[d].buf[10] - '0') * 10 + (s->line[d].buf[11] - '0'));
+		}
+		s->tun_lines[d]++;
+		bool blank = s->line[d].total == 0;
+		sline_reset(&s->line[d]);
+		if (blank || s->tun_lines[d] > SMTP_TUNNEL_LINES) {
+			*done = true;
+			break;
+		}
+	}
+	return used;
+}
+
+/* Length of the SOCKS message at the head of buf for this direction and
+ * stage, 0 when more bytes are needed, (size_t)-1 when malformed. */
+static size_t socks_need(struct smtp *s, enum sl_dir d, const uint8_t *p, size_t have)
+{
+	uint8_t st = s->tun_stage[d];
+	if (s->tun_socks4) {
+		if (d == DIR_S2C)
+			return have >= 8 ? 8 : 0;
+		/* 04 cmd port(2) ip(4) userid NUL [domain NUL when ip is 0.0.0.x] */
+		if (have < 9)
+			return 0;
+		const uint8_t *z = memchr(p + 8, 0, have - 8);
+		if (!z)
+			return 0;
+		size_t end = (size_t)(z - p) + 1;
+		bool socks4a = p[4] == 0 && p[5] == 0 && p[6] == 0 && p[7] != 0;
+		if (!socks4a)
+			return end;
+		const uint8_t *z2 = memchr(p + end, 0, have - end);
+		return z2 ? (size_t)(z2 - p) + 1 : 0;
+	}
+	if (d == DIR_C2S) {
+		if (st == 0)
+			return have >= 2 ? (have >= (size_t)p[1] + 2 ? (size_t)p[1] + 2 : 0) : 0;
+		if (st == 1 && s->tun_method == 2) {
+			/* 01 ulen user plen pass */
+			if (have < 2)
+				return 0;
+			size_t u = p[1];
+			if (have < 3 + u)
+				return 0;
+			size_t pl = p[2 + u];
+			return have >= 3 + u + pl ? 3 + u + pl : 0;
+		}
+	} else {
+		if (st == 0)
+			return have >= 2 ? 2 : 0;
+		if (st == 1 && s->tun_method == 2)
+			return have >= 2 ? 2 : 0;
+	}
+	/* request / reply: 05 cmd|rep 00 atyp addr port */
+	if (have < 5)
+		return 0;
+	size_t alen;
+	switch (p[3]) {
+	case 1: alen = 4; break;
+	case 4: alen = 16; break;
+	case 3: alen = 1 + (size_t)p[4]; break;
+	default: return (size_t)-1;
+	}
+	size_t need = 4 + alen + 2;
+	return have >= need ? need : 0;
+}
+
+static size_t socks_feed(struct smtp *s, enum sl_dir d, const uint8_t *b, size_t n,
+			 const struct seg_meta *m, bool *done)
+{
+	size_t used = 0;
+	*done = false;
+	while (used < n && !*done) {
+		size_t room = SMTP_TUNNEL_MAX - s->tun_len[d];
+		size_t take = SL_MIN(room, n - used);
+		/* copy what may belong to this message; give back the excess below */
+		memcpy(s->tun_buf[d] + s->tun_len[d], b + used, take);
+		size_t have = s->tun_len[d] + take;
+		size_t need = socks_need(s, d, s->tun_buf[d], have);
+		if (need == (size_t)-1 || (need == 0 && have >= SMTP_TUNNEL_MAX)) {
+			smtp_note(s, d, m, "malformed SOCKS handshake");
+			*done = true;
+			s->tun_len[d] = 0;
+			return used;
+		}
+		if (need == 0) {
+			s->tun_len[d] = have;
+			used += take;
+			break;
+		}
+		used += need - s->tun_len[d];
+		const uint8_t *p = s->tun_buf[d];
+		uint8_t st = s->tun_stage[d];
+		if (!s->tun_socks4 && d == DIR_S2C && st == 0)
+			s->tun_method = p[1];
+		if (!s->tun_socks4 && d == DIR_S2C && ((st == 1 && s->tun_method != 2) || st == 2)) {
+			char t[64];
+			snprintf(t, sizeof(t), "SOCKS5 reply %u", p[1]);
+			struct event *e = smtp_ev(s, EV_TUNNEL, DIR_S2C, m, t, strlen(t));
+			if (e)
+				e->code = p[1];
+		}
+		/* wipe a username/password message right away */
+		memset(s->tun_buf[d], 0, need);
+		s->tun_len[d] = 0;
+		s->tun_stage[d]++;
+		uint8_t last = s->tun_socks4 ? 1 : (s->tun_method == 2 ? 3 : 2);
+		if (s->tun_stage[d] >= last)
+			*done = true;
+	}
+	return used;
+}
+
+size_t smtp_tunnel_client(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
+{
+	bool done;
+	size_t used = s->cm == C_HTTP_TUNNEL ? http_lines(s, DIR_C2S, b, n, m, &done)
+					    : socks_feed(s, DIR_C2S, b, n, m, &done);
+	if (done) {
+		s->cm = C_CMD;
+		s->c_first_line_done = false;
+	}
+	return used;
+}
+
+size_t smtp_tunnel_server(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
+{
+	bool done;
+	size_t used = s->sm == S_HTTP_TUNNEL ? http_lines(s, DIR_S2C, b, n, m, &done)
+					    : socks_feed(s, DIR_S2C, b, n, m, &done);
+	if (done)
+		s->sm = S_LINES;
+	return used;
+}

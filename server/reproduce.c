@@ -1,0 +1,583 @@
+/*
+ * reproduce.c - `smtpsleuth reproduce CAUSE -w OUT.pcap`: rebuilds one
+ * verdict in the lab. It captures on the loopback interface with libpcap
+ * (immediate mode, filter "tcp port P"), forks the bundled server with the
+ * policy that causes CAUSE on a free loopback port, plays a scripted client
+ * against it, waits until the server has logged the session(s), keeps
+ * capturing a short tail so the last ACK/FIN/RST are in the file, and prints
+ * the server's log line(s): the oracle for the analyzer's verdict.
+ *
+ * Invariants: bounded in time (client waits are bounded, the server child is
+ * told to exit after the expected sessions and is killed after
+ * REPRO_SERVER_WAIT seconds); the server child never touches the capture
+ * (it leaves with _exit so the dump's stdio buffer is flushed once, by us).
+ */
+#include "server.h"
+#include "srv.h"
+#include "client.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#define REPRO_TAIL_SECONDS   0.3
+#define REPRO_SERVER_WAIT    10.0
+#define REPRO_MAX_ARGS       64
+
+enum variant { V_DEFAULT, V_MAIL, V_GREYLIST, V_MSGS, V_RST };
+
+struct scenario {
+	const char *cause;
+	const char *serve_args;       /* space-separated serve options; @USERS = a users file */
+	unsigned sessions;            /* sessions the server will log */
+};
+
+static const struct scenario scenarios[] = {
+	{ "completed",          "",                                   1 },
+	{ "size_limit",         "--max-size 2000",                    1 },
+	{ "auth_failed",        "--users @USERS",                     1 },
+	{ "auth_required",      "--users @USERS --require-auth",      1 },
+	{ "ip_filtered",        "--deny 127.0.0.0/8",                 1 },
+	{ "relay_denied",       "--relay-domain example.org",         1 },
+	{ "idle_timeout",       "--idle-timeout 1",                   1 },
+	{ "too_many_errors",    "--max-errors 3",                     1 },
+	{ "rate_limited",       "--max-conn-per-ip 1",                2 },
+	{ "server_unavailable", "--shutdown",                         1 },
+	{ "tls_required",       "--require-tls",                      1 },
+	{ "tls_failed",         "--tls-fail refuse",                  1 },
+	{ "client_abort",       "",                                   1 },
+	{ "connection_refused", NULL,                                 0 },
+};
+
+static void usage(void)
+{
+	fprintf(stderr,
+	"usage: smtpsleuth reproduce CAUSE -w OUT.pcap [--log FILE] [--json] [--variant V]\n"
+	"                            [--iface IF] [serve policy options...]\n"
+	"causes:");
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		fprintf(stderr, " %s", scenarios[i].cause);
+	fprintf(stderr, "\n"
+	"variants: size_limit: data (default) | mail (SIZE= refused at MAIL);\n"
+	"          rate_limited: conn (default) | greylist | msgs;  client_abort: fin | rst\n"
+	"serve options are passed to the server, e.g. --size-action reset, --deny-action close,\n"
+	"--idle-action close, --tls-fail abort\n");
+}
+
+/* ---- capture ---- */
+
+struct capture {
+	pcap_t *p;
+	pcap_dumper_t *d;
+	volatile int stop;
+	unsigned long packets;
+};
+
+static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct capture *c = (struct capture *)user;
+	pcap_dump((u_char *)c->d, h, bytes);
+	c->packets++;
+}
+
+static void *capture_loop(void *arg)
+{
+	struct capture *c = arg;
+	int fd = pcap_get_selectable_fd(c->p);
+	while (!c->stop) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		poll(&pf, 1, 20);
+		pcap_dispatch(c->p, -1, on_packet, (u_char *)c);
+	}
+	/* What the kernel still holds. */
+	for (int i = 0; i < 5; i++)
+		if (pcap_dispatch(c->p, -1, on_packet, (u_char *)c) <= 0)
+			break;
+	return NULL;
+}
+
+static int capture_open(struct capture *c, const char *iface, unsigned port, const char *out)
+{
+	char eb[PCAP_ERRBUF_SIZE] = "";
+	c->p = pcap_create(iface, eb);
+	if (!c->p) {
+		fprintf(stderr, "reproduce: cannot open %s: %s\n", iface, eb);
+		return 1;
+	}
+	pcap_set_snaplen(c->p, 65535);
+	pcap_set_immediate_mode(c->p, 1);
+	pcap_set_timeout(c->p, 20);
+	int rc = pcap_activate(c->p);
+	if (rc < 0) {
+		if (rc == PCAP_ERROR_PERM_DENIED || geteuid() != 0)
+			fprintf(stderr, "reproduce: capturing on %s is not permitted (%s); "
+			        "run as root or give the binary CAP_NET_RAW "
+			        "(setcap cap_net_raw,cap_net_admin+ep smtpsleuth)\n",
+			        iface, pcap_geterr(c->p));
+		else
+			fprintf(stderr, "reproduce: cannot capture on %s: %s\n", iface, pcap_geterr(c->p));
+		pcap_close(c->p);
+		c->p = NULL;
+		return 1;
+	}
+	char filter[64];
+	struct bpf_program prog;
+	snprintf(filter, sizeof(filter), "tcp port %u", port);
+	if (pcap_compile(c->p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) < 0 ||
+	    pcap_setfilter(c->p, &prog) < 0) {
+		fprintf(stderr, "reproduce: filter '%s': %s\n", filter, pcap_geterr(c->p));
+		pcap_close(c->p);
+		c->p = NULL;
+		return 1;
+	}
+	pcap_freecode(&prog);
+	pcap_setnonblock(c->p, 1, eb);
+	c->d = pcap_dump_open(c->p, out);
+	if (!c->d) {
+		fprintf(stderr, "reproduce: cannot write %s: %s\n", out, pcap_geterr(c->p));
+		pcap_close(c->p);
+		c->p = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- scripted client ---- */
+
+struct target {
+	struct sockaddr_storage ss;
+	socklen_t sl;
+};
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+	nanosleep(&ts, NULL);
+}
+
+/* Ends a dialog: QUIT when the server still answers, then close. */
+static void quit_close(struct cl *c)
+{
+	if (c->fd >= 0) {
+		int code = cl_cmd(c, "QUIT");
+		if (code > 0)
+			cl_reply(c, 2.0);   /* wait for the server's FIN (returns 0) */
+	}
+	cl_close(c, false);
+}
+
+/* Reads until the server closes (or the timeout), then closes. */
+static void wait_close(struct cl *c, double timeout)
+{
+	while (c->fd >= 0) {
+		int r = cl_reply(c, timeout);
+		if (r <= 0)
+			break;
+	}
+	cl_close(c, false);
+}
+
+static bool hello(struct cl *c)
+{
+	if (cl_reply(c, 5.0) != 220)
+		return false;
+	return cl_cmd(c, "EHLO client.example.test") == 250;
+}
+
+static const char message[] =
+	"From: Alice <alice@client.example.test>\r\n"
+	"To: Bob <bob@example.org>\r\n"
+	"Subject: smtpsleuth reproduce\r\n"
+	"Message-ID: <reproduce@client.example.test>\r\n"
+	"\r\n"
+	"Hello Bob,\r\n"
+	"..this line was dot-stuffed.\r\n"
+	"Bye.\r\n";
+
+static int play(const char *cause, enum variant v, const struct target *t)
+{
+	struct cl c;
+	int e = cl_connect(&c, &t->ss, t->sl, 5.0);
+	if (!strcmp(cause, "connection_refused"))
+		return e == ECONNREFUSED ? 0 : (cl_close(&c, false), 1);
+	if (e) {
+		fprintf(stderr, "reproduce: connect: %s\n", strerror(e));
+		return 1;
+	}
+	if (!strcmp(cause, "ip_filtered") || !strcmp(cause, "server_unavailable")) {
+		int code = cl_reply(&c, 5.0);
+		if (code == 554)
+			quit_close(&c);
+		else
+			wait_close(&c, 5.0);
+		return 0;
+	}
+	if (!strcmp(cause, "rate_limited") && v == V_DEFAULT) {
+		if (!hello(&c)) {
+			cl_close(&c, false);
+			return 1;
+		}
+		struct cl c2;
+		if (cl_connect(&c2, &t->ss, t->sl, 5.0) == 0) {
+			cl_reply(&c2, 5.0);     /* 421 4.7.0 too many connections */
+			wait_close(&c2, 5.0);
+		}
+		quit_close(&c);
+		return 0;
+	}
+	if (!hello(&c)) {
+		wait_close(&c, 2.0);
+		return 0;
+	}
+	if (!strcmp(cause, "auth_failed")) {
+		/* \0alice\0wrong-password */
+		cl_cmd(&c, "AUTH PLAIN AGFsaWNlAHdyb25nLXBhc3N3b3Jk");
+		quit_close(&c);
+	} else if (!strcmp(cause, "idle_timeout")) {
+		cl_reply(&c, 10.0);             /* the server's 421, or its FIN */
+		wait_close(&c, 3.0);
+	} else if (!strcmp(cause, "too_many_errors")) {
+		const char *bad[] = { "HELLO?", "MAIL", "GET / HTTP/1.0", "XYZZY" };
+		for (size_t i = 0; i < 4 && c.fd >= 0; i++) {
+			int code = cl_cmd(&c, bad[i]);
+			if (code == 421 || code <= 0)
+				break;
+		}
+		wait_close(&c, 3.0);
+	} else if (!strcmp(cause, "tls_failed")) {
+		int code = cl_cmd(&c, "STARTTLS");
+		if (code == 220) {
+			cl_tls_handshake(&c);
+			cl_close(&c, false);
+		} else {
+			quit_close(&c);
+		}
+	} else if (!strcmp(cause, "size_limit") && v == V_MAIL) {
+		cl_cmd(&c, "MAIL FROM:<alice@client.example.test> SIZE=50000");
+		quit_close(&c);
+	} else {
+		/* A transaction; the policy decides where it stops. */
+		int code = cl_cmd(&c, "MAIL FROM:<alice@client.example.test>");
+		const char *rcpt = !strcmp(cause, "relay_denied") ? "RCPT TO:<bob@elsewhere.test>"
+		                                                  : "RCPT TO:<bob@example.org>";
+		if (code == 250)
+			code = cl_cmd(&c, rcpt);
+		if (!strcmp(cause, "client_abort")) {
+			sleep_s(0.05);
+			cl_close(&c, v == V_RST);
+			return 0;
+		}
+		if (code == 250)
+			code = cl_cmd(&c, "DATA");
+		if (code == 354) {
+			bool ok = cl_send(&c, message, sizeof(message) - 1);
+			if (!strcmp(cause, "size_limit")) {
+				char line[80];
+				memset(line, 'x', 78);
+				line[78] = '\r';
+				line[79] = '\n';
+				for (int i = 0; i < 256 && ok; i++) {
+					ok = cl_send(&c, line, sizeof(line));
+					if (i % 16 == 15)
+						sleep_s(0.002);
+				}
+			}
+			if (ok)
+				ok = cl_send(&c, ".\r\n", 3);
+			code = ok ? cl_reply(&c, 5.0) : -1;
+		}
+		if (!strcmp(cause, "rate_limited") && v == V_MSGS && code == 250) {
+			code = cl_cmd(&c, "MAIL FROM:<alice@client.example.test>");
+			if (code == 421) {
+				wait_close(&c, 3.0);
+				return 0;
+			}
+		}
+		if (code > 0)
+			quit_close(&c);
+		else
+			wait_close(&c, 2.0);
+	}
+	return 0;
+}
+
+/* ---- the server child ---- */
+
+static int write_users(char *path, size_t n)
+{
+	snprintf(path, n, "/tmp/smtpsleuth-users-XXXXXX");
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	static const char users[] = "alice:correct-horse\n";
+	bool ok = write(fd, users, sizeof(users) - 1) == (ssize_t)(sizeof(users) - 1);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static volatile int child_stop;
+
+static void child_term(int sig)
+{
+	(void)sig;
+	child_stop = 1;
+}
+
+static void run_server_child(char **argv, int argc, int lfd, int log_fd)
+{
+	struct policy *p = calloc(1, sizeof(*p));
+	char err[1024];
+	if (!p)
+		_exit(1);
+	policy_defaults(p);
+	if (policy_parse(p, argc, argv, err, sizeof(err)) != 0) {
+		fprintf(stderr, "reproduce: server options: %s\n", err);
+		_exit(2);
+	}
+	signal(SIGTERM, child_term);
+	int rc = srv_run(p, lfd, log_fd, &child_stop, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "reproduce: server: %s\n", err);
+	_exit(rc);
+}
+
+static bool loopback_port(int *fd_out, unsigned *port, bool listening)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (listening ? SOCK_NONBLOCK : 0), 0);
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t l = sizeof(in);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&in, sizeof(in)) < 0 ||
+	    (listening && listen(fd, 64) < 0) || getsockname(fd, (struct sockaddr *)&in, &l) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	*fd_out = fd;
+	*port = ntohs(in.sin_port);
+	return true;
+}
+
+int reproduce_main(int argc, char **argv)
+{
+	const char *cause = NULL, *out = NULL, *log_path = NULL, *iface = "lo", *vname = NULL;
+	bool json = false;
+	char *extra[REPRO_MAX_ARGS];
+	int n_extra = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if ((!strcmp(a, "-w") || !strcmp(a, "--write")) && i + 1 < argc) out = argv[++i];
+		else if (!strcmp(a, "--log") && i + 1 < argc) log_path = argv[++i];
+		else if (!strcmp(a, "--iface") && i + 1 < argc) iface = argv[++i];
+		else if (!strcmp(a, "--variant") && i + 1 < argc) vname = argv[++i];
+		else if (!strcmp(a, "--json")) json = true;
+		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(); return 0; }
+		else if (a[0] != '-' && !cause) cause = a;
+		else if (a[0] == '-' && n_extra + 2 < REPRO_MAX_ARGS) {
+			extra[n_extra++] = argv[i];
+			if (i + 1 < argc && argv[i + 1][0] != '-')
+				extra[n_extra++] = argv[++i];
+		} else {
+			fprintf(stderr, "reproduce: unexpected argument '%s'\n", a);
+			usage();
+			return 2;
+		}
+	}
+	const struct scenario *sc = NULL;
+	for (size_t i = 0; cause && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(scenarios[i].cause, cause))
+			sc = &scenarios[i];
+	if (!sc || !out) {
+		if (cause && !sc)
+			fprintf(stderr, "reproduce: unknown cause '%s'\n", cause);
+		usage();
+		return 2;
+	}
+	enum variant v = V_DEFAULT;
+	if (vname) {
+		if (!strcmp(vname, "mail") && !strcmp(cause, "size_limit")) v = V_MAIL;
+		else if (!strcmp(vname, "greylist") && !strcmp(cause, "rate_limited")) v = V_GREYLIST;
+		else if (!strcmp(vname, "msgs") && !strcmp(cause, "rate_limited")) v = V_MSGS;
+		else if (!strcmp(vname, "rst") && !strcmp(cause, "client_abort")) v = V_RST;
+		else if (strcmp(vname, "data") && strcmp(vname, "conn") && strcmp(vname, "fin")) {
+			fprintf(stderr, "reproduce: no variant '%s' for %s\n", vname, cause);
+			return 2;
+		}
+	}
+
+	/* The port first (the filter needs it): a listener, or for
+	 * connection_refused a bound socket that never listens. */
+	int lfd;
+	unsigned port;
+	bool refused = sc->serve_args == NULL;
+	if (!loopback_port(&lfd, &port, !refused)) {
+		fprintf(stderr, "reproduce: cannot bind a loopback port: %s\n", strerror(errno));
+		return 1;
+	}
+	struct capture cap = {0};
+	if (capture_open(&cap, iface, port, out)) {
+		close(lfd);
+		return 1;
+	}
+
+	/* Server argv: scenario options, variant options, then the user's. */
+	char users[64] = "";
+	char argbuf[512];
+	char *sargv[REPRO_MAX_ARGS * 2];
+	int sargc = 0;
+	sargv[sargc++] = "serve";
+	if (!refused) {
+		snprintf(argbuf, sizeof(argbuf), "%s%s%s", sc->serve_args,
+		         v == V_GREYLIST ? " --greylist" : v == V_MSGS ? " --max-msgs 1" : "",
+		         " --quiet");
+		if (v == V_GREYLIST || v == V_MSGS) {
+			/* these variants replace the connection limit */
+			char *cl = strstr(argbuf, "--max-conn-per-ip 1");
+			if (cl)
+				memset(cl, ' ', strlen("--max-conn-per-ip 1"));
+		}
+		for (char *tok = strtok(argbuf, " "); tok && sargc < REPRO_MAX_ARGS; tok = strtok(NULL, " ")) {
+			if (!strcmp(tok, "@USERS")) {
+				if (write_users(users, sizeof(users)) < 0) {
+					fprintf(stderr, "reproduce: cannot write a users file\n");
+					return 1;
+				}
+				tok = users;
+			}
+			sargv[sargc++] = tok;
+		}
+		for (int i = 0; i < n_extra; i++)
+			sargv[sargc++] = extra[i];
+		if (json)
+			sargv[sargc++] = "--json";
+	}
+	sargv[sargc] = NULL;
+	unsigned expect = (v == V_GREYLIST || v == V_MSGS) ? 1 : sc->sessions;
+	char maxs[16];
+	snprintf(maxs, sizeof(maxs), "%u", expect);
+	if (!refused) {
+		sargv[sargc++] = "--max-sessions";
+		sargv[sargc++] = maxs;
+		sargv[sargc] = NULL;
+	}
+
+	int logp[2] = { -1, -1 };
+	pid_t pid = -1;
+	if (!refused) {
+		if (pipe(logp) < 0) {
+			fprintf(stderr, "reproduce: pipe: %s\n", strerror(errno));
+			return 1;
+		}
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0) {
+			close(logp[0]);
+			run_server_child(sargv, sargc, lfd, logp[1]);
+		}
+		close(logp[1]);
+		if (pid < 0) {
+			fprintf(stderr, "reproduce: fork: %s\n", strerror(errno));
+			return 1;
+		}
+	}
+
+	/* The thread starts after fork() so the child never inherits a thread
+	 * that might hold a lock; the kernel buffers packets meanwhile. */
+	pthread_t th;
+	if (pthread_create(&th, NULL, capture_loop, &cap) != 0) {
+		fprintf(stderr, "reproduce: cannot start the capture thread\n");
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		return 1;
+	}
+
+	struct target t = {0};
+	struct sockaddr_in *in = (struct sockaddr_in *)&t.ss;
+	in->sin_family = AF_INET;
+	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	in->sin_port = htons((uint16_t)port);
+	t.sl = sizeof(*in);
+	int rc = play(cause, v, &t);
+
+	/* The server's log: read until the child exits (it stops after the
+	 * expected sessions), bounded by REPRO_SERVER_WAIT. */
+	char logbuf[8192];
+	size_t loglen = 0;
+	if (pid > 0) {
+		double end = mono_now() + REPRO_SERVER_WAIT;
+		bool killed = false;
+		for (;;) {
+			struct pollfd pf = { .fd = logp[0], .events = POLLIN };
+			double left = end - mono_now();
+			if (left <= 0 && !killed) {
+				kill(pid, SIGTERM);
+				killed = true;
+				end = mono_now() + 2;
+				continue;
+			}
+			if (left <= 0)
+				break;
+			if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
+				continue;
+			ssize_t r = read(logp[0], logbuf + loglen, sizeof(logbuf) - 1 - loglen);
+			if (r <= 0)
+				break;
+			loglen += (size_t)r;
+		}
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+		}
+		close(logp[0]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			rc = 1;
+	}
+	logbuf[loglen] = 0;
+	close(lfd);
+	sleep_s(REPRO_TAIL_SECONDS);
+	cap.stop = 1;
+	pthread_join(th, NULL);
+	pcap_dump_close(cap.d);
+	pcap_close(cap.p);
+	if (users[0])
+		unlink(users);
+
+	if (refused) {
+		/* No server process: the kernel's RST is the whole story. */
+		if (json)
+			snprintf(logbuf, sizeof(logbuf),
+			         "{\"type\":\"server_session\",\"session\":0,\"client\":{\"ip\":\"127.0.0.1\",\"port\":0},"
+			         "\"cause\":\"connection_refused\",\"phase\":\"connect\",\"reply\":null,"
+			         "\"close\":\"rst\",\"closed_by\":\"server\"}\n");
+		else
+			snprintf(logbuf, sizeof(logbuf),
+			         "session=0 client=127.0.0.1:0 cause=connection_refused phase=connect reply=- "
+			         "close=rst closed_by=server note=\"no listener on port %u\"\n", port);
+	}
+	FILE *lf = stdout;
+	if (log_path) {
+		lf = fopen(log_path, "w");
+		if (!lf) {
+			fprintf(stderr, "reproduce: cannot write %s: %s\n", log_path, strerror(errno));
+			return 1;
+		}
+	}
+	fputs(logbuf, lf);
+	if (lf != stdout)
+		fclose(lf);
+	if (rc)
+		fprintf(stderr, "reproduce: scenario %s did not play as expected\n", cause);
+	else if (cap.packets == 0) {
+		fprintf(stderr, "reproduce: no packets captured on %s\n", iface);
+		rc = 1;
+	}
+	return rc;
+}

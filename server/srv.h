@@ -1,0 +1,288 @@
+/*
+ * srv.h - internals of the bundled SMTP server, shared by its modules:
+ * the policy (what the operator asked for), the session (one connection and
+ * its SMTP state), the server (listener, epoll, session list), and the small
+ * interfaces of the TLS, Maildir and log modules.
+ *
+ * Invariants:
+ * - Every buffer a client can fill is a fixed array inside struct session, so
+ *   memory per connection is sizeof(struct session) plus OpenSSL's state when
+ *   TLS is on; nothing grows with what a client sends.
+ * - Nothing is ever relayed: a message is discarded or written to a Maildir.
+ * - Each session ends exactly once, through srv_session_end(), which writes
+ *   its log line (the oracle the analyzer is checked against).
+ */
+#ifndef SLEUTH_SRV_H
+#define SLEUTH_SRV_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define SRV_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* ---- caps (named, per connection unless said otherwise) ---- */
+#define SRV_CMD_LINE_MAX    2048   /* a command line, CRLF included (AUTH PLAIN needs room) */
+#define SRV_INBUF           8192   /* bytes read but not yet parsed */
+#define SRV_OUTBUF          8192   /* replies not yet written */
+#define SRV_OUT_RESERVE     1024   /* parsing pauses when less than this is free in outbuf */
+#define SRV_MAX_RCPT_HARD   1000   /* recipients per message, whatever --max-rcpts says */
+#define SRV_ADDR_MAX        256    /* stored copy of MAIL FROM / first RCPT TO */
+#define SRV_HELO_MAX        128
+#define SRV_USER_MAX        64
+#define SRV_MAX_USERS       256    /* lines read from --users */
+#define SRV_MAX_CIDR        64     /* --allow / --deny entries each */
+#define SRV_MAX_RELAY       32     /* --relay-domain entries */
+#define SRV_GREYLIST_SLOTS  4096   /* remembered triplets (oldest overwritten) */
+#define SRV_DEFAULT_MAX_CONNS 4096
+#define SRV_DEFAULT_MAX_ERRORS 20
+#define SRV_DRAIN_SECONDS   2.0    /* after a FIN we sent, how long we read and discard */
+
+/* ---- policy ---- */
+
+enum size_action { SIZE_REPLY, SIZE_CLOSE, SIZE_RESET };
+enum deny_action { DENY_GREETING, DENY_CLOSE, DENY_RESET };
+enum idle_action { IDLE_REPLY, IDLE_CLOSE };
+enum tls_fail { TLSF_NONE, TLSF_REFUSE, TLSF_ABORT };
+
+struct cidr {
+	int family;             /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
+struct user_entry {
+	char user[SRV_USER_MAX];
+	char pass[SRV_USER_MAX];
+};
+
+struct policy {
+	struct sockaddr_storage listen;
+	socklen_t listen_len;
+	char hostname[64];
+
+	uint64_t max_size;              /* 0: no limit advertised or enforced */
+	enum size_action size_action;
+
+	struct user_entry *users;       /* owned; NULL when --users not given */
+	unsigned n_users;
+	bool require_auth;
+	unsigned max_auth_failures;     /* 0: unlimited */
+
+	struct cidr allow[SRV_MAX_CIDR], deny[SRV_MAX_CIDR];
+	unsigned n_allow, n_deny;
+	enum deny_action deny_action;
+
+	double idle_timeout;            /* seconds; 0: none (a 300 s default applies) */
+	enum idle_action idle_action;
+
+	unsigned max_errors;
+	char relay[SRV_MAX_RELAY][SRV_ADDR_MAX];
+	unsigned n_relay;
+	unsigned max_conn_per_ip;       /* 0: unlimited */
+	unsigned max_conns;
+	unsigned max_msgs;              /* per session; 0: unlimited */
+	unsigned max_rcpts;             /* per message; 0: SRV_MAX_RCPT_HARD */
+	bool greylist;
+	double greylist_delay;          /* seconds a triplet must wait */
+	bool shutdown;
+	double greeting_delay;
+	bool early_talker;              /* reject clients that talk before the greeting */
+
+	bool require_tls;
+	bool no_tls;                    /* do not offer STARTTLS */
+	enum tls_fail tls_fail;
+	char cert[512], key[512];
+
+	char maildir[512];
+	char log_path[512];
+	bool json;
+	unsigned max_sessions;          /* exit after this many sessions; 0: run forever */
+	bool quiet;                     /* no startup line on stderr */
+};
+
+/* Parses serve options from argv[1..]. On error writes a message into err and
+ * returns 2 (usage) or 1 (runtime, e.g. unreadable --users). */
+int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errlen);
+void policy_defaults(struct policy *p);
+void policy_free(struct policy *p);
+/* True when the policy admits this client address (--allow / --deny). */
+bool policy_addr_allowed(const struct policy *p, const struct sockaddr_storage *ss);
+bool policy_check_user(const struct policy *p, const char *user, const char *pass);
+/* True when the recipient's domain is local (or no --relay-domain is set). */
+bool policy_rcpt_local(const struct policy *p, const char *addr, size_t len);
+bool parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+bool cidr_parse(const char *s, struct cidr *c);
+bool cidr_match(const struct cidr *c, const struct sockaddr_storage *ss);
+const char *policy_usage(void);
+
+/* ---- session ---- */
+
+/* Causes the server enforces (names from DESIGN.md). */
+#define SRV_CAUSES(X) \
+	X(SC_NONE, "completed") \
+	X(SC_SIZE_LIMIT, "size_limit") \
+	X(SC_AUTH_FAILED, "auth_failed") \
+	X(SC_AUTH_REQUIRED, "auth_required") \
+	X(SC_IP_FILTERED, "ip_filtered") \
+	X(SC_RELAY_DENIED, "relay_denied") \
+	X(SC_IDLE_TIMEOUT, "idle_timeout") \
+	X(SC_TOO_MANY_ERRORS, "too_many_errors") \
+	X(SC_RATE_LIMITED, "rate_limited") \
+	X(SC_SERVER_UNAVAILABLE, "server_unavailable") \
+	X(SC_TLS_REQUIRED, "tls_required") \
+	X(SC_TLS_FAILED, "tls_failed") \
+	X(SC_CLIENT_ABORT, "client_abort")
+#define X(e, s) e,
+enum srv_cause { SRV_CAUSES(X) SC__COUNT };
+#undef X
+const char *srv_cause_name(enum srv_cause c);
+
+/* Phase names of the contract. */
+#define SRV_PHASES(X) \
+	X(PH_CONNECT, "connect") X(PH_GREETING, "greeting") X(PH_HELO, "helo") \
+	X(PH_AUTH, "auth") X(PH_MAIL, "mail") X(PH_RCPT, "rcpt") X(PH_DATA, "data") \
+	X(PH_BDAT, "bdat") X(PH_STARTTLS, "starttls") X(PH_TLS, "tls") \
+	X(PH_QUIT, "quit") X(PH_IDLE, "idle")
+#define X(e, s) e,
+enum srv_phase { SRV_PHASES(X) PH__N };
+#undef X
+const char *srv_phase_name(enum srv_phase p);
+
+/* Where the connection stands; every change goes through sess_enter(). */
+enum sess_state {
+	SS_PREGREET,    /* accepted, greeting held back (--greeting-delay) */
+	SS_DENIED,      /* 554 greeting sent: only QUIT is served (RFC 5321 3.1) */
+	SS_CMD,         /* command phase */
+	SS_AUTH_PLAIN,  /* waiting for the AUTH PLAIN initial response line */
+	SS_AUTH_USER,   /* AUTH LOGIN: waiting for the user name line */
+	SS_AUTH_PASS,   /* AUTH LOGIN: waiting for the password line */
+	SS_DATA,        /* reading a DATA body up to CRLF.CRLF */
+	SS_BDAT,        /* reading the octets of a BDAT chunk */
+	SS_TLS_HS,      /* TLS handshake in progress */
+	SS_DRAIN,       /* we sent FIN: read and discard until EOF or the drain time */
+	SS_DEAD         /* ended; freed by the loop */
+};
+
+enum close_how { CL_NONE, CL_FIN, CL_RST };
+enum closer { BY_NONE, BY_SRV, BY_CLI };
+
+/* Byte-level DATA scanner state: finds CRLF.CRLF and undoes dot-stuffing
+ * without holding lines, so a body line of any length costs no memory. */
+enum data_scan { DS_BOL, DS_DOT, DS_DOTCR, DS_MID, DS_CR };
+
+struct ssl_st;
+struct server;
+
+struct session {
+	struct session *next, *prev;
+	struct server *srv;
+	int fd;
+	uint64_t id;
+	struct sockaddr_storage peer;
+	char peer_ip[64];
+	unsigned peer_port;
+	double t_start, t_last;          /* CLOCK_MONOTONIC seconds */
+	double t_greet;                  /* when to greet (SS_PREGREET) */
+	double t_drain_end;
+	double wall_start;               /* CLOCK_REALTIME, for the log */
+	enum sess_state state;
+	uint32_t epoll_mask;
+
+	/* SMTP dialog */
+	bool esmtp, helo_seen, in_mail, authed, tls_on, quit_seen, discard_line, fin_sent;
+	char helo[SRV_HELO_MAX];
+	char mail_from[SRV_ADDR_MAX];
+	char rcpt0[SRV_ADDR_MAX];
+	char auth_user[SRV_USER_MAX];
+	unsigned n_rcpt, n_msgs, n_errors, n_auth_fail;
+	uint64_t body_bytes;
+	bool body_over;                  /* body passed --max-size */
+	bool bdat_mode, bdat_last, bdat_bad;
+	uint64_t bdat_left;
+	enum data_scan ds;
+	int msg_fd;                      /* Maildir tmp file, or -1 */
+	char msg_name[128];
+
+	/* outcome, for the log */
+	enum srv_cause cause;
+	enum srv_phase phase, cause_phase;
+	unsigned reply_code;
+	char reply_enh[12];
+	enum close_how close_how;
+	enum closer closed_by;
+	uint64_t bytes_in, bytes_out;
+
+	struct ssl_st *ssl;
+	bool tls_want_write;             /* an SSL call asked for writability */
+
+	size_t in_len, out_len, out_off;
+	char in[SRV_INBUF];
+	char out[SRV_OUTBUF];
+};
+
+struct greyslot {
+	uint64_t hash;
+	double first;
+};
+
+struct server {
+	struct policy *pol;
+	int epfd, lfd;
+	int log_fd;
+	int maildir_fd;                  /* the Maildir's top directory, or -1 */
+	struct ssl_ctx_st *tls;          /* NULL when STARTTLS is not offered */
+	struct session *sessions;
+	unsigned n_sessions;
+	uint64_t next_id, ended;
+	double sweep_every;
+	struct greyslot grey[SRV_GREYLIST_SLOTS];
+	volatile int *stop;
+};
+
+double mono_now(void);
+
+/* session.c */
+struct session *sess_new(struct server *s, int fd, const struct sockaddr_storage *peer);
+void sess_on_accept(struct session *ss);
+void sess_on_io(struct session *ss, uint32_t events);
+void sess_sweep(struct session *ss, double now);
+void sess_free(struct session *ss);
+bool sess_wants_read(const struct session *ss);
+bool sess_wants_write(const struct session *ss);
+/* serve.c: keeps the epoll interest in line with what the session waits for. */
+void srv_update_events(struct session *ss);
+/* server run loop on an already listening socket; returns an exit code. */
+int srv_run(struct policy *p, int lfd, int log_fd, volatile int *stop, char *err, size_t errlen);
+int srv_listen(const struct policy *p, char *err, size_t errlen);
+
+/* tlsio.c */
+struct ssl_ctx_st *tls_server_ctx(const struct policy *p, char *err, size_t errlen);
+void tls_ctx_free(struct ssl_ctx_st *ctx);
+/* Start server-side TLS on fd; NULL on failure. */
+struct ssl_st *tls_session_new(struct ssl_ctx_st *ctx, int fd);
+/* Returns 1 done, 0 in progress (*want_write says which way), -1 failed. */
+int tls_handshake(struct ssl_st *ssl, bool *want_write);
+/* Like read/write: >0 bytes, 0 EOF, -1 with errno EAGAIN (and *want_write) or another error. */
+long tls_read(struct ssl_st *ssl, void *buf, size_t len, bool *want_write);
+long tls_write(struct ssl_st *ssl, const void *buf, size_t len, bool *want_write);
+void tls_session_free(struct ssl_st *ssl);
+
+/* maildir.c */
+int maildir_open(const char *dir, char *err, size_t errlen);
+/* Creates a unique tmp file; returns fd or -1. name receives its base name. */
+int maildir_begin(int mdfd, uint64_t sess, unsigned msg, char *name, size_t namelen);
+bool maildir_write(int fd, const void *buf, size_t len);
+/* Moves tmp/NAME to new/NAME (atomic rename) and closes fd. */
+bool maildir_commit(int mdfd, int fd, const char *name);
+void maildir_abort(int mdfd, int fd, const char *name);
+
+/* log.c */
+void srv_log_session(struct server *s, const struct session *ss);
+void srv_log_text(struct server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

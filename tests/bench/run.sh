@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# run.sh - the benchmark behind `make bench`.
+#
+#   bash tests/bench/run.sh BUILD_DIR [--with-tshark] [--reps N]
+#
+# Generates three captures into BUILD_DIR/bench/ (once; again when the
+# generator was rebuilt): a 500 MB bulk capture, a 50 MB capture of the same
+# mix and seed, and 500k small sessions. Runs bench_engine on each (bare
+# libpcap loop, engine, and the full pipeline when it is built in) and prints
+# the ratios against the bars of DESIGN.md: analysis within 1.5x of the bare
+# loop on bulk traffic and 3x on small sessions, peak RSS of the 500 MB run
+# within 1.2x of the 50 MB run, under 200 MB for 500k sessions. With
+# --with-tshark it also times `tshark -q -z conv,tcp` on the small-sessions
+# capture for comparison (slow: minutes). Runs tests/bench/server_bench.sh
+# when it exists. A summary is also written to BUILD_DIR/bench/results.txt.
+#
+# Exit status: 0 when every measurement ran (bars missed are reported, not
+# fatal: the numbers are for people to read), 1 when a tool failed.
+set -euo pipefail
+
+usage() { echo "usage: $0 BUILD_DIR [--with-tshark] [--reps N]" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+BUILD=$(cd "$1" && pwd) || usage
+shift
+WITH_TSHARK=0
+REPS=2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --with-tshark) WITH_TSHARK=1 ;;
+    --reps) REPS=${2:?}; shift ;;
+    *) usage ;;
+  esac
+  shift
+done
+
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+GEN=$BUILD/gen_capture
+BENCH=$BUILD/bench_engine
+OUT=$BUILD/bench
+SEED=1
+for t in "$GEN" "$BENCH"; do
+  [ -x "$t" ] || { echo "run.sh: $t not built (cmake --build $BUILD)" >&2; exit 1; }
+done
+mkdir -p "$OUT"
+
+BULK_BIG=$OUT/bulk-500M.pcap
+BULK_SMALL=$OUT/bulk-50M.pcap
+SMALL=$OUT/small-500k.pcap
+
+# gen FILE ARGS...: (re)generates FILE unless it is newer than the generator.
+gen() {
+  local f=$1; shift
+  if [ -s "$f" ] && [ "$f" -nt "$GEN" ]; then
+    echo "using $f ($(du -h "$f" | cut -f1))"
+    return
+  fi
+  "$GEN" -o "$f.tmp" --seed "$SEED" "$@"
+  mv "$f.tmp" "$f"
+}
+
+echo "== captures"
+gen "$BULK_BIG" --mix bulk -s 500M
+gen "$BULK_SMALL" --mix bulk -s 50M
+gen "$SMALL" --mix small --sessions 500000
+
+# bench FILE BAR LOG: one bench_engine run, its output kept in LOG.
+STATUS=0
+bench() {
+  echo
+  echo "== $(basename "$1") (bar ${2}x)"
+  if ! "$BENCH" --full --reps "$REPS" --bar "$2" "$1" | tee "$3"; then
+    STATUS=1
+  fi
+}
+bench "$BULK_BIG" 1.5 "$OUT/bulk-500M.log"
+bench "$BULK_SMALL" 1.5 "$OUT/bulk-50M.log"
+bench "$SMALL" 3 "$OUT/small-500k.log"
+
+# field LOG KEY: the value of "KEY = value" in a bench log, or empty.
+field() { sed -n "s/^$2 = \([0-9.]*\).*/\1/p" "$1" | head -1; }
+secs() { awk -v m="$2" '$1 == m && $4 ~ /^[0-9.]+$/ { print $4; exit }' "$1"; }
+
+{
+  echo "== summary ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -m))"
+  for f in bulk-500M bulk-50M small-500k; do
+    bar=1.5; [ "$f" = small-500k ] && bar=3
+    for m in engine full; do
+      r=$(field "$OUT/$f.log" "ratio $m\\/bare")
+      [ -n "$r" ] && printf '%-11s ratio %-6s/bare = %s (bar %s)\n' "$f" "$m" "$r" "$bar"
+    done
+  done
+  for m in engine full; do
+    big=$(field "$OUT/bulk-500M.log" "peak_rss_kb $m")
+    small=$(field "$OUT/bulk-50M.log" "peak_rss_kb $m")
+    if [ -n "$big" ] && [ -n "$small" ]; then
+      awk -v a="$big" -v b="$small" -v m="$m" \
+        'BEGIN { printf "%-6s peak RSS 500M / 50M = %.2f (%.1f MB / %.1f MB, bar 1.2)\n", m, a / b, a / 1024, b / 1024 }'
+    fi
+    s=$(field "$OUT/small-500k.log" "peak_rss_kb $m")
+    [ -n "$s" ] && awk -v a="$s" -v m="$m" \
+      'BEGIN { printf "%-6s peak RSS 500k sessions = %.1f MB (bar 200 MB)\n", m, a / 1024 }'
+  done
+} | tee "$OUT/results.txt"
+
+if [ "$WITH_TSHARK" = 1 ]; then
+  echo
+  echo "== tshark -q -z conv,tcp on $(basename "$SMALL") (for comparison)"
+  if command -v tshark >/dev/null; then
+    bare=$(secs "$OUT/small-500k.log" bare)
+    t0=$(date +%s.%N)
+    tshark -r "$SMALL" -q -z conv,tcp >/dev/null 2>"$OUT/tshark.err" || STATUS=1
+    t1=$(date +%s.%N)
+    awk -v a="$t0" -v b="$t1" -v bare="$bare" \
+      'BEGIN { printf "tshark: %.1f s = %.1fx the bare loop\n", b - a, (b - a) / bare }' | tee -a "$OUT/results.txt"
+  else
+    echo "tshark not installed; skipped"
+  fi
+fi
+
+if [ -f "$SRC/tests/bench/server_bench.sh" ]; then
+  echo
+  echo "== server benchmark"
+  bash "$SRC/tests/bench/server_bench.sh" "$BUILD" || STATUS=1
+else
+  echo
+  echo "(tests/bench/server_bench.sh not present; server benchmark skipped)"
+fi
+exit $STATUS

@@ -1,0 +1,221 @@
+/*
+ * check_smtp_auth.c - AUTH mechanisms, user names, outcomes, and the rule
+ * that no password, digest or token ever reaches a fact or an event.
+ */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "testutil.h"
+#include "smtp_harness.h"
+
+#define PRE S("220 mx ESMTP\r\n"), C("EHLO c\r\n"), S("250-mx\r\n250 AUTH PLAIN LOGIN CRAM-MD5 XOAUTH2\r\n")
+
+/* \0alice\0s3cretPW! */
+#define PLAIN_B64 "AGFsaWNlAHMzY3JldFBXIQ=="
+
+static void assert_no_secret(const struct run *r, const char *const *secrets)
+{
+	for (; *secrets; secrets++)
+		ck_assert_msg(!leaks(r, *secrets), "secret '%s' leaked", *secrets);
+}
+
+START_TEST(test_plain_initial)
+{
+	static const struct step st[] = {
+		PRE, C("AUTH PLAIN " PLAIN_B64 "\r\n"), S("235 2.7.0 Authentication successful\r\n"),
+		C("MAIL FROM:<alice@x>\r\n"), S("250 ok\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert_str_eq(f->auth_mech, "PLAIN");
+	ck_assert_str_eq(f->auth_user, "alice");
+	ck_assert_int_eq(f->auth_result, AUTH_ACCEPTED);
+	ck_assert_uint_eq(f->auth_code, 235);
+	ck_assert_uint_eq(f->auth_attempts, 1);
+	ck_assert_str_eq(find_ev(&r, EV_COMMAND, 1)->text, "AUTH PLAIN [credentials hidden]");
+	ck_assert_uint_eq(find_ev(&r, EV_AUTH_RESULT, 0)->code, 235);
+	ck_assert_int_eq(f->last_cmd, CMD_MAIL);
+	const char *secrets[] = { "s3cretPW!", PLAIN_B64, "AGFsaWNl", NULL };
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
+START_TEST(test_plain_after_334_refused)
+{
+	static const struct step st[] = {
+		PRE, C("AUTH PLAIN\r\n"), S("334 \r\n"), C(PLAIN_B64 "\r\n"),
+		S("535 5.7.8 Error: authentication failed\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert_str_eq(f->auth_user, "alice");
+	ck_assert_int_eq(f->auth_result, AUTH_REFUSED);
+	ck_assert_uint_eq(f->auth_code, 535);
+	ck_assert_uint_eq(f->auth_failures, 1);
+	ck_assert_str_eq(f->last_error.enhanced, "5.7.8");
+	ck_assert_int_eq(f->last_error.answers, CMD_AUTH_DATA);
+	ck_assert_str_eq(find_ev(&r, EV_COMMAND, 2)->text, "[credentials hidden]");
+	ck_assert_int_eq(f->phase, PH_QUIT);
+	const char *secrets[] = { "s3cretPW!", PLAIN_B64, NULL };
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
+START_TEST(test_login)
+{
+	/* bob@example.test / hunter2XYZ */
+	static const struct step st[] = {
+		PRE, C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"), C("Ym9iQGV4YW1wbGUudGVzdA==\r\n"),
+		S("334 UGFzc3dvcmQ6\r\n"), C("aHVudGVyMlhZWg==\r\n"), S("235 ok\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert_str_eq(f->auth_mech, "LOGIN");
+	ck_assert_str_eq(f->auth_user, "bob@example.test");
+	ck_assert_int_eq(f->auth_result, AUTH_ACCEPTED);
+	ck_assert_int_eq(f->phase, PH_IDLE);
+	const char *secrets[] = { "hunter2XYZ", "aHVudGVyMlhZWg", NULL };
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+	check_split_invariance(st);
+
+	/* LOGIN with the user as initial response, pipelined before the 334 */
+	static const struct step st2[] = {
+		PRE, C("AUTH LOGIN Ym9iQGV4YW1wbGUudGVzdA==\r\naHVudGVyMlhZWg==\r\n"),
+		S("334 UGFzc3dvcmQ6\r\n535 5.7.8 no\r\n"), END
+	};
+	run_init(&r);
+	run_feed(&r, st2, 0, 0, 0, true);
+	f = smtp_facts(r.s);
+	ck_assert_str_eq(f->auth_user, "bob@example.test");
+	ck_assert_int_eq(f->auth_result, AUTH_REFUSED);
+	ck_assert_uint_eq(f->unpaired_replies, 0);
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+	check_split_invariance(st2);
+}
+END_TEST
+
+START_TEST(test_cram_md5)
+{
+	static const struct step st[] = {
+		PRE, C("AUTH CRAM-MD5\r\n"), S("334 PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UuZXhhbXBsZS5uZXQ+\r\n"),
+		C("Y2Fyb2wgOTNiYzNkMTFlMTdmZmYzYmVjNzlkNjBlYzNhNTU5YWQ=\r\n"), S("235 2.7.0 ok\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert_str_eq(f->auth_mech, "CRAM-MD5");
+	ck_assert_str_eq(f->auth_user, "carol");
+	ck_assert_int_eq(f->auth_result, AUTH_ACCEPTED);
+	const char *secrets[] = { "93bc3d11e17fff3bec79d60ec3a559ad", "Y2Fyb2wgOTNi", NULL };
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
+START_TEST(test_xoauth2)
+{
+	static const struct step st[] = {
+		PRE, C("AUTH XOAUTH2 dXNlcj1kYXZlQGV4YW1wbGUudGVzdAFhdXRoPUJlYXJlciB5YTI5LlNFQ1JFVFRPS0VOAQE=\r\n"),
+		S("334 eyJzdGF0dXMiOiI0MDEifQ==\r\n"), C("\r\n"), S("535 5.7.8 Username and Password not accepted\r\n"),
+		END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert_str_eq(f->auth_mech, "XOAUTH2");
+	ck_assert_str_eq(f->auth_user, "dave@example.test");
+	ck_assert_int_eq(f->auth_result, AUTH_REFUSED);
+	ck_assert_uint_eq(f->auth_code, 535);
+	const char *secrets[] = { "SECRETTOKEN", "ya29", "dXNlcj1kYXZl", NULL };
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
+START_TEST(test_aborts)
+{
+	/* the client cancels with '*' */
+	static const struct step st[] = {
+		PRE, C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"), C("*\r\n"), S("501 5.7.0 cancelled\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	ck_assert_int_eq(smtp_facts(r.s)->auth_result, AUTH_ABORTED);
+	ck_assert_uint_eq(smtp_facts(r.s)->auth_failures, 0);
+	run_free(&r);
+	check_split_invariance(st);
+
+	/* a command where AUTH data was due */
+	static const struct step st2[] = {
+		PRE, C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"), C("MAIL FROM:<x@y>\r\n"), S("250 ok\r\n"), END
+	};
+	run_init(&r);
+	run_feed(&r, st2, 0, 0, 0, true);
+	ck_assert_int_eq(smtp_facts(r.s)->auth_result, AUTH_ABORTED);
+	ck_assert_int_eq(smtp_facts(r.s)->last_cmd, CMD_MAIL);
+	ck_assert_uint_eq(smtp_facts(r.s)->msgs[0].mail_reply.code, 250);
+	run_free(&r);
+
+	/* the session ends inside AUTH */
+	static const struct step st3[] = {
+		PRE, C("AUTH PLAIN\r\n"), S("334 \r\n"), C(PLAIN_B64 "\r\n"), END
+	};
+	run_init(&r);
+	run_feed(&r, st3, 0, 0, 0, true);
+	ck_assert_int_eq(smtp_facts(r.s)->auth_result, AUTH_ABORTED);
+	ck_assert_int_eq(smtp_facts(r.s)->phase, PH_AUTH);
+	ck_assert_str_eq(smtp_facts(r.s)->auth_user, "alice");
+	const char *secrets[] = { "s3cretPW!", PLAIN_B64, NULL };
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+
+	/* an unknown mechanism, refused */
+	static const struct step st4[] = {
+		PRE, C("auth scram-sha-256 biwsbj1*\r\n"), S("504 5.5.4 Unrecognized authentication type\r\n"), END
+	};
+	run_init(&r);
+	run_feed(&r, st4, 0, 0, 0, true);
+	ck_assert_str_eq(smtp_facts(r.s)->auth_mech, "SCRAM-SHA-256");
+	ck_assert_int_eq(smtp_facts(r.s)->auth_result, AUTH_REFUSED);
+	ck_assert_uint_eq(smtp_facts(r.s)->auth_code, 504);
+	ck_assert(!leaks(&r, "biwsbj1"));
+	run_free(&r);
+}
+END_TEST
+
+static Suite *auth_suite(void)
+{
+	Suite *s = suite_create("smtp_auth");
+	TCase *t = tcase_create("Auth");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, test_plain_initial);
+	tcase_add_test(t, test_plain_after_334_refused);
+	tcase_add_test(t, test_login);
+	tcase_add_test(t, test_cram_md5);
+	tcase_add_test(t, test_xoauth2);
+	tcase_add_test(t, test_aborts);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run(auth_suite());
+}

@@ -1,0 +1,107 @@
+"""Core SMTP of the bundled server, driven by Python's smtplib and raw sockets:
+greeting, EHLO extensions, a message through, dot-unstuffing into a Maildir,
+BDAT, RSET/NOOP/VRFY/HELP, pipelining, IPv6, and the session log."""
+import os
+import smtplib
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from sleuth_srv import Server, Checker, connect  # noqa: E402
+
+c = Checker()
+
+with Server("--max-size", "100000") as srv:
+    s = smtplib.SMTP(srv.host, srv.port, timeout=5)
+    code, _ = s.ehlo("client.test")
+    c.eq("EHLO 250", code, 250)
+    for ext in ("size", "pipelining", "8bitmime", "enhancedstatuscodes", "chunking", "starttls"):
+        c.true("EHLO advertises " + ext, s.has_extn(ext))
+    c.eq("SIZE value", s.esmtp_features.get("size"), "100000")
+    c.eq("NOOP", s.noop()[0], 250)
+    code, msg = s.verify("someone")
+    c.eq("VRFY 252", code, 252)
+    c.true("VRFY enhanced code", msg.startswith(b"2.0.0"), msg)
+    c.eq("HELP 214", s.docmd("HELP")[0], 214)
+    c.eq("RSET", s.rset()[0], 250)
+    refused = s.sendmail("a@client.test", ["b@example.org", "c@example.org"],
+                         "Subject: hi\r\n\r\nhello\r\n")
+    c.eq("sendmail accepted", refused, {})
+    code, msg = s.docmd("FOO")
+    c.eq("unknown command 502", code, 502)
+    c.true("unknown command enhanced 5.5.2", msg.startswith(b"5.5.2"), msg)
+    code, msg = s.docmd("RCPT TO:<x@y.test>")
+    c.eq("RCPT without MAIL 503", code, 503)
+    c.true("503 enhanced 5.5.1", msg.startswith(b"5.5.1"), msg)
+    port = s.sock.getsockname()[1]
+    c.eq("QUIT 221", s.quit()[0], 221)
+    log = srv.session_for(port)
+    c.eq("log cause completed", log.get("cause"), "completed")
+    c.eq("log msgs", log.get("msgs"), "1")
+    c.eq("log closed_by", log.get("closed_by"), "server")
+    c.eq("log close", log.get("close"), "fin")
+    c.eq("log errors counted", log.get("errors"), "2")
+
+# Maildir: dot-unstuffing, CRLF.CRLF only ends the message, atomic new/.
+md = os.path.join(__import__("tempfile").mkdtemp(prefix="sleuth-md-"), "Maildir")
+with Server("--maildir", md) as srv:
+    k = connect(srv)
+    c.eq("greeting 220", k.reply()[0], 220)
+    # Pipelined: EHLO, MAIL, RCPT, DATA in one write.
+    k.send("EHLO p.test\r\nMAIL FROM:<a@p.test>\r\nRCPT TO:<b@p.test>\r\nDATA\r\n")
+    codes = [k.reply()[0] for _ in range(4)]
+    c.eq("pipelined replies", codes, [250, 250, 250, 354])
+    body = b"Subject: dots\r\n\r\n..leading dot\r\n.\rnot end\r\nbare\nlf\r\n"
+    k.send(body + b".\r\n")
+    code, lines = k.reply()
+    c.eq("message accepted", code, 250)
+    c.true("queued enhanced 2.0.0", lines[0].startswith("250 2.0.0"), lines)
+    # BDAT: two chunks, the second LAST.
+    k.send("MAIL FROM:<a@p.test>\r\nRCPT TO:<b@p.test>\r\n")
+    c.eq("MAIL/RCPT before BDAT", [k.reply()[0], k.reply()[0]], [250, 250])
+    k.send(b"BDAT 10\r\n0123456789BDAT 5 LAST\r\nabcde")
+    c.eq("BDAT chunk", k.reply()[0], 250)
+    c.eq("BDAT LAST", k.reply()[0], 250)
+    c.eq("QUIT", k.cmd("QUIT")[0], 221)
+    c.eq("server closes with FIN after QUIT", k.close_kind(), "fin")
+    files = sorted(os.listdir(os.path.join(md, "new")))
+    c.eq("two messages in new/", len(files), 2)
+    c.eq("tmp/ empty", os.listdir(os.path.join(md, "tmp")), [])
+    got = sorted(open(os.path.join(md, "new", f), "rb").read() for f in files)
+    # RFC 5321 4.5.2: a leading dot is removed from any line that has more
+    # characters, so ".\rnot end" loses its dot too.
+    want = sorted([b"Subject: dots\r\n\r\n.leading dot\r\n\rnot end\r\nbare\nlf\r\n",
+                   b"0123456789abcde"])
+    c.eq("stored bytes (dot-unstuffed, BDAT joined)", got, want)
+    log = srv.session_for(k.port)
+    c.eq("maildir session completed", log.get("cause"), "completed")
+    c.eq("maildir session msgs", log.get("msgs"), "2")
+
+# IPv6 listener (skipped when the host has no ::1).
+try:
+    socket.socket(socket.AF_INET6).bind(("::1", 0))
+    has6 = True
+except OSError:
+    has6 = False
+if has6:
+    with Server(listen="[::1]:0") as srv:
+        s = smtplib.SMTP("::1", srv.port, timeout=5)
+        c.eq("IPv6 EHLO", s.ehlo("v6.test")[0], 250)
+        c.eq("IPv6 sendmail", s.sendmail("a@v6.test", ["b@v6.test"], "x\r\n"), {})
+        s.quit()
+        log = srv.wait_sessions(1)[0]
+        c.true("IPv6 client logged in brackets", log["client"].startswith("[::1]:"), log)
+        c.eq("IPv6 cause", log["cause"], "completed")
+
+# A client that vanishes without QUIT.
+with Server() as srv:
+    k = connect(srv)
+    k.reply()
+    k.cmd("EHLO gone.test")
+    k.cmd("MAIL FROM:<a@b.test>")
+    k.close()
+    log = srv.session_for(k.port)
+    c.eq("vanished client: client_abort", log["cause"], "client_abort")
+    c.eq("vanished client: phase", log["phase"], "mail")
+    c.eq("vanished client: closed_by", log["closed_by"], "client")
+c.done()
