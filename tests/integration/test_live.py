@@ -198,9 +198,10 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: capturing on lo needs root")
         return SKIP
-    r = subprocess.run([SMTPSLEUTH, "serve", "--help"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=10)
-    if r.returncode != 0:
+    # available = its help lists the two policies used here (whatever its exit status)
+    r = subprocess.run([SMTPSLEUTH, "serve", "--help"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=10)
+    if b"--max-size" not in r.stdout or b"--idle-timeout" not in r.stdout:
         print("SKIP: smtpsleuth serve is not available")
         return SKIP
 
