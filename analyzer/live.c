@@ -579,6 +579,12 @@ int live_main(int argc, char **argv)
 		return 0;
 	}
 
+	/* Caught from here on: a signal during start-up still ends with a
+	 * summary and exit 0 (the loop sees the flag at once). */
+	if (install_signals() < 0) {
+		fprintf(stderr, "smtpsleuth live: sigaction: %s\n", strerror(errno));
+		return 1;
+	}
 	int rc = 0;
 	pcap_t *pc = open_interface(&lo, &rc);
 	if (!pc)
@@ -624,15 +630,11 @@ int live_main(int argc, char **argv)
 		return 1;
 	}
 	pipeline_set_input(lc.p, lo.iface);
-	if (install_signals() < 0) {
-		fprintf(stderr, "smtpsleuth live: sigaction: %s\n", strerror(errno));
-		rc = 1;
-	} else {
-		fprintf(stderr, "smtpsleuth live: capturing on %s (%s), filter \"%s\"%s%s\n", lo.iface,
-			pcap_datalink_val_to_name(lc.linktype) ? pcap_datalink_val_to_name(lc.linktype) : "?",
-			lo.filter, lo.write_path ? ", writing " : "", lo.write_path ? lo.write_path : "");
-		rc = capture_loop(&lc, &lo);
-	}
+	const char *dlt = pcap_datalink_val_to_name(lc.linktype);
+	fprintf(stderr, "smtpsleuth live: capturing on %s (%s), filter \"%s\"%s%s\n", lo.iface,
+		dlt ? dlt : "?", lo.filter, lo.write_path ? ", writing " : "",
+		lo.write_path ? lo.write_path : "");
+	rc = capture_loop(&lc, &lo);
 
 	struct pcap_stat st;
 	bool have_stats = pcap_stats(pc, &st) == 0;
