@@ -8,6 +8,8 @@ one client session against each, and checks that
   - live prints the right verdict within one second of the session's end
     (the moment the client had closed its socket vs the moment the JSON line
     could be read from live's stdout),
+  - a connection left open and silent is reported once --flow-timeout (2 s)
+    has passed by the wall clock, with no packet arriving to drive time,
   - SIGINT ends live with exit 0 and a summary,
   - `analyze --json T.pcap` gives the same cause, closed_by and phase for the
     same sessions (the -w file proves the verdict later);
@@ -34,6 +36,7 @@ import time
 SKIP = 77
 TEST_DEADLINE_S = 120
 LATENCY_BOUND_S = float(os.environ.get("SLEUTH_LIVE_LATENCY", "1.0"))
+FLOW_TIMEOUT_S = 2      # live's --flow-timeout, for the open-and-silent scenario
 
 procs = []
 
@@ -293,7 +296,7 @@ def main():
 
     live = subprocess.Popen([SMTPSLEUTH, "live", "-i", "lo",
                              "-f", "tcp port %d or tcp port %d" % (p_size, p_idle),
-                             "--json", "-w", pcap],
+                             "--json", "-w", pcap, "--flow-timeout", str(FLOW_TIMEOUT_S)],
                             stdout=open(out_path, "w"), stderr=open(err_path, "w"))
     procs.append(live)
 
@@ -315,6 +318,23 @@ def main():
     # scenario 2: the client falls silent, the server times it out
     port2, end2, tail = client_goes_silent(p_idle)
     s2, lag2 = wait_verdict(out_path, port2, end2)
+
+    # scenario 3: a connection that stays open and silent is ended by the
+    # flow timeout on the wall clock, while no packet arrives at all
+    sock3 = socket.create_connection(("127.0.0.1", p_size), timeout=5)
+    port3 = sock3.getsockname()[1]
+    if not sock3.recv(512).startswith(b"220"):
+        fail("no 220 greeting for the silent connection")
+    t3 = time.time()
+    s3, lag3 = wait_verdict(out_path, port3, t3)
+    sock3.close()
+    if s3["verdict"].get("close") != "none":
+        fail("silent connection: close %r, want none (it was still open)" % s3["verdict"].get("close"))
+    if lag3 > FLOW_TIMEOUT_S + LATENCY_BOUND_S:
+        fail("silent connection reported %.3f s after its last packet (flow timeout %d s)" % (lag3, FLOW_TIMEOUT_S))
+    if lag3 < FLOW_TIMEOUT_S - 0.1:
+        fail("silent connection reported after %.3f s, before the flow timeout" % lag3)
+    print("silent session: cause=%s after %.3f s" % (s3["verdict"]["cause"], lag3))
 
     print("size session: cause=%s after %.3f s" % (s1["verdict"]["cause"], lag1))
     print("idle session: cause=%s after %.3f s (server said %r)" % (s2["verdict"]["cause"], lag2, tail[:80]))
@@ -345,10 +365,11 @@ def main():
         fail("the summary is not live's last line")
     sessions = [o for o in live_objs if o.get("type") == "session"]
     ports = sorted(o["client"]["port"] for o in sessions)
-    if ports != sorted([port1, port2]):
-        fail("live reported sessions for client ports %s, want %s" % (ports, sorted([port1, port2])))
+    if ports != sorted([port1, port2, port3]):
+        fail("live reported sessions for client ports %s, want %s" % (ports, sorted([port1, port2, port3])))
 
-    # the kept packets prove the same verdicts offline
+    # the kept packets prove the same verdicts offline (not for the silent
+    # connection: offline, its later close is part of the same flow)
     an = subprocess.run([SMTPSLEUTH, "analyze", "--json", pcap], stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE, timeout=60)
     if an.returncode != 0:
