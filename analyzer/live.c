@@ -409,7 +409,9 @@ static pcap_t *open_interface(const struct live_opts *lo, int *rc)
 		*rc = 1;
 		return NULL;
 	}
-	/* These setters only fail on an activated handle, which this is not. */
+	/* These setters only fail on an activated handle, which this is not,
+	 * except the precision, which a platform may not offer: the precision
+	 * actually in force is read back after activation. */
 	pcap_set_snaplen(pc, LIVE_SNAPLEN);
 	pcap_set_promisc(pc, lo->promisc);
 	pcap_set_timeout(pc, LIVE_TICK_MS);
