@@ -141,7 +141,8 @@ static void decode_tcp_opts(struct cursor c, struct tcp_opts *o)
 		if (!cur_u8(&c, &len) || len < 2 || cur_left(&c) < (size_t)len - 2)
 			break;
 		struct cursor v;
-		cur_sub(&c, len - 2u, &v);
+		if (!cur_sub(&c, len - 2u, &v))
+			break;
 		switch (kind) {
 		case 2:
 			if (len == 4)
@@ -149,9 +150,9 @@ static void decode_tcp_opts(struct cursor c, struct tcp_opts *o)
 			break;
 		case 3:
 			if (len == 3) {
-				uint8_t ws;
-				cur_u8(&v, &ws);
-				o->wscale = (int8_t)(ws > 14 ? 14 : ws);
+				uint8_t ws = 0;
+				if (cur_u8(&v, &ws))
+					o->wscale = (int8_t)(ws > 14 ? 14 : ws);
 			}
 			break;
 		case 4:
@@ -312,8 +313,9 @@ enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p)
 	size_t doff = (size_t)(t[12] >> 4) * 4;
 	if (doff < 20 || doff > l4_wire)
 		return DEC_BAD_TCP;
-	if (cur_left(&l4) < doff)
-		return DEC_TRUNCATED_HEADER;
+	/* snaplen may cut the options: the fixed header is enough to track the
+	 * segment; the options that were captured are parsed */
+	size_t hcap = cur_left(&l4) < doff ? cur_left(&l4) : doff;
 	p->sport = (uint16_t)((t[0] << 8) | t[1]);
 	p->dport = (uint16_t)((t[2] << 8) | t[3]);
 	p->seq = ((uint32_t)t[4] << 24) | ((uint32_t)t[5] << 16) | ((uint32_t)t[6] << 8) | t[7];
@@ -325,10 +327,10 @@ enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p)
 	p->opt.sack_perm = false;
 	p->opt.has_ts = false;
 	p->opt.tsval = p->opt.tsecr = 0;
-	if (doff > 20)
-		decode_tcp_opts(cur_make(t + 20, doff - 20), &p->opt);
-	p->payload = t + doff;
-	p->payload_len = (uint32_t)(cur_left(&l4) - doff);
+	if (hcap > 20)
+		decode_tcp_opts(cur_make(t + 20, hcap - 20), &p->opt);
+	p->payload = t + hcap;
+	p->payload_len = (uint32_t)(cur_left(&l4) - hcap);
 	p->payload_wire_len = (uint32_t)(l4_wire - doff);
 	p->truncated = p->payload_len < p->payload_wire_len;
 	return DEC_TCP;

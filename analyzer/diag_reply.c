@@ -29,7 +29,7 @@ static const char *const KW_ERRORS[] = {
 static const char *const KW_PROTOCOL[] = {
 	"synchronization", "synchronisation", "pipelining", "protocol error",
 	"talking too soon", "before greeting", "pregreet", "early talker",
-	"sent data before", "wait for", "non-smtp", "not smtp", NULL };
+	"sent data before", "wait for", "non-smtp", "not smtp", "protocol violation", NULL };
 static const char *const KW_NO_SERVICE[] = {
 	"no smtp service", "not available", "unavailable", "shutting down", "shutdown",
 	"maintenance", "closing transmission channel", "service not ready",
@@ -42,13 +42,14 @@ static const char *const KW_RATE[] = {
 	"sending rate", "connection rate", "message rate", "too many connections",
 	"too many concurrent", "too many sessions", "too many messages", "too many recipients",
 	"too many mails", "throttl", "limit exceeded", "exceeded the", "slow down",
-	"temporarily deferred", "temporarily rejected", "deferred", "too fast", "quota", NULL };
+	"temporarily deferred", "temporarily rejected", "deferred", "too fast", "too quickly",
+	"at a rate", "concurrent connections", "maximum number of", "per-source limit", "too much mail", NULL };
 static const char *const KW_IP[] = {
 	"client host", "blocked", "blocklist", "block list", "blacklist", "black list",
 	"denylist", "dnsbl", "rbl", "spamhaus", "spamcop", "barracuda", "sorbs", "listed",
 	"your ip", "ip address", "ip-address", "reverse dns", "reverse lookup", "rdns", "ptr record",
 	"not allowed to connect", "connection refused", "access denied", "banned",
-	"reputation", "not welcome", "no access", "go away", NULL };
+	"reputation", "not welcome", "no access", "go away", "whitelist", "allowlist", NULL };
 static const char *const KW_RELAY[] = {
 	"relay", "relaying", "not permitted", "not logged in", "not allowed to send",
 	"unable to deliver to", "not local", "we do not accept mail for", "no such domain here",
@@ -116,6 +117,15 @@ size_t diag_parse_enhanced(const char *text, char *out, size_t outlen)
 	memcpy(out, p, i);
 	out[i] = '\0';
 	return i;
+}
+
+/* Address words, except where Postfix names the sender or recipient
+ * address as what it refused ("Sender address rejected: Access denied"). */
+static bool ip_words(const char *t)
+{
+	if (!diag_kw_any(t, KW_IP))
+		return false;
+	return diag_ci_contains(t, "client host") || !diag_ci_contains(t, "address rejected");
 }
 
 static bool enh_is(const struct smtp_reply *r, const char *e)
@@ -186,8 +196,12 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		return;
 	}
 	if (a == CMD_CONNECT) {
+		if (temp && diag_kw_any(t, KW_RATE) && !diag_ci_contains(t, "no smtp service")) {
+			set(o, CAUSE_RATE_LIMITED, CONF_HIGH, "connection limited at the greeting", ADV_RATE);
+			return;
+		}
 		if (enh_subject(r, '3') || diag_ci_contains(t, "no smtp service") ||
-		    (!enh_subject(r, '7') && !diag_kw_any(t, KW_IP) && diag_kw_any(t, KW_NO_SERVICE) &&
+		    (!enh_subject(r, '7') && !ip_words(t) && diag_kw_any(t, KW_NO_SERVICE) &&
 		     !diag_kw_any(t, KW_RATE))) {
 			set(o, CAUSE_SERVER_UNAVAILABLE, CONF_HIGH, "no service at the greeting", ADV_UNAVAIL);
 			return;
@@ -232,7 +246,8 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		set(o, CAUSE_SIZE_LIMIT, CONF_HIGH, "message too large", ADV_SIZE);
 		return;
 	}
-	if (diag_kw_any(t, KW_TLS) && (code == 530 || enh_subject(r, '7'))) {
+	if (diag_kw_any(t, KW_TLS) &&
+	    (code == 530 || enh_subject(r, '7') || diag_ci_contains(t, "required") || diag_ci_contains(t, "must"))) {
 		set(o, CAUSE_TLS_REQUIRED, CONF_HIGH, "STARTTLS required", ADV_TLS_REQ);
 		return;
 	}
@@ -245,15 +260,36 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 			    "authentication required", ADV_AUTH_REQ);
 		return;
 	}
+	if (enh_is(r, "5.2.2") || diag_kw_any(t, KW_MAILBOX_FULL)) {
+		set(o, CAUSE_UNKNOWN, CONF_MEDIUM, "the recipient's mailbox is full",
+		    "The recipient must free space in the mailbox (or the server side raise its quota); the sender can only retry later.");
+		return;
+	}
 	/* Relay words first at RCPT (a 5.7.1 there is most often relay). */
 	if (a == CMD_RCPT && diag_kw_any(t, KW_RELAY)) {
 		set(o, CAUSE_RELAY_DENIED, CONF_HIGH, "relay denied", ADV_RELAY);
 		return;
 	}
+	if (temp && enh_subject(r, '5') && !enh_is(r, "4.5.3") && !diag_kw_any(t, KW_RATE)) {
+		o->cls = RC_SYNTAX;     /* 4.5.x: a bad command, said temporarily */
+		o->cause = CAUSE_TOO_MANY_ERRORS;
+		o->conf = CONF_MEDIUM;
+		o->what = "syntax or sequence error";
+		o->advice = ADV_ERRORS;
+		return;
+	}
 	if (temp) {
 		/* 4xx: rate words before address words (Gmail's 4.7.0 "unusual rate ... from your IP"). */
-		if (diag_kw_any(t, KW_RATE) || enh_is(r, "4.5.3") || enh_is(r, "4.7.28") ||
-		    (enh_subject(r, '7') && !diag_kw_any(t, KW_NO_SERVICE))) {
+		if (diag_kw_any(t, KW_RATE) || enh_is(r, "4.5.3") || enh_is(r, "4.7.28")) {
+			set(o, CAUSE_RATE_LIMITED, diag_kw_any(t, KW_RATE) ? CONF_HIGH : CONF_MEDIUM,
+			    "rate limited or greylisted", ADV_RATE);
+			return;
+		}
+		if (ip_words(t) && !diag_kw_any(t, KW_CONTENT)) {
+			set(o, CAUSE_IP_FILTERED, CONF_MEDIUM, "client address refused (temporarily)", ADV_IP);
+			return;
+		}
+		if (enh_subject(r, '7') && !diag_kw_any(t, KW_NO_SERVICE)) {
 			set(o, CAUSE_RATE_LIMITED, diag_kw_any(t, KW_RATE) ? CONF_HIGH : CONF_MEDIUM,
 			    "rate limited or greylisted", ADV_RATE);
 			return;
@@ -265,7 +301,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		if (code == 421) {
 			if (c->consecutive_errors >= 3 || c->unknown_commands >= 3)
 				set(o, CAUSE_TOO_MANY_ERRORS, CONF_MEDIUM, "closed after repeated errors", ADV_ERRORS);
-			else if (diag_kw_any(t, KW_IP))
+			else if (ip_words(t))
 				set(o, CAUSE_IP_FILTERED, CONF_MEDIUM, "client refused", ADV_IP);
 			else
 				set(o, CAUSE_SERVER_UNAVAILABLE, CONF_MEDIUM, "service not available (421)", ADV_UNAVAIL);
@@ -279,7 +315,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 			set(o, CAUSE_SERVER_UNAVAILABLE, CONF_MEDIUM, "local error on the server", ADV_UNAVAIL);
 			return;
 		}
-		if (diag_kw_any(t, KW_IP)) {
+		if (ip_words(t)) {
 			set(o, CAUSE_IP_FILTERED, CONF_MEDIUM, "client refused (temporarily)", ADV_IP);
 			return;
 		}
@@ -287,7 +323,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		return;
 	}
 	/* 5xx from here. */
-	if (diag_kw_any(t, KW_IP) && !diag_kw_any(t, KW_CONTENT)) {
+	if (ip_words(t) && !diag_kw_any(t, KW_CONTENT)) {
 		set(o, CAUSE_IP_FILTERED, CONF_HIGH, "client address refused", ADV_IP);
 		return;
 	}

@@ -15,6 +15,8 @@
  *   stalled retransmits -> network_failure
  *   server closed on the client's turn -> idle_timeout
  *   client closed       -> completed (after accepted mail, FIN) / client_abort
+ * The TCP-level rules live in diag_tcp.c, the TLS ones in diag_tls.c, the
+ * reading of one reply in diag_reply.c.
  * `closed_by` and `close` always describe the first FIN or RST of the flow,
  * whatever the cause; a RST the peer answers to data sent after a FIN is an
  * abortive close and never the cause.
@@ -30,69 +32,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "diag_int.h"
 #include "diag_reply.h"
 
-/* A RST whose TTL differs from every other packet of its side by more than
- * this many hops is taken as not sent by that side. Routes rarely change by
- * more than a hop or two inside one session. */
-#define DIAG_TTL_TOLERANCE 3
-/* Retransmissions after the last progress that make a stall. */
-#define DIAG_STALL_RETRANS 3
-/* Accept-then-close: a close this soon after the handshake is a refusal
- * rather than a server that was slow to greet. */
-#define DIAG_QUICK_CLOSE (5 * NS_PER_SEC)
-
 #define ADV_TIMEOUT_TEXT "Client side: the client left the session idle (it should send QUIT when done, or its own timeout is longer than the server's); server side: raise the idle timeout if slow clients are legitimate."
-
-/* TLS alert descriptions (RFC 8446 6.2), for explanations; the TLS parser's
- * own table lives in the dissector, which this stage does not link to. */
-static const char *tls_alert_name_safe(uint8_t desc)
-{
-	switch (desc) {
-	case 0: return "close_notify";
-	case 10: return "unexpected_message";
-	case 20: return "bad_record_mac";
-	case 22: return "record_overflow";
-	case 40: return "handshake_failure";
-	case 42: return "bad_certificate";
-	case 43: return "unsupported_certificate";
-	case 44: return "certificate_revoked";
-	case 45: return "certificate_expired";
-	case 46: return "certificate_unknown";
-	case 47: return "illegal_parameter";
-	case 48: return "unknown_ca";
-	case 49: return "access_denied";
-	case 50: return "decode_error";
-	case 51: return "decrypt_error";
-	case 70: return "protocol_version";
-	case 71: return "insufficient_security";
-	case 80: return "internal_error";
-	case 86: return "inappropriate_fallback";
-	case 90: return "user_canceled";
-	case 109: return "missing_extension";
-	case 112: return "unrecognized_name";
-	case 116: return "certificate_required";
-	case 120: return "no_application_protocol";
-	default: return "unknown alert";
-	}
-}
-
-struct close_ev {
-	int dir;            /* -1 none, else enum sl_dir of the sender */
-	bool rst;
-	uint64_t frame;
-	sl_time ts;
-};
-
-struct dctx {
-	const struct session_view *s;
-	const struct flow_info *fi;
-	const struct smtp_facts *f;
-	const struct diag_config *cfg;
-	struct verdict *v;
-	struct close_ev first;          /* first FIN or RST of the flow */
-	struct reply_ctx rc;
-};
 
 void diag_config_default(struct diag_config *cfg)
 {
@@ -101,8 +44,7 @@ void diag_config_default(struct diag_config *cfg)
 
 /* ---- verdict writing helpers ---- */
 
-static void appendf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
+void diag_appendf(char *buf, size_t cap, const char *fmt, ...)
 {
 	size_t n = strnlen(buf, cap);
 	if (n + 1 >= cap)
@@ -113,33 +55,40 @@ static void appendf(char *buf, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
-#define EXPLAIN(d, ...) appendf((d)->v->explanation, sizeof((d)->v->explanation), __VA_ARGS__)
-
-static void advise(struct dctx *d, const char *a)
+void diag_advise(struct dctx *d, const char *a)
 {
 	snprintf(d->v->advice, sizeof(d->v->advice), "%s", a ? a : "");
 }
 
-static void evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, ...)
+void diag_evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, ...)
 {
 	struct verdict *v = d->v;
 	if (v->n_ev >= VERDICT_MAX_EVIDENCE)
 		return;
-	for (uint32_t i = 0; i < v->n_ev; i++)      /* one line per frame and text is enough */
-		if (frame && v->ev[i].frame == frame && v->ev[i].ts == ts && strstr(v->ev[i].text, fmt) == v->ev[i].text)
+	char text[EVIDENCE_TEXT_MAX] = "";     /* zero-filled: the verdict stays byte-for-byte deterministic */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	/* One line per frame is enough when a rule cites the same fact twice
+	 * (the same reply as decisive and as context). */
+	for (uint32_t i = 0; i < v->n_ev; i++)
+		if (frame && v->ev[i].frame == frame && strcmp(v->ev[i].text, text) == 0)
 			return;
+	if (!ts && frame && d->s->tl) {
+		/* Facts that keep only a frame (TLS): take its time from the timeline. */
+		for (uint32_t i = 0; i < tl_count(d->s->tl) && !ts; i++)
+			if (tl_at(d->s->tl, i)->frame == frame)
+				ts = tl_at(d->s->tl, i)->ts;
+	}
 	struct evidence *e = &v->ev[v->n_ev++];
 	e->frame = frame;
 	e->ts = ts;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(e->text, sizeof(e->text), fmt, ap);
-	va_end(ap);
+	memcpy(e->text, text, sizeof(e->text));
 }
 
 /* "30.0 s", "250 ms", "0.20 ms" */
-static const char *dur(sl_time ns, char *buf, size_t len)
+const char *diag_dur(sl_time ns, char *buf, size_t len)
 {
 	if (ns < 0)
 		ns = 0;
@@ -154,18 +103,18 @@ static const char *dur(sl_time ns, char *buf, size_t len)
 	return buf;
 }
 
-static const char *side(int dir)
+const char *diag_side(int dir)
 {
 	return dir == DIR_C2S ? "client" : "server";
 }
 
-static void set_cause(struct dctx *d, enum cause c, enum confidence conf)
+void diag_set_cause(struct dctx *d, enum cause c, enum confidence conf)
 {
 	d->v->cause = c;
 	d->v->confidence = conf;
 }
 
-static void set_reply(struct dctx *d, const struct smtp_reply *r)
+void diag_set_reply(struct dctx *d, const struct smtp_reply *r)
 {
 	struct verdict *v = d->v;
 	v->has_reply = true;
@@ -174,13 +123,16 @@ static void set_reply(struct dctx *d, const struct smtp_reply *r)
 	snprintf(v->reply_text, sizeof(v->reply_text), "%s", r->text);
 }
 
-static void reply_evidence(struct dctx *d, const struct smtp_reply *r, const char *label)
+void diag_reply_evidence(struct dctx *d, const struct smtp_reply *r, const char *label)
 {
-	char code[8] = "";
-	if (r->code)
+	char code[24] = "";
+	if (r->code && r->enhanced[0])
+		snprintf(code, sizeof(code), "%u %s", r->code, r->enhanced);
+	else if (r->code)
 		snprintf(code, sizeof(code), "%u", r->code);
-	evidence(d, r->frame, r->ts, "%s %s%s%s %.150s", label, code, r->enhanced[0] ? " " : "",
-		 r->enhanced, r->text);
+	else
+		snprintf(code, sizeof(code), "%s", r->enhanced);
+	diag_evidence(d, r->frame, r->ts, "%s %s %.150s", label, code, r->text);
 }
 
 /* ---- facts ---- */
@@ -204,16 +156,16 @@ static void find_first_close(struct dctx *d)
 	}
 }
 
-static void close_evidence(struct dctx *d)
+void diag_close_evidence(struct dctx *d)
 {
 	for (int dir = 0; dir < 2; dir++) {
 		const struct tcp_dir_stats *st = &d->fi->dir[dir];
 		if (st->fin_frame)
-			evidence(d, st->fin_frame, st->fin_ts, "FIN from the %s%s", side(dir),
+			diag_evidence(d, st->fin_frame, st->fin_ts, "FIN from the %s%s", diag_side(dir),
 				 d->first.dir == dir && !d->first.rst ? " (first close)" : "");
 		if (st->rst_frame) {
 			bool after_peer = d->first.dir >= 0 && d->first.dir != dir && d->first.frame < st->rst_frame;
-			evidence(d, st->rst_frame, st->rst_ts, "RST from the %s%s", side(dir),
+			diag_evidence(d, st->rst_frame, st->rst_ts, "RST from the %s%s", diag_side(dir),
 				 d->first.dir == dir && d->first.rst ? " (first close)"
 				 : after_peer ? " (abortive close after the peer's close)" : "");
 		}
@@ -221,7 +173,7 @@ static void close_evidence(struct dctx *d)
 }
 
 /* How the verdict says who closed: first FIN/RST; nobody when none. */
-static void set_closer(struct dctx *d)
+void diag_set_closer(struct dctx *d)
 {
 	if (d->first.dir < 0) {
 		d->v->closed_by = BY_NOBODY;
@@ -232,7 +184,7 @@ static void set_closer(struct dctx *d)
 	d->v->close = d->first.rst ? CLOSE_RST : CLOSE_FIN;
 }
 
-static void say_closer(struct dctx *d)
+void diag_say_closer(struct dctx *d)
 {
 	char b[32];
 	if (d->first.dir < 0) {
@@ -240,8 +192,21 @@ static void say_closer(struct dctx *d)
 		return;
 	}
 	EXPLAIN(d, " The %s closed the connection first with %s (frame %" PRIu64 ", %s after the session began).",
-		side(d->first.dir), d->first.rst ? "a RST" : "a FIN", d->first.frame,
-		dur(d->first.ts - d->fi->first_ts, b, sizeof(b)));
+		diag_side(d->first.dir), d->first.rst ? "a RST" : "a FIN", d->first.frame,
+		diag_dur(d->first.ts - d->fi->first_ts, b, sizeof(b)));
+}
+
+/* A command in words, for explanations. */
+static const char *cmd_phrase(enum smtp_cmd c)
+{
+	switch (c) {
+	case CMD_BODY_END: return "the end of the message data";
+	case CMD_CONNECT: return "the connection (greeting)";
+	case CMD_AUTH_DATA: return "the AUTH exchange";
+	case CMD_NONE: return "nothing";
+	case CMD_UNKNOWN: return "an unknown command";
+	default: return verdict_cmd_name(c);
+	}
 }
 
 static enum smtp_phase phase_of_cmd(struct dctx *d, enum smtp_cmd c, bool bdat)
@@ -261,16 +226,23 @@ static enum smtp_phase phase_of_cmd(struct dctx *d, enum smtp_cmd c, bool bdat)
 	}
 }
 
-static const struct smtp_message *last_msg(const struct smtp_facts *f)
+const struct smtp_message *diag_last_msg(const struct smtp_facts *f)
 {
 	if (!f->n_msgs)
 		return NULL;
 	return &f->msgs[SL_MIN(f->n_msgs, SMTP_MAX_MESSAGES) - 1];
 }
 
-static bool ok2(uint16_t code)
+bool diag_ok2(uint16_t code)
 {
 	return code >= 200 && code < 300;
+}
+
+/* a came after b: by time, then by frame (replies in one segment share
+ * both, and are then not ordered: pipelined 250/550 must not supersede). */
+static bool after(const struct smtp_reply *a, const struct smtp_reply *b)
+{
+	return a->ts > b->ts || (a->ts == b->ts && a->frame > b->frame);
 }
 
 /* True when the dialog got past reply r: a later success of the same step
@@ -283,13 +255,13 @@ static bool superseded(const struct dctx *d, const struct smtp_reply *r)
 	uint32_t n = SL_MIN(f->n_msgs, SMTP_MAX_MESSAGES);
 	for (uint32_t i = 0; i < n; i++) {
 		const struct smtp_message *m = &f->msgs[i];
-		if (ok2(m->final_reply.code) && m->final_reply.ts > r->ts)
+		if (diag_ok2(m->final_reply.code) && after(&m->final_reply, r))
 			return true;
 		if (r->answers == CMD_MAIL || r->answers == CMD_RCPT || r->answers == CMD_DATA ||
 		    r->answers == CMD_BODY_END || r->answers == CMD_BDAT) {
-			if (ok2(m->mail_reply.code) && m->mail_reply.ts > r->ts)
+			if (diag_ok2(m->mail_reply.code) && after(&m->mail_reply, r))
 				return true;
-			if (m->data_reply.code == 354 && m->data_reply.ts > r->ts)
+			if (m->data_reply.code == 354 && after(&m->data_reply, r))
 				return true;
 		}
 	}
@@ -305,7 +277,7 @@ static bool superseded(const struct dctx *d, const struct smtp_reply *r)
 		for (uint32_t i = 0; i < n; i++)
 			if (f->msgs[i].start_ts > r->ts)
 				return true;
-		return ok2(f->last_reply.code) && f->last_reply.ts > r->ts &&
+		return diag_ok2(f->last_reply.code) && after(&f->last_reply, r) &&
 		       f->last_reply.answers != CMD_QUIT && f->last_reply.answers != CMD_RSET &&
 		       f->last_reply.answers != CMD_NOOP;
 	case CMD_STARTTLS:
@@ -356,6 +328,105 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 	return found;
 }
 
+/* When every RCPT of the last message was refused, a pipelining server
+ * answers the DATA with a consequence ("554 5.5.1 no valid recipients");
+ * the real refusal is the RCPT's, whose text only the timeline keeps: the
+ * newest reply with the last RCPT's code before the DATA error. */
+static bool rcpt_refusal(const struct dctx *d, const struct smtp_reply *err, struct smtp_reply *out)
+{
+	const struct smtp_message *m = diag_last_msg(d->f);
+	const struct timeline *tl = d->s->tl;
+	if (!m || !tl || !m->rcpts || m->rcpts_accepted || (err->answers != CMD_DATA && err->answers != CMD_BDAT))
+		return false;
+	uint16_t code = m->rcpt_codes[SL_MIN(m->rcpts, SMTP_MAX_RCPTS) - 1];
+	if (code < 400 || code > 599)
+		return false;
+	bool passed_err = false;
+	for (uint32_t i = tl_count(tl); i-- > 0;) {
+		const struct event *e = tl_at(tl, i);
+		if (e->kind != EV_REPLY || e->dir != DIR_S2C)
+			continue;
+		if (!passed_err) {
+			passed_err = e->code == err->code && e->frame == err->frame;
+			continue;
+		}
+		if (e->code != code)
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->code = e->code;
+		snprintf(out->enhanced, sizeof(out->enhanced), "%s", e->enhanced);
+		snprintf(out->text, sizeof(out->text), "%s", e->text);
+		out->answers = CMD_RCPT;
+		out->frame = e->frame;
+		out->ts = e->ts;
+		return true;
+	}
+	return false;
+}
+
+/* A demand that follows a failed attempt is a consequence of it: "530
+ * authentication required" after a refused AUTH is an AUTH failure, "530
+ * must issue STARTTLS" after a refused STARTTLS is a TLS failure. Returns
+ * the earlier reply to read instead. */
+static bool root_refusal(const struct dctx *d, const struct reply_reading *rd, const struct smtp_reply *dec,
+			 struct smtp_reply *out)
+{
+	const struct smtp_facts *f = d->f;
+	if (rd->cause == CAUSE_TLS_REQUIRED && f->starttls == STLS_REFUSED && f->starttls_reply.code &&
+	    after(dec, &f->starttls_reply)) {
+		*out = f->starttls_reply;
+		out->answers = CMD_STARTTLS;
+		return true;
+	}
+	/* ... and a "too many errors" disconnect after repeated refused AUTHs
+	 * is the credentials' failure too. */
+	bool after_auth = rd->cause == CAUSE_AUTH_REQUIRED ||
+			  (rd->cause == CAUSE_TOO_MANY_ERRORS && f->auth_failures >= 2);
+	if (!after_auth || f->auth_result != AUTH_REFUSED || !f->auth_failures || !d->s->tl)
+		return false;
+	const struct timeline *tl = d->s->tl;
+	uint16_t code = f->auth_code;
+	if (code == dec->code) {
+		/* The demand answered an AUTH itself: the refusal before it. */
+		code = 0;
+		for (uint32_t i = tl_count(tl); i-- > 0 && !code;) {
+			const struct event *e = tl_at(tl, i);
+			if (e->kind == EV_AUTH_RESULT && e->code >= 400 && e->code != dec->code &&
+			    (e->ts < dec->ts || (e->ts == dec->ts && e->frame < dec->frame)))
+				code = e->code;
+		}
+		if (!code)
+			return false;
+	}
+	for (uint32_t i = tl_count(tl); i-- > 0;) {
+		const struct event *e = tl_at(tl, i);
+		if (e->kind != EV_REPLY || e->dir != DIR_S2C || e->code != code ||
+		    e->ts > dec->ts || (e->ts == dec->ts && e->frame >= dec->frame))
+			continue;
+		memset(out, 0, sizeof(*out));
+		out->code = e->code;
+		snprintf(out->enhanced, sizeof(out->enhanced), "%s", e->enhanced);
+		snprintf(out->text, sizeof(out->text), "%s", e->text);
+		out->answers = CMD_AUTH;
+		out->frame = e->frame;
+		out->ts = e->ts;
+		return true;
+	}
+	return false;
+}
+
+/* The command a reply at time ts most likely answered: the end of data when
+ * a message was complete and unanswered, else the newest command before ts. */
+static enum smtp_cmd pending_at(const struct dctx *d, sl_time ts)
+{
+	const struct smtp_message *m = diag_last_msg(d->f);
+	if (m && m->data_complete && !m->final_reply.code && m->end_ts <= ts)
+		return CMD_BODY_END;
+	if (d->f->last_cmd_ts <= ts)
+		return d->f->last_cmd;
+	return m && m->data_complete && !m->final_reply.code ? CMD_BODY_END : CMD_NONE;
+}
+
 /* A server line with no numeric code where a reply was due (e.g. "4.7.0
  * deferred ..." sent with the FIN): read its enhanced code as the class. */
 static bool find_codeless_reply(const struct dctx *d, struct smtp_reply *out)
@@ -369,14 +440,34 @@ static bool find_codeless_reply(const struct dctx *d, struct smtp_reply *out)
 			continue;
 		if (e->kind == EV_REPLY && e->code)
 			return false;   /* a proper reply came after it */
-		if ((e->kind == EV_REPLY || e->kind == EV_REPLY_UNPAIRED || e->kind == EV_NOT_SMTP) && !e->code) {
+		bool note = e->kind == EV_NOTE && diag_ci_contains(e->text, "without a reply code");
+		if ((e->kind == EV_REPLY || e->kind == EV_REPLY_UNPAIRED || e->kind == EV_NOT_SMTP || note) && !e->code) {
 			char enh[12];
-			if (!diag_parse_enhanced(e->text, enh, sizeof(enh)) || enh[0] == '2')
-				continue;
+			const char *txt = e->text;
+			const char *colon = note ? strstr(txt, ": ") : NULL;
+			if (colon)
+				txt = colon + 2;
+			if (!diag_parse_enhanced(txt, enh, sizeof(enh)) || enh[0] == '2') {
+				if (!note)
+					continue;
+				/* The line's text is not kept: say what is known. */
+				memset(out, 0, sizeof(*out));
+				out->answers = pending_at(d, e->ts);
+				out->frame = e->frame;
+				out->ts = e->ts;
+				return true;
+			}
 			memset(out, 0, sizeof(*out));
 			snprintf(out->enhanced, sizeof(out->enhanced), "%s", enh);
-			snprintf(out->text, sizeof(out->text), "%s", e->text);
-			out->answers = d->f->last_cmd;
+			/* The text after the enhanced code, as for a coded reply. */
+			const char *rest = txt;
+			while (*rest == ' ' || *rest == '-')
+				rest++;
+			rest += strlen(enh);
+			while (*rest == ' ')
+				rest++;
+			snprintf(out->text, sizeof(out->text), "%s", rest);
+			out->answers = pending_at(d, e->ts);
 			out->frame = e->frame;
 			out->ts = e->ts;
 			return true;
@@ -385,16 +476,7 @@ static bool find_codeless_reply(const struct dctx *d, struct smtp_reply *out)
 	return false;
 }
 
-static bool rst_out_of_line(const struct tcp_dir_stats *st)
-{
-	if (!st->rst_frame || st->packets <= st->rsts || !st->ttl_first)
-		return false;
-	return (int)st->rst_ttl + DIAG_TTL_TOLERANCE < (int)st->ttl_min ||
-	       (int)st->rst_ttl > (int)st->ttl_max + DIAG_TTL_TOLERANCE;
-}
-
-/* Retransmissions with no delivered progress after them, at the end. */
-static uint32_t trailing_retransmissions(const struct dctx *d, uint64_t *first_frame, sl_time *first_ts)
+uint32_t diag_trailing_retransmissions(const struct dctx *d, uint64_t *first_frame, sl_time *first_ts)
 {
 	const struct timeline *tl = d->s->tl;
 	uint32_t n = 0;
@@ -436,7 +518,7 @@ static const struct event *find_ehlo_reply(const struct dctx *d)
 }
 
 /* Explains the three sizes: advertised, declared, sent. */
-static void size_facts(struct dctx *d, const struct smtp_message *m)
+void diag_size_facts(struct dctx *d, const struct smtp_message *m)
 {
 	const struct smtp_facts *f = d->f;
 	if (f->has_size_limit && f->size_limit)
@@ -452,122 +534,94 @@ static void size_facts(struct dctx *d, const struct smtp_message *m)
 			m->data_complete ? " (complete)" : " before the end");
 	const struct event *e = find_ehlo_reply(d);
 	if (e && f->has_size_limit)
-		evidence(d, e->frame, e->ts, "EHLO reply advertises SIZE %" PRIu64, f->size_limit);
+		diag_evidence(d, e->frame, e->ts, "EHLO reply advertises SIZE %" PRIu64, f->size_limit);
 	if (m && m->has_declared_size && m->first_frame)
-		evidence(d, m->first_frame, m->start_ts, "MAIL FROM declares SIZE=%" PRIu64, m->declared_size);
+		diag_evidence(d, m->first_frame, m->start_ts, "MAIL FROM declares SIZE=%" PRIu64, m->declared_size);
 }
 
 /* ---- the rules ---- */
 
-static bool rule_tcp(struct dctx *d)
+/* The QUIT was answered positively: paired (221, or 250 from some Microsoft
+ * servers), or a 221 the dissector could not pair (it lost the command in a
+ * gap), or a 2xx as the last reply after a QUIT that was the last command. */
+const struct smtp_reply *diag_quit_answer(const struct smtp_facts *f)
 {
-	const struct flow_info *fi = d->fi;
-	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *s = &fi->dir[DIR_S2C];
-	char b[32];
-	if (fi->refused) {
-		set_cause(d, CAUSE_CONNECTION_REFUSED, CONF_HIGH);
-		d->v->phase = PH_CONNECT;
-		d->v->closed_by = BY_SERVER;
-		d->v->close = CLOSE_RST;
-		EXPLAIN(d, "The server answered the SYN with a RST %s later: nothing listens on port %u of %s, or a firewall rejects the connection.",
-			dur(s->rst_ts - c->first_ts, b, sizeof(b)), fi->server_port, "the server");
-		evidence(d, c->first_frame, c->first_ts, "SYN from the client");
-		evidence(d, s->rst_frame, s->rst_ts, "RST from the server in answer to the SYN");
-		advise(d, "Server side: start the SMTP service on this port or open the firewall; client side: check the host name and port.");
-		return true;
-	}
-	if (s->packets)
-		return false;
-	if (c->bytes) {
-		/* The client spoke, so a handshake happened that the capture did not see. */
-		set_cause(d, CAUSE_CAPTURE_INCOMPLETE, CONF_MEDIUM);
-		set_closer(d);
-		EXPLAIN(d, "Only the client's side of the connection is in the capture (%" PRIu64 " bytes from the client, none from the server): the server's replies and its close cannot be known (asymmetric routing or a one-sided capture).",
-			c->bytes);
-		if (d->f->last_cmd)
-			EXPLAIN(d, " The client's last command was %s.", verdict_cmd_name(d->f->last_cmd));
-		say_closer(d);
-		close_evidence(d);
-		advise(d, "Capture both directions of the traffic (same interface for both routes, or a tap that sees both).");
-		return true;
-	}
-	if (!fi->syn_seen && !c->packets)
-		return false;
-	set_cause(d, CAUSE_UNANSWERED, c->syns >= 2 || d->s->end == END_IDLE ? CONF_HIGH : CONF_MEDIUM);
-	d->v->phase = PH_CONNECT;
-	set_closer(d);
-	if (d->v->closed_by == BY_NOBODY)
-		d->v->closed_by = BY_NOBODY;
-	EXPLAIN(d, "The client sent %u SYN%s over %s and the server never answered: the host is down, or a firewall drops the traffic.",
-		c->syns ? c->syns : 1, c->syns > 1 ? "s" : "", dur(c->last_ts - c->first_ts, b, sizeof(b)));
-	if (c->syns <= 1 && d->s->end == END_CAPTURE_END)
-		EXPLAIN(d, " Only one SYN was seen before the capture ended, so the capture may also have been cut early.");
-	const struct timeline *tl = d->s->tl;
-	for (uint32_t i = 0; tl && i < tl_count(tl); i++) {
-		const struct event *e = tl_at(tl, i);
-		if (e->kind == EV_SYN)
-			evidence(d, e->frame, e->ts, "SYN from the client (attempt %" PRIu64 ")", e->num ? e->num : 1);
-	}
-	if (!d->v->n_ev)
-		evidence(d, c->first_frame, c->first_ts, "SYN from the client");
-	advise(d, "Check that the server is up and reachable: routing, firewalls (the port may be filtered, often port 25 by the ISP), DNS/MX records pointing at the right host.");
-	return true;
+	if (diag_ok2(f->quit_reply.code))
+		return &f->quit_reply;
+	if (f->last_reply.code == 221)
+		return &f->last_reply;
+	if (f->quit_sent && f->last_cmd == CMD_QUIT && diag_ok2(f->last_reply.code) && f->last_reply.ts >= f->last_cmd_ts)
+		return &f->last_reply;
+	return NULL;
 }
 
 static bool rule_completed_quit(struct dctx *d, bool have_decisive)
 {
 	const struct smtp_facts *f = d->f;
-	if (!ok2(f->quit_reply.code) || have_decisive)
+	const struct smtp_reply *qr = diag_quit_answer(f);
+	if (!qr || have_decisive)
 		return false;
-	set_cause(d, CAUSE_COMPLETED, CONF_HIGH);
-	set_closer(d);
+	diag_set_cause(d, CAUSE_COMPLETED, CONF_HIGH);
+	diag_set_reply(d, qr);  /* the 221 is the reply that says it ended well */
+	diag_set_closer(d);
 	d->v->phase = PH_QUIT;
 	uint32_t ok = 0;
 	for (uint32_t i = 0; i < SL_MIN(f->n_msgs, SMTP_MAX_MESSAGES); i++)
-		if (ok2(f->msgs[i].final_reply.code))
+		if (diag_ok2(f->msgs[i].final_reply.code))
 			ok++;
-	EXPLAIN(d, "The session ended normally: %u message%s accepted, then QUIT answered %u.", ok,
-		ok == 1 ? "" : "s", f->quit_reply.code);
-	if (f->quit_reply.code != 221)
-		EXPLAIN(d, " (%u instead of 221 is non-standard but harmless.)", f->quit_reply.code);
-	say_closer(d);
+	if (ok)
+		EXPLAIN(d, "The session ended normally: %u message%s accepted, then QUIT answered %u.", ok,
+			ok == 1 ? "" : "s", qr->code);
+	else
+		EXPLAIN(d, "The session ended normally: QUIT answered %u%s.", qr->code,
+			f->n_msgs ? "" : " (no message was sent)");
+	if (qr->code != 221)
+		EXPLAIN(d, " (%u instead of 221 is non-standard but harmless.)", qr->code);
+	if (qr != &f->quit_reply && qr->code == 221 && !f->quit_sent)
+		EXPLAIN(d, " The QUIT itself was lost in a capture gap; the 221 shows it was sent.");
+	diag_say_closer(d);
 	const struct tcp_dir_stats *c = &d->fi->dir[DIR_C2S], *s = &d->fi->dir[DIR_S2C];
 	if (c->rst_frame || s->rst_frame)
 		EXPLAIN(d, " The RST%s after the 221 %s an abortive close of a finished session, not an error.",
 			c->rst_frame && s->rst_frame ? "s" : "", c->rst_frame && s->rst_frame ? "are" : "is");
-	reply_evidence(d, &f->quit_reply, "QUIT answered");
-	close_evidence(d);
-	advise(d, "Nothing to change.");
+	diag_reply_evidence(d, qr, "QUIT answered");
+	diag_close_evidence(d);
+	diag_advise(d, "Nothing to change.");
 	return true;
 }
 
 static void decisive_verdict(struct dctx *d, const struct smtp_reply *r, const struct reply_reading *rd)
 {
 	const struct smtp_facts *f = d->f;
-	const struct smtp_message *m = last_msg(f);
+	const struct smtp_message *m = diag_last_msg(f);
 	char b[32];
-	set_cause(d, rd->cause, rd->conf);
-	set_reply(d, r);
-	set_closer(d);
+	diag_set_cause(d, rd->cause, rd->conf);
+	diag_set_reply(d, r);
+	diag_set_closer(d);
 	d->v->phase = phase_of_cmd(d, r->answers, m && m->bdat);
-	if (r->code)
-		EXPLAIN(d, "The server answered %s with %u%s%s: %s.",
-			r->answers == CMD_CONNECT ? "the connection (greeting)" : verdict_cmd_name(r->answers),
+	if (r->code && r->answers == CMD_NONE)
+		EXPLAIN(d, "The server sent %u%s%s without being asked (no command was waiting for a reply): %s.",
 			r->code, r->enhanced[0] ? " " : "", r->enhanced, rd->what);
+	else if (r->code)
+		EXPLAIN(d, "The server answered %s with %u%s%s: %s.", cmd_phrase(r->answers),
+			r->code, r->enhanced[0] ? " " : "", r->enhanced, rd->what);
+	else if (r->enhanced[0])
+		EXPLAIN(d, "The server sent a reply line without a numeric code (enhanced code %s) in answer to %s: %s.",
+			r->enhanced, cmd_phrase(r->answers), rd->what);
 	else
-		EXPLAIN(d, "The server sent a reply line without a numeric code (enhanced code %s) after %s: %s.",
-			r->enhanced, verdict_cmd_name(r->answers), rd->what);
-	if (r->text[0])
+		EXPLAIN(d, "In answer to %s the server sent a line without a reply code, then hung up.",
+			cmd_phrase(r->answers));
+	if (r->text[0] && (r->code || r->enhanced[0]))
 		EXPLAIN(d, " Its text: \"%.200s\".", r->text);
 	switch (rd->cause) {
 	case CAUSE_SIZE_LIMIT:
-		size_facts(d, m);
+		diag_size_facts(d, m);
 		break;
 	case CAUSE_IDLE_TIMEOUT: {
 		sl_time last = d->fi->dir[DIR_C2S].last_payload_ts;
 		if (last && r->ts > last) {
-			EXPLAIN(d, " The client had been silent for %s before it.", dur(r->ts - last, b, sizeof(b)));
-			evidence(d, d->fi->dir[DIR_C2S].last_payload_frame, last, "last data from the client");
+			EXPLAIN(d, " The client had been silent for %s before it.", diag_dur(r->ts - last, b, sizeof(b)));
+			diag_evidence(d, d->fi->dir[DIR_C2S].last_payload_frame, last, "last data from the client");
 		}
 		break;
 	}
@@ -588,17 +642,17 @@ static void decisive_verdict(struct dctx *d, const struct smtp_reply *r, const s
 	}
 	if (d->first.dir >= 0) {
 		if (d->first.ts >= r->ts)
-			EXPLAIN(d, " Then the %s closed the connection with %s %s later%s.", side(d->first.dir),
-				d->first.rst ? "a RST" : "a FIN", dur(d->first.ts - r->ts, b, sizeof(b)),
+			EXPLAIN(d, " Then the %s closed the connection with %s %s later%s.", diag_side(d->first.dir),
+				d->first.rst ? "a RST" : "a FIN", diag_dur(d->first.ts - r->ts, b, sizeof(b)),
 				f->quit_sent && d->first.dir == DIR_C2S ? " (after a polite QUIT)" : "");
 		else
-			say_closer(d);
+			diag_say_closer(d);
 	} else {
 		EXPLAIN(d, " Neither side closed the connection before the capture ended.");
 	}
-	reply_evidence(d, r, r->code ? "decisive reply" : "decisive reply (no numeric code)");
-	close_evidence(d);
-	advise(d, rd->advice);
+	diag_reply_evidence(d, r, r->code ? "decisive reply" : "decisive reply (no numeric code)");
+	diag_close_evidence(d);
+	diag_advise(d, rd->advice);
 }
 
 static bool rule_syntax_then_close(struct dctx *d, const struct smtp_reply *r)
@@ -607,7 +661,7 @@ static bool rule_syntax_then_close(struct dctx *d, const struct smtp_reply *r)
 		return false;
 	/* The server closed after a syntax error without answering anything
 	 * newer: it ended the session because of the bad command(s). */
-	if (d->f->last_reply.ts > r->ts && d->f->last_reply.code < 400)
+	if (after(&d->f->last_reply, r) && d->f->last_reply.code < 400)
 		return false;
 	struct reply_reading rd = {
 		RC_CAUSE, CAUSE_TOO_MANY_ERRORS, CONF_MEDIUM,
@@ -620,147 +674,32 @@ static bool rule_syntax_then_close(struct dctx *d, const struct smtp_reply *r)
 	return true;
 }
 
-static bool rule_no_greeting(struct dctx *d)
-{
-	const struct smtp_facts *f = d->f;
-	const struct tcp_dir_stats *s = &d->fi->dir[DIR_S2C];
-	char b[32];
-	if (f->greeting.code || s->bytes || f->implicit_tls || !d->fi->synack_seen)
-		return false;
-	if (d->first.dir != DIR_S2C)
-		return false;
-	sl_time after = d->first.ts - (d->fi->dir[DIR_S2C].first_ts ? d->fi->dir[DIR_S2C].first_ts : d->fi->first_ts);
-	set_cause(d, CAUSE_IP_FILTERED, after <= DIAG_QUICK_CLOSE ? CONF_MEDIUM : CONF_LOW);
-	set_closer(d);
-	d->v->phase = PH_CONNECT;
-	EXPLAIN(d, "The server accepted the TCP connection and closed it with %s %s later without sending any greeting: it refuses this client (address filter, blocklist, tarpit or connection limit) before SMTP begins.",
-		d->first.rst ? "a RST" : "a FIN", dur(after, b, sizeof(b)));
-	if (d->fi->dir[DIR_C2S].bytes)
-		EXPLAIN(d, " The client still sent %" PRIu64 " bytes, which the server's stack answered as a closed socket.",
-			d->fi->dir[DIR_C2S].bytes);
-	evidence(d, s->first_frame, s->first_ts, "SYN-ACK from the server (connection accepted)");
-	close_evidence(d);
-	advise(d, "Server side: check connection-level filters (firewall rules, postscreen or a DNSBL check at connect, per-address limits); client side: send from an address with a good reputation or through the provider's relay.");
-	return true;
-}
-
-static bool tls_mismatch(const struct dctx *d)
-{
-	const struct smtp_facts *f = d->f;
-	if (f->tls.plaintext_after_tls)
-		return true;
-	if (d->s->tl && tl_last(d->s->tl, EV_TLS_MISMATCH, -1))
-		return true;
-	return (f->implicit_tls || f->tls.client_hello) && f->starttls == STLS_NONE && f->greeting.code;
-}
-
-static bool rule_tls(struct dctx *d)
-{
-	const struct smtp_facts *f = d->f;
-	const struct tls_facts *t = &f->tls;
-	char b[32], b2[32];
-	if (tls_mismatch(d)) {
-		set_cause(d, CAUSE_TLS_FAILED, d->first.dir >= 0 ? CONF_HIGH : CONF_MEDIUM);
-		set_closer(d);
-		d->v->phase = f->starttls != STLS_NONE ? PH_STARTTLS : PH_TLS;
-		if (f->starttls == STLS_NONE && f->greeting.code) {
-			EXPLAIN(d, "TLS/plaintext mismatch: the client started TLS at once (implicit TLS, as on port 465) but the server on port %u speaks plaintext SMTP and sent a %u greeting.",
-				d->fi->server_port, f->greeting.code);
-			reply_evidence(d, &f->greeting, "plaintext greeting");
-		} else {
-			EXPLAIN(d, "TLS/plaintext mismatch: the %s sent plaintext where TLS was due.",
-				t->plaintext_after_tls ? side(t->plaintext_dir) : "one side");
-		}
-		if (t->client_hello_frame)
-			evidence(d, t->client_hello_frame, 0, "TLS ClientHello from the client");
-		if (t->plaintext_frame)
-			evidence(d, t->plaintext_frame, 0, "plaintext from the %s where TLS was due", side(t->plaintext_dir));
-		say_closer(d);
-		close_evidence(d);
-		advise(d, "Use implicit TLS only against a port that expects it (465), or STARTTLS on 25/587; fix the client's security setting (SSL/TLS vs STARTTLS) to match the port.");
-		return true;
-	}
-	if (f->starttls != STLS_ACCEPTED && !f->implicit_tls)
-		return false;
-	d->v->phase = PH_TLS;
-	if (t->alert && !t->handshake_done) {
-		set_cause(d, CAUSE_TLS_FAILED, CONF_HIGH);
-		set_closer(d);
-		d->v->phase = PH_STARTTLS;
-		EXPLAIN(d, "The TLS handshake failed: the %s sent alert %u (%s, level %s).", side(t->alert_dir),
-			t->alert_desc, tls_alert_name_safe(t->alert_desc), t->alert_level == 2 ? "fatal" : "warning");
-		evidence(d, t->alert_frame, 0, "TLS alert %u from the %s", t->alert_desc, side(t->alert_dir));
-		say_closer(d);
-		close_evidence(d);
-		advise(d, "Check TLS on both sides: the alert names the problem (certificate unknown or expired, no shared cipher or protocol version).");
-		return true;
-	}
-	bool in_tls = t->handshake_done || (t->appdata_records[0] && t->appdata_records[1]);
-	if (in_tls) {
-		if (d->first.dir < 0 && d->s->end == END_CAPTURE_END)
-			return false;   /* capture_incomplete says more */
-		set_cause(d, CAUSE_ENCRYPTED, CONF_MEDIUM);
-		set_closer(d);
-		const struct tcp_dir_stats *c = &d->fi->dir[DIR_C2S], *s = &d->fi->dir[DIR_S2C];
-		EXPLAIN(d, "The session went into TLS%s and ended there, so the reason is hidden by encryption. Application data: %" PRIu64 " bytes from the client, %" PRIu64 " from the server; the session lasted %s.",
-			f->starttls == STLS_ACCEPTED ? " after STARTTLS" : "", t->appdata_bytes[0], t->appdata_bytes[1],
-			dur(d->fi->last_ts - d->fi->first_ts, b, sizeof(b)));
-		if (t->appdata_bytes[0] > 4096)
-			EXPLAIN(d, " The client sent enough encrypted data to have submitted a message.");
-		if (d->first.dir >= 0) {
-			sl_time last = SL_MAX(c->last_payload_ts, s->last_payload_ts);
-			EXPLAIN(d, " The %s closed first with %s, %s after the last data.", side(d->first.dir),
-				d->first.rst ? "a RST" : "a FIN", dur(d->first.ts - last, b2, sizeof(b2)));
-		}
-		if (f->starttls_reply.frame)
-			reply_evidence(d, &f->starttls_reply, "STARTTLS accepted");
-		if (t->first_appdata_frame[0])
-			evidence(d, t->first_appdata_frame[0], 0, "first encrypted data from the client");
-		close_evidence(d);
-		advise(d, "To see the reason, capture with the TLS keys (SSLKEYLOGFILE) or read the server's log for this session.");
-		return true;
-	}
-	if (d->first.dir < 0)
-		return false;
-	set_cause(d, CAUSE_TLS_FAILED, CONF_MEDIUM);
-	set_closer(d);
-	d->v->phase = PH_STARTTLS;
-	EXPLAIN(d, "The connection closed during the TLS handshake%s, before any encrypted data flowed both ways.",
-		t->client_hello ? (t->server_hello ? " (hellos exchanged)" : " (ClientHello sent, no ServerHello)") : " (no ClientHello)");
-	if (t->client_hello_frame)
-		evidence(d, t->client_hello_frame, 0, "TLS ClientHello");
-	say_closer(d);
-	close_evidence(d);
-	advise(d, "Check TLS on both sides (certificates, versions, cipher suites); the side that closed rejected the handshake.");
-	return true;
-}
-
 static bool rule_size_close(struct dctx *d)
 {
 	const struct smtp_facts *f = d->f;
-	const struct smtp_message *m = last_msg(f);
+	const struct smtp_message *m = diag_last_msg(f);
 	if (!m || d->first.dir != DIR_S2C || !f->has_size_limit || !f->size_limit)
 		return false;
 	bool over_sent = m->data_started && m->wire_bytes > f->size_limit;
 	bool over_declared = m->has_declared_size && m->declared_size > f->size_limit;
-	if (!(over_sent || over_declared) || (m->final_reply.code && ok2(m->final_reply.code)))
+	if (!(over_sent || over_declared) || (m->final_reply.code && diag_ok2(m->final_reply.code)))
 		return false;
-	set_cause(d, CAUSE_SIZE_LIMIT, over_sent ? CONF_HIGH : CONF_MEDIUM);
-	set_closer(d);
+	diag_set_cause(d, CAUSE_SIZE_LIMIT, over_sent ? CONF_HIGH : CONF_MEDIUM);
+	diag_set_closer(d);
 	d->v->phase = m->bdat ? PH_BDAT : (m->data_started ? PH_DATA : PH_MAIL);
 	EXPLAIN(d, "The server %s the connection %s without a reply, after the message went over its size limit.",
 		d->first.rst ? "reset" : "closed", m->data_started ? "during the message body" : "after MAIL FROM");
-	size_facts(d, m);
+	diag_size_facts(d, m);
 	EXPLAIN(d, " Servers that cut oversize messages this way show the client only \"connection closed\".");
-	close_evidence(d);
-	advise(d, "Client side: send a smaller message (within the advertised SIZE); server side: raise the limit, or answer 552 5.3.4 instead of cutting the connection so clients can tell why.");
+	diag_close_evidence(d);
+	diag_advise(d, "Client side: send a smaller message (within the advertised SIZE); server side: raise the limit, or answer 552 5.3.4 instead of cutting the connection so clients can tell why.");
 	return true;
 }
 
-static void where_it_stopped(struct dctx *d)
+void diag_where_it_stopped(struct dctx *d)
 {
 	const struct smtp_facts *f = d->f;
-	const struct smtp_message *m = last_msg(f);
+	const struct smtp_message *m = diag_last_msg(f);
 	char b[32];
 	if (f->in_body && m)
 		EXPLAIN(d, " It was inside the DATA body after %" PRIu64 " bytes (%" PRIu64 " KB).", m->wire_bytes,
@@ -772,74 +711,68 @@ static void where_it_stopped(struct dctx *d)
 		EXPLAIN(d, " The last reply was %u to %s.", f->last_reply.code, verdict_cmd_name(f->last_reply.answers));
 	sl_time last = SL_MAX(d->fi->dir[0].last_ts, d->fi->dir[1].last_ts);
 	if (d->s->capture_end > last)
-		EXPLAIN(d, " The capture went on for %s after the flow's last packet.", dur(d->s->capture_end - last, b, sizeof(b)));
+		EXPLAIN(d, " The capture went on for %s after the flow's last packet.", diag_dur(d->s->capture_end - last, b, sizeof(b)));
+}
+
+/* With the content lost, the sizes of the last client and server segments
+ * before the server's FIN can still hint at a QUIT (6 bytes) and its 221. */
+static void last_exchange_shape(struct dctx *d)
+{
+	const struct timeline *tl = d->s->tl;
+	uint64_t cbytes = 0, sbytes = 0;
+	if (!tl || d->first.dir != DIR_S2C)
+		return;
+	for (uint32_t i = tl_count(tl); i-- > 0;) {
+		const struct event *e = tl_at(tl, i);
+		if (e->kind != EV_GAP)
+			continue;
+		if (e->dir == DIR_S2C && !sbytes && !cbytes)
+			sbytes = e->num;
+		else if (e->dir == DIR_C2S && sbytes && !cbytes) {
+			cbytes = e->num;
+			break;
+		}
+	}
+	if (cbytes == 6 && sbytes > 4 && sbytes < 200)
+		EXPLAIN(d, " The last exchange (%" PRIu64 " bytes from the client, %" PRIu64 " from the server, then the server's FIN) has the shape of QUIT and its 221, so the session most likely ended normally.",
+			cbytes, sbytes);
 }
 
 static bool rule_capture_incomplete(struct dctx *d)
 {
 	const struct smtp_facts *f = d->f;
 	const struct tcp_dir_stats *c = &d->fi->dir[DIR_C2S], *s = &d->fi->dir[DIR_S2C];
-	bool open_at_end = d->first.dir < 0 && d->s->end == END_CAPTURE_END;
+	uint64_t rf = 0;
+	sl_time rts = 0;
+	bool open_at_end = d->first.dir < 0 &&
+			   (d->s->end == END_CAPTURE_END || d->s->end == END_EVICTED ||
+			    (d->s->end == END_IDLE && !diag_trailing_retransmissions(d, &rf, &rts)));
 	bool unreadable = !f->is_smtp && (c->gaps || s->gaps || (d->s->tl && tl_last(d->s->tl, EV_TRUNCATED, -1)));
 	if (!open_at_end && !unreadable)
 		return false;
-	set_cause(d, CAUSE_CAPTURE_INCOMPLETE, open_at_end ? CONF_HIGH : CONF_MEDIUM);
-	set_closer(d);
+	diag_set_cause(d, CAUSE_CAPTURE_INCOMPLETE,
+		  open_at_end && (d->s->end == END_CAPTURE_END || d->s->end == END_EVICTED) ? CONF_HIGH : CONF_MEDIUM);
+	diag_set_closer(d);
 	if (open_at_end) {
-		EXPLAIN(d, "The connection was still open when the capture ended, in phase %s; how it ended is not in the capture.",
-			verdict_phase_name(d->v->phase));
-		where_it_stopped(d);
-		evidence(d, d->fi->last_frame, d->fi->last_ts, "last packet of the flow; no FIN or RST follows");
+		if (d->s->end == END_EVICTED)
+			EXPLAIN(d, "The analyzer stopped following this connection in phase %s: the flow table was full and it was the least recently active flow (raise --max-flows to keep it).",
+				verdict_phase_name(d->v->phase));
+		else if (d->s->end == END_IDLE)
+			EXPLAIN(d, "No packet of this connection was seen for longer than the flow timeout and neither side closed it, in phase %s: the capture lost the rest of the session (or both hosts vanished).",
+				verdict_phase_name(d->v->phase));
+		else
+			EXPLAIN(d, "The connection was still open when the capture ended, in phase %s; how it ended is not in the capture.",
+				verdict_phase_name(d->v->phase));
+		diag_where_it_stopped(d);
+		diag_evidence(d, d->fi->last_frame, d->fi->last_ts, "last packet of the flow; no FIN or RST follows");
 	} else {
 		EXPLAIN(d, "The capture lost the session's content (%" PRIu64 " bytes missing in gaps, or payloads cut by the snapshot length), so the dialog cannot be read.",
 			c->gap_bytes + s->gap_bytes);
-		say_closer(d);
-		close_evidence(d);
+		last_exchange_shape(d);
+		diag_say_closer(d);
+		diag_close_evidence(d);
 	}
-	advise(d, "Capture longer (until both FINs) and with a full snapshot length (-s 0) to see the ending.");
-	return true;
-}
-
-static bool rule_middlebox(struct dctx *d)
-{
-	if (d->first.dir < 0 || !d->first.rst)
-		return false;
-	const struct tcp_dir_stats *st = &d->fi->dir[d->first.dir];
-	if (!rst_out_of_line(st))
-		return false;
-	set_cause(d, CAUSE_MIDDLEBOX_RESET, CONF_MEDIUM);
-	d->v->closed_by = BY_MIDDLEBOX;
-	d->v->close = CLOSE_RST;
-	EXPLAIN(d, "A RST claiming to come from the %s ended the connection, but its TTL (%u) is out of line with the %s's other packets (TTL %u..%u): a firewall, IPS or load balancer on the path most likely injected it.",
-		side(d->first.dir), st->rst_ttl, side(d->first.dir), st->ttl_min, st->ttl_max);
-	if (st->ip_id_zero && st->rst_ip_id)
-		EXPLAIN(d, " Its IP ID (%u) also differs from the side's usual 0.", st->rst_ip_id);
-	where_it_stopped(d);
-	evidence(d, st->rst_frame, st->rst_ts, "RST with TTL %u (the %s's packets have TTL %u..%u)", st->rst_ttl,
-		 side(d->first.dir), st->ttl_min, st->ttl_max);
-	advise(d, "Check firewalls, IPS/anti-spam appliances and load balancers between the two hosts (SMTP inspection / fixup features often reset sessions).");
-	return true;
-}
-
-static bool rule_network(struct dctx *d)
-{
-	uint64_t fr = 0;
-	sl_time ts = 0;
-	char b[32];
-	uint32_t n = trailing_retransmissions(d, &fr, &ts);
-	bool silent_end = d->first.dir < 0 && d->s->end == END_IDLE;
-	if (n < DIAG_STALL_RETRANS && !(silent_end && n))
-		return false;
-	if (d->first.dir >= 0 && !d->first.rst)
-		return false;   /* a FIN is an orderly decision, not a stall */
-	set_cause(d, CAUSE_NETWORK_FAILURE, n >= DIAG_STALL_RETRANS ? CONF_MEDIUM : CONF_LOW);
-	set_closer(d);
-	EXPLAIN(d, "The last %u segments were retransmissions with no progress (from %s on, over %s), then %s: packets stopped getting through.",
-		n, "frame", dur(d->fi->last_ts - ts, b, sizeof(b)),
-		d->first.dir >= 0 ? "a reset" : "silence");
-	evidence(d, fr, ts, "first of %u trailing retransmissions", n);
-	close_evidence(d);
-	advise(d, "Check the network path between the hosts: packet loss, MTU/fragmentation problems (try lowering the MTU/MSS), a failing link or a stateful firewall dropping the flow.");
+	diag_advise(d, "Capture longer (until both FINs) and with a full snapshot length (-s 0) to see the ending.");
 	return true;
 }
 
@@ -850,7 +783,19 @@ static bool rule_server_closed(struct dctx *d)
 	char b[32], b2[32];
 	if (d->first.dir != DIR_S2C)
 		return false;
-	set_closer(d);
+	diag_set_closer(d);
+	if (f->quit_sent && f->last_cmd == CMD_QUIT && f->last_cmd_ts <= d->first.ts) {
+		/* QUIT asks the server to close; its 221 may be lost in a gap. */
+		diag_set_cause(d, CAUSE_COMPLETED, CONF_MEDIUM);
+		d->v->phase = PH_QUIT;
+		EXPLAIN(d, "The client sent QUIT and the server closed the connection with %s; the 221 was not seen%s.",
+			d->first.rst ? "a RST" : "a FIN",
+			d->fi->dir[DIR_S2C].gaps ? " (server bytes were lost in a capture gap)" : "");
+		diag_evidence(d, f->last_cmd_frame, f->last_cmd_ts, "QUIT from the client");
+		diag_close_evidence(d);
+		diag_advise(d, "Nothing to change.");
+		return true;
+	}
 	bool clients_turn = !f->pending;
 	if (clients_turn) {
 		sl_time last = c->last_payload_ts ? c->last_payload_ts : c->first_ts;
@@ -859,56 +804,78 @@ static bool rule_server_closed(struct dctx *d)
 		if (f->last_s2c_ts > last && !f->in_body)
 			last = SL_MAX(last, f->last_s2c_ts);
 		sl_time silence = d->first.ts - last;
+		if (f->in_body && silence < SL_MIN((sl_time)NS_PER_SEC, d->cfg->idle_threshold / 10)) {
+			/* The client was still sending the body: not an idle session. */
+			const struct smtp_message *m = diag_last_msg(f);
+			diag_set_cause(d, CAUSE_UNKNOWN, CONF_LOW);
+			EXPLAIN(d, "The server %s the connection while the client was still sending the message body (%" PRIu64 " bytes sent, the last %s before the close), without a reply: a size limit it did not advertise, a content filter, or a crash.",
+				d->first.rst ? "reset" : "closed", m ? m->wire_bytes : 0, diag_dur(silence, b, sizeof(b)));
+			diag_size_facts(d, m);
+			diag_close_evidence(d);
+			diag_advise(d, "Server side: read the server's log for this session (size limits, filters, crashes); client side: try a smaller message.");
+			return true;
+		}
 		enum confidence conf = silence >= d->cfg->idle_threshold ? CONF_HIGH
 				       : silence >= d->cfg->idle_threshold / 10 ? CONF_MEDIUM : CONF_LOW;
-		set_cause(d, CAUSE_IDLE_TIMEOUT, conf);
+		diag_set_cause(d, CAUSE_IDLE_TIMEOUT, conf);
 		EXPLAIN(d, "It was the client's turn to speak%s and it stayed silent for %s; then the server closed the connection with %s, without a reply. The server gave up waiting (idle timeout; the idle threshold is %s).",
-			f->in_body ? " (inside the message body)" : "", dur(silence, b, sizeof(b)),
-			d->first.rst ? "a RST" : "a FIN", dur(d->cfg->idle_threshold, b2, sizeof(b2)));
-		evidence(d, last_fr, c->last_payload_ts ? c->last_payload_ts : c->first_ts, "last data from the client");
-		close_evidence(d);
-		advise(d, ADV_TIMEOUT_TEXT);
+			f->in_body ? " (inside the message body)" : "", diag_dur(silence, b, sizeof(b)),
+			d->first.rst ? "a RST" : "a FIN", diag_dur(d->cfg->idle_threshold, b2, sizeof(b2)));
+		diag_evidence(d, last_fr, c->last_payload_ts ? c->last_payload_ts : c->first_ts, "last data from the client");
+		diag_close_evidence(d);
+		diag_advise(d, ADV_TIMEOUT_TEXT);
 		return true;
 	}
-	set_cause(d, CAUSE_UNKNOWN, CONF_LOW);
+	diag_set_cause(d, CAUSE_UNKNOWN, CONF_LOW);
 	EXPLAIN(d, "The server closed the connection with %s while %u command%s (last: %s) still awaited its reply: it crashed, was restarted, or dropped the client without saying why.",
 		d->first.rst ? "a RST" : "a FIN", f->pending, f->pending == 1 ? "" : "s", verdict_cmd_name(f->last_cmd));
 	if (f->last_cmd_frame)
-		evidence(d, f->last_cmd_frame, f->last_cmd_ts, "last command %s, never answered", verdict_cmd_name(f->last_cmd));
-	close_evidence(d);
-	advise(d, "Server side: read the server's log at this time (crash, restart, a filter that drops connections).");
+		diag_evidence(d, f->last_cmd_frame, f->last_cmd_ts, "last command %s, never answered", verdict_cmd_name(f->last_cmd));
+	diag_close_evidence(d);
+	diag_advise(d, "Server side: read the server's log at this time (crash, restart, a filter that drops connections).");
 	return true;
 }
 
 static bool rule_client_closed(struct dctx *d)
 {
 	const struct smtp_facts *f = d->f;
-	const struct smtp_message *m = last_msg(f);
+	const struct smtp_message *m = diag_last_msg(f);
 	char b[32];
 	if (d->first.dir != DIR_C2S)
 		return false;
-	set_closer(d);
-	bool delivered = m && ok2(m->final_reply.code);
-	if ((delivered || f->quit_sent) && !d->first.rst) {
-		set_cause(d, CAUSE_COMPLETED, CONF_MEDIUM);
+	diag_set_closer(d);
+	bool delivered = m && diag_ok2(m->final_reply.code);
+	/* A QUIT the server took as AUTH data or body (it answered 3xx, or AUTH
+	 * was still under way) did not end the dialog. */
+	bool quit_ok = f->quit_sent && f->auth_result != AUTH_PENDING && f->auth_result != AUTH_ABORTED &&
+		       !(f->last_reply.code >= 300 && f->last_reply.code < 400) && !f->in_body;
+	if (f->last_reply.code == 334 ||
+	    (d->v->phase == PH_IDLE && (f->last_reply.answers == CMD_AUTH || f->last_reply.answers == CMD_AUTH_DATA)))
+		d->v->phase = PH_AUTH;  /* it left during, or right after, the AUTH exchange */
+	if ((delivered || quit_ok) && !d->first.rst) {
+		diag_set_cause(d, CAUSE_COMPLETED, CONF_MEDIUM);
+		if (delivered)
+			diag_set_reply(d, &m->final_reply);
 		if (delivered)
 			EXPLAIN(d, "The message was accepted (%u) and the client then closed the connection with a FIN%s: an orderly end without the QUIT/221 exchange.",
 				m->final_reply.code, f->quit_sent ? " after QUIT, without waiting for 221" : " without QUIT");
 		else
 			EXPLAIN(d, "The client sent QUIT and closed with a FIN without waiting for the 221: an orderly end%s.",
 				f->n_msgs ? "" : " (no message was sent)");
+		if (!delivered && f->last_cmd_frame)
+			diag_evidence(d, f->last_cmd_frame, f->last_cmd_ts, "last command %s", verdict_cmd_name(f->last_cmd));
 		if (delivered)
-			reply_evidence(d, &m->final_reply, "message accepted");
-		close_evidence(d);
-		advise(d, "Nothing to change (a client should send QUIT and wait for 221, but the mail was delivered).");
+			diag_reply_evidence(d, &m->final_reply, "message accepted");
+		diag_close_evidence(d);
+		diag_advise(d, "Nothing to change (a client should send QUIT and wait for 221, but the mail was delivered).");
 		return true;
 	}
 	if (d->s->capture_started_midstream)
 		return false;
-	set_cause(d, CAUSE_CLIENT_ABORT, d->first.rst ? CONF_HIGH : CONF_MEDIUM);
+	diag_set_cause(d, CAUSE_CLIENT_ABORT, d->first.rst ? CONF_HIGH : CONF_MEDIUM);
 	sl_time since = d->first.ts - (f->last_s2c_ts ? f->last_s2c_ts : d->fi->first_ts);
 	EXPLAIN(d, "The client closed the connection with %s in phase %s, without QUIT and with no refusal from the server before it (%s after the server's last data).",
-		d->first.rst ? "a RST" : "a FIN", verdict_phase_name(d->v->phase), dur(since, b, sizeof(b)));
+		d->first.rst ? "a RST" : "a FIN", verdict_phase_name(d->v->phase), diag_dur(since, b, sizeof(b)));
 	if (f->replies_5xx + f->replies_4xx)
 		EXPLAIN(d, " The server had answered %u error%s to bad or out-of-sequence commands.",
 			f->replies_5xx + f->replies_4xx, f->replies_5xx + f->replies_4xx == 1 ? "" : "s");
@@ -916,8 +883,11 @@ static bool rule_client_closed(struct dctx *d)
 		EXPLAIN(d, " %u command%s had no reply yet: the client did not wait.", f->pending, f->pending == 1 ? "" : "s");
 	if (f->auth_result == AUTH_ACCEPTED && !f->n_msgs)
 		EXPLAIN(d, " It had authenticated successfully and sent no mail (a credential check or a scripted client).");
-	close_evidence(d);
-	advise(d, "Client side: look at the client's log or error message (it gave up on its own: local timeout, user cancel, crash, or a check that only tests the connection).");
+	if (f->quit_sent && !quit_ok)
+		EXPLAIN(d, " Its QUIT came while the server still expected %s, so the server did not take it as QUIT.",
+			f->in_body ? "message data" : "AUTH data");
+	diag_close_evidence(d);
+	diag_advise(d, "Client side: look at the client's log or error message (it gave up on its own: local timeout, user cancel, crash, or a check that only tests the connection).");
 	return true;
 }
 
@@ -925,17 +895,40 @@ static bool rule_midstream(struct dctx *d)
 {
 	if (!d->s->capture_started_midstream && d->fi->roles_from_syn)
 		return false;
-	set_cause(d, CAUSE_CAPTURE_INCOMPLETE, CONF_MEDIUM);
-	set_closer(d);
+	diag_set_cause(d, CAUSE_CAPTURE_INCOMPLETE, CONF_MEDIUM);
+	diag_set_closer(d);
 	EXPLAIN(d, "The capture started in the middle of this session (no SYN), so the start of the dialog is missing and the ending cannot be judged from what is left.");
-	say_closer(d);
-	evidence(d, d->fi->first_frame, d->fi->first_ts, "first packet of the flow (not a SYN)");
-	close_evidence(d);
-	advise(d, "Start the capture before the session opens.");
+	diag_say_closer(d);
+	diag_evidence(d, d->fi->first_frame, d->fi->first_ts, "first packet of the flow (not a SYN)");
+	diag_close_evidence(d);
+	diag_advise(d, "Start the capture before the session opens.");
 	return true;
 }
 
+/* Evidence reads best in capture order (frame 0 = no frame, kept last). */
+static void sort_evidence(struct verdict *v)
+{
+	for (uint32_t i = 1; i < v->n_ev; i++) {
+		struct evidence tmp = v->ev[i];
+		uint64_t k = tmp.frame ? tmp.frame : UINT64_MAX;
+		uint32_t j = i;
+		while (j > 0 && (v->ev[j - 1].frame ? v->ev[j - 1].frame : UINT64_MAX) > k) {
+			v->ev[j] = v->ev[j - 1];
+			j--;
+		}
+		v->ev[j] = tmp;
+	}
+}
+
+static void diagnose_rules(const struct session_view *s, const struct diag_config *cfg, struct verdict *v);
+
 void diagnose(const struct session_view *s, const struct diag_config *cfg, struct verdict *v)
+{
+	diagnose_rules(s, cfg, v);
+	sort_evidence(v);
+}
+
+static void diagnose_rules(const struct session_view *s, const struct diag_config *cfg, struct verdict *v)
 {
 	struct diag_config defcfg;
 	if (!cfg) {
@@ -954,43 +947,88 @@ void diagnose(const struct session_view *s, const struct diag_config *cfg, struc
 	if (!d.f->greeting.code && !d.f->s2c_bytes && !d.f->implicit_tls && !d.fi->dir[DIR_S2C].bytes)
 		v->phase = PH_CONNECT;
 	find_first_close(&d);
-	set_closer(&d);
+	diag_set_closer(&d);
 
-	if (rule_tcp(&d))
+	if (diag_rule_tcp(&d))
 		return;
 
 	struct smtp_reply dec, syn;
 	struct reply_reading rd;
 	bool have = find_decisive(&d, &dec, &rd, &syn);
+	{
+		/* A DATA refused because no recipient was accepted: read the RCPT's refusal. */
+		struct smtp_reply rr;
+		struct reply_reading rrd;
+		const struct smtp_reply *de = have ? &dec : syn.code ? &syn : NULL;
+		if (de && (!have || rd.cause == CAUSE_UNKNOWN || rd.cls == RC_SYNTAX) && rcpt_refusal(&d, de, &rr)) {
+			diag_classify_reply(&rr, &d.rc, &rrd);
+			if (rrd.cls == RC_CAUSE) {
+				dec = rr;
+				rd = rrd;
+				have = true;
+			}
+		}
+	}
 	if (!have && find_codeless_reply(&d, &dec)) {
 		diag_classify_reply(&dec, &d.rc, &rd);
 		have = rd.cls == RC_CAUSE;
+		if (!dec.enhanced[0] && d.first.dir == DIR_S2C && d.first.ts >= dec.ts) {
+			/* No code and no enhanced code: only the hang-up is certain. */
+			rd = (struct reply_reading){ RC_CAUSE, CAUSE_UNKNOWN, CONF_MEDIUM,
+				"the server answered with a line that has no reply code, then hung up",
+				"Server side: read the server's log for this session (its reply was not valid SMTP); client side: retry later." };
+			have = true;
+		}
 	}
-	if (rule_completed_quit(&d, have))
+	/* A bad-command error in the mail transaction that the dialog never got
+	 * past (no later accepted MAIL, DATA or message): the mail did not go
+	 * through, so a QUIT after it is not a completion. */
+	bool syn_blocks = syn.code && (syn.answers == CMD_MAIL || syn.answers == CMD_RCPT || syn.answers == CMD_DATA ||
+				       syn.answers == CMD_BDAT || syn.answers == CMD_BODY_END);
+	if (rule_completed_quit(&d, have || syn_blocks) || diag_rule_tls_mismatch(&d))
 		return;
 	if (have) {
+		struct smtp_reply root;
+		struct reply_reading rrd;
+		if (root_refusal(&d, &rd, &dec, &root)) {
+			diag_classify_reply(&root, &d.rc, &rrd);
+			if (rrd.cls == RC_CAUSE) {
+				decisive_verdict(&d, &root, &rrd);
+				EXPLAIN(&d, " The server's later %u%s%s (\"%.120s\") only followed from it.", dec.code,
+					dec.enhanced[0] ? " " : "", dec.enhanced, dec.text);
+				diag_reply_evidence(&d, &dec, "consequence");
+				return;
+			}
+		}
 		decisive_verdict(&d, &dec, &rd);
 		return;
 	}
 	if (syn.code && rule_syntax_then_close(&d, &syn))
 		return;
-	if (rule_no_greeting(&d) || rule_tls(&d) || rule_size_close(&d) || rule_capture_incomplete(&d) ||
-	    rule_middlebox(&d) || rule_network(&d) || rule_server_closed(&d) || rule_client_closed(&d) ||
+	if (syn_blocks) {
+		rd = (struct reply_reading){ RC_CAUSE, CAUSE_UNKNOWN, CONF_MEDIUM,
+			"the command was refused as malformed, out of sequence or by a policy using a syntax code",
+			"Client side: fix the command the server refused (see the reply text) and send the message again." };
+		decisive_verdict(&d, &syn, &rd);
+		return;
+	}
+	if (diag_rule_no_greeting(&d) || diag_rule_tls(&d) || rule_size_close(&d) || rule_capture_incomplete(&d) ||
+	    diag_rule_middlebox(&d) || diag_rule_network(&d) || rule_server_closed(&d) || rule_client_closed(&d) ||
 	    rule_midstream(&d))
 		return;
 
 	/* Nothing fits. */
-	set_cause(&d, CAUSE_UNKNOWN, CONF_LOW);
-	set_closer(&d);
+	diag_set_cause(&d, CAUSE_UNKNOWN, CONF_LOW);
+	diag_set_closer(&d);
 	if (d.first.dir < 0 && s->end == END_IDLE)
 		EXPLAIN(&d, "Both sides fell silent and the flow timed out without a FIN or RST.");
 	else
 		EXPLAIN(&d, "No rule explains this ending.");
-	where_it_stopped(&d);
-	say_closer(&d);
+	diag_where_it_stopped(&d);
+	diag_say_closer(&d);
 	if (d.f->last_reply.frame)
-		reply_evidence(&d, &d.f->last_reply, "last reply");
-	close_evidence(&d);
-	evidence(&d, d.fi->last_frame, d.fi->last_ts, "last packet of the flow");
-	advise(&d, "Look at the transcript (--transcript) and the server's log for this session.");
+		diag_reply_evidence(&d, &d.f->last_reply, "last reply");
+	diag_close_evidence(&d);
+	diag_evidence(&d, d.fi->last_frame, d.fi->last_ts, "last packet of the flow");
+	diag_advise(&d, "Look at the transcript (--transcript) and the server's log for this session.");
 }

@@ -19,6 +19,8 @@
 
 #include "flow.h"
 
+#define ENGINE_CLOCK_JUMP      (3600ll * NS_PER_SEC) /* a larger step forward needs a second packet to confirm it */
+#define ENGINE_TIME_MAX        (1ll << 62)  /* engine time is clamped to [0, this] */
 #define ENGINE_REUSE_DISTANCE  (1ll << 24)  /* a new SYN this far from the old stream starts a new flow */
 
 static const uint16_t default_server_ports[] = { 25, 465, 587, 2525, 10025, 0 };
@@ -38,6 +40,9 @@ struct engine {
 	struct flow_table ft;
 	struct list lists[2];       /* by enum flow_list */
 	sl_time now;
+	sl_time jump_ts;            /* a far-forward timestamp waiting for confirmation; 0 none */
+	struct flow *jump_flow;     /* the flow that record touched, re-touched if confirmed */
+	struct flow *last;          /* flow of the previous TCP record: bulk traffic skips the lookup */
 	const char *file;
 	struct file_name *files;    /* names kept for flow_info.file */
 	uint64_t next_id;
@@ -96,6 +101,10 @@ struct engine *engine_new(const struct engine_config *cfg, const struct engine_s
 
 void engine_set_file(struct engine *e, const char *file)
 {
+	if (!file) {
+		e->file = NULL;
+		return;
+	}
 	for (struct file_name *fn = e->files; fn; fn = fn->next)
 		if (strcmp(fn->name, file) == 0) {
 			e->file = fn->name;
@@ -148,6 +157,10 @@ static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 		e->stats.flows_idle++;
 	list_unlink(&e->lists[f->list], f);
 	ft_remove(&e->ft, f);
+	if (e->jump_flow == f)
+		e->jump_flow = NULL;
+	if (e->last == f)
+		e->last = NULL;
 }
 
 /* Ends flows whose time ran out by now. */
@@ -162,6 +175,8 @@ static void expire(struct engine *e, sl_time now)
 
 void engine_sweep(struct engine *e, sl_time now)
 {
+	if (now > ENGINE_TIME_MAX)
+		now = ENGINE_TIME_MAX;
 	if (now > e->now)
 		e->now = now;
 	expire(e, e->now);
@@ -238,11 +253,37 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 	return f;
 }
 
+/* Engine time follows packet time forward. One record with a timestamp far
+ * ahead (corrupt, or a clock step on the capturing host) would otherwise
+ * expire every open flow at once; such a step is taken only when the next
+ * record confirms it. */
+static void advance_clock(struct engine *e, sl_time ts)
+{
+	/* keep differences of times representable, whatever a caller passes */
+	if (ts < 0)
+		ts = 0;
+	else if (ts > ENGINE_TIME_MAX)
+		ts = ENGINE_TIME_MAX;
+	bool far = e->now && ts - e->now > ENGINE_CLOCK_JUMP;
+	if (ts > e->now && (!far || e->jump_ts)) {
+		e->now = ts;
+		struct flow *f = e->jump_flow;
+		if (e->jump_ts && f) {
+			/* confirmed: the flow of the first record of the step was
+			 * active then, not at the old time */
+			f->touched = e->now;
+			list_unlink(&e->lists[f->list], f);
+			list_append(&e->lists[f->list], f);
+		}
+	}
+	e->jump_ts = ts > e->now && far ? ts : 0;
+	e->jump_flow = NULL;
+}
+
 void engine_feed(struct engine *e, const struct raw_packet *raw)
 {
 	e->stats.records++;
-	if (raw->ts > e->now)
-		e->now = raw->ts;
+	advance_clock(e, raw->ts);
 	expire(e, e->now);
 
 	struct pkt p;
@@ -254,8 +295,14 @@ void engine_feed(struct engine *e, const struct raw_packet *raw)
 	struct flow_key k;
 	bool src_is_a;
 	flow_key_make(&p, &k, &src_is_a);
-	uint32_t hash = flow_key_hash(&k);
-	struct flow *f = ft_find(&e->ft, &k, hash);
+	struct flow *f = e->last;
+	uint32_t hash = 0;
+	if (!f || !flow_key_eq(&f->key, &k)) {
+		hash = flow_key_hash(&k, e->ft.seed);
+		f = ft_find(&e->ft, &k, hash);
+	} else {
+		hash = f->hash;
+	}
 	bool first = false;
 	if (f && (p.flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 		enum sl_dir d = src_is_a == f->client_is_a ? DIR_C2S : DIR_S2C;
@@ -271,9 +318,14 @@ void engine_feed(struct engine *e, const struct raw_packet *raw)
 		first = true;
 	}
 	enum sl_dir d = src_is_a == f->client_is_a ? DIR_C2S : DIR_S2C;
+	e->last = f;
 	f->touched = e->now;
-	list_unlink(&e->lists[f->list], f);
-	list_append(&e->lists[f->list], f);
+	if (e->lists[f->list].tail != f) {     /* bulk traffic: usually already last */
+		list_unlink(&e->lists[f->list], f);
+		list_append(&e->lists[f->list], f);
+	}
+	if (e->jump_ts)
+		e->jump_flow = f;
 	f->info.last_ts = p.ts;
 	f->info.last_frame = p.frame;
 	f->last_meta.frame = p.frame;

@@ -59,7 +59,7 @@ enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p);
 	X(TCP_OVERLAP_CONFLICT, "overlap-conflict") /* arg: bytes that differed (first copy kept) */ \
 	X(TCP_ZERO_WINDOW, "zero-window") \
 	X(TCP_KEEPALIVE, "keep-alive") \
-	X(TCP_OOO_CAP, "reassembly-cap")      /* buffered bytes dropped because a cap was hit; arg: bytes */ \
+	X(TCP_OOO_CAP, "reassembly-cap")      /* a buffer cap was hit: holes given up to make room; arg: their bytes */ \
 	X(TCP_TRUNCATED, "snaplen-truncated") /* arg: payload bytes not captured */ \
 	X(TCP_MIDSTREAM, "midstream-pickup")  /* first packet of the flow was not a SYN */ \
 	X(TCP_DATA_AFTER_CLOSE, "data-after-close") /* payload after this side's FIN or RST */
@@ -104,7 +104,7 @@ struct tcp_dir_stats {
 	uint64_t overlap_conflicts;
 	uint64_t zero_windows;
 	uint64_t keepalives;
-	uint64_t ooo_dropped_bytes; /* buffered bytes lost to a cap */
+	uint64_t ooo_dropped_bytes; /* hole bytes given up (as gaps) because a buffer cap was hit */
 	uint32_t syns;              /* SYN (c2s) or SYN-ACK (s2c) segments */
 	uint32_t rsts;
 	uint64_t first_frame, last_frame;

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define FLOW_CHUNK      1024u           /* records per pool chunk */
 #define FT_MIN_SLOTS    1024u
@@ -17,8 +18,12 @@
 
 void flow_key_make(const struct pkt *p, struct flow_key *k, bool *src_is_a)
 {
-	int c = memcmp(p->src.a, p->dst.a, 16);
-	bool src_first = c < 0 || (c == 0 && p->sport <= p->dport);
+	/* any total order works for a canonical key; 64-bit words are cheaper
+	 * than a byte-wise memcmp */
+	uint64_t s[2], d[2];
+	memcpy(s, p->src.a, 16);
+	memcpy(d, p->dst.a, 16);
+	bool src_first = s[0] != d[0] ? s[0] < d[0] : s[1] != d[1] ? s[1] < d[1] : p->sport <= p->dport;
 	const struct sl_addr *x = src_first ? &p->src : &p->dst;
 	const struct sl_addr *y = src_first ? &p->dst : &p->src;
 	memcpy(k->a, x->a, 16);
@@ -30,19 +35,17 @@ void flow_key_make(const struct pkt *p, struct flow_key *k, bool *src_is_a)
 	*src_is_a = src_first;
 }
 
-/* Multiply-xor over the key's 64-bit words: cheap, and good enough for a
- * table whose keys an attacker can choose only within one capture. */
-uint32_t flow_key_hash(const struct flow_key *k)
+/* Multiply-xor over the key's 64-bit words, the products independent of
+ * each other so they run in parallel: cheap, and good enough for a table
+ * whose keys an attacker can choose only within one capture. */
+uint32_t flow_key_hash(const struct flow_key *k, uint64_t seed)
 {
 	uint64_t w[5];
 	memcpy(w, k, sizeof(w));
-	uint64_t h = 0x9e3779b97f4a7c15ull;
-	for (int i = 0; i < 5; i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	return (uint32_t)h;
+	uint64_t h = ((w[0] + (seed ^ 0x9e3779b97f4a7c15ull)) * (w[1] + 0xc2b2ae3d27d4eb4full)) ^
+		     ((w[2] + 0x165667b19e3779f9ull) * (w[3] + 0xd6e8feb86659fd93ull)) ^
+		     ((w[4] + 0xff51afd7ed558ccdull) * 0x94d049bb133111ebull);
+	return (uint32_t)(h ^ (h >> 29) ^ (h >> 47));
 }
 
 _Static_assert(sizeof(struct flow_key) == 40, "flow key is five words");
@@ -60,6 +63,12 @@ bool ft_init(struct flow_table *t, uint32_t max_flows)
 	while (max_slots < want && max_slots < FT_MAX_SLOTS)
 		max_slots <<= 1;
 	t->max_slots = max_slots;
+	/* no need for strong randomness: the address of the table and the
+	 * clock differ between runs */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	t->seed = ((uint64_t)(uintptr_t)t * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ts.tv_nsec ^
+		  ((uint64_t)ts.tv_sec << 32);
 	t->slots = calloc(FT_MIN_SLOTS, sizeof(*t->slots));
 	if (!t->slots)
 		return false;
@@ -84,7 +93,7 @@ struct flow *ft_find(const struct flow_table *t, const struct flow_key *k, uint3
 			return NULL;
 		if (s->hash == hash) {
 			struct flow *f = flow_at(t, s->idx1 - 1);
-			if (memcmp(&f->key, k, sizeof(*k)) == 0)
+			if (flow_key_eq(&f->key, k))
 				return f;
 		}
 	}

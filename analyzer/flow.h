@@ -11,6 +11,8 @@
 #ifndef SLEUTH_FLOW_H
 #define SLEUTH_FLOW_H
 
+#include <string.h>
+
 #include "engine.h"
 #include "tcp.h"
 
@@ -47,11 +49,22 @@ struct flow_table {
 	struct flow **chunks;       /* pool: chunks of FLOW_CHUNK records */
 	uint32_t nchunks, chunks_cap;
 	struct flow *free;
+	uint64_t seed;              /* for flow_key_hash */
 };
+
+static inline bool flow_key_eq(const struct flow_key *x, const struct flow_key *y)
+{
+	uint64_t a[5], b[5];
+	memcpy(a, x, sizeof(a));
+	memcpy(b, y, sizeof(b));
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+}
 
 /* Builds the canonical key of p; *src_is_a says whether p's source is a. */
 void flow_key_make(const struct pkt *p, struct flow_key *k, bool *src_is_a);
-uint32_t flow_key_hash(const struct flow_key *k);
+/* seed: per table, so keys chosen to collide in one run do not collide in
+ * another (it changes only the layout of the table, never the results). */
+uint32_t flow_key_hash(const struct flow_key *k, uint64_t seed);
 
 bool ft_init(struct flow_table *t, uint32_t max_flows);
 void ft_free(struct flow_table *t);

@@ -63,7 +63,8 @@ void report_transcript_session(struct reporter *r, const struct session_view *s,
 				fprintf(f, "%10s  S: %s [no reply code]\n", rel, e->text);
 			break;
 		case EV_REPLY_UNPAIRED:
-			fprintf(f, "%10s  S: %u %s [unpaired reply]\n", rel, e->code, e->text);
+			fprintf(f, "%10s  S: %u%s%s %s [unpaired reply]\n", rel, e->code, e->enhanced[0] ? " " : "",
+				e->enhanced, e->text);
 			break;
 		case EV_DATA_START:
 			data_start = e->ts;

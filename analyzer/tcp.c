@@ -24,6 +24,7 @@
 #include "flow.h"
 
 #define TCP_DEFAULT_WINDOW  65535   /* assumed when the peer's window is unknown */
+#define TCP_OOO_MAX_SEGS    1024    /* buffered segments per direction: bounds the list walks */
 #define TCP_ACK_HOLE_MAX    (1ull << 30)  /* an ACK further ahead than this is not trusted */
 
 struct ctx {
@@ -80,6 +81,7 @@ static bool reserve(struct tcp_env *env, struct tcp_half *h, uint64_t n)
 
 static void release(struct tcp_env *env, struct tcp_half *h, struct ooo_seg *s)
 {
+	h->ooo_segs--;
 	h->ooo_bytes -= s->len;
 	env->ooo_used -= s->len;
 	free(s);
@@ -219,6 +221,7 @@ static void insert(const struct ctx *c, struct tcp_half *h, uint64_t off, const 
 		memcpy(ns->data, data + (pos - off), ns->len);
 		ns->next = s;
 		*pp = ns;
+		h->ooo_segs++;
 		pp = &ns->next;
 		pos = pe;
 	}
@@ -259,7 +262,7 @@ static void data_in(const struct ctx *c, struct tcp_half *h, int64_t soff, const
 	}
 	if (off > h->next && cap) {
 		uint64_t need = count_new(h, off, off + cap);
-		while (!reserve(c->env, h, need)) {
+		while (h->ooo_segs >= TCP_OOO_MAX_SEGS || !reserve(c->env, h, need)) {
 			/* a cap is hit: give up the first hole to make room */
 			uint64_t before = st->gap_bytes;
 			c->env->stats->ooo_cap_hits++;
@@ -372,18 +375,25 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		h->next = 0;
 	}
 
-	/* The peer's view: an ACK past a hole means the bytes were received but
-	 * not captured. */
-	if ((fl & TH_ACK) && o->init) {
+	/* The peer's view: bytes it acknowledged were received, even if the
+	 * capture missed them. The hole is not given up yet: captures merged
+	 * from several points (or reordered by the capturing host) can show
+	 * the ACK before the data. It is given up when the sender shows it has
+	 * moved past the acknowledged point (below), or at FIN/RST/flow end. */
+	if ((fl & TH_ACK) && o->init && !(fl & TH_RST)) {
 		int64_t ackoff = rel(o, p->ack);
 		if (d == DIR_C2S && f->info.synack_seen && o->syn && ackoff >= 0)
 			f->info.handshake_done = true;
 		uint64_t limit = ackoff > 0 ? (uint64_t)ackoff : 0;
 		if (o->fin_seen && limit > o->fin_off)
 			limit = o->fin_off;
-		if (limit > o->next && limit - o->next < TCP_ACK_HOLE_MAX && !(fl & TH_RST)) {
+		if (limit > o->acked && limit - o->next < TCP_ACK_HOLE_MAX)
+			o->acked = limit;
+		/* everything up to the peer's FIN is acknowledged and the FIN has
+		 * been seen: a hole before it can no longer be filled */
+		if (o->fin_seen && o->acked >= o->fin_off && o->next < o->fin_off) {
 			struct ctx oc = { env, f, (enum sl_dir)!d, &f->last_meta };
-			skip_to(&oc, o, limit);
+			skip_to(&oc, o, o->fin_off);
 		}
 	}
 
@@ -425,6 +435,11 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		       f->half[1].rst_seen;
 
 	int64_t soff = rel(h, p->seq) + ((fl & TH_SYN) ? 1 : 0);
+	/* the sender is at or past what its peer acknowledged: a hole before
+	 * that point will not be filled any more */
+	uint64_t acked = h->fin_seen && h->acked > h->fin_off ? h->fin_off : h->acked;
+	if (acked > h->next && soff >= (int64_t)acked)
+		skip_to(&c, h, acked);
 	uint64_t wire = p->payload_wire_len;
 	if (p->truncated) {
 		ev(&c, TCP_TRUNCATED, (uint64_t)p->payload_wire_len - p->payload_len);
@@ -435,7 +450,7 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		st->last_payload_frame = p->frame;
 		if (h->fin_seen && soff + (int64_t)wire > (int64_t)h->fin_off)
 			ev(&c, TCP_DATA_AFTER_CLOSE, (uint64_t)(soff + (int64_t)wire - (int64_t)h->fin_off));
-		else if (h->rst_seen || o->rst_seen)
+		else if (h->rst_seen)
 			ev(&c, TCP_DATA_AFTER_CLOSE, wire);
 	}
 	if (!(fl & (TH_SYN | TH_FIN)) && wire <= 1 && h->next > 0 && soff == (int64_t)h->next - 1) {

@@ -32,7 +32,9 @@ struct tcp_half {
 	uint32_t base;          /* sequence number of offset 0 */
 	uint64_t next;          /* next offset expected (everything before is delivered or gapped) */
 	uint64_t fin_off;
+	uint64_t acked;         /* highest offset the peer acknowledged (clipped to the FIN) */
 	uint64_t ooo_bytes;
+	uint32_t ooo_segs;      /* segments in the list (capped: each insert walks it) */
 	struct ooo_seg *ooo;
 };
 

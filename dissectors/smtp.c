@@ -134,12 +134,12 @@ static void update_phase(struct smtp *s)
 		bool flowing = f->tls.handshake_done ||
 			       (f->tls.appdata_records[0] && f->tls.appdata_records[1]);
 		p = (f->implicit_tls || flowing) ? PH_TLS : PH_STARTTLS;
+	} else if (!s->greeted) {
+		p = PH_GREETING;        /* even if the client said QUIT: no greeting ever came */
 	} else if (f->quit_sent) {
 		p = PH_QUIT;
 	} else if (f->starttls == STLS_REQUESTED) {
 		p = PH_STARTTLS;
-	} else if (!s->greeted) {
-		p = PH_GREETING;
 	} else if (s->auth_active) {
 		p = PH_AUTH;
 	} else if (s->bdat_active || s->cm == C_BDAT) {
@@ -158,11 +158,45 @@ static void update_phase(struct smtp *s)
 
 /* ---- life cycle ----------------------------------------------------- */
 
+struct hole {
+	const uint8_t *p;
+	size_t n;
+};
+
+/* Zeroes the struct except its large buffers, which are always written
+ * before they are read (line buffers, header and tunnel scratch) or set up
+ * when used (each message is cleared when it starts). A session that sends
+ * one short message then touches a few pages instead of clearing ~130 KB,
+ * which matters with hundreds of thousands of short sessions. */
+static void zero_but_buffers(struct smtp *s)
+{
+	struct hole h[] = {
+		{ (const uint8_t *)s->f.msgs, sizeof(s->f.msgs) },
+		{ s->line[0].buf, sizeof(s->line[0].buf) },
+		{ s->line[1].buf, sizeof(s->line[1].buf) },
+		{ s->hdr, sizeof(s->hdr) },
+		{ (const uint8_t *)s->tun_buf, sizeof(s->tun_buf) },
+	};
+	for (size_t i = 1; i < SL_ARRAY_LEN(h); i++)     /* five entries: insertion sort */
+		for (size_t j = i; j > 0 && h[j].p < h[j - 1].p; j--) {
+			struct hole t = h[j];
+			h[j] = h[j - 1];
+			h[j - 1] = t;
+		}
+	uint8_t *at = (uint8_t *)s;
+	for (size_t i = 0; i < SL_ARRAY_LEN(h); i++) {
+		memset(at, 0, (size_t)(h[i].p - at));
+		at = (uint8_t *)h[i].p + h[i].n;
+	}
+	memset(at, 0, (size_t)((uint8_t *)(s + 1) - at));
+}
+
 struct smtp *smtp_new(struct timeline *tl)
 {
-	struct smtp *s = calloc(1, sizeof(*s));
+	struct smtp *s = malloc(sizeof(*s));
 	if (!s)
 		return NULL;
+	zero_but_buffers(s);
 	s->tl = tl;
 	s->cur_msg = -1;
 	s->cm = C_CMD;
@@ -200,6 +234,7 @@ void smtp_free(struct smtp *s)
 /* ---- gating --------------------------------------------------------- */
 
 static void client_end_now(struct smtp *s, const struct seg_meta *m);
+static void new_message(struct smtp *s, const struct seg_meta *m);
 
 /* Reads the held client bytes in the mode just decided. */
 static void replay(struct smtp *s)
@@ -226,9 +261,7 @@ static void body_start(struct smtp *s, const struct seg_meta *m, const char *why
 	struct smtp_message *msg = smtp_cur_msg(s);
 	if (!msg && s->cur_msg < 0) {
 		/* DATA accepted without MAIL: count a message anyway */
-		s->cur_msg = (int32_t)s->f.n_msgs;
-		s->f.n_msgs++;
-		s->in_txn = true;
+		new_message(s, m);
 		msg = smtp_cur_msg(s);
 	}
 	s->cm = C_BODY;
@@ -237,9 +270,10 @@ static void body_start(struct smtp *s, const struct seg_meta *m, const char *why
 	(void)msg;
 }
 
-/* The held client bytes are read as if the gating command had been
- * accepted: used when the buffer fills or the server never answers. */
-static void gate_assume(struct smtp *s, const struct seg_meta *m, const char *why)
+/* Decides how the held client bytes are read, as if the gating command had
+ * been accepted: used when the buffer fills or the server never answers.
+ * Does not replay (the caller does, or is feeding live bytes). */
+static void gate_decide(struct smtp *s, const struct seg_meta *m, const char *why)
 {
 	if (s->cm != C_GATED)
 		return;
@@ -256,29 +290,36 @@ static void gate_assume(struct smtp *s, const struct seg_meta *m, const char *wh
 	if (g)
 		g->gate = false;
 	char t[96];
-	snprintf(t, sizeof(t), "no answer to %s yet (%s): reading on as if accepted", smtp_cmd_name(c), why);
+	snprintf(t, sizeof(t), "no answer to %s (%s): reading on as if accepted", smtp_cmd_name(c), why);
 	smtp_note(s, DIR_C2S, m, t);
 	if (c == CMD_DATA) {
 		body_start(s, m, "body before 354");
 	} else if (c == CMD_AUTH || c == CMD_AUTH_DATA) {
 		s->cm = s->auth_active ? C_AUTH : C_CMD;
-	} else if (c == CMD_STARTTLS) {
-		if (s->defer_len && looks_tls(s->defer[0])) {
-			ensure_tls(s);
-			s->cm = C_TLS;
-		} else {
-			s->cm = C_CMD;
-		}
+	} else if (c == CMD_STARTTLS && s->defer_len && looks_tls(s->defer[0])) {
+		ensure_tls(s);
+		s->cm = C_TLS;
 	} else {
 		s->cm = C_CMD;
 	}
+}
+
+static void gate_assume(struct smtp *s, const struct seg_meta *m, const char *why)
+{
+	if (s->cm != C_GATED)
+		return;
+	gate_decide(s, m, why);
 	replay(s);
 }
 
-static void defer_add(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
+/* Holds client bytes; returns how many were taken. When the buffer is full
+ * the gate is decided and the caller reads the rest in the new mode (a loop,
+ * not a recursion, so any amount of input keeps the stack flat). */
+static size_t defer_add(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
 {
+	size_t taken = 0;
 	s->defer_meta = *m;
-	while (n) {
+	while (taken < n) {
 		if (s->defer_len == s->defer_cap && s->defer_cap < SMTP_DEFER_MAX) {
 			size_t nc = s->defer_cap ? s->defer_cap * 2 : 4096;
 			if (nc > SMTP_DEFER_MAX)
@@ -292,17 +333,16 @@ static void defer_add(struct smtp *s, const uint8_t *b, size_t n, const struct s
 		size_t room = s->defer_cap - s->defer_len;
 		if (room == 0)
 			break;
-		size_t k = SL_MIN(room, n);
-		memmove(s->defer + s->defer_len, b, k);
+		size_t k = SL_MIN(room, n - taken);
+		memmove(s->defer + s->defer_len, b + taken, k);
 		s->defer_len += k;
-		b += k;
-		n -= k;
+		taken += k;
 	}
-	if (n) {
+	if (taken < n) {
 		s->defer_overflowed = true;
 		gate_assume(s, m, "client kept sending");
-		smtp_client_feed(s, b, n, m);
 	}
+	return taken;
 }
 
 /* ---- replies -------------------------------------------------------- */
@@ -444,6 +484,7 @@ static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *
 	case CMD_AUTH:
 	case CMD_AUTH_DATA:
 		smtp_auth_reply(s, r, m);
+		s->after_auth = r->code != 334;
 		if (s->cm == C_GATED)
 			s->cm = (r->code == 334 && s->auth_active) ? C_AUTH : C_CMD;
 		break;
@@ -579,6 +620,17 @@ static void server_line(struct smtp *s, const struct line_ev *ev, const struct s
 
 /* ---- commands ------------------------------------------------------- */
 
+/* A line that could be base64 credentials (no spaces, base64 alphabet). */
+static bool looks_base64(const uint8_t *b, size_t n)
+{
+	if (n < 4)
+		return n == 0 ? false : (n == 1 && b[0] == '=');
+	for (size_t i = 0; i < n; i++)
+		if (!is_alpha(b[i]) && !is_digit(b[i]) && b[i] != '+' && b[i] != '/' && b[i] != '=')
+			return false;
+	return true;
+}
+
 static void command_event(struct smtp *s, const struct seg_meta *m, const void *text, size_t len,
 			  enum smtp_cmd c)
 {
@@ -618,42 +670,56 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	struct smtp_line *l = &s->line[DIR_C2S];
 	const uint8_t *b = l->buf;
 	size_t n = l->kept;
+	if (!s->c_first_line_done && !s->s_seen && !s->f.tunnel[0] && smtp_tunnel_http_line(s, b, n, m))
+		return;
 	s->c_first_line_done = true;
 	if (ev->bare_lf) {
 		if (f->bare_lf == 0)
 			smtp_ev(s, EV_BARE_LF, DIR_C2S, m, "command line", 12);
 		f->bare_lf++;
 	}
+	size_t argoff;
+	enum smtp_cmd c = smtp_cmd_parse(b, n, &argoff);
+	/* What other events may show of this line: never credentials. */
+	const char *shown = (const char *)b;
+	size_t shown_len = SL_MIN(n, (size_t)40);
+	/* Where AUTH data is due, a known verb followed by an argument (base64
+	 * has no spaces) or QUIT/RSET/NOOP alone means the client gave up. */
+	bool auth_line = s->cm == C_AUTH &&
+			 !(c != CMD_UNKNOWN && (argoff < n || c == CMD_QUIT || c == CMD_RSET || c == CMD_NOOP));
+	bool masked = auth_line || (c == CMD_UNKNOWN && s->after_auth && looks_base64(b, n));
+	if (masked) {
+		shown = "[credentials hidden]";
+		shown_len = strlen(shown);
+	} else if (c == CMD_AUTH) {
+		shown = "AUTH";
+		shown_len = 4;
+	}
 	if (l->total + 2 > SMTP_CMD_LINE_MAX) {
 		f->long_lines++;
-		struct event *e = smtp_ev(s, EV_LONG_LINE, DIR_C2S, m, b, SL_MIN(n, (size_t)40));
+		struct event *e = smtp_ev(s, EV_LONG_LINE, DIR_C2S, m, shown, shown_len);
 		if (e)
 			e->num = l->total;
 	}
 	if (!s->greeted) {
 		if (!f->early_talker)
-			smtp_ev(s, EV_EARLY_TALKER, DIR_C2S, m, b, SL_MIN(n, (size_t)40));
+			smtp_ev(s, EV_EARLY_TALKER, DIR_C2S, m, shown, shown_len);
 		f->early_talker = true;
 		f->early_lines++;
 	}
-	size_t argoff;
-	enum smtp_cmd c = smtp_cmd_parse(b, n, &argoff);
 	const uint8_t *arg = b + argoff;
 	size_t alen = n - argoff;
 
 	if (s->cm == C_AUTH) {
-		/* A line where AUTH data is due. A known verb followed by an
-		 * argument (base64 has no spaces) or QUIT/RSET alone means the
-		 * client gave up on AUTH. */
-		bool verb = c != CMD_UNKNOWN &&
-			    (argoff < n || c == CMD_QUIT || c == CMD_RSET || c == CMD_NOOP);
-		if (!verb) {
+		if (auth_line) {
 			bool abort = smtp_auth_data(s, b, n);
 			command_event(s, m, abort ? "*" : "[credentials hidden]", abort ? 1 : 20, CMD_AUTH_DATA);
 			if (abort)
 				smtp_auth_abort(s, m, "client sent *");
 			q_push(s, CMD_AUTH_DATA, true, false, m);
 			s->cm = C_GATED;
+			if (s->s_ended)
+				gate_decide(s, m, "server closed");
 			return;
 		}
 		smtp_auth_abort(s, m, "command instead of AUTH data");
@@ -669,8 +735,19 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		smtp_ev(s, EV_AUTH, DIR_C2S, m, a, strlen(a));
 		q_push(s, c, true, false, m);
 		s->cm = C_GATED;
+		if (s->s_ended)
+			gate_decide(s, m, "server closed");
 		return;
 	}
+	if (masked) {
+		/* pipelined credentials after AUTH was refused: never shown */
+		command_event(s, m, shown, shown_len, c);
+		f->unknown_commands++;
+		q_push(s, c, false, false, m);
+		return;
+	}
+	if (c != CMD_UNKNOWN)
+		s->after_auth = false;
 	command_event(s, m, b, n, c);
 	bool gate = false;
 	switch (c) {
@@ -744,11 +821,26 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		break;
 	}
 	q_push(s, c, gate, false, m);
-	if (gate)
+	if (gate) {
 		s->cm = C_GATED;
+		if (s->s_ended)
+			gate_decide(s, m, "server closed");
+	}
 }
 
 /* ---- client side ---------------------------------------------------- */
+
+/* After a gap: do these bytes begin with a known verb and a separator? */
+static bool starts_command(const uint8_t *b, size_t n)
+{
+	size_t i = 0;
+	while (i < n && i < 9 && is_alpha(b[i]))
+		i++;
+	if (i < 4 || i == n || (b[i] != ' ' && b[i] != '\r' && b[i] != '\n'))
+		return false;
+	size_t argoff;
+	return smtp_cmd_parse(b, i, &argoff) != CMD_UNKNOWN;
+}
 
 static size_t client_tls(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
 
@@ -760,8 +852,8 @@ void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 		case C_DEAD:
 			return;
 		case C_GATED:
-			defer_add(s, b, n, m);
-			return;
+			used = defer_add(s, b, n, m);
+			break;
 		case C_TLS:
 			used = client_tls(s, b, n, m);
 			break;
@@ -817,6 +909,12 @@ void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 				}
 				if (!s->s_seen && !s->f.tunnel[0] && smtp_tunnel_detect(s, b, n, m))
 					continue;
+			}
+			if (l->skip && starts_command(b, n)) {
+				/* the gap ended on a line boundary: no need to skip */
+				l->skip = false;
+				s->f.resyncs++;
+				smtp_ev(s, EV_RESYNC, DIR_C2S, m, "commands", 8);
 			}
 			struct line_ev ev;
 			used = sline_feed(l, b, n, &ev);
@@ -896,6 +994,13 @@ void smtp_server_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 			used = smtp_tunnel_server(s, b, n, m);
 			break;
 		case S_LINES: {
+			struct smtp_line *l = &s->line[DIR_S2C];
+			if (l->skip && n >= 4 && is_digit(b[0]) && is_digit(b[1]) && is_digit(b[2]) &&
+			    (b[3] == ' ' || b[3] == '-')) {
+				l->skip = false;
+				s->f.resyncs++;
+				smtp_ev(s, EV_RESYNC, DIR_S2C, m, "replies", 7);
+			}
 			struct line_ev ev;
 			used = sline_feed(&s->line[DIR_S2C], b, n, &ev);
 			if (ev.resynced) {

@@ -153,8 +153,10 @@ struct smtp_facts {
 	struct tls_facts tls;
 
 	struct smtp_message msgs[SMTP_MAX_MESSAGES];
-	uint32_t n_msgs;            /* messages started (MAIL accepted or sent); may exceed the array */
-	bool in_body;               /* the client was sending a body when the stream ended */
+	uint32_t n_msgs;            /* messages started (a MAIL sent, or DATA/BDAT without MAIL);
+	                               may exceed the array; slots >= n_msgs are not initialised */
+	bool in_body;               /* the client was sending a body (after 354, or inside a BDAT
+	                               chunk) when the stream ended */
 
 	bool quit_sent;
 	struct smtp_reply quit_reply;

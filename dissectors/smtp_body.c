@@ -198,21 +198,21 @@ size_t smtp_body_data(struct smtp *s, const uint8_t *b, size_t n, const struct s
 			s->body_line_len += 2;
 			continue;   /* reread c in B_MID */
 		case B_MID: {
-			/* fast path: jump to the next CR or LF */
-			size_t j = i;
-			while (j < n && b[j] != '\r' && b[j] != '\n')
-				j++;
-			s->body_line_len += j - i;
-			i = j;
-			if (i == n)
+			/* fast path: jump to the next LF (memchr is vectorised) */
+			const uint8_t *lf = memchr(b + i, '\n', n - i);
+			if (!lf) {
+				bool cr = b[n - 1] == '\r';
+				s->body_line_len += (n - i) - (cr ? 1 : 0);
+				s->bst = cr ? B_CR : B_MID;
+				i = n;
 				goto done;
-			c = b[i];
-			if (c == '\n') {
-				line_end(s, true, m);
-				s->bst = B_BOL;
-			} else {
-				s->bst = B_CR;
 			}
+			size_t j = (size_t)(lf - b);
+			bool crlf = j > i && b[j - 1] == '\r';
+			s->body_line_len += (j - i) - (crlf ? 1 : 0);
+			line_end(s, !crlf, m);
+			s->bst = B_BOL;
+			i = j;
 			break;
 		}
 		case B_CR:

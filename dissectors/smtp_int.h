@@ -120,6 +120,8 @@ struct smtp {
 	bool auth_active;
 	uint32_t auth_step;             /* AUTH data lines sent so far */
 	bool auth_ir;                   /* initial response was on the AUTH line */
+	bool after_auth;                /* AUTH just ended without success: base64-looking
+	                                   unknown lines are masked (pipelined credentials) */
 	bool bdat_active;               /* a BDAT transfer is under way or its reply due */
 	uint64_t bdat_left;
 	bool bdat_last;
@@ -185,8 +187,10 @@ void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why);
 size_t smtp_b64_decode(const uint8_t *in, size_t n, uint8_t *out, size_t outlen, bool *ok);
 
 /* smtp_tunnel.c */
-/* Looks at the client's first bytes; true when a tunnel prelude starts. */
+/* Looks at the client's first byte; true when a SOCKS prelude starts. */
 bool smtp_tunnel_detect(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
+/* The client's first line; true when it is an HTTP CONNECT request. */
+bool smtp_tunnel_http_line(struct smtp *s, const uint8_t *line, size_t n, const struct seg_meta *m);
 size_t smtp_tunnel_client(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
 size_t smtp_tunnel_server(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
 

@@ -22,33 +22,29 @@ static bool is_http_connect(const uint8_t *b, size_t n)
 
 bool smtp_tunnel_detect(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
 {
-	if (is_http_connect(b, n)) {
-		s->cm = C_HTTP_TUNNEL;
-		s->sm = S_HTTP_TUNNEL;
-		memcpy(s->f.tunnel, "http-connect", 13);
-		const uint8_t *eol = memchr(b, '\r', n);
-		size_t len = eol ? (size_t)(eol - b) : SL_MIN(n, (size_t)120);
-		smtp_ev(s, EV_TUNNEL, DIR_C2S, m, b, len);
-		return true;
-	}
-	/* SOCKS5 greeting: 05 nmethods methods...; SOCKS4: 04 01 port ip */
-	if (n >= 3 && b[0] == 5 && b[1] >= 1 && b[1] <= 16 && (size_t)b[1] + 2 <= n + 0) {
+	/* SOCKS: the first byte is the version, never the start of an SMTP
+	 * command or a TLS record, so one byte decides (however it is split). */
+	if (n >= 1 && (b[0] == 5 || b[0] == 4)) {
 		s->cm = C_SOCKS;
 		s->sm = S_SOCKS;
-		s->tun_socks4 = false;
-		memcpy(s->f.tunnel, "socks5", 7);
-		smtp_ev(s, EV_TUNNEL, DIR_C2S, m, "SOCKS5", 6);
-		return true;
-	}
-	if (n >= 9 && b[0] == 4 && (b[1] == 1 || b[1] == 2)) {
-		s->cm = C_SOCKS;
-		s->sm = S_SOCKS;
-		s->tun_socks4 = true;
-		memcpy(s->f.tunnel, "socks4", 7);
-		smtp_ev(s, EV_TUNNEL, DIR_C2S, m, "SOCKS4", 6);
+		s->tun_socks4 = b[0] == 4;
+		memcpy(s->f.tunnel, s->tun_socks4 ? "socks4" : "socks5", 7);
+		smtp_ev(s, EV_TUNNEL, DIR_C2S, m, s->tun_socks4 ? "SOCKS4" : "SOCKS5", 6);
 		return true;
 	}
 	return false;
+}
+
+bool smtp_tunnel_http_line(struct smtp *s, const uint8_t *line, size_t n, const struct seg_meta *m)
+{
+	if (!is_http_connect(line, n) || n < 17 || memcmp(line + n - 8, "HTTP/1.", 7) != 0)
+		return false;
+	s->cm = C_HTTP_TUNNEL;
+	s->sm = S_HTTP_TUNNEL;
+	s->tun_lines[DIR_C2S] = 1;
+	memcpy(s->f.tunnel, "http-connect", 13);
+	smtp_ev(s, EV_TUNNEL, DIR_C2S, m, line, n);
+	return true;
 }
 
 /* HTTP header lines up to the blank line; returns bytes consumed. */
@@ -67,7 +63,9 @@ static size_t http_lines(struct smtp *s, enum sl_dir d, const uint8_t *b, size_t
 			char t[EV_TEXT_MAX];
 			sl_text_copy(t, sizeof(t), s->line[d].buf, kept);
 			struct event *e = smtp_ev(s, EV_TUNNEL, DIR_S2C, m, t, strlen(t));
-			if (e && kept >= 12)
+			const uint8_t *lb = s->line[d].buf;
+			if (e && kept >= 12 && lb[9] >= '0' && lb[9] <= '9' && lb[10] >= '0' && lb[10] <= '9' &&
+			    lb[11] >= '0' && lb[11] <= '9')
 				e->code = (uint16_t)((s->line[d].buf[9] - '0') * 100 +
 						     (s->line[d].buf[10] - '0') * 10 + (s->line[d].buf[11] - '0'));
 		}
@@ -190,6 +188,7 @@ size_t smtp_tunnel_client(struct smtp *s, const uint8_t *b, size_t n, const stru
 	if (done) {
 		s->cm = C_CMD;
 		s->c_first_line_done = false;
+		sline_reset(&s->line[DIR_C2S]);
 	}
 	return used;
 }

@@ -18,6 +18,7 @@
  * application data from the server and a client record longer than an
  * encrypted alert (19 bytes), i.e. the client's Finished or data.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +52,13 @@ struct tls {
 
 struct tls *tls_new(struct tls_facts *facts, struct timeline *tl)
 {
-	struct tls *t = calloc(1, sizeof(*t));
+	struct tls *t = malloc(sizeof(*t));
 	if (!t)
 		return NULL;
+	/* the hello buffers are written before they are read: not cleared */
+	memset(t, 0, offsetof(struct tls, d));
+	for (int i = 0; i < 2; i++)
+		memset(&t->d[i], 0, offsetof(struct tls_dir, hs));
 	t->f = facts;
 	t->tl = tl;
 	return t;

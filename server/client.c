@@ -37,6 +37,14 @@ int cl_connect(struct cl *c, const struct sockaddr_storage *ss, socklen_t sl, do
 	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	int one = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* Bound before connect so the local port is known even for a refused
+	 * connection (the log line of connection_refused names it). */
+	struct sockaddr_storage me;
+	memset(&me, 0, sizeof(me));
+	me.ss_family = ss->ss_family;
+	socklen_t ml = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	if (bind(c->fd, (struct sockaddr *)&me, ml) == 0 && getsockname(c->fd, (struct sockaddr *)&me, &ml) == 0)
+		c->local_port = ntohs(((struct sockaddr_in *)&me)->sin_port);
 	if (connect(c->fd, (const struct sockaddr *)ss, sl) < 0) {
 		int e = errno;
 		close(c->fd);

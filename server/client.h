@@ -14,6 +14,7 @@
 
 struct cl {
 	int fd;
+	unsigned local_port;   /* known even when the connect failed */
 	size_t len;
 	char buf[CL_BUF];
 };

@@ -85,8 +85,9 @@ bool parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 		host[rb - s - 1] = 0;
 		colon = rb + 1;
 	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
+		colon = strchr(s, ':');
+		/* an IPv6 address needs brackets, or its last group reads as a port */
+		if (!colon || strchr(colon + 1, ':') || (size_t)(colon - s) >= sizeof(host))
 			return false;
 		memcpy(host, s, (size_t)(colon - s));
 		host[colon - s] = 0;
@@ -473,8 +474,7 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 		case O_JSON: p->json = true; break;
 		case O_QUIET: p->quiet = true; break;
 		case O_HELP:
-			snprintf(err, errlen, "%s", policy_usage());
-			return 2;
+			return -1;
 		case ':':
 			USAGE_ERR("%s needs a value", argv[optind - 1]);
 		default:

@@ -31,6 +31,7 @@
 #define REPRO_TAIL_SECONDS   0.3
 #define REPRO_SERVER_WAIT    10.0
 #define REPRO_MAX_ARGS       64
+#define REPRO_RING_BYTES     (64 << 20)
 
 enum variant { V_DEFAULT, V_MAIL, V_GREYLIST, V_MSGS, V_RST };
 
@@ -113,6 +114,9 @@ static int capture_open(struct capture *c, const char *iface, unsigned port, con
 		return 1;
 	}
 	pcap_set_snaplen(c->p, 65535);
+	/* In immediate mode each ring frame holds a full snaplen; the default
+	 * 2 MB ring would hold ~30 of them and drop a DATA burst. */
+	pcap_set_buffer_size(c->p, REPRO_RING_BYTES);
 	pcap_set_immediate_mode(c->p, 1);
 	pcap_set_timeout(c->p, 20);
 	int rc = pcap_activate(c->p);
@@ -202,10 +206,11 @@ static const char message[] =
 	"..this line was dot-stuffed.\r\n"
 	"Bye.\r\n";
 
-static int play(const char *cause, enum variant v, const struct target *t)
+static int play(const char *cause, enum variant v, const struct target *t, unsigned *cport)
 {
 	struct cl c;
 	int e = cl_connect(&c, &t->ss, t->sl, 5.0);
+	*cport = c.local_port;
 	if (!strcmp(cause, "connection_refused"))
 		return e == ECONNREFUSED ? 0 : (cl_close(&c, false), 1);
 	if (e) {
@@ -280,14 +285,16 @@ static int play(const char *cause, enum variant v, const struct target *t)
 		if (code == 354) {
 			bool ok = cl_send(&c, message, sizeof(message) - 1);
 			if (!strcmp(cause, "size_limit")) {
-				char line[80];
-				memset(line, 'x', 78);
-				line[78] = '\r';
-				line[79] = '\n';
-				for (int i = 0; i < 256 && ok; i++) {
-					ok = cl_send(&c, line, sizeof(line));
-					if (i % 16 == 15)
-						sleep_s(0.002);
+				/* 20 KB in 2 KB writes of 80-byte lines */
+				char chunk[2000];   /* 25 lines */
+				for (size_t k = 0; k + 80 <= sizeof(chunk); k += 80) {
+					memset(chunk + k, 'x', 78);
+					chunk[k + 78] = '\r';
+					chunk[k + 79] = '\n';
+				}
+				for (int i = 0; i < 10 && ok; i++) {
+					ok = cl_send(&c, chunk, sizeof(chunk));
+					sleep_s(0.002);
 				}
 			}
 			if (ok)
@@ -338,7 +345,7 @@ static void run_server_child(char **argv, int argc, int lfd, int log_fd)
 	if (!p)
 		_exit(1);
 	policy_defaults(p);
-	if (policy_parse(p, argc, argv, err, sizeof(err)) != 0) {
+	if (policy_parse(p, argc, argv, err, sizeof(err)) > 0) {
 		fprintf(stderr, "reproduce: server options: %s\n", err);
 		_exit(2);
 	}
@@ -349,11 +356,18 @@ static void run_server_child(char **argv, int argc, int lfd, int log_fd)
 	_exit(rc);
 }
 
-static bool loopback_port(int *fd_out, unsigned *port, bool listening)
+/* A loopback socket on a free port (want = 0: any). It listens unless this
+ * is connection_refused, where a bound socket that never listens reserves a
+ * port on which the kernel answers SYN with RST. */
+static bool loopback_port(int *fd_out, unsigned *port, bool listening, unsigned want)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (listening ? SOCK_NONBLOCK : 0), 0);
-	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	                          .sin_port = htons((uint16_t)want) };
 	socklen_t l = sizeof(in);
+	int one = 1;
+	if (fd >= 0 && listening)   /* a mail port may still hold TIME_WAITs of the last run */
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&in, sizeof(in)) < 0 ||
 	    (listening && listen(fd, 64) < 0) || getsockname(fd, (struct sockaddr *)&in, &l) < 0) {
 		if (fd >= 0)
@@ -417,7 +431,14 @@ int reproduce_main(int argc, char **argv)
 	int lfd;
 	unsigned port;
 	bool refused = sc->serve_args == NULL;
-	if (!loopback_port(&lfd, &port, !refused)) {
+	/* A mail port when one is free: the capture then looks like real mail
+	 * traffic, and sessions without payload (a refused SYN, an accept-then-
+	 * close) are recognisable as SMTP only by their port. */
+	static const unsigned mail_ports[] = { 25, 587, 2525, 10025 };
+	bool have = false;
+	for (size_t i = 0; !have && i < sizeof(mail_ports) / sizeof(mail_ports[0]); i++)
+		have = loopback_port(&lfd, &port, !refused, mail_ports[i]);
+	if (!have && !loopback_port(&lfd, &port, !refused, 0)) {
 		fprintf(stderr, "reproduce: cannot bind a loopback port: %s\n", strerror(errno));
 		return 1;
 	}
@@ -504,7 +525,8 @@ int reproduce_main(int argc, char **argv)
 	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	in->sin_port = htons((uint16_t)port);
 	t.sl = sizeof(*in);
-	int rc = play(cause, v, &t);
+	unsigned cport = 0;
+	int rc = play(cause, v, &t, &cport);
 
 	/* The server's log: read until the child exits (it stops after the
 	 * expected sessions), bounded by REPRO_SERVER_WAIT. */
@@ -541,12 +563,20 @@ int reproduce_main(int argc, char **argv)
 			rc = 1;
 	}
 	logbuf[loglen] = 0;
-	close(lfd);
 	sleep_s(REPRO_TAIL_SECONDS);
 	cap.stop = 1;
 	pthread_join(th, NULL);
+	struct pcap_stat ps;
+	if (pcap_stats(cap.p, &ps) == 0 && ps.ps_drop > 0) {
+		fprintf(stderr, "reproduce: the capture dropped %u packets; %s is incomplete\n",
+		        ps.ps_drop, out);
+		rc = 1;
+	}
 	pcap_dump_close(cap.d);
 	pcap_close(cap.p);
+	/* The port is released only now: another reproduce run that took it
+	 * during our tail would land in our capture. */
+	close(lfd);
 	if (users[0])
 		unlink(users);
 
@@ -554,13 +584,13 @@ int reproduce_main(int argc, char **argv)
 		/* No server process: the kernel's RST is the whole story. */
 		if (json)
 			snprintf(logbuf, sizeof(logbuf),
-			         "{\"type\":\"server_session\",\"session\":0,\"client\":{\"ip\":\"127.0.0.1\",\"port\":0},"
+			         "{\"type\":\"server_session\",\"session\":0,\"client\":{\"ip\":\"127.0.0.1\",\"port\":%u},"
 			         "\"cause\":\"connection_refused\",\"phase\":\"connect\",\"reply\":null,"
-			         "\"close\":\"rst\",\"closed_by\":\"server\"}\n");
+			         "\"close\":\"rst\",\"closed_by\":\"server\"}\n", cport);
 		else
 			snprintf(logbuf, sizeof(logbuf),
-			         "session=0 client=127.0.0.1:0 cause=connection_refused phase=connect reply=- "
-			         "close=rst closed_by=server note=\"no listener on port %u\"\n", port);
+			         "session=0 client=127.0.0.1:%u cause=connection_refused phase=connect reply=- "
+			         "close=rst closed_by=server note=\"no listener on port %u\"\n", cport, port);
 	}
 	FILE *lf = stdout;
 	if (log_path) {

@@ -277,9 +277,15 @@ int serve_main(int argc, char **argv)
 	}
 	policy_defaults(p);
 	int rc = policy_parse(p, argc, argv, err, sizeof(err));
+	if (rc < 0) {
+		fputs(policy_usage(), stdout);
+		policy_free(p);
+		free(p);
+		return 0;
+	}
 	if (rc) {
-		fprintf(stderr, "%s%s", err, err[strlen(err) ? strlen(err) - 1 : 0] == '\n' ? "" : "\n");
-		if (rc == 2 && strncmp(err, "usage:", 6) != 0)
+		fprintf(stderr, "serve: %s\n", err);
+		if (rc == 2)
 			fprintf(stderr, "%s", policy_usage());
 		policy_free(p);
 		free(p);

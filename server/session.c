@@ -31,13 +31,13 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-static void sess_enter(struct session *ss, enum sess_state st)
+void sess_enter(struct session *ss, enum sess_state st)
 {
 	/* Kept as one function so a trace of old -> new can be added in one place. */
 	ss->state = st;
 }
 
-static void set_cause(struct session *ss, enum srv_cause c, unsigned code, const char *enh)
+void sess_cause(struct session *ss, enum srv_cause c, unsigned code, const char *enh)
 {
 	if (ss->cause != SC_NONE)
 		return;
@@ -67,9 +67,7 @@ static bool out_raw(struct session *ss, const char *s, size_t n)
 	return true;
 }
 
-static void reply(struct session *ss, unsigned code, const char *enh, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void reply(struct session *ss, unsigned code, const char *enh, const char *fmt, ...)
+void sess_reply(struct session *ss, unsigned code, const char *enh, const char *fmt, ...)
 {
 	char line[600];
 	int n = snprintf(line, sizeof(line), "%03u %s%s", code, enh ? enh : "", enh ? " " : "");
@@ -87,7 +85,7 @@ static void reply(struct session *ss, unsigned code, const char *enh, const char
 
 /* Sanitised copy of client text for the log: printable ASCII only, quotes and
  * backslashes replaced, so log lines need no further escaping. */
-static void safe_copy(char *dst, size_t dlen, const char *src, size_t n)
+void sess_safe_copy(char *dst, size_t dlen, const char *src, size_t n)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n && k + 1 < dlen; i++) {
@@ -114,7 +112,7 @@ static void close_now(struct session *ss, enum close_how how)
 
 /* The server ends the connection: with FIN (after flushing what is queued)
  * or with RST (now, queued replies dropped). */
-static void server_close(struct session *ss, enum close_how how)
+void sess_server_close(struct session *ss, enum close_how how)
 {
 	if (ss->closed_by == BY_NONE) {
 		ss->closed_by = BY_SRV;
@@ -195,19 +193,19 @@ static void txn_reset(struct session *ss)
 
 static void greet(struct session *ss)
 {
-	reply(ss, 220, NULL, "%s ESMTP smtpsleuth", ss->srv->pol->hostname);
+	sess_reply(ss, 220, NULL, "%s ESMTP smtpsleuth", ss->srv->pol->hostname);
 	ss->phase = PH_GREETING;
 	sess_enter(ss, SS_CMD);
 }
 
 /* A protocol error; true when the error limit ended the session. */
-static bool proto_error(struct session *ss)
+bool sess_proto_error(struct session *ss)
 {
 	ss->n_errors++;
 	if (ss->n_errors >= ss->srv->pol->max_errors) {
-		reply(ss, 421, "4.7.0", "%s Error: too many errors", ss->srv->pol->hostname);
-		set_cause(ss, SC_TOO_MANY_ERRORS, 421, "4.7.0");
-		server_close(ss, CL_FIN);
+		sess_reply(ss, 421, "4.7.0", "%s Error: too many errors", ss->srv->pol->hostname);
+		sess_cause(ss, SC_TOO_MANY_ERRORS, 421, "4.7.0");
+		sess_server_close(ss, CL_FIN);
 		return true;
 	}
 	return false;
@@ -241,8 +239,8 @@ static bool size_cut(struct session *ss)
 	const struct policy *pol = ss->srv->pol;
 	if (!ss->body_over || pol->size_action == SIZE_REPLY)
 		return false;
-	set_cause(ss, SC_SIZE_LIMIT, 0, "");
-	server_close(ss, pol->size_action == SIZE_RESET ? CL_RST : CL_FIN);
+	sess_cause(ss, SC_SIZE_LIMIT, 0, "");
+	sess_server_close(ss, pol->size_action == SIZE_RESET ? CL_RST : CL_FIN);
 	return true;
 }
 
@@ -250,8 +248,8 @@ static void message_done(struct session *ss)
 {
 	const struct policy *pol = ss->srv->pol;
 	if (ss->body_over) {
-		reply(ss, 552, "5.3.4", "Error: message file too big");
-		set_cause(ss, SC_SIZE_LIMIT, 552, "5.3.4");
+		sess_reply(ss, 552, "5.3.4", "Error: message file too big");
+		sess_cause(ss, SC_SIZE_LIMIT, 552, "5.3.4");
 	} else {
 		bool ok = true;
 		if (ss->msg_fd >= 0) {
@@ -262,16 +260,18 @@ static void message_done(struct session *ss)
 		}
 		if (ok) {
 			ss->n_msgs++;
-			reply(ss, 250, "2.0.0", "Ok: queued as S%lluM%u",
+			sess_reply(ss, 250, "2.0.0", "Ok: queued as S%lluM%u",
 			      (unsigned long long)ss->id, ss->n_msgs);
-			/* Mail got through: earlier refusals were not decisive. */
+			/* Mail got through: earlier refusals were not decisive, and
+			 * (as Postfix does) the error count starts again. */
+			ss->n_errors = 0;
 			if (ss->cause != SC_CLIENT_ABORT) {
 				ss->cause = SC_NONE;
 				ss->reply_code = 0;
 			}
 		} else {
-			reply(ss, 451, "4.3.0", "Error: queue file write error");
-			set_cause(ss, SC_SERVER_UNAVAILABLE, 451, "4.3.0");
+			sess_reply(ss, 451, "4.3.0", "Error: queue file write error");
+			sess_cause(ss, SC_SERVER_UNAVAILABLE, 451, "4.3.0");
 		}
 	}
 	txn_reset(ss);
@@ -340,139 +340,15 @@ static size_t bdat_consume(struct session *ss, const char *p, size_t n)
 	if (ss->bdat_left == 0) {
 		sess_enter(ss, SS_CMD);
 		if (ss->bdat_bad) {
-			reply(ss, 503, "5.5.1", "Error: need RCPT command");
-			proto_error(ss);
+			sess_reply(ss, 503, "5.5.1", "Error: need RCPT command");
+			sess_proto_error(ss);
 		} else if (ss->bdat_last || ss->body_over) {
 			message_done(ss);
 		} else {
-			reply(ss, 250, "2.0.0", "Ok: %llu bytes", (unsigned long long)ss->body_bytes);
+			sess_reply(ss, 250, "2.0.0", "Ok: %llu bytes", (unsigned long long)ss->body_bytes);
 		}
 	}
 	return take;
-}
-
-/* ---- base64 (AUTH) ---- */
-
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
-/* Decodes into out (cap outlen); returns length or -1 on bad input. */
-static long b64dec(const char *s, size_t n, char *out, size_t outlen)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t k = 0, i;
-	for (i = 0; i < n && s[i] != '='; i++) {
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (k >= outlen)
-				return -1;
-			out[k++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	for (; i < n; i++)
-		if (s[i] != '=')
-			return -1;
-	return (long)k;
-}
-
-/* ---- AUTH ---- */
-
-static void auth_result(struct session *ss, const char *user, size_t ulen, const char *pass, size_t plen)
-{
-	const struct policy *pol = ss->srv->pol;
-	char u[SRV_USER_MAX], pw[SRV_USER_MAX];
-	bool ok = ulen < sizeof(u) && plen < sizeof(pw) &&
-	          !memchr(user, 0, ulen) && !memchr(pass, 0, plen);
-	if (ok) {
-		memcpy(u, user, ulen); u[ulen] = 0;
-		memcpy(pw, pass, plen); pw[plen] = 0;
-		ok = policy_check_user(pol, u, pw);
-		memset(pw, 0, sizeof(pw));
-	}
-	sess_enter(ss, SS_CMD);
-	if (ok) {
-		ss->authed = true;
-		safe_copy(ss->auth_user, sizeof(ss->auth_user), u, ulen);
-		reply(ss, 235, "2.7.0", "Authentication successful");
-		return;
-	}
-	ss->n_auth_fail++;
-	reply(ss, 535, "5.7.8", "Error: authentication failed: authentication failure");
-	set_cause(ss, SC_AUTH_FAILED, 535, "5.7.8");
-	if (pol->max_auth_failures && ss->n_auth_fail >= pol->max_auth_failures) {
-		reply(ss, 421, "4.7.0", "%s Error: too many authentication failures", pol->hostname);
-		server_close(ss, CL_FIN);
-	}
-}
-
-static void auth_plain(struct session *ss, const char *b64, size_t n)
-{
-	char buf[3 * SRV_USER_MAX + 8];
-	long m = b64dec(b64, n, buf, sizeof(buf));
-	if (m < 0) {
-		sess_enter(ss, SS_CMD);
-		reply(ss, 501, "5.5.2", "Cannot decode response");
-		set_cause(ss, SC_AUTH_FAILED, 501, "5.5.2");
-		return;
-	}
-	/* authzid NUL authcid NUL password */
-	char *z1 = memchr(buf, 0, (size_t)m);
-	char *z2 = z1 ? memchr(z1 + 1, 0, (size_t)(m - (z1 + 1 - buf))) : NULL;
-	if (!z2) {
-		auth_result(ss, "", 0, "", 1);   /* malformed: a failure like any other */
-		return;
-	}
-	auth_result(ss, z1 + 1, (size_t)(z2 - z1 - 1), z2 + 1, (size_t)(m - (z2 + 1 - buf)));
-	memset(buf, 0, sizeof(buf));
-}
-
-static void auth_line(struct session *ss, const char *l, size_t n)
-{
-	if (n == 1 && l[0] == '*') {
-		sess_enter(ss, SS_CMD);
-		reply(ss, 501, "5.7.0", "Authentication aborted");
-		return;
-	}
-	if (ss->state == SS_AUTH_PLAIN) {
-		auth_plain(ss, l, n);
-	} else if (ss->state == SS_AUTH_USER) {
-		long m = b64dec(l, n, ss->auth_user, sizeof(ss->auth_user) - 1);
-		if (m < 0) {
-			sess_enter(ss, SS_CMD);
-			reply(ss, 501, "5.5.2", "Cannot decode response");
-			return;
-		}
-		ss->auth_user[m] = 0;
-		sess_enter(ss, SS_AUTH_PASS);
-		reply(ss, 334, NULL, "UGFzc3dvcmQ6");
-	} else {
-		char pw[SRV_USER_MAX];
-		long m = b64dec(l, n, pw, sizeof(pw) - 1);
-		char user[SRV_USER_MAX];
-		size_t ulen = strnlen(ss->auth_user, sizeof(ss->auth_user));
-		memcpy(user, ss->auth_user, ulen);
-		ss->auth_user[0] = 0;
-		if (m < 0) {
-			sess_enter(ss, SS_CMD);
-			reply(ss, 501, "5.5.2", "Cannot decode response");
-			return;
-		}
-		auth_result(ss, user, ulen, pw, (size_t)m);
-		memset(pw, 0, sizeof(pw));
-	}
 }
 
 /* ---- commands ---- */
@@ -504,12 +380,12 @@ static bool parse_path(const char *a, size_t n, const char **path, size_t *plen,
 	return true;
 }
 
-static bool need_tls(struct session *ss)
+bool sess_need_tls(struct session *ss)
 {
 	if (!ss->srv->pol->require_tls || ss->tls_on)
 		return false;
-	reply(ss, 530, "5.7.0", "Must issue a STARTTLS command first");
-	set_cause(ss, SC_TLS_REQUIRED, 530, "5.7.0");
+	sess_reply(ss, 530, "5.7.0", "Must issue a STARTTLS command first");
+	sess_cause(ss, SC_TLS_REQUIRED, 530, "5.7.0");
 	return true;
 }
 
@@ -518,16 +394,16 @@ static void cmd_ehlo(struct session *ss, bool esmtp, const char *a, size_t n)
 	const struct policy *pol = ss->srv->pol;
 	ss->phase = PH_HELO;
 	if (!n) {
-		reply(ss, 501, "5.5.4", "Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
-		proto_error(ss);
+		sess_reply(ss, 501, "5.5.4", "Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
+		sess_proto_error(ss);
 		return;
 	}
 	txn_reset(ss);
-	safe_copy(ss->helo, sizeof(ss->helo), a, n);
+	sess_safe_copy(ss->helo, sizeof(ss->helo), a, n);
 	ss->helo_seen = true;
 	ss->esmtp = esmtp;
 	if (!esmtp) {
-		reply(ss, 250, NULL, "%s", pol->hostname);
+		sess_reply(ss, 250, NULL, "%s", pol->hostname);
 		return;
 	}
 	char buf[512];
@@ -552,33 +428,33 @@ static void cmd_mail(struct session *ss, const char *a, size_t n)
 	const struct policy *pol = ss->srv->pol;
 	ss->phase = PH_MAIL;
 	if (!ss->helo_seen) {
-		reply(ss, 503, "5.5.1", "Error: send HELO/EHLO first");
-		proto_error(ss);
+		sess_reply(ss, 503, "5.5.1", "Error: send HELO/EHLO first");
+		sess_proto_error(ss);
 		return;
 	}
-	if (need_tls(ss))
+	if (sess_need_tls(ss))
 		return;
 	if (pol->require_auth && !ss->authed) {
-		reply(ss, 530, "5.7.0", "Authentication required");
-		set_cause(ss, SC_AUTH_REQUIRED, 530, "5.7.0");
+		sess_reply(ss, 530, "5.7.0", "Authentication required");
+		sess_cause(ss, SC_AUTH_REQUIRED, 530, "5.7.0");
 		return;
 	}
 	if (ss->in_mail) {
-		reply(ss, 503, "5.5.1", "Error: nested MAIL command");
-		proto_error(ss);
+		sess_reply(ss, 503, "5.5.1", "Error: nested MAIL command");
+		sess_proto_error(ss);
 		return;
 	}
 	const char *path, *rest;
 	size_t plen, rlen;
 	if (!arg_is(a, n, "FROM:") || !parse_path(a + 5, n - 5, &path, &plen, &rest, &rlen)) {
-		reply(ss, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
-		proto_error(ss);
+		sess_reply(ss, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
+		sess_proto_error(ss);
 		return;
 	}
 	if (pol->max_msgs && ss->n_msgs >= pol->max_msgs) {
-		reply(ss, 421, "4.7.0", "%s Error: too much mail from %s", pol->hostname, ss->peer_ip);
-		set_cause(ss, SC_RATE_LIMITED, 421, "4.7.0");
-		server_close(ss, CL_FIN);
+		sess_reply(ss, 421, "4.7.0", "%s Error: too much mail from %s", pol->hostname, ss->peer_ip);
+		sess_cause(ss, SC_RATE_LIMITED, 421, "4.7.0");
+		sess_server_close(ss, CL_FIN);
 		return;
 	}
 	/* ESMTP parameters: SIZE=, BODY=, AUTH= ... */
@@ -592,8 +468,8 @@ static void cmd_mail(struct session *ss, const char *a, size_t n)
 			char digits[24];
 			size_t dl = j - i - 5;
 			if (dl == 0 || dl >= sizeof(digits)) {
-				reply(ss, 501, "5.5.4", "Bad message size syntax");
-				proto_error(ss);
+				sess_reply(ss, 501, "5.5.4", "Bad message size syntax");
+				sess_proto_error(ss);
 				return;
 			}
 			memcpy(digits, rest + i + 5, dl);
@@ -601,13 +477,13 @@ static void cmd_mail(struct session *ss, const char *a, size_t n)
 			char *end;
 			unsigned long long sz = strtoull(digits, &end, 10);
 			if (*end) {
-				reply(ss, 501, "5.5.4", "Bad message size syntax");
-				proto_error(ss);
+				sess_reply(ss, 501, "5.5.4", "Bad message size syntax");
+				sess_proto_error(ss);
 				return;
 			}
 			if (pol->max_size && sz > pol->max_size) {
-				reply(ss, 552, "5.3.4", "Message size exceeds fixed limit");
-				set_cause(ss, SC_SIZE_LIMIT, 552, "5.3.4");
+				sess_reply(ss, 552, "5.3.4", "Message size exceeds fixed limit");
+				sess_cause(ss, SC_SIZE_LIMIT, 552, "5.3.4");
 				return;
 			}
 		}
@@ -615,8 +491,8 @@ static void cmd_mail(struct session *ss, const char *a, size_t n)
 	}
 	ss->in_mail = true;
 	ss->n_rcpt = 0;
-	safe_copy(ss->mail_from, sizeof(ss->mail_from), path, plen);
-	reply(ss, 250, "2.1.0", "Ok");
+	sess_safe_copy(ss->mail_from, sizeof(ss->mail_from), path, plen);
+	sess_reply(ss, 250, "2.1.0", "Ok");
 }
 
 static uint64_t fnv(uint64_t h, const char *s)
@@ -646,31 +522,31 @@ static void cmd_rcpt(struct session *ss, const char *a, size_t n)
 {
 	const struct policy *pol = ss->srv->pol;
 	ss->phase = PH_RCPT;
-	if (need_tls(ss))
+	if (sess_need_tls(ss))
 		return;
 	if (!ss->in_mail) {
-		reply(ss, 503, "5.5.1", "Error: need MAIL command");
-		proto_error(ss);
+		sess_reply(ss, 503, "5.5.1", "Error: need MAIL command");
+		sess_proto_error(ss);
 		return;
 	}
 	const char *path, *rest;
 	size_t plen, rlen;
 	if (!arg_is(a, n, "TO:") || !parse_path(a + 3, n - 3, &path, &plen, &rest, &rlen) || !plen) {
-		reply(ss, 501, "5.5.4", "Syntax: RCPT TO:<address>");
-		proto_error(ss);
+		sess_reply(ss, 501, "5.5.4", "Syntax: RCPT TO:<address>");
+		sess_proto_error(ss);
 		return;
 	}
 	char addr[SRV_ADDR_MAX];
-	safe_copy(addr, sizeof(addr), path, plen);
+	sess_safe_copy(addr, sizeof(addr), path, plen);
 	unsigned cap = pol->max_rcpts ? pol->max_rcpts : SRV_MAX_RCPT_HARD;
 	if (ss->n_rcpt >= cap) {
-		reply(ss, 452, "4.5.3", "Error: too many recipients");
-		set_cause(ss, SC_RATE_LIMITED, 452, "4.5.3");
+		sess_reply(ss, 452, "4.5.3", "Error: too many recipients");
+		sess_cause(ss, SC_RATE_LIMITED, 452, "4.5.3");
 		return;
 	}
 	if (!ss->authed && !policy_rcpt_local(pol, path, plen)) {
-		reply(ss, 554, "5.7.1", "<%s>: Relay access denied", addr);
-		set_cause(ss, SC_RELAY_DENIED, 554, "5.7.1");
+		sess_reply(ss, 554, "5.7.1", "<%s>: Relay access denied", addr);
+		sess_cause(ss, SC_RELAY_DENIED, 554, "5.7.1");
 		return;
 	}
 	if (pol->greylist) {
@@ -680,15 +556,15 @@ static void cmd_rcpt(struct session *ss, const char *a, size_t n)
 		bool pass = greylist_pass(ss);
 		if (!pass) {
 			memcpy(ss->rcpt0, save, sizeof(save));
-			reply(ss, 451, "4.7.1", "<%s>: Recipient address rejected: greylisted, try again later", addr);
-			set_cause(ss, SC_RATE_LIMITED, 451, "4.7.1");
+			sess_reply(ss, 451, "4.7.1", "<%s>: Recipient address rejected: greylisted, try again later", addr);
+			sess_cause(ss, SC_RATE_LIMITED, 451, "4.7.1");
 			return;
 		}
 	}
 	if (!ss->n_rcpt)
 		memcpy(ss->rcpt0, addr, sizeof(addr));
 	ss->n_rcpt++;
-	reply(ss, 250, "2.1.5", "Ok");
+	sess_reply(ss, 250, "2.1.5", "Ok");
 }
 
 static bool start_message(struct session *ss)
@@ -701,8 +577,8 @@ static bool start_message(struct session *ss)
 		ss->msg_fd = maildir_begin(s->maildir_fd, ss->id, ss->n_msgs + 1,
 		                           ss->msg_name, sizeof(ss->msg_name));
 		if (ss->msg_fd < 0) {
-			reply(ss, 451, "4.3.0", "Error: queue file write error");
-			set_cause(ss, SC_SERVER_UNAVAILABLE, 451, "4.3.0");
+			sess_reply(ss, 451, "4.3.0", "Error: queue file write error");
+			sess_cause(ss, SC_SERVER_UNAVAILABLE, 451, "4.3.0");
 			return false;
 		}
 	}
@@ -712,26 +588,26 @@ static bool start_message(struct session *ss)
 static void cmd_data(struct session *ss, const char *a, size_t n)
 {
 	ss->phase = PH_DATA;
-	if (need_tls(ss))
+	if (sess_need_tls(ss))
 		return;
 	if (!ss->in_mail || !ss->n_rcpt) {
-		reply(ss, 503, "5.5.1", "Error: need %s command", ss->in_mail ? "RCPT" : "MAIL");
-		proto_error(ss);
+		sess_reply(ss, 503, "5.5.1", "Error: need %s command", ss->in_mail ? "RCPT" : "MAIL");
+		sess_proto_error(ss);
 		return;
 	}
 	if (n) {
-		reply(ss, 501, "5.5.4", "Syntax: DATA");
-		proto_error(ss);
+		sess_reply(ss, 501, "5.5.4", "Syntax: DATA");
+		sess_proto_error(ss);
 		return;
 	}
 	if (ss->bdat_mode) {
-		reply(ss, 503, "5.5.1", "Error: DATA after BDAT");
-		proto_error(ss);
+		sess_reply(ss, 503, "5.5.1", "Error: DATA after BDAT");
+		sess_proto_error(ss);
 		return;
 	}
 	if (!start_message(ss))
 		return;
-	reply(ss, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	sess_reply(ss, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	ss->ds = DS_BOL;
 	sess_enter(ss, SS_DATA);
 }
@@ -756,8 +632,8 @@ static void cmd_bdat(struct session *ss, const char *a, size_t n)
 	if (!i) {
 		/* No reliable size: the chunk cannot be skipped, so this is fatal
 		 * for the framing; answer and treat as a protocol error. */
-		reply(ss, 501, "5.5.4", "Syntax: BDAT count [LAST]");
-		proto_error(ss);
+		sess_reply(ss, 501, "5.5.4", "Syntax: BDAT count [LAST]");
+		sess_proto_error(ss);
 		return;
 	}
 	ss->bdat_left = strtoull(digits, NULL, 10);
@@ -775,97 +651,38 @@ static void cmd_bdat(struct session *ss, const char *a, size_t n)
 		bdat_consume(ss, "", 0);
 }
 
-static void cmd_auth(struct session *ss, const char *a, size_t n)
-{
-	const struct policy *pol = ss->srv->pol;
-	ss->phase = PH_AUTH;
-	if (!pol->n_users && !pol->require_auth) {
-		reply(ss, 503, "5.5.1", "Error: authentication not enabled");
-		proto_error(ss);
-		return;
-	}
-	if (need_tls(ss))
-		return;
-	if (!ss->helo_seen || !ss->esmtp) {
-		reply(ss, 503, "5.5.1", "Error: send EHLO first");
-		proto_error(ss);
-		return;
-	}
-	if (ss->authed) {
-		reply(ss, 503, "5.5.1", "Error: already authenticated");
-		proto_error(ss);
-		return;
-	}
-	if (ss->in_mail) {
-		reply(ss, 503, "5.5.1", "Error: MAIL transaction in progress");
-		proto_error(ss);
-		return;
-	}
-	const char *sp = memchr(a, ' ', n);
-	size_t mlen = sp ? (size_t)(sp - a) : n;
-	const char *ir = sp ? sp + 1 : NULL;
-	size_t irlen = sp ? n - mlen - 1 : 0;
-	if (mlen == 5 && strncasecmp(a, "PLAIN", 5) == 0) {
-		if (ir && !(irlen == 1 && ir[0] == '=')) {
-			sess_enter(ss, SS_AUTH_PLAIN);
-			auth_plain(ss, ir, irlen);
-		} else {
-			sess_enter(ss, SS_AUTH_PLAIN);
-			reply(ss, 334, NULL, " ");
-		}
-	} else if (mlen == 5 && strncasecmp(a, "LOGIN", 5) == 0) {
-		if (ir) {
-			long m = b64dec(ir, irlen, ss->auth_user, sizeof(ss->auth_user) - 1);
-			if (m < 0) {
-				reply(ss, 501, "5.5.2", "Cannot decode response");
-				return;
-			}
-			ss->auth_user[m] = 0;
-			sess_enter(ss, SS_AUTH_PASS);
-			reply(ss, 334, NULL, "UGFzc3dvcmQ6");
-		} else {
-			sess_enter(ss, SS_AUTH_USER);
-			reply(ss, 334, NULL, "VXNlcm5hbWU6");
-		}
-	} else {
-		reply(ss, 504, "5.5.4", "Unsupported authentication mechanism");
-		proto_error(ss);
-	}
-}
-
 static void cmd_starttls(struct session *ss, size_t n)
 {
 	const struct policy *pol = ss->srv->pol;
 	ss->phase = PH_STARTTLS;
 	if (pol->no_tls) {
-		reply(ss, 502, "5.5.2", "Error: command not recognized");
-		proto_error(ss);
+		sess_reply(ss, 502, "5.5.2", "Error: command not recognized");
+		sess_proto_error(ss);
 		return;
 	}
 	if (ss->tls_on) {
-		reply(ss, 554, "5.5.1", "Error: TLS already active");
-		proto_error(ss);
+		sess_reply(ss, 554, "5.5.1", "Error: TLS already active");
+		sess_proto_error(ss);
 		return;
 	}
 	if (n) {
-		reply(ss, 501, "5.5.4", "Syntax: STARTTLS");
-		proto_error(ss);
+		sess_reply(ss, 501, "5.5.4", "Syntax: STARTTLS");
+		sess_proto_error(ss);
 		return;
 	}
 	if (pol->tls_fail == TLSF_REFUSE || (!ss->srv->tls && pol->tls_fail != TLSF_ABORT)) {
-		reply(ss, 454, "4.7.0", "TLS not available due to local problem");
-		set_cause(ss, SC_TLS_FAILED, 454, "4.7.0");
+		sess_reply(ss, 454, "4.7.0", "TLS not available due to local problem");
+		sess_cause(ss, SC_TLS_FAILED, 454, "4.7.0");
 		return;
 	}
-	reply(ss, 220, "2.0.0", "Ready to start TLS");
+	sess_reply(ss, 220, "2.0.0", "Ready to start TLS");
 	if (pol->tls_fail == TLSF_ABORT) {
 		/* The client gets a go-ahead and then plaintext + FIN where its
 		 * handshake expects a ServerHello. */
 		out_raw(ss, "* this is not TLS *\r\n", 21);
-		set_cause(ss, SC_TLS_FAILED, 0, "");
-		ss->phase = PH_TLS;
-		ss->cause_phase = PH_TLS;
-		server_close(ss, CL_FIN);
+		/* TLS never started: the session ends in the STARTTLS exchange. */
+		sess_cause(ss, SC_TLS_FAILED, 0, "");
+		sess_server_close(ss, CL_FIN);
 		return;
 	}
 	/* Anything pipelined after STARTTLS is plaintext the client must not be
@@ -880,13 +697,13 @@ static void cmd_quit(struct session *ss)
 {
 	ss->phase = PH_QUIT;
 	ss->quit_seen = true;
-	reply(ss, 221, "2.0.0", "Bye");
+	sess_reply(ss, 221, "2.0.0", "Bye");
 	if (ss->cause == SC_NONE) {
 		ss->reply_code = 221;
 		snprintf(ss->reply_enh, sizeof(ss->reply_enh), "2.0.0");
 		ss->cause_phase = PH_QUIT;
 	}
-	server_close(ss, CL_FIN);
+	sess_server_close(ss, CL_FIN);
 }
 
 /* One complete command line (CRLF removed). */
@@ -908,9 +725,9 @@ static void command(struct session *ss, const char *l, size_t n)
 		if (IS("QUIT")) {
 			cmd_quit(ss);
 		} else {
-			reply(ss, 503, "5.5.1", "Error: access denied for %s", ss->peer_ip);
+			sess_reply(ss, 503, "5.5.1", "Error: access denied for %s", ss->peer_ip);
 			if (++ss->n_errors >= ss->srv->pol->max_errors)
-				server_close(ss, CL_FIN);
+				sess_server_close(ss, CL_FIN);
 		}
 		return;
 	}
@@ -921,15 +738,15 @@ static void command(struct session *ss, const char *l, size_t n)
 	else if (IS("DATA")) cmd_data(ss, a, an);
 	else if (IS("BDAT")) cmd_bdat(ss, a, an);
 	else if (IS("QUIT")) cmd_quit(ss);
-	else if (IS("RSET")) { txn_reset(ss); reply(ss, 250, "2.0.0", "Ok"); }
-	else if (IS("NOOP")) reply(ss, 250, "2.0.0", "Ok");
-	else if (IS("VRFY")) reply(ss, 252, "2.0.0", "Cannot VRFY user, but will accept message");
-	else if (IS("HELP")) reply(ss, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP AUTH STARTTLS");
-	else if (IS("AUTH")) cmd_auth(ss, a, an);
+	else if (IS("RSET")) { txn_reset(ss); sess_reply(ss, 250, "2.0.0", "Ok"); }
+	else if (IS("NOOP")) sess_reply(ss, 250, "2.0.0", "Ok");
+	else if (IS("VRFY")) sess_reply(ss, 252, "2.0.0", "Cannot VRFY user, but will accept message");
+	else if (IS("HELP")) sess_reply(ss, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP AUTH STARTTLS");
+	else if (IS("AUTH")) auth_cmd(ss, a, an);
 	else if (IS("STARTTLS")) cmd_starttls(ss, an);
 	else {
-		reply(ss, 502, "5.5.2", "Error: command not recognized");
-		proto_error(ss);
+		sess_reply(ss, 502, "5.5.2", "Error: command not recognized");
+		sess_proto_error(ss);
 	}
 #undef IS
 }
@@ -974,9 +791,9 @@ static void process_input(struct session *ss)
 		}
 		if (!lf) {
 			if (n >= SRV_CMD_LINE_MAX) {
-				reply(ss, 500, "5.5.2", "Error: line too long");
+				sess_reply(ss, 500, "5.5.2", "Error: line too long");
 				pos = ss->in_len;
-				if (!proto_error(ss))
+				if (!sess_proto_error(ss))
 					ss->discard_line = true;
 			}
 			break;
@@ -984,8 +801,8 @@ static void process_input(struct session *ss)
 		size_t len = (size_t)(lf - p) + 1;
 		pos += len;
 		if (len > SRV_CMD_LINE_MAX) {
-			reply(ss, 500, "5.5.2", "Error: line too long");
-			proto_error(ss);
+			sess_reply(ss, 500, "5.5.2", "Error: line too long");
+			sess_proto_error(ss);
 			continue;
 		}
 		size_t ln = len - 1;
@@ -998,6 +815,14 @@ static void process_input(struct session *ss)
 	if (pos) {
 		memmove(ss->in, ss->in + pos, ss->in_len - pos);
 		ss->in_len -= pos;
+	}
+	/* A command line that never ends (slowloris) is timed from its first
+	 * byte, not from the last one, so dribbling cannot hold a session. */
+	if (line_state(ss->state) && (ss->in_len || ss->discard_line)) {
+		if (ss->t_partial == 0)
+			ss->t_partial = mono_now();
+	} else {
+		ss->t_partial = 0;
 	}
 }
 
@@ -1045,31 +870,31 @@ void sess_on_accept(struct session *ss)
 {
 	const struct policy *pol = ss->srv->pol;
 	if (pol->shutdown) {
-		reply(ss, 421, "4.3.2", "%s Service shutting down, closing transmission channel", pol->hostname);
+		sess_reply(ss, 421, "4.3.2", "%s Service shutting down, closing transmission channel", pol->hostname);
 		ss->phase = PH_GREETING;
-		set_cause(ss, SC_SERVER_UNAVAILABLE, 421, "4.3.2");
-		server_close(ss, CL_FIN);
+		sess_cause(ss, SC_SERVER_UNAVAILABLE, 421, "4.3.2");
+		sess_server_close(ss, CL_FIN);
 	} else if (!policy_addr_allowed(pol, &ss->peer)) {
 		if (pol->deny_action == DENY_GREETING) {
 			ss->phase = PH_GREETING;
-			reply(ss, 554, "5.7.1", "%s Client host [%s] rejected: Access denied",
+			sess_reply(ss, 554, "5.7.1", "%s Client host [%s] rejected: Access denied",
 			      pol->hostname, ss->peer_ip);
-			set_cause(ss, SC_IP_FILTERED, 554, "5.7.1");
+			sess_cause(ss, SC_IP_FILTERED, 554, "5.7.1");
 			sess_enter(ss, SS_DENIED);
 		} else {
-			set_cause(ss, SC_IP_FILTERED, 0, "");
-			server_close(ss, pol->deny_action == DENY_RESET ? CL_RST : CL_FIN);
+			sess_cause(ss, SC_IP_FILTERED, 0, "");
+			sess_server_close(ss, pol->deny_action == DENY_RESET ? CL_RST : CL_FIN);
 		}
 	} else if (pol->max_conns && ss->srv->n_sessions > pol->max_conns) {
 		ss->phase = PH_GREETING;
-		reply(ss, 421, "4.7.0", "%s Error: too many connections", pol->hostname);
-		set_cause(ss, SC_RATE_LIMITED, 421, "4.7.0");
-		server_close(ss, CL_FIN);
+		sess_reply(ss, 421, "4.7.0", "%s Error: too many connections", pol->hostname);
+		sess_cause(ss, SC_RATE_LIMITED, 421, "4.7.0");
+		sess_server_close(ss, CL_FIN);
 	} else if (pol->max_conn_per_ip && conns_from(ss) > pol->max_conn_per_ip) {
 		ss->phase = PH_GREETING;
-		reply(ss, 421, "4.7.0", "%s Error: too many connections from %s", pol->hostname, ss->peer_ip);
-		set_cause(ss, SC_RATE_LIMITED, 421, "4.7.0");
-		server_close(ss, CL_FIN);
+		sess_reply(ss, 421, "4.7.0", "%s Error: too many connections from %s", pol->hostname, ss->peer_ip);
+		sess_cause(ss, SC_RATE_LIMITED, 421, "4.7.0");
+		sess_server_close(ss, CL_FIN);
 	} else if (pol->greeting_delay > 0) {
 		ss->t_greet = ss->t_start + pol->greeting_delay;
 	} else {
@@ -1088,9 +913,9 @@ static void do_handshake(struct session *ss)
 	if (r == 0)
 		return;
 	if (r < 0) {
-		set_cause(ss, SC_TLS_FAILED, 0, "");
+		sess_cause(ss, SC_TLS_FAILED, 0, "");
 		ss->cause_phase = PH_TLS;
-		server_close(ss, CL_FIN);
+		sess_server_close(ss, CL_FIN);
 		return;
 	}
 	ss->tls_on = true;
@@ -1158,8 +983,8 @@ void sess_on_io(struct session *ss, uint32_t events)
 			if (!ss->ssl) {
 				ss->ssl = tls_session_new(ss->srv->tls, ss->fd);
 				if (!ss->ssl) {
-					set_cause(ss, SC_TLS_FAILED, 0, "");
-					server_close(ss, CL_FIN);
+					sess_cause(ss, SC_TLS_FAILED, 0, "");
+					sess_server_close(ss, CL_FIN);
 					continue;
 				}
 			}
@@ -1173,10 +998,10 @@ void sess_on_io(struct session *ss, uint32_t events)
 			return;
 		if (ss->state == SS_PREGREET) {
 			if (got && ss->srv->pol->early_talker) {
-				reply(ss, 554, "5.5.0", "%s Error: SMTP protocol synchronization", ss->srv->pol->hostname);
+				sess_reply(ss, 554, "5.5.0", "%s Error: SMTP protocol synchronization", ss->srv->pol->hostname);
 				ss->phase = PH_GREETING;
-				set_cause(ss, SC_TOO_MANY_ERRORS, 554, "5.5.0");
-				server_close(ss, CL_FIN);
+				sess_cause(ss, SC_TOO_MANY_ERRORS, 554, "5.5.0");
+				sess_server_close(ss, CL_FIN);
 				continue;
 			}
 			if (!got)
@@ -1213,16 +1038,17 @@ void sess_sweep(struct session *ss, double now)
 			close_now(ss, CL_FIN);
 		return;
 	}
-	if (now - ss->t_last < pol->idle_timeout)
+	bool stalled_line = ss->t_partial > 0 && now - ss->t_partial >= pol->idle_timeout;
+	if (now - ss->t_last < pol->idle_timeout && !stalled_line)
 		return;
 	ss->phase = PH_IDLE;
 	if (pol->idle_action == IDLE_REPLY && ss->state != SS_TLS_HS) {
-		reply(ss, 421, "4.4.2", "%s Error: timeout exceeded", pol->hostname);
-		set_cause(ss, SC_IDLE_TIMEOUT, 421, "4.4.2");
+		sess_reply(ss, 421, "4.4.2", "%s Error: timeout exceeded", pol->hostname);
+		sess_cause(ss, SC_IDLE_TIMEOUT, 421, "4.4.2");
 	} else {
-		set_cause(ss, SC_IDLE_TIMEOUT, 0, "");
+		sess_cause(ss, SC_IDLE_TIMEOUT, 0, "");
 	}
-	server_close(ss, CL_FIN);
+	sess_server_close(ss, CL_FIN);
 	sess_flush(ss);
 	if (ss->state != SS_DEAD)
 		srv_update_events(ss);

@@ -106,7 +106,7 @@ struct policy {
 };
 
 /* Parses serve options from argv[1..]. On error writes a message into err and
- * returns 2 (usage) or 1 (runtime, e.g. unreadable --users). */
+ * returns 2 (usage) or 1 (runtime, e.g. unreadable --users); -1 for --help. */
 int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errlen);
 void policy_defaults(struct policy *p);
 void policy_free(struct policy *p);
@@ -189,6 +189,7 @@ struct session {
 	double t_start, t_last;          /* CLOCK_MONOTONIC seconds */
 	double t_greet;                  /* when to greet (SS_PREGREET) */
 	double t_drain_end;
+	double t_partial;                /* since when a command line is incomplete; 0: none */
 	double wall_start;               /* CLOCK_REALTIME, for the log */
 	enum sess_state state;
 	uint32_t epoll_mask;
@@ -245,6 +246,23 @@ struct server {
 };
 
 double mono_now(void);
+
+/* session.c: helpers shared with auth.c */
+void sess_enter(struct session *ss, enum sess_state st);
+/* Records the first refusal of the session (later ones keep the first). */
+void sess_cause(struct session *ss, enum srv_cause c, unsigned code, const char *enh);
+void sess_reply(struct session *ss, unsigned code, const char *enh, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void sess_safe_copy(char *dst, size_t dlen, const char *src, size_t n);
+void sess_server_close(struct session *ss, enum close_how how);
+/* Counts a protocol error; true when the error limit ended the session. */
+bool sess_proto_error(struct session *ss);
+/* With --require-tls and no TLS yet: answers 530 5.7.0 and returns true. */
+bool sess_need_tls(struct session *ss);
+
+/* auth.c */
+void auth_cmd(struct session *ss, const char *arg, size_t n);
+void auth_line(struct session *ss, const char *l, size_t n);
 
 /* session.c */
 struct session *sess_new(struct server *s, int fd, const struct sockaddr_storage *peer);

@@ -309,6 +309,18 @@ START_TEST(test_tcp_options)
 	n = tu_frame(f, sizeof(f), DLT_RAW, &s);
 	ck_assert_int_eq(dec(DLT_RAW, f, n, &p), DEC_TCP);
 	ck_assert(!p.opt.has_ts);
+	/* snaplen cuts inside the options: the segment is kept, with the
+	 * options that were captured, and marked truncated */
+	s.tcp_opts = syn_opts;
+	s.tcp_opts_len = sizeof(syn_opts);
+	n = tu_frame(f, sizeof(f), DLT_RAW, &s);
+	ck_assert_int_eq(dec(DLT_RAW, f, 20 + 20 + 6, &p), DEC_TCP);
+	ck_assert_uint_eq(p.opt.mss, 1460);
+	ck_assert(!p.opt.has_ts);
+	ck_assert_uint_eq(p.payload_len, 0);
+	ck_assert_uint_eq(p.payload_wire_len, sizeof(PAYLOAD) - 1);
+	ck_assert(p.truncated);
+	ck_assert_uint_eq(p.seq, 1000);
 	/* data offset below 5 */
 	s = seg4();
 	n = tu_frame(f, sizeof(f), DLT_RAW, &s);

@@ -74,7 +74,9 @@ START_TEST(test_completed_quit_221)
 	tu_fin(&t, DIR_C2S);
 	run(&t);
 	EXPECT(CAUSE_COMPLETED, BY_SERVER, CLOSE_FIN, PH_QUIT, CONF_HIGH);
-	ck_assert(!V.has_reply);
+	ck_assert(V.has_reply);
+	ck_assert_uint_eq(V.reply_code, 221);
+	ck_assert_str_eq(V.reply_enhanced, "2.0.0");
 	CITES(q);
 	CITES(fin);
 	tu_sess_free(&t);
@@ -173,6 +175,7 @@ START_TEST(test_completed_fin_without_quit)
 	tu_fin(&t, DIR_S2C);
 	run(&t);
 	EXPECT(CAUSE_COMPLETED, BY_CLIENT, CLOSE_FIN, PH_IDLE, CONF_MEDIUM);
+	ck_assert_uint_eq(V.reply_code, 250);
 	CITES(ok);
 	CITES(fin);
 	tu_sess_free(&t);
@@ -646,7 +649,7 @@ START_TEST(test_tls_alert)
 	t.f.tls.alert_frame = a;
 	tu_fin(&t, DIR_C2S);
 	run(&t);
-	EXPECT(CAUSE_TLS_FAILED, BY_CLIENT, CLOSE_FIN, PH_STARTTLS, CONF_HIGH);
+	EXPECT(CAUSE_TLS_FAILED, BY_CLIENT, CLOSE_FIN, PH_TLS, CONF_HIGH);
 	CITES(a);
 	ck_assert_ptr_nonnull(strstr(V.explanation, "unknown_ca"));
 	tu_sess_free(&t);
@@ -835,6 +838,24 @@ START_TEST(test_rst_same_ttl_not_middlebox)
 }
 END_TEST
 
+/* No SIZE advertised, the server cuts the body while the client is sending:
+ * not idle (the client was not silent). */
+START_TEST(test_server_cut_mid_body_unknown)
+{
+	struct tu_session t;
+	start(&t, "PIPELINING");
+	send_mail(&t, "MAIL FROM:<a@b>");
+	tu_body(&t, 80000, false);
+	tu_wait(&t, 0.001);
+	uint64_t rst = tu_rst(&t, DIR_S2C, 0);
+	run(&t);
+	EXPECT(CAUSE_UNKNOWN, BY_SERVER, CLOSE_RST, PH_DATA, CONF_LOW);
+	CITES(rst);
+	ck_assert_ptr_nonnull(strstr(V.explanation, "80000 bytes"));
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* ndpi-emotet: open at the end of the capture inside the DATA body. */
 START_TEST(test_capture_end_mid_data)
 {
@@ -847,6 +868,18 @@ START_TEST(test_capture_end_mid_data)
 	EXPECT(CAUSE_CAPTURE_INCOMPLETE, BY_NOBODY, CLOSE_NONE, PH_DATA, CONF_HIGH);
 	CITES(last);
 	ck_assert_ptr_nonnull(strstr(V.explanation, "15360"));
+	tu_sess_free(&t);
+}
+END_TEST
+
+START_TEST(test_evicted_flow)
+{
+	struct tu_session t;
+	start(&t, "SIZE");
+	tu_end(&t, END_EVICTED);
+	run(&t);
+	EXPECT(CAUSE_CAPTURE_INCOMPLETE, BY_NOBODY, CLOSE_NONE, PH_MAIL, CONF_HIGH);
+	ck_assert_ptr_nonnull(strstr(V.explanation, "flow table"));
 	tu_sess_free(&t);
 }
 END_TEST
@@ -909,6 +942,119 @@ START_TEST(test_content_rejected)
 }
 END_TEST
 
+/* PIPELINING: MAIL, RCPT, DATA answered 250, 554, 554 in one segment: the
+ * 250 to MAIL shares the frame and does not supersede the relay refusal. */
+START_TEST(test_pipelined_refusal_same_segment)
+{
+	struct tu_session t;
+	start(&t, "PIPELINING");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:<a@b>");
+	tu_cmd(&t, CMD_RCPT, "RCPT TO:<x@elsewhere>");
+	tu_cmd(&t, CMD_DATA, "DATA");
+	tu_wait(&t, 0.01);
+	uint64_t fr = tu_reply(&t, 250, "2.1.0", "Ok");
+	uint64_t f2 = tu_reply(&t, 554, "5.7.1", "<x@elsewhere>: Relay access denied");
+	uint64_t f3 = tu_reply(&t, 554, "5.5.1", "Error: no valid recipients");
+	/* one segment: same frame and time for the three replies, as the
+	 * dissector reports them */
+	t.f.last_error.frame = fr;
+	t.f.msgs[0].data_reply.frame = fr;
+	for (uint32_t i = 0; i < t.tl.n; i++)
+		if (t.tl.ev[i].frame == f2 || t.tl.ev[i].frame == f3)
+			t.tl.ev[i].frame = fr;
+	tu_cmd(&t, CMD_QUIT, "QUIT");
+	tu_reply(&t, 221, "2.0.0", "Bye");
+	tu_fin(&t, DIR_S2C);
+	/* the relay refusal is the RCPT's; make it the newest error as the
+	 * dissector would keep the DATA one: check both readings */
+	run(&t);
+	EXPECT(CAUSE_RELAY_DENIED, BY_SERVER, CLOSE_FIN, PH_RCPT, CONF_HIGH);
+	ck_assert_str_eq(V.reply_enhanced, "5.7.1");
+	t.f.last_error.code = 554;
+	snprintf(t.f.last_error.enhanced, sizeof(t.f.last_error.enhanced), "5.7.1");
+	snprintf(t.f.last_error.text, sizeof(t.f.last_error.text), "<x@elsewhere>: Relay access denied");
+	t.f.last_error.answers = CMD_RCPT;
+	run(&t);
+	EXPECT(CAUSE_RELAY_DENIED, BY_SERVER, CLOSE_FIN, PH_RCPT, CONF_HIGH);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* AUTH refused, the client tries MAIL anyway: 530 is a consequence. */
+START_TEST(test_auth_failed_then_530)
+{
+	struct tu_session t;
+	start(&t, "AUTH PLAIN LOGIN");
+	tu_cmd(&t, CMD_AUTH, "AUTH PLAIN ********");
+	uint64_t r = tu_reply(&t, 535, "5.7.8", "Error: authentication failed");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:<a@b>");
+	uint64_t r2 = tu_reply(&t, 530, "5.7.0", "Authentication required");
+	tu_cmd(&t, CMD_QUIT, "QUIT");
+	tu_reply(&t, 221, "2.0.0", "Bye");
+	tu_fin(&t, DIR_S2C);
+	run(&t);
+	EXPECT(CAUSE_AUTH_FAILED, BY_SERVER, CLOSE_FIN, PH_AUTH, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 535);
+	CITES(r);
+	CITES(r2);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* Repeated AUTH failures, then "421 too many errors": the credentials. */
+START_TEST(test_auth_failures_then_too_many_errors)
+{
+	struct tu_session t;
+	start(&t, "AUTH PLAIN LOGIN");
+	for (int i = 0; i < 3; i++) {
+		tu_cmd(&t, CMD_AUTH, "AUTH PLAIN ********");
+		tu_reply(&t, 535, "5.7.8", "Error: authentication failed: authentication failure");
+	}
+	tu_cmd(&t, CMD_AUTH, "AUTH PLAIN ********");
+	tu_reply(&t, 421, "4.7.0", "mx.example Error: too many errors");
+	tu_fin(&t, DIR_S2C);
+	run(&t);
+	EXPECT(CAUSE_AUTH_FAILED, BY_SERVER, CLOSE_FIN, PH_AUTH, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 535);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* STARTTLS refused, then the server demands it: the TLS failure decides. */
+START_TEST(test_starttls_refused_then_530)
+{
+	struct tu_session t;
+	start(&t, "STARTTLS");
+	tu_cmd(&t, CMD_STARTTLS, "STARTTLS");
+	tu_reply(&t, 454, "4.7.0", "TLS not available due to local problem");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:<a@b>");
+	tu_reply(&t, 530, "5.7.0", "Must issue a STARTTLS command first");
+	tu_fin(&t, DIR_C2S);
+	run(&t);
+	EXPECT(CAUSE_TLS_FAILED, BY_CLIENT, CLOSE_FIN, PH_STARTTLS, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 454);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* MAIL refused as malformed, then a polite QUIT: not a completion. */
+START_TEST(test_syntax_refusal_then_quit)
+{
+	struct tu_session t;
+	start(&t, "SIZE");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:a@b");
+	uint64_t r = tu_reply(&t, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
+	tu_cmd(&t, CMD_QUIT, "QUIT");
+	tu_reply(&t, 221, "2.0.0", "Bye");
+	tu_fin(&t, DIR_S2C);
+	run(&t);
+	EXPECT(CAUSE_UNKNOWN, BY_SERVER, CLOSE_FIN, PH_MAIL, CONF_MEDIUM);
+	ck_assert_uint_eq(V.reply_code, 501);
+	CITES(r);
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* suricata-smtp-errors s1: a reply without a numeric code, sent with the FIN. */
 START_TEST(test_codeless_deferral)
 {
@@ -931,6 +1077,44 @@ START_TEST(test_codeless_deferral)
 	ck_assert_str_eq(V.reply_enhanced, "4.7.0");
 	CITES(fr);
 	CITES(fin);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* The same line reported as a dissector note that carries its text. */
+START_TEST(test_codeless_note_with_text)
+{
+	struct tu_session t;
+	start(&t, NULL);
+	tu_cmd(&t, CMD_HELO, "HELO x");
+	tu_reply(&t, 250, "", "ok");
+	send_mail(&t, "MAIL FROM:<a@b>");
+	tu_body(&t, 36000, true);
+	struct event *e = tu_event(&t, EV_NOTE, DIR_S2C,
+				   "server line without a reply code: 4.7.0 [IPTS04] Messages from 192.0.2.10 temporarily deferred due to user complaints");
+	uint64_t fr = e->frame;
+	tu_fin(&t, DIR_S2C);
+	tu_cmd(&t, CMD_QUIT, "QUIT");
+	tu_fin(&t, DIR_C2S);
+	run(&t);
+	EXPECT(CAUSE_RATE_LIMITED, BY_SERVER, CLOSE_FIN, PH_DATA, CONF_HIGH);
+	ck_assert_str_eq(V.reply_enhanced, "4.7.0");
+	CITES(fr);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* Without the text, only the hang-up after a code-less line is certain. */
+START_TEST(test_codeless_note_without_text)
+{
+	struct tu_session t;
+	start(&t, NULL);
+	send_mail(&t, "MAIL FROM:<a@b>");
+	tu_body(&t, 3000, true);
+	tu_event(&t, EV_NOTE, DIR_S2C, "server line without a reply code");
+	tu_fin(&t, DIR_S2C);
+	run(&t);
+	EXPECT(CAUSE_UNKNOWN, BY_SERVER, CLOSE_FIN, PH_DATA, CONF_MEDIUM);
 	tu_sess_free(&t);
 }
 END_TEST
@@ -1067,6 +1251,13 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_server_unavailable_452);
 	tcase_add_test(tc, test_content_rejected);
 	tcase_add_test(tc, test_codeless_deferral);
+	tcase_add_test(tc, test_codeless_note_with_text);
+	tcase_add_test(tc, test_codeless_note_without_text);
+	tcase_add_test(tc, test_syntax_refusal_then_quit);
+	tcase_add_test(tc, test_auth_failed_then_530);
+	tcase_add_test(tc, test_auth_failures_then_too_many_errors);
+	tcase_add_test(tc, test_starttls_refused_then_530);
+	tcase_add_test(tc, test_pipelined_refusal_same_segment);
 	tcase_add_test(tc, test_policy_521_after_dot);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("size");
@@ -1103,9 +1294,11 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_rst_same_ttl_not_middlebox);
 	tcase_add_test(tc, test_capture_end_mid_data);
 	tcase_add_test(tc, test_capture_started_midstream);
+	tcase_add_test(tc, test_evicted_flow);
 	tcase_add_test(tc, test_one_sided_capture);
 	tcase_add_test(tc, test_capture_end_idle);
 	tcase_add_test(tc, test_unknown_server_drop);
+	tcase_add_test(tc, test_server_cut_mid_body_unknown);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("contract");
 	tcase_add_test(tc, test_names_roundtrip);

@@ -421,6 +421,7 @@ START_TEST(test_tunnels)
 	ck_assert_uint_eq(count_ev(&r, EV_TUNNEL), 2);
 	ck_assert_uint_eq(find_ev(&r, EV_TUNNEL, 1)->code, 200);
 	run_free(&r);
+	check_split_invariance(http);
 
 	static const uint8_t c1[] = { 5, 1, 0 };
 	static const uint8_t s1[] = { 5, 0 };
@@ -441,6 +442,23 @@ START_TEST(test_tunnels)
 	ck_assert_int_eq(f->auth_result, AUTH_REFUSED);
 	ck_assert_uint_eq(f->auth_code, 503);
 	run_free(&r);
+	check_split_invariance(socks);
+
+	/* SOCKS4a: 04 01 port 0.0.0.1 "user" NUL "mx.test" NUL; reply 00 5a ... */
+	static const uint8_t c4[] = { 4, 1, 0, 25, 0, 0, 0, 1, 'u', 's', 'e', 'r', 0, 'm', 'x', '.', 't', 'e', 's', 't', 0 };
+	static const uint8_t s4[] = { 0, 0x5a, 0, 0, 0, 0, 0, 0 };
+	static const struct step socks4[] = {
+		CB(c4, sizeof(c4)), SB(s4, sizeof(s4)), S("220 mx\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	run_init(&r);
+	run_feed(&r, socks4, 0, 0, 0, true);
+	f = smtp_facts(r.s);
+	ck_assert_str_eq(f->tunnel, "socks4");
+	ck_assert_uint_eq(f->greeting.code, 220);
+	ck_assert_uint_eq(f->quit_reply.code, 221);
+	ck_assert(!f->early_talker);
+	run_free(&r);
+	check_split_invariance(socks4);
 }
 END_TEST
 
@@ -494,6 +512,16 @@ START_TEST(test_phases)
 	ck_assert(!smtp_facts(r.s)->msgs[0].data_complete);
 	ck_assert_int_eq(smtp_facts(r.s)->phase, PH_DATA);
 	ck_assert_str_eq(smtp_facts(r.s)->msgs[0].subject, "cut");
+	run_free(&r);
+
+	/* the server closes without a greeting; the client still says QUIT */
+	run_init(&r);
+	smtp_end(r.s, DIR_S2C, &m);
+	smtp_data(r.s, DIR_C2S, (const uint8_t *)"QUIT\r\n", 6, &m);
+	smtp_end(r.s, DIR_C2S, &m);
+	ck_assert_int_eq(smtp_facts(r.s)->phase, PH_GREETING);
+	ck_assert(smtp_facts(r.s)->quit_sent);
+	ck_assert_uint_eq(smtp_facts(r.s)->pending, 2);
 	run_free(&r);
 }
 END_TEST

@@ -200,6 +200,35 @@ START_TEST(test_aborts)
 }
 END_TEST
 
+/* Credentials must not leak through other events: a long XOAUTH2 line, an
+ * AUTH before the greeting, credentials pipelined after a refused AUTH. */
+START_TEST(test_no_leak_elsewhere)
+{
+	char longline[1200];
+	memset(longline, 'Q', sizeof(longline));
+	memcpy(longline, "AUTH XOAUTH2 ", 13);
+	memcpy(longline + 600, "TOPSECRETTOKEN", 14);
+	memcpy(longline + sizeof(longline) - 2, "\r\n", 2);
+	struct step st[] = {
+		CB(longline, sizeof(longline)), PRE, S("235 ok\r\n"),
+		C("AUTH LOGIN\r\nYm9iQGV4YW1wbGUudGVzdA==\r\naHVudGVyMlhZWg==\r\n"),
+		S("504 5.5.4 no LOGIN\r\n500 what\r\n500 what\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert(f->early_talker);
+	ck_assert_uint_ge(f->long_lines, 1);
+	ck_assert_int_eq(f->last_cmd, CMD_QUIT);
+	ck_assert_int_eq(f->auth_result, AUTH_REFUSED);
+	const char *secrets[] = { "QQQQ", "TOPSECRET", "aHVudGVyMlhZWg", "hunter2", NULL };
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
 static Suite *auth_suite(void)
 {
 	Suite *s = suite_create("smtp_auth");
@@ -211,6 +240,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(t, test_cram_md5);
 	tcase_add_test(t, test_xoauth2);
 	tcase_add_test(t, test_aborts);
+	tcase_add_test(t, test_no_leak_elsewhere);
 	suite_add_tcase(s, t);
 	return s;
 }

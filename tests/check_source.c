@@ -129,6 +129,28 @@ END_TEST
 
 /* A file cut inside record 4: records 1..3 are delivered, then an error
  * naming the file and record 4. Also cut inside a record header. */
+/* Regression (fuzzing): a pcapng timestamp whose nanoseconds do not fit an
+ * int64 is clamped instead of overflowing. */
+START_TEST(test_huge_timestamp)
+{
+	char err[512];
+	make_recs(DLT_EN10MB);
+	recs[0].ts_ns = -1;     /* written as 0xffffffffffffffff ns */
+	const char *p = tmp("huge.pcapng");
+	int dlt = DLT_EN10MB;
+	ck_assert_int_eq(tu_pcapng_write(p, &dlt, 1, recs, 2), 0);
+	struct source *s = source_open_file(p, err, sizeof(err));
+	ck_assert_ptr_nonnull(s);
+	struct raw_packet r;
+	ck_assert_int_eq(source_next(s, &r, err, sizeof(err)), 1);
+	ck_assert_int_gt(r.ts, 4000000000LL * NS_PER_SEC);
+	ck_assert_int_eq(source_next(s, &r, err, sizeof(err)), 1);
+	ck_assert_int_eq(r.ts, recs[1].ts_ns);
+	source_close(s);
+	unlink(p);
+}
+END_TEST
+
 START_TEST(test_truncated_file)
 {
 	char err[512];
@@ -204,33 +226,37 @@ END_TEST
 START_TEST(test_stdin)
 {
 	make_recs(DLT_EN10MB);
-	const char *p = tmp("in.pcap");
-	ck_assert_int_eq(tu_pcap_write(p, DLT_EN10MB, 1, 0, recs, NREC), 0);
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (!freopen(p, "rb", stdin))
-			_exit(10);
-		char err[512];
-		struct source *s = source_open_file("-", err, sizeof(err));
-		if (!s || strcmp(source_name(s), "stdin") != 0)
-			_exit(11);
-		struct raw_packet r;
-		int n = 0;
-		while (source_next(s, &r, err, sizeof(err)) == 1) {
-			if (r.caplen != recs[n].caplen || memcmp(r.data, recs[n].data, r.caplen) != 0 ||
-			    r.ts != recs[n].ts_ns)
-				_exit(12);
-			n++;
+	for (int ng = 0; ng < 2; ng++) {
+		const char *p = tmp(ng ? "in.pcapng" : "in.pcap");
+		int dlt = DLT_EN10MB;
+		ck_assert_int_eq(ng ? tu_pcapng_write(p, &dlt, 1, recs, NREC)
+				    : tu_pcap_write(p, DLT_EN10MB, 1, 0, recs, NREC), 0);
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			if (!freopen(p, "rb", stdin))
+				_exit(10);
+			char err[512];
+			struct source *s = source_open_file("-", err, sizeof(err));
+			if (!s || strcmp(source_name(s), "stdin") != 0)
+				_exit(11);
+			struct raw_packet r;
+			int n = 0;
+			while (source_next(s, &r, err, sizeof(err)) == 1) {
+				if (r.caplen != recs[n].caplen || memcmp(r.data, recs[n].data, r.caplen) != 0 ||
+				    r.ts != recs[n].ts_ns)
+					_exit(12);
+				n++;
+			}
+			source_close(s);
+			_exit(n == NREC ? 0 : 13);
 		}
-		source_close(s);
-		_exit(n == NREC ? 0 : 13);
+		int st;
+		waitpid(pid, &st, 0);
+		ck_assert(WIFEXITED(st));
+		ck_assert_int_eq(WEXITSTATUS(st), 0);
+		unlink(p);
 	}
-	int st;
-	waitpid(pid, &st, 0);
-	ck_assert(WIFEXITED(st));
-	ck_assert_int_eq(WEXITSTATUS(st), 0);
-	unlink(p);
 }
 END_TEST
 
@@ -242,6 +268,7 @@ static Suite *source_suite(void)
 	tcase_add_test(tc, test_pcapng);
 	tcase_add_test(tc, test_pcapng_mixed_linktypes);
 	tcase_add_test(tc, test_truncated_file);
+	tcase_add_test(tc, test_huge_timestamp);
 	tcase_add_test(tc, test_corrupt_and_missing);
 	tcase_add_test(tc, test_several_files);
 	tcase_add_test(tc, test_stdin);

@@ -218,31 +218,71 @@ START_TEST(test_overlap_conflict)
 }
 END_TEST
 
-/* A lost segment: the server's ACK past the hole gives it up; the bytes
- * after it follow at once. */
+/* A lost segment: the server ACKs past the hole. The hole is given up once
+ * the client shows it moved past the acknowledged point (its next segment
+ * starts there); a segment filling the hole before that still counts, as
+ * merged captures can show the ACK before the data. */
 START_TEST(test_gap_then_resync)
+{
+	for (int late = 0; late < 2; late++) {
+		struct tu_scn s;
+		tu_scn_init(&s, NULL);
+		tu_scn_handshake(&s);
+		piece(&s, DIR_C2S, C, 0, 10, 0);
+		piece(&s, DIR_C2S, C, 20, 30, 0);       /* 10..20 not captured (yet) */
+		tu_scn_send(&s, DIR_S2C, 0, TH_ACK, NULL, 0, 15);
+		tu_scn_send(&s, DIR_S2C, 0, TH_ACK, NULL, 0, 30);
+		struct tu_flow *f = s.rec.flows[0];
+		ck_assert_uint_eq(f->gaps[DIR_C2S], 0);
+		ck_assert_uint_eq(f->n[DIR_C2S], 10);
+		if (late)       /* the data shows up after its ACK */
+			piece(&s, DIR_C2S, C, 10, 20, 0);
+		piece(&s, DIR_C2S, C, 30, CN, 0);
+		tu_scn_finish(&s);
+		ck_assert_msg(f->order_errors == 0, "%s", f->log);
+		if (late) {
+			assert_clean(f);
+			assert_stream(f, DIR_C2S, C, CN);
+			tu_scn_free(&s);
+			continue;
+		}
+		ck_assert_uint_eq(f->n[DIR_C2S], CN - 10);
+		ck_assert_mem_eq(f->bytes[DIR_C2S], C, 10);
+		ck_assert_mem_eq(f->bytes[DIR_C2S] + 10, C + 20, CN - 20);
+		ck_assert_msg(tu_flow_logged(f, "c2s:gap:10@10"), "%s", f->log);
+		ck_assert_uint_eq(f->final.dir[DIR_C2S].gaps, 1);
+		ck_assert_uint_eq(f->final.dir[DIR_C2S].gap_bytes, 10);
+		tu_scn_free(&s);
+	}
+}
+END_TEST
+
+/* A timestamp far in the future on one record does not expire every flow;
+ * a step confirmed by the next record does. */
+START_TEST(test_clock_outlier)
 {
 	struct tu_scn s;
 	tu_scn_init(&s, NULL);
-	tu_scn_handshake(&s);
-	piece(&s, DIR_C2S, C, 0, 10, 0);
-	piece(&s, DIR_C2S, C, 20, 30, 0);       /* 10..20 never captured */
-	tu_scn_send(&s, DIR_S2C, 0, TH_ACK, NULL, 0, 15); /* not yet past the hole: no gap */
-	struct tu_flow *f = s.rec.flows[0];
-	ck_assert_uint_eq(f->gaps[DIR_C2S], 1);   /* 10..15 acknowledged: given up */
-	ck_assert_uint_eq(f->gap_bytes[DIR_C2S], 5);
-	tu_scn_send(&s, DIR_S2C, 0, TH_ACK, NULL, 0, 30);
-	ck_assert_uint_eq(f->gap_bytes[DIR_C2S], 10);
-	ck_assert_uint_eq(f->n[DIR_C2S], 20);
-	piece(&s, DIR_C2S, C, 30, CN, 0);
+	tu_scn_send(&s, DIR_C2S, -1, TH_SYN, NULL, 0, 0);
+	int64_t t = s.ts;
+	s.ts += 50LL * 365 * 86400 * NS_PER_SEC;
+	tu_scn_send(&s, DIR_S2C, -1, TH_SYN | TH_ACK, NULL, 0, 0);
+	s.ts = t;
+	tu_scn_send(&s, DIR_C2S, 0, TH_ACK, NULL, 0, 0);
+	ck_assert_uint_eq(s.rec.n, 1);
+	ck_assert(!s.rec.flows[0]->closed);
+	s.ts += 2 * 3600 * NS_PER_SEC;          /* two records 2 h later: real */
+	s.port[0] = 40002;
+	tu_scn_send(&s, DIR_C2S, -1, TH_SYN, NULL, 0, 0);
+	ck_assert(!s.rec.flows[0]->closed);
+	tu_scn_send(&s, DIR_C2S, -1, TH_SYN, NULL, 0, 0);
+	ck_assert(s.rec.flows[0]->closed);
+	ck_assert_int_eq(s.rec.flows[0]->why, END_IDLE);
+	/* the flow of the step's first record was active at the new time */
+	ck_assert_uint_eq(s.rec.n, 2);
+	ck_assert(!s.rec.flows[1]->closed);
 	tu_scn_finish(&s);
-	ck_assert_msg(f->order_errors == 0, "%s", f->log);
-	ck_assert_uint_eq(f->n[DIR_C2S], CN - 10);
-	ck_assert_mem_eq(f->bytes[DIR_C2S], C, 10);
-	ck_assert_mem_eq(f->bytes[DIR_C2S] + 10, C + 20, CN - 20);
-	ck_assert_msg(tu_flow_logged(f, "c2s:gap:5@10 c2s:gap:5@10"), "%s", f->log);
-	ck_assert_uint_eq(f->final.dir[DIR_C2S].gaps, 2);
-	ck_assert_uint_eq(f->final.dir[DIR_C2S].gap_bytes, 10);
+	ck_assert_uint_eq(s.rec.flows[1]->final.dir[DIR_C2S].syns, 2);
 	tu_scn_free(&s);
 }
 END_TEST
@@ -269,6 +309,28 @@ START_TEST(test_gap_at_end)
 }
 END_TEST
 
+/* The server's last reply is lost, then its FIN; once the client ACKs the
+ * FIN, the hole before it is given up at once (gap, then FIN), not at the
+ * flow's end. */
+START_TEST(test_lost_before_fin)
+{
+	struct tu_scn s;
+	tu_scn_init(&s, NULL);
+	tu_scn_handshake(&s);
+	piece(&s, DIR_S2C, S, 0, 20, 0);
+	tu_scn_send(&s, DIR_S2C, SN, TH_ACK | TH_FIN, NULL, 0, 0);  /* 20..SN never captured */
+	struct tu_flow *f = s.rec.flows[0];
+	ck_assert_uint_eq(f->gaps[DIR_S2C], 0);
+	tu_scn_send(&s, DIR_C2S, 0, TH_ACK, NULL, 0, SN + 1);
+	char want[64];
+	snprintf(want, sizeof(want), "s2c:gap:%zu@20 s2c:fin:%zu", SN - 20, SN);
+	ck_assert_msg(tu_flow_logged(f, want), "%s", f->log);
+	tu_scn_finish(&s);
+	ck_assert_msg(f->order_errors == 0, "%s", f->log);
+	tu_scn_free(&s);
+}
+END_TEST
+
 /* The ACK of a FIN is not a hole. */
 START_TEST(test_fin_ack_no_gap)
 {
@@ -284,6 +346,26 @@ START_TEST(test_fin_ack_no_gap)
 	ck_assert_int_eq(f->why, END_CLOSED);
 	ck_assert_uint_eq(f->final.dir[DIR_C2S].fin_frame, 4);
 	ck_assert_uint_eq(f->final.dir[DIR_S2C].fin_frame, 5);
+	tu_scn_free(&s);
+}
+END_TEST
+
+/* The peer ACKs the FIN before the capture shows it (merged capture); the
+ * sender's last ACK (one past the FIN) is no reason for a gap. */
+START_TEST(test_fin_acked_before_seen)
+{
+	struct tu_scn s;
+	tu_scn_init(&s, NULL);
+	tu_scn_handshake(&s);
+	piece(&s, DIR_C2S, C, 0, CN, 0);
+	tu_scn_send(&s, DIR_S2C, 0, TH_ACK | TH_FIN, NULL, 0, CN + 1);
+	tu_scn_send(&s, DIR_C2S, CN, TH_ACK | TH_FIN, NULL, 0, 1);
+	tu_scn_send(&s, DIR_C2S, CN + 1, TH_ACK, NULL, 0, 1);
+	tu_scn_finish(&s);
+	struct tu_flow *f = s.rec.flows[0];
+	assert_clean(f);
+	assert_stream(f, DIR_C2S, C, CN);
+	ck_assert_uint_eq(f->ev[DIR_C2S][TCP_FIN], 1);
 	tu_scn_free(&s);
 }
 END_TEST
@@ -304,7 +386,10 @@ START_TEST(test_rst_windows)
 		/* a late segment still gets sink.packet during the linger time */
 		piece(&s, DIR_C2S, C, 20, 30, 0);
 		ck_assert_uint_eq(f->packets[DIR_C2S], 4);
-		ck_assert(tu_flow_logged(f, "c2s:data-after-close"));
+		/* data after a side's own RST is flagged; the peer's is not */
+		ck_assert(!tu_flow_logged(f, "c2s:data-after-close"));
+		piece(&s, DIR_S2C, S, 20, 25, 0);
+		ck_assert_msg(tu_flow_logged(f, "s2c:data-after-close:5"), "%s", f->log);
 		tu_scn_finish(&s);
 		assert_clean(f);
 		ck_assert_int_eq(f->why, END_CLOSED);
@@ -560,6 +645,30 @@ START_TEST(test_ooo_cap_per_dir)
 }
 END_TEST
 
+/* Many tiny out-of-order segments: the segment-count cap gives up the
+ * hole instead of letting every insert walk an ever longer list. */
+START_TEST(test_ooo_segment_cap)
+{
+	enum { N = 3000 };
+	static uint8_t data[N];
+	for (size_t i = 0; i < N; i++)
+		data[i] = (uint8_t)('a' + i % 26);
+	struct tu_scn s;
+	tu_scn_init(&s, NULL);
+	tu_scn_handshake(&s);
+	for (size_t i = N; i-- > 1;)        /* byte 0 is missing: everything is out of order */
+		tu_scn_send(&s, DIR_C2S, (int64_t)i, TH_ACK, data + i, 1, 0);
+	struct tu_flow *f = s.rec.flows[0];
+	ck_assert_uint_ge(f->ev[DIR_C2S][TCP_OOO_CAP], 1);
+	tu_scn_finish(&s);
+	ck_assert_msg(f->order_errors == 0, "%s", f->log);
+	/* every byte is either delivered or inside a gap, in order */
+	ck_assert_uint_eq(f->n[DIR_C2S] + f->gap_bytes[DIR_C2S], N);
+	ck_assert_mem_eq(f->bytes[DIR_C2S] + f->n[DIR_C2S] - 1000, data + N - 1000, 1000);
+	tu_scn_free(&s);
+}
+END_TEST
+
 /* Global cap: two flows share it. */
 START_TEST(test_ooo_cap_global)
 {
@@ -644,7 +753,10 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, test_overlap_conflict);
 	tcase_add_test(tc, test_gap_then_resync);
 	tcase_add_test(tc, test_gap_at_end);
+	tcase_add_test(tc, test_clock_outlier);
 	tcase_add_test(tc, test_fin_ack_no_gap);
+	tcase_add_test(tc, test_lost_before_fin);
+	tcase_add_test(tc, test_fin_acked_before_seen);
 	tcase_add_test(tc, test_rst_windows);
 	tcase_add_test(tc, test_syn_retries_unanswered);
 	tcase_add_test(tc, test_syn_rst_refused);
@@ -657,6 +769,7 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, test_ttl_profile_and_options);
 	tcase_add_test(tc, test_ooo_cap_per_dir);
 	tcase_add_test(tc, test_ooo_cap_global);
+	tcase_add_test(tc, test_ooo_segment_cap);
 	tcase_add_test(tc, test_ipv6_and_link_types);
 	tcase_add_test(tc, test_refused_by_sink);
 	tcase_add_test(tc, test_names);

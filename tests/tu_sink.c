@@ -10,6 +10,7 @@
 
 static const char *dname(enum sl_dir d) { return d == DIR_C2S ? "c2s" : "s2c"; }
 
+__attribute__((format(printf, 2, 3)))
 static void logf_(struct tu_flow *f, const char *fmt, ...)
 {
 	char buf[256];
@@ -30,6 +31,20 @@ static void logf_(struct tu_flow *f, const char *fmt, ...)
 	f->loglen += (size_t)n;
 	f->log[f->loglen++] = ' ';
 	f->log[f->loglen] = '\0';
+}
+
+/* With TU_SINK_FRAMES set in the environment, log entries name their frame
+ * (for debugging a test; assertions do not depend on it). */
+static const char *frame_note(const struct seg_meta *m)
+{
+	static char buf[32];
+	static int on = -1;
+	if (on < 0)
+		on = getenv("TU_SINK_FRAMES") != NULL;
+	if (!on || !m)
+		return "";
+	snprintf(buf, sizeof(buf), "#%llu", (unsigned long long)m->frame);
+	return buf;
 }
 
 static void check_meta(struct tu_flow *f, const struct seg_meta *m)
@@ -97,7 +112,7 @@ static void s_gap(void *ctx, void *user, enum sl_dir d, uint64_t len, const stru
 		f->order_errors++;
 	f->gaps[d]++;
 	f->gap_bytes[d] += len;
-	logf_(f, "%s:gap:%llu@%zu", dname(d), (unsigned long long)len, f->n[d]);
+	logf_(f, "%s:gap:%llu@%zu%s", dname(d), (unsigned long long)len, f->n[d], frame_note(m));
 }
 
 static void s_event(void *ctx, void *user, enum sl_dir d, enum tcp_event ev, uint64_t arg,
@@ -106,7 +121,8 @@ static void s_event(void *ctx, void *user, enum sl_dir d, enum tcp_event ev, uin
 	struct tu_flow *f = user;
 	check_meta(f, m);
 	f->ev[d][ev]++;
-	logf_(f, "%s:%s:%llu", dname(d), tcp_event_name(ev), (unsigned long long)arg);
+	f->ev_arg[d][ev] += arg;
+	logf_(f, "%s:%s:%llu%s", dname(d), tcp_event_name(ev), (unsigned long long)arg, frame_note(m));
 }
 
 static void s_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why)

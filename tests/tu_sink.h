@@ -27,6 +27,7 @@ struct tu_flow {
 	uint64_t gap_bytes[2];
 	uint64_t packets[2];
 	uint64_t ev[2][TCP_EV__COUNT];
+	uint64_t ev_arg[2][TCP_EV__COUNT];  /* sum of the events' args */
 	uint64_t last_frame;        /* of the latest sink.packet */
 	unsigned order_errors;      /* contract violations seen */
 	char *log;

@@ -2,7 +2,8 @@
  * bench_engine.c - how much the analysis costs over just reading the file.
  *
  *   bench_engine [--full] [--breakdown] [--reps N] [--bar X]
- *                [--only source|decode|engine|full] FILE
+ *                [--only source|decode|engine|full] [--linger SECONDS]
+ *                [--mem-limit MB] FILE
  *
  * Measures on one capture, in one run:
  *   bare    a bare libpcap loop: pcap_open_offline + pcap_next_ex, touching
@@ -16,8 +17,13 @@
  *           diagnosis, JSON reports written to /dev/null).
  * Each measurement runs in its own child process, so its peak RSS (VmHWM) is
  * its own; each runs --reps times (default 2) and the best time is kept (the
- * first run warms the page cache). Prints one table line per measurement and
+ * first run warms the page cache; the CPU seconds of that best run are shown
+ * too, as a check against a busy machine). Prints one table line per measurement and
  * `ratio engine/bare = X.XX (bar B)` (and full/bare) at the end.
+ *
+ * Each child is killed when its resident memory passes --mem-limit (4 GB by
+ * default): a stage whose memory grows with the capture is reported as such
+ * rather than pushing a shared machine into the OOM killer.
  *
  * The engine and the pipeline are compiled in only when their sources exist
  * in the tree (__has_include on the .c files), so this tool builds on any
@@ -30,6 +36,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,19 +67,32 @@
 #define HAVE_PIPELINE 0
 #endif
 
+/* Engine settings to experiment with (--linger); < 0 = the default. */
+static double opt_linger_s = -1;
+/* Resident-memory cap of each measuring child (--mem-limit): the parent
+ * watches the child's VmRSS and kills it above the cap, so a stage that grows
+ * with the capture is reported as such instead of pushing a shared machine
+ * into swap or the OOM killer. RSS, not address space: a stage may reserve
+ * large blocks and touch few of their pages, and ASan reserves terabytes. */
+static uint64_t opt_mem_limit_mb = 4096;
+#define WATCH_INTERVAL_MS 50
+
 enum measure { M_BARE, M_SOURCE, M_DECODE, M_ENGINE, M_FULL, M__COUNT };
 static const char *const measure_names[M__COUNT] = { "bare", "source", "decode", "engine", "full" };
 
 /* What a child hands back through its pipe. */
 struct result {
-	int ok;                 /* 1 measured, 0 not available, -1 failed */
+	int ok;                 /* 1 measured, 0 not available, -1 failed, -2 over --mem-limit */
 	uint64_t records;
 	uint64_t bytes;         /* captured bytes of all records */
-	uint64_t delivered;     /* stream bytes the sink saw (engine) */
+	uint64_t delivered;     /* stream bytes the sink saw (engine); SMTP sessions (full) */
 	uint64_t flows;
 	uint64_t open_peak;     /* engine: open flows at most */
+	uint64_t untracked;     /* full: flows dropped by a cap or out of memory */
 	double seconds;
+	double cpu;             /* user + system seconds of the child */
 	uint64_t hwm_kb;        /* VmHWM at the end */
+	uint64_t ends[8];       /* engine: flows ended, by enum flow_end */
 	char msg[512];
 };
 
@@ -175,6 +197,7 @@ static void run_source(const char *path, struct result *r, bool decode)
 struct touch {
 	uint64_t delivered, gaps, events, sum;
 	uint64_t flows;
+	uint64_t ends[END__COUNT];
 };
 
 static char flow_token;
@@ -216,7 +239,10 @@ static void sk_event(void *ctx, void *user, enum sl_dir dir, enum tcp_event ev, 
 	((struct touch *)ctx)->events++;
 }
 
-static void sk_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why) { }
+static void sk_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why)
+{
+	((struct touch *)ctx)->ends[why]++;
+}
 
 static void run_engine(const char *path, struct result *r)
 {
@@ -229,6 +255,8 @@ static void run_engine(const char *path, struct result *r)
 	struct engine_config cfg;
 	double t0 = now_s();
 	engine_config_default(&cfg);
+	if (opt_linger_s >= 0)
+		cfg.closed_linger = (sl_time)(opt_linger_s * 1e9);
 	struct source *src = source_open_file(path, err, sizeof err);
 	struct engine *e = src ? engine_new(&cfg, &sink) : NULL;
 	if (!e) {
@@ -255,6 +283,8 @@ static void run_engine(const char *path, struct result *r)
 	__asm__ volatile("" : : "r"(t.sum));
 	r->delivered = t.delivered;
 	r->flows = t.flows;
+	for (int i = 0; i < END__COUNT && i < 8; i++)
+		r->ends[i] = t.ends[i];
 	r->ok = 1;
 }
 #else
@@ -274,6 +304,8 @@ static void run_full(const char *path, struct result *r)
 	struct pipeline_config cfg;
 	double t0 = now_s();
 	pipeline_config_default(&cfg);
+	if (opt_linger_s >= 0)
+		cfg.engine.closed_linger = (sl_time)(opt_linger_s * 1e9);
 	cfg.report.out = fopen("/dev/null", "w");
 	cfg.report.json = true;
 	cfg.report.color = false;
@@ -302,6 +334,7 @@ static void run_full(const char *path, struct result *r)
 	const struct summary *sum = pipeline_summary(p);
 	r->flows = sum ? sum->flows : 0;
 	r->delivered = sum ? sum->smtp_sessions : 0;
+	r->untracked = sum ? sum->flows_untracked + sum->flows_evicted : 0;
 	pipeline_free(p);
 	source_close(src);
 	fclose(cfg.report.out);
@@ -317,6 +350,22 @@ static void run_full(const char *path, struct result *r)
 #endif
 
 /* ---------------------------------------------------------------- driver */
+
+/* VmRSS of another process, 0 when it cannot be read. */
+static uint64_t child_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	uint64_t kb = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %" SCNu64 " kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
 
 /* Runs one measurement in a child process and collects its result. */
 static struct result measure_once(enum measure m, const char *path)
@@ -348,18 +397,54 @@ static struct result measure_once(enum measure m, const char *path)
 		else
 			run_full(path, &r);
 		r.hwm_kb = vm_hwm_kb();
+		struct rusage ru;
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			r.cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+				(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 		ssize_t w = write(fds[1], &r, sizeof r);
 		_exit(w == (ssize_t)sizeof r ? 0 : 1);
 	}
 	close(fds[1]);
-	ssize_t got = read(fds[0], &r, sizeof r);
+	/* Wait for the result, checking the child's RSS every interval. */
+	uint64_t killed_kb = 0;
+	size_t got = 0;
+	for (;;) {
+		struct pollfd pfd = { .fd = fds[0], .events = POLLIN };
+		int pr = poll(&pfd, 1, WATCH_INTERVAL_MS);
+		if (pr > 0) {
+			ssize_t k = read(fds[0], (char *)&r + got, sizeof r - got);
+			if (k > 0) {
+				got += (size_t)k;
+				if (got == sizeof r)
+					break;
+				continue;
+			}
+			if (k == 0 || errno != EINTR)
+				break;      /* the child exited without a full result */
+		} else if (pr < 0 && errno != EINTR) {
+			break;
+		}
+		uint64_t rss = child_rss_kb(pid);
+		if (opt_mem_limit_mb && rss > opt_mem_limit_mb * 1024) {
+			killed_kb = rss;
+			kill(pid, SIGKILL);
+			break;
+		}
+	}
 	close(fds[0]);
 	int st = 0;
 	waitpid(pid, &st, 0);
-	if (got != (ssize_t)sizeof r) {
+	if (got != sizeof r) {
 		memset(&r, 0, sizeof r);
 		r.ok = -1;
-		snprintf(r.msg, sizeof r.msg, "child died (status %d)", st);
+		if (killed_kb) {
+			r.ok = -2;
+			r.hwm_kb = killed_kb;
+			snprintf(r.msg, sizeof r.msg, "killed: resident memory reached %.0f MB (--mem-limit %" PRIu64 ")",
+				 (double)killed_kb / 1024.0, opt_mem_limit_mb);
+		} else {
+			snprintf(r.msg, sizeof r.msg, "child died (status %d)", st);
+		}
 	}
 	return r;
 }
@@ -367,7 +452,10 @@ static struct result measure_once(enum measure m, const char *path)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_engine [--full] [--breakdown] [--reps N] [--bar X]\n"
-		   "                    [--only source|decode|engine|full] FILE\n");
+		   "                    [--only source|decode|engine|full] [--linger SECONDS] FILE\n"
+		   "                    [--mem-limit MB]\n"
+		   "  --linger     the engine's closed-flow linger time (an experiment; default: engine's)\n"
+		   "  --mem-limit  resident-memory cap per measuring process (default 4096 MB, 0 = none)\n");
 }
 
 int main(int argc, char **argv)
@@ -375,6 +463,8 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "full", no_argument, NULL, 'f' },
 		{ "breakdown", no_argument, NULL, 'k' },
+		{ "linger", required_argument, NULL, 'L' },
+		{ "mem-limit", required_argument, NULL, 'M' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "bar", required_argument, NULL, 'b' },
 		{ "only", required_argument, NULL, 'o' },
@@ -389,6 +479,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'f': want[M_FULL] = true; break;
 		case 'k': want[M_SOURCE] = want[M_DECODE] = true; break;
+		case 'L': opt_linger_s = atof(optarg); break;
+		case 'M': opt_mem_limit_mb = strtoull(optarg, NULL, 10); break;
 		case 'r': reps = atoi(optarg); break;
 		case 'b': bar = atof(optarg); break;
 		case 'o': {
@@ -421,8 +513,8 @@ int main(int argc, char **argv)
 
 	struct result best[M__COUNT] = { 0 };
 	printf("bench_engine: %s (best of %d, each in a fresh process)\n", path, reps);
-	printf("%-8s %12s %14s %9s %9s %11s %10s %8s\n", "measure", "records", "bytes",
-	       "seconds", "MB/s", "packets/s", "peak RSS", "ratio");
+	printf("%-8s %12s %14s %9s %9s %11s %10s %8s %8s\n", "measure", "records", "bytes",
+	       "seconds", "MB/s", "packets/s", "peak RSS", "ratio", "cpu s");
 	int status = 0;
 	for (int m = 0; m < M__COUNT; m++) {
 		if (!want[m])
@@ -442,16 +534,16 @@ int main(int argc, char **argv)
 		best[m] = b;
 		if (b.ok != 1) {
 			printf("%-8s %s: %s\n", measure_names[m], b.ok == 0 ? "not available" : "FAILED", b.msg);
-			if (b.ok < 0)
-				status = 1;
+			if (b.ok == -1)
+				status = 1;     /* over the memory cap is a result, not a tool failure */
 			continue;
 		}
 		double ratio = best[M_BARE].ok == 1 && best[M_BARE].seconds > 0
 			? b.seconds / best[M_BARE].seconds : 0;
-		printf("%-8s %12" PRIu64 " %14" PRIu64 " %9.3f %9.1f %11.0f %7.1f MB %8.2f\n",
+		printf("%-8s %12" PRIu64 " %14" PRIu64 " %9.3f %9.1f %11.0f %7.1f MB %8.2f %8.3f\n",
 		       measure_names[m], b.records, b.bytes, b.seconds,
 		       (double)b.bytes / 1e6 / b.seconds, (double)b.records / b.seconds,
-		       (double)b.hwm_kb / 1024.0, ratio);
+		       (double)b.hwm_kb / 1024.0, ratio, b.cpu);
 		if (b.msg[0])
 			printf("         note: %s\n", b.msg);
 		if (m == M_DECODE)
@@ -459,8 +551,17 @@ int main(int argc, char **argv)
 		if (m == M_ENGINE)
 			printf("         %" PRIu64 " TCP flows (at most %" PRIu64 " open), %" PRIu64
 			       " stream bytes delivered\n", b.flows, b.open_peak, b.delivered);
+#if HAVE_ENGINE
+		if (m == M_ENGINE) {
+			printf("         flows ended:");
+			for (int i = 0; i < END__COUNT && i < 8; i++)
+				printf(" %s %" PRIu64, flow_end_name((enum flow_end)i), b.ends[i]);
+			printf("\n");
+		}
+#endif
 		if (m == M_FULL)
-			printf("         %" PRIu64 " TCP flows, %" PRIu64 " SMTP sessions\n", b.flows, b.delivered);
+			printf("         %" PRIu64 " TCP flows, %" PRIu64 " SMTP sessions, %" PRIu64
+			       " flows untracked or evicted (a cap, or out of memory)\n", b.flows, b.delivered, b.untracked);
 		if (m != M_BARE && b.records != best[M_BARE].records) {
 			printf("         records differ from the bare loop (%" PRIu64 ")\n", best[M_BARE].records);
 			status = 1;
@@ -469,14 +570,25 @@ int main(int argc, char **argv)
 	for (int m = M_SOURCE; m < M__COUNT; m++) {
 		if (!want[m] || best[m].ok != 1 || best[M_BARE].ok != 1)
 			continue;
+		/* The CPU-time ratio is printed too: on a machine shared with
+		 * other work, wall time swings and CPU time much less. */
 		double q = best[m].seconds / best[M_BARE].seconds;
+		double qc = best[M_BARE].cpu > 0 ? best[m].cpu / best[M_BARE].cpu : 0;
 		if (m == M_ENGINE || m == M_FULL)
 			printf("ratio %s/bare = %.2f (bar %.1f)\n", measure_names[m], q, bar);
 		else
 			printf("ratio %s/bare = %.2f\n", measure_names[m], q);
+		printf("cpu-time ratio %s/bare = %.2f\n", measure_names[m], qc);
 	}
-	for (int m = 0; m < M__COUNT; m++)
+	for (int m = M_SOURCE; m < M__COUNT; m++)
+		if (want[m] && best[m].ok == -2)
+			printf("ratio %s/bare = none: killed over the memory cap\n", measure_names[m]);
+	for (int m = 0; m < M__COUNT; m++) {
 		if (want[m] && best[m].ok == 1)
 			printf("peak_rss_kb %s = %" PRIu64 "\n", measure_names[m], best[m].hwm_kb);
+		else if (want[m] && best[m].ok == -2)
+			printf("peak_rss_kb %s = %" PRIu64 " (killed at --mem-limit; more than this)\n",
+			       measure_names[m], best[m].hwm_kb);
+	}
 	return status;
 }

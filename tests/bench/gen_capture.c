@@ -17,8 +17,9 @@
  * --loss drops body segments before they reach the file (a hole the peer still
  * acknowledges, as a capture drop looks); --reorder swaps two body segments.
  *
- * --mix bulk: 100 concurrent sessions, bodies 10 KB - 2 MB (log-uniform),
- * 1-3 messages per session. --mix small: 2000 concurrent sessions, one tiny
+ * --mix bulk: 50 concurrent sessions, bodies of 10 KB - 2 MB (80 % under
+ * 100 KB), 1-3 messages per session, 50-700 KB/s per session; a 50 MB file
+ * then holds several generations of sessions, as a 500 MB one does. --mix small: 2000 concurrent sessions, one tiny
  * message each (the "500k small sessions" capture: use --sessions 500000).
  * The same seed and mix give the same traffic; only the length differs, so a
  * 50 MB and a 500 MB file are the same mix at two sizes.
@@ -489,9 +490,13 @@ static void tls_exchange(struct sess *s, int64_t first_delay, uint64_t bytes)
 	tls_record(s, 1, think(), 0x17, (uint32_t)rnd_range(30, 200));
 }
 
+/* Bulk bodies: most mail is 10-100 KB, one in five carries an attachment
+ * up to 2 MB. */
 static uint64_t body_size(void)
 {
-	return cfg.mix == MIX_SMALL ? rnd_range(120, 900) : rnd_log(10e3, 2e6);
+	if (cfg.mix == MIX_SMALL)
+		return rnd_range(120, 900);
+	return rnd_pct(80) ? rnd_log(10e3, 100e3) : rnd_log(100e3, 2e6);
 }
 
 /* One message: envelope, DATA, the body, the final reply. Returns false when
@@ -499,6 +504,9 @@ static uint64_t body_size(void)
 static bool smtp_message(struct sess *s, uint32_t n, bool pipelined, bool last, uint64_t size_limit)
 {
 	uint64_t blen = body_size();
+	/* The refused message really is over the advertised limit. */
+	if (s->outcome == O_SIZE552 && last && blen <= size_limit)
+		blen = size_limit + rnd_range(1, 4096);
 	int rcpts = (int)rnd_range(1, cfg.mix == MIX_SMALL ? 1 : 3);
 	uint32_t tag = (uint32_t)rnd();
 
@@ -709,7 +717,10 @@ static void sess_start(struct sess *s, int64_t ts)
 	unsigned k = (unsigned)rnd_range(0, 99);
 	s->kind = k < 92 ? K_SMTP : k < 97 ? K_HTTP : K_TLS;
 	s->rtt = (int64_t)rnd_log(0.5e6, 80e6);
-	s->pace = cfg.mix == MIX_SMALL ? 20 * NS_US : (int64_t)rnd_log(10e3, 300e3);
+	/* Bulk: 2-30 ms between a sender's segments, 50 KB/s to 700 KB/s per
+	 * session as over the Internet, so a capture spans minutes rather
+	 * than seconds and flows end (and linger) as in a real one. */
+	s->pace = cfg.mix == MIX_SMALL ? 20 * NS_US : (int64_t)rnd_log(2e6, 30e6);
 	s->sport = (uint16_t)rnd_range(32768, 60999);
 	s->close_dir = 1;
 	s->ipid[0] = (uint16_t)rnd();
@@ -1086,7 +1097,7 @@ static void usage(FILE *f)
 		"                   [--seed N] [--loss PCT] [--reorder PCT] [-c CONCURRENT]\n"
 		"  -s SIZE        stop starting sessions near SIZE bytes (K, M, G suffixes)\n"
 		"  --sessions N   stop after N sessions (default: only SIZE limits)\n"
-		"  --mix          bulk: 10 KB-2 MB bodies, 100 concurrent (default)\n"
+		"  --mix          bulk: 10 KB-2 MB bodies, 50 concurrent (default)\n"
 		"                 small: tiny messages, 2000 concurrent\n"
 		"  --loss PCT     body segments missing from the capture (default 0.05)\n"
 		"  --reorder PCT  body segment pairs swapped (default 0.1)\n");
@@ -1139,7 +1150,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!cfg.conc)
-		cfg.conc = cfg.mix == MIX_SMALL ? 2000 : 100;
+		cfg.conc = cfg.mix == MIX_SMALL ? 2000 : 50;
 	if (cfg.conc > MAX_CONC || cfg.loss < 0 || cfg.loss > 50 || cfg.reorder < 0 || cfg.reorder > 50) {
 		fprintf(stderr, "gen_capture: concurrency at most %u, loss and reorder 0..50\n", MAX_CONC);
 		return 2;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Closed loop: for every cause, `smtpsleuth reproduce` makes a capture and the
 # server's log line; `smtpsleuth analyze --json` on that capture must give each
-# session the cause the server logged (matched by client port).
+# session the cause, closed_by and close the server logged (matched by client port).
 # Skips (77) when not root (capturing needs it) or when analyze is not wired.
 set -u
 BIN=${SMTPSLEUTH:-}
@@ -10,8 +10,8 @@ if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then echo "no smtpsleuth binary"; exit 77; 
 command -v jq >/dev/null || { echo "jq missing"; exit 77; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-# Is analyze there yet? An empty pcap must be accepted.
-"$BIN" reproduce connection_refused -w "$TMP/probe.pcap" >/dev/null 2>&1 || { echo "reproduce failed"; exit 1; }
+# Is analyze there yet? It must report the session of a plain delivery.
+"$BIN" reproduce completed -w "$TMP/probe.pcap" >/dev/null 2>&1 || { echo "reproduce failed"; exit 1; }
 if ! timeout 30 "$BIN" analyze --json "$TMP/probe.pcap" >"$TMP/probe.json" 2>/dev/null ||
    ! grep -q '"type" *: *"session"' "$TMP/probe.json"; then
   echo "smtpsleuth analyze not available yet"; exit 77
@@ -32,17 +32,18 @@ while IFS= read -r args; do
     n=$((n + 1))
     want=$(sed -n 's/.* cause=\([^ ]*\).*/\1/p' <<<" $line")
     port=$(sed -n 's/.* client=[^ ]*:\([0-9]*\) .*/\1/p' <<<" $line")
-    if [ "$port" = 0 ]; then
-      got=$(jq -r 'select(.type=="session") | .verdict.cause' "$TMP/$name.json" | head -1)
-    else
-      got=$(jq -r --argjson p "$port" 'select(.type=="session" and .client.port==$p) | .verdict.cause' "$TMP/$name.json" | head -1)
-    fi
+    # cause, closed_by and close must agree; the phase is reported only
+    want="$want $(sed -n 's/.* closed_by=\([^ ]*\).*/\1/p' <<<" $line") $(sed -n 's/.* close=\([^ ]*\).*/\1/p' <<<" $line")"
+    wphase=$(sed -n 's/.* phase=\([^ ]*\).*/\1/p' <<<" $line")
+    got=$(jq -r --argjson p "$port" 'select(.type=="session" and .client.port==$p) | "\(.verdict.cause) \(.verdict.closed_by) \(.verdict.close)"' "$TMP/$name.json" | head -1)
+    gphase=$(jq -r --argjson p "$port" 'select(.type=="session" and .client.port==$p) | .verdict.phase' "$TMP/$name.json" | head -1)
     if [ "$got" = "$want" ]; then
       echo "ok   $args (port $port): $want"
     else
-      echo "FAIL $args (port $port): server logged $want, analyze says ${got:-nothing}"
+      echo "FAIL $args (port $port): server logged '$want', analyze says '${got:-nothing}'"
       fail=1
     fi
+    [ "$gphase" = "$wphase" ] || echo "note $args (port $port): phase: server $wphase, analyze ${gphase:-none}"
   done <"$TMP/$name.log"
 done <<'LIST'
 completed

@@ -77,6 +77,30 @@ with Server("--maildir", md) as srv:
     c.eq("maildir session completed", log.get("cause"), "completed")
     c.eq("maildir session msgs", log.get("msgs"), "2")
 
+# The same dialog whole and one byte per write: same stored bytes (framing
+# and the DATA scanner must not depend on how TCP splits the stream).
+md2 = os.path.join(__import__("tempfile").mkdtemp(prefix="sleuth-md-"), "Maildir")
+dialog = (b"EHLO split.test\r\nMAIL FROM:<a@s.test>\r\nRCPT TO:<b@s.test>\r\nDATA\r\n"
+          b"Subject: split\r\n\r\n..x\r\n.\r.\r\n\r\nend\r\n.\r\nQUIT\r\n")
+with Server("--maildir", md2) as srv:
+    for mode in ("whole", "bytewise"):
+        k = connect(srv)
+        k.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        k.reply()
+        if mode == "whole":
+            k.send(dialog)
+        else:
+            for i in range(len(dialog)):
+                k.send(dialog[i:i + 1])
+        codes = [k.reply()[0] for _ in range(6)]
+        c.eq("%s: replies" % mode, codes, [250, 250, 250, 354, 250, 221])
+        k.close()
+    files = sorted(os.listdir(os.path.join(md2, "new")))
+    bodies = [open(os.path.join(md2, "new", f), "rb").read() for f in files]
+    c.eq("whole and bytewise give 2 messages", len(bodies), 2)
+    c.true("... with identical bytes", len(set(bodies)) == 1, bodies)
+    c.eq("... dot-unstuffed", bodies[0], b"Subject: split\r\n\r\n.x\r\n\r.\r\n\r\nend\r\n")
+
 # IPv6 listener (skipped when the host has no ::1).
 try:
     socket.socket(socket.AF_INET6).bind(("::1", 0))
@@ -92,6 +116,45 @@ if has6:
         log = srv.wait_sessions(1)[0]
         c.true("IPv6 client logged in brackets", log["client"].startswith("[::1]:"), log)
         c.eq("IPv6 cause", log["cause"], "completed")
+
+# --json: one JSON object per session with the same facts.
+import json  # noqa: E402
+with Server("--json", "--max-size", "10") as srv:
+    k = connect(srv)
+    k.reply()
+    k.cmd("EHLO json\"test")
+    k.cmd("MAIL FROM:<a@x.test> SIZE=100")
+    k.cmd("QUIT")
+    k.close_kind()
+    import time  # noqa: E402
+    deadline = time.time() + 5
+    objs = []
+    while time.time() < deadline and not objs:
+        objs = [json.loads(l) for l in open(srv.log) if l.strip()]
+        time.sleep(0.05)
+    c.eq("--json: one object", len(objs), 1)
+    o = objs[0] if objs else {}
+    c.eq("--json: type", o.get("type"), "server_session")
+    c.eq("--json: cause", o.get("cause"), "size_limit")
+    c.eq("--json: reply", o.get("reply"), {"code": 552, "enhanced": "5.3.4"})
+    c.eq("--json: client port", o.get("client", {}).get("port"), k.port)
+    c.eq("--json: helo quote neutralised", o.get("helo"), "json?test")
+    c.eq("--json: closed_by", o.get("closed_by"), "server")
+
+# Exit statuses: --help 0 (stdout), usage error 2, port in use 1.
+import subprocess  # noqa: E402
+from sleuth_srv import binary  # noqa: E402
+p = subprocess.run([binary(), "serve", "--help"], capture_output=True, timeout=10)
+c.eq("--help exit 0", p.returncode, 0)
+c.true("--help on stdout lists --max-size", b"--max-size" in p.stdout, p.stdout[:200])
+p = subprocess.run([binary(), "serve", "--size-action", "explode"], capture_output=True, timeout=10)
+c.eq("bad value: exit 2", p.returncode, 2)
+c.true("... says which option", b"--size-action" in p.stderr, p.stderr[:200])
+with Server() as srv:
+    p = subprocess.run([binary(), "serve", "--listen", "127.0.0.1:%d" % srv.port],
+                       capture_output=True, timeout=10)
+    c.eq("port in use: exit 1", p.returncode, 1)
+    c.true("... says why", b"cannot listen" in p.stderr, p.stderr[:200])
 
 # A client that vanishes without QUIT.
 with Server() as srv:

@@ -225,6 +225,18 @@ with Server("--max-conn-per-ip", "1") as srv:
     c.eq("first connection still served", k1.cmd("NOOP")[0], 250)
     k1.cmd("QUIT")
     expect_log(srv, k1.port, "completed")
+with Server("--max-conns", "2") as srv:
+    k1, k2 = connect(srv), connect(srv)
+    c.eq("--max-conns: first two greeted", [k1.reply()[0], k2.reply()[0]], [220, 220])
+    k3 = connect(srv)
+    code, lines = k3.reply()
+    c.eq("--max-conns: third gets 421", code, 421)
+    c.true("... 4.7.0", lines[0].startswith("421 4.7.0"), lines)
+    expect_log(srv, k3.port, "rate_limited", phase="greeting", close="fin", reply=421)
+    k1.cmd("QUIT")
+    srv.session_for(k1.port)
+    k4 = connect(srv)
+    c.eq("--max-conns: a slot freed is reused", k4.reply()[0], 220)
 with Server("--max-msgs", "1") as srv:
     s = smtplib.SMTP(srv.host, srv.port, timeout=5)
     port = s.sock.getsockname()[1]
@@ -314,5 +326,5 @@ with Server("--tls-fail", "abort") as srv:
         c.true("handshake fails", False)
     except (ssl.SSLError, OSError, smtplib.SMTPException):
         c.true("tls-fail abort: client handshake fails", True)
-    expect_log(srv, port, "tls_failed", phase="tls", closed_by="server")
+    expect_log(srv, port, "tls_failed", phase="starttls", closed_by="server")
 c.done()

@@ -1,0 +1,141 @@
+/*
+ * diag_tcp.c - diagnosis rules read from TCP alone: a SYN refused or never
+ * answered, a one-sided capture, a server that accepts and closes before
+ * any greeting, an injected RST, a flow that stalls in retransmissions.
+ * Pure, like the rest of the diagnosis (see diagnose.c for their order).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "diag_int.h"
+
+static bool rst_out_of_line(const struct tcp_dir_stats *st)
+{
+	if (!st->rst_frame || st->packets <= st->rsts || !st->ttl_first)
+		return false;
+	return (int)st->rst_ttl + DIAG_TTL_TOLERANCE < (int)st->ttl_min ||
+	       (int)st->rst_ttl > (int)st->ttl_max + DIAG_TTL_TOLERANCE;
+}
+
+/* Retransmissions with no delivered progress after them, at the end. */
+bool diag_rule_tcp(struct dctx *d)
+{
+	const struct flow_info *fi = d->fi;
+	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *s = &fi->dir[DIR_S2C];
+	char b[32];
+	if (fi->refused) {
+		diag_set_cause(d, CAUSE_CONNECTION_REFUSED, CONF_HIGH);
+		d->v->phase = PH_CONNECT;
+		d->v->closed_by = BY_SERVER;
+		d->v->close = CLOSE_RST;
+		EXPLAIN(d, "The server answered the SYN with a RST %s later: nothing listens on port %u of %s, or a firewall rejects the connection.",
+			diag_dur(s->rst_ts - c->first_ts, b, sizeof(b)), fi->server_port, "the server");
+		diag_evidence(d, c->first_frame, c->first_ts, "SYN from the client");
+		diag_evidence(d, s->rst_frame, s->rst_ts, "RST from the server in answer to the SYN");
+		diag_advise(d, "Server side: start the SMTP service on this port or open the firewall; client side: check the host name and port.");
+		return true;
+	}
+	if (s->packets)
+		return false;
+	if (c->bytes) {
+		/* The client spoke, so a handshake happened that the capture did not see. */
+		diag_set_cause(d, CAUSE_CAPTURE_INCOMPLETE, CONF_MEDIUM);
+		diag_set_closer(d);
+		EXPLAIN(d, "Only the client's side of the connection is in the capture (%" PRIu64 " bytes from the client, none from the server): the server's replies and its close cannot be known (asymmetric routing or a one-sided capture).",
+			c->bytes);
+		if (d->f->last_cmd)
+			EXPLAIN(d, " The client's last command was %s.", verdict_cmd_name(d->f->last_cmd));
+		diag_say_closer(d);
+		diag_close_evidence(d);
+		diag_advise(d, "Capture both directions of the traffic (same interface for both routes, or a tap that sees both).");
+		return true;
+	}
+	if (!fi->syn_seen && !c->packets)
+		return false;
+	diag_set_cause(d, CAUSE_UNANSWERED, c->syns >= 2 || d->s->end == END_IDLE ? CONF_HIGH : CONF_MEDIUM);
+	d->v->phase = PH_CONNECT;
+	diag_set_closer(d);
+	EXPLAIN(d, "The client sent %u SYN%s over %s and the server never answered: the host is down, or a firewall drops the traffic.",
+		c->syns ? c->syns : 1, c->syns > 1 ? "s" : "", diag_dur(c->last_ts - c->first_ts, b, sizeof(b)));
+	if (c->syns <= 1 && d->s->end == END_CAPTURE_END)
+		EXPLAIN(d, " Only one SYN was seen before the capture ended, so the capture may also have been cut early.");
+	const struct timeline *tl = d->s->tl;
+	for (uint32_t i = 0; tl && i < tl_count(tl); i++) {
+		const struct event *e = tl_at(tl, i);
+		if (e->kind == EV_SYN)
+			diag_evidence(d, e->frame, e->ts, "SYN from the client (attempt %" PRIu64 ")", e->num ? e->num : 1);
+	}
+	if (!d->v->n_ev)
+		diag_evidence(d, c->first_frame, c->first_ts, "SYN from the client");
+	diag_advise(d, "Check that the server is up and reachable: routing, firewalls (the port may be filtered, often port 25 by the ISP), DNS/MX records pointing at the right host.");
+	return true;
+}
+
+bool diag_rule_no_greeting(struct dctx *d)
+{
+	const struct smtp_facts *f = d->f;
+	const struct tcp_dir_stats *s = &d->fi->dir[DIR_S2C];
+	char b[32];
+	if (f->greeting.code || s->bytes || s->gaps || s->gap_bytes || s->payload_packets ||
+	    f->implicit_tls || !d->fi->synack_seen)
+		return false;
+	if (d->first.dir != DIR_S2C)
+		return false;
+	sl_time after = d->first.ts - (d->fi->dir[DIR_S2C].first_ts ? d->fi->dir[DIR_S2C].first_ts : d->fi->first_ts);
+	diag_set_cause(d, CAUSE_IP_FILTERED, after <= DIAG_QUICK_CLOSE ? CONF_MEDIUM : CONF_LOW);
+	diag_set_closer(d);
+	d->v->phase = PH_CONNECT;
+	EXPLAIN(d, "The server accepted the TCP connection and closed it with %s %s later without sending any greeting: it refuses this client (address filter, blocklist, tarpit or connection limit) before SMTP begins.",
+		d->first.rst ? "a RST" : "a FIN", diag_dur(after, b, sizeof(b)));
+	if (d->fi->dir[DIR_C2S].bytes)
+		EXPLAIN(d, " The client still sent %" PRIu64 " bytes, which the server's stack answered as a closed socket.",
+			d->fi->dir[DIR_C2S].bytes);
+	diag_evidence(d, s->first_frame, s->first_ts, "SYN-ACK from the server (connection accepted)");
+	diag_close_evidence(d);
+	diag_advise(d, "Server side: check connection-level filters (firewall rules, postscreen or a DNSBL check at connect, per-address limits); client side: send from an address with a good reputation or through the provider's relay.");
+	return true;
+}
+
+bool diag_rule_middlebox(struct dctx *d)
+{
+	if (d->first.dir < 0 || !d->first.rst)
+		return false;
+	const struct tcp_dir_stats *st = &d->fi->dir[d->first.dir];
+	if (!rst_out_of_line(st))
+		return false;
+	diag_set_cause(d, CAUSE_MIDDLEBOX_RESET, CONF_MEDIUM);
+	d->v->closed_by = BY_MIDDLEBOX;
+	d->v->close = CLOSE_RST;
+	EXPLAIN(d, "A RST claiming to come from the %s ended the connection, but its TTL (%u) is out of line with the %s's other packets (TTL %u..%u): a firewall, IPS or load balancer on the path most likely injected it.",
+		diag_side(d->first.dir), st->rst_ttl, diag_side(d->first.dir), st->ttl_min, st->ttl_max);
+	if (st->ip_id_zero && st->rst_ip_id)
+		EXPLAIN(d, " Its IP ID (%u) also differs from the side's usual 0.", st->rst_ip_id);
+	diag_where_it_stopped(d);
+	diag_evidence(d, st->rst_frame, st->rst_ts, "RST with TTL %u (the %s's packets have TTL %u..%u)", st->rst_ttl,
+		 diag_side(d->first.dir), st->ttl_min, st->ttl_max);
+	diag_advise(d, "Check firewalls, IPS/anti-spam appliances and load balancers between the two hosts (SMTP inspection / fixup features often reset sessions).");
+	return true;
+}
+
+bool diag_rule_network(struct dctx *d)
+{
+	uint64_t fr = 0;
+	sl_time ts = 0;
+	char b[32];
+	uint32_t n = diag_trailing_retransmissions(d, &fr, &ts);
+	bool silent_end = d->first.dir < 0 && d->s->end == END_IDLE;
+	if (n < DIAG_STALL_RETRANS && !(silent_end && n))
+		return false;
+	if (d->first.dir >= 0 && !d->first.rst)
+		return false;   /* a FIN is an orderly decision, not a stall */
+	diag_set_cause(d, CAUSE_NETWORK_FAILURE, n >= DIAG_STALL_RETRANS ? CONF_MEDIUM : CONF_LOW);
+	diag_set_closer(d);
+	EXPLAIN(d, "The last %u segments were retransmissions with no progress (over %s), then %s: packets stopped getting through.",
+		n, diag_dur(d->fi->last_ts - ts, b, sizeof(b)), d->first.dir >= 0 ? "a reset" : "silence");
+	diag_evidence(d, fr, ts, "first of %u trailing retransmissions", n);
+	diag_close_evidence(d);
+	diag_advise(d, "Check the network path between the hosts: packet loss, MTU/fragmentation problems (try lowering the MTU/MSS), a failing link or a stateful firewall dropping the flow.");
+	return true;
+}
+
