@@ -284,7 +284,9 @@ static int install_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = 0;    /* no SA_RESTART: poll() must return EINTR */
+	/* no SA_RESTART: poll() must return EINTR. SA_RESETHAND: a second
+	 * Ctrl-C while the summary is being written ends the process at once. */
+	sa.sa_flags = SA_RESETHAND;
 	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
 		return -1;
 	/* A closed reader of stdout (live | head) must not kill us mid-summary
@@ -407,7 +409,9 @@ static pcap_t *open_interface(const struct live_opts *lo, int *rc)
 		*rc = 1;
 		return NULL;
 	}
-	/* These setters only fail on an activated handle, which this is not. */
+	/* These setters only fail on an activated handle, which this is not,
+	 * except the precision, which a platform may not offer: the precision
+	 * actually in force is read back after activation. */
 	pcap_set_snaplen(pc, LIVE_SNAPLEN);
 	pcap_set_promisc(pc, lo->promisc);
 	pcap_set_timeout(pc, LIVE_TICK_MS);
@@ -474,6 +478,16 @@ static void report_write_failure(struct live_ctx *lc)
 	lc->w = NULL;
 }
 
+/* Pushes the report out; false when stdout is gone (reader closed the pipe,
+ * disk full): capturing on would only lose the verdicts. */
+static bool flush_report(void)
+{
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return true;
+	fprintf(stderr, "smtpsleuth live: cannot write the report: %s; stopping\n", strerror(errno));
+	return false;
+}
+
 /* Runs the capture loop until a signal, a limit or an error. 0 or 1. */
 static int capture_loop(struct live_ctx *lc, const struct live_opts *lo)
 {
@@ -510,13 +524,16 @@ static int capture_loop(struct live_ctx *lc, const struct live_opts *lo)
 				budget = left > (uint64_t)INT32_MAX ? -1 : (int)left;
 			}
 			int n = pcap_dispatch(lc->pc, budget, on_packet, (u_char *)lc);
-			if (n == PCAP_ERROR) {
+			if (n < 0 && n != PCAP_ERROR_BREAK) {
 				fprintf(stderr, "smtpsleuth live: %s: %s\n", lo->iface, pcap_geterr(lc->pc));
 				rc = 1;
 				break;
 			}
 			/* Sessions that ended on these packets have been reported. */
-			fflush(stdout);
+			if (!flush_report()) {
+				rc = 1;
+				break;
+			}
 		}
 		if (lc->write_failed && !write_reported) {
 			report_write_failure(lc);
@@ -530,7 +547,10 @@ static int capture_loop(struct live_ctx *lc, const struct live_opts *lo)
 		if (now >= next_tick) {
 			sl_time t = wall_now();
 			pipeline_sweep(lc->p, t > lc->last_ts ? t : lc->last_ts);
-			fflush(stdout);
+			if (!flush_report()) {
+				rc = 1;
+				break;
+			}
 			if (lc->w && pcap_rotate_flush(lc->w, lc->werr, sizeof(lc->werr)) < 0) {
 				lc->write_failed = true;
 				report_write_failure(lc);
@@ -561,6 +581,12 @@ int live_main(int argc, char **argv)
 		return 0;
 	}
 
+	/* Caught from here on: a signal during start-up still ends with a
+	 * summary and exit 0 (the loop sees the flag at once). */
+	if (install_signals() < 0) {
+		fprintf(stderr, "smtpsleuth live: sigaction: %s\n", strerror(errno));
+		return 1;
+	}
 	int rc = 0;
 	pcap_t *pc = open_interface(&lo, &rc);
 	if (!pc)
@@ -606,15 +632,11 @@ int live_main(int argc, char **argv)
 		return 1;
 	}
 	pipeline_set_input(lc.p, lo.iface);
-	if (install_signals() < 0) {
-		fprintf(stderr, "smtpsleuth live: sigaction: %s\n", strerror(errno));
-		rc = 1;
-	} else {
-		fprintf(stderr, "smtpsleuth live: capturing on %s (%s), filter \"%s\"%s%s\n", lo.iface,
-			pcap_datalink_val_to_name(lc.linktype) ? pcap_datalink_val_to_name(lc.linktype) : "?",
-			lo.filter, lo.write_path ? ", writing " : "", lo.write_path ? lo.write_path : "");
-		rc = capture_loop(&lc, &lo);
-	}
+	const char *dlt = pcap_datalink_val_to_name(lc.linktype);
+	fprintf(stderr, "smtpsleuth live: capturing on %s (%s), filter \"%s\"%s%s\n", lo.iface,
+		dlt ? dlt : "?", lo.filter, lo.write_path ? ", writing " : "",
+		lo.write_path ? lo.write_path : "");
+	rc = capture_loop(&lc, &lo);
 
 	struct pcap_stat st;
 	bool have_stats = pcap_stats(pc, &st) == 0;

@@ -18,7 +18,7 @@ struct pipeline_config;
 #define LIVE_DEFAULT_FILTER      "tcp"
 #define LIVE_SNAPLEN             262144
 #define LIVE_DEFAULT_BUFFER_MB   64          /* kernel ring; immediate mode uses fixed frames */
-#define LIVE_MAX_BUFFER_MB       2048
+#define LIVE_MAX_BUFFER_MB       1024        /* bytes must fit pcap_set_buffer_size's int */
 #define LIVE_TICK_MS             200         /* sweep, flush and stop checks */
 #define LIVE_DEFAULT_LINGER_MS   300         /* closed flow kept for stray packets */
 #define LIVE_BYTES_PER_MB        1000000ULL  /* -C counts in millions of bytes, like tcpdump */

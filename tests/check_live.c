@@ -143,7 +143,7 @@ START_TEST(test_usage_errors)
 	PARSE_FAILS("--duration", "-i", "lo", "--duration", "nan");
 	PARSE_FAILS("--duration", "-i", "lo", "--duration", "inf");
 	PARSE_FAILS("-B", "-i", "lo", "-B", "0");
-	PARSE_FAILS("-B", "-i", "lo", "-B", "5000");
+	PARSE_FAILS("-B", "-i", "lo", "-B", "1025");
 	PARSE_FAILS("-C", "-i", "lo", "-w", "a", "-C", "0");
 	PARSE_FAILS("-C", "-i", "lo", "-w", "a", "-C", "0.001");
 	PARSE_FAILS("-W", "-i", "lo", "-w", "a", "-C", "1", "-W", "1");

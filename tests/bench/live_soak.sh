@@ -12,7 +12,8 @@
 #   --minutes N      how long live runs (default 60)
 #   --interval S     seconds between VmRSS samples (default 10)
 #   --port P         server port on 127.0.0.1 (default: a free one)
-#   --bin PATH       the smtpsleuth binary (default $SMTPSLEUTH, else build/smtpsleuth)
+#   --bin PATH       the smtpsleuth binary (default $SMTPSLEUTH, else build/smtpsleuth,
+#                    the Release build of `make build`); not a sanitizer build
 #   --out DIR        keep samples and logs there (default a temporary directory)
 #   --tolerance PCT  last quarter may exceed the first by this much (default 10)
 # Needs root (capture on lo). Exit 0 when flat, 1 when memory grew, 2 on setup errors.
@@ -40,6 +41,10 @@ done
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 [ -n "$BIN" ] || BIN=$HERE/build/smtpsleuth
 [ -x "$BIN" ] || { echo "live_soak: no smtpsleuth binary at $BIN (use --bin)" >&2; exit 2; }
+if ldd "$BIN" 2>/dev/null | grep -q libasan; then
+	echo "live_soak: warning: $BIN is built with AddressSanitizer, whose quarantine of freed" >&2
+	echo "live_soak: memory makes VmRSS grow by design; use a Release build (make build)" >&2
+fi
 [ "$(id -u)" = 0 ] || { echo "live_soak: capturing on lo needs root" >&2; exit 2; }
 case "$MINUTES" in ''|*[!0-9.]*) echo "live_soak: --minutes needs a number" >&2; exit 2 ;; esac
 [ -n "$PORT" ] || PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -8,9 +8,14 @@ one client session against each, and checks that
   - live prints the right verdict within one second of the session's end
     (the moment the client had closed its socket vs the moment the JSON line
     could be read from live's stdout),
+  - a connection left open and silent is reported once --flow-timeout (2 s)
+    has passed by the wall clock, with no packet arriving to drive time,
   - SIGINT ends live with exit 0 and a summary,
   - `analyze --json T.pcap` gives the same cause, closed_by and phase for the
-    same sessions (the -w file proves the verdict later).
+    same sessions (the -w file proves the verdict later);
+and, before that, the start-up errors (missing interface: exit 1, bad
+filter: exit 2, no permission: exit 1 naming CAP_NET_RAW), --duration, and
+that -Z really changes every uid of the running process.
 
 Needs root (capture) and a working `smtpsleuth serve`: exit 77 (skipped)
 otherwise. Bounded by an alarm; every process it starts is killed on exit.
@@ -31,6 +36,7 @@ import time
 SKIP = 77
 TEST_DEADLINE_S = 120
 LATENCY_BOUND_S = float(os.environ.get("SLEUTH_LIVE_LATENCY", "1.0"))
+FLOW_TIMEOUT_S = 2      # live's --flow-timeout, for the open-and-silent scenario
 
 procs = []
 
@@ -189,6 +195,78 @@ def client_goes_silent(port):
     return local, time.time(), rest
 
 
+def run_live(args, timeout=15, user=None):
+    cmd = [SMTPSLEUTH, "live"] + args
+    if user:
+        cmd = ["runuser", "-u", user, "--"] + cmd
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        fail("live %s did not stop within %d s" % (" ".join(args), timeout))
+    return r.returncode, r.stdout.decode(errors="replace"), r.stderr.decode(errors="replace")
+
+
+def check_cli():
+    """Start-up errors, the limits, and the privilege drop."""
+    rc, _, err = run_live(["-i", "nosuch0"])
+    if rc != 1 or "no such interface: nosuch0" not in err:
+        fail("missing interface: rc %d, stderr %r" % (rc, err))
+    rc, _, err = run_live(["-i", "lo", "-f", "tcp prot 25"])
+    if rc != 2 or "bad filter" not in err:
+        fail("bad filter: rc %d, stderr %r" % (rc, err))
+    rc, _, err = run_live(["-f", "tcp"])
+    if rc != 2 or "-i IFACE" not in err:
+        fail("no interface given: rc %d, stderr %r" % (rc, err))
+    rc, out, err = run_live(["--help"])
+    if rc != 0 or "--interface" not in out or "--json" not in out:
+        fail("--help: rc %d" % rc)
+
+    # --duration ends the capture by itself, with a summary
+    t0 = time.time()
+    rc, out, err = run_live(["-i", "lo", "-f", "tcp port 9", "--duration", "0.5", "--json"])
+    took = time.time() - t0
+    if rc != 0 or '"type":"summary"' not in out.replace(" ", ""):
+        fail("--duration 0.5: rc %d, stdout %r, stderr %r" % (rc, out[-300:], err))
+    if took > 5:
+        fail("--duration 0.5 took %.1f s" % took)
+
+    # without root or CAP_NET_RAW: a clear message and exit 1
+    if shutil.which("runuser") and os.access(SMTPSLEUTH, os.X_OK):
+        rc, _, err = run_live(["-i", "lo", "--duration", "0.2"], user="nobody")
+        if "Permission denied" in err and "CAP_NET_RAW" not in err:
+            print("note: nobody cannot run %s; permission message not checked" % SMTPSLEUTH)
+        elif rc != 1 or "CAP_NET_RAW" not in err:
+            fail("capture as nobody: rc %d, stderr %r" % (rc, err))
+
+    # -Z: running as the user, and root cannot be had back (checked by live
+    # itself; here: the ids seen from outside)
+    p = subprocess.Popen([SMTPSLEUTH, "live", "-i", "lo", "-f", "tcp port 9", "-Z", "nobody",
+                          "--duration", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    procs.append(p)
+    nobody = None
+    deadline = time.time() + 3
+    while time.time() < deadline and p.poll() is None:
+        try:
+            with open("/proc/%d/status" % p.pid) as f:
+                st = dict(l.split(":", 1) for l in f if ":" in l)
+            uids = st["Uid"].split()
+            if uids[0] != "0":
+                nobody = uids
+                break
+        except OSError:
+            pass
+        time.sleep(0.02)
+    p.send_signal(signal.SIGINT)
+    rc = p.wait(timeout=10)
+    err = p.stderr.read().decode(errors="replace")
+    if nobody is None:
+        fail("-Z nobody: live kept uid 0 (rc %d, stderr %r)" % (rc, err))
+    if len(set(nobody)) != 1:
+        fail("-Z nobody: real/effective/saved/fs uids differ: %s" % nobody)
+    if rc != 0:
+        fail("-Z nobody: rc %d, stderr %r" % (rc, err))
+
+
 def main():
     global SMTPSLEUTH, TMP
     SMTPSLEUTH = os.environ.get("SMTPSLEUTH")
@@ -198,14 +276,16 @@ def main():
     if os.geteuid() != 0:
         print("SKIP: capturing on lo needs root")
         return SKIP
-    r = subprocess.run([SMTPSLEUTH, "serve", "--help"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, timeout=10)
-    if r.returncode != 0:
+    # available = its help lists the two policies used here (whatever its exit status)
+    r = subprocess.run([SMTPSLEUTH, "serve", "--help"], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=10)
+    if b"--max-size" not in r.stdout or b"--idle-timeout" not in r.stdout:
         print("SKIP: smtpsleuth serve is not available")
         return SKIP
 
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(TEST_DEADLINE_S)
+    check_cli()
     tmp = TMP = tempfile.mkdtemp(prefix="sleuth-live-")
     pcap = os.path.join(tmp, "t.pcap")
     out_path = os.path.join(tmp, "live.jsonl")
@@ -216,7 +296,7 @@ def main():
 
     live = subprocess.Popen([SMTPSLEUTH, "live", "-i", "lo",
                              "-f", "tcp port %d or tcp port %d" % (p_size, p_idle),
-                             "--json", "-w", pcap],
+                             "--json", "-w", pcap, "--flow-timeout", str(FLOW_TIMEOUT_S)],
                             stdout=open(out_path, "w"), stderr=open(err_path, "w"))
     procs.append(live)
 
@@ -238,6 +318,23 @@ def main():
     # scenario 2: the client falls silent, the server times it out
     port2, end2, tail = client_goes_silent(p_idle)
     s2, lag2 = wait_verdict(out_path, port2, end2)
+
+    # scenario 3: a connection that stays open and silent is ended by the
+    # flow timeout on the wall clock, while no packet arrives at all
+    sock3 = socket.create_connection(("127.0.0.1", p_size), timeout=5)
+    port3 = sock3.getsockname()[1]
+    if not sock3.recv(512).startswith(b"220"):
+        fail("no 220 greeting for the silent connection")
+    t3 = time.time()
+    s3, lag3 = wait_verdict(out_path, port3, t3)
+    sock3.close()
+    if s3["verdict"].get("close") != "none":
+        fail("silent connection: close %r, want none (it was still open)" % s3["verdict"].get("close"))
+    if lag3 > FLOW_TIMEOUT_S + LATENCY_BOUND_S:
+        fail("silent connection reported %.3f s after its last packet (flow timeout %d s)" % (lag3, FLOW_TIMEOUT_S))
+    if lag3 < FLOW_TIMEOUT_S - 0.1:
+        fail("silent connection reported after %.3f s, before the flow timeout" % lag3)
+    print("silent session: cause=%s after %.3f s" % (s3["verdict"]["cause"], lag3))
 
     print("size session: cause=%s after %.3f s" % (s1["verdict"]["cause"], lag1))
     print("idle session: cause=%s after %.3f s (server said %r)" % (s2["verdict"]["cause"], lag2, tail[:80]))
@@ -268,10 +365,11 @@ def main():
         fail("the summary is not live's last line")
     sessions = [o for o in live_objs if o.get("type") == "session"]
     ports = sorted(o["client"]["port"] for o in sessions)
-    if ports != sorted([port1, port2]):
-        fail("live reported sessions for client ports %s, want %s" % (ports, sorted([port1, port2])))
+    if ports != sorted([port1, port2, port3]):
+        fail("live reported sessions for client ports %s, want %s" % (ports, sorted([port1, port2, port3])))
 
-    # the kept packets prove the same verdicts offline
+    # the kept packets prove the same verdicts offline (not for the silent
+    # connection: offline, its later close is part of the same flow)
     an = subprocess.run([SMTPSLEUTH, "analyze", "--json", pcap], stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE, timeout=60)
     if an.returncode != 0:
