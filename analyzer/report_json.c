@@ -45,15 +45,30 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return need;
 }
 
+/* Bytes that go out as they are: printable ASCII but the quote and backslash. */
+static inline bool json_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+}
+
 void json_write_string(FILE *f, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	fputc('"', f);
+	putc_unlocked('"', f);
 	for (size_t i = 0; i < n;) {
+		/* Most text is plain ASCII: write it in runs, not byte by byte. */
+		size_t j = i;
+		while (j < n && json_plain(s[j]))
+			j++;
+		if (j > i) {
+			fwrite_unlocked(s + i, 1, j - i, f);
+			i = j;
+			continue;
+		}
 		unsigned char c = s[i];
 		if (c == '"' || c == '\\') {
-			fputc('\\', f);
-			fputc(c, f);
+			putc_unlocked('\\', f);
+			putc_unlocked(c, f);
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
 			switch (c) {
@@ -63,13 +78,10 @@ void json_write_string(FILE *f, const char *str, size_t n)
 			default: fprintf(f, "\\u%04x", c); break;
 			}
 			i++;
-		} else if (c < 0x80) {
-			fputc(c, f);
-			i++;
 		} else {
 			size_t l = utf8_len(s + i, n - i);
 			if (l) {
-				fwrite(s + i, 1, l, f);
+				fwrite_unlocked(s + i, 1, l, f);
 				i += l;
 			} else {
 				fputs("\\ufffd", f);
@@ -77,7 +89,7 @@ void json_write_string(FILE *f, const char *str, size_t n)
 			}
 		}
 	}
-	fputc('"', f);
+	putc_unlocked('"', f);
 }
 
 static void jstr(FILE *f, const char *s)
