@@ -10,39 +10,6 @@
 
 #include "diag_int.h"
 
-/* TLS alert descriptions (RFC 8446 6.2), for explanations; the TLS parser's
- * own table lives in the dissector, which this stage does not link to. */
-static const char *tls_alert_name_safe(uint8_t desc)
-{
-	switch (desc) {
-	case 0: return "close_notify";
-	case 10: return "unexpected_message";
-	case 20: return "bad_record_mac";
-	case 22: return "record_overflow";
-	case 40: return "handshake_failure";
-	case 42: return "bad_certificate";
-	case 43: return "unsupported_certificate";
-	case 44: return "certificate_revoked";
-	case 45: return "certificate_expired";
-	case 46: return "certificate_unknown";
-	case 47: return "illegal_parameter";
-	case 48: return "unknown_ca";
-	case 49: return "access_denied";
-	case 50: return "decode_error";
-	case 51: return "decrypt_error";
-	case 70: return "protocol_version";
-	case 71: return "insufficient_security";
-	case 80: return "internal_error";
-	case 86: return "inappropriate_fallback";
-	case 90: return "user_canceled";
-	case 109: return "missing_extension";
-	case 112: return "unrecognized_name";
-	case 116: return "certificate_required";
-	case 120: return "no_application_protocol";
-	default: return "unknown alert";
-	}
-}
-
 static bool tls_mismatch(const struct dctx *d)
 {
 	const struct smtp_facts *f = d->f;
@@ -95,7 +62,7 @@ bool diag_rule_tls(struct dctx *d)
 		diag_set_closer(d);
 		d->v->phase = PH_TLS;
 		EXPLAIN(d, "The TLS handshake failed: the %s sent alert %u (%s, level %s).", diag_side(t->alert_dir),
-			t->alert_desc, tls_alert_name_safe(t->alert_desc), t->alert_level == 2 ? "fatal" : "warning");
+			t->alert_desc, tls_alert_name(t->alert_desc), t->alert_level == 2 ? "fatal" : "warning");
 		diag_evidence(d, t->alert_frame, 0, "TLS alert %u from the %s", t->alert_desc, diag_side(t->alert_dir));
 		diag_say_closer(d);
 		diag_close_evidence(d);
