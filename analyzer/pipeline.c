@@ -15,10 +15,10 @@
  * as SMTP sessions when they aimed at a mail port, so refused and unanswered
  * connections to a mail server get their verdict.
  *
- * When a session is reported: as soon as its TCP connection is closed (FIN
- * both ways, or a RST) — on the flow's next packet, so every byte the
- * closing packet released has been dissected — or when the engine ends the
- * flow (idle, capture end, eviction). The heavy state (dissector, timeline)
+ * When a session is reported: as soon as both sides have sent their FIN —
+ * on the flow's next packet, so every byte the closing packet released has
+ * been dissected — or else when the engine ends the flow (after the linger
+ * that follows a RST, idle, capture end, eviction). The heavy state (dissector, timeline)
  * is freed then; a small stub stays until the engine forgets the flow after
  * its linger, so memory follows the number of open connections, not the
  * number of recently closed ones.
@@ -469,7 +469,10 @@ smtp:
 		smtp_end(s->smtp, dir, m);
 	if (ev == TCP_FIN)
 		s->fin[dir] = true;
-	if ((s->fin[0] && s->fin[1]) || ev == TCP_RST || ev == TCP_SYN_RST)
+	/* Both FINs: the dialog is over, report at the next packet. A session
+	 * ended by a RST waits for the engine's linger instead: whether the
+	 * peer goes on sending after "its" RST is what shows an injected one. */
+	if (s->fin[0] && s->fin[1])
 		s->closing = true;
 }
 
