@@ -10,12 +10,31 @@
 
 #include "diag_int.h"
 
-static bool rst_out_of_line(const struct tcp_dir_stats *st)
+/* Why a RST does not look like its side's own (rule M1). */
+enum rst_oddity {
+	RST_FITS,
+	RST_TTL_FAR,        /* TTL outside the side's range by more than the tolerance */
+	RST_TTL_CLOSER,     /* TTL above a constant TTL: fewer hops than the side */
+};
+
+static enum rst_oddity rst_out_of_line(const struct tcp_dir_stats *st, bool *no_ts)
 {
+	*no_ts = false;
 	if (!st->rst_frame || st->packets <= st->rsts || !st->ttl_first)
-		return false;
-	return (int)st->rst_ttl + DIAG_TTL_TOLERANCE < (int)st->ttl_min ||
-	       (int)st->rst_ttl > (int)st->ttl_max + DIAG_TTL_TOLERANCE;
+		return RST_FITS;
+	uint64_t own = st->packets - st->rsts;
+	/* The side negotiated timestamps and put them on every packet of its
+	 * own, but not on the RST. */
+	*no_ts = !st->rst_has_ts && st->ts_opt_packets >= DIAG_RST_MIN_PACKETS && st->ts_opt_packets == own;
+	if ((int)st->rst_ttl + DIAG_TTL_TOLERANCE < (int)st->ttl_min ||
+	    (int)st->rst_ttl > (int)st->ttl_max + DIAG_TTL_TOLERANCE)
+		return RST_TTL_FAR;
+	/* Routes rarely get shorter within a session: a RST that arrives with
+	 * more TTL left than every other packet of a side whose TTL never
+	 * varied came from a device closer than that side. */
+	if (st->ttl_min == st->ttl_max && st->rst_ttl > st->ttl_max && own >= DIAG_RST_MIN_PACKETS)
+		return RST_TTL_CLOSER;
+	return RST_FITS;
 }
 
 /* Retransmissions with no delivered progress after them, at the end. */
@@ -102,27 +121,74 @@ bool diag_rule_middlebox(struct dctx *d)
 	if (d->first.dir < 0 || !d->first.rst)
 		return false;
 	const struct tcp_dir_stats *st = &d->fi->dir[d->first.dir];
-	if (!rst_out_of_line(st))
+	bool no_ts;
+	enum rst_oddity odd = rst_out_of_line(st, &no_ts);
+	if (odd == RST_FITS)
 		return false;
-	diag_set_cause(d, CAUSE_MIDDLEBOX_RESET, CONF_MEDIUM);
+	const char *side = diag_side(d->first.dir);
+	/* TTL alone one or two hops closer is weak (a route can change); the
+	 * missing timestamps make it a different sender. */
+	enum confidence conf = odd == RST_TTL_FAR ? (no_ts ? CONF_HIGH : CONF_MEDIUM) : (no_ts ? CONF_MEDIUM : CONF_LOW);
+	char range[16];
+	if (st->ttl_min == st->ttl_max)
+		snprintf(range, sizeof(range), "%u", st->ttl_min);
+	else
+		snprintf(range, sizeof(range), "%u..%u", st->ttl_min, st->ttl_max);
+	diag_set_cause(d, CAUSE_MIDDLEBOX_RESET, conf);
 	d->v->closed_by = BY_MIDDLEBOX;
 	d->v->close = CLOSE_RST;
-	EXPLAIN(d, "A RST claiming to come from the %s ended the connection, but its TTL (%u) is out of line with the %s's other packets (TTL %u..%u): a firewall, IPS or load balancer on the path most likely injected it.",
-		diag_side(d->first.dir), st->rst_ttl, diag_side(d->first.dir), st->ttl_min, st->ttl_max);
+	if (odd == RST_TTL_FAR)
+		EXPLAIN(d, "A RST claiming to come from the %s ended the connection, but its TTL (%u) is out of line with the %s's other packets (TTL %s): a firewall, IPS or load balancer on the path most likely injected it.",
+			side, st->rst_ttl, side, range);
+	else
+		EXPLAIN(d, "A RST claiming to come from the %s ended the connection, but it arrived with TTL %u while every other packet of the %s had TTL %s: it came from a device fewer hops away than the %s, most likely a firewall, IPS or load balancer that injected it.",
+			side, st->rst_ttl, side, range, side);
 	if (st->ip_id_zero && st->rst_ip_id)
 		EXPLAIN(d, " Its IP ID (%u) also differs from the side's usual 0.", st->rst_ip_id);
+	if (no_ts)
+		EXPLAIN(d, " It carries no TCP timestamps although the %s put them on all its %" PRIu64 " other packets.",
+			side, st->ts_opt_packets);
 	diag_where_it_stopped(d);
-	diag_evidence(d, st->rst_frame, st->rst_ts, "RST with TTL %u (the %s's packets have TTL %u..%u)", st->rst_ttl,
-		 diag_side(d->first.dir), st->ttl_min, st->ttl_max);
+	diag_evidence(d, st->rst_frame, st->rst_ts, "RST with TTL %u (the %s's packets have TTL %s)%s", st->rst_ttl,
+		      side, range, no_ts ? ", without TCP timestamps" : "");
 	diag_advise(d, "Check firewalls, IPS/anti-spam appliances and load balancers between the two hosts (SMTP inspection / fixup features often reset sessions).");
 	return true;
+}
+
+bool diag_stalled_at_end(const struct dctx *d)
+{
+	uint64_t fr = 0;
+	sl_time ts = 0;
+	return d->first.dir < 0 && diag_trailing_retransmissions(d, &fr, &ts) >= DIAG_STALL_RETRANS;
+}
+
+/* The trailing retransmissions all carried full-sized segments while
+ * smaller ones of the same side got through before: the shape of a path
+ * MTU black hole. Returns the smallest stalled segment size, 0 if not. */
+static uint64_t mtu_blackhole_size(const struct dctx *d)
+{
+	const struct timeline *tl = d->s->tl;
+	uint64_t smallest = UINT64_MAX;
+	int dir = -1;
+	for (uint32_t i = tl_count(tl); i-- > 0;) {
+		const struct event *e = tl_at(tl, i);
+		if (e->kind != EV_RETRANSMISSION)
+			break;
+		if ((dir >= 0 && e->dir != dir) || e->num < DIAG_MTU_SEGMENT)
+			return 0;
+		dir = e->dir;
+		smallest = e->num < smallest ? e->num : smallest;
+	}
+	if (dir < 0 || !d->fi->dir[dir].bytes)
+		return 0;
+	return smallest;
 }
 
 bool diag_rule_network(struct dctx *d)
 {
 	uint64_t fr = 0;
 	sl_time ts = 0;
-	char b[32];
+	char b[32], b2[32];
 	uint32_t n = diag_trailing_retransmissions(d, &fr, &ts);
 	bool silent_end = d->first.dir < 0 && d->s->end == END_IDLE;
 	if (n < DIAG_STALL_RETRANS && !(silent_end && n))
@@ -133,9 +199,19 @@ bool diag_rule_network(struct dctx *d)
 	diag_set_closer(d);
 	EXPLAIN(d, "The last %u segments were retransmissions with no progress (over %s), then %s: packets stopped getting through.",
 		n, diag_dur(d->fi->last_ts - ts, b, sizeof(b)), d->first.dir >= 0 ? "a reset" : "silence");
+	if (d->first.dir < 0 && d->s->end != END_IDLE && d->s->capture_end > d->fi->last_ts)
+		EXPLAIN(d, " The capture ended %s after the last retransmission without any answer; whether the connection recovered later is not in the capture.",
+			diag_dur(d->s->capture_end - d->fi->last_ts, b2, sizeof(b2)));
+	uint64_t seg = d->s->tl ? mtu_blackhole_size(d) : 0;
+	if (seg)
+		EXPLAIN(d, " Every segment that stalled was full-sized (%" PRIu64 " bytes or more) while smaller ones got through before: the shape of a path MTU black hole (a link with a smaller MTU whose ICMP \"fragmentation needed\" messages are blocked).",
+			seg);
+	diag_where_it_stopped(d);
 	diag_evidence(d, fr, ts, "first of %u trailing retransmissions", n);
 	diag_close_evidence(d);
-	diag_advise(d, "Check the network path between the hosts: packet loss, MTU/fragmentation problems (try lowering the MTU/MSS), a failing link or a stateful firewall dropping the flow.");
+	if (seg)
+		diag_advise(d, "Check the path MTU: let ICMP \"fragmentation needed\" through the firewalls, or clamp the TCP MSS on the router with the smaller MTU (or lower the MTU on the sending host).");
+	else
+		diag_advise(d, "Check the network path between the hosts: packet loss, MTU/fragmentation problems (try lowering the MTU/MSS), a failing link or a stateful firewall dropping the flow.");
 	return true;
 }
-

@@ -126,6 +126,12 @@ struct tcp_dir_stats {
 	uint16_t mss;               /* from the SYN, 0 if none */
 	int8_t wscale;              /* -1 if none */
 	bool sack_perm;
+	/* TCP timestamps option: how many non-RST packets of this side carried
+	 * it, and whether the first RST did. A stack that negotiated timestamps
+	 * puts them on the RSTs of a live socket; an injected RST usually lacks
+	 * them. */
+	uint64_t ts_opt_packets;
+	bool rst_has_ts;
 };
 
 /* Roles, addresses and counters of a flow. Client = sender of the first SYN;

@@ -349,6 +349,8 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		st->ip_id_last = p->ip_id;
 		if (p->ip_id)
 			st->ip_id_zero = false;
+		if (p->opt.has_ts)
+			st->ts_opt_packets++;
 	}
 	if (first && !(fl & TH_SYN))
 		ev(&c, TCP_MIDSTREAM, 0);
@@ -419,6 +421,7 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 			st->rst_ttl = p->ttl;
 			st->rst_ip_id = p->ip_id;
 			st->rst_in_window = inw;
+			st->rst_has_ts = p->opt.has_ts;
 		}
 		if (d == DIR_S2C && f->info.syn_seen && !f->info.synack_seen && !h->init) {
 			f->info.refused = true;

@@ -803,6 +803,38 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* TCP timestamps per side (non-RST packets) and on the first RST, for the
+ * diagnosis of injected RSTs. */
+START_TEST(test_timestamps_and_rst)
+{
+	static const uint8_t tsopt[] = { 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 7 };
+	for (int rst_ts = 0; rst_ts < 2; rst_ts++) {
+		struct tu_scn s;
+		tu_scn_init(&s, NULL);
+		tu_scn_handshake(&s);
+		for (uint32_t i = 0; i < 3; i++) {
+			struct tu_seg seg = { .seq = s.isn[1] + 1 + i * 5, .ack = s.isn[0] + 1,
+					      .flags = TH_ACK | TH_PSH, .payload = S + i * 5, .len = 5,
+					      .tcp_opts = tsopt, .tcp_opts_len = sizeof(tsopt) };
+			tu_scn_send_seg(&s, DIR_S2C, &seg, 0);
+		}
+		struct tu_seg rst = { .seq = s.isn[1] + 1 + 15, .flags = TH_RST, .ttl = 7,
+				      .tcp_opts = rst_ts ? tsopt : NULL, .tcp_opts_len = rst_ts ? sizeof(tsopt) : 0 };
+		tu_scn_send_seg(&s, DIR_S2C, &rst, 0);
+		tu_scn_finish(&s);
+		struct tu_flow *f = s.rec.flows[0];
+		const struct tcp_dir_stats *st = &f->final.dir[DIR_S2C];
+		/* the SYN-ACK had no timestamps, the three data segments did */
+		ck_assert_uint_eq(st->ts_opt_packets, 3);
+		ck_assert_uint_eq(st->packets, 5);
+		ck_assert(st->rst_has_ts == (bool)rst_ts);
+		ck_assert_uint_eq(st->rst_ttl, 7);
+		ck_assert_uint_eq(f->final.dir[DIR_C2S].ts_opt_packets, 0);
+		tu_scn_free(&s);
+	}
+}
+END_TEST
+
 static Suite *tcp_suite(void)
 {
 	Suite *s = suite_create("tcp");
@@ -830,6 +862,7 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, test_data_after_fin);
 	tcase_add_test(tc, test_truncated_payload);
 	tcase_add_test(tc, test_ttl_profile_and_options);
+	tcase_add_test(tc, test_timestamps_and_rst);
 	tcase_add_test(tc, test_ooo_cap_per_dir);
 	tcase_add_test(tc, test_ooo_cap_global);
 	tcase_add_test(tc, test_ooo_segment_cap);
