@@ -55,6 +55,21 @@ bool diag_rule_tcp(struct dctx *d)
 		diag_advise(d, "Server side: start the SMTP service on this port or open the firewall; client side: check the host name and port.");
 		return true;
 	}
+	if (s->packets && fi->synack_seen && !fi->handshake_done && c->packets && c->packets == c->syns &&
+	    s->packets == s->syns && !c->bytes && (c->syns >= 2 || s->syns >= 2)) {
+		/* The capture sees both, but the client keeps retrying its SYN:
+		 * the SYN-ACKs never reach it. */
+		diag_set_cause(d, CAUSE_UNANSWERED, CONF_MEDIUM);
+		d->v->phase = PH_CONNECT;
+		diag_set_closer(d);
+		EXPLAIN(d, "The client sent %u SYNs over %s and the server answered with %u SYN-ACKs, but the client never completed the handshake and kept retrying: the SYN-ACKs are lost on the way back (a firewall or an asymmetric route drops them), or the SYNs come from a forged address.",
+			c->syns, diag_dur(c->last_ts - c->first_ts, b, sizeof(b)), s->syns);
+		diag_evidence(d, c->first_frame, c->first_ts, "SYN from the client");
+		diag_evidence(d, s->first_frame, s->first_ts, "SYN-ACK from the server, never acknowledged");
+		diag_evidence(d, c->last_frame, c->last_ts, "last SYN from the client (attempt %u)", c->syns);
+		diag_advise(d, "Check the return path from the server to the client: firewalls or NAT between them that drop the server's SYN-ACKs, asymmetric routing.");
+		return true;
+	}
 	if (s->packets)
 		return false;
 	if (c->bytes) {

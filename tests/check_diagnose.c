@@ -1449,6 +1449,45 @@ START_TEST(test_network_failure_mtu_blackhole)
 }
 END_TEST
 
+/* Captured at the server: SYN-ACKs go out, the client keeps retrying its
+ * SYN (the SYN-ACKs are dropped on the way back). */
+START_TEST(test_unanswered_synacks_lost)
+{
+	struct tu_session t;
+	tu_sess_init(&t);
+	uint64_t s1 = tu_syn(&t);
+	uint64_t sa = tu_synack(&t);
+	tu_wait(&t, 1);
+	tu_syn(&t);
+	tu_synack(&t);
+	tu_wait(&t, 1);
+	uint64_t s3 = tu_syn(&t);
+	tu_synack(&t);
+	tu_end(&t, END_CAPTURE_END);
+	run(&t);
+	EXPECT(CAUSE_UNANSWERED, BY_NOBODY, CLOSE_NONE, PH_CONNECT, CONF_MEDIUM);
+	CITES(s1);
+	CITES(sa);
+	CITES(s3);
+	ck_assert_ptr_nonnull(strstr(V.explanation, "SYN-ACK"));
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* One SYN and its SYN-ACK, then the capture ends: only the capture was cut. */
+START_TEST(test_single_synack_capture_end_not_unanswered)
+{
+	struct tu_session t;
+	tu_sess_init(&t);
+	tu_syn(&t);
+	tu_synack(&t);
+	tu_end(&t, END_CAPTURE_END);
+	run(&t);
+	ck_assert_int_ne(V.cause, CAUSE_UNANSWERED);
+	tu_sess_free(&t);
+}
+END_TEST
+
 static Suite *suite_netfault(void)
 {
 	Suite *s = suite_create("diagnose_netfault");
@@ -1461,6 +1500,8 @@ static Suite *suite_netfault(void)
 	tcase_add_test(tc, test_network_failure_at_capture_end);
 	tcase_add_test(tc, test_capture_end_after_two_retrans_incomplete);
 	tcase_add_test(tc, test_network_failure_mtu_blackhole);
+	tcase_add_test(tc, test_unanswered_synacks_lost);
+	tcase_add_test(tc, test_single_synack_capture_end_not_unanswered);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,11 +15,13 @@ import argparse
 import os
 import smtplib
 import socket
+import struct
 import sys
 import time
 
 
 def wait_flag(flag, pause):
+    """Waits for make.sh's go-ahead (FLAG.go), or PAUSE seconds without a flag."""
     if not flag:
         time.sleep(pause)
         return
@@ -38,15 +40,22 @@ def main():
     ap.add_argument("--pause-at", default="")
     ap.add_argument("--flag", default="")
     ap.add_argument("--chunks", type=int, default=4)
+    ap.add_argument("--pause", type=float, default=1.0, help="pause without a flag file")
+    ap.add_argument("--abort-rst", action="store_true",
+                    help="on a failure, close with a RST (SO_LINGER 0), as some clients do")
     a = ap.parse_args()
     body = ("Subject: netfault test\r\n\r\n" +
             "".join("line %05d of the netfault test body, padding padding padding\r\n" % i
                     for i in range(a.size // 64 + 1)))[: a.size] + "\r\n"
+    s = None
     try:
         s = smtplib.SMTP(a.host, a.port, timeout=a.timeout, local_hostname="client.netfault.test")
+        if a.abort_rst:
+            # any close of this socket is abortive (RST), as some clients do
+            s.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.ehlo()
         if a.pause_at == "ehlo":
-            wait_flag(a.flag, 1.0)
+            wait_flag(a.flag, a.pause)
         s.mail("alice@client.netfault.test")
         s.rcpt("bob@server.netfault.test")
         if a.pause_at == "body":
@@ -56,7 +65,7 @@ def main():
             raw = body.encode()
             step = max(1, len(raw) // a.chunks)
             s.sock.sendall(raw[:step])
-            wait_flag(a.flag, 1.0)
+            wait_flag(a.flag, a.pause)
             s.sock.sendall(raw[step:] + b".\r\n")
             code, msg = s.getreply()
             print("end-of-data:", code)
@@ -66,6 +75,8 @@ def main():
         print("client: completed")
     except (smtplib.SMTPException, OSError, socket.timeout) as e:
         print("client: %s: %s" % (type(e).__name__, e))
+        if s is not None:
+            s.close()
         return 1
     return 0
 

@@ -67,17 +67,32 @@ server() {   # extra serve options
 }
 stop_server() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=""; }
 
-# capture OUT command...: tcpdump on c0 in the client ns around a command.
+# capture OUT command...: tcpdump around a command, on c0 in the client ns
+# (CAPNS/CAPIF choose another point); CAP2=NS:IFACE:OUT2 captures a second
+# point at the same time.
 capture() {
 	local out=$1; shift
-	ip netns exec $C tcpdump -i c0 -U --immediate-mode -s 0 -w "$TMP/cap.pcap" tcp >/dev/null 2>"$TMP/tcpdump.err" &
+	local tp2=""
+	ip netns exec "${CAPNS:-$C}" tcpdump -i "${CAPIF:-c0}" -U --immediate-mode -s 0 -w "$TMP/cap.pcap" tcp \
+		>/dev/null 2>"$TMP/tcpdump.err" &
 	local tp=$!
+	if [ -n "${CAP2:-}" ]; then
+		IFS=: read -r ns2 if2 out2 <<<"$CAP2"
+		ip netns exec "$ns2" tcpdump -i "$if2" -U --immediate-mode -s 0 -w "$TMP/cap2.pcap" tcp \
+			>/dev/null 2>&1 &
+		tp2=$!
+	fi
 	sleep 0.7
 	"$@"
 	sleep "${TAIL:-0.5}"
-	kill -INT $tp; wait $tp 2>/dev/null; cat "$TMP/tcpdump.err" >&2
+	kill -INT $tp; wait $tp 2>/dev/null
 	cp "$TMP/cap.pcap" "$HERE/$out"
 	echo "$out: $(stat -c %s "$HERE/$out") bytes"
+	if [ -n "$tp2" ]; then
+		kill -INT $tp2; wait $tp2 2>/dev/null
+		cp "$TMP/cap2.pcap" "$HERE/$out2"
+		echo "$out2: $(stat -c %s "$HERE/$out2") bytes"
+	fi
 }
 
 client() { ip netns exec $C python3 "$HERE/client.py" $SRV 25 "$@"; }
@@ -181,4 +196,51 @@ if want slow_greeting; then
 	setup 64; server --greeting-delay 3
 	capture slow_greeting.pcap client --timeout 8
 	stop_server; last_session_only slow_greeting.pcap
+fi
+# (a2) an IPS resets both sides when it sees DATA (raw-socket injector on the
+# router; the DATA segment itself is dropped). Captured at both ends.
+if want inject_both_client_view || want inject_both_server_view; then
+	setup 64; server --idle-timeout 30
+	$IPT -A FORWARD -p tcp --dport 25 -m length --length 58 -j DROP
+	ip netns exec $R python3 "$HERE/injector.py" r0 'DATA\r\n' --to both --wait 15 &
+	ip=$!; sleep 0.5
+	CAP2="$S:s0:inject_both_server_view.pcap" capture inject_both_client_view.pcap client --timeout 4
+	wait $ip; stop_server
+	last_session_only inject_both_client_view.pcap; last_session_only inject_both_server_view.pcap
+fi
+# (a3) the client pauses 3 s after EHLO; its MAIL FROM is met by a RST in the
+# server's name (a firewall that forgot the idle connection rejects it).
+if want inject_after_idle; then
+	setup 64; server
+	$IPT -A FORWARD -p tcp --dport 25 -m length --length 80:90 -j DROP
+	ip netns exec $R python3 "$HERE/injector.py" r0 'MAIL FROM' --to client --wait 15 &
+	ip=$!; sleep 0.5
+	capture inject_after_idle.pcap client --pause-at ehlo --pause 3 --timeout 6
+	wait $ip; stop_server; last_session_only inject_after_idle.pcap
+fi
+# (a4) the router rejects DATA toward the client; captured on the server,
+# which never sees the RST: it waits, times the client out (421 4.4.2) and
+# the client's stack, which has no socket any more, answers with a RST.
+if want reject_server_view; then
+	setup 64; server --idle-timeout 2
+	$IPT -A FORWARD -p tcp --dport 25 -m length --length 58 -j REJECT --reject-with tcp-reset
+	TAIL=3 CAPNS=$S CAPIF=s0 capture reject_server_view.pcap client --timeout 4
+	stop_server; last_session_only reject_server_view.pcap
+fi
+# (b2) SYN-ACKs dropped on the way back, captured on the server.
+if want synack_dropped_server_view; then
+	setup 64; server
+	$IPT -A FORWARD -p tcp --sport 25 --tcp-flags SYN,ACK SYN,ACK -j DROP
+	CAPNS=$S CAPIF=s0 capture synack_dropped_server_view.pcap client --timeout 10
+	stop_server
+fi
+# (d4) path lost after EHLO; the client aborts with a RST when it gives up.
+if want path_lost_rst; then
+	setup 64; server
+	TAIL=1 capture path_lost_rst.pcap client_with_fault ehlo "$IPT -A FORWARD -j DROP" --timeout 3 --abort-rst
+	stop_server; last_session_only path_lost_rst.pcap
+fi
+# (f2) the injected-RST capture cut at the start (from the client's EHLO).
+if want rst_data_ttl64_mid && [ -e "$HERE/rst_data_ttl64.pcap" ]; then
+	editcap -r "$HERE/rst_data_ttl64.pcap" "$HERE/rst_data_ttl64_mid.pcap" 6-1000 >/dev/null
 fi
