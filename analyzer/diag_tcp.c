@@ -217,6 +217,15 @@ bool diag_rule_network(struct dctx *d)
 	if (d->first.dir < 0 && d->s->end != END_IDLE && d->s->capture_end > d->fi->last_ts)
 		EXPLAIN(d, " The capture ended %s after the last retransmission without any answer; whether the connection recovered later is not in the capture.",
 			diag_dur(d->s->capture_end - d->fi->last_ts, b2, sizeof(b2)));
+	for (int i = 0; i < 2; i++) {
+		const struct tcp_dir_stats *st = &d->fi->dir[i];
+		if (!st->rsts_stale)
+			continue;
+		EXPLAIN(d, " A RST claiming to come from the %s (TTL %u) arrived behind the receiver's window and was ignored, and the connection stalled after it: a firewall or IPS on the path most likely tried to reset the connection and then dropped its packets.",
+			diag_side((enum sl_dir)i), st->stale_rst_ttl);
+		diag_evidence(d, st->stale_rst_frame, st->stale_rst_ts, "RST from the %s's address behind the window (TTL %u), ignored by the receiver",
+			      diag_side((enum sl_dir)i), st->stale_rst_ttl);
+	}
 	uint64_t seg = d->s->tl ? mtu_blackhole_size(d) : 0;
 	if (seg)
 		EXPLAIN(d, " Every segment that stalled was full-sized (%" PRIu64 " bytes or more) while smaller ones got through before: the shape of a path MTU black hole (a link with a smaller MTU whose ICMP \"fragmentation needed\" messages are blocked).",

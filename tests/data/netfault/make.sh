@@ -244,3 +244,24 @@ fi
 if want rst_data_ttl64_mid && [ -e "$HERE/rst_data_ttl64.pcap" ]; then
 	editcap -r "$HERE/rst_data_ttl64.pcap" "$HERE/rst_data_ttl64_mid.pcap" 6-1000 >/dev/null
 fi
+# (a5) an SMTP-inspecting firewall resets the connection at the client's
+# EHLO: the server has sent only its SYN-ACK and greeting before.
+if want inject_at_ehlo; then
+	setup 64; server
+	$IPT -A FORWARD -p tcp --dport 25 -m length --length 80:90 -j DROP
+	ip netns exec $R python3 "$HERE/injector.py" r0 'EHLO' --to both --wait 15 &
+	ip=$!; sleep 0.5
+	capture inject_at_ehlo.pcap client --timeout 4
+	wait $ip; stop_server; last_session_only inject_at_ehlo.pcap
+fi
+# (a6) the same firewall winning the race: the EHLO is dropped, so the RST
+# to the client (seq = the EHLO's ack) is exactly in window; the server has
+# sent only its SYN-ACK and greeting before it.
+if want inject_early; then
+	setup 64; server
+	$IPT -A FORWARD -p tcp --dport 25 -m length --length 79 -j DROP
+	ip netns exec $R python3 "$HERE/injector.py" r0 'EHLO' --to client --wait 15 &
+	ip=$!; sleep 0.5
+	capture inject_early.pcap client --timeout 4
+	wait $ip; stop_server; last_session_only inject_early.pcap
+fi
