@@ -20,6 +20,10 @@
 #define DIAG_MTU_SEGMENT 1200
 /* Packets a side must have sent before its RST is judged against them (M1). */
 #define DIAG_RST_MIN_PACKETS 3
+/* ... or this many, all with TCP timestamps, when the RST has none (an
+ * injection at the first command: only the SYN-ACK and the greeting came
+ * before it). */
+#define DIAG_RST_MIN_TS_PACKETS 2
 /* Accept-then-close: a close this soon after the handshake is a refusal
  * rather than a server that was slow to greet. */
 #define DIAG_QUICK_CLOSE (5 * NS_PER_SEC)

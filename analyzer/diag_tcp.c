@@ -25,14 +25,14 @@ static enum rst_oddity rst_out_of_line(const struct tcp_dir_stats *st, bool *no_
 	uint64_t own = st->packets - st->rsts;
 	/* The side negotiated timestamps and put them on every packet of its
 	 * own, but not on the RST. */
-	*no_ts = !st->rst_has_ts && st->ts_opt_packets >= DIAG_RST_MIN_PACKETS && st->ts_opt_packets == own;
+	*no_ts = !st->rst_has_ts && st->ts_opt_packets >= DIAG_RST_MIN_TS_PACKETS && st->ts_opt_packets == own;
 	if ((int)st->rst_ttl + DIAG_TTL_TOLERANCE < (int)st->ttl_min ||
 	    (int)st->rst_ttl > (int)st->ttl_max + DIAG_TTL_TOLERANCE)
 		return RST_TTL_FAR;
 	/* Routes rarely get shorter within a session: a RST that arrives with
 	 * more TTL left than every other packet of a side whose TTL never
 	 * varied came from a device closer than that side. */
-	if (st->ttl_min == st->ttl_max && st->rst_ttl > st->ttl_max && own >= DIAG_RST_MIN_PACKETS)
+	if (st->ttl_min == st->ttl_max && st->rst_ttl > st->ttl_max && (own >= DIAG_RST_MIN_PACKETS || *no_ts))
 		return RST_TTL_CLOSER;
 	return RST_FITS;
 }

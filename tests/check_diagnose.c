@@ -1488,6 +1488,40 @@ START_TEST(test_single_synack_capture_end_not_unanswered)
 }
 END_TEST
 
+/* Injected at the first command: the server sent only its SYN-ACK and
+ * greeting (both with timestamps); the RST, one hop closer, has none. */
+START_TEST(test_middlebox_rst_after_greeting_only)
+{
+	struct tu_session t;
+	tu_sess_init(&t);
+	tu_handshake(&t);
+	tu_greet(&t, 220, NULL, "mx.example ESMTP");
+	tu_cmd(&t, CMD_EHLO, "EHLO client.example");
+	server_sent_timestamps(&t);
+	ck_assert_uint_eq(t.fi.dir[DIR_S2C].ts_opt_packets, 2);
+	uint64_t rst = tu_rst(&t, DIR_S2C, 53);
+	run(&t);
+	EXPECT(CAUSE_MIDDLEBOX_RESET, BY_MIDDLEBOX, CLOSE_RST, PH_HELO, CONF_MEDIUM);
+	CITES(rst);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* The same two packets without timestamps: too little to call it injected. */
+START_TEST(test_rst_after_greeting_only_ttl_alone)
+{
+	struct tu_session t;
+	tu_sess_init(&t);
+	tu_handshake(&t);
+	tu_greet(&t, 220, NULL, "mx.example ESMTP");
+	tu_cmd(&t, CMD_EHLO, "EHLO client.example");
+	tu_rst(&t, DIR_S2C, 53);
+	run(&t);
+	ck_assert_int_ne(V.cause, CAUSE_MIDDLEBOX_RESET);
+	tu_sess_free(&t);
+}
+END_TEST
+
 static Suite *suite_netfault(void)
 {
 	Suite *s = suite_create("diagnose_netfault");
@@ -1502,6 +1536,8 @@ static Suite *suite_netfault(void)
 	tcase_add_test(tc, test_network_failure_mtu_blackhole);
 	tcase_add_test(tc, test_unanswered_synacks_lost);
 	tcase_add_test(tc, test_single_synack_capture_end_not_unanswered);
+	tcase_add_test(tc, test_middlebox_rst_after_greeting_only);
+	tcase_add_test(tc, test_rst_after_greeting_only_ttl_alone);
 	suite_add_tcase(s, tc);
 	return s;
 }
