@@ -208,12 +208,18 @@ bool diag_rule_network(struct dctx *d)
 	bool silent_end = d->first.dir < 0 && d->s->end == END_IDLE;
 	if (n < DIAG_STALL_RETRANS && !(silent_end && n))
 		return false;
-	if (d->first.dir >= 0 && !d->first.rst)
-		return false;   /* a FIN is an orderly decision, not a stall */
+	/* A FIN is an orderly decision, not a stall, unless the stall came
+	 * first: a side that gave up after 3+ unanswered retransmissions (or
+	 * whose peer's data never arrived) closes because of the network. */
+	bool fin_after_stall = d->first.dir >= 0 && !d->first.rst && n >= DIAG_STALL_RETRANS && ts < d->first.ts;
+	if (d->first.dir >= 0 && !d->first.rst && !fin_after_stall)
+		return false;
 	diag_set_cause(d, CAUSE_NETWORK_FAILURE, n >= DIAG_STALL_RETRANS ? CONF_MEDIUM : CONF_LOW);
 	diag_set_closer(d);
-	EXPLAIN(d, "The last %u segments were retransmissions with no progress (over %s), then %s: packets stopped getting through.",
-		n, diag_dur(d->fi->last_ts - ts, b, sizeof(b)), d->first.dir >= 0 ? "a reset" : "silence");
+	EXPLAIN(d, "The last %u segments were retransmissions with no progress (over %s), then %s%s: packets stopped getting through.",
+		n, diag_dur(d->fi->last_ts - ts, b, sizeof(b)),
+		d->first.dir < 0 ? "silence" : d->first.rst ? "a reset" : "a FIN from the ",
+		fin_after_stall ? diag_side(d->first.dir) : "");
 	if (d->first.dir < 0 && d->s->end != END_IDLE && d->s->capture_end > d->fi->last_ts)
 		EXPLAIN(d, " The capture ended %s after the last retransmission without any answer; whether the connection recovered later is not in the capture.",
 			diag_dur(d->s->capture_end - d->fi->last_ts, b2, sizeof(b2)));

@@ -1522,6 +1522,46 @@ START_TEST(test_rst_after_greeting_only_ttl_alone)
 }
 END_TEST
 
+/* The client's data is retransmitted into the void; the server, which
+ * never got it, gives up and closes with a FIN: the network's fault. */
+START_TEST(test_network_failure_then_server_fin)
+{
+	struct tu_session t;
+	start(&t, "SIZE");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:<a@b>");
+	uint64_t first = 0;
+	for (int i = 0; i < 4; i++) {
+		tu_wait(&t, 0.2 * (1 << i));
+		uint64_t fr = tu_retrans(&t, DIR_C2S, 40);
+		if (!first)
+			first = fr;
+	}
+	tu_wait(&t, 5);
+	uint64_t fin = tu_fin(&t, DIR_S2C);
+	run(&t);
+	EXPECT(CAUSE_NETWORK_FAILURE, BY_SERVER, CLOSE_FIN, PH_MAIL, CONF_MEDIUM);
+	CITES(first);
+	CITES(fin);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* A FIN with only two retransmissions before it stays an orderly close. */
+START_TEST(test_two_retrans_then_fin_not_network)
+{
+	struct tu_session t;
+	start(&t, "SIZE");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:<a@b>");
+	tu_retrans(&t, DIR_C2S, 40);
+	tu_retrans(&t, DIR_C2S, 40);
+	tu_wait(&t, 5);
+	tu_fin(&t, DIR_S2C);
+	run(&t);
+	ck_assert_int_ne(V.cause, CAUSE_NETWORK_FAILURE);
+	tu_sess_free(&t);
+}
+END_TEST
+
 static Suite *suite_netfault(void)
 {
 	Suite *s = suite_create("diagnose_netfault");
@@ -1538,6 +1578,8 @@ static Suite *suite_netfault(void)
 	tcase_add_test(tc, test_single_synack_capture_end_not_unanswered);
 	tcase_add_test(tc, test_middlebox_rst_after_greeting_only);
 	tcase_add_test(tc, test_rst_after_greeting_only_ttl_alone);
+	tcase_add_test(tc, test_network_failure_then_server_fin);
+	tcase_add_test(tc, test_two_retrans_then_fin_not_network);
 	suite_add_tcase(s, tc);
 	return s;
 }

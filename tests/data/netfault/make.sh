@@ -265,3 +265,18 @@ if want inject_early; then
 	capture inject_early.pcap client --timeout 4
 	wait $ip; stop_server; last_session_only inject_early.pcap
 fi
+# (d5) only the client-to-server direction is lost after EHLO: the client
+# retransmits MAIL FROM; the server, which never gets it, closes at its 2 s
+# idle timeout without a word, and its FIN does reach the client.
+if want path_lost_c2s_server_fin; then
+	setup 64; server --idle-timeout 2 --idle-action close
+	TAIL=1 capture path_lost_c2s_server_fin.pcap client_with_fault ehlo "sleep 0.5; $IPT -A FORWARD -i r0 -j DROP" --timeout 6
+	stop_server; last_session_only path_lost_c2s_server_fin.pcap
+fi
+# (n) control: the server itself resets an oversized message through the
+# router (its RST has its own TTL and timestamps): not a middlebox.
+if want server_reset_control; then
+	setup 64; server --max-size 1000 --size-action reset
+	capture server_reset_control.pcap client --timeout 4 --size 6000
+	stop_server; last_session_only server_reset_control.pcap
+fi
