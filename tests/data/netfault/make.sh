@@ -4,11 +4,14 @@
 #
 #   nfc (client)  10.77.1.2/24  c0 ==== r0  10.77.1.1/24  nfr (router, forwards)
 #   nfr           10.77.2.1/24  r1 ==== s0  10.77.2.2/24  nfs (server)
+#   (and fd00:77:1::/64, fd00:77:2::/64 the same way for IPv6)
 #
 # The bundled server (`smtpsleuth serve`) listens on 10.77.2.2:25 in nfs, the
 # scripted client (client.py, smtplib) runs in nfc, tcpdump captures on c0 in
-# nfc. Faults are made on the router with iptables and ip link. Needs root,
-# iproute2, iptables, ethtool, tcpdump, editcap; not run in CI. Every address
+# nfc (or s0 in nfs for the server-side views). Faults are made on the
+# router with iptables/ip6tables, ip link and injector.py (forged RSTs from
+# a raw socket). Needs root, iproute2, iptables, ethtool, tcpdump, editcap,
+# tshark; not run in CI. Every address
 # is private and lives inside the namespaces this script creates; they are
 # deleted at the end (also on error).
 #
@@ -45,6 +48,11 @@ setup() {
 	for ns in $C $R $S; do ip -n $ns link set lo up; done
 	ip -n $C link set c0 up; ip -n $R link set r0 up; ip -n $R link set r1 up; ip -n $S link set s0 up
 	ip -n $C route add default via 10.77.1.1; ip -n $S route add default via 10.77.2.1
+	# IPv6 too (no duplicate address detection, so the addresses work at once)
+	ip -n $C addr add fd00:77:1::2/64 dev c0 nodad; ip -n $R addr add fd00:77:1::1/64 dev r0 nodad
+	ip -n $R addr add fd00:77:2::1/64 dev r1 nodad; ip -n $S addr add fd00:77:2::2/64 dev s0 nodad
+	ip -n $C -6 route add default via fd00:77:1::1; ip -n $S -6 route add default via fd00:77:2::1
+	ip netns exec $R sysctl -qw net.ipv6.conf.all.forwarding=1
 	ip netns exec $R sysctl -qw net.ipv4.ip_forward=1
 	# Wire-sized segments in the capture: no segmentation offload.
 	ip netns exec $C ethtool -K c0 tso off gso off gro off >/dev/null 2>&1
@@ -55,14 +63,16 @@ setup() {
 	ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=2
 	ip netns exec $C sysctl -qw net.ipv4.tcp_retries2=4
 	ip netns exec $S sysctl -qw net.ipv4.ip_default_ttl="${1:-64}"
+	ip netns exec $S sysctl -qw net.ipv6.conf.all.hop_limit="${1:-64}"
+	ip netns exec $S sysctl -qw net.ipv6.conf.s0.hop_limit="${1:-64}"
 	ip netns exec $S sysctl -qw net.ipv4.tcp_retries2=4
 }
 cleanup_ns() { ip netns del $C 2>/dev/null; ip netns del $R 2>/dev/null; ip netns del $S 2>/dev/null; true; }
 
 server() {   # extra serve options
-	ip netns exec $S "$BIN" serve --listen $SRV:25 --allow 0.0.0.0/0 "$@" >"$TMP/server.log" 2>&1 &
+	ip netns exec $S "$BIN" serve --listen "${LISTEN:-$SRV:25}" --allow 0.0.0.0/0 --allow ::/0 "$@" >"$TMP/server.log" 2>&1 &
 	SRV_PID=$!
-	for _ in $(seq 50); do ip netns exec $C bash -c "echo >/dev/tcp/$SRV/25" 2>/dev/null && break; sleep 0.1; done
+	for _ in $(seq 50); do ip netns exec $C bash -c "echo >/dev/tcp/${PROBE:-$SRV}/25" 2>/dev/null && break; sleep 0.1; done
 	sleep 0.3
 }
 stop_server() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=""; }
@@ -95,7 +105,7 @@ capture() {
 	fi
 }
 
-client() { ip netns exec $C python3 "$HERE/client.py" $SRV 25 "$@"; }
+client() { ip netns exec $C python3 "$HERE/client.py" "${CLIENT_TO:-$SRV}" 25 "$@"; }
 
 # Runs the client in the background paused at a step, applies a fault, lets it go on.
 client_with_fault() {   # step fault-command client-args...
@@ -279,4 +289,18 @@ if want server_reset_control; then
 	setup 64; server --max-size 1000 --size-action reset
 	capture server_reset_control.pcap client --timeout 4 --size 6000
 	stop_server; last_session_only server_reset_control.pcap
+fi
+# (a7) the router's REJECT of DATA over IPv6 (hop limits instead of TTLs;
+# the server's hop limit is 128, a Windows-like host).
+if want rst_data_v6; then
+	setup 128; LISTEN="[fd00:77:2::2]:25" PROBE=fd00:77:2::2 server
+	ip netns exec $R ip6tables -A FORWARD -p tcp --dport 25 -m length --length 78 -j REJECT --reject-with tcp-reset
+	CLIENT_TO=fd00:77:2::2 capture rst_data_v6.pcap client --timeout 4
+	stop_server; last_session_only rst_data_v6.pcap
+fi
+if want rst_data_v6_hl64; then
+	setup 64; LISTEN="[fd00:77:2::2]:25" PROBE=fd00:77:2::2 server
+	ip netns exec $R ip6tables -A FORWARD -p tcp --dport 25 -m length --length 78 -j REJECT --reject-with tcp-reset
+	CLIENT_TO=fd00:77:2::2 capture rst_data_v6_hl64.pcap client --timeout 4
+	stop_server; last_session_only rst_data_v6_hl64.pcap
 fi
