@@ -304,3 +304,10 @@ if want rst_data_v6_hl64; then
 	CLIENT_TO=fd00:77:2::2 capture rst_data_v6_hl64.pcap client --timeout 4
 	stop_server; last_session_only rst_data_v6_hl64.pcap
 fi
+# (g2) a server slower than the client's patience: the greeting would come
+# after 5 s, the client gives up after 2 s and closes.
+if want slow_greeting_client_gives_up; then
+	setup 64; server --greeting-delay 5
+	TAIL=4 capture slow_greeting_client_gives_up.pcap client --timeout 2
+	stop_server; last_session_only slow_greeting_client_gives_up.pcap
+fi
