@@ -1,8 +1,14 @@
 /*
  * diag_tcp.c - diagnosis rules read from TCP alone: a SYN refused or never
- * answered, a one-sided capture, a server that accepts and closes before
- * any greeting, an injected RST, a flow that stalls in retransmissions.
+ * answered (also SYN-ACKs lost on the way back), a one-sided capture, a
+ * server that accepts and closes before any greeting, an injected RST (TTL
+ * far off, or one hop closer than a constant-TTL peer; missing TCP
+ * timestamps raise the confidence), a flow that stalls in retransmissions
+ * (then a RST, a FIN after the stall, silence or the end of the capture;
+ * full-sized stalled segments are named as an MTU black hole).
  * Pure, like the rest of the diagnosis (see diagnose.c for their order).
+ * Captures from real faulty networks pin these rules:
+ * tests/data/netfault/MANIFEST.md.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -37,7 +43,7 @@ static enum rst_oddity rst_out_of_line(const struct tcp_dir_stats *st, bool *no_
 	return RST_FITS;
 }
 
-/* Retransmissions with no delivered progress after them, at the end. */
+/* T1-T3b: refused, one-sided, unanswered (rules run before any reply). */
 bool diag_rule_tcp(struct dctx *d)
 {
 	const struct flow_info *fi = d->fi;

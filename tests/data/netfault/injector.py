@@ -10,6 +10,7 @@ The segment itself is dropped by an iptables rule of make.sh, so the RST is
 all either side sees. Exits after injecting, or after --wait seconds.
 
 usage: injector.py IFACE PREFIX [--to client|server|both] [--ttl N] [--wait S]
+       [--delay S]
 """
 import argparse
 import select
@@ -46,6 +47,8 @@ def main():
     ap.add_argument("--ttl", type=int, default=64)
     ap.add_argument("--wait", type=float, default=20)
     ap.add_argument("--debug", action="store_true")
+    ap.add_argument("--delay", type=float, default=0,
+                    help="wait this long before injecting (to lose the race on purpose)")
     a = ap.parse_args()
     prefix = a.prefix.encode().decode("unicode_escape").encode("latin-1")
     sniff = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0800))
@@ -73,6 +76,8 @@ def main():
         if dport != 25 or not payload.lower().startswith(prefix.lower()):
             continue
         csrc, sdst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
+        if a.delay:
+            time.sleep(a.delay)
         if a.to in ("client", "both"):
             out.sendto(rst(sdst, csrc, dport, sport, ack, (seq + len(payload)) & 0xFFFFFFFF, a.ttl), (csrc, 0))
         if a.to in ("server", "both"):

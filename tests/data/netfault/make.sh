@@ -254,12 +254,14 @@ fi
 if want rst_data_ttl64_mid && [ -e "$HERE/rst_data_ttl64.pcap" ]; then
 	editcap -r "$HERE/rst_data_ttl64.pcap" "$HERE/rst_data_ttl64_mid.pcap" 6-1000 >/dev/null
 fi
-# (a5) an SMTP-inspecting firewall resets the connection at the client's
-# EHLO: the server has sent only its SYN-ACK and greeting before.
+# (a5) an SMTP-inspecting firewall tries to reset the connection at the
+# client's EHLO but is slower than the server: its RST to the client is
+# behind the window (the EHLO reply came first) and is ignored.
 if want inject_at_ehlo; then
 	setup 64; server
 	$IPT -A FORWARD -p tcp --dport 25 -m length --length 80:90 -j DROP
-	ip netns exec $R python3 "$HERE/injector.py" r0 'EHLO' --to both --wait 15 &
+	# 50 ms late: the server's EHLO reply is always there first
+	ip netns exec $R python3 "$HERE/injector.py" r0 'EHLO' --to both --wait 15 --delay 0.05 &
 	ip=$!; sleep 0.5
 	capture inject_at_ehlo.pcap client --timeout 4
 	wait $ip; stop_server; last_session_only inject_at_ehlo.pcap
