@@ -16,6 +16,14 @@
 #define DIAG_TTL_TOLERANCE 3
 /* Retransmissions after the last progress that make a stall. */
 #define DIAG_STALL_RETRANS 3
+/* A stalled segment at least this big is "full-sized" (MTU black hole). */
+#define DIAG_MTU_SEGMENT 1200
+/* Packets a side must have sent before its RST is judged against them (M1). */
+#define DIAG_RST_MIN_PACKETS 3
+/* ... or this many, all with TCP timestamps, when the RST has none (an
+ * injection at the first command: only the SYN-ACK and the greeting came
+ * before it). */
+#define DIAG_RST_MIN_TS_PACKETS 2
 /* Accept-then-close: a close this soon after the handshake is a refusal
  * rather than a server that was slow to greet. */
 #define DIAG_QUICK_CLOSE (5 * NS_PER_SEC)
@@ -67,7 +75,9 @@ const struct smtp_reply *diag_quit_answer(const struct smtp_facts *f);
 bool diag_rule_tcp(struct dctx *d);           /* refused, unanswered, one-sided */
 bool diag_rule_no_greeting(struct dctx *d);   /* accept then close */
 bool diag_rule_middlebox(struct dctx *d);     /* injected RST */
-bool diag_rule_network(struct dctx *d);       /* stalled retransmissions */
+bool diag_rule_network(struct dctx *d);
+/* Trailing retransmissions enough for rule N1 (a stall) before an open end. */
+bool diag_stalled_at_end(const struct dctx *d);       /* stalled retransmissions */
 bool diag_rule_tls_mismatch(struct dctx *d);  /* TLS against plaintext */
 bool diag_rule_tls(struct dctx *d);           /* alerts, encrypted, broken handshakes */
 

@@ -743,7 +743,7 @@ static bool rule_capture_incomplete(struct dctx *d)
 	const struct tcp_dir_stats *c = &d->fi->dir[DIR_C2S], *s = &d->fi->dir[DIR_S2C];
 	uint64_t rf = 0;
 	sl_time rts = 0;
-	bool open_at_end = d->first.dir < 0 &&
+	bool open_at_end = d->first.dir < 0 && !diag_stalled_at_end(d) &&
 			   (d->s->end == END_CAPTURE_END || d->s->end == END_EVICTED ||
 			    (d->s->end == END_IDLE && !diag_trailing_retransmissions(d, &rf, &rts)));
 	bool unreadable = !f->is_smtp && (c->gaps || s->gaps || (d->s->tl && tl_last(d->s->tl, EV_TRUNCATED, -1)));

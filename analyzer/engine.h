@@ -126,6 +126,20 @@ struct tcp_dir_stats {
 	uint16_t mss;               /* from the SYN, 0 if none */
 	int8_t wscale;              /* -1 if none */
 	bool sack_perm;
+	/* TCP timestamps option: how many non-RST packets of this side carried
+	 * it, and whether the first RST did. A stack that negotiated timestamps
+	 * puts them on the RSTs of a live socket; an injected RST usually lacks
+	 * them. */
+	uint64_t ts_opt_packets;
+	bool rst_has_ts;
+	/* RSTs whose sequence number lies behind what this side had already
+	 * sent (before next - 1): the receiver drops them (RFC 793/5961), so
+	 * they neither close the flow nor count as rst_frame. Typical of an
+	 * injected RST that lost the race against the real data. */
+	uint32_t rsts_stale;
+	uint64_t stale_rst_frame;   /* the first of them, 0 if none */
+	sl_time stale_rst_ts;
+	uint8_t stale_rst_ttl;
 };
 
 /* Roles, addresses and counters of a flow. Client = sender of the first SYN;

@@ -312,6 +312,17 @@ static bool rst_in_window(const struct flow *f, enum sl_dir d, const struct pkt 
 	return off >= (int64_t)h->next - 1 && off <= (int64_t)h->next + 1 + wnd;
 }
 
+/* A RST behind the window: its sequence number is before next - 1 of its
+ * own stream (by less than TCP_ACK_HOLE_MAX, so a wild value is not read as
+ * stale). Only a side whose stream has started can be judged. */
+static bool rst_stale(const struct tcp_half *h, const struct pkt *p)
+{
+	if (!h->init || h->next < 2)
+		return false;
+	int64_t off = rel(h, p->seq);
+	return off < (int64_t)h->next - 1 && (int64_t)h->next - 1 - off < (int64_t)TCP_ACK_HOLE_MAX;
+}
+
 static void note_syn_opts(struct tcp_dir_stats *st, const struct pkt *p)
 {
 	st->mss = p->opt.mss;
@@ -349,6 +360,8 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		st->ip_id_last = p->ip_id;
 		if (p->ip_id)
 			st->ip_id_zero = false;
+		if (p->opt.has_ts)
+			st->ts_opt_packets++;
 	}
 	if (first && !(fl & TH_SYN))
 		ev(&c, TCP_MIDSTREAM, 0);
@@ -413,12 +426,23 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 	if (fl & TH_RST) {
 		bool inw = rst_in_window(f, d, p);
 		st->rsts++;
+		if (!inw && rst_stale(h, p)) {
+			/* the receiver drops it: the connection goes on */
+			if (!st->rsts_stale++) {
+				st->stale_rst_frame = p->frame;
+				st->stale_rst_ts = p->ts;
+				st->stale_rst_ttl = p->ttl;
+			}
+			return (f->half[0].fin_seen && f->half[1].fin_seen) || f->half[0].rst_seen ||
+			       f->half[1].rst_seen;
+		}
 		if (!st->rst_frame) {
 			st->rst_frame = p->frame;
 			st->rst_ts = p->ts;
 			st->rst_ttl = p->ttl;
 			st->rst_ip_id = p->ip_id;
 			st->rst_in_window = inw;
+			st->rst_has_ts = p->opt.has_ts;
 		}
 		if (d == DIR_S2C && f->info.syn_seen && !f->info.synack_seen && !h->init) {
 			f->info.refused = true;

@@ -803,6 +803,66 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* TCP timestamps per side (non-RST packets) and on the first RST, for the
+ * diagnosis of injected RSTs. */
+START_TEST(test_timestamps_and_rst)
+{
+	static const uint8_t tsopt[] = { 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 7 };
+	for (int rst_ts = 0; rst_ts < 2; rst_ts++) {
+		struct tu_scn s;
+		tu_scn_init(&s, NULL);
+		tu_scn_handshake(&s);
+		for (uint32_t i = 0; i < 3; i++) {
+			struct tu_seg seg = { .seq = s.isn[1] + 1 + i * 5, .ack = s.isn[0] + 1,
+					      .flags = TH_ACK | TH_PSH, .payload = S + i * 5, .len = 5,
+					      .tcp_opts = tsopt, .tcp_opts_len = sizeof(tsopt) };
+			tu_scn_send_seg(&s, DIR_S2C, &seg, 0);
+		}
+		struct tu_seg rst = { .seq = s.isn[1] + 1 + 15, .flags = TH_RST, .ttl = 7,
+				      .tcp_opts = rst_ts ? tsopt : NULL, .tcp_opts_len = rst_ts ? sizeof(tsopt) : 0 };
+		tu_scn_send_seg(&s, DIR_S2C, &rst, 0);
+		tu_scn_finish(&s);
+		struct tu_flow *f = s.rec.flows[0];
+		const struct tcp_dir_stats *st = &f->final.dir[DIR_S2C];
+		/* the SYN-ACK had no timestamps, the three data segments did */
+		ck_assert_uint_eq(st->ts_opt_packets, 3);
+		ck_assert_uint_eq(st->packets, 5);
+		ck_assert(st->rst_has_ts == (bool)rst_ts);
+		ck_assert_uint_eq(st->rst_ttl, 7);
+		ck_assert_uint_eq(f->final.dir[DIR_C2S].ts_opt_packets, 0);
+		tu_scn_free(&s);
+	}
+}
+END_TEST
+
+/* A RST behind the window (seq before what its side already sent: an
+ * injected RST that lost the race) is dropped by the receiver: it does not
+ * close the flow, is not rst_frame, and the bytes after it are delivered. */
+START_TEST(test_stale_rst_ignored)
+{
+	struct tu_scn s;
+	tu_scn_init(&s, NULL);
+	tu_scn_handshake(&s);
+	piece(&s, DIR_S2C, S, 0, 30, 0);
+	struct tu_seg rst = { .seq = s.isn[1] + 1 + 10, .flags = TH_RST | TH_ACK, .ttl = 9 };
+	tu_scn_send_seg(&s, DIR_S2C, &rst, 0);
+	piece(&s, DIR_C2S, C, 0, CN, 0);
+	piece(&s, DIR_S2C, S, 30, SN, 0);
+	tu_scn_finish(&s);
+	struct tu_flow *f = s.rec.flows[0];
+	assert_stream(f, DIR_C2S, C, CN);
+	assert_stream(f, DIR_S2C, S, SN);
+	ck_assert_int_eq(f->why, END_CAPTURE_END);
+	const struct tcp_dir_stats *st = &f->final.dir[DIR_S2C];
+	ck_assert_uint_eq(st->rsts_stale, 1);
+	ck_assert_uint_eq(st->stale_rst_frame, 5);
+	ck_assert_uint_eq(st->stale_rst_ttl, 9);
+	ck_assert_uint_eq(st->rst_frame, 0);
+	ck_assert(!tu_flow_logged(f, "s2c:rst"));
+	tu_scn_free(&s);
+}
+END_TEST
+
 static Suite *tcp_suite(void)
 {
 	Suite *s = suite_create("tcp");
@@ -830,6 +890,8 @@ static Suite *tcp_suite(void)
 	tcase_add_test(tc, test_data_after_fin);
 	tcase_add_test(tc, test_truncated_payload);
 	tcase_add_test(tc, test_ttl_profile_and_options);
+	tcase_add_test(tc, test_timestamps_and_rst);
+	tcase_add_test(tc, test_stale_rst_ignored);
 	tcase_add_test(tc, test_ooo_cap_per_dir);
 	tcase_add_test(tc, test_ooo_cap_global);
 	tcase_add_test(tc, test_ooo_segment_cap);
