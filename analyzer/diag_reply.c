@@ -168,6 +168,20 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 	memset(o, 0, sizeof(*o));
 	o->cause = CAUSE_UNKNOWN;
 	o->conf = CONF_LOW;
+	/* 0. A 221 (closing) that answers a command other than QUIT: the
+	 * server ended the session on that command. Postfix answers commands
+	 * it never takes from a mail client (an HTTP "GET", "POST",
+	 * "CONNECT": smtpd_forbidden_commands) with 221 2.7.0 and hangs up. */
+	if (r->code == 221 && r->answers != CMD_QUIT && r->answers != CMD_NONE) {
+		if (r->answers == CMD_UNKNOWN || enh_subject(r, '7') || diag_kw_any(r->text, KW_PROTOCOL))
+			set(o, CAUSE_TOO_MANY_ERRORS, CONF_HIGH,
+			    "SMTP protocol violation (a command the server does not take from mail clients, e.g. HTTP)",
+			    ADV_ERRORS);
+		else
+			set(o, CAUSE_UNKNOWN, CONF_MEDIUM, "the server said goodbye (221) to a command other than QUIT",
+			    "Server side: read the server's log for this session; client side: look at the command it answered.");
+		return;
+	}
 	unsigned klass = r->code ? r->code / 100 : (r->enhanced[0] ? (unsigned)(r->enhanced[0] - '0') : 0);
 	if (klass != 4 && klass != 5)
 		return;

@@ -292,11 +292,12 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 			  struct smtp_reply *syntax)
 {
 	const struct smtp_facts *f = d->f;
-	const struct smtp_reply *cand[3 + 3 * SMTP_MAX_MESSAGES];
+	const struct smtp_reply *cand[4 + 3 * SMTP_MAX_MESSAGES];
 	size_t nc = 0;
 	cand[nc++] = &f->last_error;
 	cand[nc++] = &f->greeting;
 	cand[nc++] = &f->starttls_reply;
+	cand[nc++] = &f->last_reply;     /* a 221 to a command other than QUIT */
 	for (uint32_t i = 0; i < smtp_msgs_kept(f); i++) {
 		cand[nc++] = &f->msgs[i].mail_reply;
 		cand[nc++] = &f->msgs[i].data_reply;
@@ -307,7 +308,7 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 	syntax->ts = 0;
 	for (size_t i = 0; i < nc; i++) {
 		const struct smtp_reply *r = cand[i];
-		if (r->code < 400 || r->code > 599)
+		if ((r->code < 400 || r->code > 599) && r->code != 221)
 			continue;
 		struct reply_reading rr;
 		diag_classify_reply(r, &d->rc, &rr);
@@ -547,7 +548,9 @@ const struct smtp_reply *diag_quit_answer(const struct smtp_facts *f)
 {
 	if (diag_ok2(f->quit_reply.code))
 		return &f->quit_reply;
-	if (f->last_reply.code == 221)
+	/* Unpaired (QUIT lost in a gap) or paired with QUIT; a 221 to another
+	 * command is the server ending the session on it (diag_reply.c). */
+	if (f->last_reply.code == 221 && (f->last_reply.answers == CMD_NONE || f->last_reply.answers == CMD_QUIT))
 		return &f->last_reply;
 	if (f->quit_sent && f->last_cmd == CMD_QUIT && diag_ok2(f->last_reply.code) && f->last_reply.ts >= f->last_cmd_ts)
 		return &f->last_reply;

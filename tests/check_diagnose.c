@@ -83,6 +83,29 @@ START_TEST(test_completed_quit_221)
 }
 END_TEST
 
+/* Postfix's answer to an HTTP request on the SMTP port (tests/data/postfix
+ * http_command): 221 2.7.0 to "GET", then its FIN. Not a completion: the
+ * server ended the session on a command it does not take. */
+START_TEST(test_221_to_forbidden_command)
+{
+	struct tu_session t;
+	start(&t, NULL);
+	tu_cmd(&t, CMD_UNKNOWN, "GET / HTTP/1.0");
+	uint64_t r = tu_reply(&t, 221, "2.7.0", "Error: I can break rules, too. Goodbye.");
+	uint64_t fin = tu_fin(&t, DIR_S2C);
+	tu_fin(&t, DIR_C2S);
+	run(&t);
+	ck_assert_int_eq(V.cause, CAUSE_TOO_MANY_ERRORS);
+	ck_assert_int_eq(V.closed_by, BY_SERVER);
+	ck_assert_int_eq(V.close, CLOSE_FIN);
+	ck_assert_uint_eq(V.reply_code, 221);
+	ck_assert_str_eq(V.reply_enhanced, "2.7.0");
+	CITES(r);
+	CITES(fin);
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* arkime-smtp-decrypted: server FIN, server RST, client RST after 221. */
 START_TEST(test_completed_rst_after_221)
 {
@@ -1228,6 +1251,7 @@ static Suite *suite(void)
 	Suite *s = suite_create("diagnose");
 	TCase *tc = tcase_create("completed");
 	tcase_add_test(tc, test_completed_quit_221);
+	tcase_add_test(tc, test_221_to_forbidden_command);
 	tcase_add_test(tc, test_completed_rst_after_221);
 	tcase_add_test(tc, test_completed_quit_250);
 	tcase_add_test(tc, test_completed_after_ehlo_fallback);
