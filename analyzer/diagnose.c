@@ -303,10 +303,10 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 		cand[nc++] = &f->msgs[i].data_reply;
 		cand[nc++] = &f->msgs[i].final_reply;
 	}
-	bool found = false;
+	bool found = false, greeting_refused = false;
 	syntax->code = 0;
 	syntax->ts = 0;
-	for (size_t i = 0; i < nc; i++) {
+	for (size_t i = 0; i < nc && !greeting_refused; i++) {
 		const struct smtp_reply *r = cand[i];
 		if ((r->code < 400 || r->code > 599) && r->code != 221)
 			continue;
@@ -319,10 +319,15 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 				*syntax = *r;
 			continue;
 		}
-		if (!found || r->ts > out->ts) {
+		/* A refused greeting decides whatever follows: the server then
+		 * answers every command with an error (RFC 5321 3.1: 503 after a
+		 * 554 greeting; Postfix with smtpd_delay_reject = no: "503 5.7.0
+		 * Error: access denied"), consequences of the greeting. */
+		if (!found || r->ts > out->ts || r->answers == CMD_CONNECT) {
 			*out = *r;
 			*rd = rr;
 			found = true;
+			greeting_refused = r->answers == CMD_CONNECT;
 		}
 	}
 	return found;

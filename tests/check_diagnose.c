@@ -106,6 +106,36 @@ START_TEST(test_221_to_forbidden_command)
 }
 END_TEST
 
+/* Postfix with smtpd_delay_reject = no and reject_unauth_pipelining in
+ * smtpd_client_restrictions (tests/data/postfix early_talker): the greeting
+ * is a 503 5.5.0 pipelining refusal, then every command gets "503 5.7.0
+ * Error: access denied". The greeting decides, not the newest 503. */
+START_TEST(test_refused_greeting_decides)
+{
+	struct tu_session t;
+	tu_sess_init(&t);
+	tu_handshake(&t);
+	tu_cmd(&t, CMD_EHLO, "EHLO early.example");
+	tu_wait(&t, 1.0);
+	uint64_t g = tu_greet(&t, 503, "5.5.0", "<unknown[127.0.0.1]>: Client host rejected: Improper use of SMTP command pipelining");
+	tu_reply(&t, 503, "5.7.0", "Error: access denied for unknown[127.0.0.1]");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:<a@example.org>");
+	tu_reply(&t, 503, "5.7.0", "Error: access denied for unknown[127.0.0.1]");
+	tu_cmd(&t, CMD_RCPT, "RCPT TO:<b@example.net>");
+	tu_reply(&t, 503, "5.7.0", "Error: access denied for unknown[127.0.0.1]");
+	tu_cmd(&t, CMD_QUIT, "QUIT");
+	tu_reply(&t, 221, "2.0.0", "Bye");
+	tu_fin(&t, DIR_S2C);
+	tu_fin(&t, DIR_C2S);
+	run(&t);
+	EXPECT(CAUSE_TOO_MANY_ERRORS, BY_SERVER, CLOSE_FIN, PH_GREETING, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 503);
+	ck_assert_str_eq(V.reply_enhanced, "5.5.0");
+	CITES(g);
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* arkime-smtp-decrypted: server FIN, server RST, client RST after 221. */
 START_TEST(test_completed_rst_after_221)
 {
@@ -1252,6 +1282,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("completed");
 	tcase_add_test(tc, test_completed_quit_221);
 	tcase_add_test(tc, test_221_to_forbidden_command);
+	tcase_add_test(tc, test_refused_greeting_decides);
 	tcase_add_test(tc, test_completed_rst_after_221);
 	tcase_add_test(tc, test_completed_quit_250);
 	tcase_add_test(tc, test_completed_after_ehlo_fallback);

@@ -289,6 +289,51 @@ def mode_http(port):
     s.close()
 
 
+def mode_silent(port):
+    """Connect, read the greeting, say nothing until the server gives up."""
+    s = connect(port)
+    end = time.time() + 30
+    while time.time() < end:
+        try:
+            data = s.recv(4096)
+        except socket.timeout:
+            break
+        if not data:
+            break
+    s.close()
+
+
+def mode_starttls_plain(port):
+    """STARTTLS answered 220, then plaintext instead of a ClientHello."""
+    s = connect(port)
+    reply(s)
+    cmd(s, "EHLO client.example")
+    code, _ = cmd(s, "STARTTLS")
+    if code == 220:
+        s.sendall(b"EHLO client.example\r\n")
+        try:
+            while s.recv(4096):
+                pass
+        except OSError:
+            pass
+    s.close()
+
+
+def mode_pregreet_go_on(port):
+    """Talk before the greeting, then carry on with a normal dialog."""
+    s = connect(port)
+    s.sendall(b"EHLO early.example\r\n")
+    for _ in range(2):
+        code, lines = reply(s)
+        if code == 0 or code == 250:
+            break
+    for c in ("MAIL FROM:<a@client.example>", "RCPT TO:<root@lab.example>", "QUIT"):
+        code, _ = cmd(s, c)
+        if code == 0:
+            break
+    s.close()
+
+
 MODES = {k[5:]: v for k, v in globals().items() if k.startswith("mode_")}
 
 if __name__ == "__main__":

@@ -133,12 +133,23 @@ run tls_completed "smtpd_tls_security_level = may
 smtpd_tls_chain_files = $W/key.pem, $W/cert.pem" $SW --to root@lab.example --tls
 run tls_required "smtpd_tls_security_level = encrypt
 smtpd_tls_chain_files = $W/key.pem, $W/cert.pem" $C mail_before_starttls $PORT
+run tls_verify_failed "smtpd_tls_security_level = may
+smtpd_tls_chain_files = $W/key.pem, $W/cert.pem" $SW --to root@lab.example --tls --tls-verify
+run starttls_plaintext "smtpd_tls_security_level = may
+smtpd_tls_chain_files = $W/key.pem, $W/cert.pem" $C starttls_plain $PORT
+run silent_client "smtpd_timeout = 5s" $C silent $PORT
+run early_talker "smtpd_delay_reject = no
+smtpd_client_restrictions = sleep 1, reject_unauth_pipelining" $C pregreet_go_on $PORT
 run abort_data "" $C abort_data $PORT
 run client_rst "" $C rst $PORT
 MASTER_EXTRA="127.0.0.1:$PORT inet n - n - 1 postscreen
 smtpd pass - - n - - smtpd" \
 run postscreen_pregreet "postscreen_greet_action = drop
 postscreen_greet_wait = 2s" $C pregreet $PORT
+MASTER_EXTRA="127.0.0.1:$PORT inet n - n - 1 postscreen
+smtpd pass - - n - - smtpd" \
+run postscreen_enforce "postscreen_greet_action = enforce
+postscreen_greet_wait = 2s" $C pregreet_go_on $PORT
 # smtp-source against smtp-sink: a second real client/server pair (no Postfix needed,
 # but run() starts it anyway; the sink listens on $SINKPORT).
 sink_pair() {
