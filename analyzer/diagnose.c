@@ -387,12 +387,17 @@ static bool root_refusal(const struct dctx *d, const struct reply_reading *rd, c
 	 * is the credentials' failure too. */
 	bool after_auth = rd->cause == CAUSE_AUTH_REQUIRED ||
 			  (rd->cause == CAUSE_TOO_MANY_ERRORS && f->auth_failures >= 2);
-	if (!after_auth || f->auth_result != AUTH_REFUSED || !f->auth_failures || !d->s->tl)
+	/* The client may have sent one more AUTH that the server never answered
+	 * because it hung up (Postfix's 421 ... too many errors after the second
+	 * refusal with smtpd_hard_error_limit = 2): still refusals before it. */
+	bool unanswered_retry = rd->cause == CAUSE_TOO_MANY_ERRORS && f->auth_result == AUTH_PENDING;
+	if (!after_auth || (f->auth_result != AUTH_REFUSED && !unanswered_retry) || !f->auth_failures || !d->s->tl)
 		return false;
 	const struct timeline *tl = d->s->tl;
-	uint16_t code = f->auth_code;
-	if (code == dec->code) {
-		/* The demand answered an AUTH itself: the refusal before it. */
+	uint16_t code = f->auth_result == AUTH_REFUSED ? f->auth_code : 0;
+	if (!code || code == dec->code) {
+		/* The demand answered an AUTH itself (or the last AUTH got no
+		 * answer): the refusal before it. */
 		code = 0;
 		for (uint32_t i = tl_count(tl); i-- > 0 && !code;) {
 			const struct event *e = tl_at(tl, i);

@@ -1073,6 +1073,31 @@ START_TEST(test_auth_failures_then_too_many_errors)
 }
 END_TEST
 
+/* Postfix with smtpd_hard_error_limit = 2 (tests/data/postfix
+ * auth_failed_many): two 535s, the unprompted 421 too many errors and the
+ * server's FIN, while the client's third AUTH is still on its way (never
+ * answered, so the AUTH state is pending, not refused). */
+START_TEST(test_auth_failures_then_421_with_auth_unanswered)
+{
+	struct tu_session t;
+	start(&t, "AUTH PLAIN LOGIN");
+	uint64_t r = 0;
+	for (int i = 0; i < 2; i++) {
+		tu_cmd(&t, CMD_AUTH, "AUTH PLAIN ********");
+		r = tu_reply(&t, 535, "5.7.8", "Error: authentication failed: authentication failure");
+	}
+	tu_reply(&t, 421, "4.7.0", "mx.example Error: too many errors");
+	tu_fin(&t, DIR_S2C);
+	tu_cmd(&t, CMD_AUTH, "AUTH PLAIN ********");
+	run(&t);
+	ck_assert_int_eq(t.f.auth_result, AUTH_PENDING);
+	EXPECT(CAUSE_AUTH_FAILED, BY_SERVER, CLOSE_FIN, PH_AUTH, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 535);
+	CITES(r);
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* STARTTLS refused, then the server demands it: the TLS failure decides. */
 START_TEST(test_starttls_refused_then_530)
 {
@@ -1311,6 +1336,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_syntax_refusal_then_quit);
 	tcase_add_test(tc, test_auth_failed_then_530);
 	tcase_add_test(tc, test_auth_failures_then_too_many_errors);
+	tcase_add_test(tc, test_auth_failures_then_421_with_auth_unanswered);
 	tcase_add_test(tc, test_starttls_refused_then_530);
 	tcase_add_test(tc, test_pipelined_refusal_same_segment);
 	tcase_add_test(tc, test_policy_521_after_dot);

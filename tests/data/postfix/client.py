@@ -334,6 +334,21 @@ def mode_pregreet_go_on(port):
     s.close()
 
 
+def mode_auth_bad_many(port):
+    """Three AUTH PLAIN attempts with a wrong password, then QUIT."""
+    import base64
+    s = connect(port)
+    reply(s)
+    cmd(s, "EHLO client.example")
+    tok = base64.b64encode(b"\0user\0wrong").decode()
+    for _ in range(3):
+        code, _ = cmd(s, "AUTH PLAIN " + tok)
+        if code == 0 or code == 421:
+            break
+    cmd(s, "QUIT")
+    s.close()
+
+
 MODES = {k[5:]: v for k, v in globals().items() if k.startswith("mode_")}
 
 if __name__ == "__main__":

@@ -43,6 +43,27 @@ cp /etc/postfix/dynamicmaps.cf "$CONF/" 2>/dev/null || true
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mx.lab.example \
     -keyout "$W/key.pem" -out "$W/cert.pem" >/dev/null 2>&1
 
+# Cyrus SASL with a private sasldb (user "user", password "secret") for the
+# AUTH scenarios; needs saslpasswd2 (Debian sasl2-bin). Debian's Postfix
+# reads the SASL application file from $config_directory/sasl/smtpd.conf
+# (cyrus_sasl_config_path is not consulted there).
+mkdir -p "$W/sasl" "$CONF/sasl"
+cat >"$CONF/sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $W/sasl/sasldb2
+EOF
+if command -v saslpasswd2 >/dev/null; then
+    echo secret | saslpasswd2 -p -c -f "$W/sasl/sasldb2" -u mx.lab.example user
+    chown postfix "$W/sasl/sasldb2"
+fi
+SASL="smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+smtpd_sasl_local_domain = mx.lab.example
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination"
+
 base_main() {
     cat <<EOF
 compatibility_level = 3.6
@@ -140,6 +161,12 @@ smtpd_tls_chain_files = $W/key.pem, $W/cert.pem" $C starttls_plain $PORT
 run silent_client "smtpd_timeout = 5s" $C silent $PORT
 run early_talker "smtpd_delay_reject = no
 smtpd_client_restrictions = sleep 1, reject_unauth_pipelining" $C pregreet_go_on $PORT
+run auth_failed "$SASL" $SW --to someone@outside.example --auth PLAIN --auth-user user --auth-password wrong
+run auth_relay_completed "$SASL" $SW --to someone@outside.example --auth PLAIN --auth-user user --auth-password secret
+run auth_failed_many "$SASL
+smtpd_error_sleep_time = 0
+smtpd_soft_error_limit = 1
+smtpd_hard_error_limit = 2" $C auth_bad_many $PORT
 run abort_data "" $C abort_data $PORT
 run client_rst "" $C rst $PORT
 MASTER_EXTRA="127.0.0.1:$PORT inet n - n - 1 postscreen
