@@ -99,6 +99,11 @@ static const struct {
 	{ 421, "4.7.0", "mx.example Error: too many connections from 127.0.0.1", CMD_CONNECT, CAUSE_RATE_LIMITED, RC_CAUSE },
 	{ 554, "5.7.1", "<unknown[127.0.0.1]>: Client host rejected: Access denied", CMD_CONNECT, CAUSE_IP_FILTERED, RC_CAUSE },
 	{ 501, "5.5.2", "<bad..name>: Helo command rejected: Invalid name", CMD_RCPT, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
+	{ 451, "4.7.1", "Service unavailable - try again later", CMD_MAIL, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
+	{ 451, "4.7.1", "Please try again later", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 450, "4.7.1", "Service temporarily unavailable: greylisted, try again later", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 452, "4.3.1", "Insufficient system storage", CMD_MAIL, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
+	{ 450, "4.7.25", "Client host rejected: cannot find your hostname, [127.0.0.1]", CMD_RCPT, CAUSE_IP_FILTERED, RC_CAUSE },
 };
 
 START_TEST(test_reply_phrasings)

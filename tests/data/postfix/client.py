@@ -349,6 +349,20 @@ def mode_auth_bad_many(port):
     s.close()
 
 
+def mode_rst_data(port):
+    """DATA, 3 kB of body, then a RST (SO_LINGER 0)."""
+    s = connect(port)
+    reply(s)
+    cmd(s, "EHLO client.example")
+    cmd(s, "MAIL FROM:<a@client.example>")
+    cmd(s, "RCPT TO:<root@lab.example>")
+    cmd(s, "DATA")
+    s.sendall(body(3000).encode())
+    time.sleep(0.3)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+
 MODES = {k[5:]: v for k, v in globals().items() if k.startswith("mode_")}
 
 if __name__ == "__main__":

@@ -167,6 +167,13 @@ run auth_failed_many "$SASL
 smtpd_error_sleep_time = 0
 smtpd_soft_error_limit = 1
 smtpd_hard_error_limit = 2" $C auth_bad_many $PORT
+run pipelined_quit "" $SW --to root@lab.example --pipeline
+run rst_data "" $C rst_data $PORT
+run storage_full "queue_minfree = 900000000000000" $SW --to root@lab.example
+run client_hostname_unknown "smtpd_client_restrictions = reject_unknown_client_hostname" \
+    $SW --to root@lab.example
+run milter_down "smtpd_milters = inet:127.0.0.1:9
+milter_default_action = tempfail" $SW --to root@lab.example
 run abort_data "" $C abort_data $PORT
 run client_rst "" $C rst $PORT
 MASTER_EXTRA="127.0.0.1:$PORT inet n - n - 1 postscreen
