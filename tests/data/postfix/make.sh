@@ -17,6 +17,7 @@ set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 PORT=${PORT:-2625}
 SINKPORT=${SINKPORT:-2626}
+SMTPSPORT=${SMTPSPORT:-465}
 W=$(mktemp -d /tmp/sleuth-pfx.XXXXXX)
 chmod 755 "$W"
 CONF=$W/conf
@@ -105,7 +106,7 @@ run() {
     sleep 1
     pcap=$HERE/$name.pcap
     rm -f "$pcap"
-    tcpdump -i lo -U -w "$pcap" "tcp port $PORT or tcp port $SINKPORT" 2>"$W/tcpdump.err" &
+    tcpdump -i lo -U -w "$pcap" "tcp port $PORT or tcp port $SINKPORT or tcp port $SMTPSPORT" 2>"$W/tcpdump.err" &
     TCPDUMP_PID=$!
     n=0
     until grep -q listening "$W/tcpdump.err" 2>/dev/null; do
@@ -174,6 +175,12 @@ run client_hostname_unknown "smtpd_client_restrictions = reject_unknown_client_h
     $SW --to root@lab.example
 run milter_down "smtpd_milters = inet:127.0.0.1:9
 milter_default_action = tempfail" $SW --to root@lab.example
+run tls_on_connect_plain_server "" $SW --to root@lab.example --tls-on-connect
+# Implicit TLS on 465 (the port is what marks a TLS flow as SMTPS).
+MASTER_EXTRA="127.0.0.1:$SMTPSPORT inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt" \
+run implicit_tls_completed "smtpd_tls_chain_files = $W/key.pem, $W/cert.pem" \
+    swaks --silent 2 --server 127.0.0.1:$SMTPSPORT --helo client.example --from a@client.example \
+    --to root@lab.example --tls-on-connect
 run abort_data "" $C abort_data $PORT
 run client_rst "" $C rst $PORT
 MASTER_EXTRA="127.0.0.1:$PORT inet n - n - 1 postscreen
