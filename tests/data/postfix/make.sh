@@ -10,7 +10,8 @@
 # in MANIFEST.md; tests/integration/test_postfix_captures.py checks them.
 #
 # Needs root (Postfix, tcpdump), Postfix, swaks, python3, openssl, tcpdump.
-# Not run in CI. Usage: sudo tests/data/postfix/make.sh [SCENARIO...]
+# Not run in CI. Usage: sudo [ONLY="name ..."] [OUT=DIR] tests/data/postfix/make.sh
+# (ONLY: just these scenarios; OUT: write the captures there, not here).
 # Bounded: every client times out within 30 s; Postfix is stopped on exit.
 set -eu
 
@@ -104,7 +105,7 @@ run() {
     postfix -c "$CONF" check
     postfix -c "$CONF" start >/dev/null 2>&1
     sleep 1
-    pcap=$HERE/$name.pcap
+    pcap=${OUT:-$HERE}/$name.pcap
     rm -f "$pcap"
     tcpdump -i lo -U -w "$pcap" "tcp port $PORT or tcp port $SINKPORT or tcp port $SMTPSPORT" 2>"$W/tcpdump.err" &
     TCPDUMP_PID=$!
