@@ -36,14 +36,18 @@ static const char *const KW_NO_SERVICE[] = {
 	"insufficient system storage", "local error", "local problem", "system resources",
 	"try again tomorrow", "queue file write error", "server busy", "temporarily unavailable",
 	"configuration error", "filter", NULL };
-static const char *const KW_RATE[] = {
-	"greylist", "graylist", "grey-list", "gray-list", "greylisted", "try again later",
-	"try later", "please retry", "rate limit", "ratelimit", "rate-limit", "rate of",
-	"sending rate", "connection rate", "message rate", "too many connections",
-	"too many concurrent", "too many sessions", "too many messages", "too many recipients",
-	"too many mails", "throttl", "limit exceeded", "exceeded the", "slow down",
-	"temporarily deferred", "temporarily rejected", "deferred", "too fast", "too quickly",
-	"at a rate", "concurrent connections", "maximum number of", "per-source limit", "too much mail", NULL };
+/* RATE is two lists: words that name a limit or greylisting, and the bare
+ * "come back later" words that any temporary failure may end with. */
+static const char *const KW_RATE_NAMED[] = {
+	"greylist", "graylist", "grey-list", "gray-list", "greylisted", "rate limit",
+	"ratelimit", "rate-limit", "rate of", "sending rate", "connection rate", "message rate",
+	"too many connections", "too many concurrent", "too many sessions", "too many messages",
+	"too many recipients", "too many mails", "throttl", "limit exceeded", "exceeded the",
+	"slow down", "too fast", "too quickly", "at a rate", "concurrent connections",
+	"maximum number of", "per-source limit", "too much mail", NULL };
+static const char *const KW_RETRY[] = {
+	"try again later", "try later", "please retry", "temporarily deferred",
+	"temporarily rejected", "deferred", NULL };
 static const char *const KW_IP[] = {
 	"client host", "blocked", "blocklist", "block list", "blacklist", "black list",
 	"denylist", "dnsbl", "rbl", "spamhaus", "spamcop", "barracuda", "sorbs", "listed",
@@ -121,6 +125,11 @@ size_t diag_parse_enhanced(const char *text, char *out, size_t outlen)
 
 /* Address words, except where Postfix names the sender or recipient
  * address as what it refused ("Sender address rejected: Access denied"). */
+static bool rate_words(const char *t)
+{
+	return diag_kw_any(t, KW_RATE_NAMED) || diag_kw_any(t, KW_RETRY);
+}
+
 static bool ip_words(const char *t)
 {
 	if (!diag_kw_any(t, KW_IP))
@@ -168,6 +177,20 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 	memset(o, 0, sizeof(*o));
 	o->cause = CAUSE_UNKNOWN;
 	o->conf = CONF_LOW;
+	/* 0. A 221 (closing) that answers a command other than QUIT: the
+	 * server ended the session on that command. Postfix answers commands
+	 * it never takes from a mail client (an HTTP "GET", "POST",
+	 * "CONNECT": smtpd_forbidden_commands) with 221 2.7.0 and hangs up. */
+	if (r->code == 221 && r->answers != CMD_QUIT && r->answers != CMD_NONE) {
+		if (r->answers == CMD_UNKNOWN || enh_subject(r, '7') || diag_kw_any(r->text, KW_PROTOCOL))
+			set(o, CAUSE_TOO_MANY_ERRORS, CONF_HIGH,
+			    "SMTP protocol violation (a command the server does not take from mail clients, e.g. HTTP)",
+			    ADV_ERRORS);
+		else
+			set(o, CAUSE_UNKNOWN, CONF_MEDIUM, "the server said goodbye (221) to a command other than QUIT",
+			    "Server side: read the server's log for this session; client side: look at the command it answered.");
+		return;
+	}
 	unsigned klass = r->code ? r->code / 100 : (r->enhanced[0] ? (unsigned)(r->enhanced[0] - '0') : 0);
 	if (klass != 4 && klass != 5)
 		return;
@@ -196,18 +219,18 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		return;
 	}
 	if (a == CMD_CONNECT) {
-		if (temp && diag_kw_any(t, KW_RATE) && !diag_ci_contains(t, "no smtp service")) {
+		if (temp && rate_words(t) && !diag_ci_contains(t, "no smtp service")) {
 			set(o, CAUSE_RATE_LIMITED, CONF_HIGH, "connection limited at the greeting", ADV_RATE);
 			return;
 		}
 		if (enh_subject(r, '3') || diag_ci_contains(t, "no smtp service") ||
 		    (!enh_subject(r, '7') && !ip_words(t) && diag_kw_any(t, KW_NO_SERVICE) &&
-		     !diag_kw_any(t, KW_RATE))) {
+		     !rate_words(t))) {
 			set(o, CAUSE_SERVER_UNAVAILABLE, CONF_HIGH, "no service at the greeting", ADV_UNAVAIL);
 			return;
 		}
 		if (temp) {
-			if (enh_subject(r, '7') || diag_kw_any(t, KW_RATE))
+			if (enh_subject(r, '7') || rate_words(t))
 				set(o, CAUSE_RATE_LIMITED, CONF_HIGH, "connection limited at the greeting", ADV_RATE);
 			else
 				set(o, CAUSE_SERVER_UNAVAILABLE, CONF_MEDIUM, "service not available at the greeting", ADV_UNAVAIL);
@@ -224,7 +247,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		if (code == 503)
 			set(o, CAUSE_AUTH_FAILED, CONF_MEDIUM, "authentication refused (AUTH not offered)",
 			    "Client side: authenticate only where the server advertises AUTH (often only on port 587 and after STARTTLS); server side: enable AUTH on this listener if clients must use it.");
-		else if (code == 421 && diag_kw_any(t, KW_RATE))
+		else if (code == 421 && rate_words(t))
 			set(o, CAUSE_RATE_LIMITED, CONF_HIGH, "authentication attempts limited", ADV_RATE);
 		else if (code == 500 || code == 501 || code == 502 || code == 504)
 			set(o, CAUSE_AUTH_FAILED, CONF_MEDIUM, "authentication mechanism or exchange refused", ADV_AUTH);
@@ -270,7 +293,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		set(o, CAUSE_RELAY_DENIED, CONF_HIGH, "relay denied", ADV_RELAY);
 		return;
 	}
-	if (temp && enh_subject(r, '5') && !enh_is(r, "4.5.3") && !diag_kw_any(t, KW_RATE)) {
+	if (temp && enh_subject(r, '5') && !enh_is(r, "4.5.3") && !rate_words(t)) {
 		o->cls = RC_SYNTAX;     /* 4.5.x: a bad command, said temporarily */
 		o->cause = CAUSE_TOO_MANY_ERRORS;
 		o->conf = CONF_MEDIUM;
@@ -279,9 +302,19 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		return;
 	}
 	if (temp) {
+		/* "Try again later" alone ends many temporary failures; with
+		 * NO-SERVICE words and no word naming a limit or greylisting it
+		 * is the server's own trouble (Postfix with a milter down and
+		 * milter_default_action = tempfail: "451 4.7.1 Service
+		 * unavailable - try again later"). */
+		if (diag_kw_any(t, KW_RETRY) && diag_kw_any(t, KW_NO_SERVICE) && !diag_kw_any(t, KW_RATE_NAMED) &&
+		    !ip_words(t)) {
+			set(o, CAUSE_SERVER_UNAVAILABLE, CONF_MEDIUM, "server unavailable", ADV_UNAVAIL);
+			return;
+		}
 		/* 4xx: rate words before address words (Gmail's 4.7.0 "unusual rate ... from your IP"). */
-		if (diag_kw_any(t, KW_RATE) || enh_is(r, "4.5.3") || enh_is(r, "4.7.28")) {
-			set(o, CAUSE_RATE_LIMITED, diag_kw_any(t, KW_RATE) ? CONF_HIGH : CONF_MEDIUM,
+		if (rate_words(t) || enh_is(r, "4.5.3") || enh_is(r, "4.7.28")) {
+			set(o, CAUSE_RATE_LIMITED, rate_words(t) ? CONF_HIGH : CONF_MEDIUM,
 			    "rate limited or greylisted", ADV_RATE);
 			return;
 		}
@@ -290,7 +323,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 			return;
 		}
 		if (enh_subject(r, '7') && !diag_kw_any(t, KW_NO_SERVICE)) {
-			set(o, CAUSE_RATE_LIMITED, diag_kw_any(t, KW_RATE) ? CONF_HIGH : CONF_MEDIUM,
+			set(o, CAUSE_RATE_LIMITED, rate_words(t) ? CONF_HIGH : CONF_MEDIUM,
 			    "rate limited or greylisted", ADV_RATE);
 			return;
 		}
@@ -339,7 +372,7 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		set(o, CAUSE_RELAY_DENIED, CONF_MEDIUM, "recipient not authorised (relay denied)", ADV_RELAY);
 		return;
 	}
-	if (diag_kw_any(t, KW_RATE) && diag_ci_contains(t, "too many")) {
+	if (rate_words(t) && diag_ci_contains(t, "too many")) {
 		set(o, CAUSE_RATE_LIMITED, CONF_HIGH, "too many connections, messages or recipients", ADV_RATE);
 		return;
 	}

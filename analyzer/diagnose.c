@@ -292,22 +292,23 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 			  struct smtp_reply *syntax)
 {
 	const struct smtp_facts *f = d->f;
-	const struct smtp_reply *cand[3 + 3 * SMTP_MAX_MESSAGES];
+	const struct smtp_reply *cand[4 + 3 * SMTP_MAX_MESSAGES];
 	size_t nc = 0;
 	cand[nc++] = &f->last_error;
 	cand[nc++] = &f->greeting;
 	cand[nc++] = &f->starttls_reply;
+	cand[nc++] = &f->last_reply;     /* a 221 to a command other than QUIT */
 	for (uint32_t i = 0; i < smtp_msgs_kept(f); i++) {
 		cand[nc++] = &f->msgs[i].mail_reply;
 		cand[nc++] = &f->msgs[i].data_reply;
 		cand[nc++] = &f->msgs[i].final_reply;
 	}
-	bool found = false;
+	bool found = false, greeting_refused = false;
 	syntax->code = 0;
 	syntax->ts = 0;
-	for (size_t i = 0; i < nc; i++) {
+	for (size_t i = 0; i < nc && !greeting_refused; i++) {
 		const struct smtp_reply *r = cand[i];
-		if (r->code < 400 || r->code > 599)
+		if ((r->code < 400 || r->code > 599) && r->code != 221)
 			continue;
 		struct reply_reading rr;
 		diag_classify_reply(r, &d->rc, &rr);
@@ -318,10 +319,15 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 				*syntax = *r;
 			continue;
 		}
-		if (!found || r->ts > out->ts) {
+		/* A refused greeting decides whatever follows: the server then
+		 * answers every command with an error (RFC 5321 3.1: 503 after a
+		 * 554 greeting; Postfix with smtpd_delay_reject = no: "503 5.7.0
+		 * Error: access denied"), consequences of the greeting. */
+		if (!found || r->ts > out->ts || r->answers == CMD_CONNECT) {
 			*out = *r;
 			*rd = rr;
 			found = true;
+			greeting_refused = r->answers == CMD_CONNECT;
 		}
 	}
 	return found;
@@ -381,12 +387,17 @@ static bool root_refusal(const struct dctx *d, const struct reply_reading *rd, c
 	 * is the credentials' failure too. */
 	bool after_auth = rd->cause == CAUSE_AUTH_REQUIRED ||
 			  (rd->cause == CAUSE_TOO_MANY_ERRORS && f->auth_failures >= 2);
-	if (!after_auth || f->auth_result != AUTH_REFUSED || !f->auth_failures || !d->s->tl)
+	/* The client may have sent one more AUTH that the server never answered
+	 * because it hung up (Postfix's 421 ... too many errors after the second
+	 * refusal with smtpd_hard_error_limit = 2): still refusals before it. */
+	bool unanswered_retry = rd->cause == CAUSE_TOO_MANY_ERRORS && f->auth_result == AUTH_PENDING;
+	if (!after_auth || (f->auth_result != AUTH_REFUSED && !unanswered_retry) || !f->auth_failures || !d->s->tl)
 		return false;
 	const struct timeline *tl = d->s->tl;
-	uint16_t code = f->auth_code;
-	if (code == dec->code) {
-		/* The demand answered an AUTH itself: the refusal before it. */
+	uint16_t code = f->auth_result == AUTH_REFUSED ? f->auth_code : 0;
+	if (!code || code == dec->code) {
+		/* The demand answered an AUTH itself (or the last AUTH got no
+		 * answer): the refusal before it. */
 		code = 0;
 		for (uint32_t i = tl_count(tl); i-- > 0 && !code;) {
 			const struct event *e = tl_at(tl, i);
@@ -547,7 +558,9 @@ const struct smtp_reply *diag_quit_answer(const struct smtp_facts *f)
 {
 	if (diag_ok2(f->quit_reply.code))
 		return &f->quit_reply;
-	if (f->last_reply.code == 221)
+	/* Unpaired (QUIT lost in a gap) or paired with QUIT; a 221 to another
+	 * command is the server ending the session on it (diag_reply.c). */
+	if (f->last_reply.code == 221 && (f->last_reply.answers == CMD_NONE || f->last_reply.answers == CMD_QUIT))
 		return &f->last_reply;
 	if (f->quit_sent && f->last_cmd == CMD_QUIT && diag_ok2(f->last_reply.code) && f->last_reply.ts >= f->last_cmd_ts)
 		return &f->last_reply;

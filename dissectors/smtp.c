@@ -580,6 +580,14 @@ static void server_line(struct smtp *s, const struct line_ev *ev, const struct s
 		else if (!s->r_open)
 			smtp_note(s, DIR_S2C, m, "no space after the reply code");
 	}
+	if (s->r_open && code != s->r.code) {
+		/* A new code ends the reply it interrupts: postscreen sends
+		 * "220-" as a teaser and then "521 5.5.1 Protocol error" to an
+		 * early talker. The two are separate replies; merged, the 521
+		 * (the reason the session ended) would be lost. */
+		smtp_note(s, DIR_S2C, m, "reply code changed inside a multi-line reply");
+		reply_done(s, m);
+	}
 	if (!s->r_open) {
 		memset(&s->r, 0, sizeof(s->r));
 		s->r.code = code;
@@ -605,8 +613,6 @@ static void server_line(struct smtp *s, const struct line_ev *ev, const struct s
 			s->f.extensions[0] = '\0';
 		}
 	} else {
-		if (code != s->r.code)
-			smtp_note(s, DIR_S2C, m, "reply code changed inside a multi-line reply");
 		char enh[12];
 		size_t e = parse_enhanced(b + t, n - t, enh, sizeof(enh));
 		if (e) {

@@ -86,6 +86,24 @@ static const struct {
 	{ 421, "", "mx.example Too many concurrent SMTP connections; please try again later.", CMD_CONNECT, CAUSE_RATE_LIMITED, RC_CAUSE },
 	{ 504, "5.5.2", "<x>: Helo command rejected: need fully-qualified hostname", CMD_RCPT, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
 	{ 250, "2.0.0", "Ok", CMD_MAIL, CAUSE_UNKNOWN, RC_NONE },
+	/* Postfix 3.7 in the lab (tests/data/postfix). */
+	{ 221, "2.7.0", "Error: I can break rules, too. Goodbye.", CMD_UNKNOWN, CAUSE_TOO_MANY_ERRORS, RC_CAUSE },
+	{ 221, "2.0.0", "Bye", CMD_QUIT, CAUSE_UNKNOWN, RC_NONE },
+	{ 221, "", "closing", CMD_NONE, CAUSE_UNKNOWN, RC_NONE },
+	{ 221, "2.0.0", "mx.example closing connection", CMD_EHLO, CAUSE_UNKNOWN, RC_CAUSE },
+	{ 521, "5.5.1", "Protocol error", CMD_EHLO, CAUSE_TOO_MANY_ERRORS, RC_CAUSE },
+	{ 503, "5.5.0", "<DATA>: Data command rejected: Improper use of SMTP command pipelining", CMD_DATA, CAUSE_TOO_MANY_ERRORS, RC_CAUSE },
+	{ 450, "4.7.1", "Error: too much mail from 127.0.0.1", CMD_MAIL, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 452, "4.5.3", "Error: too many recipients", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 552, "5.3.4", "Chunk exceeds message size limit", CMD_BDAT, CAUSE_SIZE_LIMIT, RC_CAUSE },
+	{ 421, "4.7.0", "mx.example Error: too many connections from 127.0.0.1", CMD_CONNECT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 554, "5.7.1", "<unknown[127.0.0.1]>: Client host rejected: Access denied", CMD_CONNECT, CAUSE_IP_FILTERED, RC_CAUSE },
+	{ 501, "5.5.2", "<bad..name>: Helo command rejected: Invalid name", CMD_RCPT, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
+	{ 451, "4.7.1", "Service unavailable - try again later", CMD_MAIL, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
+	{ 451, "4.7.1", "Please try again later", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 450, "4.7.1", "Service temporarily unavailable: greylisted, try again later", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 452, "4.3.1", "Insufficient system storage", CMD_MAIL, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
+	{ 450, "4.7.25", "Client host rejected: cannot find your hostname, [127.0.0.1]", CMD_RCPT, CAUSE_IP_FILTERED, RC_CAUSE },
 };
 
 START_TEST(test_reply_phrasings)

@@ -83,6 +83,59 @@ START_TEST(test_completed_quit_221)
 }
 END_TEST
 
+/* Postfix's answer to an HTTP request on the SMTP port (tests/data/postfix
+ * http_command): 221 2.7.0 to "GET", then its FIN. Not a completion: the
+ * server ended the session on a command it does not take. */
+START_TEST(test_221_to_forbidden_command)
+{
+	struct tu_session t;
+	start(&t, NULL);
+	tu_cmd(&t, CMD_UNKNOWN, "GET / HTTP/1.0");
+	uint64_t r = tu_reply(&t, 221, "2.7.0", "Error: I can break rules, too. Goodbye.");
+	uint64_t fin = tu_fin(&t, DIR_S2C);
+	tu_fin(&t, DIR_C2S);
+	run(&t);
+	ck_assert_int_eq(V.cause, CAUSE_TOO_MANY_ERRORS);
+	ck_assert_int_eq(V.closed_by, BY_SERVER);
+	ck_assert_int_eq(V.close, CLOSE_FIN);
+	ck_assert_uint_eq(V.reply_code, 221);
+	ck_assert_str_eq(V.reply_enhanced, "2.7.0");
+	CITES(r);
+	CITES(fin);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* Postfix with smtpd_delay_reject = no and reject_unauth_pipelining in
+ * smtpd_client_restrictions (tests/data/postfix early_talker): the greeting
+ * is a 503 5.5.0 pipelining refusal, then every command gets "503 5.7.0
+ * Error: access denied". The greeting decides, not the newest 503. */
+START_TEST(test_refused_greeting_decides)
+{
+	struct tu_session t;
+	tu_sess_init(&t);
+	tu_handshake(&t);
+	tu_cmd(&t, CMD_EHLO, "EHLO early.example");
+	tu_wait(&t, 1.0);
+	uint64_t g = tu_greet(&t, 503, "5.5.0", "<unknown[127.0.0.1]>: Client host rejected: Improper use of SMTP command pipelining");
+	tu_reply(&t, 503, "5.7.0", "Error: access denied for unknown[127.0.0.1]");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:<a@example.org>");
+	tu_reply(&t, 503, "5.7.0", "Error: access denied for unknown[127.0.0.1]");
+	tu_cmd(&t, CMD_RCPT, "RCPT TO:<b@example.net>");
+	tu_reply(&t, 503, "5.7.0", "Error: access denied for unknown[127.0.0.1]");
+	tu_cmd(&t, CMD_QUIT, "QUIT");
+	tu_reply(&t, 221, "2.0.0", "Bye");
+	tu_fin(&t, DIR_S2C);
+	tu_fin(&t, DIR_C2S);
+	run(&t);
+	EXPECT(CAUSE_TOO_MANY_ERRORS, BY_SERVER, CLOSE_FIN, PH_GREETING, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 503);
+	ck_assert_str_eq(V.reply_enhanced, "5.5.0");
+	CITES(g);
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* arkime-smtp-decrypted: server FIN, server RST, client RST after 221. */
 START_TEST(test_completed_rst_after_221)
 {
@@ -1020,6 +1073,31 @@ START_TEST(test_auth_failures_then_too_many_errors)
 }
 END_TEST
 
+/* Postfix with smtpd_hard_error_limit = 2 (tests/data/postfix
+ * auth_failed_many): two 535s, the unprompted 421 too many errors and the
+ * server's FIN, while the client's third AUTH is still on its way (never
+ * answered, so the AUTH state is pending, not refused). */
+START_TEST(test_auth_failures_then_421_with_auth_unanswered)
+{
+	struct tu_session t;
+	start(&t, "AUTH PLAIN LOGIN");
+	uint64_t r = 0;
+	for (int i = 0; i < 2; i++) {
+		tu_cmd(&t, CMD_AUTH, "AUTH PLAIN ********");
+		r = tu_reply(&t, 535, "5.7.8", "Error: authentication failed: authentication failure");
+	}
+	tu_reply(&t, 421, "4.7.0", "mx.example Error: too many errors");
+	tu_fin(&t, DIR_S2C);
+	tu_cmd(&t, CMD_AUTH, "AUTH PLAIN ********");
+	run(&t);
+	ck_assert_int_eq(t.f.auth_result, AUTH_PENDING);
+	EXPECT(CAUSE_AUTH_FAILED, BY_SERVER, CLOSE_FIN, PH_AUTH, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 535);
+	CITES(r);
+	tu_sess_free(&t);
+}
+END_TEST
+
 /* STARTTLS refused, then the server demands it: the TLS failure decides. */
 START_TEST(test_starttls_refused_then_530)
 {
@@ -1228,6 +1306,8 @@ static Suite *suite(void)
 	Suite *s = suite_create("diagnose");
 	TCase *tc = tcase_create("completed");
 	tcase_add_test(tc, test_completed_quit_221);
+	tcase_add_test(tc, test_221_to_forbidden_command);
+	tcase_add_test(tc, test_refused_greeting_decides);
 	tcase_add_test(tc, test_completed_rst_after_221);
 	tcase_add_test(tc, test_completed_quit_250);
 	tcase_add_test(tc, test_completed_after_ehlo_fallback);
@@ -1256,6 +1336,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_syntax_refusal_then_quit);
 	tcase_add_test(tc, test_auth_failed_then_530);
 	tcase_add_test(tc, test_auth_failures_then_too_many_errors);
+	tcase_add_test(tc, test_auth_failures_then_421_with_auth_unanswered);
 	tcase_add_test(tc, test_starttls_refused_then_530);
 	tcase_add_test(tc, test_pipelined_refusal_same_segment);
 	tcase_add_test(tc, test_policy_521_after_dot);

@@ -212,6 +212,32 @@ START_TEST(test_early_talker)
 }
 END_TEST
 
+/* postscreen's answer to an early talker: a "220-" teaser, then a 521 on
+ * its own. The code change ends the 220; the 521 answers the EHLO. */
+START_TEST(test_code_change_splits_reply)
+{
+	static const struct step st[] = {
+		C("EHLO early.example\r\n"),
+		S("220-mx.lab.example ESMTP\r\n"),
+		S("521 5.5.1 Protocol error\r\n"),
+		END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert_uint_eq(f->greeting.code, 220);
+	ck_assert_uint_eq(f->greeting.lines, 1);
+	ck_assert_uint_eq(f->replies, 2);
+	ck_assert_uint_eq(f->last_error.code, 521);
+	ck_assert_str_eq(f->last_error.enhanced, "5.5.1");
+	ck_assert_int_eq(f->last_error.answers, CMD_EHLO);
+	ck_assert_uint_eq(f->unpaired_replies, 0);
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
 START_TEST(test_reply_forms)
 {
 	static const struct step st[] = {
@@ -561,6 +587,7 @@ static Suite *smtp_suite(void)
 	tcase_add_test(core, test_basic_dialog);
 	tcase_add_test(core, test_basic_split);
 	tcase_add_test(core, test_pipelined);
+	tcase_add_test(core, test_code_change_splits_reply);
 	tcase_add_test(core, test_data_refused);
 	tcase_add_test(core, test_early_talker);
 	tcase_add_test(core, test_reply_forms);
