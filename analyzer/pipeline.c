@@ -456,9 +456,7 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 		case TCP_OOO_CAP:
 		case TCP_TRUNCATED:
 		case TCP_OVERLAP_CONFLICT:
-			snprintf(e->text, sizeof(e->text), "%s, %llu bytes", tcp_event_name(ev),
-				 (unsigned long long)arg);
-			break;
+			break;          /* the kind and num (bytes) say it all */
 		default:
 			snprintf(e->text, sizeof(e->text), "%s", tcp_event_name(ev));
 			break;
