@@ -713,9 +713,12 @@ void diag_where_it_stopped(struct dctx *d)
 	const struct smtp_facts *f = d->f;
 	const struct smtp_message *m = diag_last_msg(f);
 	char b[32];
-	if (f->in_body && m)
+	if (f->in_body && m && m->data_started)
 		EXPLAIN(d, " It was inside the DATA body after %" PRIu64 " bytes (%" PRIu64 " KB).", m->wire_bytes,
 			m->wire_bytes / 1024);
+	else if (f->in_body && m)
+		EXPLAIN(d, " The client had sent DATA and %" PRIu64 " bytes of its message without a 354 from the server.",
+			m->wire_bytes);
 	else if (f->pending)
 		EXPLAIN(d, " %u command%s still awaited a reply (last: %s).", f->pending, f->pending == 1 ? "" : "s",
 			verdict_cmd_name(f->last_cmd));
