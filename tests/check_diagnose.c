@@ -871,6 +871,26 @@ START_TEST(test_capture_end_mid_data)
 }
 END_TEST
 
+/* The client pipelined DATA and its body; the capture ended before the 354:
+ * the explanation must not claim the body was accepted into DATA. */
+START_TEST(test_capture_end_body_without_354)
+{
+	struct tu_session t;
+	start(&t, "PIPELINING");
+	tu_cmd(&t, CMD_MAIL, "MAIL FROM:<a@example.org>");
+	tu_cmd(&t, CMD_RCPT, "RCPT TO:<bob@example.net>");
+	tu_cmd(&t, CMD_DATA, "DATA");
+	tu_body(&t, 2000, false);
+	t.msgs[0].data_started = false;     /* no 354 came */
+	tu_end(&t, END_CAPTURE_END);
+	run(&t);
+	ck_assert_int_eq(V.cause, CAUSE_CAPTURE_INCOMPLETE);
+	ck_assert_ptr_null(strstr(V.explanation, "inside the DATA body"));
+	ck_assert_ptr_nonnull(strstr(V.explanation, "without a 354"));
+	tu_sess_free(&t);
+}
+END_TEST
+
 START_TEST(test_evicted_flow)
 {
 	struct tu_session t;
@@ -1321,6 +1341,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_rst_same_ttl_not_middlebox);
 	tcase_add_test(tc, test_capture_end_mid_data);
 	tcase_add_test(tc, test_capture_started_midstream);
+	tcase_add_test(tc, test_capture_end_body_without_354);
 	tcase_add_test(tc, test_evicted_flow);
 	tcase_add_test(tc, test_one_sided_capture);
 	tcase_add_test(tc, test_capture_end_idle);
