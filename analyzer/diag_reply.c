@@ -45,6 +45,10 @@ static const char *const KW_RATE_NAMED[] = {
 	"too many recipients", "too many mails", "throttl", "limit exceeded", "exceeded the",
 	"slow down", "too fast", "too quickly", "at a rate", "concurrent connections",
 	"maximum number of", "per-source limit", "too much mail", NULL };
+/* The server noticing that the client already went away (Exim's "421 ...
+ * lost input connection"): a consequence of the client's close, not a cause. */
+static const char *const KW_LOST_CLIENT[] = {
+	"lost input connection", "lost connection", "connection lost", "client disconnected", NULL };
 static const char *const KW_RETRY[] = {
 	"try again later", "try later", "please retry", "temporarily deferred",
 	"temporarily rejected", "deferred", NULL };
@@ -204,6 +208,10 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 		set(o, CAUSE_TLS_FAILED, CONF_HIGH, "STARTTLS refused", ADV_TLS_FAIL);
 		return;
 	}
+	if (diag_kw_any(t, KW_LOST_CLIENT)) {
+		o->cls = RC_NONE;
+		return;
+	}
 	/* A timeout is a timeout whatever was pending (421 4.4.2, 451 4.7.0 "Timeout waiting"). */
 	if (enh_is(r, "4.4.2") || diag_kw_any(t, KW_TIMEOUT)) {
 		set(o, CAUSE_IDLE_TIMEOUT, CONF_HIGH, "idle timeout", ADV_TIMEOUT);
@@ -223,8 +231,11 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 			set(o, CAUSE_RATE_LIMITED, CONF_HIGH, "connection limited at the greeting", ADV_RATE);
 			return;
 		}
+		/* A permanent refusal at the greeting is about this client unless it
+		 * says the host has no SMTP service at all (RFC 5321 3.1): Exim's
+		 * "554 SMTP service not available" is its host/ACL reject. */
 		if (enh_subject(r, '3') || diag_ci_contains(t, "no smtp service") ||
-		    (!enh_subject(r, '7') && !ip_words(t) && diag_kw_any(t, KW_NO_SERVICE) &&
+		    (temp && !enh_subject(r, '7') && !ip_words(t) && diag_kw_any(t, KW_NO_SERVICE) &&
 		     !rate_words(t))) {
 			set(o, CAUSE_SERVER_UNAVAILABLE, CONF_HIGH, "no service at the greeting", ADV_UNAVAIL);
 			return;
@@ -272,6 +283,13 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c, 
 	if (diag_kw_any(t, KW_TLS) &&
 	    (code == 530 || enh_subject(r, '7') || diag_ci_contains(t, "required") || diag_ci_contains(t, "must"))) {
 		set(o, CAUSE_TLS_REQUIRED, CONF_HIGH, "STARTTLS required", ADV_TLS_REQ);
+		return;
+	}
+	/* A RCPT refused with relay words is relay denied even when the text
+	 * adds that authenticating would help (Exim: "550 relay not permitted,
+	 * authentication required"); a 530 stays an authentication demand. */
+	if (a == CMD_RCPT && code != 530 && diag_kw_any(t, KW_RELAY)) {
+		set(o, CAUSE_RELAY_DENIED, CONF_HIGH, "relay denied", ADV_RELAY);
 		return;
 	}
 	if (code == 530 || diag_kw_any(t, KW_AUTH_REQ)) {

@@ -104,6 +104,18 @@ static const struct {
 	{ 450, "4.7.1", "Service temporarily unavailable: greylisted, try again later", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
 	{ 452, "4.3.1", "Insufficient system storage", CMD_MAIL, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
 	{ 450, "4.7.25", "Client host rejected: cannot find your hostname, [127.0.0.1]", CMD_RCPT, CAUSE_IP_FILTERED, RC_CAUSE },
+	/* Exim 4 defaults (no enhanced codes unless configured). */
+	{ 421, "", "Too many concurrent SMTP connections from this IP address; please try again later.", CMD_CONNECT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 554, "", "SMTP service not available", CMD_CONNECT, CAUSE_IP_FILTERED, RC_CAUSE },
+	{ 550, "", "Administrative prohibition", CMD_CONNECT, CAUSE_IP_FILTERED, RC_CAUSE },
+	{ 454, "", "TLS currently unavailable", CMD_STARTTLS, CAUSE_TLS_FAILED, RC_CAUSE },
+	{ 554, "", "Security failure", CMD_STARTTLS, CAUSE_TLS_FAILED, RC_CAUSE },
+	{ 550, "", "relay not permitted, authentication required", CMD_RCPT, CAUSE_RELAY_DENIED, RC_CAUSE },
+	{ 550, "", "Unrouteable address", CMD_RCPT, CAUSE_UNKNOWN, RC_CAUSE },
+	{ 452, "", "too many recipients", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
+	{ 421, "", "mx.example: SMTP incoming data timeout - closing connection.", CMD_NONE, CAUSE_IDLE_TIMEOUT, RC_CAUSE },
+	{ 451, "", "Temporary local problem - please try later", CMD_BODY_END, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
+	{ 421, "", "mx.example lost input connection", CMD_NONE, CAUSE_UNKNOWN, RC_NONE },
 };
 
 START_TEST(test_reply_phrasings)
