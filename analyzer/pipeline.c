@@ -60,7 +60,6 @@ struct session {
 	struct smtp *smtp;              /* NULL once we stopped dissecting */
 	struct timeline tl;
 	struct extract_session *xs;
-	bool classified;
 	bool starttls_signalled;
 	bool midstream;
 	bool not_smtp;                  /* we gave up on SMTP for this flow */
@@ -292,7 +291,6 @@ static void session_end_classify(struct session *s)
 		return;
 	classify_finish(s->pl->cls, s->cf);
 	session_refresh_class(s);
-	s->classified = true;
 	classify_flow_free(s->cf);
 	s->cf = NULL;
 }
@@ -301,8 +299,9 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 {
 	struct pipeline *pl = ctx;
 	struct session *s = calloc(1, sizeof(*s));
+	pl->sum.flows++;
 	if (!s) {
-		pl->sum.flows_untracked++;
+		pl->sum.flows_untracked++;     /* counted among the dropped flows */
 		return NULL;
 	}
 	s->pl = pl;
@@ -319,7 +318,6 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 		if (s->xs && s->smtp)
 			smtp_set_body_sink(s->smtp, extract_body, s->xs);
 	}
-	pl->sum.flows++;
 	return s;
 }
 
