@@ -8,7 +8,7 @@
 #   cmake --build build-fuzz -j2
 # Each fuzz_NAME starts from tests/fuzz/seeds/fuzz_NAME/ (copied into a
 # scratch corpus so the repository is not touched); targets whose name has
-# "engine" in it also start from the corpus captures (SLEUTH_CORPUS, default
+# "engine" or "pipeline" in it also start from the corpus captures (SLEUTH_CORPUS, default
 # ../shared/corpus next to the source tree) up to 256 KB each.
 # Crash inputs are left in BUILD_DIR/fuzz-artifacts/. Exits non-zero when any
 # target fails.
@@ -30,7 +30,7 @@ for bin in "$build"/fuzz_*; do
 		cp "$src/tests/fuzz/seeds/$name"/* "$work"/ 2>/dev/null
 	fi
 	case $name in
-	*engine*)
+	*engine*|*pipeline*)
 		if [ -d "$corpus" ]; then
 			find "$corpus" -maxdepth 1 \( -name '*.pcap' -o -name '*.pcapng' \) -size -256k \
 				-exec cp {} "$work"/ \;
