@@ -85,6 +85,45 @@ static size_t utf8_seq_len(const uint8_t *s, size_t n)
 	return need;
 }
 
+static int b64_value(uint8_t c)
+{
+	if (c >= 'A' && c <= 'Z') return c - 'A';
+	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+	if (c >= '0' && c <= '9') return c - '0' + 52;
+	if (c == '+') return 62;
+	if (c == '/') return 63;
+	return -1;
+}
+
+size_t sl_b64_decode(const uint8_t *in, size_t n, uint8_t *out, size_t outlen, bool *ok)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0, i;
+	*ok = true;
+	for (i = 0; i < n && in[i] != '='; i++) {
+		int v = b64_value(in[i]);
+		if (v < 0) {
+			*ok = false;
+			return o;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o < outlen)
+				out[o++] = (uint8_t)(acc >> bits);
+			else
+				*ok = false;
+			acc &= (1u << bits) - 1;
+		}
+	}
+	for (; i < n; i++)
+		if (in[i] != '=')
+			*ok = false;
+	return o;
+}
+
 size_t sl_text_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n)
 {
 	size_t o = 0, i = 0;

@@ -61,4 +61,13 @@ const char *sl_time_str(sl_time t, char *buf, size_t len);
  */
 size_t sl_text_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n);
 
+/*
+ * Decodes base64 (RFC 4648 alphabet) into out, stopping at the first '=' or
+ * byte outside the alphabet, and at outlen. Returns the bytes written. *ok
+ * says whether the input was well-formed and fit: alphabet bytes, then only
+ * '=' padding, and no more than outlen bytes decoded. Used by the AUTH
+ * dissector (which takes what it can) and the server (which wants *ok).
+ */
+size_t sl_b64_decode(const uint8_t *in, size_t n, uint8_t *out, size_t outlen, bool *ok);
+
 #endif

@@ -21,42 +21,6 @@
 
 #define AUTH_DECODE_MAX 1024
 
-static int b64v(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
-size_t smtp_b64_decode(const uint8_t *in, size_t n, uint8_t *out, size_t outlen, bool *ok)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-	*ok = true;
-	for (size_t i = 0; i < n; i++) {
-		if (in[i] == '=')
-			break;
-		int v = b64v(in[i]);
-		if (v < 0) {
-			*ok = false;
-			break;
-		}
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o < outlen)
-				out[o++] = (uint8_t)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	return o;
-}
-
 static void wipe(void *p, size_t n)
 {
 	volatile uint8_t *v = p;
@@ -75,7 +39,7 @@ static void take_user(struct smtp *s, const uint8_t *b64, size_t n, uint32_t ste
 {
 	uint8_t dec[AUTH_DECODE_MAX];
 	bool ok;
-	size_t d = smtp_b64_decode(b64, n, dec, sizeof(dec), &ok);
+	size_t d = sl_b64_decode(b64, n, dec, sizeof(dec), &ok);
 	const char *mech = s->f.auth_mech;
 	if (!strcmp(mech, "PLAIN") && step == 0) {
 		/* authzid NUL authcid NUL passwd: the authcid */

@@ -184,7 +184,6 @@ void smtp_auth_cmd(struct smtp *s, const uint8_t *arg, size_t n, char *out, size
 bool smtp_auth_data(struct smtp *s, const uint8_t *line, size_t n);
 void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct seg_meta *m);
 void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why);
-size_t smtp_b64_decode(const uint8_t *in, size_t n, uint8_t *out, size_t outlen, bool *ok);
 
 /* smtp_tunnel.c */
 /* Looks at the client's first byte; true when a SOCKS prelude starts. */

@@ -8,45 +8,19 @@
  * echoed. Decoding writes into fixed buffers and fails rather than truncates.
  */
 #include "srv.h"
+#include "common.h"
 
 #include <string.h>
 #include <strings.h>
 
 /* ---- base64 (AUTH) ---- */
 
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z') return c - 'A';
-	if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-	if (c >= '0' && c <= '9') return c - '0' + 52;
-	if (c == '+') return 62;
-	if (c == '/') return 63;
-	return -1;
-}
-
-/* Decodes into out (cap outlen); returns length or -1 on bad input. */
+/* Decodes into out (cap outlen); returns length or -1 on bad or oversized input. */
 static long b64dec(const char *s, size_t n, char *out, size_t outlen)
 {
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t k = 0, i;
-	for (i = 0; i < n && s[i] != '='; i++) {
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (k >= outlen)
-				return -1;
-			out[k++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	for (; i < n; i++)
-		if (s[i] != '=')
-			return -1;
-	return (long)k;
+	bool ok;
+	size_t k = sl_b64_decode((const uint8_t *)s, n, (uint8_t *)out, outlen, &ok);
+	return ok ? (long)k : -1;
 }
 
 /* ---- AUTH ---- */

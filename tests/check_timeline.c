@@ -78,6 +78,33 @@ START_TEST(test_addr_and_time)
 }
 END_TEST
 
+START_TEST(test_base64)
+{
+	uint8_t out[16];
+	bool ok;
+	const char *in = "dXNlcgBwYXNz";             /* "user\0pass" */
+	size_t n = sl_b64_decode((const uint8_t *)in, strlen(in), out, sizeof(out), &ok);
+	ck_assert(ok);
+	ck_assert_uint_eq(n, 9);
+	ck_assert_mem_eq(out, "user\0pass", 9);
+	in = "Ym9i";                                    /* "bob" */
+	n = sl_b64_decode((const uint8_t *)in, 4, out, sizeof(out), &ok);
+	ck_assert(ok && n == 3 && memcmp(out, "bob", 3) == 0);
+	in = "Ym9iYQ==";                                /* padding */
+	n = sl_b64_decode((const uint8_t *)in, 8, out, sizeof(out), &ok);
+	ck_assert(ok && n == 4 && memcmp(out, "boba", 4) == 0);
+	/* a bad byte stops decoding: what came before is kept, ok is false */
+	n = sl_b64_decode((const uint8_t *)"Ym9i*Ym9i", 9, out, sizeof(out), &ok);
+	ck_assert(!ok && n == 3);
+	/* padding then more data is not well-formed */
+	sl_b64_decode((const uint8_t *)"Ym9iYQ==Ym9i", 12, out, sizeof(out), &ok);
+	ck_assert(!ok);
+	/* output is capped: the first bytes are kept, ok is false */
+	n = sl_b64_decode((const uint8_t *)"dXNlcgBwYXNz", 12, out, 4, &ok);
+	ck_assert(!ok && n == 4 && memcmp(out, "user", 4) == 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("timeline");
@@ -86,6 +113,7 @@ int main(void)
 	tcase_add_test(tc, test_ring_keeps_head_and_tail);
 	tcase_add_test(tc, test_text_sanitised);
 	tcase_add_test(tc, test_addr_and_time);
+	tcase_add_test(tc, test_base64);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
