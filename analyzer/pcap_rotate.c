@@ -67,6 +67,18 @@ static int open_index(struct pcap_rotate *w, unsigned idx, char *err, size_t err
 }
 
 /* Flushes the open file and reports a write error stdio may have kept. */
+/* Says which file failed and why (errno as the failed call left it), and
+ * stops all further writing. Returns -1 for the caller to pass on. */
+static int write_failed(struct pcap_rotate *w, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	if (pcap_rotate_name(path, sizeof(path), w->base, w->idx) < 0)
+		snprintf(path, sizeof(path), "%s", w->base);
+	snprintf(err, errlen, "%s: write failed: %s", path, errno ? strerror(errno) : "I/O error");
+	w->failed = true;
+	return -1;
+}
+
 static int flush_current(struct pcap_rotate *w, char *err, size_t errlen)
 {
 	if (!w->d)
@@ -74,13 +86,7 @@ static int flush_current(struct pcap_rotate *w, char *err, size_t errlen)
 	FILE *f = pcap_dump_file(w->d);
 	errno = 0;
 	if (pcap_dump_flush(w->d) != 0 || ferror(f)) {
-		char path[PATH_MAX];
-		if (pcap_rotate_name(path, sizeof(path), w->base, w->idx) < 0)
-			snprintf(path, sizeof(path), "%s", w->base);
-		snprintf(err, errlen, "%s: write failed: %s", path,
-			 errno ? strerror(errno) : "I/O error");
-		w->failed = true;
-		return -1;
+		return write_failed(w, err, errlen);
 	}
 	return 0;
 }
@@ -140,13 +146,7 @@ int pcap_rotate_write(struct pcap_rotate *w, const struct pcap_pkthdr *h,
 	/* stdio writes out a full buffer inside pcap_dump; catching its error
 	 * here keeps errno meaningful (a later flush would only see the flag) */
 	if (ferror(pcap_dump_file(w->d))) {
-		char path[PATH_MAX];
-		if (pcap_rotate_name(path, sizeof(path), w->base, w->idx) < 0)
-			snprintf(path, sizeof(path), "%s", w->base);
-		snprintf(err, errlen, "%s: write failed: %s", path,
-			 errno ? strerror(errno) : "I/O error");
-		w->failed = true;
-		return -1;
+		return write_failed(w, err, errlen);
 	}
 	w->file_bytes += rec;
 	w->file_records++;
