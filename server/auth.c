@@ -74,6 +74,22 @@ static void auth_plain(struct session *ss, const char *b64, size_t n)
 	memset(buf, 0, sizeof(buf));
 }
 
+/* The AUTH LOGIN user name (base64), on the AUTH line or after the first
+ * 334: kept for the password check, then the password prompt. An
+ * undecodable name ends the exchange. */
+static void login_user(struct session *ss, const char *b64, size_t n)
+{
+	long m = b64dec(b64, n, ss->auth_user, sizeof(ss->auth_user) - 1);
+	if (m < 0) {
+		sess_enter(ss, SS_CMD);
+		sess_reply(ss, 501, "5.5.2", "Cannot decode response");
+		return;
+	}
+	ss->auth_user[m] = 0;
+	sess_enter(ss, SS_AUTH_PASS);
+	sess_reply(ss, 334, NULL, "UGFzc3dvcmQ6");
+}
+
 void auth_line(struct session *ss, const char *l, size_t n)
 {
 	if (n == 1 && l[0] == '*') {
@@ -84,15 +100,7 @@ void auth_line(struct session *ss, const char *l, size_t n)
 	if (ss->state == SS_AUTH_PLAIN) {
 		auth_plain(ss, l, n);
 	} else if (ss->state == SS_AUTH_USER) {
-		long m = b64dec(l, n, ss->auth_user, sizeof(ss->auth_user) - 1);
-		if (m < 0) {
-			sess_enter(ss, SS_CMD);
-			sess_reply(ss, 501, "5.5.2", "Cannot decode response");
-			return;
-		}
-		ss->auth_user[m] = 0;
-		sess_enter(ss, SS_AUTH_PASS);
-		sess_reply(ss, 334, NULL, "UGFzc3dvcmQ6");
+		login_user(ss, l, n);
 	} else {
 		char pw[SRV_USER_MAX];
 		long m = b64dec(l, n, pw, sizeof(pw) - 1);
@@ -150,14 +158,7 @@ void auth_cmd(struct session *ss, const char *a, size_t n)
 		}
 	} else if (mlen == 5 && strncasecmp(a, "LOGIN", 5) == 0) {
 		if (ir) {
-			long m = b64dec(ir, irlen, ss->auth_user, sizeof(ss->auth_user) - 1);
-			if (m < 0) {
-				sess_reply(ss, 501, "5.5.2", "Cannot decode response");
-				return;
-			}
-			ss->auth_user[m] = 0;
-			sess_enter(ss, SS_AUTH_PASS);
-			sess_reply(ss, 334, NULL, "UGFzc3dvcmQ6");
+			login_user(ss, ir, irlen);
 		} else {
 			sess_enter(ss, SS_AUTH_USER);
 			sess_reply(ss, 334, NULL, "VXNlcm5hbWU6");
