@@ -41,6 +41,7 @@
 
 #include "packet.h"
 #include "pcap_rotate.h"
+#include "numparse.h"
 #include "pipeline.h"
 
 const char LIVE_USAGE[] =
@@ -95,32 +96,6 @@ static const struct option live_long_options[] = {
 
 /* ---- option parsing ---- */
 
-/* A positive finite decimal number (seconds or MB), at most max. */
-static bool parse_positive(const char *s, double max, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
-/* A decimal integer 1..max (no sign, no spaces). */
-static bool parse_count(const char *s, uint64_t max, uint64_t *out)
-{
-	if (*s < '0' || *s > '9')
-		return false;
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || v == 0 || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static const char *opt_name(int c, char *buf, size_t len)
 {
 	for (const struct option *o = live_long_options; o->name; o++)
@@ -165,14 +140,14 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 			lo->write_path = optarg;
 			break;
 		case 'C':
-			if (!parse_positive(optarg, 1e9, &d) || d * LIVE_BYTES_PER_MB < 4096) {
+			if (!sl_parse_number(optarg, 1e9, &d) || d * LIVE_BYTES_PER_MB < 4096) {
 				snprintf(err, errlen, "-C: bad file size '%s' (million bytes, at least 0.004096)", optarg);
 				return -1;
 			}
 			lo->rotate_bytes = (uint64_t)(d * LIVE_BYTES_PER_MB);
 			break;
 		case 'W':
-			if (!parse_count(optarg, PCAP_ROTATE_MAX_FILES, &n) || n < 2) {
+			if (!sl_parse_uint(optarg, PCAP_ROTATE_MAX_FILES, &n) || n < 2) {
 				snprintf(err, errlen, "-W: bad file count '%s' (2..%u)", optarg, PCAP_ROTATE_MAX_FILES);
 				return -1;
 			}
@@ -186,7 +161,7 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 			lo->user = optarg;
 			break;
 		case 'c':
-			if (!parse_count(optarg, UINT64_MAX, &n)) {
+			if (!sl_parse_uint(optarg, UINT64_MAX, &n) || n == 0) {
 				snprintf(err, errlen, "--count: bad packet count '%s'", optarg);
 				return -1;
 			}
@@ -194,7 +169,7 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 			break;
 		case LIVE_OPT_DURATION:
 			/* at most ~30 years so the ns value cannot overflow */
-			if (!parse_positive(optarg, 1e9, &d)) {
+			if (!sl_parse_number(optarg, 1e9, &d) || d <= 0) {
 				snprintf(err, errlen, "--duration: bad number of seconds '%s'", optarg);
 				return -1;
 			}
@@ -203,7 +178,7 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 				lo->duration = 1;
 			break;
 		case 'B':
-			if (!parse_count(optarg, LIVE_MAX_BUFFER_MB, &n)) {
+			if (!sl_parse_uint(optarg, LIVE_MAX_BUFFER_MB, &n) || n == 0) {
 				snprintf(err, errlen, "-B: bad buffer size '%s' (1..%u MB)", optarg, LIVE_MAX_BUFFER_MB);
 				return -1;
 			}
@@ -217,7 +192,7 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 				cfg->engine.closed_linger = 0;
 				break;
 			}
-			if (!parse_positive(optarg, 3600, &d)) {
+			if (!sl_parse_number(optarg, 3600, &d) || d <= 0) {
 				snprintf(err, errlen, "--linger: bad number of seconds '%s'", optarg);
 				return -1;
 			}
@@ -369,13 +344,6 @@ static sl_time wall_now(void)
 	return (sl_time)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
 
-static sl_time mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (sl_time)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
-
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	struct live_ctx *lc = (struct live_ctx *)user;
@@ -496,13 +464,13 @@ static int capture_loop(struct live_ctx *lc, const struct live_opts *lo)
 		fprintf(stderr, "smtpsleuth live: %s: no selectable descriptor\n", lo->iface);
 		return 1;
 	}
-	sl_time start = mono_now();
+	sl_time start = sl_mono_ns();
 	sl_time next_tick = start + LIVE_TICK_MS * NS_PER_MS;
 	int rc = 0;
 	bool write_reported = false;
 
 	while (!live_stop_signal) {
-		sl_time now = mono_now();
+		sl_time now = sl_mono_ns();
 		if (lo->duration && now - start >= lo->duration)
 			break;
 		sl_time wait = next_tick - now;
@@ -543,7 +511,7 @@ static int capture_loop(struct live_ctx *lc, const struct live_opts *lo)
 		if (lc->limit && lc->frames >= lc->limit)
 			break;
 
-		now = mono_now();
+		now = sl_mono_ns();
 		if (now >= next_tick) {
 			sl_time t = wall_now();
 			pipeline_sweep(lc->p, t > lc->last_ts ? t : lc->last_ts);

@@ -49,13 +49,6 @@ static void analyze_usage(FILE *f)
 		"  -h, --help             this text\n", PIPELINE_OPTIONS_HELP);
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct progress {
 	bool on;
 	double last;
@@ -64,7 +57,7 @@ struct progress {
 
 static void progress_tick(struct progress *pr, const struct pipeline *pl, const char *name)
 {
-	double now = mono_now();
+	double now = sl_mono_sec();
 	if (now - pr->last < 0.5)
 		return;
 	pr->last = now;
@@ -150,7 +143,7 @@ static int analyze_main(int argc, char **argv)
 		fprintf(stderr, "smtpsleuth: %s\n", err);
 		return 1;
 	}
-	struct progress pr = { .on = isatty(STDERR_FILENO) && !cfg.report.json, .last = mono_now() };
+	struct progress pr = { .on = isatty(STDERR_FILENO) && !cfg.report.json, .last = sl_mono_sec() };
 	bool ok = true;
 	for (int i = optind; i < argc; i++)
 		ok &= analyze_file(pl, argv[i], &pr);

@@ -28,21 +28,6 @@
 
 #include "smtp_int.h"
 
-#define X(e, s) s,
-static const char *const cmd_names[] = { SMTP_COMMANDS(X) };
-static const char *const phase_names[] = { SMTP_PHASES(X) };
-#undef X
-
-const char *smtp_cmd_name(enum smtp_cmd c)
-{
-	return (unsigned)c < CMD__COUNT ? cmd_names[c] : "?";
-}
-
-const char *smtp_phase_name(enum smtp_phase p)
-{
-	return (unsigned)p < PH__COUNT ? phase_names[p] : "?";
-}
-
 /* ---- small helpers -------------------------------------------------- */
 
 struct event *smtp_ev(struct smtp *s, enum ev_kind k, enum sl_dir d, const struct seg_meta *m,
@@ -346,33 +331,6 @@ static size_t defer_add(struct smtp *s, const uint8_t *b, size_t n, const struct
 
 /* ---- replies -------------------------------------------------------- */
 
-/* Parses "[245].d{1,3}.d{1,3}" at t; returns its length or 0. */
-static size_t parse_enhanced(const uint8_t *t, size_t n, char *out, size_t outlen)
-{
-	size_t i = 0;
-	if (n < 5 || (t[0] != '2' && t[0] != '4' && t[0] != '5') || t[1] != '.')
-		return 0;
-	i = 2;
-	for (int part = 0; part < 2; part++) {
-		size_t d = 0;
-		while (i < n && is_digit(t[i]) && d < 4) {
-			i++;
-			d++;
-		}
-		if (d == 0 || d > 3)
-			return 0;
-		if (part == 0) {
-			if (i >= n || t[i] != '.')
-				return 0;
-			i++;
-		}
-	}
-	if (i < n && t[i] != ' ')
-		return 0;
-	sl_text_copy(out, outlen, t, i);
-	return i;
-}
-
 static void reply_text_append(struct smtp *s, const uint8_t *t, size_t n)
 {
 	size_t have = strlen(s->r.text);
@@ -595,7 +553,7 @@ static void server_line(struct smtp *s, const struct line_ev *ev, const struct s
 		s->r_nocode_noted = false;
 		if (code < 100 || code > 599)
 			smtp_note(s, DIR_S2C, m, "non-standard reply code");
-		size_t e = parse_enhanced(b + t, n - t, s->r.enhanced, sizeof(s->r.enhanced));
+		size_t e = smtp_parse_enhanced(b + t, n - t, true, s->r.enhanced, sizeof(s->r.enhanced));
 		if (e) {
 			t += e;
 			while (t < n && b[t] == ' ')
@@ -614,7 +572,7 @@ static void server_line(struct smtp *s, const struct line_ev *ev, const struct s
 		}
 	} else {
 		char enh[12];
-		size_t e = parse_enhanced(b + t, n - t, enh, sizeof(enh));
+		size_t e = smtp_parse_enhanced(b + t, n - t, true, enh, sizeof(enh));
 		if (e) {
 			t += e;
 			while (t < n && b[t] == ' ')

@@ -46,7 +46,7 @@ static void auth_result(struct session *ss, const char *user, size_t ulen, const
 	}
 	ss->n_auth_fail++;
 	sess_reply(ss, 535, "5.7.8", "Error: authentication failed: authentication failure");
-	sess_cause(ss, SC_AUTH_FAILED, 535, "5.7.8");
+	sess_cause(ss, CAUSE_AUTH_FAILED, 535, "5.7.8");
 	if (pol->max_auth_failures && ss->n_auth_fail >= pol->max_auth_failures) {
 		sess_reply(ss, 421, "4.7.0", "%s Error: too many authentication failures", pol->hostname);
 		sess_server_close(ss, CL_FIN);
@@ -60,7 +60,7 @@ static void auth_plain(struct session *ss, const char *b64, size_t n)
 	if (m < 0) {
 		sess_enter(ss, SS_CMD);
 		sess_reply(ss, 501, "5.5.2", "Cannot decode response");
-		sess_cause(ss, SC_AUTH_FAILED, 501, "5.5.2");
+		sess_cause(ss, CAUSE_AUTH_FAILED, 501, "5.5.2");
 		return;
 	}
 	/* authzid NUL authcid NUL password */

@@ -16,21 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define X(e, s) s,
-static const char *const cause_names[] = { SRV_CAUSES(X) };
-static const char *const phase_names[] = { SRV_PHASES(X) };
-#undef X
-
-const char *srv_cause_name(enum srv_cause c)
-{
-	return (unsigned)c < SC__COUNT ? cause_names[c] : "unknown";
-}
-
-const char *srv_phase_name(enum srv_phase p)
-{
-	return (unsigned)p < PH__N ? phase_names[p] : "connect";
-}
-
 static const char *close_name(enum close_how c)
 {
 	return c == CL_FIN ? "fin" : c == CL_RST ? "rst" : "none";
@@ -65,8 +50,8 @@ void srv_log_session(struct server *s, const struct session *ss)
 {
 	char line[2048], start[40];
 	iso_time(ss->wall_start, start, sizeof(start));
-	double dur = mono_now() - ss->t_start;
-	enum srv_cause cause = ss->cause;
+	double dur = sl_mono_sec() - ss->t_start;
+	enum cause cause = ss->cause;
 	int n;
 	if (s->pol->json) {
 		char reply[64] = "null";
@@ -80,7 +65,7 @@ void srv_log_session(struct server *s, const struct session *ss)
 		    "\"tls\":%s,\"auth_user\":\"%s\",\"messages\":%u,\"errors\":%u,"
 		    "\"auth_failures\":%u,\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration\":%.6f}\n",
 		    (unsigned long long)ss->id, start, ss->peer_ip, ss->peer_port,
-		    srv_cause_name(cause), srv_phase_name(ss->cause_phase), reply,
+		    cause_name(cause), smtp_phase_name(ss->cause_phase), reply,
 		    close_name(ss->close_how), closer_name(ss->closed_by), ss->helo,
 		    ss->tls_on ? "true" : "false", ss->authed ? ss->auth_user : "", ss->n_msgs, ss->n_errors,
 		    ss->n_auth_fail, (unsigned long long)ss->bytes_in,
@@ -97,7 +82,7 @@ void srv_log_session(struct server *s, const struct session *ss)
 		    (unsigned long long)ss->id, start,
 		    strchr(ss->peer_ip, ':') ? "[" : "", ss->peer_ip,
 		    strchr(ss->peer_ip, ':') ? "]" : "", ss->peer_port,
-		    srv_cause_name(cause), srv_phase_name(ss->cause_phase), reply,
+		    cause_name(cause), smtp_phase_name(ss->cause_phase), reply,
 		    close_name(ss->close_how), closer_name(ss->closed_by), ss->helo,
 		    ss->tls_on ? "yes" : "no", ss->auth_user[0] && ss->authed ? ss->auth_user : "-",
 		    ss->n_msgs, ss->n_errors, ss->n_auth_fail,

@@ -281,30 +281,6 @@ static int load_users(struct policy *p, const char *path, char *err, size_t errl
 	return 0;
 }
 
-static bool parse_double(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || *end || end == s || !isfinite(v) || v < 0 || v > 86400 * 7)
-		return false;
-	*out = v;
-	return true;
-}
-
-static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	if (*s == '-')
-		return false;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || *end || end == s || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 enum {
 	O_LISTEN = 256, O_HOSTNAME, O_MAX_SIZE, O_SIZE_ACTION, O_USERS, O_REQ_AUTH, O_MAX_AUTHF,
 	O_ALLOW, O_DENY, O_DENY_ACTION, O_IDLE, O_IDLE_ACTION, O_MAX_ERRORS, O_RELAY,
@@ -372,7 +348,7 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 			snprintf(p->hostname, sizeof(p->hostname), "%s", a);
 			break;
 		case O_MAX_SIZE:
-			if (!parse_uint(a, UINT64_MAX / 2, &u))
+			if (!sl_parse_uint(a, UINT64_MAX / 2, &u))
 				USAGE_ERR("--max-size: expected a byte count");
 			p->max_size = u;
 			break;
@@ -390,7 +366,7 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 		}
 		case O_REQ_AUTH: p->require_auth = true; break;
 		case O_MAX_AUTHF:
-			if (!parse_uint(a, 1000000, &u))
+			if (!sl_parse_uint(a, 1000000, &u))
 				USAGE_ERR("--max-auth-failures: expected a count");
 			p->max_auth_failures = (unsigned)u;
 			break;
@@ -412,7 +388,7 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 			else USAGE_ERR("--deny-action: greeting, close or reset");
 			break;
 		case O_IDLE:
-			if (!parse_double(a, &p->idle_timeout) || p->idle_timeout < 0.01)
+			if (!sl_parse_number(a, 86400 * 7, &p->idle_timeout) || p->idle_timeout < 0.01)
 				USAGE_ERR("--idle-timeout: expected seconds >= 0.01");
 			break;
 		case O_IDLE_ACTION:
@@ -421,7 +397,7 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 			else USAGE_ERR("--idle-action: reply or close");
 			break;
 		case O_MAX_ERRORS:
-			if (!parse_uint(a, 1000000, &u) || u == 0)
+			if (!sl_parse_uint(a, 1000000, &u) || u == 0)
 				USAGE_ERR("--max-errors: expected a count >= 1");
 			p->max_errors = (unsigned)u;
 			break;
@@ -437,7 +413,7 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 		case O_MAX_MSGS:
 		case O_MAX_RCPTS:
 		case O_MAX_SESSIONS:
-			if (!parse_uint(a, 1000000, &u))
+			if (!sl_parse_uint(a, 1000000, &u))
 				USAGE_ERR("%s: expected a count", argv[optind - 1]);
 			if (c == O_MAX_CONN_IP) p->max_conn_per_ip = (unsigned)u;
 			else if (c == O_MAX_CONNS) p->max_conns = (unsigned)u;
@@ -447,12 +423,12 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 			break;
 		case O_GREYLIST: p->greylist = true; break;
 		case O_GREY_DELAY:
-			if (!parse_double(a, &p->greylist_delay))
+			if (!sl_parse_number(a, 86400 * 7, &p->greylist_delay))
 				USAGE_ERR("--greylist-delay: expected seconds");
 			break;
 		case O_SHUTDOWN: p->shutdown = true; break;
 		case O_GREET_DELAY:
-			if (!parse_double(a, &p->greeting_delay))
+			if (!sl_parse_number(a, 86400 * 7, &p->greeting_delay))
 				USAGE_ERR("--greeting-delay: expected seconds");
 			break;
 		case O_EARLY: p->early_talker = true; break;

@@ -29,13 +29,6 @@
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
 
-double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 void srv_update_events(struct session *ss)
 {
 	if (ss->fd < 0)
@@ -191,12 +184,12 @@ int srv_run(struct policy *p, int lfd, int log_fd, volatile int *stop, char *err
 		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
 		goto out;
 	}
-	double next_sweep = mono_now() + s->sweep_every;
+	double next_sweep = sl_mono_sec() + s->sweep_every;
 	struct epoll_event evs[256];
 	while (!*stop) {
 		if (p->max_sessions && s->ended >= p->max_sessions && !s->n_sessions)
 			break;
-		double now = mono_now();
+		double now = sl_mono_sec();
 		int timeout_ms = (int)((next_sweep - now) * 1000) + 1;
 		if (timeout_ms < 0)
 			timeout_ms = 0;
@@ -223,7 +216,7 @@ int srv_run(struct policy *p, int lfd, int log_fd, volatile int *stop, char *err
 			if (ss->state == SS_DEAD)
 				reap(s, ss);
 		}
-		now = mono_now();
+		now = sl_mono_sec();
 		if (now >= next_sweep) {
 			for (struct session *ss = s->sessions, *nx; ss; ss = nx) {
 				nx = ss->next;
@@ -241,8 +234,8 @@ out:
 		if (ss->closed_by == BY_NONE) {
 			ss->closed_by = BY_SRV;
 			ss->close_how = CL_FIN;
-			if (ss->cause == SC_NONE && !ss->quit_seen) {
-				ss->cause = SC_SERVER_UNAVAILABLE;
+			if (ss->cause == CAUSE_COMPLETED && !ss->quit_seen) {
+				ss->cause = CAUSE_SERVER_UNAVAILABLE;
 				ss->cause_phase = ss->phase;
 			}
 		}

@@ -37,9 +37,9 @@ void sess_enter(struct session *ss, enum sess_state st)
 	ss->state = st;
 }
 
-void sess_cause(struct session *ss, enum srv_cause c, unsigned code, const char *enh)
+void sess_cause(struct session *ss, enum cause c, unsigned code, const char *enh)
 {
-	if (ss->cause != SC_NONE)
+	if (ss->cause != CAUSE_COMPLETED)
 		return;
 	ss->cause = c;
 	ss->cause_phase = ss->phase;
@@ -124,7 +124,7 @@ void sess_server_close(struct session *ss, enum close_how how)
 	}
 	/* FIN: flushed by sess_flush(), then half-closed and drained. */
 	sess_enter(ss, SS_DRAIN);
-	ss->t_drain_end = mono_now() + SRV_DRAIN_SECONDS;
+	ss->t_drain_end = sl_mono_sec() + SRV_DRAIN_SECONDS;
 	ss->in_len = 0;
 }
 
@@ -134,8 +134,8 @@ static void client_closed(struct session *ss, enum close_how how)
 		ss->closed_by = BY_CLI;
 		ss->close_how = how;
 	}
-	if (ss->cause == SC_NONE && !ss->quit_seen) {
-		ss->cause = SC_CLIENT_ABORT;
+	if (ss->cause == CAUSE_COMPLETED && !ss->quit_seen) {
+		ss->cause = CAUSE_CLIENT_ABORT;
 		ss->cause_phase = ss->phase;
 	}
 	close_now(ss, CL_FIN);
@@ -204,7 +204,7 @@ bool sess_proto_error(struct session *ss)
 	ss->n_errors++;
 	if (ss->n_errors >= ss->srv->pol->max_errors) {
 		sess_reply(ss, 421, "4.7.0", "%s Error: too many errors", ss->srv->pol->hostname);
-		sess_cause(ss, SC_TOO_MANY_ERRORS, 421, "4.7.0");
+		sess_cause(ss, CAUSE_TOO_MANY_ERRORS, 421, "4.7.0");
 		sess_server_close(ss, CL_FIN);
 		return true;
 	}
@@ -239,7 +239,7 @@ static bool size_cut(struct session *ss)
 	const struct policy *pol = ss->srv->pol;
 	if (!ss->body_over || pol->size_action == SIZE_REPLY)
 		return false;
-	sess_cause(ss, SC_SIZE_LIMIT, 0, "");
+	sess_cause(ss, CAUSE_SIZE_LIMIT, 0, "");
 	sess_server_close(ss, pol->size_action == SIZE_RESET ? CL_RST : CL_FIN);
 	return true;
 }
@@ -249,7 +249,7 @@ static void message_done(struct session *ss)
 	const struct policy *pol = ss->srv->pol;
 	if (ss->body_over) {
 		sess_reply(ss, 552, "5.3.4", "Error: message file too big");
-		sess_cause(ss, SC_SIZE_LIMIT, 552, "5.3.4");
+		sess_cause(ss, CAUSE_SIZE_LIMIT, 552, "5.3.4");
 	} else {
 		bool ok = true;
 		if (ss->msg_fd >= 0) {
@@ -265,13 +265,13 @@ static void message_done(struct session *ss)
 			/* Mail got through: earlier refusals were not decisive, and
 			 * (as Postfix does) the error count starts again. */
 			ss->n_errors = 0;
-			if (ss->cause != SC_CLIENT_ABORT) {
-				ss->cause = SC_NONE;
+			if (ss->cause != CAUSE_CLIENT_ABORT) {
+				ss->cause = CAUSE_COMPLETED;
 				ss->reply_code = 0;
 			}
 		} else {
 			sess_reply(ss, 451, "4.3.0", "Error: queue file write error");
-			sess_cause(ss, SC_SERVER_UNAVAILABLE, 451, "4.3.0");
+			sess_cause(ss, CAUSE_SERVER_UNAVAILABLE, 451, "4.3.0");
 		}
 	}
 	txn_reset(ss);
@@ -385,7 +385,7 @@ bool sess_need_tls(struct session *ss)
 	if (!ss->srv->pol->require_tls || ss->tls_on)
 		return false;
 	sess_reply(ss, 530, "5.7.0", "Must issue a STARTTLS command first");
-	sess_cause(ss, SC_TLS_REQUIRED, 530, "5.7.0");
+	sess_cause(ss, CAUSE_TLS_REQUIRED, 530, "5.7.0");
 	return true;
 }
 
@@ -436,7 +436,7 @@ static void cmd_mail(struct session *ss, const char *a, size_t n)
 		return;
 	if (pol->require_auth && !ss->authed) {
 		sess_reply(ss, 530, "5.7.0", "Authentication required");
-		sess_cause(ss, SC_AUTH_REQUIRED, 530, "5.7.0");
+		sess_cause(ss, CAUSE_AUTH_REQUIRED, 530, "5.7.0");
 		return;
 	}
 	if (ss->in_mail) {
@@ -453,7 +453,7 @@ static void cmd_mail(struct session *ss, const char *a, size_t n)
 	}
 	if (pol->max_msgs && ss->n_msgs >= pol->max_msgs) {
 		sess_reply(ss, 421, "4.7.0", "%s Error: too much mail from %s", pol->hostname, ss->peer_ip);
-		sess_cause(ss, SC_RATE_LIMITED, 421, "4.7.0");
+		sess_cause(ss, CAUSE_RATE_LIMITED, 421, "4.7.0");
 		sess_server_close(ss, CL_FIN);
 		return;
 	}
@@ -483,7 +483,7 @@ static void cmd_mail(struct session *ss, const char *a, size_t n)
 			}
 			if (pol->max_size && sz > pol->max_size) {
 				sess_reply(ss, 552, "5.3.4", "Message size exceeds fixed limit");
-				sess_cause(ss, SC_SIZE_LIMIT, 552, "5.3.4");
+				sess_cause(ss, CAUSE_SIZE_LIMIT, 552, "5.3.4");
 				return;
 			}
 		}
@@ -508,7 +508,7 @@ static bool greylist_pass(struct session *ss)
 	struct server *s = ss->srv;
 	uint64_t h = fnv(fnv(fnv(1469598103934665603ULL, ss->peer_ip), ss->mail_from), ss->rcpt0);
 	struct greyslot *g = &s->grey[h % SRV_GREYLIST_SLOTS];
-	double now = mono_now();
+	double now = sl_mono_sec();
 	if (g->hash == h && now - g->first >= s->pol->greylist_delay)
 		return true;
 	if (g->hash != h) {
@@ -541,12 +541,12 @@ static void cmd_rcpt(struct session *ss, const char *a, size_t n)
 	unsigned cap = pol->max_rcpts ? pol->max_rcpts : SRV_MAX_RCPT_HARD;
 	if (ss->n_rcpt >= cap) {
 		sess_reply(ss, 452, "4.5.3", "Error: too many recipients");
-		sess_cause(ss, SC_RATE_LIMITED, 452, "4.5.3");
+		sess_cause(ss, CAUSE_RATE_LIMITED, 452, "4.5.3");
 		return;
 	}
 	if (!ss->authed && !policy_rcpt_local(pol, path, plen)) {
 		sess_reply(ss, 554, "5.7.1", "<%s>: Relay access denied", addr);
-		sess_cause(ss, SC_RELAY_DENIED, 554, "5.7.1");
+		sess_cause(ss, CAUSE_RELAY_DENIED, 554, "5.7.1");
 		return;
 	}
 	if (pol->greylist) {
@@ -557,7 +557,7 @@ static void cmd_rcpt(struct session *ss, const char *a, size_t n)
 		if (!pass) {
 			memcpy(ss->rcpt0, save, sizeof(save));
 			sess_reply(ss, 451, "4.7.1", "<%s>: Recipient address rejected: greylisted, try again later", addr);
-			sess_cause(ss, SC_RATE_LIMITED, 451, "4.7.1");
+			sess_cause(ss, CAUSE_RATE_LIMITED, 451, "4.7.1");
 			return;
 		}
 	}
@@ -578,7 +578,7 @@ static bool start_message(struct session *ss)
 		                           ss->msg_name, sizeof(ss->msg_name));
 		if (ss->msg_fd < 0) {
 			sess_reply(ss, 451, "4.3.0", "Error: queue file write error");
-			sess_cause(ss, SC_SERVER_UNAVAILABLE, 451, "4.3.0");
+			sess_cause(ss, CAUSE_SERVER_UNAVAILABLE, 451, "4.3.0");
 			return false;
 		}
 	}
@@ -672,7 +672,7 @@ static void cmd_starttls(struct session *ss, size_t n)
 	}
 	if (pol->tls_fail == TLSF_REFUSE || (!ss->srv->tls && pol->tls_fail != TLSF_ABORT)) {
 		sess_reply(ss, 454, "4.7.0", "TLS not available due to local problem");
-		sess_cause(ss, SC_TLS_FAILED, 454, "4.7.0");
+		sess_cause(ss, CAUSE_TLS_FAILED, 454, "4.7.0");
 		return;
 	}
 	sess_reply(ss, 220, "2.0.0", "Ready to start TLS");
@@ -681,7 +681,7 @@ static void cmd_starttls(struct session *ss, size_t n)
 		 * handshake expects a ServerHello. */
 		out_raw(ss, "* this is not TLS *\r\n", 21);
 		/* TLS never started: the session ends in the STARTTLS exchange. */
-		sess_cause(ss, SC_TLS_FAILED, 0, "");
+		sess_cause(ss, CAUSE_TLS_FAILED, 0, "");
 		sess_server_close(ss, CL_FIN);
 		return;
 	}
@@ -698,7 +698,7 @@ static void cmd_quit(struct session *ss)
 	ss->phase = PH_QUIT;
 	ss->quit_seen = true;
 	sess_reply(ss, 221, "2.0.0", "Bye");
-	if (ss->cause == SC_NONE) {
+	if (ss->cause == CAUSE_COMPLETED) {
 		ss->reply_code = 221;
 		snprintf(ss->reply_enh, sizeof(ss->reply_enh), "2.0.0");
 		ss->cause_phase = PH_QUIT;
@@ -820,7 +820,7 @@ static void process_input(struct session *ss)
 	 * byte, not from the last one, so dribbling cannot hold a session. */
 	if (line_state(ss->state) && (ss->in_len || ss->discard_line)) {
 		if (ss->t_partial == 0)
-			ss->t_partial = mono_now();
+			ss->t_partial = sl_mono_sec();
 	} else {
 		ss->t_partial = 0;
 	}
@@ -838,7 +838,7 @@ struct session *sess_new(struct server *s, int fd, const struct sockaddr_storage
 	ss->id = ++s->next_id;
 	ss->peer = *peer;
 	ss->msg_fd = -1;
-	ss->t_start = ss->t_last = mono_now();
+	ss->t_start = ss->t_last = sl_mono_sec();
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ss->wall_start = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -872,28 +872,28 @@ void sess_on_accept(struct session *ss)
 	if (pol->shutdown) {
 		sess_reply(ss, 421, "4.3.2", "%s Service shutting down, closing transmission channel", pol->hostname);
 		ss->phase = PH_GREETING;
-		sess_cause(ss, SC_SERVER_UNAVAILABLE, 421, "4.3.2");
+		sess_cause(ss, CAUSE_SERVER_UNAVAILABLE, 421, "4.3.2");
 		sess_server_close(ss, CL_FIN);
 	} else if (!policy_addr_allowed(pol, &ss->peer)) {
 		if (pol->deny_action == DENY_GREETING) {
 			ss->phase = PH_GREETING;
 			sess_reply(ss, 554, "5.7.1", "%s Client host [%s] rejected: Access denied",
 			      pol->hostname, ss->peer_ip);
-			sess_cause(ss, SC_IP_FILTERED, 554, "5.7.1");
+			sess_cause(ss, CAUSE_IP_FILTERED, 554, "5.7.1");
 			sess_enter(ss, SS_DENIED);
 		} else {
-			sess_cause(ss, SC_IP_FILTERED, 0, "");
+			sess_cause(ss, CAUSE_IP_FILTERED, 0, "");
 			sess_server_close(ss, pol->deny_action == DENY_RESET ? CL_RST : CL_FIN);
 		}
 	} else if (pol->max_conns && ss->srv->n_sessions > pol->max_conns) {
 		ss->phase = PH_GREETING;
 		sess_reply(ss, 421, "4.7.0", "%s Error: too many connections", pol->hostname);
-		sess_cause(ss, SC_RATE_LIMITED, 421, "4.7.0");
+		sess_cause(ss, CAUSE_RATE_LIMITED, 421, "4.7.0");
 		sess_server_close(ss, CL_FIN);
 	} else if (pol->max_conn_per_ip && conns_from(ss) > pol->max_conn_per_ip) {
 		ss->phase = PH_GREETING;
 		sess_reply(ss, 421, "4.7.0", "%s Error: too many connections from %s", pol->hostname, ss->peer_ip);
-		sess_cause(ss, SC_RATE_LIMITED, 421, "4.7.0");
+		sess_cause(ss, CAUSE_RATE_LIMITED, 421, "4.7.0");
 		sess_server_close(ss, CL_FIN);
 	} else if (pol->greeting_delay > 0) {
 		ss->t_greet = ss->t_start + pol->greeting_delay;
@@ -913,7 +913,7 @@ static void do_handshake(struct session *ss)
 	if (r == 0)
 		return;
 	if (r < 0) {
-		sess_cause(ss, SC_TLS_FAILED, 0, "");
+		sess_cause(ss, CAUSE_TLS_FAILED, 0, "");
 		ss->cause_phase = PH_TLS;
 		sess_server_close(ss, CL_FIN);
 		return;
@@ -947,7 +947,7 @@ static bool read_some(struct session *ss)
 		n = recv(ss->fd, dst, room, 0);
 	if (n > 0) {
 		ss->bytes_in += (uint64_t)n;
-		ss->t_last = mono_now();
+		ss->t_last = sl_mono_sec();
 		if (ss->state != SS_DRAIN)
 			ss->in_len += (size_t)n;
 		return true;
@@ -983,7 +983,7 @@ void sess_on_io(struct session *ss, uint32_t events)
 			if (!ss->ssl) {
 				ss->ssl = tls_session_new(ss->srv->tls, ss->fd);
 				if (!ss->ssl) {
-					sess_cause(ss, SC_TLS_FAILED, 0, "");
+					sess_cause(ss, CAUSE_TLS_FAILED, 0, "");
 					sess_server_close(ss, CL_FIN);
 					continue;
 				}
@@ -1000,7 +1000,7 @@ void sess_on_io(struct session *ss, uint32_t events)
 			if (got && ss->srv->pol->early_talker) {
 				sess_reply(ss, 554, "5.5.0", "%s Error: SMTP protocol synchronization", ss->srv->pol->hostname);
 				ss->phase = PH_GREETING;
-				sess_cause(ss, SC_TOO_MANY_ERRORS, 554, "5.5.0");
+				sess_cause(ss, CAUSE_TOO_MANY_ERRORS, 554, "5.5.0");
 				sess_server_close(ss, CL_FIN);
 				continue;
 			}
@@ -1044,9 +1044,9 @@ void sess_sweep(struct session *ss, double now)
 	ss->phase = PH_IDLE;
 	if (pol->idle_action == IDLE_REPLY && ss->state != SS_TLS_HS) {
 		sess_reply(ss, 421, "4.4.2", "%s Error: timeout exceeded", pol->hostname);
-		sess_cause(ss, SC_IDLE_TIMEOUT, 421, "4.4.2");
+		sess_cause(ss, CAUSE_IDLE_TIMEOUT, 421, "4.4.2");
 	} else {
-		sess_cause(ss, SC_IDLE_TIMEOUT, 0, "");
+		sess_cause(ss, CAUSE_IDLE_TIMEOUT, 0, "");
 	}
 	sess_server_close(ss, CL_FIN);
 	sess_flush(ss);

@@ -23,6 +23,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common.h"
+#include "numparse.h"
+#include "smtp_words.h"
+#include "verdict.h"
+
 #define SRV_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 /* ---- caps (named, per connection unless said otherwise) ---- */
@@ -122,37 +127,6 @@ const char *policy_usage(void);
 
 /* ---- session ---- */
 
-/* Causes the server enforces (names from DESIGN.md). */
-#define SRV_CAUSES(X) \
-	X(SC_NONE, "completed") \
-	X(SC_SIZE_LIMIT, "size_limit") \
-	X(SC_AUTH_FAILED, "auth_failed") \
-	X(SC_AUTH_REQUIRED, "auth_required") \
-	X(SC_IP_FILTERED, "ip_filtered") \
-	X(SC_RELAY_DENIED, "relay_denied") \
-	X(SC_IDLE_TIMEOUT, "idle_timeout") \
-	X(SC_TOO_MANY_ERRORS, "too_many_errors") \
-	X(SC_RATE_LIMITED, "rate_limited") \
-	X(SC_SERVER_UNAVAILABLE, "server_unavailable") \
-	X(SC_TLS_REQUIRED, "tls_required") \
-	X(SC_TLS_FAILED, "tls_failed") \
-	X(SC_CLIENT_ABORT, "client_abort")
-#define X(e, s) e,
-enum srv_cause { SRV_CAUSES(X) SC__COUNT };
-#undef X
-const char *srv_cause_name(enum srv_cause c);
-
-/* Phase names of the contract. */
-#define SRV_PHASES(X) \
-	X(PH_CONNECT, "connect") X(PH_GREETING, "greeting") X(PH_HELO, "helo") \
-	X(PH_AUTH, "auth") X(PH_MAIL, "mail") X(PH_RCPT, "rcpt") X(PH_DATA, "data") \
-	X(PH_BDAT, "bdat") X(PH_STARTTLS, "starttls") X(PH_TLS, "tls") \
-	X(PH_QUIT, "quit") X(PH_IDLE, "idle")
-#define X(e, s) e,
-enum srv_phase { SRV_PHASES(X) PH__N };
-#undef X
-const char *srv_phase_name(enum srv_phase p);
-
 /* Where the connection stands; every change goes through sess_enter(). */
 enum sess_state {
 	SS_PREGREET,    /* accepted, greeting held back (--greeting-delay) */
@@ -210,8 +184,8 @@ struct session {
 	char msg_name[128];
 
 	/* outcome, for the log */
-	enum srv_cause cause;
-	enum srv_phase phase, cause_phase;
+	enum cause cause;
+	enum smtp_phase phase, cause_phase;
 	unsigned reply_code;
 	char reply_enh[12];
 	enum close_how close_how;
@@ -245,12 +219,11 @@ struct server {
 	volatile int *stop;
 };
 
-double mono_now(void);
 
 /* session.c: helpers shared with auth.c */
 void sess_enter(struct session *ss, enum sess_state st);
 /* Records the first refusal of the session (later ones keep the first). */
-void sess_cause(struct session *ss, enum srv_cause c, unsigned code, const char *enh);
+void sess_cause(struct session *ss, enum cause c, unsigned code, const char *enh);
 void sess_reply(struct session *ss, unsigned code, const char *enh, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void sess_safe_copy(char *dst, size_t dlen, const char *src, size_t n);

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "report.h"
-#include "session.h"
+#include "session_view.h"
 #include "testutil.h"
 #include "tu_replay.h"
 

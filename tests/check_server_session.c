@@ -168,7 +168,7 @@ START_TEST(body_size_counts_unstuffed_bytes)
 	rig_open(&r, args);
 	rig_send(&r, dialog, strstr(dialog, "end\r\n.\r\n") + 8 - dialog);
 	ck_assert_ptr_nonnull(strstr(r.replies, "552 5.3.4"));
-	ck_assert_int_eq(r.ss->cause, SC_SIZE_LIMIT);
+	ck_assert_int_eq(r.ss->cause, CAUSE_SIZE_LIMIT);
 	ck_assert_int_eq(r.ss->cause_phase, PH_DATA);
 	rig_close(&r);
 }

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "pkt.h"
 #include "source.h"
 #include "testutil.h"
 #include "tu_pkt.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "engine.h"
-#include "session.h"
+#include "session_view.h"
 #include "smtp.h"
 #include "source.h"
 #include "timeline.h"

@@ -16,7 +16,7 @@
 #define SLEUTH_TU_SESSION_H
 
 #include "engine.h"
-#include "session.h"
+#include "session_view.h"
 #include "smtp.h"
 #include "timeline.h"
 

@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		drain(sv[1]);
 	}
 	if (ss->state != SS_DEAD) {
-		sess_sweep(ss, mono_now() + 1e6);
+		sess_sweep(ss, sl_mono_sec() + 1e6);
 		drain(sv[1]);
 	}
 	close(sv[1]);

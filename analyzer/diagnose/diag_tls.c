@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "diag_int.h"
+#include "tls_words.h"
 
 static bool tls_mismatch(const struct dctx *d)
 {

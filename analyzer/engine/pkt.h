@@ -1,25 +1,16 @@
 /*
- * packet.h - what a capture source hands the decoder, and what the decoder
- * hands the flow table.
+ * pkt.h - a decoded TCP segment, as the decoder hands it to the flow table.
  *
- * Both structs point into the capture buffer owned by the source; they are
- * valid only until the source reads its next record. Nothing here is
- * allocated per packet.
+ * Its pointers point into the capture buffer owned by the source; it is valid
+ * only until the source reads its next record. Only the engine and the
+ * session glue (classification, extraction) see it: a dissector gets bytes and
+ * seg_meta, never a packet.
  */
-#ifndef SLEUTH_PACKET_H
-#define SLEUTH_PACKET_H
+#ifndef SLEUTH_PKT_H
+#define SLEUTH_PKT_H
 
 #include "common.h"
-
-/* One record as the source read it. */
-struct raw_packet {
-	uint64_t frame;         /* 1-based record number within its file (Wireshark's frame.number) */
-	sl_time ts;             /* full precision of the file (ns or us * 1000) */
-	uint32_t caplen;        /* bytes present in data */
-	uint32_t wirelen;       /* bytes on the wire */
-	int linktype;           /* pcap DLT_* value */
-	const uint8_t *data;
-};
+#include "packet.h"
 
 /* TCP flag bits as on the wire. */
 #define TH_FIN 0x01

@@ -157,3 +157,15 @@ size_t sl_text_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n)
 	dst[o] = '\0';
 	return o;
 }
+
+sl_time sl_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (sl_time)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+double sl_mono_sec(void)
+{
+	return (double)sl_mono_ns() / (double)NS_PER_SEC;
+}

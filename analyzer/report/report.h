@@ -8,11 +8,10 @@
 
 #include <stdio.h>
 
-#include "engine.h"
-#include "session.h"
+#include "session_view.h"
+#include "summary.h"
 #include "verdict.h"
 
-#define REPORT_MAX_PROTOCOLS 64
 
 struct report_opts {
 	FILE *out;
@@ -28,28 +27,6 @@ struct report_opts {
 };
 
 /* Counts that add up: flows = smtp_sessions + other_flows + dropped flows. */
-struct summary {
-	uint32_t files;
-	uint64_t records;
-	uint64_t bytes_read;
-	sl_time first_ts, last_ts;
-	uint64_t decode[DEC__COUNT];    /* packets by decode result */
-	uint64_t flows;                 /* TCP flows seen */
-	uint64_t smtp_sessions;
-	uint64_t other_flows;
-	uint64_t flows_evicted;         /* dropped by the flow-table cap */
-	uint64_t flows_untracked;       /* dropped by another cap (memory) */
-	uint64_t sessions_reported;     /* after filters */
-	uint64_t causes[CAUSE__COUNT];
-	struct { char name[32]; uint64_t n; } protocols[REPORT_MAX_PROTOCOLS];
-	uint32_t n_protocols;
-	uint64_t protocols_other;       /* flows of protocols past the table's size */
-	uint64_t ooo_cap_hits;
-	uint64_t kernel_drops;          /* live capture: pcap_stats ps_drop */
-	bool kernel_stats;              /* kernel_drops is meaningful */
-	char error[256];                /* input error that stopped reading, "" if none */
-};
-
 struct reporter;
 
 struct reporter *reporter_new(const struct report_opts *o);

@@ -1,16 +1,16 @@
 /*
- * session.h - what a diagnosis and the reporters see of one SMTP session
+ * session_view.h - what a diagnosis and the reporters see of one SMTP session
  * when it ends: TCP facts, SMTP facts, the timeline, and how nDPI named it.
  * Everything is read-only and valid for the duration of the call it is
  * passed to.
  */
-#ifndef SLEUTH_SESSION_H
-#define SLEUTH_SESSION_H
+#ifndef SLEUTH_SESSION_VIEW_H
+#define SLEUTH_SESSION_VIEW_H
 
 #include "common.h"
-#include "engine.h"
+#include "facts.h"
+#include "flow_info.h"
 #include "timeline.h"
-#include "../dissectors/smtp.h"
 
 #define SESSION_MAX_RISKS 16
 

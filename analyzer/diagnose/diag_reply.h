@@ -9,7 +9,7 @@
 #ifndef SLEUTH_DIAG_REPLY_H
 #define SLEUTH_DIAG_REPLY_H
 
-#include "smtp.h"
+#include "facts.h"
 #include "verdict.h"
 
 /* What a reply says about why the session ended. */
@@ -45,6 +45,5 @@ bool diag_ci_contains(const char *s, const char *needle);
 bool diag_kw_any(const char *text, const char *const *family);
 /* Parses "4.7.0" style enhanced code at the start of text (after spaces);
  * writes it into out (size >= 12) and returns its length, 0 if none. */
-size_t diag_parse_enhanced(const char *text, char *out, size_t outlen);
 
 #endif

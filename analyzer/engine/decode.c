@@ -34,14 +34,6 @@ enum {
 #define ETH_IPV4 0x0800
 #define ETH_IPV6 0x86dd
 
-const char *decode_result_name(enum decode_result r)
-{
-#define X(e, s) s,
-	static const char *const names[] = { DECODE_RESULTS(X) };
-#undef X
-	return (unsigned)r < DEC__COUNT ? names[r] : "?";
-}
-
 static bool is_vlan(uint16_t et) { return et == 0x8100 || et == 0x88a8 || et == 0x9100; }
 
 /* Skips VLAN tags starting at an ethertype already read; returns the final

@@ -41,6 +41,10 @@ bool sl_addr_eq(const struct sl_addr *x, const struct sl_addr *y);
 /* Formats a timestamp as ISO 8601 UTC with microseconds: 2024-01-31T12:00:00.123456Z */
 const char *sl_time_str(sl_time t, char *buf, size_t len);
 
+/* The monotonic clock, for timers and rates (never for packet times). */
+double sl_mono_sec(void);
+sl_time sl_mono_ns(void);
+
 #define SL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define SL_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define SL_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -11,7 +11,7 @@
 #define SLEUTH_CLASSIFY_H
 
 #include "common.h"
-#include "packet.h"
+#include "pkt.h"
 
 #define CLASSIFY_MAX_PACKETS 24     /* packets per flow (and per TLS sub-flow) shown to nDPI */
 

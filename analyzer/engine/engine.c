@@ -58,14 +58,6 @@ const char *tcp_event_name(enum tcp_event e)
 	return (unsigned)e < TCP_EV__COUNT ? names[e] : "?";
 }
 
-const char *flow_end_name(enum flow_end e)
-{
-#define X(en, s) s,
-	static const char *const names[] = { FLOW_ENDS(X) };
-#undef X
-	return (unsigned)e < END__COUNT ? names[e] : "?";
-}
-
 void engine_config_default(struct engine_config *cfg)
 {
 	cfg->max_flows = ENGINE_DEFAULT_MAX_FLOWS;

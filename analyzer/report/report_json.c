@@ -336,7 +336,7 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 	jpair(f, "gap_bytes", c->gap_bytes, sv->gap_bytes);
 	fprintf(f, ",\"syns\":%u,\"handshake\":%s,\"midstream\":%s,\"close\":\"%s\",\"closed_by\":\"%s\",\"end\":\"%s\"}",
 		c->syns, fi->handshake_done ? "true" : "false", s->capture_started_midstream ? "true" : "false",
-		close_kind_name(v->close), closed_by_name(v->closed_by), report_flow_end_name(s->end));
+		close_kind_name(v->close), closed_by_name(v->closed_by), flow_end_name(s->end));
 	fprintf(f, ",\"verdict\":{\"cause\":\"%s\",\"closed_by\":\"%s\",\"close\":\"%s\",\"phase\":\"%s\",\"confidence\":\"%s\",\"reply\":",
 		cause_name(v->cause), closed_by_name(v->closed_by), close_kind_name(v->close),
 		verdict_phase_name(v->phase), confidence_name(v->confidence));
@@ -400,7 +400,7 @@ void report_json_summary(struct reporter *r, const struct summary *sum)
 	for (int i = 0; i < DEC__COUNT; i++) {
 		if (i == DEC_TCP)
 			continue;
-		fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", report_decode_name((enum decode_result)i), sum->decode[i]);
+		fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", decode_result_name((enum decode_result)i), sum->decode[i]);
 		first = false;
 	}
 	fputs("},\"causes\":{", f);

@@ -20,7 +20,9 @@
 #define SLEUTH_ENGINE_H
 
 #include "common.h"
+#include "flow_info.h"
 #include "packet.h"
+#include "pkt.h"
 
 /* Caps (defaults; each can be changed in engine_config). */
 #define ENGINE_DEFAULT_MAX_FLOWS        (1u << 20)   /* open flows tracked at once */
@@ -28,22 +30,6 @@
 #define ENGINE_DEFAULT_CLOSED_LINGER_S  5            /* closed flow kept for stray packets */
 #define ENGINE_DEFAULT_OOO_PER_DIR      (1u << 20)   /* out-of-order bytes buffered per direction */
 #define ENGINE_DEFAULT_OOO_GLOBAL       (256u << 20) /* out-of-order bytes buffered in all */
-
-/* What one packet's decode came to; counted in engine_stats. */
-#define DECODE_RESULTS(X) \
-	X(DEC_TCP, "tcp") \
-	X(DEC_NOT_IP, "not_ip") \
-	X(DEC_NOT_TCP, "not_tcp") \
-	X(DEC_FRAGMENT, "ip_fragment") \
-	X(DEC_TRUNCATED_HEADER, "truncated_header") \
-	X(DEC_BAD_IP, "bad_ip_header") \
-	X(DEC_BAD_TCP, "bad_tcp_header") \
-	X(DEC_UNSUPPORTED_LINK, "unsupported_link_type")
-
-#define X(e, s) e,
-enum decode_result { DECODE_RESULTS(X) DEC__COUNT };
-#undef X
-const char *decode_result_name(enum decode_result r);
 
 /* Decodes one record into p. p's pointers point into raw->data. */
 enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p);
@@ -68,95 +54,6 @@ enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p);
 enum tcp_event { TCP_EVENTS(X) TCP_EV__COUNT };
 #undef X
 const char *tcp_event_name(enum tcp_event e);
-
-/* Why a flow ended. */
-#define FLOW_ENDS(X) \
-	X(END_CLOSED, "closed")           /* both FINs, or a RST, then the linger time passed */ \
-	X(END_IDLE, "idle")               /* no packet for the flow timeout */ \
-	X(END_CAPTURE_END, "capture_end") /* still open when the input ended */ \
-	X(END_EVICTED, "evicted")         /* dropped to respect the flow-table cap */ \
-	X(END_REUSED, "port_reuse")       /* a new SYN reused the tuple of a closed flow */
-
-#define X(e, s) e,
-enum flow_end { FLOW_ENDS(X) END__COUNT };
-#undef X
-const char *flow_end_name(enum flow_end e);
-
-/* Where a callback's cause sits in the capture. */
-struct seg_meta {
-	uint64_t frame;
-	sl_time ts;
-	uint32_t seq;           /* sequence number of the segment */
-	uint8_t flags;          /* TCP flags of the segment */
-	uint8_t ttl;            /* TTL / hop limit of the segment */
-	uint16_t ip_id;
-	uint16_t win;           /* raw window */
-};
-
-/* Per-direction facts the tracker keeps; a diagnosis reads them at flow end. */
-struct tcp_dir_stats {
-	uint64_t packets;
-	uint64_t payload_packets;
-	uint64_t bytes;             /* payload bytes delivered in order to the sink */
-	uint64_t retransmissions;   /* segments carrying only bytes already seen */
-	uint64_t gaps;              /* holes given up on */
-	uint64_t gap_bytes;
-	uint64_t overlap_conflicts;
-	uint64_t zero_windows;
-	uint64_t keepalives;
-	uint64_t ooo_dropped_bytes; /* hole bytes given up (as gaps) because a buffer cap was hit */
-	uint32_t syns;              /* SYN (c2s) or SYN-ACK (s2c) segments */
-	uint32_t rsts;
-	uint64_t first_frame, last_frame;
-	sl_time first_ts, last_ts;
-	sl_time last_payload_ts;    /* 0 if never */
-	uint64_t last_payload_frame;
-	uint64_t fin_frame;         /* 0 if no FIN */
-	sl_time fin_ts;
-	uint64_t rst_frame;         /* first RST sent by this side; 0 if none */
-	sl_time rst_ts;
-	uint8_t rst_ttl;
-	uint16_t rst_ip_id;
-	bool rst_in_window;
-	/* TTL / IP ID profile of this side's packets other than RSTs, so a RST that
-	 * does not fit can be recognised as injected. */
-	uint8_t ttl_first, ttl_min, ttl_max, ttl_last;
-	uint16_t ip_id_last;        /* of the last non-RST packet (IPv4) */
-	bool ip_id_zero;            /* every non-RST packet had IP ID 0 */
-	uint16_t mss;               /* from the SYN, 0 if none */
-	int8_t wscale;              /* -1 if none */
-	bool sack_perm;
-	/* TCP timestamps option: how many non-RST packets of this side carried
-	 * it, and whether the first RST did. A stack that negotiated timestamps
-	 * puts them on the RSTs of a live socket; an injected RST usually lacks
-	 * them. */
-	uint64_t ts_opt_packets;
-	bool rst_has_ts;
-	/* RSTs whose sequence number lies behind what this side had already
-	 * sent (before next - 1): the receiver drops them (RFC 793/5961), so
-	 * they neither close the flow nor count as rst_frame. Typical of an
-	 * injected RST that lost the race against the real data. */
-	uint32_t rsts_stale;
-	uint64_t stale_rst_frame;   /* the first of them, 0 if none */
-	sl_time stale_rst_ts;
-	uint8_t stale_rst_ttl;
-};
-
-/* Roles, addresses and counters of a flow. Client = sender of the first SYN;
- * without a SYN, the side on a well-known mail port (or else the higher port)
- * is taken as client and roles_from_syn is false. */
-struct flow_info {
-	uint64_t id;                /* 1-based, in order of the flow's first packet */
-	struct sl_addr client, server;
-	uint16_t client_port, server_port;
-	bool roles_from_syn;
-	bool syn_seen, synack_seen, handshake_done;
-	bool refused;               /* SYN answered with RST */
-	sl_time first_ts, last_ts;
-	uint64_t first_frame, last_frame;
-	const char *file;           /* capture file the flow started in */
-	struct tcp_dir_stats dir[2];    /* indexed by enum sl_dir */
-};
 
 struct engine_sink {
 	void *ctx;

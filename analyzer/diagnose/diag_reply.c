@@ -100,33 +100,6 @@ bool diag_kw_any(const char *text, const char *const *family)
 	return false;
 }
 
-size_t diag_parse_enhanced(const char *text, char *out, size_t outlen)
-{
-	const char *p = text;
-	while (*p == ' ' || *p == '-')
-		p++;
-	if (!(p[0] == '2' || p[0] == '4' || p[0] == '5') || p[1] != '.')
-		return 0;
-	size_t i = 2, d = 0;
-	while (isdigit((unsigned char)p[i]) && d < 3) {
-		i++;
-		d++;
-	}
-	if (!d || p[i] != '.')
-		return 0;
-	i++;
-	d = 0;
-	while (isdigit((unsigned char)p[i]) && d < 3) {
-		i++;
-		d++;
-	}
-	if (!d || i + 1 > outlen)
-		return 0;
-	memcpy(out, p, i);
-	out[i] = '\0';
-	return i;
-}
-
 /* Address words, except where Postfix names the sender or recipient
  * address as what it refused ("Sender address rejected: Access denied"). */
 static bool rate_words(const char *t)

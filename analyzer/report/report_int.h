@@ -17,8 +17,6 @@ struct reporter {
 
 /* Names from the engine's X-macros, kept here so the reporters do not need
  * the engine's object file. */
-const char *report_flow_end_name(enum flow_end e);
-const char *report_decode_name(enum decode_result r);
 
 void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 void report_json_summary(struct reporter *r, const struct summary *sum);

@@ -457,7 +457,11 @@ static bool find_codeless_reply(const struct dctx *d, struct smtp_reply *out)
 			const char *colon = note ? strstr(txt, ": ") : NULL;
 			if (colon)
 				txt = colon + 2;
-			if (!diag_parse_enhanced(txt, enh, sizeof(enh)) || enh[0] == '2') {
+			const char *at = txt;
+			while (*at == ' ' || *at == '-')
+				at++;
+			if (!smtp_parse_enhanced((const uint8_t *)at, strlen(at), false, enh, sizeof(enh)) ||
+			    enh[0] == '2') {
 				if (!note)
 					continue;
 				/* The line's text is not kept: say what is known. */

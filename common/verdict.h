@@ -6,7 +6,7 @@
 #define SLEUTH_VERDICT_H
 
 #include "common.h"
-#include "../dissectors/smtp.h"
+#include "smtp_words.h"
 
 #define CAUSES(X) \
 	X(CAUSE_COMPLETED, "completed") \

@@ -14,28 +14,6 @@
 
 #include "report_int.h"
 
-static const char *const flow_end_names[END__COUNT] = {
-#define X(e, s) [e] = s,
-	FLOW_ENDS(X)
-#undef X
-};
-
-static const char *const decode_names[DEC__COUNT] = {
-#define X(e, s) [e] = s,
-	DECODE_RESULTS(X)
-#undef X
-};
-
-const char *report_flow_end_name(enum flow_end e)
-{
-	return (unsigned)e < END__COUNT ? flow_end_names[e] : "?";
-}
-
-const char *report_decode_name(enum decode_result r)
-{
-	return (unsigned)r < DEC__COUNT ? decode_names[r] : "?";
-}
-
 const char *report_rel_time(sl_time t, sl_time t0, char *buf, size_t len)
 {
 	sl_time d = t - t0;
@@ -244,7 +222,7 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 		for (int i = 0; i < DEC__COUNT; i++) {
 			if (i == DEC_TCP || !sum->decode[i])
 				continue;
-			fprintf(f, "%s%s %" PRIu64, first ? "" : ", ", report_decode_name((enum decode_result)i), sum->decode[i]);
+			fprintf(f, "%s%s %" PRIu64, first ? "" : ", ", decode_result_name((enum decode_result)i), sum->decode[i]);
 			first = false;
 		}
 		fprintf(f, ")\n");

@@ -5,7 +5,7 @@
 #ifndef SLEUTH_DIAGNOSE_H
 #define SLEUTH_DIAGNOSE_H
 
-#include "session.h"
+#include "session_view.h"
 #include "verdict.h"
 
 #define DIAG_DEFAULT_IDLE_THRESHOLD_S 300   /* RFC 5321 4.5.3.2.7: server timeout 5 min */

@@ -533,15 +533,15 @@ int reproduce_main(int argc, char **argv)
 	char logbuf[8192];
 	size_t loglen = 0;
 	if (pid > 0) {
-		double end = mono_now() + REPRO_SERVER_WAIT;
+		double end = sl_mono_sec() + REPRO_SERVER_WAIT;
 		bool killed = false;
 		for (;;) {
 			struct pollfd pf = { .fd = logp[0], .events = POLLIN };
-			double left = end - mono_now();
+			double left = end - sl_mono_sec();
 			if (left <= 0 && !killed) {
 				kill(pid, SIGTERM);
 				killed = true;
-				end = mono_now() + 2;
+				end = sl_mono_sec() + 2;
 				continue;
 			}
 			if (left <= 0)

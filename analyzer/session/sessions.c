@@ -1,0 +1,512 @@
+/*
+ * sessions.c - glue from the packet engine to the dissectors: one session
+ * per TCP flow, handed on when it ends.
+ *
+ * The engine calls us per flow (engine_sink). For each TCP flow we keep a
+ * session: its nDPI classification, the SMTP dissector and the timeline the
+ * dissector and the TCP events write to, and (with --extract) its files.
+ * When the engine ends the flow we decide whether it was an SMTP session,
+ * hand its view to the caller's session_fn (which diagnoses and reports it),
+ * count it in the summary, and free everything.
+ *
+ * Which flows are SMTP: the dissector is fed every flow from its first byte
+ * (it is cheap and port-agnostic); nDPI classifies in parallel. A flow stops
+ * being dissected once the dissector says the bytes are not SMTP and nDPI
+ * does not call it SMTP either, or once DISSECT_PROBE_BYTES went by in both
+ * directions without an SMTP dialog. Flows that never carried a byte count
+ * as SMTP sessions when they aimed at a mail port, so refused and unanswered
+ * connections to a mail server get their verdict.
+ *
+ * When a session is reported: as soon as both sides have sent their FIN —
+ * on the flow's next packet, so every byte the closing packet released has
+ * been dissected — or else when the engine ends the flow (after the linger
+ * that follows a RST, idle, capture end, eviction). The heavy state (dissector, timeline)
+ * is freed then; a small stub stays until the engine forgets the flow after
+ * its linger, so memory follows the number of open connections, not the
+ * number of recently closed ones.
+ *
+ * Accounting: every flow the engine opens ends in exactly one of
+ * smtp_sessions, other_flows or flows_evicted, so the summary adds up.
+ */
+#include "sessions.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "classify.h"
+#include "engine.h"
+#include "extract.h"
+#include "session_view.h"
+#include "smtp.h"
+#include "timeline.h"
+
+/* Bytes per direction the dissector may see without recognising SMTP before
+ * we stop feeding a flow nDPI does not call SMTP either. */
+#define DISSECT_PROBE_BYTES 16384
+/* Repetitive TCP events (retransmissions, keep-alives, zero windows) kept in
+ * a timeline per direction; the rest are counted in the TCP stats only. */
+#define TL_REPEAT_EVENTS_MAX 8
+
+static const uint16_t mail_ports[] = { 25, 465, 587, 2525, 10025, 0 };
+
+struct session {
+	struct sessions *pl;
+	const struct flow_info *fi;
+	struct classify_flow *cf;       /* NULL once nDPI is done */
+	char protocol[32];
+	const char *risks[SESSION_MAX_RISKS];
+	uint32_t n_risks;
+	struct smtp *smtp;              /* NULL once we stopped dissecting */
+	struct timeline tl;
+	struct extract_session *xs;
+	bool starttls_signalled;
+	bool midstream;
+	bool not_smtp;                  /* we gave up on SMTP for this flow */
+	bool saw_smtp;                  /* dissector recognised SMTP at some point */
+	bool saw_payload;
+	bool fin[2];                    /* FIN seen per direction */
+	bool closing;                   /* the connection is closed: report at the next call */
+	bool done;                      /* reported (or counted) and heavy state freed */
+	bool reported_smtp;             /* it was an SMTP session (keep its extracted files) */
+	uint8_t repeats[2][3];          /* retrans, keep-alive, zero-window events kept */
+};
+
+struct sessions {
+	struct sessions_config cfg;
+	struct engine *eng;
+	struct classifier *cls;
+	session_fn on_session;
+	void *ctx;
+	struct extractor *ext;
+	struct summary sum;
+	sl_time capture_end;
+	char input[256];
+	bool finished;
+	bool discarding;                /* freeing without reporting */
+};
+
+/* ---- summary helpers ---- */
+
+static void count_protocol(struct summary *sum, const char *name)
+{
+	for (uint32_t i = 0; i < sum->n_protocols; i++) {
+		if (!strcmp(sum->protocols[i].name, name)) {
+			sum->protocols[i].n++;
+			return;
+		}
+	}
+	if (sum->n_protocols == REPORT_MAX_PROTOCOLS) {
+		sum->protocols_other++;
+		return;
+	}
+	snprintf(sum->protocols[sum->n_protocols].name, sizeof(sum->protocols[0].name), "%s", name);
+	sum->protocols[sum->n_protocols++].n = 1;
+}
+
+static bool is_mail_port(uint16_t port)
+{
+	for (const uint16_t *p = mail_ports; *p; p++)
+		if (*p == port)
+			return true;
+	return false;
+}
+
+/* ---- the engine sink ---- */
+
+/* Stops dissecting: the flow is not SMTP (it will be counted as another
+ * protocol, so its facts are not needed). */
+static void session_drop_smtp(struct session *s)
+{
+	smtp_free(s->smtp);
+	s->smtp = NULL;
+	s->not_smtp = true;
+}
+
+static void session_finalize(struct session *s, enum flow_end why);
+
+static void session_refresh_class(struct session *s)
+{
+	if (!s->cf)
+		return;
+	snprintf(s->protocol, sizeof(s->protocol), "%s", classify_name(s->cf));
+	s->n_risks = classify_risks(s->cf, s->risks, SESSION_MAX_RISKS);
+}
+
+static void session_end_classify(struct session *s)
+{
+	if (!s->cf)
+		return;
+	classify_finish(s->pl->cls, s->cf);
+	session_refresh_class(s);
+	classify_flow_free(s->cf);
+	s->cf = NULL;
+}
+
+static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct pkt *first)
+{
+	struct sessions *pl = ctx;
+	struct session *s = calloc(1, sizeof(*s));
+	pl->sum.flows++;
+	if (!s) {
+		pl->sum.flows_untracked++;     /* counted among the dropped flows */
+		return NULL;
+	}
+	s->pl = pl;
+	s->fi = fi;
+	tl_init(&s->tl);
+	snprintf(s->protocol, sizeof(s->protocol), "Unknown");
+	s->cf = classify_flow_new(pl->cls);
+	s->smtp = smtp_new(&s->tl);
+	if (!s->smtp)
+		s->not_smtp = true;
+	s->midstream = !(first->flags & TH_SYN);
+	if (pl->ext) {
+		s->xs = extract_session_open(pl->ext, fi->id);
+		if (s->xs && s->smtp)
+			smtp_set_body_sink(s->smtp, extract_body, s->xs);
+	}
+	return s;
+}
+
+static void sink_packet(void *ctx, void *user, enum sl_dir dir, const struct pkt *p)
+{
+	struct session *s = user;
+	(void)ctx;
+	(void)dir;
+	if (s->closing && !s->done)
+		session_finalize(s, END_CLOSED);
+	if (s->xs)
+		extract_packet(s->xs, p->raw);
+	if (s->done)
+		return;
+	if (s->cf) {
+		if (!classify_packet(s->pl->cls, s->cf, p))
+			session_end_classify(s);
+	}
+}
+
+/* Decides after new bytes whether to keep dissecting. */
+static void session_check_smtp(struct session *s)
+{
+	const struct smtp_facts *f = smtp_facts(s->smtp);
+	bool ndpi_smtp = s->cf ? classify_is_smtp(s->cf) : !strncmp(s->protocol, "SMTP", 4);
+
+	if (f->is_smtp) {
+		s->saw_smtp = true;
+		if (f->starttls == STLS_ACCEPTED && !s->starttls_signalled) {
+			s->starttls_signalled = true;
+			if (s->cf)
+				classify_starttls(s->pl->cls, s->cf);
+		}
+		return;
+	}
+	if (ndpi_smtp)
+		return;
+	if (f->not_smtp ||
+	    (f->c2s_bytes >= DISSECT_PROBE_BYTES && f->s2c_bytes >= DISSECT_PROBE_BYTES))
+		session_drop_smtp(s);
+}
+
+static void sink_data(void *ctx, void *user, enum sl_dir dir, const uint8_t *b, size_t n,
+		      const struct seg_meta *m)
+{
+	struct session *s = user;
+	(void)ctx;
+	if (s->done)
+		return;
+	s->saw_payload = true;
+	if (s->xs)
+		extract_stream(s->xs, dir, b, n);
+	if (!s->smtp)
+		return;
+	smtp_data(s->smtp, dir, b, n, m);
+	if (!s->saw_smtp || !s->starttls_signalled)
+		session_check_smtp(s);
+}
+
+static void sink_gap(void *ctx, void *user, enum sl_dir dir, uint64_t len, const struct seg_meta *m)
+{
+	struct session *s = user;
+	(void)ctx;
+	if (s->done)
+		return;
+	struct event *e = tl_add(&s->tl, EV_GAP, dir, m->ts, m->frame, NULL, 0);
+	if (e) {
+		e->num = len;
+		snprintf(e->text, sizeof(e->text), "%llu bytes not captured", (unsigned long long)len);
+	}
+	if (s->smtp)
+		smtp_gap(s->smtp, dir, len, m);
+}
+
+static enum ev_kind tcp_event_kind(enum tcp_event ev)
+{
+	switch (ev) {
+	case TCP_SYN: return EV_SYN;
+	case TCP_SYNACK: return EV_SYNACK;
+	case TCP_SYN_RST: return EV_SYN_RST;
+	case TCP_FIN: return EV_FIN;
+	case TCP_RST: return EV_RST;
+	case TCP_RETRANSMISSION: return EV_RETRANSMISSION;
+	case TCP_OVERLAP_CONFLICT: return EV_OVERLAP;
+	case TCP_ZERO_WINDOW: return EV_ZERO_WINDOW;
+	case TCP_KEEPALIVE: return EV_KEEPALIVE;
+	case TCP_OOO_CAP: return EV_REASSEMBLY_CAP;
+	case TCP_TRUNCATED: return EV_TRUNCATED;
+	case TCP_MIDSTREAM: return EV_MIDSTREAM;
+	case TCP_DATA_AFTER_CLOSE: return EV_DATA_AFTER_CLOSE;
+	case TCP_EV__COUNT: break;
+	}
+	return EV_NOTE;
+}
+
+/* Index into session.repeats for events that can come by the thousand. */
+static int repeat_slot(enum tcp_event ev)
+{
+	switch (ev) {
+	case TCP_RETRANSMISSION: return 0;
+	case TCP_KEEPALIVE: return 1;
+	case TCP_ZERO_WINDOW: return 2;
+	default: return -1;
+	}
+}
+
+static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_event ev,
+			   uint64_t arg, const struct seg_meta *m)
+{
+	struct session *s = user;
+	(void)ctx;
+	if (s->done)
+		return;
+	int slot = repeat_slot(ev);
+	if (slot >= 0) {
+		if (s->repeats[dir][slot] >= TL_REPEAT_EVENTS_MAX)
+			goto smtp;
+		s->repeats[dir][slot]++;
+	}
+	struct event *e = tl_add(&s->tl, tcp_event_kind(ev), dir, m->ts, m->frame, NULL, 0);
+	if (e) {
+		e->num = arg;
+		e->code = m->ttl;
+		switch (ev) {
+		case TCP_RST:
+			snprintf(e->text, sizeof(e->text), "RST (%s window, TTL %u)",
+				 arg ? "in" : "out of", m->ttl);
+			break;
+		case TCP_SYN:
+			snprintf(e->text, sizeof(e->text), arg > 1 ? "SYN (attempt %llu)" : "SYN",
+				 (unsigned long long)arg);
+			break;
+		case TCP_RETRANSMISSION:
+		case TCP_OOO_CAP:
+		case TCP_TRUNCATED:
+		case TCP_OVERLAP_CONFLICT:
+			break;          /* the kind and num (bytes) say it all */
+		default:
+			snprintf(e->text, sizeof(e->text), "%s", tcp_event_name(ev));
+			break;
+		}
+	}
+smtp:
+	if (s->smtp && (ev == TCP_FIN || ev == TCP_RST))
+		smtp_end(s->smtp, dir, m);
+	if (ev == TCP_FIN)
+		s->fin[dir] = true;
+	/* Both FINs: the dialog is over, report at the next packet. A session
+	 * ended by a RST waits for the engine's linger instead: whether the
+	 * peer goes on sending after "its" RST is what shows an injected one. */
+	if (s->fin[0] && s->fin[1])
+		s->closing = true;
+}
+
+/* Is this flow an SMTP session (reported with a verdict)? */
+static bool session_is_smtp(const struct session *s)
+{
+	if (s->saw_smtp)
+		return true;
+	if (s->not_smtp)
+		return false;
+	if (!strncmp(s->protocol, "SMTP", 4))
+		return true;
+	/* No SMTP bytes either way: a refused, unanswered or silent connection
+	 * to a mail port is still a session a mail administrator asks about. */
+	return !s->saw_payload && is_mail_port(s->fi->server_port);
+}
+
+/* Decides what the flow was, reports it if it was an SMTP session, and
+ * frees everything but the stub the engine still points to. */
+static void session_finalize(struct session *s, enum flow_end why)
+{
+	struct sessions *pl = s->pl;
+	const struct flow_info *fi = s->fi;
+
+	s->done = true;
+	if (s->smtp && !s->saw_smtp)
+		session_check_smtp(s);
+	session_end_classify(s);
+
+	bool smtp = session_is_smtp(s);
+	if (pl->discarding) {
+		/* sessions_free without sessions_finish: release only. */
+	} else if (why == END_EVICTED) {
+		pl->sum.flows_evicted++;
+	} else if (!smtp || !s->smtp) {
+		/* A flow without a dissector (it ran out of memory at the start)
+		 * cannot be diagnosed; it counts with the other protocols. */
+		pl->sum.other_flows++;
+		count_protocol(&pl->sum, s->protocol);
+	} else {
+		struct session_view v = {
+			.id = fi->id,
+			.fi = fi,
+			.smtp = smtp_facts(s->smtp),
+			.tl = &s->tl,
+			.protocol = s->protocol,
+			.n_risks = s->n_risks,
+			.end = why,
+			.capture_end = pl->capture_end,
+			.capture_started_midstream = s->midstream,
+		};
+		memcpy(v.risks, s->risks, sizeof(v.risks));
+		pl->sum.smtp_sessions++;
+		pl->on_session(pl->ctx, &v, &pl->sum);
+	}
+	s->reported_smtp = smtp && why != END_EVICTED;
+	smtp_free(s->smtp);
+	s->smtp = NULL;
+	tl_free(&s->tl);
+}
+
+static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why)
+{
+	struct session *s = user;
+	(void)ctx;
+	(void)fi;
+
+	if (!s)
+		return;
+	if (!s->done)
+		session_finalize(s, why);
+	if (s->xs)
+		extract_session_close(s->xs, s->reported_smtp);
+	free(s);
+}
+
+/* ---- public face ---- */
+
+void sessions_config_default(struct sessions_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	engine_config_default(&cfg->engine);
+	cfg->engine.server_ports = mail_ports;
+}
+
+struct sessions *sessions_new(const struct sessions_config *cfg, session_fn on_session, void *ctx,
+			      char *err, size_t errlen)
+{
+	struct sessions *pl = calloc(1, sizeof(*pl));
+	if (!pl) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pl->cfg = *cfg;
+	pl->on_session = on_session;
+	pl->ctx = ctx;
+	if (!pl->cfg.engine.server_ports)
+		pl->cfg.engine.server_ports = mail_ports;
+	pl->cls = classifier_new(err, errlen);
+	if (!pl->cls)
+		goto fail;
+	if (cfg->extract_dir) {
+		pl->ext = extract_new(cfg->extract_dir, err, errlen);
+		if (!pl->ext)
+			goto fail;
+	}
+	struct engine_sink sink = {
+		.ctx = pl,
+		.flow_open = sink_flow_open,
+		.packet = sink_packet,
+		.data = sink_data,
+		.gap = sink_gap,
+		.tcp_event = sink_tcp_event,
+		.flow_close = sink_flow_close,
+	};
+	pl->eng = engine_new(&pl->cfg.engine, &sink);
+	if (!pl->eng) {
+		snprintf(err, errlen, "cannot allocate the flow table (--max-flows too large?)");
+		goto fail;
+	}
+	return pl;
+fail:
+	sessions_free(pl);
+	return NULL;
+}
+
+void sessions_set_input(struct sessions *p, const char *name)
+{
+	snprintf(p->input, sizeof(p->input), "%s", name);
+	engine_set_file(p->eng, p->input);
+	p->sum.files++;
+}
+
+void sessions_feed(struct sessions *p, const struct raw_packet *raw)
+{
+	p->sum.records++;
+	p->sum.bytes_read += raw->caplen;
+	if (raw->ts > p->capture_end)
+		p->capture_end = raw->ts;
+	if (!p->sum.first_ts || raw->ts < p->sum.first_ts)
+		p->sum.first_ts = raw->ts;
+	engine_feed(p->eng, raw);
+}
+
+void sessions_sweep(struct sessions *p, sl_time now)
+{
+	if (now > p->capture_end)
+		p->capture_end = now;
+	engine_sweep(p->eng, now);
+}
+
+void sessions_input_error(struct sessions *p, const char *msg)
+{
+	snprintf(p->sum.error, sizeof(p->sum.error), "%s", msg);
+}
+
+void sessions_set_kernel_drops(struct sessions *p, uint64_t drops)
+{
+	p->sum.kernel_drops = drops;
+	p->sum.kernel_stats = true;
+}
+
+void sessions_finish(struct sessions *p)
+{
+	if (p->finished)
+		return;
+	p->finished = true;
+	engine_finish(p->eng);
+	const struct engine_stats *es = engine_stats(p->eng);
+	memcpy(p->sum.decode, es->decode, sizeof(p->sum.decode));
+	p->sum.ooo_cap_hits = es->ooo_cap_hits;
+	p->sum.last_ts = p->capture_end;
+}
+
+const struct summary *sessions_summary(const struct sessions *p)
+{
+	return &p->sum;
+}
+
+void sessions_free(struct sessions *p)
+{
+	if (!p)
+		return;
+	if (p->eng && !p->finished) {
+		p->discarding = true;
+		engine_finish(p->eng);
+	}
+	engine_free(p->eng);
+	extract_free(p->ext);
+	classifier_free(p->cls);
+	free(p);
+}

@@ -1,0 +1,45 @@
+/*
+ * sessions.h - the session glue: packets in, one finished session view out
+ * per TCP flow that carried SMTP (or aimed at a mail port).
+ *
+ * It owns the engine, the nDPI classifier, the dissectors, the timelines and
+ * the extraction; it knows nothing of verdicts or reports. The caller's
+ * session_fn gets each session's view as the session ends (valid during the
+ * call only) together with the summary, in which it counts what it reported.
+ */
+#ifndef SLEUTH_SESSIONS_H
+#define SLEUTH_SESSIONS_H
+
+#include "common.h"
+#include "engine.h"
+#include "packet.h"
+#include "session_view.h"
+#include "summary.h"
+
+struct sessions_config {
+	struct engine_config engine;
+	const char *extract_dir;    /* NULL = no extraction */
+};
+
+/* The engine's defaults, with the mail ports for guessing roles. */
+void sessions_config_default(struct sessions_config *cfg);
+
+typedef void (*session_fn)(void *ctx, const struct session_view *v, struct summary *sum);
+
+struct sessions;
+
+struct sessions *sessions_new(const struct sessions_config *cfg, session_fn on_session, void *ctx,
+			      char *err, size_t errlen);
+/* Names the input the next records come from (flow_info.file). */
+void sessions_set_input(struct sessions *p, const char *name);
+void sessions_feed(struct sessions *p, const struct raw_packet *raw);
+/* Ends flows idle by `now` (live capture's timer). */
+void sessions_sweep(struct sessions *p, sl_time now);
+void sessions_input_error(struct sessions *p, const char *msg);
+void sessions_set_kernel_drops(struct sessions *p, uint64_t drops);
+/* Ends every open flow (each reaches session_fn) and completes the summary. */
+void sessions_finish(struct sessions *p);
+const struct summary *sessions_summary(const struct sessions *p);
+void sessions_free(struct sessions *p);
+
+#endif

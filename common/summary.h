@@ -1,0 +1,38 @@
+/*
+ * summary.h - the counts of one run: input, packets by decode result, flows
+ * (they add up: flows = SMTP sessions + other flows + flows dropped by a cap),
+ * causes and protocols. The session glue and the command fill it; the
+ * reporters print it.
+ */
+#ifndef SLEUTH_SUMMARY_H
+#define SLEUTH_SUMMARY_H
+
+#include "common.h"
+#include "packet.h"
+#include "verdict.h"
+
+#define REPORT_MAX_PROTOCOLS 64
+
+struct summary {
+	uint32_t files;
+	uint64_t records;
+	uint64_t bytes_read;
+	sl_time first_ts, last_ts;
+	uint64_t decode[DEC__COUNT];    /* packets by decode result */
+	uint64_t flows;                 /* TCP flows seen */
+	uint64_t smtp_sessions;
+	uint64_t other_flows;
+	uint64_t flows_evicted;         /* dropped by the flow-table cap */
+	uint64_t flows_untracked;       /* dropped by another cap (memory) */
+	uint64_t sessions_reported;     /* after filters */
+	uint64_t causes[CAUSE__COUNT];
+	struct { char name[32]; uint64_t n; } protocols[REPORT_MAX_PROTOCOLS];
+	uint32_t n_protocols;
+	uint64_t protocols_other;       /* flows of protocols past the table's size */
+	uint64_t ooo_cap_hits;
+	uint64_t kernel_drops;          /* live capture: pcap_stats ps_drop */
+	bool kernel_stats;              /* kernel_drops is meaningful */
+	char error[256];                /* input error that stopped reading, "" if none */
+};
+
+#endif

@@ -1,0 +1,5 @@
+/* Forbidden: the vocabulary depending on a stage. Must not build. */
+#include "engine.h"
+
+int arrow_probe_bad(void);
+int arrow_probe_bad(void) { return 0; }

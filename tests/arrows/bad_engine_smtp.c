@@ -1,0 +1,5 @@
+/* Forbidden: the engine reaching up into a dissector. Must not build. */
+#include "smtp.h"
+
+int arrow_probe_bad(void);
+int arrow_probe_bad(void) { return 0; }
