@@ -62,7 +62,8 @@
 	X(EV_TLS_APPDATA, "tls-application-data") /* num: bytes (first record per side only) */ \
 	X(EV_TLS_MISMATCH, "tls-mismatch")      /* TLS on one side, plaintext on the other */ \
 	/* other */ \
-	X(EV_NOTE, "note")
+	X(EV_NOTE, "note") \
+	X(EV_STATE, "state")                    /* a dissector mode change (traces only) */
 
 #define X(e, s) e,
 enum ev_kind { EVENT_KINDS(X) EV__COUNT };

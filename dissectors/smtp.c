@@ -41,6 +41,38 @@ void smtp_note(struct smtp *s, enum sl_dir d, const struct seg_meta *m, const ch
 	smtp_ev(s, EV_NOTE, d, m, text, strlen(text));
 }
 
+#define X(e, n) n,
+static const char *const cmode_names[] = { SMTP_CMODES(X) };
+static const char *const smode_names[] = { SMTP_SMODES(X) };
+#undef X
+
+static void trace_mode(struct smtp *s, enum sl_dir d, const char *from, const char *to,
+		       const struct seg_meta *m)
+{
+	char t[64];
+	int n = snprintf(t, sizeof(t), "%s: %s -> %s", d == DIR_C2S ? "client" : "server", from, to);
+	tl_add(s->tl, EV_STATE, d, m ? m->ts : 0, m ? m->frame : 0, t, (size_t)n);
+}
+
+void smtp_client_enter(struct smtp *s, enum cmode to, const struct seg_meta *m)
+{
+	if (s->trace && to != s->cm)
+		trace_mode(s, DIR_C2S, cmode_names[s->cm], cmode_names[to], m);
+	s->cm = to;
+}
+
+void smtp_server_enter(struct smtp *s, enum smode to, const struct seg_meta *m)
+{
+	if (s->trace && to != s->sm)
+		trace_mode(s, DIR_S2C, smode_names[s->sm], smode_names[to], m);
+	s->sm = to;
+}
+
+void smtp_trace_states(struct smtp *s, bool on)
+{
+	s->trace = on;
+}
+
 struct smtp_message *smtp_cur_msg(struct smtp *s)
 {
 	if (s->cur_msg < 0 || (uint32_t)s->cur_msg >= s->f.msgs_cap)
@@ -48,16 +80,13 @@ struct smtp_message *smtp_cur_msg(struct smtp *s)
 	return &s->f.msgs[s->cur_msg];
 }
 
-static struct smtp_message *msg_at(struct smtp *s, int32_t i)
+struct smtp_message *smtp_msg_at(struct smtp *s, int32_t i)
 {
 	return (i >= 0 && (uint32_t)i < s->f.msgs_cap) ? &s->f.msgs[i] : NULL;
 }
 
-static bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
-static bool is_alpha(uint8_t c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
-static bool looks_tls(uint8_t c) { return c >= 0x14 && c <= 0x17; }
 
-static void ensure_tls(struct smtp *s)
+void smtp_ensure_tls(struct smtp *s)
 {
 	if (!s->tls)
 		s->tls = tls_new(&s->f.tls, s->tl);
@@ -84,7 +113,7 @@ static void q_push(struct smtp *s, enum smtp_cmd c, bool gate, bool last, const 
 	s->q_len++;
 }
 
-static bool q_pop(struct smtp *s, struct pend *out)
+bool smtp_q_pop(struct smtp *s, struct pend *out)
 {
 	if (s->q_len == 0)
 		return false;
@@ -94,7 +123,7 @@ static bool q_pop(struct smtp *s, struct pend *out)
 	return true;
 }
 
-static const struct pend *q_peek(const struct smtp *s)
+const struct pend *smtp_q_peek(const struct smtp *s)
 {
 	return s->q_len ? &s->q[s->q_head] : NULL;
 }
@@ -184,6 +213,9 @@ struct smtp *smtp_new(struct timeline *tl)
 	s->cur_msg = -1;
 	s->cm = C_CMD;
 	s->sm = S_LINES;
+#ifdef SLEUTH_TRACE_STATES
+	s->trace = true;
+#endif
 	s->hst = H_DONE;
 	q_push(s, CMD_CONNECT, false, false, NULL);
 	s->f.phase = PH_GREETING;
@@ -221,7 +253,7 @@ static void client_end_now(struct smtp *s, const struct seg_meta *m);
 static void new_message(struct smtp *s, const struct seg_meta *m);
 
 /* Reads the held client bytes in the mode just decided. */
-static void replay(struct smtp *s)
+void smtp_replay(struct smtp *s)
 {
 	if (s->cm == C_GATED)
 		return;
@@ -240,7 +272,7 @@ static void replay(struct smtp *s)
 	}
 }
 
-static void body_start(struct smtp *s, const struct seg_meta *m, const char *why)
+void smtp_body_start(struct smtp *s, const struct seg_meta *m, const char *why)
 {
 	struct smtp_message *msg = smtp_cur_msg(s);
 	if (!msg && s->cur_msg < 0) {
@@ -248,7 +280,7 @@ static void body_start(struct smtp *s, const struct seg_meta *m, const char *why
 		new_message(s, m);
 		msg = smtp_cur_msg(s);
 	}
-	s->cm = C_BODY;
+	smtp_client_enter(s, C_BODY, m);
 	smtp_body_begin(s, false, m);
 	smtp_ev(s, EV_DATA_START, DIR_C2S, m, why, strlen(why));
 	(void)msg;
@@ -277,14 +309,14 @@ static void gate_decide(struct smtp *s, const struct seg_meta *m, const char *wh
 	snprintf(t, sizeof(t), "no answer to %s (%s): reading on as if accepted", smtp_cmd_name(c), why);
 	smtp_note(s, DIR_C2S, m, t);
 	if (c == CMD_DATA) {
-		body_start(s, m, "body before 354");
+		smtp_body_start(s, m, "body before 354");
 	} else if (c == CMD_AUTH || c == CMD_AUTH_DATA) {
-		s->cm = s->auth_active ? C_AUTH : C_CMD;
-	} else if (c == CMD_STARTTLS && s->defer_len && looks_tls(s->defer[0])) {
-		ensure_tls(s);
-		s->cm = C_TLS;
+		smtp_client_enter(s, s->auth_active ? C_AUTH : C_CMD, m);
+	} else if (c == CMD_STARTTLS && s->defer_len && smtp_looks_tls(s->defer[0])) {
+		smtp_ensure_tls(s);
+		smtp_client_enter(s, C_TLS, m);
 	} else {
-		s->cm = C_CMD;
+		smtp_client_enter(s, C_CMD, m);
 	}
 }
 
@@ -293,7 +325,7 @@ static void gate_assume(struct smtp *s, const struct seg_meta *m, const char *wh
 	if (s->cm != C_GATED)
 		return;
 	gate_decide(s, m, why);
-	replay(s);
+	smtp_replay(s);
 }
 
 /* Holds client bytes; returns how many were taken. When the buffer is full
@@ -329,265 +361,6 @@ static size_t defer_add(struct smtp *s, const uint8_t *b, size_t n, const struct
 	return taken;
 }
 
-/* ---- replies -------------------------------------------------------- */
-
-static void reply_text_append(struct smtp *s, const uint8_t *t, size_t n)
-{
-	size_t have = strlen(s->r.text);
-	if (have && have + 1 < sizeof(s->r.text))
-		s->r.text[have++] = ' ';
-	if (have + 1 < sizeof(s->r.text))
-		sl_text_copy(s->r.text + have, sizeof(s->r.text) - have, t, n);
-}
-
-static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *m);
-
-static void reply_done(struct smtp *s, const struct seg_meta *m)
-{
-	struct smtp_facts *f = &s->f;
-	struct smtp_reply *r = &s->r;
-	s->r_open = false;
-	r->frame = m->frame;
-	r->ts = m->ts;
-	f->replies++;
-	if (r->code >= 400 && r->code < 600) {
-		if (r->code < 500)
-			f->replies_4xx++;
-		else
-			f->replies_5xx++;
-		f->consecutive_errors++;
-		f->last_error = *r;
-	} else {
-		f->consecutive_errors = 0;
-	}
-	struct pend p;
-	bool paired = q_pop(s, &p);
-	r->answers = paired ? (enum smtp_cmd)p.cmd : CMD_NONE;
-	f->last_reply = *r;
-	if (r->code >= 400 && r->code < 600)
-		f->last_error = *r;
-	enum ev_kind k = !paired ? EV_REPLY_UNPAIRED : p.cmd == CMD_CONNECT ? EV_GREETING : EV_REPLY;
-	struct event *e = smtp_ev(s, k, DIR_S2C, m, r->text, s->r_first_len);
-	if (e) {
-		e->code = r->code;
-		memcpy(e->enhanced, r->enhanced, sizeof(e->enhanced));
-		e->num = r->lines;
-	}
-	if (!paired) {
-		f->unpaired_replies++;
-		return;
-	}
-	answer(s, &p, m);
-}
-
-/* What a reply means for the command it answers. */
-static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *m)
-{
-	struct smtp_facts *f = &s->f;
-	const struct smtp_reply *r = &s->r;
-	bool ok = r->code >= 200 && r->code < 300;
-	struct smtp_message *msg = msg_at(s, p->msg);
-	switch ((enum smtp_cmd)p->cmd) {
-	case CMD_CONNECT:
-		f->greeting = *r;
-		s->greeted = true;
-		if (r->code >= 200 && r->code < 600)
-			f->is_smtp = true;
-		break;
-	case CMD_HELO:
-	case CMD_EHLO:
-	case CMD_LHLO:
-		if (ok)
-			s->helo_ok = true;
-		f->is_smtp = true;
-		break;
-	case CMD_MAIL:
-		if (msg)
-			msg->mail_reply = *r;
-		f->is_smtp = true;
-		break;
-	case CMD_RCPT:
-		if (msg) {
-			if (s->rcpt_replies < SMTP_MAX_RCPTS)
-				msg->rcpt_codes[s->rcpt_replies] = r->code;
-			s->rcpt_replies++;
-			if (ok)
-				msg->rcpts_accepted++;
-		}
-		break;
-	case CMD_DATA:
-		if (msg)
-			msg->data_reply = *r;
-		if (r->code == 354) {
-			if (s->cm == C_GATED)
-				body_start(s, m, "354");
-		} else if (s->cm == C_GATED) {
-			s->cm = C_CMD;
-		}
-		break;
-	case CMD_BODY_END:
-		if (msg)
-			msg->final_reply = *r;
-		break;
-	case CMD_BDAT:
-		if (msg && msg->data_reply.code == 0)
-			msg->data_reply = *r;
-		if (p->last || !ok) {
-			if (msg)
-				msg->final_reply = *r;
-			s->bdat_active = s->cm == C_BDAT;
-		}
-		break;
-	case CMD_AUTH:
-	case CMD_AUTH_DATA:
-		smtp_auth_reply(s, r, m);
-		s->after_auth = r->code != 334;
-		if (s->cm == C_GATED)
-			s->cm = (r->code == 334 && s->auth_active) ? C_AUTH : C_CMD;
-		break;
-	case CMD_STARTTLS: {
-		f->starttls_reply = *r;
-		struct event *e = smtp_ev(s, EV_STARTTLS, DIR_S2C, m, r->text, s->r_first_len);
-		if (e)
-			e->code = r->code;
-		if (r->code == 220) {
-			f->starttls = STLS_ACCEPTED;
-			ensure_tls(s);
-			s->sm = S_TLS;
-			s->cm = C_TLS;
-			s->tls_checked[0] = s->tls_checked[1] = false;
-		} else {
-			f->starttls = STLS_REFUSED;
-			if (s->cm == C_GATED)
-				s->cm = C_CMD;
-		}
-		break;
-	}
-	case CMD_QUIT:
-		f->quit_reply = *r;
-		break;
-	default:
-		break;
-	}
-	if ((r->code == 500 || r->code == 502) && p->cmd != CMD_UNKNOWN)
-		f->unknown_commands++;
-	if (p->gate)
-		replay(s);
-}
-
-static void not_smtp(struct smtp *s, enum sl_dir d, const struct seg_meta *m, const uint8_t *b, size_t n)
-{
-	s->f.not_smtp = true;
-	smtp_ev(s, EV_NOT_SMTP, d, m, b, SL_MIN(n, (size_t)64));
-	s->cm = C_DEAD;
-	s->sm = S_DEAD;
-}
-
-static void server_line(struct smtp *s, const struct line_ev *ev, const struct seg_meta *m)
-{
-	struct smtp_line *l = &s->line[DIR_S2C];
-	const uint8_t *b = l->buf;
-	size_t n = l->kept;
-	if (ev->bare_lf) {
-		if (s->f.bare_lf == 0)
-			smtp_ev(s, EV_BARE_LF, DIR_S2C, m, "reply line", 10);
-		s->f.bare_lf++;
-	}
-	if (l->total + 2 > SMTP_REPLY_LINE_MAX) {
-		s->f.long_lines++;
-		struct event *e = smtp_ev(s, EV_LONG_LINE, DIR_S2C, m, "reply line", 10);
-		if (e)
-			e->num = l->total;
-	}
-	bool coded = n >= 3 && is_digit(b[0]) && is_digit(b[1]) && is_digit(b[2]) && (n == 3 || !is_digit(b[3]));
-	if (!coded) {
-		if (s->r_open) {
-			if (!s->r_nocode_noted)
-				smtp_note(s, DIR_S2C, m, "reply line without a code inside a reply");
-			s->r_nocode_noted = true;
-			s->f.nocode_lines++;
-			reply_text_append(s, b, n);
-			s->r.lines++;
-			return;
-		}
-		if (!s->f.is_smtp && s->f.replies == 0 && !s->greeted) {
-			/* The server's first line is not a reply: unless the client
-			 * speaks SMTP or TLS, this is another protocol. */
-			if (!s->c_seen || !s->f.commands || s->f.unknown_commands == s->f.commands) {
-				not_smtp(s, DIR_S2C, m, b, n);
-				return;
-			}
-		}
-		s->f.nocode_lines++;
-		/* Keep the line: some servers send "4.7.0 ..." with no code as
-		 * their last word, and its enhanced code is all a diagnosis has. */
-		char note[EV_TEXT_MAX];
-		static const char prefix[] = "server line without a reply code: ";
-		size_t pl = sizeof(prefix) - 1, take = SL_MIN(n, sizeof(note) - pl);
-		memcpy(note, prefix, pl);
-		memcpy(note + pl, b, take);
-		smtp_ev(s, EV_NOTE, DIR_S2C, m, note, pl + take);
-		return;
-	}
-	uint16_t code = (uint16_t)((b[0] - '0') * 100 + (b[1] - '0') * 10 + (b[2] - '0'));
-	bool cont = n > 3 && b[3] == '-';
-	size_t t = 3;
-	if (n > 3) {
-		if (b[3] == ' ' || b[3] == '-')
-			t = 4;
-		else if (!s->r_open)
-			smtp_note(s, DIR_S2C, m, "no space after the reply code");
-	}
-	if (s->r_open && code != s->r.code) {
-		/* A new code ends the reply it interrupts: postscreen sends
-		 * "220-" as a teaser and then "521 5.5.1 Protocol error" to an
-		 * early talker. The two are separate replies; merged, the 521
-		 * (the reason the session ended) would be lost. */
-		smtp_note(s, DIR_S2C, m, "reply code changed inside a multi-line reply");
-		reply_done(s, m);
-	}
-	if (!s->r_open) {
-		memset(&s->r, 0, sizeof(s->r));
-		s->r.code = code;
-		s->r_open = true;
-		s->r_nocode_noted = false;
-		if (code < 100 || code > 599)
-			smtp_note(s, DIR_S2C, m, "non-standard reply code");
-		size_t e = smtp_parse_enhanced(b + t, n - t, true, s->r.enhanced, sizeof(s->r.enhanced));
-		if (e) {
-			t += e;
-			while (t < n && b[t] == ' ')
-				t++;
-		}
-		reply_text_append(s, b + t, n - t);
-		s->r_first_len = strlen(s->r.text);
-		s->r.lines = 1;
-		const struct pend *h = q_peek(s);
-		if (h && (h->cmd == CMD_EHLO || h->cmd == CMD_LHLO) && code == 250) {
-			s->f.ext = 0;
-			s->f.has_size_limit = false;
-			s->f.size_limit = 0;
-			s->f.auth_mechs[0] = '\0';
-			s->f.extensions[0] = '\0';
-		}
-	} else {
-		char enh[12];
-		size_t e = smtp_parse_enhanced(b + t, n - t, true, enh, sizeof(enh));
-		if (e) {
-			t += e;
-			while (t < n && b[t] == ' ')
-				t++;
-		}
-		reply_text_append(s, b + t, n - t);
-		s->r.lines++;
-		const struct pend *h = q_peek(s);
-		if (h && (h->cmd == CMD_EHLO || h->cmd == CMD_LHLO) && s->r.code == 250)
-			smtp_ehlo_line(s, b + t, n - t);
-	}
-	if (!cont)
-		reply_done(s, m);
-}
-
 /* ---- commands ------------------------------------------------------- */
 
 /* A line that could be base64 credentials (no spaces, base64 alphabet). */
@@ -596,7 +369,7 @@ static bool looks_base64(const uint8_t *b, size_t n)
 	if (n < 4)
 		return n == 0 ? false : (n == 1 && b[0] == '=');
 	for (size_t i = 0; i < n; i++)
-		if (!is_alpha(b[i]) && !is_digit(b[i]) && b[i] != '+' && b[i] != '/' && b[i] != '=')
+		if (!smtp_is_alpha(b[i]) && !smtp_is_digit(b[i]) && b[i] != '+' && b[i] != '/' && b[i] != '=')
 			return false;
 	return true;
 }
@@ -705,13 +478,13 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 			if (abort)
 				smtp_auth_abort(s, m, "client sent *");
 			q_push(s, CMD_AUTH_DATA, true, false, m);
-			s->cm = C_GATED;
+			smtp_client_enter(s, C_GATED, m);
 			if (s->s_ended)
 				gate_decide(s, m, "server closed");
 			return;
 		}
 		smtp_auth_abort(s, m, "command instead of AUTH data");
-		s->cm = C_CMD;
+		smtp_client_enter(s, C_CMD, m);
 	}
 
 	if (c == CMD_AUTH) {
@@ -722,7 +495,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		snprintf(a, sizeof(a), "%s%s%s", f->auth_mech, f->auth_user[0] ? " user=" : "", f->auth_user);
 		smtp_ev(s, EV_AUTH, DIR_C2S, m, a, strlen(a));
 		q_push(s, c, true, false, m);
-		s->cm = C_GATED;
+		smtp_client_enter(s, C_GATED, m);
 		if (s->s_ended)
 			gate_decide(s, m, "server closed");
 		return;
@@ -783,7 +556,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		s->bdat_last = last;
 		q_push(s, c, false, last, m);
 		if (size)
-			s->cm = C_BDAT;
+			smtp_client_enter(s, C_BDAT, m);
 		else if (last)
 			bdat_complete(s, m);
 		else
@@ -810,7 +583,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	}
 	q_push(s, c, gate, false, m);
 	if (gate) {
-		s->cm = C_GATED;
+		smtp_client_enter(s, C_GATED, m);
 		if (s->s_ended)
 			gate_decide(s, m, "server closed");
 	}
@@ -822,7 +595,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 static bool starts_command(const uint8_t *b, size_t n)
 {
 	size_t i = 0;
-	while (i < n && i < 9 && is_alpha(b[i]))
+	while (i < n && i < 9 && smtp_is_alpha(b[i]))
 		i++;
 	if (i < 4 || i == n || (b[i] != ' ' && b[i] != '\r' && b[i] != '\n'))
 		return false;
@@ -850,7 +623,7 @@ void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 			used = smtp_body_data(s, b, n, m, &ended);
 			if (ended) {
 				smtp_body_finish(s, true, m);
-				s->cm = C_CMD;
+				smtp_client_enter(s, C_CMD, m);
 				q_push(s, CMD_BODY_END, false, false, m);
 				s->f.last_cmd = CMD_BODY_END;
 				s->f.last_cmd_frame = m->frame;
@@ -865,7 +638,7 @@ void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 			smtp_body_bdat(s, b, used);
 			s->bdat_left -= used;
 			if (s->bdat_left == 0) {
-				s->cm = C_CMD;
+				smtp_client_enter(s, C_CMD, m);
 				if (s->bdat_last)
 					bdat_complete(s, m);
 				else
@@ -884,14 +657,14 @@ void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 				if (b[0] == 0x16 && (n < 2 || b[1] == 3)) {
 					/* implicit TLS (or TLS to a plaintext server) */
 					s->f.implicit_tls = true;
-					ensure_tls(s);
-					s->cm = C_TLS;
+					smtp_ensure_tls(s);
+					smtp_client_enter(s, C_TLS, m);
 					s->tls_checked[DIR_C2S] = true;
 					if (s->s_seen && s->sm == S_LINES) {
 						s->f.tls_client_to_plain = true;
 						tls_plaintext(s->tls, DIR_S2C, m);
 					} else if (!s->s_seen) {
-						s->sm = S_TLS;
+						smtp_server_enter(s, S_TLS, m);
 					}
 					continue;
 				}
@@ -926,11 +699,11 @@ static size_t client_tls(struct smtp *s, const uint8_t *b, size_t n, const struc
 {
 	if (!s->tls_checked[DIR_C2S]) {
 		s->tls_checked[DIR_C2S] = true;
-		if (!looks_tls(b[0])) {
+		if (!smtp_looks_tls(b[0])) {
 			tls_plaintext(s->tls, DIR_C2S, m);
-			if (is_alpha(b[0])) {
+			if (smtp_is_alpha(b[0])) {
 				s->tls_plain_smtp[DIR_C2S] = true;
-				s->cm = C_CMD;
+				smtp_client_enter(s, C_CMD, m);
 				smtp_note(s, DIR_C2S, m, "client goes on in plaintext SMTP where TLS was due");
 				if (s->tls_plain_smtp[DIR_S2C])
 					s->f.plaintext_smtp_after_tls = true;
@@ -940,71 +713,6 @@ static size_t client_tls(struct smtp *s, const uint8_t *b, size_t n, const struc
 	}
 	tls_data(s->tls, DIR_C2S, b, n, m);
 	return n;
-}
-
-/* ---- server side ---------------------------------------------------- */
-
-static size_t server_tls(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
-{
-	if (!s->tls_checked[DIR_S2C]) {
-		s->tls_checked[DIR_S2C] = true;
-		if (!looks_tls(b[0])) {
-			tls_plaintext(s->tls, DIR_S2C, m);
-			if (is_digit(b[0])) {
-				s->tls_plain_smtp[DIR_S2C] = true;
-				s->sm = S_LINES;
-				if (s->f.implicit_tls && !s->f.starttls)
-					s->f.tls_client_to_plain = true;
-				else
-					smtp_note(s, DIR_S2C, m, "server goes on in plaintext SMTP where TLS was due");
-				if (s->tls_plain_smtp[DIR_C2S])
-					s->f.plaintext_smtp_after_tls = true;
-				return 0;
-			}
-		}
-	}
-	tls_data(s->tls, DIR_S2C, b, n, m);
-	return n;
-}
-
-void smtp_server_feed(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m)
-{
-	while (n) {
-		size_t used = 0;
-		switch (s->sm) {
-		case S_DEAD:
-			return;
-		case S_TLS:
-			used = server_tls(s, b, n, m);
-			break;
-		case S_HTTP_TUNNEL:
-		case S_SOCKS:
-			used = smtp_tunnel_server(s, b, n, m);
-			break;
-		case S_LINES: {
-			struct smtp_line *l = &s->line[DIR_S2C];
-			if (l->skip && n >= 4 && is_digit(b[0]) && is_digit(b[1]) && is_digit(b[2]) &&
-			    (b[3] == ' ' || b[3] == '-')) {
-				l->skip = false;
-				s->f.resyncs++;
-				smtp_ev(s, EV_RESYNC, DIR_S2C, m, "replies", 7);
-			}
-			struct line_ev ev;
-			used = sline_feed(&s->line[DIR_S2C], b, n, &ev);
-			if (ev.resynced) {
-				s->f.resyncs++;
-				smtp_ev(s, EV_RESYNC, DIR_S2C, m, "replies", 7);
-			}
-			if (ev.complete) {
-				server_line(s, &ev, m);
-				sline_reset(&s->line[DIR_S2C]);
-			}
-			break;
-		}
-		}
-		b += used;
-		n -= used;
-	}
 }
 
 /* ---- the face ------------------------------------------------------- */
@@ -1048,7 +756,7 @@ void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_me
 			if (msg)
 				msg->gap_bytes += in;
 			if (s->bdat_left == 0) {
-				s->cm = C_CMD;
+				smtp_client_enter(s, C_CMD, m);
 				if (s->bdat_last)
 					bdat_complete(s, m);
 				if (len > in) {
@@ -1099,7 +807,7 @@ static void client_end_now(struct smtp *s, const struct seg_meta *m)
 		}
 		if (s->body_fn && s->f.n_msgs > 0)
 			s->body_fn(s->body_ctx, s->f.n_msgs - 1, NULL, 0, true);
-		s->cm = C_DEAD;
+		smtp_client_enter(s, C_DEAD, m);
 	}
 	s->c_ended = true;
 }
@@ -1123,12 +831,12 @@ void smtp_end(struct smtp *s, enum sl_dir dir, const struct seg_meta *m)
 		struct smtp_line *l = &s->line[DIR_S2C];
 		if (s->sm == S_LINES && (l->total || l->cr) && !l->skip) {
 			struct line_ev ev = { .complete = true };
-			server_line(s, &ev, m);
+			smtp_server_line(s, &ev, m);
 			sline_reset(l);
 		}
 		if (s->sm == S_LINES && s->r_open) {
 			smtp_note(s, DIR_S2C, m, "multi-line reply cut short");
-			reply_done(s, m);
+			smtp_reply_done(s, m);
 		}
 		s->s_ended = true;
 		if (s->cm == C_GATED)

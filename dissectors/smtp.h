@@ -34,6 +34,10 @@ void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_me
 /* The direction was closed (FIN or RST): flush a partial line. */
 void smtp_end(struct smtp *s, enum sl_dir dir, const struct seg_meta *m);
 const struct smtp_facts *smtp_facts(const struct smtp *s);
+/* Records every change of the reading modes as an EV_STATE event ("client:
+ * cmd -> body"), for tests and debugging; on from the start in builds with
+ * SLEUTH_TRACE_STATES defined. */
+void smtp_trace_states(struct smtp *s, bool on);
 void smtp_free(struct smtp *s);
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * smtp_int.h - the SMTP dissector's private state, shared by its modules:
- * smtp.c (dialog state machine, reply/command pairing, gating, TLS switch),
+ * smtp.c (the reading modes and their transition functions, the pairing
+ * FIFO, gating, the client's commands, TLS switch), smtp_reply.c (replies
+ * and what each answer changes),
  * smtp_line.c (line framing), smtp_cmd.c (command and EHLO parsing),
  * smtp_body.c (DATA/BDAT body streaming, header scan), smtp_auth.c (AUTH),
  * smtp_tunnel.c (HTTP CONNECT / SOCKS preludes).
@@ -42,21 +44,31 @@ void sline_reset(struct smtp_line *l);
 /* After a gap: the partial line is dropped and the framer skips to the next LF. */
 void sline_gap(struct smtp_line *l);
 
-/* How the client's bytes are read now. */
-enum cmode {
-	C_CMD,          /* command lines */
-	C_GATED,        /* held: the server's answer decides (DATA, AUTH, STARTTLS) */
-	C_AUTH,         /* the next line is AUTH data (after 334) */
-	C_BODY,         /* DATA body until CRLF.CRLF */
-	C_BDAT,         /* a BDAT chunk: bdat_left bytes */
-	C_TLS,          /* TLS records */
-	C_HTTP_TUNNEL,  /* HTTP CONNECT request header lines */
-	C_SOCKS,        /* SOCKS4/5 client messages */
-	C_DEAD          /* not SMTP: ignored */
-};
+/* How the client's bytes are read now. X-macro: mode, name (for traces).
+ * Every change goes through smtp_client_enter(). */
+#define SMTP_CMODES(X) \
+	X(C_CMD, "cmd")                 /* command lines */ \
+	X(C_GATED, "gated")             /* held: the server's answer decides (DATA, AUTH, STARTTLS) */ \
+	X(C_AUTH, "auth")               /* the next line is AUTH data (after 334) */ \
+	X(C_BODY, "body")               /* DATA body until CRLF.CRLF */ \
+	X(C_BDAT, "bdat")               /* a BDAT chunk: bdat_left bytes */ \
+	X(C_TLS, "tls")                 /* TLS records */ \
+	X(C_HTTP_TUNNEL, "http-tunnel") /* HTTP CONNECT request header lines */ \
+	X(C_SOCKS, "socks")             /* SOCKS4/5 client messages */ \
+	X(C_DEAD, "dead")               /* not SMTP: ignored */
 
-/* How the server's bytes are read now. */
-enum smode { S_LINES, S_TLS, S_HTTP_TUNNEL, S_SOCKS, S_DEAD };
+/* How the server's bytes are read now; changes go through smtp_server_enter(). */
+#define SMTP_SMODES(X) \
+	X(S_LINES, "lines")             /* reply lines */ \
+	X(S_TLS, "tls")                 /* TLS records */ \
+	X(S_HTTP_TUNNEL, "http-tunnel") /* the proxy's HTTP answer */ \
+	X(S_SOCKS, "socks")             /* SOCKS replies */ \
+	X(S_DEAD, "dead")               /* not SMTP: ignored */
+
+#define X(e, s) e,
+enum cmode { SMTP_CMODES(X) };
+enum smode { SMTP_SMODES(X) };
+#undef X
 
 /* Body scanner states: where we are relative to a line start. */
 enum body_st {
@@ -85,8 +97,9 @@ struct smtp {
 	void *body_ctx;
 
 	struct smtp_line line[2];       /* per enum sl_dir */
-	enum cmode cm;
-	enum smode sm;
+	enum cmode cm;                  /* written only by smtp_client_enter() */
+	enum smode sm;                  /* written only by smtp_server_enter() */
+	bool trace;                     /* record mode changes as EV_STATE events */
 	bool c_seen, s_seen;            /* any byte from that side yet */
 	bool c_first_line_done;         /* the client's first line was classified */
 	bool c_ended, s_ended;
@@ -155,9 +168,29 @@ struct smtp {
 struct event *smtp_ev(struct smtp *s, enum ev_kind k, enum sl_dir d, const struct seg_meta *m,
 		      const void *text, size_t len);
 void smtp_note(struct smtp *s, enum sl_dir d, const struct seg_meta *m, const char *text);
+/* The transition functions of the two reading modes (m may be NULL). */
+void smtp_client_enter(struct smtp *s, enum cmode to, const struct seg_meta *m);
+void smtp_server_enter(struct smtp *s, enum smode to, const struct seg_meta *m);
 void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
 void smtp_server_feed(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m);
 struct smtp_message *smtp_cur_msg(struct smtp *s);
+struct smtp_message *smtp_msg_at(struct smtp *s, int32_t i);
+/* The pairing FIFO. */
+bool smtp_q_pop(struct smtp *s, struct pend *out);
+const struct pend *smtp_q_peek(const struct smtp *s);
+/* Reads the held client bytes in the mode just decided. */
+void smtp_replay(struct smtp *s);
+void smtp_body_start(struct smtp *s, const struct seg_meta *m, const char *why);
+void smtp_ensure_tls(struct smtp *s);
+
+/* smtp_reply.c */
+void smtp_server_line(struct smtp *s, const struct line_ev *ev, const struct seg_meta *m);
+void smtp_reply_done(struct smtp *s, const struct seg_meta *m);
+
+static inline bool smtp_is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+static inline bool smtp_is_alpha(uint8_t c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
+/* A TLS record's first byte: change_cipher_spec, alert, handshake or application data. */
+static inline bool smtp_looks_tls(uint8_t c) { return c >= 0x14 && c <= 0x17; }
 
 /* smtp_cmd.c */
 enum smtp_cmd smtp_cmd_parse(const uint8_t *line, size_t n, size_t *argoff);

@@ -25,8 +25,8 @@ bool smtp_tunnel_detect(struct smtp *s, const uint8_t *b, size_t n, const struct
 	/* SOCKS: the first byte is the version, never the start of an SMTP
 	 * command or a TLS record, so one byte decides (however it is split). */
 	if (n >= 1 && (b[0] == 5 || b[0] == 4)) {
-		s->cm = C_SOCKS;
-		s->sm = S_SOCKS;
+		smtp_client_enter(s, C_SOCKS, m);
+		smtp_server_enter(s, S_SOCKS, m);
 		s->tun_socks4 = b[0] == 4;
 		memcpy(s->f.tunnel, s->tun_socks4 ? "socks4" : "socks5", 7);
 		smtp_ev(s, EV_TUNNEL, DIR_C2S, m, s->tun_socks4 ? "SOCKS4" : "SOCKS5", 6);
@@ -39,8 +39,8 @@ bool smtp_tunnel_http_line(struct smtp *s, const uint8_t *line, size_t n, const 
 {
 	if (!is_http_connect(line, n) || n < 17 || memcmp(line + n - 8, "HTTP/1.", 7) != 0)
 		return false;
-	s->cm = C_HTTP_TUNNEL;
-	s->sm = S_HTTP_TUNNEL;
+	smtp_client_enter(s, C_HTTP_TUNNEL, m);
+	smtp_server_enter(s, S_HTTP_TUNNEL, m);
 	s->tun_lines[DIR_C2S] = 1;
 	memcpy(s->f.tunnel, "http-connect", 13);
 	smtp_ev(s, EV_TUNNEL, DIR_C2S, m, line, n);
@@ -204,7 +204,7 @@ size_t smtp_tunnel_client(struct smtp *s, const uint8_t *b, size_t n, const stru
 	size_t used = s->cm == C_HTTP_TUNNEL ? http_lines(s, DIR_C2S, b, n, m, &done)
 					    : socks_feed(s, DIR_C2S, b, n, m, &done, left, &left_len);
 	if (done) {
-		s->cm = C_CMD;
+		smtp_client_enter(s, C_CMD, m);
 		s->c_first_line_done = false;
 		sline_reset(&s->line[DIR_C2S]);
 		/* bytes gathered past the prelude are SMTP (the tunnel is not
@@ -223,7 +223,7 @@ size_t smtp_tunnel_server(struct smtp *s, const uint8_t *b, size_t n, const stru
 	size_t used = s->sm == S_HTTP_TUNNEL ? http_lines(s, DIR_S2C, b, n, m, &done)
 					    : socks_feed(s, DIR_S2C, b, n, m, &done, left, &left_len);
 	if (done) {
-		s->sm = S_LINES;
+		smtp_server_enter(s, S_LINES, m);
 		if (left_len)
 			smtp_server_feed(s, left, left_len, m);
 	}

@@ -37,7 +37,7 @@ static void auth_result(struct session *ss, const char *user, size_t ulen, const
 		ok = policy_check_user(pol, u, pw);
 		memset(pw, 0, sizeof(pw));
 	}
-	sess_enter(ss, SS_CMD);
+	sess_enter(ss, SS_CMD, ss->phase);
 	if (ok) {
 		ss->authed = true;
 		sess_safe_copy(ss->auth_user, sizeof(ss->auth_user), u, ulen);
@@ -58,7 +58,7 @@ static void auth_plain(struct session *ss, const char *b64, size_t n)
 	char buf[3 * SRV_USER_MAX + 8];
 	long m = b64dec(b64, n, buf, sizeof(buf));
 	if (m < 0) {
-		sess_enter(ss, SS_CMD);
+		sess_enter(ss, SS_CMD, ss->phase);
 		sess_reply(ss, 501, "5.5.2", "Cannot decode response");
 		sess_cause(ss, CAUSE_AUTH_FAILED, 501, "5.5.2");
 		return;
@@ -81,19 +81,19 @@ static void login_user(struct session *ss, const char *b64, size_t n)
 {
 	long m = b64dec(b64, n, ss->auth_user, sizeof(ss->auth_user) - 1);
 	if (m < 0) {
-		sess_enter(ss, SS_CMD);
+		sess_enter(ss, SS_CMD, ss->phase);
 		sess_reply(ss, 501, "5.5.2", "Cannot decode response");
 		return;
 	}
 	ss->auth_user[m] = 0;
-	sess_enter(ss, SS_AUTH_PASS);
+	sess_enter(ss, SS_AUTH_PASS, ss->phase);
 	sess_reply(ss, 334, NULL, "UGFzc3dvcmQ6");
 }
 
 void auth_line(struct session *ss, const char *l, size_t n)
 {
 	if (n == 1 && l[0] == '*') {
-		sess_enter(ss, SS_CMD);
+		sess_enter(ss, SS_CMD, ss->phase);
 		sess_reply(ss, 501, "5.7.0", "Authentication aborted");
 		return;
 	}
@@ -109,7 +109,7 @@ void auth_line(struct session *ss, const char *l, size_t n)
 		memcpy(user, ss->auth_user, ulen);
 		ss->auth_user[0] = 0;
 		if (m < 0) {
-			sess_enter(ss, SS_CMD);
+			sess_enter(ss, SS_CMD, ss->phase);
 			sess_reply(ss, 501, "5.5.2", "Cannot decode response");
 			return;
 		}
@@ -121,7 +121,7 @@ void auth_line(struct session *ss, const char *l, size_t n)
 void auth_cmd(struct session *ss, const char *a, size_t n)
 {
 	const struct policy *pol = ss->srv->pol;
-	ss->phase = PH_AUTH;
+	sess_enter(ss, ss->state, PH_AUTH);
 	if (!pol->n_users && !pol->require_auth) {
 		sess_reply(ss, 503, "5.5.1", "Error: authentication not enabled");
 		sess_proto_error(ss);
@@ -150,17 +150,17 @@ void auth_cmd(struct session *ss, const char *a, size_t n)
 	size_t irlen = sp ? n - mlen - 1 : 0;
 	if (mlen == 5 && strncasecmp(a, "PLAIN", 5) == 0) {
 		if (ir && !(irlen == 1 && ir[0] == '=')) {
-			sess_enter(ss, SS_AUTH_PLAIN);
+			sess_enter(ss, SS_AUTH_PLAIN, ss->phase);
 			auth_plain(ss, ir, irlen);
 		} else {
-			sess_enter(ss, SS_AUTH_PLAIN);
+			sess_enter(ss, SS_AUTH_PLAIN, ss->phase);
 			sess_reply(ss, 334, NULL, " ");
 		}
 	} else if (mlen == 5 && strncasecmp(a, "LOGIN", 5) == 0) {
 		if (ir) {
 			login_user(ss, ir, irlen);
 		} else {
-			sess_enter(ss, SS_AUTH_USER);
+			sess_enter(ss, SS_AUTH_USER, ss->phase);
 			sess_reply(ss, 334, NULL, "VXNlcm5hbWU6");
 		}
 	} else {

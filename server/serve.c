@@ -116,7 +116,7 @@ static void accept_all(struct server *s, int *spare_fd)
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
 			ss->fd = -1;
-			ss->state = SS_DEAD;
+			sess_enter(ss, SS_DEAD, ss->phase);
 		} else {
 			sess_on_accept(ss);
 		}

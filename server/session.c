@@ -5,7 +5,8 @@
  * that refuse, and how the connection is closed (FIN after a drain, or RST).
  *
  * Invariants:
- * - Every state change goes through sess_enter(); states are listed in srv.h.
+ * - Every change of state or phase goes through sess_enter(); states are
+ *   listed in srv.h; commands are dispatched by the table in commands.c.
  * - Input sits in ss->in (fixed size). A command line longer than
  *   SRV_CMD_LINE_MAX is answered 500 5.5.2 and skipped up to its LF without
  *   being stored; DATA bodies are scanned byte by byte (CRLF.CRLF, dot
@@ -31,10 +32,24 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-void sess_enter(struct session *ss, enum sess_state st)
+const char *sess_state_name(enum sess_state st)
 {
-	/* Kept as one function so a trace of old -> new can be added in one place. */
+#define X(e, s) s,
+	static const char *const names[] = { SESS_STATES(X) };
+#undef X
+	return (unsigned)st < SS__COUNT ? names[st] : "?";
+}
+
+void sess_enter(struct session *ss, enum sess_state st, enum smtp_phase ph)
+{
+#ifdef SLEUTH_TRACE_STATES
+	if (st != ss->state || ph != ss->phase)
+		srv_log_text(ss->srv, "session %llu: %s/%s -> %s/%s", (unsigned long long)ss->id,
+			     sess_state_name(ss->state), smtp_phase_name(ss->phase),
+			     sess_state_name(st), smtp_phase_name(ph));
+#endif
 	ss->state = st;
+	ss->phase = ph;
 }
 
 void sess_cause(struct session *ss, enum cause c, unsigned code, const char *enh)
@@ -49,7 +64,7 @@ void sess_cause(struct session *ss, enum cause c, unsigned code, const char *enh
 
 /* Appends one reply line; returns false when the output buffer is full (the
  * reserve makes this a broken invariant in practice, handled by closing). */
-static bool out_raw(struct session *ss, const char *s, size_t n)
+bool sess_out_raw(struct session *ss, const char *s, size_t n)
 {
 	if (ss->out_off && ss->out_off == ss->out_len)
 		ss->out_off = ss->out_len = 0;
@@ -80,7 +95,7 @@ void sess_reply(struct session *ss, unsigned code, const char *enh, const char *
 	size_t len = SRV_MIN((size_t)n + (size_t)m, sizeof(line) - 3);
 	line[len++] = '\r';
 	line[len++] = '\n';
-	out_raw(ss, line, len);
+	sess_out_raw(ss, line, len);
 }
 
 /* Sanitised copy of client text for the log: printable ASCII only, quotes and
@@ -107,7 +122,7 @@ static void close_now(struct session *ss, enum close_how how)
 	}
 	close(ss->fd);  /* also removes it from epoll */
 	ss->fd = -1;
-	sess_enter(ss, SS_DEAD);
+	sess_enter(ss, SS_DEAD, ss->phase);
 }
 
 /* The server ends the connection: with FIN (after flushing what is queued)
@@ -123,7 +138,7 @@ void sess_server_close(struct session *ss, enum close_how how)
 		return;
 	}
 	/* FIN: flushed by sess_flush(), then half-closed and drained. */
-	sess_enter(ss, SS_DRAIN);
+	sess_enter(ss, SS_DRAIN, ss->phase);
 	ss->t_drain_end = sl_mono_sec() + SRV_DRAIN_SECONDS;
 	ss->in_len = 0;
 }
@@ -177,7 +192,7 @@ static bool sess_flush(struct session *ss)
 
 /* ---- transactions ---- */
 
-static void txn_reset(struct session *ss)
+void txn_reset(struct session *ss)
 {
 	if (ss->msg_fd >= 0) {
 		maildir_abort(ss->srv->maildir_fd, ss->msg_fd, ss->msg_name);
@@ -194,8 +209,7 @@ static void txn_reset(struct session *ss)
 static void greet(struct session *ss)
 {
 	sess_reply(ss, 220, NULL, "%s ESMTP smtpsleuth", ss->srv->pol->hostname);
-	ss->phase = PH_GREETING;
-	sess_enter(ss, SS_CMD);
+	sess_enter(ss, SS_CMD, PH_GREETING);
 }
 
 /* A protocol error; true when the error limit ended the session. */
@@ -275,8 +289,7 @@ static void message_done(struct session *ss)
 		}
 	}
 	txn_reset(ss);
-	ss->phase = PH_HELO;
-	sess_enter(ss, SS_CMD);
+	sess_enter(ss, SS_CMD, PH_HELO);
 }
 
 /* Consumes DATA body bytes from p[0..n); returns how many were used. */
@@ -329,7 +342,7 @@ static size_t data_consume(struct session *ss, const char *p, size_t n)
 	return i;
 }
 
-static size_t bdat_consume(struct session *ss, const char *p, size_t n)
+size_t sess_bdat_consume(struct session *ss, const char *p, size_t n)
 {
 	size_t take = (size_t)SRV_MIN((uint64_t)n, ss->bdat_left);
 	if (!ss->bdat_bad)
@@ -338,7 +351,7 @@ static size_t bdat_consume(struct session *ss, const char *p, size_t n)
 	if (!ss->bdat_bad && size_cut(ss))
 		return take;
 	if (ss->bdat_left == 0) {
-		sess_enter(ss, SS_CMD);
+		sess_enter(ss, SS_CMD, ss->phase);
 		if (ss->bdat_bad) {
 			sess_reply(ss, 503, "5.5.1", "Error: need RCPT command");
 			sess_proto_error(ss);
@@ -349,406 +362,6 @@ static size_t bdat_consume(struct session *ss, const char *p, size_t n)
 		}
 	}
 	return take;
-}
-
-/* ---- commands ---- */
-
-static bool arg_is(const char *a, size_t n, const char *prefix)
-{
-	size_t k = strlen(prefix);
-	return n >= k && strncasecmp(a, prefix, k) == 0;
-}
-
-/* Extracts <path> after "FROM:" / "TO:"; sets *rest to the ESMTP params. */
-static bool parse_path(const char *a, size_t n, const char **path, size_t *plen,
-                       const char **rest, size_t *rlen)
-{
-	size_t i = 0;
-	while (i < n && a[i] == ' ')
-		i++;
-	if (i >= n || a[i] != '<')
-		return false;
-	size_t start = i + 1, j = start;
-	while (j < n && a[j] != '>')
-		j++;
-	if (j >= n)
-		return false;
-	*path = a + start;
-	*plen = j - start;
-	*rest = a + j + 1;
-	*rlen = n - j - 1;
-	return true;
-}
-
-bool sess_need_tls(struct session *ss)
-{
-	if (!ss->srv->pol->require_tls || ss->tls_on)
-		return false;
-	sess_reply(ss, 530, "5.7.0", "Must issue a STARTTLS command first");
-	sess_cause(ss, CAUSE_TLS_REQUIRED, 530, "5.7.0");
-	return true;
-}
-
-static void cmd_ehlo(struct session *ss, bool esmtp, const char *a, size_t n)
-{
-	const struct policy *pol = ss->srv->pol;
-	ss->phase = PH_HELO;
-	if (!n) {
-		sess_reply(ss, 501, "5.5.4", "Syntax: %s hostname", esmtp ? "EHLO" : "HELO");
-		sess_proto_error(ss);
-		return;
-	}
-	txn_reset(ss);
-	sess_safe_copy(ss->helo, sizeof(ss->helo), a, n);
-	ss->helo_seen = true;
-	ss->esmtp = esmtp;
-	if (!esmtp) {
-		sess_reply(ss, 250, NULL, "%s", pol->hostname);
-		return;
-	}
-	char buf[512];
-	int k = snprintf(buf, sizeof(buf), "250-%s\r\n250-PIPELINING\r\n", pol->hostname);
-	if (pol->max_size)
-		k += snprintf(buf + k, sizeof(buf) - (size_t)k, "250-SIZE %llu\r\n",
-		              (unsigned long long)pol->max_size);
-	else
-		k += snprintf(buf + k, sizeof(buf) - (size_t)k, "250-SIZE\r\n");
-	k += snprintf(buf + k, sizeof(buf) - (size_t)k, "250-VRFY\r\n");
-	if (!ss->tls_on && !pol->no_tls)
-		k += snprintf(buf + k, sizeof(buf) - (size_t)k, "250-STARTTLS\r\n");
-	if (pol->n_users || pol->require_auth)
-		k += snprintf(buf + k, sizeof(buf) - (size_t)k, "250-AUTH PLAIN LOGIN\r\n");
-	k += snprintf(buf + k, sizeof(buf) - (size_t)k,
-	              "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250 CHUNKING\r\n");
-	out_raw(ss, buf, (size_t)k);
-}
-
-static void cmd_mail(struct session *ss, const char *a, size_t n)
-{
-	const struct policy *pol = ss->srv->pol;
-	ss->phase = PH_MAIL;
-	if (!ss->helo_seen) {
-		sess_reply(ss, 503, "5.5.1", "Error: send HELO/EHLO first");
-		sess_proto_error(ss);
-		return;
-	}
-	if (sess_need_tls(ss))
-		return;
-	if (pol->require_auth && !ss->authed) {
-		sess_reply(ss, 530, "5.7.0", "Authentication required");
-		sess_cause(ss, CAUSE_AUTH_REQUIRED, 530, "5.7.0");
-		return;
-	}
-	if (ss->in_mail) {
-		sess_reply(ss, 503, "5.5.1", "Error: nested MAIL command");
-		sess_proto_error(ss);
-		return;
-	}
-	const char *path, *rest;
-	size_t plen, rlen;
-	if (!arg_is(a, n, "FROM:") || !parse_path(a + 5, n - 5, &path, &plen, &rest, &rlen)) {
-		sess_reply(ss, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
-		sess_proto_error(ss);
-		return;
-	}
-	if (pol->max_msgs && ss->n_msgs >= pol->max_msgs) {
-		sess_reply(ss, 421, "4.7.0", "%s Error: too much mail from %s", pol->hostname, ss->peer_ip);
-		sess_cause(ss, CAUSE_RATE_LIMITED, 421, "4.7.0");
-		sess_server_close(ss, CL_FIN);
-		return;
-	}
-	/* ESMTP parameters: SIZE=, BODY=, AUTH= ... */
-	for (size_t i = 0; i < rlen;) {
-		while (i < rlen && rest[i] == ' ')
-			i++;
-		size_t j = i;
-		while (j < rlen && rest[j] != ' ')
-			j++;
-		if (j - i > 5 && strncasecmp(rest + i, "SIZE=", 5) == 0) {
-			char digits[24];
-			size_t dl = j - i - 5;
-			if (dl == 0 || dl >= sizeof(digits)) {
-				sess_reply(ss, 501, "5.5.4", "Bad message size syntax");
-				sess_proto_error(ss);
-				return;
-			}
-			memcpy(digits, rest + i + 5, dl);
-			digits[dl] = 0;
-			char *end;
-			unsigned long long sz = strtoull(digits, &end, 10);
-			if (*end) {
-				sess_reply(ss, 501, "5.5.4", "Bad message size syntax");
-				sess_proto_error(ss);
-				return;
-			}
-			if (pol->max_size && sz > pol->max_size) {
-				sess_reply(ss, 552, "5.3.4", "Message size exceeds fixed limit");
-				sess_cause(ss, CAUSE_SIZE_LIMIT, 552, "5.3.4");
-				return;
-			}
-		}
-		i = j;
-	}
-	ss->in_mail = true;
-	ss->n_rcpt = 0;
-	sess_safe_copy(ss->mail_from, sizeof(ss->mail_from), path, plen);
-	sess_reply(ss, 250, "2.1.0", "Ok");
-}
-
-static uint64_t fnv(uint64_t h, const char *s)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h * 1099511628211ULL;
-}
-
-/* True when greylisting lets this triplet through. */
-static bool greylist_pass(struct session *ss)
-{
-	struct server *s = ss->srv;
-	uint64_t h = fnv(fnv(fnv(1469598103934665603ULL, ss->peer_ip), ss->mail_from), ss->rcpt0);
-	struct greyslot *g = &s->grey[h % SRV_GREYLIST_SLOTS];
-	double now = sl_mono_sec();
-	if (g->hash == h && now - g->first >= s->pol->greylist_delay)
-		return true;
-	if (g->hash != h) {
-		g->hash = h;
-		g->first = now;
-	}
-	return false;
-}
-
-static void cmd_rcpt(struct session *ss, const char *a, size_t n)
-{
-	const struct policy *pol = ss->srv->pol;
-	ss->phase = PH_RCPT;
-	if (sess_need_tls(ss))
-		return;
-	if (!ss->in_mail) {
-		sess_reply(ss, 503, "5.5.1", "Error: need MAIL command");
-		sess_proto_error(ss);
-		return;
-	}
-	const char *path, *rest;
-	size_t plen, rlen;
-	if (!arg_is(a, n, "TO:") || !parse_path(a + 3, n - 3, &path, &plen, &rest, &rlen) || !plen) {
-		sess_reply(ss, 501, "5.5.4", "Syntax: RCPT TO:<address>");
-		sess_proto_error(ss);
-		return;
-	}
-	char addr[SRV_ADDR_MAX];
-	sess_safe_copy(addr, sizeof(addr), path, plen);
-	unsigned cap = pol->max_rcpts ? pol->max_rcpts : SRV_MAX_RCPT_HARD;
-	if (ss->n_rcpt >= cap) {
-		sess_reply(ss, 452, "4.5.3", "Error: too many recipients");
-		sess_cause(ss, CAUSE_RATE_LIMITED, 452, "4.5.3");
-		return;
-	}
-	if (!ss->authed && !policy_rcpt_local(pol, path, plen)) {
-		sess_reply(ss, 554, "5.7.1", "<%s>: Relay access denied", addr);
-		sess_cause(ss, CAUSE_RELAY_DENIED, 554, "5.7.1");
-		return;
-	}
-	if (pol->greylist) {
-		char save[SRV_ADDR_MAX];
-		memcpy(save, ss->rcpt0, sizeof(save));
-		memcpy(ss->rcpt0, addr, sizeof(addr));
-		bool pass = greylist_pass(ss);
-		if (!pass) {
-			memcpy(ss->rcpt0, save, sizeof(save));
-			sess_reply(ss, 451, "4.7.1", "<%s>: Recipient address rejected: greylisted, try again later", addr);
-			sess_cause(ss, CAUSE_RATE_LIMITED, 451, "4.7.1");
-			return;
-		}
-	}
-	if (!ss->n_rcpt)
-		memcpy(ss->rcpt0, addr, sizeof(addr));
-	ss->n_rcpt++;
-	sess_reply(ss, 250, "2.1.5", "Ok");
-}
-
-static bool start_message(struct session *ss)
-{
-	struct server *s = ss->srv;
-	ss->body_bytes = 0;
-	ss->body_over = false;
-	ss->msg_fd = -1;
-	if (s->maildir_fd >= 0) {
-		ss->msg_fd = maildir_begin(s->maildir_fd, ss->id, ss->n_msgs + 1,
-		                           ss->msg_name, sizeof(ss->msg_name));
-		if (ss->msg_fd < 0) {
-			sess_reply(ss, 451, "4.3.0", "Error: queue file write error");
-			sess_cause(ss, CAUSE_SERVER_UNAVAILABLE, 451, "4.3.0");
-			return false;
-		}
-	}
-	return true;
-}
-
-static void cmd_data(struct session *ss, const char *a, size_t n)
-{
-	ss->phase = PH_DATA;
-	if (sess_need_tls(ss))
-		return;
-	if (!ss->in_mail || !ss->n_rcpt) {
-		sess_reply(ss, 503, "5.5.1", "Error: need %s command", ss->in_mail ? "RCPT" : "MAIL");
-		sess_proto_error(ss);
-		return;
-	}
-	if (n) {
-		sess_reply(ss, 501, "5.5.4", "Syntax: DATA");
-		sess_proto_error(ss);
-		return;
-	}
-	if (ss->bdat_mode) {
-		sess_reply(ss, 503, "5.5.1", "Error: DATA after BDAT");
-		sess_proto_error(ss);
-		return;
-	}
-	if (!start_message(ss))
-		return;
-	sess_reply(ss, 354, NULL, "End data with <CR><LF>.<CR><LF>");
-	ss->ds = DS_BOL;
-	sess_enter(ss, SS_DATA);
-}
-
-static void cmd_bdat(struct session *ss, const char *a, size_t n)
-{
-	ss->phase = PH_BDAT;
-	char digits[24];
-	size_t i = 0;
-	while (i < n && i < sizeof(digits) - 1 && a[i] >= '0' && a[i] <= '9') {
-		digits[i] = a[i];
-		i++;
-	}
-	digits[i] = 0;
-	bool last = false;
-	if (i < n) {
-		if (n - i == 5 && strncasecmp(a + i, " LAST", 5) == 0)
-			last = true;
-		else
-			i = 0;
-	}
-	if (!i) {
-		/* No reliable size: the chunk cannot be skipped, so this is fatal
-		 * for the framing; answer and treat as a protocol error. */
-		sess_reply(ss, 501, "5.5.4", "Syntax: BDAT count [LAST]");
-		sess_proto_error(ss);
-		return;
-	}
-	ss->bdat_left = strtoull(digits, NULL, 10);
-	ss->bdat_last = last;
-	ss->bdat_bad = !ss->in_mail || !ss->n_rcpt || (ss->srv->pol->require_tls && !ss->tls_on);
-	if (!ss->bdat_bad && !ss->bdat_mode) {
-		if (!start_message(ss)) {
-			ss->bdat_bad = true;
-		} else {
-			ss->bdat_mode = true;
-		}
-	}
-	sess_enter(ss, SS_BDAT);
-	if (ss->bdat_left == 0)
-		bdat_consume(ss, "", 0);
-}
-
-static void cmd_starttls(struct session *ss, size_t n)
-{
-	const struct policy *pol = ss->srv->pol;
-	ss->phase = PH_STARTTLS;
-	if (pol->no_tls) {
-		sess_reply(ss, 502, "5.5.2", "Error: command not recognized");
-		sess_proto_error(ss);
-		return;
-	}
-	if (ss->tls_on) {
-		sess_reply(ss, 554, "5.5.1", "Error: TLS already active");
-		sess_proto_error(ss);
-		return;
-	}
-	if (n) {
-		sess_reply(ss, 501, "5.5.4", "Syntax: STARTTLS");
-		sess_proto_error(ss);
-		return;
-	}
-	if (pol->tls_fail == TLSF_REFUSE || (!ss->srv->tls && pol->tls_fail != TLSF_ABORT)) {
-		sess_reply(ss, 454, "4.7.0", "TLS not available due to local problem");
-		sess_cause(ss, CAUSE_TLS_FAILED, 454, "4.7.0");
-		return;
-	}
-	sess_reply(ss, 220, "2.0.0", "Ready to start TLS");
-	if (pol->tls_fail == TLSF_ABORT) {
-		/* The client gets a go-ahead and then plaintext + FIN where its
-		 * handshake expects a ServerHello. */
-		out_raw(ss, "* this is not TLS *\r\n", 21);
-		/* TLS never started: the session ends in the STARTTLS exchange. */
-		sess_cause(ss, CAUSE_TLS_FAILED, 0, "");
-		sess_server_close(ss, CL_FIN);
-		return;
-	}
-	/* Anything pipelined after STARTTLS is plaintext the client must not be
-	 * able to inject into the TLS session: dropped. */
-	ss->in_len = 0;
-	txn_reset(ss);
-	ss->phase = PH_TLS;
-	sess_enter(ss, SS_TLS_HS);
-}
-
-static void cmd_quit(struct session *ss)
-{
-	ss->phase = PH_QUIT;
-	ss->quit_seen = true;
-	sess_reply(ss, 221, "2.0.0", "Bye");
-	if (ss->cause == CAUSE_COMPLETED) {
-		ss->reply_code = 221;
-		snprintf(ss->reply_enh, sizeof(ss->reply_enh), "2.0.0");
-		ss->cause_phase = PH_QUIT;
-	}
-	sess_server_close(ss, CL_FIN);
-}
-
-/* One complete command line (CRLF removed). */
-static void command(struct session *ss, const char *l, size_t n)
-{
-	if (ss->state == SS_AUTH_PLAIN || ss->state == SS_AUTH_USER || ss->state == SS_AUTH_PASS) {
-		auth_line(ss, l, n);
-		return;
-	}
-	size_t vl = 0;
-	while (vl < n && l[vl] != ' ')
-		vl++;
-	const char *a = vl < n ? l + vl + 1 : l + n;
-	size_t an = vl < n ? n - vl - 1 : 0;
-	while (an && a[an - 1] == ' ')
-		an--;
-#define IS(v) (vl == sizeof(v) - 1 && strncasecmp(l, v, vl) == 0)
-	if (ss->state == SS_DENIED) {
-		if (IS("QUIT")) {
-			cmd_quit(ss);
-		} else {
-			sess_reply(ss, 503, "5.5.1", "Error: access denied for %s", ss->peer_ip);
-			if (++ss->n_errors >= ss->srv->pol->max_errors)
-				sess_server_close(ss, CL_FIN);
-		}
-		return;
-	}
-	if (IS("EHLO")) cmd_ehlo(ss, true, a, an);
-	else if (IS("HELO")) cmd_ehlo(ss, false, a, an);
-	else if (IS("MAIL")) cmd_mail(ss, a, an);
-	else if (IS("RCPT")) cmd_rcpt(ss, a, an);
-	else if (IS("DATA")) cmd_data(ss, a, an);
-	else if (IS("BDAT")) cmd_bdat(ss, a, an);
-	else if (IS("QUIT")) cmd_quit(ss);
-	else if (IS("RSET")) { txn_reset(ss); sess_reply(ss, 250, "2.0.0", "Ok"); }
-	else if (IS("NOOP")) sess_reply(ss, 250, "2.0.0", "Ok");
-	else if (IS("VRFY")) sess_reply(ss, 252, "2.0.0", "Cannot VRFY user, but will accept message");
-	else if (IS("HELP")) sess_reply(ss, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP AUTH STARTTLS");
-	else if (IS("AUTH")) auth_cmd(ss, a, an);
-	else if (IS("STARTTLS")) cmd_starttls(ss, an);
-	else {
-		sess_reply(ss, 502, "5.5.2", "Error: command not recognized");
-		sess_proto_error(ss);
-	}
-#undef IS
 }
 
 /* ---- input ---- */
@@ -773,7 +386,7 @@ static void process_input(struct session *ss)
 			continue;
 		}
 		if (ss->state == SS_BDAT) {
-			pos += bdat_consume(ss, p, n);
+			pos += sess_bdat_consume(ss, p, n);
 			continue;
 		}
 		if (!line_state(ss->state))
@@ -808,7 +421,7 @@ static void process_input(struct session *ss)
 		size_t ln = len - 1;
 		if (ln && p[ln - 1] == '\r')
 			ln--;
-		command(ss, p, ln);
+		sess_command(ss, p, ln);
 	}
 	if (ss->state == SS_DRAIN || ss->state == SS_DEAD || ss->state == SS_TLS_HS)
 		pos = ss->in_len;
@@ -851,8 +464,7 @@ struct session *sess_new(struct server *s, int fd, const struct sockaddr_storage
 		inet_ntop(AF_INET6, &in6->sin6_addr, ss->peer_ip, sizeof(ss->peer_ip));
 		ss->peer_port = ntohs(in6->sin6_port);
 	}
-	ss->phase = PH_CONNECT;
-	sess_enter(ss, SS_PREGREET);
+	sess_enter(ss, SS_PREGREET, PH_CONNECT);
 	return ss;
 }
 
@@ -871,27 +483,27 @@ void sess_on_accept(struct session *ss)
 	const struct policy *pol = ss->srv->pol;
 	if (pol->shutdown) {
 		sess_reply(ss, 421, "4.3.2", "%s Service shutting down, closing transmission channel", pol->hostname);
-		ss->phase = PH_GREETING;
+		sess_enter(ss, ss->state, PH_GREETING);
 		sess_cause(ss, CAUSE_SERVER_UNAVAILABLE, 421, "4.3.2");
 		sess_server_close(ss, CL_FIN);
 	} else if (!policy_addr_allowed(pol, &ss->peer)) {
 		if (pol->deny_action == DENY_GREETING) {
-			ss->phase = PH_GREETING;
+			sess_enter(ss, ss->state, PH_GREETING);
 			sess_reply(ss, 554, "5.7.1", "%s Client host [%s] rejected: Access denied",
 			      pol->hostname, ss->peer_ip);
 			sess_cause(ss, CAUSE_IP_FILTERED, 554, "5.7.1");
-			sess_enter(ss, SS_DENIED);
+			sess_enter(ss, SS_DENIED, ss->phase);
 		} else {
 			sess_cause(ss, CAUSE_IP_FILTERED, 0, "");
 			sess_server_close(ss, pol->deny_action == DENY_RESET ? CL_RST : CL_FIN);
 		}
 	} else if (pol->max_conns && ss->srv->n_sessions > pol->max_conns) {
-		ss->phase = PH_GREETING;
+		sess_enter(ss, ss->state, PH_GREETING);
 		sess_reply(ss, 421, "4.7.0", "%s Error: too many connections", pol->hostname);
 		sess_cause(ss, CAUSE_RATE_LIMITED, 421, "4.7.0");
 		sess_server_close(ss, CL_FIN);
 	} else if (pol->max_conn_per_ip && conns_from(ss) > pol->max_conn_per_ip) {
-		ss->phase = PH_GREETING;
+		sess_enter(ss, ss->state, PH_GREETING);
 		sess_reply(ss, 421, "4.7.0", "%s Error: too many connections from %s", pol->hostname, ss->peer_ip);
 		sess_cause(ss, CAUSE_RATE_LIMITED, 421, "4.7.0");
 		sess_server_close(ss, CL_FIN);
@@ -920,8 +532,7 @@ static void do_handshake(struct session *ss)
 	}
 	ss->tls_on = true;
 	ss->helo_seen = ss->esmtp = false;
-	ss->phase = PH_TLS;
-	sess_enter(ss, SS_CMD);
+	sess_enter(ss, SS_CMD, PH_TLS);
 }
 
 /* Reads what the socket has; returns false when nothing more can be done. */
@@ -999,7 +610,7 @@ void sess_on_io(struct session *ss, uint32_t events)
 		if (ss->state == SS_PREGREET) {
 			if (got && ss->srv->pol->early_talker) {
 				sess_reply(ss, 554, "5.5.0", "%s Error: SMTP protocol synchronization", ss->srv->pol->hostname);
-				ss->phase = PH_GREETING;
+				sess_enter(ss, ss->state, PH_GREETING);
 				sess_cause(ss, CAUSE_TOO_MANY_ERRORS, 554, "5.5.0");
 				sess_server_close(ss, CL_FIN);
 				continue;
@@ -1041,7 +652,7 @@ void sess_sweep(struct session *ss, double now)
 	bool stalled_line = ss->t_partial > 0 && now - ss->t_partial >= pol->idle_timeout;
 	if (now - ss->t_last < pol->idle_timeout && !stalled_line)
 		return;
-	ss->phase = PH_IDLE;
+	sess_enter(ss, ss->state, PH_IDLE);
 	if (pol->idle_action == IDLE_REPLY && ss->state != SS_TLS_HS) {
 		sess_reply(ss, 421, "4.4.2", "%s Error: timeout exceeded", pol->hostname);
 		sess_cause(ss, CAUSE_IDLE_TIMEOUT, 421, "4.4.2");

@@ -127,20 +127,24 @@ const char *policy_usage(void);
 
 /* ---- session ---- */
 
-/* Where the connection stands; every change goes through sess_enter(). */
-enum sess_state {
-	SS_PREGREET,    /* accepted, greeting held back (--greeting-delay) */
-	SS_DENIED,      /* 554 greeting sent: only QUIT is served (RFC 5321 3.1) */
-	SS_CMD,         /* command phase */
-	SS_AUTH_PLAIN,  /* waiting for the AUTH PLAIN initial response line */
-	SS_AUTH_USER,   /* AUTH LOGIN: waiting for the user name line */
-	SS_AUTH_PASS,   /* AUTH LOGIN: waiting for the password line */
-	SS_DATA,        /* reading a DATA body up to CRLF.CRLF */
-	SS_BDAT,        /* reading the octets of a BDAT chunk */
-	SS_TLS_HS,      /* TLS handshake in progress */
-	SS_DRAIN,       /* we sent FIN: read and discard until EOF or the drain time */
-	SS_DEAD         /* ended; freed by the loop */
-};
+/* Where the connection stands; every change of state or phase goes through
+ * sess_enter(). X-macro: state, name (for traces). */
+#define SESS_STATES(X) \
+	X(SS_PREGREET, "pregreet")     /* accepted, greeting held back (--greeting-delay) */ \
+	X(SS_DENIED, "denied")         /* 554 greeting sent: only QUIT is served (RFC 5321 3.1) */ \
+	X(SS_CMD, "cmd")               /* command phase */ \
+	X(SS_AUTH_PLAIN, "auth-plain") /* waiting for the AUTH PLAIN initial response line */ \
+	X(SS_AUTH_USER, "auth-user")   /* AUTH LOGIN: waiting for the user name line */ \
+	X(SS_AUTH_PASS, "auth-pass")   /* AUTH LOGIN: waiting for the password line */ \
+	X(SS_DATA, "data")             /* reading a DATA body up to CRLF.CRLF */ \
+	X(SS_BDAT, "bdat")             /* reading the octets of a BDAT chunk */ \
+	X(SS_TLS_HS, "tls-handshake")  /* TLS handshake in progress */ \
+	X(SS_DRAIN, "drain")           /* we sent FIN: read and discard until EOF or the drain time */ \
+	X(SS_DEAD, "dead")             /* ended; freed by the loop */
+#define X(e, s) e,
+enum sess_state { SESS_STATES(X) SS__COUNT };
+#undef X
+const char *sess_state_name(enum sess_state st);
 
 enum close_how { CL_NONE, CL_FIN, CL_RST };
 enum closer { BY_NONE, BY_SRV, BY_CLI };
@@ -221,7 +225,10 @@ struct server {
 
 
 /* session.c: helpers shared with auth.c */
-void sess_enter(struct session *ss, enum sess_state st);
+/* The one transition function: the new state and the dialog phase (pass the
+ * current one to keep it). With SLEUTH_TRACE_STATES defined, every change is
+ * written to the server's text log as old -> new. */
+void sess_enter(struct session *ss, enum sess_state st, enum smtp_phase ph);
 /* Records the first refusal of the session (later ones keep the first). */
 void sess_cause(struct session *ss, enum cause c, unsigned code, const char *enh);
 void sess_reply(struct session *ss, unsigned code, const char *enh, const char *fmt, ...)
@@ -232,6 +239,14 @@ void sess_server_close(struct session *ss, enum close_how how);
 bool sess_proto_error(struct session *ss);
 /* With --require-tls and no TLS yet: answers 530 5.7.0 and returns true. */
 bool sess_need_tls(struct session *ss);
+/* One complete command line (CRLF removed), dispatched through the command table. */
+void sess_command(struct session *ss, const char *l, size_t n);
+void txn_reset(struct session *ss);
+/* Appends raw reply bytes (a multi-line reply built by the caller); false when
+ * the output buffer is full. */
+bool sess_out_raw(struct session *ss, const char *s, size_t n);
+/* Reads BDAT chunk octets; returns the bytes consumed. */
+size_t sess_bdat_consume(struct session *ss, const char *p, size_t n);
 
 /* auth.c */
 void auth_cmd(struct session *ss, const char *arg, size_t n);

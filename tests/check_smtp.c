@@ -183,6 +183,52 @@ START_TEST(test_data_refused)
 }
 END_TEST
 
+/* Every change of the two reading modes goes through one transition
+ * function; with tracing on, each is an EV_STATE event in order. */
+static const struct step traced[] = {
+	S("220 mx ESMTP\r\n"),
+	C("EHLO c\r\n"),
+	S("250 mx\r\n"),
+	C("MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n"),
+	S("250 ok\r\n250 ok\r\n354 go\r\n"),
+	C("Subject: t\r\n\r\nhi\r\n.\r\n"),
+	S("250 queued\r\n"),
+	C("STARTTLS\r\n"),
+	S("220 go ahead\r\n"),
+	CB("\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00", 10),
+	END
+};
+
+START_TEST(test_state_trace)
+{
+	struct run r;
+	run_init(&r);
+	smtp_trace_states(r.s, true);
+	run_feed(&r, traced, 0, 0, 0, false);
+	const char *want[] = {
+		"client: cmd -> gated", "client: gated -> body", "client: body -> cmd",
+		"client: cmd -> gated", "server: lines -> tls", "client: gated -> tls",
+	};
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < tl_count(&r.tl); i++) {
+		const struct event *e = tl_at(&r.tl, i);
+		if (e->kind != EV_STATE)
+			continue;
+		ck_assert_msg(k < SL_ARRAY_LEN(want), "unexpected transition '%s'", e->text);
+		ck_assert_str_eq(e->text, want[k]);
+		k++;
+	}
+	ck_assert_uint_eq(k, SL_ARRAY_LEN(want));
+	run_free(&r);
+
+	/* Off by default: the same dialog leaves no EV_STATE event. */
+	run_init(&r);
+	run_feed(&r, traced, 0, 0, 0, false);
+	ck_assert(find_ev(&r, EV_STATE, 0) == NULL);
+	run_free(&r);
+}
+END_TEST
+
 /* The client sends everything, body included, before the greeting. */
 static const struct step early[] = {
 	C("EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nSubject: early\r\n\r\nhi\r\n.\r\n\r\n"),
@@ -589,6 +635,7 @@ static Suite *smtp_suite(void)
 	tcase_add_test(core, test_pipelined);
 	tcase_add_test(core, test_code_change_splits_reply);
 	tcase_add_test(core, test_data_refused);
+	tcase_add_test(core, test_state_trace);
 	tcase_add_test(core, test_early_talker);
 	tcase_add_test(core, test_reply_forms);
 	tcase_add_test(core, test_phases);
