@@ -17,7 +17,7 @@ BENCH_DEPS = postfix
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT  := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: all deps bench-deps build run test bench fuzz captures clean install
+.PHONY: rules-doc all deps bench-deps build run test bench fuzz captures clean install
 
 all: build
 
@@ -68,3 +68,9 @@ install: build
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
+
+# Regenerates the reply-reading section of docs/RULES.md from the code's tables.
+rules-doc: build
+	@./$(BUILD)/rules_doc > $(BUILD)/rules_doc.md
+	@python3 -c 'import sys; d=open("docs/RULES.md").read(); t=open(sys.argv[1]).read(); b="<!-- reply-table:begin -->\n"; e="<!-- reply-table:end -->"; i=d.index(b)+len(b); j=d.index(e); open("docs/RULES.md","w").write(d[:i]+t+d[j:])' $(BUILD)/rules_doc.md
+	@echo "docs/RULES.md: reply table regenerated"

@@ -28,6 +28,9 @@
 	X(CAUSE_NETWORK_FAILURE, "network_failure") \
 	X(CAUSE_MIDDLEBOX_RESET, "middlebox_reset") \
 	X(CAUSE_CAPTURE_INCOMPLETE, "capture_incomplete") \
+	X(CAUSE_SENDER_REJECTED, "sender_rejected") \
+	X(CAUSE_RECIPIENT_REJECTED, "recipient_rejected") \
+	X(CAUSE_CONTENT_REJECTED, "content_rejected") \
 	X(CAUSE_UNKNOWN, "unknown")
 
 #define X(e, s) e,

@@ -35,12 +35,12 @@ struct expect {
 
 static const struct expect EXP[] = {
 	{ "arkime-smtp-data-250.pcap", 587, 0, CAUSE_IDLE_TIMEOUT, BY_SERVER, CLOSE_FIN, ANY, 421 },
-	{ "arkime-smtp-data-521.pcap", 587, 0, CAUSE_UNKNOWN, BY_SERVER, CLOSE_FIN, PH_DATA, 521 },
+	{ "arkime-smtp-data-521.pcap", 587, 0, CAUSE_CONTENT_REJECTED, BY_SERVER, CLOSE_FIN, PH_DATA, 521 },
 	{ "arkime-smtp-decrypted.pcap", 0, 0, CAUSE_COMPLETED, BY_SERVER, CLOSE_FIN, PH_QUIT, ANY },
 	{ "arkime-smtp-decrypted.pcap", 0, 1, CAUSE_COMPLETED, BY_SERVER, CLOSE_FIN, PH_QUIT, ANY },
 	{ "arkime-smtp-decrypted.pcap", 0, 2, CAUSE_COMPLETED, BY_SERVER, CLOSE_FIN, PH_QUIT, ANY },
 	{ "arkime-smtp-decrypted.pcap", 0, 3, CAUSE_COMPLETED, BY_SERVER, CLOSE_FIN, PH_QUIT, ANY },
-	{ "arkime-smtp-rcpt-553.pcap", 587, 0, CAUSE_RELAY_DENIED, BY_CLIENT, CLOSE_FIN, PH_RCPT, 553 },
+	{ "arkime-smtp-rcpt-553.pcap", 587, 0, CAUSE_AUTH_REQUIRED, BY_CLIENT, CLOSE_FIN, PH_RCPT, 553 },
 	{ "arkime-smtp-subject-windows.pcap", 25, 0, CAUSE_COMPLETED, BY_CLIENT, CLOSE_FIN, ANY, 250 },
 	{ "arkime-socks5-smtp-503.pcap", 0, 0, CAUSE_AUTH_FAILED, BY_CLIENT, CLOSE_RST, PH_AUTH, 503 },
 	{ "bruteshark-smtp-auth-cram-md5.pcap", 25, 0, CAUSE_CLIENT_ABORT, BY_CLIENT, CLOSE_RST, ANY, 0 },
@@ -53,7 +53,7 @@ static const struct expect EXP[] = {
 	{ "ndpi-smtps.pcapng", 465, 0, CAUSE_TLS_FAILED, BY_NOBODY, CLOSE_NONE, ANY, 0 },
 	{ "packetlife-ipv6-smtp.pcapng", 25, 0, CAUSE_CAPTURE_INCOMPLETE, BY_NOBODY, CLOSE_NONE, ANY, 0 },
 	{ "suricata-smtp-bdat-bad-tail-next-mail.pcap", 25, 0, CAUSE_TOO_MANY_ERRORS, BY_SERVER, CLOSE_FIN, PH_BDAT, 521 },
-	{ "suricata-smtp-data-rejected.pcap", 25, 0, CAUSE_UNKNOWN, BY_CLIENT, CLOSE_FIN, PH_DATA, 554 },
+	{ "suricata-smtp-data-rejected.pcap", 25, 0, CAUSE_CONTENT_REJECTED, BY_CLIENT, CLOSE_FIN, PH_DATA, 554 },
 	{ "suricata-smtp-errors.pcap", 25, 0, CAUSE_CLIENT_ABORT, BY_CLIENT, CLOSE_FIN, ANY, 0 },
 	{ "suricata-smtp-errors.pcap", 25, 1, ANY, BY_SERVER, CLOSE_FIN, PH_DATA, ANY },
 	{ "suricata-smtp-errors.pcap", 25, 2, ANY, BY_CLIENT, CLOSE_FIN, PH_MAIL, 472 },

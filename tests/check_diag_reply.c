@@ -52,8 +52,8 @@ static const struct {
 	{ 421, "4.7.0", "TLS required for RCPT domain, closing connection.", CMD_RCPT, CAUSE_TLS_REQUIRED, RC_CAUSE },
 	{ 552, "5.3.4", "Message size exceeds fixed maximum message size", CMD_BODY_END, CAUSE_SIZE_LIMIT, RC_CAUSE },
 	{ 552, "", "Message size exceeds maximum permitted", CMD_MAIL, CAUSE_SIZE_LIMIT, RC_CAUSE },
-	{ 552, "5.2.2", "Mailbox full", CMD_RCPT, CAUSE_UNKNOWN, RC_CAUSE },
-	{ 452, "4.2.2", "The email account that you tried to reach is over quota.", CMD_RCPT, CAUSE_UNKNOWN, RC_CAUSE },
+	{ 552, "5.2.2", "Mailbox full", CMD_RCPT, CAUSE_RECIPIENT_REJECTED, RC_CAUSE },
+	{ 452, "4.2.2", "The email account that you tried to reach is over quota.", CMD_RCPT, CAUSE_RECIPIENT_REJECTED, RC_CAUSE },
 	{ 452, "4.3.1", "Insufficient system storage", CMD_MAIL, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
 	{ 421, "4.3.2", "The maximum number of concurrent server connections has exceeded a per-source limit, closing transmission channel", CMD_CONNECT, CAUSE_RATE_LIMITED, RC_CAUSE },
 	{ 421, "4.3.2", "Service not available, closing transmission channel", CMD_CONNECT, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
@@ -74,17 +74,17 @@ static const struct {
 	{ 501, "5.5.2", "Cannot decode response", CMD_AUTH_DATA, CAUSE_AUTH_FAILED, RC_CAUSE },
 	{ 454, "4.7.0", "TLS not available due to local problem", CMD_STARTTLS, CAUSE_TLS_FAILED, RC_CAUSE },
 	{ 503, "5.5.1", "Error: authentication not enabled", CMD_AUTH, CAUSE_AUTH_FAILED, RC_CAUSE },
-	{ 550, "5.1.1", "<nobody@example.net>: Recipient address rejected: User unknown in local recipient table", CMD_RCPT, CAUSE_UNKNOWN, RC_CAUSE },
-	{ 554, "5.7.1", "Message rejected as spam", CMD_BODY_END, CAUSE_UNKNOWN, RC_CAUSE },
+	{ 550, "5.1.1", "<nobody@example.net>: Recipient address rejected: User unknown in local recipient table", CMD_RCPT, CAUSE_RECIPIENT_REJECTED, RC_CAUSE },
+	{ 554, "5.7.1", "Message rejected as spam", CMD_BODY_END, CAUSE_CONTENT_REJECTED, RC_CAUSE },
 	{ 500, "5.5.2", "Error: command not recognized", CMD_UNKNOWN, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
-	{ 503, "5.5.1", "Error: need RCPT command", CMD_DATA, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
-	{ 554, "5.7.1", "<a@b.example>: Sender address rejected: Access denied", CMD_MAIL, CAUSE_UNKNOWN, RC_CAUSE },
+	{ 503, "5.5.1", "Error: need RCPT command", CMD_DATA, CAUSE_RECIPIENT_REJECTED, RC_SYNTAX },
+	{ 554, "5.7.1", "<a@b.example>: Sender address rejected: Access denied", CMD_MAIL, CAUSE_SENDER_REJECTED, RC_CAUSE },
 	{ 554, "5.7.1", "<c.example[192.0.2.1]>: Client host rejected: Access denied", CMD_RCPT, CAUSE_IP_FILTERED, RC_CAUSE },
 	{ 550, "", "STARTTLS is required before sending mail", CMD_MAIL, CAUSE_TLS_REQUIRED, RC_CAUSE },
 	{ 421, "", "mx.example: too many syntax or protocol errors", CMD_UNKNOWN, CAUSE_TOO_MANY_ERRORS, RC_CAUSE },
 	{ 421, "", "mx.example: SMTP command timeout - closing connection", CMD_NONE, CAUSE_IDLE_TIMEOUT, RC_CAUSE },
 	{ 421, "", "mx.example Too many concurrent SMTP connections; please try again later.", CMD_CONNECT, CAUSE_RATE_LIMITED, RC_CAUSE },
-	{ 504, "5.5.2", "<x>: Helo command rejected: need fully-qualified hostname", CMD_RCPT, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
+	{ 504, "5.5.2", "<x>: Helo command rejected: need fully-qualified hostname", CMD_RCPT, CAUSE_IP_FILTERED, RC_CAUSE },
 	{ 250, "2.0.0", "Ok", CMD_MAIL, CAUSE_UNKNOWN, RC_NONE },
 	/* Postfix 3.7 in the lab (tests/data/postfix). */
 	{ 221, "2.7.0", "Error: I can break rules, too. Goodbye.", CMD_UNKNOWN, CAUSE_TOO_MANY_ERRORS, RC_CAUSE },
@@ -98,7 +98,7 @@ static const struct {
 	{ 552, "5.3.4", "Chunk exceeds message size limit", CMD_BDAT, CAUSE_SIZE_LIMIT, RC_CAUSE },
 	{ 421, "4.7.0", "mx.example Error: too many connections from 127.0.0.1", CMD_CONNECT, CAUSE_RATE_LIMITED, RC_CAUSE },
 	{ 554, "5.7.1", "<unknown[127.0.0.1]>: Client host rejected: Access denied", CMD_CONNECT, CAUSE_IP_FILTERED, RC_CAUSE },
-	{ 501, "5.5.2", "<bad..name>: Helo command rejected: Invalid name", CMD_RCPT, CAUSE_TOO_MANY_ERRORS, RC_SYNTAX },
+	{ 501, "5.5.2", "<bad..name>: Helo command rejected: Invalid name", CMD_RCPT, CAUSE_IP_FILTERED, RC_CAUSE },
 	{ 451, "4.7.1", "Service unavailable - try again later", CMD_MAIL, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
 	{ 451, "4.7.1", "Please try again later", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
 	{ 450, "4.7.1", "Service temporarily unavailable: greylisted, try again later", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
@@ -111,7 +111,7 @@ static const struct {
 	{ 454, "", "TLS currently unavailable", CMD_STARTTLS, CAUSE_TLS_FAILED, RC_CAUSE },
 	{ 554, "", "Security failure", CMD_STARTTLS, CAUSE_TLS_FAILED, RC_CAUSE },
 	{ 550, "", "relay not permitted, authentication required", CMD_RCPT, CAUSE_RELAY_DENIED, RC_CAUSE },
-	{ 550, "", "Unrouteable address", CMD_RCPT, CAUSE_UNKNOWN, RC_CAUSE },
+	{ 550, "", "Unrouteable address", CMD_RCPT, CAUSE_RECIPIENT_REJECTED, RC_CAUSE },
 	{ 452, "", "too many recipients", CMD_RCPT, CAUSE_RATE_LIMITED, RC_CAUSE },
 	{ 421, "", "mx.example: SMTP incoming data timeout - closing connection.", CMD_NONE, CAUSE_IDLE_TIMEOUT, RC_CAUSE },
 	{ 451, "", "Temporary local problem - please try later", CMD_BODY_END, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
@@ -249,6 +249,49 @@ START_TEST(test_random_facts_robust)
 }
 END_TEST
 
+/* docs/RULES.md carries the reply table and the keyword families exactly as
+ * the code has them (regenerate with `make rules-doc`). */
+START_TEST(test_rules_doc_matches_tables)
+{
+	const char *src = getenv("SLEUTH_SOURCE_DIR");
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/docs/RULES.md", src ? src : "..");
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	char *doc = NULL;
+	size_t cap = 0, len = 0;
+	char buf[8192];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		if (len + n + 1 > cap) {
+			cap = (len + n + 1) * 2;
+			doc = realloc(doc, cap);
+			ck_assert_ptr_nonnull(doc);
+		}
+		memcpy(doc + len, buf, n);
+		len += n;
+	}
+	fclose(f);
+	ck_assert_ptr_nonnull(doc);
+	doc[len] = '\0';
+	const char *begin = strstr(doc, "<!-- reply-table:begin -->\n");
+	const char *end = strstr(doc, "<!-- reply-table:end -->");
+	ck_assert_msg(begin && end && end > begin, "docs/RULES.md lacks the reply-table markers");
+	begin += strlen("<!-- reply-table:begin -->\n");
+
+	char *want = NULL;
+	size_t wlen = 0;
+	FILE *m = open_memstream(&want, &wlen);
+	ck_assert_ptr_nonnull(m);
+	diag_reply_doc(m);
+	fclose(m);
+	bool same = (size_t)(end - begin) == wlen && memcmp(begin, want, wlen) == 0;
+	ck_assert_msg(same, "docs/RULES.md's reply table differs from the code's tables: run `make rules-doc`");
+	free(want);
+	free(doc);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("diag_reply");
@@ -258,6 +301,7 @@ int main(void)
 	tc = tcase_create("robustness");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_random_facts_robust);
+	tcase_add_test(tc, test_rules_doc_matches_tables);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

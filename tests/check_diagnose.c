@@ -349,7 +349,9 @@ START_TEST(test_relay_554)
 }
 END_TEST
 
-/* arkime-smtp-rcpt-553: "not logged in" on RCPT, client FIN. */
+/* arkime-smtp-rcpt-553: "not logged in" on RCPT, client FIN: Postfix's
+ * reject_unauth_sender_login_mismatch, the sender address belongs to a
+ * login and the client had not logged in: authenticate, then send. */
 START_TEST(test_relay_553_not_logged_in)
 {
 	struct tu_session t;
@@ -361,7 +363,7 @@ START_TEST(test_relay_553_not_logged_in)
 	tu_fin(&t, DIR_C2S);
 	tu_fin(&t, DIR_S2C);
 	run(&t);
-	EXPECT(CAUSE_RELAY_DENIED, BY_CLIENT, CLOSE_FIN, PH_RCPT, CONF_HIGH);
+	EXPECT(CAUSE_AUTH_REQUIRED, BY_CLIENT, CLOSE_FIN, PH_RCPT, CONF_HIGH);
 	ck_assert_uint_eq(V.reply_code, 553);
 	tu_sess_free(&t);
 }
@@ -954,7 +956,7 @@ START_TEST(test_content_rejected)
 	tu_fin(&t, DIR_C2S);
 	tu_fin(&t, DIR_S2C);
 	run(&t);
-	EXPECT(CAUSE_UNKNOWN, BY_CLIENT, CLOSE_FIN, PH_DATA, CONF_MEDIUM);
+	EXPECT(CAUSE_CONTENT_REJECTED, BY_CLIENT, CLOSE_FIN, PH_DATA, CONF_HIGH);
 	ck_assert_uint_eq(V.reply_code, 554);
 	CITES(r);
 	tu_sess_free(&t);
@@ -1176,7 +1178,7 @@ START_TEST(test_policy_521_after_dot)
 	tu_fin(&t, DIR_C2S);
 	tu_rst(&t, DIR_S2C, 0);
 	run(&t);
-	ck_assert_int_eq(V.cause, CAUSE_UNKNOWN);
+	ck_assert_int_eq(V.cause, CAUSE_CONTENT_REJECTED);
 	ck_assert_int_eq(V.closed_by, BY_SERVER);
 	ck_assert_uint_eq(V.reply_code, 521);
 	CITES(fin);

@@ -1,18 +1,22 @@
 /*
- * diag_reply.h - classification of one SMTP reply into a verdict cause, for
- * diagnose.c. Internal to the diagnosis (not a stage contract).
+ * diag_reply.h - reading one SMTP reply: which verdict cause it states, if
+ * any. Internal to the diagnosis (not a stage contract).
  *
- * A reply is read by its code, its enhanced code and the command it answers
- * first; the text is consulted only through the keyword families below, and
- * only where codes alone are ambiguous (docs/RULES.md lists every family).
+ * The knowledge is data: diag_reply_rules.c holds the keyword families and
+ * the rule table (rows tried in order, each with where it comes from);
+ * diag_reply.c only matches. A reply is read in the context of the command
+ * it answers; the enhanced code decides over the basic code; words only break
+ * ties, matched as whole words (docs/RULES.md is generated from the tables:
+ * `smtpsleuth rules-doc`, checked by check_diag_reply).
  */
 #ifndef SLEUTH_DIAG_REPLY_H
 #define SLEUTH_DIAG_REPLY_H
 
+#include <stdio.h>
+
 #include "facts.h"
 #include "verdict.h"
 
-/* What a reply says about why the session ended. */
 enum reply_class {
 	RC_NONE,        /* not an error, or says nothing about the ending */
 	RC_SYNTAX,      /* 500-504 / 5.5.x: a bad command; decisive only if the server then closes */
@@ -25,6 +29,7 @@ struct reply_reading {
 	enum confidence conf;
 	const char *what;       /* short plain-words label: "relay denied", ... */
 	const char *advice;     /* what to change, on which side */
+	const char *rule;       /* id of the table row that decided ("" for none) */
 };
 
 struct reply_ctx {
@@ -34,16 +39,38 @@ struct reply_ctx {
 	uint32_t unknown_commands;
 };
 
-/* Reads r (code may be 0 when the reply had no numeric code: the class digit
- * then comes from the enhanced code). */
 void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c,
 			 struct reply_reading *out);
 
-/* Case-insensitive search of needle in the first n bytes of s. */
+/*
+ * Each reply is classified once per diagnosis: the cache remembers the
+ * readings of the replies already read (by frame, code and command answered,
+ * which identify a reply within a session). Lives on the diagnosis's stack.
+ */
+#define REPLY_CACHE_SLOTS 16
+
+struct reply_cache_slot {
+	uint64_t frame;
+	uint16_t code;
+	uint8_t answers;
+	bool used;
+	struct reply_reading rd;
+};
+
+struct reply_cache {
+	struct reply_cache_slot slot[REPLY_CACHE_SLOTS];
+	uint32_t next;
+	uint64_t hits, misses;
+};
+
+void diag_reply_cached(struct reply_cache *cache, const struct smtp_reply *r,
+		       const struct reply_ctx *c, struct reply_reading *out);
+
+/* Case-insensitive substring test, for texts the dissector wrote. */
 bool diag_ci_contains(const char *s, const char *needle);
-/* True when text contains any keyword of the NULL-terminated family. */
-bool diag_kw_any(const char *text, const char *const *family);
-/* Parses "4.7.0" style enhanced code at the start of text (after spaces);
- * writes it into out (size >= 12) and returns its length, 0 if none. */
+
+/* Writes the rule table and the keyword families as the Markdown that
+ * docs/RULES.md carries between its "reply-table" markers. */
+void diag_reply_doc(FILE *out);
 
 #endif

@@ -682,7 +682,8 @@ static bool rule_syntax_then_close(struct dctx *d, const struct smtp_reply *r)
 	struct reply_reading rd = {
 		RC_CAUSE, CAUSE_TOO_MANY_ERRORS, CONF_MEDIUM,
 		"a bad command, after which the server closed the connection",
-		"Client side: fix the command the server rejected (see the reply) and wait for replies unless PIPELINING is offered."
+		"Client side: fix the command the server rejected (see the reply) and wait for replies unless PIPELINING is offered.",
+		"R3"
 	};
 	if (r->code == 421 || r->code == 521 || d->f->consecutive_errors >= 3)
 		rd.conf = CONF_HIGH;
@@ -995,7 +996,8 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 			/* No code and no enhanced code: only the hang-up is certain. */
 			rd = (struct reply_reading){ RC_CAUSE, CAUSE_UNKNOWN, CONF_MEDIUM,
 				"the server answered with a line that has no reply code, then hung up",
-				"Server side: read the server's log for this session (its reply was not valid SMTP); client side: retry later." };
+				"Server side: read the server's log for this session (its reply was not valid SMTP); client side: retry later.",
+				"R2" };
 			have = true;
 		}
 	}
@@ -1027,7 +1029,8 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 	if (syn_blocks) {
 		rd = (struct reply_reading){ RC_CAUSE, CAUSE_UNKNOWN, CONF_MEDIUM,
 			"the command was refused as malformed, out of sequence or by a policy using a syntax code",
-			"Client side: fix the command the server refused (see the reply text) and send the message again." };
+			"Client side: fix the command the server refused (see the reply text) and send the message again.",
+			"R4" };
 		decisive_verdict(&d, &syn, &rd);
 		return;
 	}

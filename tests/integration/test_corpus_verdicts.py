@@ -24,9 +24,9 @@ EXPECT = {
         3293: dict(cause="idle_timeout", closed_by="server", close="fin", reply=421),
     },
     "arkime-smtp-data-521.pcap": {
-        # 521 5.2.1 at end of data, then the server's FIN: an anti-abuse refusal
-        # of this sender; the contract has no "content" cause.
-        56558: dict(cause={"ip_filtered", "rate_limited", "unknown"}, closed_by="server", reply=521, phase="data"),
+        # 521 5.2.1 at end of data ("MUST COMPLETE IMAGE PUZZLE ... spam.html"),
+        # then the server's FIN: the message refused after its data.
+        56558: dict(cause="content_rejected", closed_by="server", reply=521, phase="data"),
     },
     "arkime-smtp-decrypted.pcap": {
         49475: dict(cause="completed", closed_by="server", phase="quit"),
@@ -35,7 +35,9 @@ EXPECT = {
         41347: dict(cause="completed", closed_by="server", phase="quit"),
     },
     "arkime-smtp-rcpt-553.pcap": {
-        48012: dict(cause="relay_denied", closed_by="client", close="fin", phase="rcpt", reply=553),
+        # 553 5.7.1 "Sender address rejected: not logged in": Postfix's
+        # reject_unauth_sender_login_mismatch, the sender belongs to a login.
+        48012: dict(cause="auth_required", closed_by="client", close="fin", phase="rcpt", reply=553),
     },
     "arkime-smtp-subject-windows.pcap": {
         40531: dict(cause="completed", closed_by="client", close="fin"),
@@ -72,7 +74,7 @@ EXPECT = {
     },
     "suricata-smtp-data-rejected.pcap": {
         # 554 5.7.1 "message contains virus" at end of data; the client left.
-        49898: dict(cause={"unknown", "client_abort"}, closed_by="client", close="fin", phase="data", reply=554),
+        49898: dict(cause="content_rejected", closed_by="client", close="fin", phase="data", reply=554),
     },
     "suricata-smtp-errors.pcap": {
         # s0: binary bytes before the banner, five 500s; the client gave up.
@@ -80,8 +82,9 @@ EXPECT = {
         # s1: end-of-data answered by a code-less "4.7.0 ... deferred due to user
         # complaints" (a reputation deferral) sent with the server's FIN.
         49448: dict(cause={"ip_filtered", "rate_limited"}, closed_by="server", close="fin", phase="data"),
-        # s2: 472 (non-standard) to MAIL, then 501s; the client gave up.
-        49740: dict(cause={"client_abort", "unknown"}, closed_by="client", close="fin"),
+        # s2: 472 (non-standard) "<sender> DNS A-record is empty" to MAIL,
+        # then 501s; the client gave up: the sender's domain refused.
+        49740: dict(cause="sender_rejected", closed_by="client", close="fin"),
         # s3: TLS ClientHello to a plaintext server on 465.
         50649: dict(cause="tls_failed", closed_by="client", close="fin"),
     },
