@@ -5,7 +5,7 @@
  * an entry pointer stays valid until keylog_free and no secret is ever left
  * behind in memory handed back by realloc. The hash index is a separate array
  * of chain heads (entry index + 1) that is rebuilt when the table doubles; it
- * holds no secret. The hash of a client random mixes its first 8 bytes with a
+ * holds no secret. The hash of a client random mixes all of its bytes with a
  * per-table random seed, so a crafted key log cannot put every line in one
  * chain.
  *
@@ -59,16 +59,22 @@ static struct keylog_entry *entry_at(const struct keylog *kl, uint32_t i)
 
 static uint32_t bucket_of(const struct keylog *kl, const uint8_t *random)
 {
-	uint64_t x;
-	memcpy(&x, random, sizeof(x));
-	x ^= kl->seed;
+	/* all 32 bytes count: the key log is untrusted, and lines that share a
+	 * prefix must not share a chain */
+	uint64_t h = kl->seed;
+	for (int i = 0; i < KEYLOG_RANDOM_LEN; i += 8) {
+		uint64_t w;
+		memcpy(&w, random + i, sizeof(w));
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
 	/* splitmix64 finaliser */
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return (uint32_t)x & (kl->nbuckets - 1);
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return (uint32_t)h & (kl->nbuckets - 1);
 }
 
 static bool rehash(struct keylog *kl, uint32_t nbuckets)
