@@ -16,7 +16,11 @@
  *            from its ChangeCipherSpec on, sequence numbers from 0. GCM nonce:
  *            4-byte IV || the record's 8-byte explicit nonce; ChaCha20 nonce:
  *            IV xor the sequence number (RFC 7905). AAD: seq, type, version,
- *            plaintext length.
+ *            plaintext length. CBC suites: MAC keys come first in the key
+ *            block; each record carries its IV; the HMAC (seq, type, version,
+ *            length, data) is checked after (MAC-then-encrypt) or before
+ *            (encrypt-then-MAC, RFC 7366, when the ServerHello says so)
+ *            decryption.
  *   TLS 1.3  handshake traffic secret from the ServerHello on, application
  *            traffic secret 0 after that direction's Finished, the next
  *            generation after each KeyUpdate ("traffic upd"); key and IV from
@@ -45,12 +49,15 @@
 #define NONCE_LEN       12
 #define GCM_EXPLICIT    8
 #define KEY_MAX         32
+#define MAC_MAX         48
+#define CBC_BLOCK       16
 #define SECRET_MAX      KEYLOG_SECRET_MAX
 
 enum ct { CT_CCS = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPDATA = 23 };
 enum hs { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_FINISHED = 20, HS_KEY_UPDATE = 24 };
-enum aead { AEAD_AES128_GCM, AEAD_AES256_GCM, AEAD_CHACHA20 };
+enum aead { AEAD_AES128_GCM, AEAD_AES256_GCM, AEAD_CHACHA20, CBC_AES128, CBC_AES256 };
 
+#define EXT_ENCRYPT_THEN_MAC    22
 #define EXT_EARLY_DATA          42
 #define EXT_SUPPORTED_VERSIONS  43
 
@@ -62,21 +69,40 @@ static const struct suite {
 	enum aead aead;
 	uint8_t key_len;
 	const char *md;             /* PRF / HKDF hash */
+	const char *mac;            /* CBC suites: the HMAC hash; NULL for AEAD */
+	uint8_t mac_len;
 } suites[] = {
-	{ 0x1301, "TLS_AES_128_GCM_SHA256", true, AEAD_AES128_GCM, 16, "SHA256" },
-	{ 0x1302, "TLS_AES_256_GCM_SHA384", true, AEAD_AES256_GCM, 32, "SHA384" },
-	{ 0x1303, "TLS_CHACHA20_POLY1305_SHA256", true, AEAD_CHACHA20, 32, "SHA256" },
-	{ 0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256" },
-	{ 0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384" },
-	{ 0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256" },
-	{ 0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384" },
-	{ 0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256" },
-	{ 0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384" },
-	{ 0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256" },
-	{ 0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384" },
-	{ 0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256" },
-	{ 0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256" },
-	{ 0xccaa, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256" },
+	{ 0x1301, "TLS_AES_128_GCM_SHA256", true, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
+	{ 0x1302, "TLS_AES_256_GCM_SHA384", true, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
+	{ 0x1303, "TLS_CHACHA20_POLY1305_SHA256", true, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
+	{ 0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
+	{ 0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
+	{ 0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
+	{ 0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
+	{ 0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
+	{ 0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
+	{ 0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
+	{ 0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
+	{ 0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
+	{ 0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
+	{ 0xccaa, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
+	/* TLS 1.2 CBC suites (RFC 5246 6.2.3.2, RFC 7366 encrypt-then-MAC) */
+	{ 0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
+	{ 0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
+	{ 0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
+	{ 0xc028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", false, CBC_AES256, 32, "SHA384", "SHA384", 48 },
+	{ 0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
+	{ 0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
+	{ 0xc023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
+	{ 0xc024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", false, CBC_AES256, 32, "SHA384", "SHA384", 48 },
+	{ 0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
+	{ 0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
+	{ 0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
+	{ 0x006b, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", false, CBC_AES256, 32, "SHA256", "SHA256", 32 },
+	{ 0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
+	{ 0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
+	{ 0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
+	{ 0x003d, "TLS_RSA_WITH_AES_256_CBC_SHA256", false, CBC_AES256, 32, "SHA256", "SHA256", 32 },
 };
 
 /* RFC 8446 4.1.3: the ServerHello random of a HelloRetryRequest. */
@@ -106,6 +132,7 @@ struct tdir {
 	bool enc;                   /* records from this side are protected now */
 	bool ccs_seen;
 	EVP_CIPHER_CTX *cx;
+	EVP_MAC_CTX *mac;           /* CBC suites: HMAC keyed with the write MAC key */
 	uint8_t iv[NONCE_LEN];      /* TLS 1.3 / ChaCha20: 12 bytes; TLS 1.2 GCM: 4-byte salt */
 	uint64_t seq;
 	uint8_t secret[SECRET_MAX]; /* TLS 1.3: the current traffic secret */
@@ -119,6 +146,7 @@ struct tlsd {
 	tlsd_data_fn fn;
 	void *ctx;
 	const struct suite *suite;
+	bool etm;                   /* CBC: encrypt-then-MAC negotiated (RFC 7366) */
 	uint8_t server_random[32];
 	uint8_t *plain;             /* TLSD_RECORD_MAX, allocated with the keys */
 	struct tdir d[2];
@@ -147,6 +175,8 @@ static void enter(struct tlsd *t, int dir, enum tlsd_status s)
 			EVP_CIPHER_CTX_free(d->cx);     /* cleanses the key schedule */
 			d->cx = NULL;
 		}
+		EVP_MAC_CTX_free(d->mac);
+		d->mac = NULL;
 		OPENSSL_cleanse(d->secret, sizeof(d->secret));
 		OPENSSL_cleanse(d->ap0, sizeof(d->ap0));
 		OPENSSL_cleanse(d->iv, sizeof(d->iv));
@@ -213,6 +243,8 @@ static const EVP_CIPHER *evp_cipher(enum aead a)
 	case AEAD_AES128_GCM: return EVP_aes_128_gcm();
 	case AEAD_AES256_GCM: return EVP_aes_256_gcm();
 	case AEAD_CHACHA20: return EVP_chacha20_poly1305();
+	case CBC_AES128: return EVP_aes_128_cbc();
+	case CBC_AES256: return EVP_aes_256_cbc();
 	}
 	return NULL;
 }
@@ -224,9 +256,28 @@ static bool set_key(struct tlsd *t, struct tdir *d, const uint8_t *key)
 		return false;
 	if (!t->plain && !(t->plain = malloc(TLSD_RECORD_MAX)))
 		return false;
+	if (t->suite->mac)
+		return EVP_DecryptInit_ex(d->cx, evp_cipher(t->suite->aead), NULL, key, NULL) == 1 &&
+		       EVP_CIPHER_CTX_set_padding(d->cx, 0) == 1;     /* padding is checked by us */
 	return EVP_DecryptInit_ex(d->cx, evp_cipher(t->suite->aead), NULL, NULL, NULL) == 1 &&
 	       EVP_CIPHER_CTX_ctrl(d->cx, EVP_CTRL_AEAD_SET_IVLEN, NONCE_LEN, NULL) == 1 &&
 	       EVP_DecryptInit_ex(d->cx, NULL, NULL, key, NULL) == 1;
+}
+
+/* CBC suites: the HMAC context, keyed once; each record re-initialises it
+ * with the same key. */
+static bool set_mac_key(struct tlsd *t, struct tdir *d, const uint8_t *key)
+{
+	EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	d->mac = m ? EVP_MAC_CTX_new(m) : NULL;
+	EVP_MAC_free(m);
+	if (!d->mac)
+		return false;
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)t->suite->mac, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	return EVP_MAC_init(d->mac, key, t->suite->mac_len, p) == 1;
 }
 
 /* TLS 1.3: key and IV from a traffic secret; sequence numbers restart. */
@@ -292,17 +343,22 @@ static void tls12_install(struct tlsd *t, const struct keylog_entry *e)
 		return;
 	}
 	t->info.keys_used |= 1u << KL_CLIENT_RANDOM;
-	size_t kl = t->suite->key_len, ivl = t->suite->aead == AEAD_CHACHA20 ? NONCE_LEN : 4;
-	uint8_t seed[13 + 64], kb[2 * KEY_MAX + 2 * NONCE_LEN];
+	/* key_block: client MAC key, server MAC key (CBC only), client key,
+	 * server key, client IV, server IV (GCM: 4-byte salt; ChaCha20: 12
+	 * bytes; CBC: none used, the IV travels in each record) */
+	size_t ml = t->suite->mac ? t->suite->mac_len : 0, kl = t->suite->key_len;
+	size_t ivl = t->suite->aead == AEAD_CHACHA20 ? NONCE_LEN : t->suite->mac ? 0 : 4;
+	uint8_t seed[13 + 64], kb[2 * MAC_MAX + 2 * KEY_MAX + 2 * NONCE_LEN];
 	memcpy(seed, "key expansion", 13);
 	memcpy(seed + 13, t->server_random, 32);
 	memcpy(seed + 45, t->info.client_random, 32);
 	bool ok = tls12_prf(t->suite->md, e->s[KL_CLIENT_RANDOM].b, e->s[KL_CLIENT_RANDOM].len, seed,
-			    sizeof(seed), kb, 2 * kl + 2 * ivl);
+			    sizeof(seed), kb, 2 * ml + 2 * kl + 2 * ivl);
 	for (int dir = 0; dir < 2 && ok; dir++) {
 		struct tdir *d = &t->d[dir];
-		memcpy(d->iv, kb + 2 * kl + (size_t)dir * ivl, ivl);
-		ok = set_key(t, d, kb + (size_t)dir * kl);
+		memcpy(d->iv, kb + 2 * ml + 2 * kl + (size_t)dir * ivl, ivl);
+		ok = set_key(t, d, kb + 2 * ml + (size_t)dir * kl) &&
+		     (!ml || set_mac_key(t, d, kb + (size_t)dir * ml));
 	}
 	OPENSSL_cleanse(kb, sizeof(kb));
 	for (int dir = 0; dir < 2; dir++)
@@ -354,6 +410,8 @@ static void server_hello(struct tlsd *t, const uint8_t *b, size_t n)
 		while (cur_u16(&ext, &type) && cur_u16(&ext, &len) && cur_sub(&ext, len, &body))
 			if (type == EXT_SUPPORTED_VERSIONS && cur_u16(&body, &v))
 				version = v;
+			else if (type == EXT_ENCRYPT_THEN_MAC)
+				t->etm = true;
 	}
 	t->info.version = version;
 	t->info.cipher = cipher;
@@ -467,8 +525,12 @@ static void nonce_xor_seq(uint8_t nonce[NONCE_LEN], const uint8_t iv[NONCE_LEN],
 
 /* Removes the AEAD protection into t->plain. Returns the plaintext length,
  * -1 when the tag fails, -2 when the record cannot hold a tag. */
+static long open_cbc(struct tlsd *t, struct tdir *d, const uint8_t *hdr, const uint8_t *body, size_t n);
+
 static long open_record(struct tlsd *t, struct tdir *d, const uint8_t *hdr, const uint8_t *body, size_t n)
 {
+	if (t->suite->mac)
+		return open_cbc(t, d, hdr, body, n);
 	bool v13 = t->info.version == 0x0304;
 	bool gcm12 = !v13 && t->suite->aead != AEAD_CHACHA20;
 	size_t pre = gcm12 ? GCM_EXPLICIT : 0;
@@ -506,6 +568,60 @@ static long open_record(struct tlsd *t, struct tdir *d, const uint8_t *hdr, cons
 		return -1;
 	d->seq++;
 	return (long)ct;
+}
+
+/* The record MAC: HMAC(seq || type || version || length || data). */
+static bool cbc_mac(struct tdir *d, const uint8_t *hdr, size_t len, const uint8_t *a, size_t an,
+		    const uint8_t *b, size_t bn, uint8_t *out)
+{
+	uint8_t pre[13];
+	for (int i = 0; i < 8; i++)
+		pre[i] = (uint8_t)(d->seq >> (56 - 8 * i));
+	pre[8] = hdr[0];
+	pre[9] = hdr[1];
+	pre[10] = hdr[2];
+	pre[11] = (uint8_t)(len >> 8);
+	pre[12] = (uint8_t)len;
+	size_t ol = 0;
+	return EVP_MAC_init(d->mac, NULL, 0, NULL) == 1 && EVP_MAC_update(d->mac, pre, sizeof(pre)) == 1 &&
+	       EVP_MAC_update(d->mac, a, an) == 1 && (!bn || EVP_MAC_update(d->mac, b, bn) == 1) &&
+	       EVP_MAC_final(d->mac, out, &ol, MAC_MAX) == 1;
+}
+
+/* TLS 1.2 CBC: IV || E(data || MAC || padding) (MAC-then-encrypt), or
+ * IV || E(data || padding) || MAC over IV and ciphertext (encrypt-then-MAC).
+ * A bad MAC or bad padding means the keys do not match: -1, as a tag. The
+ * check is not constant-time: we are a passive reader, not a padding oracle. */
+static long open_cbc(struct tlsd *t, struct tdir *d, const uint8_t *hdr, const uint8_t *body, size_t n)
+{
+	size_t ml = t->suite->mac_len;
+	size_t encl = t->etm ? (n >= ml ? n - ml : 0) : n;     /* IV + ciphertext */
+	if (encl < 2 * CBC_BLOCK || encl % CBC_BLOCK || (!t->etm && encl - CBC_BLOCK < ml + 1) || (t->etm && n < ml))
+		return -2;
+	uint8_t mac[MAC_MAX];
+	if (t->etm) {
+		if (!cbc_mac(d, hdr, encl, body, encl, NULL, 0, mac) || memcmp(mac, body + encl, ml) != 0)
+			return -1;
+	}
+	size_t ct = encl - CBC_BLOCK;
+	int ol = 0, fl = 0;
+	if (EVP_DecryptInit_ex(d->cx, NULL, NULL, NULL, body) != 1 ||
+	    EVP_DecryptUpdate(d->cx, t->plain, &ol, body + CBC_BLOCK, (int)ct) != 1 ||
+	    EVP_DecryptFinal_ex(d->cx, t->plain + ol, &fl) != 1)
+		return -1;
+	uint8_t pad = t->plain[ct - 1];
+	size_t tail = (size_t)pad + 1 + (t->etm ? 0 : ml);
+	if (tail > ct)
+		return -1;
+	for (size_t i = ct - 1 - pad; i < ct - 1; i++)
+		if (t->plain[i] != pad)
+			return -1;
+	size_t len = ct - tail;
+	if (!t->etm && (!cbc_mac(d, hdr, len, t->plain, len, NULL, 0, mac) ||
+			memcmp(mac, t->plain + len, ml) != 0))
+		return -1;
+	d->seq++;
+	return (long)len;
 }
 
 /* Decrypted content of one record. */
@@ -688,6 +804,7 @@ void tlsd_free(struct tlsd *t)
 	for (int dir = 0; dir < 2; dir++) {
 		struct tdir *d = &t->d[dir];
 		EVP_CIPHER_CTX_free(d->cx);
+		EVP_MAC_CTX_free(d->mac);
 		free(d->hs.keep);
 		if (d->rec) {
 			OPENSSL_cleanse(d->rec, TLSD_RECORD_MAX);

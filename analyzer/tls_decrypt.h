@@ -16,19 +16,22 @@
  *             handshake traffic secrets, then application traffic secret 0;
  *             KeyUpdate moves that direction to the next generation.
  *   TLS 1.2   (EC)DHE-RSA, ECDHE-ECDSA and RSA key exchange with AES-128-GCM,
- *             AES-256-GCM (SHA-256 / SHA-384 PRF) and CHACHA20-POLY1305
- *             (RFC 7905 nonce).
- * Not decrypted (status TLSD_UNSUPPORTED): CBC and other non-AEAD suites,
- * CCM suites, SSL 3.0 / TLS 1.0 / TLS 1.1, TLS compression, TLS 1.2
- * renegotiation (the direction stops at the second ChangeCipherSpec), and the
- * client direction of a TLS 1.3 session whose ClientHello offers 0-RTT early
- * data. A TLS 1.2 session resumed by session ID or ticket is decrypted when
+ *             AES-256-GCM (SHA-256 / SHA-384 PRF), CHACHA20-POLY1305
+ *             (RFC 7905 nonce), and AES-128/256-CBC with HMAC-SHA1, -SHA256
+ *             or -SHA384, MAC-then-encrypt or encrypt-then-MAC (RFC 7366).
+ * Not decrypted (status TLSD_UNSUPPORTED): RC4, 3DES, CCM, Camellia, ARIA
+ * and other suites not in the table of tls_decrypt.c, SSL 3.0 / TLS 1.0 /
+ * TLS 1.1, TLS compression, TLS 1.2 renegotiation (the direction stops at
+ * its second ChangeCipherSpec), and the client direction of a TLS 1.3
+ * session whose ClientHello offers 0-RTT early data. A TLS 1.2 session
+ * resumed by session ID or ticket is decrypted when
  * the key log has a CLIENT_RANDOM line for its own client random (OpenSSL and
  * NSS write one); otherwise its status is TLSD_NO_KEY.
  *
- * Honesty: the first record whose AEAD tag fails ends that direction with
- * TLSD_BAD_KEYS; a gap ends it with TLSD_GAP; a record header that is not TLS
- * or a record over the size cap ends it with TLSD_MALFORMED. Nothing after
+ * Honesty: the first record whose AEAD tag (or CBC MAC or padding) fails
+ * ends that direction with TLSD_BAD_KEYS; a gap ends it with TLSD_GAP; a
+ * record header that is not TLS or a record over the size cap ends it with
+ * TLSD_MALFORMED. Nothing after
  * such an end is delivered, so the callback never sees garbage.
  *
  * Memory: no allocation per record. A direction's record buffer
@@ -50,7 +53,9 @@
 #include "keylog.h"
 
 #define TLSD_PLAIN_MAX   16384u                   /* 2^14: a record's plaintext */
-#define TLSD_RECORD_MAX  (TLSD_PLAIN_MAX + 256u)  /* a record's ciphertext (RFC 8446 5.2) */
+/* a record's ciphertext: 2^14 + 256 in TLS 1.3 (RFC 8446 5.2), 2^14 + 2048
+ * in TLS 1.2 (RFC 5246 6.2.3; CBC padding may be up to 255 bytes) */
+#define TLSD_RECORD_MAX  (TLSD_PLAIN_MAX + 2048u)
 #define TLSD_HS_KEEP_MAX 16384u                   /* largest ClientHello/ServerHello read */
 
 /* Per direction; the first four are where it starts and where it runs, the

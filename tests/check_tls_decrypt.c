@@ -7,7 +7,8 @@
  * change and the inner content type), and real sessions made by
  * tests/data/make_tlsdec_fixtures.py (Python ssl / OpenSSL, secrets from
  * keylog_filename): TLS 1.2 ECDHE and RSA with AES-128-GCM, AES-256-GCM,
- * CHACHA20-POLY1305, TLS 1.3 with each of its three suites forced, and a TLS
+ * CHACHA20-POLY1305, AES-CBC with encrypt-then-MAC and with MAC-then-encrypt,
+ * TLS 1.3 with each of its three suites forced, and a TLS
  * 1.3 session with KeyUpdates both ways (tests/data/make_tlsdec_keyupdate.py).
  * Every input is also fed split at every offset and one byte at a time.
  */
@@ -563,6 +564,8 @@ static const struct fixture {
 	{ "tls12-ecdhe-aes256gcm", 0x0303, 0xc030, false },
 	{ "tls12-ecdhe-chacha20", 0x0303, 0xcca8, false },
 	{ "tls12-rsa-aes128gcm-implicit", 0x0303, 0x009c, true },
+	{ "tls12-ecdhe-aes128cbc-etm", 0x0303, 0xc013, false },           /* encrypt-then-MAC */
+	{ "tls12-ecdhe-aes256cbc-sha384-mte", 0x0303, 0xc028, false },    /* MAC-then-encrypt */
 	{ "tls13-aes128gcm", 0x0304, 0x1301, false },
 	{ "tls13-aes256gcm", 0x0304, 0x1302, false },
 	{ "tls13-chacha20", 0x0304, 0x1303, false },

@@ -20,7 +20,7 @@ Outputs, per case NAME (in this script's directory):
 The SMTP dialog inside TLS is the same in every case (see DIALOG); the C test
 holds the same text. The bytes differ at every run (fresh keys and randoms);
 the tests check the decrypted text, not the bytes.
-Run: python3 tests/data/make_tlsdec_fixtures.py
+Run: python3 tests/data/make_tlsdec_fixtures.py [NAME...]   (default: every case)
 """
 import os
 import ssl
@@ -43,12 +43,18 @@ DIALOG = [
     ("S", b"221 2.0.0 Bye\r\n"),
 ]
 
-# name: (TLS version, TLS 1.2 cipher list or TLS 1.3 Ciphersuites, implicit TLS)
+# SSL_OP_NO_ENCRYPT_THEN_MAC: the CBC record layout of RFC 5246 (MAC, then
+# encryption), which OpenSSL no longer picks when both sides offer RFC 7366
+NO_ETM = 1 << 19
+
+# name: (TLS version, TLS 1.2 cipher list or TLS 1.3 Ciphersuites, implicit TLS[, options])
 CASES = {
     "tls12-ecdhe-aes128gcm": ("1.2", "ECDHE-RSA-AES128-GCM-SHA256", False),
     "tls12-ecdhe-aes256gcm": ("1.2", "ECDHE-RSA-AES256-GCM-SHA384", False),
     "tls12-ecdhe-chacha20": ("1.2", "ECDHE-RSA-CHACHA20-POLY1305", False),
     "tls12-rsa-aes128gcm-implicit": ("1.2", "AES128-GCM-SHA256", True),
+    "tls12-ecdhe-aes128cbc-etm": ("1.2", "ECDHE-RSA-AES128-SHA", False),
+    "tls12-ecdhe-aes256cbc-sha384-mte": ("1.2", "ECDHE-RSA-AES256-SHA384", False, NO_ETM),
     "tls13-aes128gcm": ("1.3", "TLS_AES_128_GCM_SHA256", False),
     "tls13-aes256gcm": ("1.3", "TLS_AES_256_GCM_SHA384", False),
     "tls13-chacha20": ("1.3", "TLS_CHACHA20_POLY1305_SHA256", False),
@@ -64,7 +70,7 @@ def make_cert(d):
 
 
 class Session:
-    def __init__(self, key, crt, version, ciphers, keylog):
+    def __init__(self, key, crt, version, ciphers, keylog, options=0):
         v = ssl.TLSVersion.TLSv1_3 if version == "1.3" else ssl.TLSVersion.TLSv1_2
         self.out = []
         sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -78,6 +84,8 @@ class Session:
             sctx.set_ciphers(ciphers)
             cctx.set_ciphers(ciphers)
         cctx.keylog_filename = keylog
+        sctx.options |= options
+        cctx.options |= options
         self.c_in, self.c_out = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.s_in, self.s_out = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.c = cctx.wrap_bio(self.c_in, self.c_out, server_hostname="mx.example.test")
@@ -169,7 +177,8 @@ def pcap(path, chunks, port):
 
 
 def one(name, key, crt):
-    version, ciphers, implicit = CASES[name]
+    version, ciphers, implicit = CASES[name][:3]
+    options = CASES[name][3] if len(CASES[name]) > 3 else 0
     keys = os.path.join(HERE, "tlsdec-%s.keys" % name)
     if os.path.exists(keys):
         os.unlink(keys)
@@ -178,7 +187,7 @@ def one(name, key, crt):
         plain = [("s", GREETING), ("c", b"EHLO client.example.test\r\n"),
                  ("s", b"250-mx.example.test\r\n250 STARTTLS\r\n"), ("c", b"STARTTLS\r\n"),
                  ("s", b"220 2.0.0 Ready to start TLS\r\n")]
-    s = Session(key, crt, version, ciphers, keys)
+    s = Session(key, crt, version, ciphers, keys, options)
     s.handshake()
     if implicit:
         s.send("S", GREETING)
@@ -200,7 +209,8 @@ def main():
         return
     with tempfile.TemporaryDirectory() as d:
         key, _ = make_cert(d)
-        for name, (version, ciphers, _) in CASES.items():
+        for name in sys.argv[1:] or CASES:
+            version, ciphers = CASES[name][:2]
             env = dict(os.environ)
             if version == "1.3":
                 conf = os.path.join(d, "openssl-%s.cnf" % name)
