@@ -33,6 +33,7 @@
  */
 #include "tls_decrypt.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,7 @@ struct tdir {
 	uint8_t hdr_n;
 	uint32_t body_len, body_n;
 	uint8_t *rec;               /* TLSD_RECORD_MAX, for records split across calls */
+	uint32_t rec_hw;            /* bytes of rec ever written: what free must wipe */
 	struct hs_framer hs;
 	/* protection */
 	bool enc;                   /* records from this side are protected now */
@@ -149,6 +151,7 @@ struct tlsd {
 	bool etm;                   /* CBC: encrypt-then-MAC negotiated (RFC 7366) */
 	uint8_t server_random[32];
 	uint8_t *plain;             /* TLSD_RECORD_MAX, allocated with the keys */
+	size_t plain_hw;            /* bytes of plain ever written (AUTH may be in them) */
 	struct tdir d[2];
 	struct tlsd_info info;
 };
@@ -185,6 +188,55 @@ static void enter(struct tlsd *t, int dir, enum tlsd_status s)
 
 /* ---- key derivation (OpenSSL 3 EVP_KDF) ---- */
 
+/* The algorithms, fetched once per process: an implicit fetch by name costs
+ * more than deriving a session's keys (method store lookups under a lock).
+ * Fetched objects are immutable and safe to share between threads. */
+static struct {
+	EVP_KDF *hkdf, *prf;
+	EVP_MAC *hmac;
+	EVP_CIPHER *cipher[CBC_AES256 + 1];     /* by enum aead */
+} algs;
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+
+static void algs_fetch(void)
+{
+	static const char *const names[] = {
+		[AEAD_AES128_GCM] = "AES-128-GCM", [AEAD_AES256_GCM] = "AES-256-GCM",
+		[AEAD_CHACHA20] = "ChaCha20-Poly1305", [CBC_AES128] = "AES-128-CBC", [CBC_AES256] = "AES-256-CBC",
+	};
+	algs.hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	algs.prf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
+	algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	for (size_t i = 0; i < SL_ARRAY_LEN(names); i++)
+		algs.cipher[i] = EVP_CIPHER_fetch(NULL, names[i], NULL);
+}
+
+/* A new context for `kdf` with its digest (and, for HKDF, the expand-only
+ * mode) set; NULL on failure. (OpenSSL 3.0 cannot duplicate KDF contexts, so
+ * a prepared one cannot be copied; the digest is looked up by name each
+ * time, a few microseconds per key change.) */
+static EVP_KDF_CTX *kdf_new(EVP_KDF *kdf, const char *md, bool hkdf)
+{
+	EVP_KDF_CTX *c = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md, 0),
+		hkdf ? OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode) : OSSL_PARAM_construct_end(),
+		OSSL_PARAM_construct_end(),
+	};
+	if (c && EVP_KDF_CTX_set_params(c, p) != 1) {
+		EVP_KDF_CTX_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* Hash length of a suite's HKDF hash: TLS 1.3 secrets have this length. */
+static size_t hash_len(const struct suite *s)
+{
+	return strcmp(s->md, "SHA384") == 0 ? 48 : 32;
+}
+
 static bool hkdf_expand_label(const char *md, const uint8_t *secret, size_t slen, const char *label,
 			      uint8_t *out, size_t outlen)
 {
@@ -200,15 +252,10 @@ static bool hkdf_expand_label(const char *md, const uint8_t *secret, size_t slen
 	memcpy(info + 3, "tls13 ", 6);
 	memcpy(info + 9, label, ll - 6);
 	info[3 + ll] = 0;
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	EVP_KDF_free(kdf);
+	EVP_KDF_CTX *kc = kdf_new(algs.hkdf, md, true);
 	if (!kc)
 		return false;
-	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
 	OSSL_PARAM p[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md, 0),
-		OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, slen),
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, 4 + ll),
 		OSSL_PARAM_construct_end(),
@@ -221,13 +268,10 @@ static bool hkdf_expand_label(const char *md, const uint8_t *secret, size_t slen
 static bool tls12_prf(const char *md, const uint8_t *secret, size_t slen, const uint8_t *seed, size_t seedlen,
 		      uint8_t *out, size_t outlen)
 {
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
-	EVP_KDF_CTX *kc = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	EVP_KDF_free(kdf);
+	EVP_KDF_CTX *kc = kdf_new(algs.prf, md, false);
 	if (!kc)
 		return false;
 	OSSL_PARAM p[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md, 0),
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, (void *)secret, slen),
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)seed, seedlen),
 		OSSL_PARAM_construct_end(),
@@ -239,14 +283,7 @@ static bool tls12_prf(const char *md, const uint8_t *secret, size_t slen, const 
 
 static const EVP_CIPHER *evp_cipher(enum aead a)
 {
-	switch (a) {
-	case AEAD_AES128_GCM: return EVP_aes_128_gcm();
-	case AEAD_AES256_GCM: return EVP_aes_256_gcm();
-	case AEAD_CHACHA20: return EVP_chacha20_poly1305();
-	case CBC_AES128: return EVP_aes_128_cbc();
-	case CBC_AES256: return EVP_aes_256_cbc();
-	}
-	return NULL;
+	return algs.cipher[a];
 }
 
 /* Keys the direction's cipher context; the IV is set per record. */
@@ -255,6 +292,8 @@ static bool set_key(struct tlsd *t, struct tdir *d, const uint8_t *key)
 	if (!d->cx && !(d->cx = EVP_CIPHER_CTX_new()))
 		return false;
 	if (!t->plain && !(t->plain = malloc(TLSD_RECORD_MAX)))
+		return false;
+	if (!evp_cipher(t->suite->aead))
 		return false;
 	if (t->suite->mac)
 		return EVP_DecryptInit_ex(d->cx, evp_cipher(t->suite->aead), NULL, key, NULL) == 1 &&
@@ -268,9 +307,7 @@ static bool set_key(struct tlsd *t, struct tdir *d, const uint8_t *key)
  * with the same key. */
 static bool set_mac_key(struct tlsd *t, struct tdir *d, const uint8_t *key)
 {
-	EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	d->mac = m ? EVP_MAC_CTX_new(m) : NULL;
-	EVP_MAC_free(m);
+	d->mac = algs.hmac ? EVP_MAC_CTX_new(algs.hmac) : NULL;
 	if (!d->mac)
 		return false;
 	OSSL_PARAM p[] = {
@@ -283,7 +320,7 @@ static bool set_mac_key(struct tlsd *t, struct tdir *d, const uint8_t *key)
 /* TLS 1.3: key and IV from a traffic secret; sequence numbers restart. */
 static bool tls13_use_secret(struct tlsd *t, struct tdir *d, const uint8_t *secret)
 {
-	size_t sl = (size_t)EVP_MD_get_size(EVP_get_digestbyname(t->suite->md));
+	size_t sl = hash_len(t->suite);
 	uint8_t key[KEY_MAX];
 	if (secret != d->secret)
 		memcpy(d->secret, secret, sl);
@@ -298,7 +335,7 @@ static bool tls13_use_secret(struct tlsd *t, struct tdir *d, const uint8_t *secr
 
 static bool tls13_next_generation(struct tlsd *t, struct tdir *d)
 {
-	size_t sl = (size_t)EVP_MD_get_size(EVP_get_digestbyname(t->suite->md));
+	size_t sl = hash_len(t->suite);
 	uint8_t next[SECRET_MAX];
 	bool ok = hkdf_expand_label(t->suite->md, d->secret, sl, "traffic upd", next, sl);
 	if (ok) {
@@ -313,7 +350,7 @@ static bool tls13_next_generation(struct tlsd *t, struct tdir *d)
 static void tls13_install(struct tlsd *t, int dir, const struct keylog_entry *e, enum keylog_label hs,
 			  enum keylog_label ap)
 {
-	size_t sl = (size_t)EVP_MD_get_size(EVP_get_digestbyname(t->suite->md));
+	size_t sl = hash_len(t->suite);
 	struct tdir *d = &t->d[dir];
 	if (!e || !(e->have & (1u << hs)) || !(e->have & (1u << ap))) {
 		enter(t, dir, TLSD_NO_KEY);
@@ -560,6 +597,7 @@ static long open_record(struct tlsd *t, struct tdir *d, const uint8_t *hdr, cons
 	}
 	memcpy(tag, body + n - AEAD_TAG, AEAD_TAG);
 	int ol = 0, fl = 0;
+	t->plain_hw = SL_MAX(t->plain_hw, ct);
 	if (EVP_DecryptInit_ex(d->cx, NULL, NULL, NULL, nonce) != 1 ||
 	    EVP_DecryptUpdate(d->cx, NULL, &ol, aad, (int)aad_len) != 1 ||
 	    (ct && EVP_DecryptUpdate(d->cx, t->plain, &ol, body + pre, (int)ct) != 1) ||
@@ -605,6 +643,7 @@ static long open_cbc(struct tlsd *t, struct tdir *d, const uint8_t *hdr, const u
 	}
 	size_t ct = encl - CBC_BLOCK;
 	int ol = 0, fl = 0;
+	t->plain_hw = SL_MAX(t->plain_hw, ct);
 	if (EVP_DecryptInit_ex(d->cx, NULL, NULL, NULL, body) != 1 ||
 	    EVP_DecryptUpdate(d->cx, t->plain, &ol, body + CBC_BLOCK, (int)ct) != 1 ||
 	    EVP_DecryptFinal_ex(d->cx, t->plain + ol, &fl) != 1)
@@ -759,6 +798,7 @@ void tlsd_data(struct tlsd *t, enum sl_dir dir, const uint8_t *b, size_t n)
 		size_t k = SL_MIN(n, (size_t)(d->body_len - d->body_n));
 		memcpy(d->rec + d->body_n, b, k);
 		d->body_n += (uint32_t)k;
+		d->rec_hw = SL_MAX(d->rec_hw, d->body_n);
 		b += k;
 		n -= k;
 		if (d->body_n == d->body_len) {
@@ -768,7 +808,8 @@ void tlsd_data(struct tlsd *t, enum sl_dir dir, const uint8_t *b, size_t n)
 		}
 	}
 	if (ending(t->info.dir[dir].status) && d->rec) {
-		OPENSSL_cleanse(d->rec, TLSD_RECORD_MAX);
+		OPENSSL_cleanse(d->rec, d->rec_hw);
+		d->rec_hw = 0;
 		free(d->rec);
 		d->rec = NULL;
 	}
@@ -788,6 +829,7 @@ void tlsd_end(struct tlsd *t, enum sl_dir dir)
 
 struct tlsd *tlsd_new(const struct keylog *kl, tlsd_data_fn fn, void *ctx)
 {
+	pthread_once(&algs_once, algs_fetch);
 	struct tlsd *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -807,12 +849,12 @@ void tlsd_free(struct tlsd *t)
 		EVP_MAC_CTX_free(d->mac);
 		free(d->hs.keep);
 		if (d->rec) {
-			OPENSSL_cleanse(d->rec, TLSD_RECORD_MAX);
+			OPENSSL_cleanse(d->rec, d->rec_hw);
 			free(d->rec);
 		}
 	}
 	if (t->plain) {
-		OPENSSL_cleanse(t->plain, TLSD_RECORD_MAX);
+		OPENSSL_cleanse(t->plain, t->plain_hw);
 		free(t->plain);
 	}
 	OPENSSL_cleanse(t, sizeof(*t));
