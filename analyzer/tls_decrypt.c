@@ -156,6 +156,14 @@ struct tlsd {
 	struct tlsd_info info;
 };
 
+/* Drops a message in progress: keys change only at message boundaries, and
+ * a kept body must never receive bytes of another message. */
+static void hs_reset(struct hs_framer *h)
+{
+	free(h->keep);
+	memset(h, 0, sizeof(*h));
+}
+
 static bool ending(enum tlsd_status s)
 {
 	return s >= TLSD_NO_KEY;
@@ -329,7 +337,7 @@ static bool tls13_use_secret(struct tlsd *t, struct tdir *d, const uint8_t *secr
 		  set_key(t, d, key);
 	OPENSSL_cleanse(key, sizeof(key));
 	d->seq = 0;
-	memset(&d->hs, 0, offsetof(struct hs_framer, keep));
+	hs_reset(&d->hs);
 	return ok;
 }
 
@@ -517,6 +525,8 @@ static void hs_feed(struct tlsd *t, int dir, const uint8_t *b, size_t n)
 				continue;
 			h->len = h->left = (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
 			h->keep_n = 0;
+			free(h->keep);          /* NULL unless a reset was missed */
+			h->keep = NULL;
 			if (hs_keeps(t, dir, h->hdr[0]) && h->len <= TLSD_HS_KEEP_MAX && h->len)
 				h->keep = malloc(h->len);   /* once per hello, not per record */
 		} else {
@@ -747,7 +757,7 @@ static void record(struct tlsd *t, int dir, const uint8_t *hdr, const uint8_t *b
 		d->ccs_seen = true;
 		d->enc = true;
 		d->seq = 0;
-		memset(&d->hs, 0, offsetof(struct hs_framer, keep));
+		hs_reset(&d->hs);
 		break;
 	case CT_ALERT:
 		alert(t, dir, body, n);

@@ -688,6 +688,46 @@ START_TEST(test_key_update)
 }
 END_TEST
 
+/* A hello cut short right before a ChangeCipherSpec (hostile or broken
+ * server): the decrypted Finished after it must not land in the buffer that
+ * was kept for the cut hello. Real TLS 1.2 session, one crafted record. */
+START_TEST(test_partial_hello_before_ccs)
+{
+	struct dialog d;
+	dialog_load(&d, "tls12-ecdhe-aes128gcm");
+	struct keylog *kl = keylog_load("tls12-ecdhe-aes128gcm");
+	static uint8_t s2c[16384];
+	size_t ns = 0, ccs = 0;
+	for (size_t i = 0; i < d.n; i++)
+		if (d.c[i].dir == DIR_S2C) {
+			ck_assert_uint_le(ns + d.c[i].n, sizeof(s2c) - 16);
+			memcpy(s2c + ns, d.c[i].b, d.c[i].n);
+			ns += d.c[i].n;
+		}
+	for (size_t off = 0; off + 5 <= ns; off += 5 + (size_t)(s2c[off + 3] << 8 | s2c[off + 4]))
+		if (s2c[off] == 20) {
+			ccs = off;
+			break;
+		}
+	ck_assert_uint_gt(ccs, 0);
+	/* a ServerHello header announcing 4 bytes, and 2 of them */
+	static const uint8_t cut[] = { 22, 3, 3, 0, 6, 2, 0, 0, 4, 3, 3 };
+	memmove(s2c + ccs + sizeof(cut), s2c + ccs, ns - ccs);
+	memcpy(s2c + ccs, cut, sizeof(cut));
+	ns += sizeof(cut);
+	static struct sink s;
+	memset(&s, 0, sizeof(s));
+	struct tlsd *t = tlsd_new(kl, on_plain, &s);
+	tlsd_data(t, DIR_C2S, d.c[0].b, d.c[0].n);
+	tlsd_data(t, DIR_S2C, s2c, ns);
+	ck_assert_int_eq(tlsd_status(t, DIR_S2C), TLSD_DECRYPTING);
+	ck_assert(sink_is(&s, DIR_S2C, smtp_s2c));
+	tlsd_free(t);
+	keylog_free(kl);
+	dialog_free(&d);
+}
+END_TEST
+
 /* ---- the key log reader ---- */
 
 START_TEST(test_keylog_lines)
@@ -832,6 +872,7 @@ static Suite *tls_decrypt_suite(void)
 	tcase_add_loop_test(f, test_fixture_decrypts, 0, (int)SL_ARRAY_LEN(fixtures));
 	tcase_add_loop_test(f, test_fixture_wrong_keys, 0, (int)SL_ARRAY_LEN(fixtures));
 	tcase_add_test(f, test_key_update);
+	tcase_add_test(f, test_partial_hello_before_ccs);
 	suite_add_tcase(s, f);
 	TCase *k = tcase_create("Key log");
 	tcase_set_timeout(k, 120);
