@@ -8,8 +8,9 @@
  * tests/data/make_tlsdec_fixtures.py (Python ssl / OpenSSL, secrets from
  * keylog_filename): TLS 1.2 ECDHE and RSA with AES-128-GCM, AES-256-GCM,
  * CHACHA20-POLY1305, AES-CBC with encrypt-then-MAC and with MAC-then-encrypt,
- * TLS 1.3 with each of its three suites forced, and a TLS
- * 1.3 session with KeyUpdates both ways (tests/data/make_tlsdec_keyupdate.py).
+ * a resumed TLS 1.2 session, TLS 1.3 with each of its three suites forced,
+ * and, with openssl s_client as the client (tests/data/make_tlsdec_sclient.py),
+ * a TLS 1.3 session with KeyUpdates both ways and one with a HelloRetryRequest.
  * Every input is also fed split at every offset and one byte at a time.
  */
 #define _GNU_SOURCE
@@ -566,6 +567,7 @@ static const struct fixture {
 	{ "tls12-rsa-aes128gcm-implicit", 0x0303, 0x009c, true },
 	{ "tls12-ecdhe-aes128cbc-etm", 0x0303, 0xc013, false },           /* encrypt-then-MAC */
 	{ "tls12-ecdhe-aes256cbc-sha384-mte", 0x0303, 0xc028, false },    /* MAC-then-encrypt */
+	{ "tls12-resumed", 0x0303, 0xc02f, false },        /* abbreviated handshake, session ID */
 	{ "tls13-aes128gcm", 0x0304, 0x1301, false },
 	{ "tls13-aes256gcm", 0x0304, 0x1302, false },
 	{ "tls13-chacha20", 0x0304, 0x1303, false },
@@ -728,6 +730,30 @@ START_TEST(test_partial_hello_before_ccs)
 }
 END_TEST
 
+/* TLS 1.3 after a HelloRetryRequest: the second ClientHello has the same
+ * random, the real ServerHello follows. */
+START_TEST(test_hello_retry)
+{
+	struct dialog d;
+	dialog_load(&d, "tls13-hrr");
+	struct keylog *kl = keylog_load("tls13-hrr");
+	static struct sink s;
+	memset(&s, 0, sizeof(s));
+	struct tlsd *t = tlsd_new(kl, on_plain, &s);
+	feed(t, &d, 0, false);
+	const struct tlsd_info *in = tlsd_info(t);
+	ck_assert(in->hello_retry);
+	ck_assert_uint_eq(in->version, 0x0304);
+	ck_assert_int_eq(tlsd_status(t, DIR_C2S), TLSD_DECRYPTING);
+	ck_assert_int_eq(tlsd_status(t, DIR_S2C), TLSD_DECRYPTING);
+	ck_assert(sink_is(&s, DIR_C2S, "EHLO client.example.test\r\nquit\r\n"));
+	ck_assert(sink_is(&s, DIR_S2C, "220 mx.example.test ESMTP\r\n250 mx.example.test\r\n221 2.0.0 Bye\r\n"));
+	tlsd_free(t);
+	keylog_free(kl);
+	dialog_free(&d);
+}
+END_TEST
+
 /* ---- the key log reader ---- */
 
 START_TEST(test_keylog_lines)
@@ -873,6 +899,7 @@ static Suite *tls_decrypt_suite(void)
 	tcase_add_loop_test(f, test_fixture_wrong_keys, 0, (int)SL_ARRAY_LEN(fixtures));
 	tcase_add_test(f, test_key_update);
 	tcase_add_test(f, test_partial_hello_before_ccs);
+	tcase_add_test(f, test_hello_retry);
 	suite_add_tcase(s, f);
 	TCase *k = tcase_create("Key log");
 	tcase_set_timeout(k, 120);

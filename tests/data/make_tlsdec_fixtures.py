@@ -13,7 +13,8 @@ Outputs, per case NAME (in this script's directory):
   tlsdec-NAME.txt   one chunk a line: "c <hex>"/"s <hex>" plaintext SMTP
                     before STARTTLS, "C <hex>"/"S <hex>" TLS bytes from the
                     client/server (what the decryptor is fed)
-  tlsdec-NAME.keys  the NSS key log of the session
+  tlsdec-NAME.keys  the NSS key log of the session (tls12-resumed: of both
+                    the first session and the recorded one that resumes it)
   tlsdec-NAME.pcap  the same bytes as a TCP session 192.0.2.10:40000 ->
                     198.51.100.25:25 (STARTTLS) or :465 (implicit TLS), for tshark
 
@@ -47,6 +48,9 @@ DIALOG = [
 # encryption), which OpenSSL no longer picks when both sides offer RFC 7366
 NO_ETM = 1 << 19
 
+# Not an OpenSSL option: the recorded session resumes an earlier one (session ID)
+RESUME = 1 << 62
+
 # name: (TLS version, TLS 1.2 cipher list or TLS 1.3 Ciphersuites, implicit TLS[, options])
 CASES = {
     "tls12-ecdhe-aes128gcm": ("1.2", "ECDHE-RSA-AES128-GCM-SHA256", False),
@@ -55,6 +59,7 @@ CASES = {
     "tls12-rsa-aes128gcm-implicit": ("1.2", "AES128-GCM-SHA256", True),
     "tls12-ecdhe-aes128cbc-etm": ("1.2", "ECDHE-RSA-AES128-SHA", False),
     "tls12-ecdhe-aes256cbc-sha384-mte": ("1.2", "ECDHE-RSA-AES256-SHA384", False, NO_ETM),
+    "tls12-resumed": ("1.2", "ECDHE-RSA-AES128-GCM-SHA256", False, RESUME),
     "tls13-aes128gcm": ("1.3", "TLS_AES_128_GCM_SHA256", False),
     "tls13-aes256gcm": ("1.3", "TLS_AES_256_GCM_SHA384", False),
     "tls13-chacha20": ("1.3", "TLS_CHACHA20_POLY1305_SHA256", False),
@@ -70,9 +75,14 @@ def make_cert(d):
 
 
 class Session:
-    def __init__(self, key, crt, version, ciphers, keylog, options=0):
+    def __init__(self, key, crt, version, ciphers, keylog, options=0, prior=None):
         v = ssl.TLSVersion.TLSv1_3 if version == "1.3" else ssl.TLSVersion.TLSv1_2
         self.out = []
+        if prior:
+            # the same contexts (the server's session cache) and the earlier session
+            self.sctx, self.cctx = prior.sctx, prior.cctx
+            self.wrap(prior.c.session)
+            return
         sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         sctx.load_cert_chain(crt, key)
         sctx.minimum_version = sctx.maximum_version = v
@@ -84,12 +94,17 @@ class Session:
             sctx.set_ciphers(ciphers)
             cctx.set_ciphers(ciphers)
         cctx.keylog_filename = keylog
-        sctx.options |= options
-        cctx.options |= options
+        sctx.options |= options & ~RESUME
+        cctx.options |= options & ~RESUME
+        self.sctx, self.cctx = sctx, cctx
+        self.wrap(None)
+
+    def wrap(self, session):
         self.c_in, self.c_out = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.s_in, self.s_out = ssl.MemoryBIO(), ssl.MemoryBIO()
-        self.c = cctx.wrap_bio(self.c_in, self.c_out, server_hostname="mx.example.test")
-        self.s = sctx.wrap_bio(self.s_in, self.s_out, server_side=True)
+        self.c = self.cctx.wrap_bio(self.c_in, self.c_out, server_hostname="mx.example.test",
+                                    session=session)
+        self.s = self.sctx.wrap_bio(self.s_in, self.s_out, server_side=True)
 
     def pump(self):
         moved = False
@@ -188,7 +203,15 @@ def one(name, key, crt):
                  ("s", b"250-mx.example.test\r\n250 STARTTLS\r\n"), ("c", b"STARTTLS\r\n"),
                  ("s", b"220 2.0.0 Ready to start TLS\r\n")]
     s = Session(key, crt, version, ciphers, keys, options)
+    if options & RESUME:
+        s.handshake()       # a first session, not recorded, to resume
+        for side, b in DIALOG:
+            s.send(side, b)
+        s.close()
+        s = Session(key, crt, version, ciphers, keys, options, prior=s)
     s.handshake()
+    if (options & RESUME) and not s.c.session_reused:
+        raise SystemExit("%s: the session was not resumed" % name)
     if implicit:
         s.send("S", GREETING)
     for side, b in DIALOG:

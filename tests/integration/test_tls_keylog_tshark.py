@@ -1,5 +1,5 @@
 """Differential test of the TLS decryption against tshark: for every TLS
-session made by tests/data/make_tlsdec_fixtures.py and make_tlsdec_keyupdate.py
+session made by tests/data/make_tlsdec_fixtures.py and make_tlsdec_sclient.py
 (tests/data/tlsdec-NAME.{txt,pcap,keys}), the SMTP commands and reply codes
 our decryptor recovers (bench_tls_decrypt --dump, the decryptor alone) equal
 those tshark shows with `-o tls.keylog_file:NAME.keys`. tshark shows the
@@ -64,7 +64,7 @@ def runs(codes):
 
 c = Checker()
 names = sorted(f[len("tlsdec-"):-4] for f in os.listdir(data) if f.startswith("tlsdec-") and f.endswith(".txt"))
-c.true("fixtures present", len(names) >= 8, names)
+c.true("fixtures present", len(names) >= 12, names)
 for n in names:
     base = os.path.join(data, "tlsdec-" + n)
     o_cmds, o_codes, st = ours(base + ".txt", base + ".keys")

@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""Makes tlsdec-tls13-keyupdate.{txt,keys,pcap}: a TLS 1.3 session (implicit
-TLS) in which the client sends KeyUpdate twice, asking the server to update
-too, so both directions go through three key generations. The client says
-"quit" in lower case: s_client takes a line starting with "Q" as its own
-command to close.
+"""Makes the TLS 1.3 fixtures whose client must be `openssl s_client`
+(Python's ssl module can neither send a KeyUpdate nor choose its key share):
 
-Python's ssl module cannot send a KeyUpdate, so the client is `openssl
-s_client`, whose "K" command line sends one with update_requested. The
-server is Python's ssl over a memory BIO on a loopback socket (127.0.0.1, a
-free port, 20 s at most); it records every chunk it receives and sends, and
-writes the secrets with keylog_filename. Output format as in
+  tls13-keyupdate  implicit TLS; the client sends KeyUpdate twice (s_client's
+                   "K" command: update_requested), so both directions go
+                   through three key generations
+  tls13-hrr        implicit TLS; the client's key share is for P-256, the
+                   server accepts only X25519: HelloRetryRequest, a second
+                   ClientHello, then the session
+
+The client says "quit" in lower case: s_client takes a line starting with
+"Q" as its own command to close. The server is Python's ssl over a memory
+BIO on a loopback socket (127.0.0.1, a free port, 5 s timeouts); it records
+every chunk it receives and sends, and writes the secrets with
+keylog_filename. For tls13-hrr it runs in a child process whose OPENSSL_CONF
+limits its groups (s_client does not inherit it). Output format as in
 make_tlsdec_fixtures.py.
-Run: python3 tests/data/make_tlsdec_keyupdate.py
+Run: python3 tests/data/make_tlsdec_sclient.py [NAME...]   (default: both)
 """
 import os
 import socket
@@ -25,11 +30,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from make_tlsdec_fixtures import make_cert, pcap  # noqa: E402
 
-NAME = "tls13-keyupdate"
+CASES = {
+    # name: (s_client options, client lines, server Groups or None)
+    "tls13-keyupdate": ([], [b"EHLO client.example.test\n", b"K\n", b"NOOP\n", b"K\n", b"NOOP\n",
+                             b"quit\n"], None),
+    "tls13-hrr": (["-groups", "P-256:X25519"], [b"EHLO client.example.test\n", b"quit\n"], "X25519"),
+}
 REPLIES = {b"EHLO": b"250 mx.example.test\r\n", b"NOOP": b"250 2.0.0 Ok\r\n", b"QUIT": b"221 2.0.0 Bye\r\n"}
 
 
-def main():
+def one(NAME):
+    sopts, script, _ = CASES[NAME]
     keys = os.path.join(HERE, "tlsdec-%s.keys" % NAME)
     if os.path.exists(keys):
         os.unlink(keys)
@@ -44,9 +55,12 @@ def main():
         lsock.bind(("127.0.0.1", 0))
         lsock.listen(1)
         port = lsock.getsockname()[1]
+        env = dict(os.environ)
+        env.pop("OPENSSL_CONF", None)
         cli = subprocess.Popen(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_3",
-                                "-crlf", "-servername", "mx.example.test"],
-                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                "-crlf", "-servername", "mx.example.test", *sopts],
+                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=env)
         lsock.settimeout(20)
         conn, _ = lsock.accept()
         conn.settimeout(5)
@@ -79,7 +93,6 @@ def main():
         flush()
         s.write(b"220 mx.example.test ESMTP\r\n")
         flush()
-        script = [b"EHLO client.example.test\n", b"K\n", b"NOOP\n", b"K\n", b"NOOP\n", b"quit\n"]
         pending = b""
         for line in script:
             cli.stdin.write(line)
@@ -117,6 +130,23 @@ def main():
             f.write("%s %s\n" % (side, b.hex()))
     pcap(os.path.join(HERE, "tlsdec-%s.pcap" % NAME), chunks, 465)
     print(NAME, s.version(), s.cipher()[0], len(chunks), "chunks")
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--one":
+        one(sys.argv[2])
+        return
+    with tempfile.TemporaryDirectory() as d:
+        for name in sys.argv[1:] or CASES:
+            env = dict(os.environ)
+            groups = CASES[name][2]
+            if groups:
+                conf = os.path.join(d, "openssl-%s.cnf" % name)
+                with open(conf, "w") as f:
+                    f.write("openssl_conf = conf\n[conf]\nssl_conf = ssl\n[ssl]\n"
+                            "system_default = sd\n[sd]\nGroups = %s\n" % groups)
+                env["OPENSSL_CONF"] = conf
+            subprocess.run([sys.executable, __file__, "--one", name], env=env, check=True)
 
 
 if __name__ == "__main__":
