@@ -1,0 +1,336 @@
+/*
+ * keylog.c - the NSS key log reader and its client-random table.
+ *
+ * Storage: entries live in fixed-size chunks that are never reallocated, so
+ * an entry pointer stays valid until keylog_free and no secret is ever left
+ * behind in memory handed back by realloc. The hash index is a separate array
+ * of chain heads (entry index + 1) that is rebuilt when the table doubles; it
+ * holds no secret. The hash of a client random mixes all of its bytes with a
+ * per-table random seed, so a crafted key log cannot put every line in one
+ * chain.
+ *
+ * Secrets: the line buffer is cleansed after every line, the chunks when the
+ * table is freed. Nothing here prints; errors name the path and the errno
+ * text, never a line's content.
+ */
+#include "keylog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#define KL_CHUNK        1024u           /* entries per chunk */
+#define KL_MIN_BUCKETS  1024u
+
+struct keylog {
+	struct keylog_entry **chunks;
+	uint32_t nchunks, chunks_cap;
+	uint32_t n;                     /* entries used */
+	uint32_t *heads;                /* nbuckets chain heads, entry index + 1 */
+	uint32_t nbuckets;              /* a power of two */
+	uint64_t seed;
+	struct keylog_stats st;
+};
+
+/* One row per label the NSS format defines; `use` < KL_COUNT when we keep it. */
+static const struct {
+	const char *name;
+	int use;                        /* enum keylog_label, or -1: ignored */
+} labels[] = {
+	{ "CLIENT_RANDOM", KL_CLIENT_RANDOM },
+	{ "CLIENT_HANDSHAKE_TRAFFIC_SECRET", KL_CLIENT_HS },
+	{ "SERVER_HANDSHAKE_TRAFFIC_SECRET", KL_SERVER_HS },
+	{ "CLIENT_TRAFFIC_SECRET_0", KL_CLIENT_AP0 },
+	{ "SERVER_TRAFFIC_SECRET_0", KL_SERVER_AP0 },
+	{ "EXPORTER_SECRET", -1 },
+	{ "CLIENT_EARLY_TRAFFIC_SECRET", -1 },
+	{ "EARLY_EXPORTER_SECRET", -1 },
+	{ "RSA", -1 },                  /* RSA pre-master by encrypted pre-master: not used */
+};
+
+static struct keylog_entry *entry_at(const struct keylog *kl, uint32_t i)
+{
+	return &kl->chunks[i / KL_CHUNK][i % KL_CHUNK];
+}
+
+static uint32_t bucket_of(const struct keylog *kl, const uint8_t *random)
+{
+	/* all 32 bytes count: the key log is untrusted, and lines that share a
+	 * prefix must not share a chain */
+	uint64_t h = kl->seed;
+	for (int i = 0; i < KEYLOG_RANDOM_LEN; i += 8) {
+		uint64_t w;
+		memcpy(&w, random + i, sizeof(w));
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	/* splitmix64 finaliser */
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	h ^= h >> 31;
+	return (uint32_t)h & (kl->nbuckets - 1);
+}
+
+static bool rehash(struct keylog *kl, uint32_t nbuckets)
+{
+	uint32_t *h = calloc(nbuckets, sizeof(*h));
+	if (!h)
+		return false;
+	free(kl->heads);
+	kl->heads = h;
+	kl->nbuckets = nbuckets;
+	for (uint32_t i = 0; i < kl->n; i++) {
+		struct keylog_entry *e = entry_at(kl, i);
+		uint32_t b = bucket_of(kl, e->client_random);
+		e->next = h[b];
+		h[b] = i + 1;
+	}
+	return true;
+}
+
+struct keylog *keylog_new(void)
+{
+	struct keylog *kl = calloc(1, sizeof(*kl));
+	if (!kl)
+		return NULL;
+	if (RAND_bytes((unsigned char *)&kl->seed, sizeof(kl->seed)) != 1)
+		kl->seed = 0x9e3779b97f4a7c15ULL;     /* still correct, only predictable */
+	if (!rehash(kl, KL_MIN_BUCKETS)) {
+		free(kl);
+		return NULL;
+	}
+	return kl;
+}
+
+void keylog_free(struct keylog *kl)
+{
+	if (!kl)
+		return;
+	for (uint32_t i = 0; i < kl->nchunks; i++) {
+		OPENSSL_cleanse(kl->chunks[i], KL_CHUNK * sizeof(struct keylog_entry));
+		free(kl->chunks[i]);
+	}
+	free(kl->chunks);
+	free(kl->heads);
+	free(kl);
+}
+
+const struct keylog_stats *keylog_stats(const struct keylog *kl)
+{
+	return &kl->st;
+}
+
+const char *keylog_label_name(enum keylog_label l)
+{
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (labels[i].use == (int)l)
+			return labels[i].name;
+	return "?";
+}
+
+const struct keylog_entry *keylog_find(const struct keylog *kl, const uint8_t random[KEYLOG_RANDOM_LEN])
+{
+	for (uint32_t i = kl->heads[bucket_of(kl, random)]; i; ) {
+		const struct keylog_entry *e = entry_at(kl, i - 1);
+		if (memcmp(e->client_random, random, KEYLOG_RANDOM_LEN) == 0)
+			return e;
+		i = e->next;
+	}
+	return NULL;
+}
+
+/* A new zeroed entry for random, linked into its chain; NULL at the cap or
+ * when memory runs out. */
+static struct keylog_entry *entry_add(struct keylog *kl, const uint8_t *random)
+{
+	if (kl->n >= KEYLOG_ENTRIES_MAX)
+		return NULL;
+	if (kl->n / KL_CHUNK >= kl->nchunks) {
+		if (kl->nchunks == kl->chunks_cap) {
+			uint32_t cap = kl->chunks_cap ? kl->chunks_cap * 2 : 8;
+			struct keylog_entry **c = realloc(kl->chunks, cap * sizeof(*c));
+			if (!c)
+				return NULL;
+			kl->chunks = c;
+			kl->chunks_cap = cap;
+		}
+		struct keylog_entry *chunk = calloc(KL_CHUNK, sizeof(*chunk));
+		if (!chunk)
+			return NULL;
+		kl->chunks[kl->nchunks++] = chunk;
+	}
+	if (kl->n >= kl->nbuckets && !rehash(kl, kl->nbuckets * 2))
+		return NULL;
+	struct keylog_entry *e = entry_at(kl, kl->n);
+	memcpy(e->client_random, random, KEYLOG_RANDOM_LEN);
+	uint32_t b = bucket_of(kl, random);
+	e->next = kl->heads[b];
+	kl->heads[b] = ++kl->n;
+	kl->st.entries = kl->n;
+	return e;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decodes exactly 2*n hex digits; false on any other digit. */
+static bool unhex(const char *s, size_t n, uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/* Splits off the next field (separated by spaces or tabs). */
+static bool next_field(const char **p, const char *end, const char **f, size_t *flen)
+{
+	const char *s = *p;
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	const char *e = s;
+	while (e < end && *e != ' ' && *e != '\t')
+		e++;
+	*p = e;
+	*f = s;
+	*flen = (size_t)(e - s);
+	return e > s;
+}
+
+static bool malformed(struct keylog *kl)
+{
+	kl->st.malformed++;
+	if (!kl->st.first_malformed_line)
+		kl->st.first_malformed_line = kl->st.lines ? kl->st.lines : 1;
+	return false;
+}
+
+/* Parses one line; does not count it in st.lines (the callers do). */
+static bool add_line(struct keylog *kl, const char *line, size_t len)
+{
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	const char *p = line, *end = line + len;
+	const char *f;
+	size_t flen;
+	if (!next_field(&p, end, &f, &flen) || f[0] == '#')
+		return true;                    /* blank or comment */
+	if (len > KEYLOG_LINE_MAX)
+		return malformed(kl);
+	int use = -2;
+	for (size_t i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
+		if (strlen(labels[i].name) == flen && memcmp(labels[i].name, f, flen) == 0)
+			use = labels[i].use;
+	if (use == -2)
+		return malformed(kl);
+	if (use == -1) {
+		kl->st.ignored++;
+		return true;
+	}
+	uint8_t random[KEYLOG_RANDOM_LEN];
+	struct keylog_secret sec;
+	const char *r, *s;
+	size_t rlen, slen;
+	if (!next_field(&p, end, &r, &rlen) || !next_field(&p, end, &s, &slen))
+		return malformed(kl);
+	const char *extra;
+	size_t xlen;
+	bool ok = !next_field(&p, end, &extra, &xlen) && rlen == 2 * KEYLOG_RANDOM_LEN &&
+		  unhex(r, KEYLOG_RANDOM_LEN, random);
+	if (use == KL_CLIENT_RANDOM)
+		ok = ok && slen == 2 * 48;
+	else
+		ok = ok && (slen == 2 * 32 || slen == 2 * 48);
+	sec.len = (uint8_t)(slen / 2);
+	ok = ok && unhex(s, sec.len, sec.b);
+	if (!ok) {
+		OPENSSL_cleanse(&sec, sizeof(sec));
+		return malformed(kl);
+	}
+	struct keylog_entry *e = (struct keylog_entry *)keylog_find(kl, random);
+	if (!e)
+		e = entry_add(kl, random);
+	if (!e) {
+		OPENSSL_cleanse(&sec, sizeof(sec));
+		kl->st.capped++;
+		return false;
+	}
+	e->s[use] = sec;
+	e->have |= (uint8_t)(1u << use);
+	kl->st.secrets++;
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	return true;
+}
+
+bool keylog_add_line(struct keylog *kl, const char *line, size_t len)
+{
+	kl->st.lines++;
+	return add_line(kl, line, len);
+}
+
+bool keylog_load_file(struct keylog *kl, const char *path, char *err, size_t errlen)
+{
+	FILE *fp = fopen(path, "r");
+	if (!fp) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	/* one byte more than the cap, so a line of exactly the cap is told
+	 * from a longer one */
+	char line[KEYLOG_LINE_MAX + 2];
+	size_t n = 0;
+	bool too_long = false;
+	int c;
+	for (;;) {
+		c = getc(fp);
+		if (c == EOF || c == '\n') {
+			if (n || too_long || c == '\n') {
+				kl->st.lines++;
+				if (too_long)
+					malformed(kl);
+				else
+					add_line(kl, line, n);
+			}
+			OPENSSL_cleanse(line, n);
+			n = 0;
+			too_long = false;
+			if (c == EOF)
+				break;
+			continue;
+		}
+		if (too_long)
+			continue;
+		if (c == '\0' || n == sizeof(line)) {
+			/* a NUL never belongs in a key log; treat it like an over-long line */
+			too_long = true;
+			continue;
+		}
+		line[n++] = (char)c;
+	}
+	OPENSSL_cleanse(line, sizeof(line));
+	bool bad = ferror(fp) != 0;
+	int e = errno;
+	fclose(fp);
+	if (bad) {
+		snprintf(err, errlen, "%s: read error: %s", path, strerror(e));
+		return false;
+	}
+	return true;
+}

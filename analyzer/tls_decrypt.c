@@ -1,0 +1,929 @@
+/*
+ * tls_decrypt.c - TLS 1.2/1.3 record decryption with key-log secrets.
+ *
+ * Journey of a byte: tlsd_data() frames records (5-byte header, body up to
+ * TLSD_RECORD_MAX), record() decides whether the record is in clear or
+ * encrypted, open_record() removes the AEAD protection, content() hands
+ * application data to the callback and handshake bytes to the handshake
+ * framer, which reads the hellos (in clear) and, in TLS 1.3, the Finished and
+ * KeyUpdate messages that move a direction to its next keys. Every status
+ * change goes through enter(); an ending status is never left.
+ *
+ * Keys, per direction:
+ *   TLS 1.2  key_block = PRF(master_secret, "key expansion", server_random +
+ *            client_random) split into client key, server key, client IV,
+ *            server IV (no MAC keys for AEAD suites); a direction is encrypted
+ *            from its ChangeCipherSpec on, sequence numbers from 0. GCM nonce:
+ *            4-byte IV || the record's 8-byte explicit nonce; ChaCha20 nonce:
+ *            IV xor the sequence number (RFC 7905). AAD: seq, type, version,
+ *            plaintext length. CBC suites: MAC keys come first in the key
+ *            block; each record carries its IV; the HMAC (seq, type, version,
+ *            length, data) is checked after (MAC-then-encrypt) or before
+ *            (encrypt-then-MAC, RFC 7366, when the ServerHello says so)
+ *            decryption.
+ *   TLS 1.3  handshake traffic secret from the ServerHello on, application
+ *            traffic secret 0 after that direction's Finished, the next
+ *            generation after each KeyUpdate ("traffic upd"); key and IV from
+ *            HKDF-Expand-Label; nonce = IV xor seq; AAD = the record header;
+ *            the inner content type is the last non-zero byte.
+ *
+ * Cost: one HKDF or PRF call per key change, none per record; one
+ * EVP_DecryptInit (IV only) + two updates + final per record. A whole record
+ * present in the caller's bytes is decrypted from them without a copy.
+ */
+#include "tls_decrypt.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+#include "cursor.h"
+
+#define REC_HDR         5
+#define AEAD_TAG        16
+#define NONCE_LEN       12
+#define GCM_EXPLICIT    8
+#define KEY_MAX         32
+#define MAC_MAX         48
+#define CBC_BLOCK       16
+#define SECRET_MAX      KEYLOG_SECRET_MAX
+
+enum ct { CT_CCS = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPDATA = 23 };
+enum hs { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_FINISHED = 20, HS_KEY_UPDATE = 24 };
+enum aead { AEAD_AES128_GCM, AEAD_AES256_GCM, AEAD_CHACHA20, CBC_AES128, CBC_AES256 };
+
+#define EXT_ENCRYPT_THEN_MAC    22
+#define EXT_EARLY_DATA          42
+#define EXT_SUPPORTED_VERSIONS  43
+
+/* The suites decrypted, one row each (IANA TLS Cipher Suites registry). */
+static const struct suite {
+	uint16_t id;
+	const char *name;
+	bool tls13;
+	enum aead aead;
+	uint8_t key_len;
+	const char *md;             /* PRF / HKDF hash */
+	const char *mac;            /* CBC suites: the HMAC hash; NULL for AEAD */
+	uint8_t mac_len;
+} suites[] = {
+	{ 0x1301, "TLS_AES_128_GCM_SHA256", true, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
+	{ 0x1302, "TLS_AES_256_GCM_SHA384", true, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
+	{ 0x1303, "TLS_CHACHA20_POLY1305_SHA256", true, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
+	{ 0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
+	{ 0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
+	{ 0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
+	{ 0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
+	{ 0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
+	{ 0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
+	{ 0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
+	{ 0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
+	{ 0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
+	{ 0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
+	{ 0xccaa, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
+	/* TLS 1.2 CBC suites (RFC 5246 6.2.3.2, RFC 7366 encrypt-then-MAC) */
+	{ 0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
+	{ 0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
+	{ 0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
+	{ 0xc028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", false, CBC_AES256, 32, "SHA384", "SHA384", 48 },
+	{ 0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
+	{ 0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
+	{ 0xc023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
+	{ 0xc024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", false, CBC_AES256, 32, "SHA384", "SHA384", 48 },
+	{ 0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
+	{ 0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
+	{ 0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
+	{ 0x006b, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", false, CBC_AES256, 32, "SHA256", "SHA256", 32 },
+	{ 0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
+	{ 0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
+	{ 0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
+	{ 0x003d, "TLS_RSA_WITH_AES_256_CBC_SHA256", false, CBC_AES256, 32, "SHA256", "SHA256", 32 },
+};
+
+/* RFC 8446 4.1.3: the ServerHello random of a HelloRetryRequest. */
+static const uint8_t hrr_random[32] = {
+	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+	0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+};
+
+/* Handshake messages of one direction, framed across records. */
+struct hs_framer {
+	uint8_t hdr[4];
+	uint8_t hdr_n;
+	uint32_t left;              /* body bytes of the current message still to come */
+	uint32_t len;               /* body length of the current message */
+	uint8_t *keep;              /* body kept for the messages we read, else NULL */
+	uint32_t keep_n;
+};
+
+struct tdir {
+	/* record framing */
+	uint8_t hdr[REC_HDR];
+	uint8_t hdr_n;
+	uint32_t body_len, body_n;
+	uint8_t *rec;               /* TLSD_RECORD_MAX, for records split across calls */
+	uint32_t rec_hw;            /* bytes of rec ever written: what free must wipe */
+	struct hs_framer hs;
+	/* protection */
+	bool enc;                   /* records from this side are protected now */
+	bool ccs_seen;
+	EVP_CIPHER_CTX *cx;
+	EVP_MAC_CTX *mac;           /* CBC suites: HMAC keyed with the write MAC key */
+	uint8_t iv[NONCE_LEN];      /* TLS 1.3 / ChaCha20: 12 bytes; TLS 1.2 GCM: 4-byte salt */
+	uint64_t seq;
+	uint8_t secret[SECRET_MAX]; /* TLS 1.3: the current traffic secret */
+	uint8_t ap0[SECRET_MAX];    /* TLS 1.3: application secret 0, used after Finished */
+	bool on_ap;
+	bool finished_pending, update_pending;
+};
+
+struct tlsd {
+	const struct keylog *kl;
+	tlsd_data_fn fn;
+	void *ctx;
+	const struct suite *suite;
+	bool etm;                   /* CBC: encrypt-then-MAC negotiated (RFC 7366) */
+	uint8_t server_random[32];
+	uint8_t *plain;             /* TLSD_RECORD_MAX, allocated with the keys */
+	size_t plain_hw;            /* bytes of plain ever written (AUTH may be in them) */
+	struct tdir d[2];
+	struct tlsd_info info;
+};
+
+/* Drops a message in progress: keys change only at message boundaries, and
+ * a kept body must never receive bytes of another message. */
+static void hs_reset(struct hs_framer *h)
+{
+	free(h->keep);
+	memset(h, 0, sizeof(*h));
+}
+
+static bool ending(enum tlsd_status s)
+{
+	return s >= TLSD_NO_KEY;
+}
+
+/* The one place a direction's status changes; an ending status stays. */
+static void enter(struct tlsd *t, int dir, enum tlsd_status s)
+{
+	struct tlsd_dir_info *di = &t->info.dir[dir];
+	if (ending(di->status))
+		return;
+	di->status = s;
+	if (ending(s)) {
+		struct tdir *d = &t->d[dir];
+		if ((s == TLSD_BAD_KEYS || s == TLSD_MALFORMED) && !di->fail_record)
+			di->fail_record = di->records;
+		/* the record buffer may hold the record being read: tlsd_data
+		 * frees it when it returns */
+		if (d->cx) {
+			EVP_CIPHER_CTX_free(d->cx);     /* cleanses the key schedule */
+			d->cx = NULL;
+		}
+		EVP_MAC_CTX_free(d->mac);
+		d->mac = NULL;
+		OPENSSL_cleanse(d->secret, sizeof(d->secret));
+		OPENSSL_cleanse(d->ap0, sizeof(d->ap0));
+		OPENSSL_cleanse(d->iv, sizeof(d->iv));
+	}
+}
+
+/* ---- key derivation (OpenSSL 3 EVP_KDF) ---- */
+
+/* The algorithms, fetched once per process: an implicit fetch by name costs
+ * more than deriving a session's keys (method store lookups under a lock).
+ * Fetched objects are immutable and safe to share between threads. */
+static struct {
+	EVP_KDF *hkdf, *prf;
+	EVP_MAC *hmac;
+	EVP_CIPHER *cipher[CBC_AES256 + 1];     /* by enum aead */
+} algs;
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+
+static void algs_fetch(void)
+{
+	static const char *const names[] = {
+		[AEAD_AES128_GCM] = "AES-128-GCM", [AEAD_AES256_GCM] = "AES-256-GCM",
+		[AEAD_CHACHA20] = "ChaCha20-Poly1305", [CBC_AES128] = "AES-128-CBC", [CBC_AES256] = "AES-256-CBC",
+	};
+	algs.hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	algs.prf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
+	algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	for (size_t i = 0; i < SL_ARRAY_LEN(names); i++)
+		algs.cipher[i] = EVP_CIPHER_fetch(NULL, names[i], NULL);
+}
+
+/* A new context for `kdf` with its digest (and, for HKDF, the expand-only
+ * mode) set; NULL on failure. (OpenSSL 3.0 cannot duplicate KDF contexts, so
+ * a prepared one cannot be copied; the digest is looked up by name each
+ * time, a few microseconds per key change.) */
+static EVP_KDF_CTX *kdf_new(EVP_KDF *kdf, const char *md, bool hkdf)
+{
+	EVP_KDF_CTX *c = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md, 0),
+		hkdf ? OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode) : OSSL_PARAM_construct_end(),
+		OSSL_PARAM_construct_end(),
+	};
+	if (c && EVP_KDF_CTX_set_params(c, p) != 1) {
+		EVP_KDF_CTX_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+/* Hash length of a suite's HKDF hash: TLS 1.3 secrets have this length. */
+static size_t hash_len(const struct suite *s)
+{
+	return strcmp(s->md, "SHA384") == 0 ? 48 : 32;
+}
+
+static bool hkdf_expand_label(const char *md, const uint8_t *secret, size_t slen, const char *label,
+			      uint8_t *out, size_t outlen)
+{
+	/* HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label,
+	 * opaque context<0..255> (empty here) */
+	uint8_t info[2 + 1 + 255 + 1];
+	size_t ll = 6 + strlen(label);
+	if (ll > 255)
+		return false;
+	info[0] = (uint8_t)(outlen >> 8);
+	info[1] = (uint8_t)outlen;
+	info[2] = (uint8_t)ll;
+	memcpy(info + 3, "tls13 ", 6);
+	memcpy(info + 9, label, ll - 6);
+	info[3 + ll] = 0;
+	EVP_KDF_CTX *kc = kdf_new(algs.hkdf, md, true);
+	if (!kc)
+		return false;
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, slen),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, 4 + ll),
+		OSSL_PARAM_construct_end(),
+	};
+	bool ok = EVP_KDF_derive(kc, out, outlen, p) == 1;
+	EVP_KDF_CTX_free(kc);
+	return ok;
+}
+
+static bool tls12_prf(const char *md, const uint8_t *secret, size_t slen, const uint8_t *seed, size_t seedlen,
+		      uint8_t *out, size_t outlen)
+{
+	EVP_KDF_CTX *kc = kdf_new(algs.prf, md, false);
+	if (!kc)
+		return false;
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, (void *)secret, slen),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)seed, seedlen),
+		OSSL_PARAM_construct_end(),
+	};
+	bool ok = EVP_KDF_derive(kc, out, outlen, p) == 1;
+	EVP_KDF_CTX_free(kc);
+	return ok;
+}
+
+static const EVP_CIPHER *evp_cipher(enum aead a)
+{
+	return algs.cipher[a];
+}
+
+/* Keys the direction's cipher context; the IV is set per record. */
+static bool set_key(struct tlsd *t, struct tdir *d, const uint8_t *key)
+{
+	if (!d->cx && !(d->cx = EVP_CIPHER_CTX_new()))
+		return false;
+	if (!t->plain && !(t->plain = malloc(TLSD_RECORD_MAX)))
+		return false;
+	if (!evp_cipher(t->suite->aead))
+		return false;
+	if (t->suite->mac)
+		return EVP_DecryptInit_ex(d->cx, evp_cipher(t->suite->aead), NULL, key, NULL) == 1 &&
+		       EVP_CIPHER_CTX_set_padding(d->cx, 0) == 1;     /* padding is checked by us */
+	return EVP_DecryptInit_ex(d->cx, evp_cipher(t->suite->aead), NULL, NULL, NULL) == 1 &&
+	       EVP_CIPHER_CTX_ctrl(d->cx, EVP_CTRL_AEAD_SET_IVLEN, NONCE_LEN, NULL) == 1 &&
+	       EVP_DecryptInit_ex(d->cx, NULL, NULL, key, NULL) == 1;
+}
+
+/* CBC suites: the HMAC context, keyed once; each record re-initialises it
+ * with the same key. */
+static bool set_mac_key(struct tlsd *t, struct tdir *d, const uint8_t *key)
+{
+	d->mac = algs.hmac ? EVP_MAC_CTX_new(algs.hmac) : NULL;
+	if (!d->mac)
+		return false;
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)t->suite->mac, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	return EVP_MAC_init(d->mac, key, t->suite->mac_len, p) == 1;
+}
+
+/* TLS 1.3: key and IV from a traffic secret; sequence numbers restart. */
+static bool tls13_use_secret(struct tlsd *t, struct tdir *d, const uint8_t *secret)
+{
+	size_t sl = hash_len(t->suite);
+	uint8_t key[KEY_MAX];
+	if (secret != d->secret)
+		memcpy(d->secret, secret, sl);
+	bool ok = hkdf_expand_label(t->suite->md, d->secret, sl, "key", key, t->suite->key_len) &&
+		  hkdf_expand_label(t->suite->md, d->secret, sl, "iv", d->iv, NONCE_LEN) &&
+		  set_key(t, d, key);
+	OPENSSL_cleanse(key, sizeof(key));
+	d->seq = 0;
+	hs_reset(&d->hs);
+	return ok;
+}
+
+static bool tls13_next_generation(struct tlsd *t, struct tdir *d)
+{
+	size_t sl = hash_len(t->suite);
+	uint8_t next[SECRET_MAX];
+	bool ok = hkdf_expand_label(t->suite->md, d->secret, sl, "traffic upd", next, sl);
+	if (ok) {
+		memcpy(d->secret, next, sl);
+		ok = tls13_use_secret(t, d, d->secret);
+	}
+	OPENSSL_cleanse(next, sizeof(next));
+	return ok;
+}
+
+/* TLS 1.3 at the ServerHello: the secrets of one direction. */
+static void tls13_install(struct tlsd *t, int dir, const struct keylog_entry *e, enum keylog_label hs,
+			  enum keylog_label ap)
+{
+	size_t sl = hash_len(t->suite);
+	struct tdir *d = &t->d[dir];
+	if (!e || !(e->have & (1u << hs)) || !(e->have & (1u << ap))) {
+		enter(t, dir, TLSD_NO_KEY);
+		return;
+	}
+	t->info.keys_used |= (uint8_t)((1u << hs) | (1u << ap));
+	if (e->s[hs].len != sl || e->s[ap].len != sl) {
+		/* a secret of the other hash's length cannot belong to this session */
+		enter(t, dir, TLSD_BAD_KEYS);
+		return;
+	}
+	memcpy(d->ap0, e->s[ap].b, sl);
+	if (!tls13_use_secret(t, d, e->s[hs].b)) {
+		enter(t, dir, TLSD_UNSUPPORTED);       /* the library lacks the cipher */
+		return;
+	}
+	d->enc = true;
+	enter(t, dir, TLSD_DECRYPTING);
+}
+
+/* TLS 1.2 at the ServerHello: the key block for both directions. */
+static void tls12_install(struct tlsd *t, const struct keylog_entry *e)
+{
+	if (!e || !(e->have & (1u << KL_CLIENT_RANDOM))) {
+		enter(t, DIR_C2S, TLSD_NO_KEY);
+		enter(t, DIR_S2C, TLSD_NO_KEY);
+		return;
+	}
+	t->info.keys_used |= 1u << KL_CLIENT_RANDOM;
+	/* key_block: client MAC key, server MAC key (CBC only), client key,
+	 * server key, client IV, server IV (GCM: 4-byte salt; ChaCha20: 12
+	 * bytes; CBC: none used, the IV travels in each record) */
+	size_t ml = t->suite->mac ? t->suite->mac_len : 0, kl = t->suite->key_len;
+	size_t ivl = t->suite->aead == AEAD_CHACHA20 ? NONCE_LEN : t->suite->mac ? 0 : 4;
+	uint8_t seed[13 + 64], kb[2 * MAC_MAX + 2 * KEY_MAX + 2 * NONCE_LEN];
+	memcpy(seed, "key expansion", 13);
+	memcpy(seed + 13, t->server_random, 32);
+	memcpy(seed + 45, t->info.client_random, 32);
+	bool ok = tls12_prf(t->suite->md, e->s[KL_CLIENT_RANDOM].b, e->s[KL_CLIENT_RANDOM].len, seed,
+			    sizeof(seed), kb, 2 * ml + 2 * kl + 2 * ivl);
+	for (int dir = 0; dir < 2 && ok; dir++) {
+		struct tdir *d = &t->d[dir];
+		memcpy(d->iv, kb + 2 * ml + 2 * kl + (size_t)dir * ivl, ivl);
+		ok = set_key(t, d, kb + 2 * ml + (size_t)dir * kl) &&
+		     (!ml || set_mac_key(t, d, kb + (size_t)dir * ml));
+	}
+	OPENSSL_cleanse(kb, sizeof(kb));
+	for (int dir = 0; dir < 2; dir++)
+		enter(t, dir, ok ? TLSD_DECRYPTING : TLSD_UNSUPPORTED);
+}
+
+/* ---- hellos ---- */
+
+static void client_hello(struct tlsd *t, const uint8_t *b, size_t n)
+{
+	struct cursor c = cur_make(b, n), ext;
+	const uint8_t *random;
+	uint8_t sid_len, comp_len;
+	uint16_t cs_len, ext_len;
+	if (!cur_skip(&c, 2) || !cur_bytes(&c, 32, &random))
+		return;
+	memcpy(t->info.client_random, random, 32);
+	t->info.client_random_seen = true;
+	if (!cur_u8(&c, &sid_len) || !cur_skip(&c, sid_len) || !cur_u16(&c, &cs_len) || !cur_skip(&c, cs_len) ||
+	    !cur_u8(&c, &comp_len) || !cur_skip(&c, comp_len) || !cur_u16(&c, &ext_len) || !cur_sub(&c, ext_len, &ext))
+		return;
+	uint16_t type, len;
+	while (cur_u16(&ext, &type) && cur_u16(&ext, &len) && cur_skip(&ext, len))
+		if (type == EXT_EARLY_DATA)
+			t->info.early_data_offered = true;
+}
+
+static void server_hello(struct tlsd *t, const uint8_t *b, size_t n)
+{
+	struct cursor c = cur_make(b, n), ext;
+	const uint8_t *random;
+	uint16_t version, cipher, ext_len;
+	uint8_t sid_len, comp;
+	if (!cur_u16(&c, &version) || !cur_bytes(&c, 32, &random) || !cur_u8(&c, &sid_len) ||
+	    !cur_skip(&c, sid_len) || !cur_u16(&c, &cipher) || !cur_u8(&c, &comp)) {
+		enter(t, DIR_S2C, TLSD_MALFORMED);
+		return;
+	}
+	if (memcmp(random, hrr_random, 32) == 0) {
+		t->info.hello_retry = true;     /* the real ServerHello follows */
+		return;
+	}
+	if (t->info.version)
+		return;                         /* one handshake per session: renegotiation is not followed */
+	memcpy(t->server_random, random, 32);
+	if (cur_u16(&c, &ext_len) && cur_sub(&c, ext_len, &ext)) {
+		uint16_t type, len, v;
+		struct cursor body;
+		while (cur_u16(&ext, &type) && cur_u16(&ext, &len) && cur_sub(&ext, len, &body))
+			if (type == EXT_SUPPORTED_VERSIONS && cur_u16(&body, &v))
+				version = v;
+			else if (type == EXT_ENCRYPT_THEN_MAC)
+				t->etm = true;
+	}
+	t->info.version = version;
+	t->info.cipher = cipher;
+	t->suite = NULL;
+	for (size_t i = 0; i < SL_ARRAY_LEN(suites); i++)
+		if (suites[i].id == cipher)
+			t->suite = &suites[i];
+	bool v13 = version == 0x0304;
+	if (!t->suite || comp != 0 || (version != 0x0303 && !v13) || t->suite->tls13 != v13 ||
+	    !t->info.client_random_seen) {
+		/* no ClientHello seen (a gap before it): no key can be found either,
+		 * but "unsupported" would be wrong; say no key */
+		enum tlsd_status s = t->info.client_random_seen ? TLSD_UNSUPPORTED : TLSD_NO_KEY;
+		enter(t, DIR_C2S, s);
+		enter(t, DIR_S2C, s);
+		return;
+	}
+	const struct keylog_entry *e = t->kl ? keylog_find(t->kl, t->info.client_random) : NULL;
+	if (v13) {
+		tls13_install(t, DIR_S2C, e, KL_SERVER_HS, KL_SERVER_AP0);
+		if (t->info.early_data_offered)
+			enter(t, DIR_C2S, TLSD_UNSUPPORTED);
+		else
+			tls13_install(t, DIR_C2S, e, KL_CLIENT_HS, KL_CLIENT_AP0);
+	} else {
+		tls12_install(t, e);
+	}
+}
+
+/* A complete handshake message; body is NULL when it was not kept. */
+static void hs_message(struct tlsd *t, int dir, uint8_t type, const uint8_t *body, size_t n)
+{
+	struct tdir *d = &t->d[dir];
+	bool v13 = t->info.version == 0x0304;
+	if (!d->enc) {
+		if (type == HS_CLIENT_HELLO && dir == DIR_C2S && body)
+			client_hello(t, body, n);
+		else if (type == HS_SERVER_HELLO && dir == DIR_S2C && body)
+			server_hello(t, body, n);
+		return;
+	}
+	if (!v13)
+		return;         /* TLS 1.2: Finished; renegotiation stops at its ChangeCipherSpec */
+	if (type == HS_FINISHED && !d->on_ap)
+		d->finished_pending = true;
+	else if (type == HS_KEY_UPDATE && d->on_ap)
+		d->update_pending = true;
+}
+
+static bool hs_keeps(const struct tlsd *t, int dir, uint8_t type)
+{
+	if (t->d[dir].enc)
+		return false;
+	return (type == HS_CLIENT_HELLO && dir == DIR_C2S) || (type == HS_SERVER_HELLO && dir == DIR_S2C);
+}
+
+/* Handshake bytes of one direction, messages spanning records. */
+static void hs_feed(struct tlsd *t, int dir, const uint8_t *b, size_t n)
+{
+	struct hs_framer *h = &t->d[dir].hs;
+	while (n && !ending(t->info.dir[dir].status)) {
+		if (h->hdr_n < 4) {
+			h->hdr[h->hdr_n++] = *b++;
+			n--;
+			if (h->hdr_n < 4)
+				continue;
+			h->len = h->left = (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
+			h->keep_n = 0;
+			free(h->keep);          /* NULL unless a reset was missed */
+			h->keep = NULL;
+			if (hs_keeps(t, dir, h->hdr[0]) && h->len <= TLSD_HS_KEEP_MAX && h->len)
+				h->keep = malloc(h->len);   /* once per hello, not per record */
+		} else {
+			size_t k = SL_MIN(n, (size_t)h->left);
+			if (h->keep)
+				memcpy(h->keep + h->keep_n, b, k);
+			h->keep_n += (uint32_t)k;
+			h->left -= (uint32_t)k;
+			b += k;
+			n -= k;
+		}
+		if (h->hdr_n == 4 && h->left == 0) {
+			uint8_t type = h->hdr[0];
+			uint8_t *keep = h->keep;
+			uint32_t len = h->len;
+			h->keep = NULL;
+			h->hdr_n = 0;
+			hs_message(t, dir, type, keep, len);
+			free(keep);
+		}
+	}
+}
+
+/* ---- records ---- */
+
+static void alert(struct tlsd *t, int dir, const uint8_t *b, size_t n)
+{
+	struct tlsd_dir_info *di = &t->info.dir[dir];
+	if (n < 2)
+		return;
+	di->alert = true;
+	di->alert_level = b[0];
+	di->alert_desc = b[1];
+	di->close_notify = b[1] == 0;
+}
+
+static void nonce_xor_seq(uint8_t nonce[NONCE_LEN], const uint8_t iv[NONCE_LEN], uint64_t seq)
+{
+	memcpy(nonce, iv, NONCE_LEN);
+	for (int i = 0; i < 8; i++)
+		nonce[NONCE_LEN - 1 - i] ^= (uint8_t)(seq >> (8 * i));
+}
+
+/* Removes the AEAD protection into t->plain. Returns the plaintext length,
+ * -1 when the tag fails, -2 when the record cannot hold a tag. */
+static long open_cbc(struct tlsd *t, struct tdir *d, const uint8_t *hdr, const uint8_t *body, size_t n);
+
+static long open_record(struct tlsd *t, struct tdir *d, const uint8_t *hdr, const uint8_t *body, size_t n)
+{
+	if (t->suite->mac)
+		return open_cbc(t, d, hdr, body, n);
+	bool v13 = t->info.version == 0x0304;
+	bool gcm12 = !v13 && t->suite->aead != AEAD_CHACHA20;
+	size_t pre = gcm12 ? GCM_EXPLICIT : 0;
+	if (n < pre + AEAD_TAG + (v13 ? 1 : 0))
+		return -2;
+	size_t ct = n - pre - AEAD_TAG;
+	uint8_t nonce[NONCE_LEN], aad[13], tag[AEAD_TAG];
+	size_t aad_len;
+	if (gcm12) {
+		memcpy(nonce, d->iv, 4);
+		memcpy(nonce + 4, body, GCM_EXPLICIT);
+	} else {
+		nonce_xor_seq(nonce, d->iv, d->seq);
+	}
+	if (v13) {
+		memcpy(aad, hdr, REC_HDR);
+		aad_len = REC_HDR;
+	} else {
+		for (int i = 0; i < 8; i++)
+			aad[i] = (uint8_t)(d->seq >> (56 - 8 * i));
+		aad[8] = hdr[0];
+		aad[9] = hdr[1];
+		aad[10] = hdr[2];
+		aad[11] = (uint8_t)(ct >> 8);
+		aad[12] = (uint8_t)ct;
+		aad_len = 13;
+	}
+	memcpy(tag, body + n - AEAD_TAG, AEAD_TAG);
+	int ol = 0, fl = 0;
+	t->plain_hw = SL_MAX(t->plain_hw, ct);
+	if (EVP_DecryptInit_ex(d->cx, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_DecryptUpdate(d->cx, NULL, &ol, aad, (int)aad_len) != 1 ||
+	    (ct && EVP_DecryptUpdate(d->cx, t->plain, &ol, body + pre, (int)ct) != 1) ||
+	    EVP_CIPHER_CTX_ctrl(d->cx, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG, tag) != 1 ||
+	    EVP_DecryptFinal_ex(d->cx, t->plain + (ct ? ol : 0), &fl) != 1)
+		return -1;
+	d->seq++;
+	return (long)ct;
+}
+
+/* The record MAC: HMAC(seq || type || version || length || data). */
+static bool cbc_mac(struct tdir *d, const uint8_t *hdr, size_t len, const uint8_t *a, size_t an,
+		    const uint8_t *b, size_t bn, uint8_t *out)
+{
+	uint8_t pre[13];
+	for (int i = 0; i < 8; i++)
+		pre[i] = (uint8_t)(d->seq >> (56 - 8 * i));
+	pre[8] = hdr[0];
+	pre[9] = hdr[1];
+	pre[10] = hdr[2];
+	pre[11] = (uint8_t)(len >> 8);
+	pre[12] = (uint8_t)len;
+	size_t ol = 0;
+	return EVP_MAC_init(d->mac, NULL, 0, NULL) == 1 && EVP_MAC_update(d->mac, pre, sizeof(pre)) == 1 &&
+	       EVP_MAC_update(d->mac, a, an) == 1 && (!bn || EVP_MAC_update(d->mac, b, bn) == 1) &&
+	       EVP_MAC_final(d->mac, out, &ol, MAC_MAX) == 1;
+}
+
+/* TLS 1.2 CBC: IV || E(data || MAC || padding) (MAC-then-encrypt), or
+ * IV || E(data || padding) || MAC over IV and ciphertext (encrypt-then-MAC).
+ * A bad MAC or bad padding means the keys do not match: -1, as a tag. The
+ * check is not constant-time: we are a passive reader, not a padding oracle. */
+static long open_cbc(struct tlsd *t, struct tdir *d, const uint8_t *hdr, const uint8_t *body, size_t n)
+{
+	size_t ml = t->suite->mac_len;
+	size_t encl = t->etm ? (n >= ml ? n - ml : 0) : n;     /* IV + ciphertext */
+	if (encl < 2 * CBC_BLOCK || encl % CBC_BLOCK || (!t->etm && encl - CBC_BLOCK < ml + 1) || (t->etm && n < ml))
+		return -2;
+	uint8_t mac[MAC_MAX];
+	if (t->etm) {
+		if (!cbc_mac(d, hdr, encl, body, encl, NULL, 0, mac) || memcmp(mac, body + encl, ml) != 0)
+			return -1;
+	}
+	size_t ct = encl - CBC_BLOCK;
+	int ol = 0, fl = 0;
+	t->plain_hw = SL_MAX(t->plain_hw, ct);
+	if (EVP_DecryptInit_ex(d->cx, NULL, NULL, NULL, body) != 1 ||
+	    EVP_DecryptUpdate(d->cx, t->plain, &ol, body + CBC_BLOCK, (int)ct) != 1 ||
+	    EVP_DecryptFinal_ex(d->cx, t->plain + ol, &fl) != 1)
+		return -1;
+	uint8_t pad = t->plain[ct - 1];
+	size_t tail = (size_t)pad + 1 + (t->etm ? 0 : ml);
+	if (tail > ct)
+		return -1;
+	for (size_t i = ct - 1 - pad; i < ct - 1; i++)
+		if (t->plain[i] != pad)
+			return -1;
+	size_t len = ct - tail;
+	if (!t->etm && (!cbc_mac(d, hdr, len, t->plain, len, NULL, 0, mac) ||
+			memcmp(mac, t->plain + len, ml) != 0))
+		return -1;
+	d->seq++;
+	return (long)len;
+}
+
+/* Decrypted content of one record. */
+static void content(struct tlsd *t, int dir, uint8_t type, const uint8_t *p, size_t n)
+{
+	struct tlsd_dir_info *di = &t->info.dir[dir];
+	switch (type) {
+	case CT_APPDATA:
+		if (n) {
+			di->app_bytes += n;
+			t->fn(t->ctx, (enum sl_dir)dir, p, n);
+		}
+		break;
+	case CT_HANDSHAKE:
+		hs_feed(t, dir, p, n);
+		break;
+	case CT_ALERT:
+		alert(t, dir, p, n);
+		break;
+	default:
+		enter(t, dir, TLSD_MALFORMED);     /* no other type may be protected */
+		break;
+	}
+}
+
+static void protected_record(struct tlsd *t, int dir, const uint8_t *hdr, const uint8_t *body, size_t n)
+{
+	struct tdir *d = &t->d[dir];
+	struct tlsd_dir_info *di = &t->info.dir[dir];
+	long pl = open_record(t, d, hdr, body, n);
+	if (pl < 0) {
+		enter(t, dir, pl == -1 ? TLSD_BAD_KEYS : TLSD_MALFORMED);
+		return;
+	}
+	di->decrypted++;
+	size_t len = (size_t)pl;
+	uint8_t type = hdr[0];
+	if (t->info.version == 0x0304) {
+		while (len && t->plain[len - 1] == 0)
+			len--;
+		if (!len) {
+			enter(t, dir, TLSD_MALFORMED);     /* all padding, no content type */
+			return;
+		}
+		type = t->plain[--len];
+	}
+	content(t, dir, type, t->plain, len);
+	if (ending(di->status))
+		return;
+	/* TLS 1.3 changes keys at the record boundary after Finished/KeyUpdate */
+	if (d->finished_pending) {
+		d->finished_pending = false;
+		d->on_ap = true;
+		if (!tls13_use_secret(t, d, d->ap0))
+			enter(t, dir, TLSD_UNSUPPORTED);
+		OPENSSL_cleanse(d->ap0, sizeof(d->ap0));
+	} else if (d->update_pending) {
+		d->update_pending = false;
+		di->key_updates++;
+		if (!tls13_next_generation(t, d))
+			enter(t, dir, TLSD_UNSUPPORTED);
+	}
+}
+
+static void record(struct tlsd *t, int dir, const uint8_t *hdr, const uint8_t *body, size_t n)
+{
+	struct tdir *d = &t->d[dir];
+	struct tlsd_dir_info *di = &t->info.dir[dir];
+	bool v13 = t->info.version == 0x0304;
+	uint8_t type = hdr[0];
+	di->records++;
+	if (d->enc && (type == CT_APPDATA || (!v13 && type != CT_CCS))) {
+		protected_record(t, dir, hdr, body, n);
+		return;
+	}
+	switch (type) {
+	case CT_CCS:
+		if (v13 || !t->info.version)
+			break;                  /* TLS 1.3 middlebox compatibility: no meaning */
+		if (d->ccs_seen) {
+			enter(t, dir, TLSD_UNSUPPORTED);   /* renegotiation */
+			break;
+		}
+		d->ccs_seen = true;
+		d->enc = true;
+		d->seq = 0;
+		hs_reset(&d->hs);
+		break;
+	case CT_ALERT:
+		alert(t, dir, body, n);
+		break;
+	case CT_HANDSHAKE:
+		if (!d->enc)
+			hs_feed(t, dir, body, n);
+		break;
+	case CT_APPDATA:
+		di->skipped++;                  /* protected, and no keys for it */
+		break;
+	}
+}
+
+void tlsd_data(struct tlsd *t, enum sl_dir dir, const uint8_t *b, size_t n)
+{
+	struct tdir *d = &t->d[dir];
+	while (n && !ending(t->info.dir[dir].status)) {
+		if (d->hdr_n < REC_HDR) {
+			size_t k = SL_MIN(n, (size_t)(REC_HDR - d->hdr_n));
+			memcpy(d->hdr + d->hdr_n, b, k);
+			d->hdr_n = (uint8_t)(d->hdr_n + k);
+			b += k;
+			n -= k;
+			if (d->hdr_n < REC_HDR)
+				return;
+			d->body_len = (uint32_t)d->hdr[3] << 8 | d->hdr[4];
+			d->body_n = 0;
+			if (d->hdr[0] < CT_CCS || d->hdr[0] > CT_APPDATA || d->hdr[1] != 3 ||
+			    d->body_len > TLSD_RECORD_MAX) {
+				t->info.dir[dir].records++;
+				enter(t, dir, TLSD_MALFORMED);
+				break;
+			}
+		}
+		if (d->body_n == 0 && n >= d->body_len) {
+			/* the whole record is in the caller's bytes: no copy */
+			d->hdr_n = 0;
+			record(t, dir, d->hdr, b, d->body_len);
+			b += d->body_len;
+			n -= d->body_len;
+			continue;
+		}
+		if (!d->rec && !(d->rec = malloc(TLSD_RECORD_MAX))) {
+			enter(t, dir, TLSD_UNSUPPORTED);   /* out of memory: stop, do not guess */
+			break;
+		}
+		size_t k = SL_MIN(n, (size_t)(d->body_len - d->body_n));
+		memcpy(d->rec + d->body_n, b, k);
+		d->body_n += (uint32_t)k;
+		d->rec_hw = SL_MAX(d->rec_hw, d->body_n);
+		b += k;
+		n -= k;
+		if (d->body_n == d->body_len) {
+			d->hdr_n = 0;
+			d->body_n = 0;
+			record(t, dir, d->hdr, d->rec, d->body_len);
+		}
+	}
+	if (ending(t->info.dir[dir].status) && d->rec) {
+		OPENSSL_cleanse(d->rec, d->rec_hw);
+		d->rec_hw = 0;
+		free(d->rec);
+		d->rec = NULL;
+	}
+}
+
+void tlsd_gap(struct tlsd *t, enum sl_dir dir, uint64_t len)
+{
+	if (len)
+		enter(t, dir, TLSD_GAP);
+}
+
+void tlsd_end(struct tlsd *t, enum sl_dir dir)
+{
+	if (t->d[dir].hdr_n || t->d[dir].body_n)
+		t->info.dir[dir].truncated = true;
+}
+
+struct tlsd *tlsd_new(const struct keylog *kl, tlsd_data_fn fn, void *ctx)
+{
+	pthread_once(&algs_once, algs_fetch);
+	struct tlsd *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->kl = kl;
+	t->fn = fn;
+	t->ctx = ctx;
+	return t;
+}
+
+void tlsd_free(struct tlsd *t)
+{
+	if (!t)
+		return;
+	for (int dir = 0; dir < 2; dir++) {
+		struct tdir *d = &t->d[dir];
+		EVP_CIPHER_CTX_free(d->cx);
+		EVP_MAC_CTX_free(d->mac);
+		free(d->hs.keep);
+		if (d->rec) {
+			OPENSSL_cleanse(d->rec, d->rec_hw);
+			free(d->rec);
+		}
+	}
+	if (t->plain) {
+		OPENSSL_cleanse(t->plain, t->plain_hw);
+		free(t->plain);
+	}
+	OPENSSL_cleanse(t, sizeof(*t));
+	free(t);
+}
+
+enum tlsd_status tlsd_status(const struct tlsd *t, enum sl_dir dir)
+{
+	return t->info.dir[dir].status;
+}
+
+const struct tlsd_info *tlsd_info(const struct tlsd *t)
+{
+	return &t->info;
+}
+
+const char *tlsd_status_name(enum tlsd_status s)
+{
+	switch (s) {
+	case TLSD_HANDSHAKE: return "handshake";
+	case TLSD_DECRYPTING: return "decrypting";
+	case TLSD_NO_KEY: return "no_key";
+	case TLSD_UNSUPPORTED: return "unsupported";
+	case TLSD_BAD_KEYS: return "keys_mismatch";
+	case TLSD_GAP: return "gap";
+	case TLSD_MALFORMED: return "malformed";
+	}
+	return "?";
+}
+
+const char *tlsd_cipher_name(uint16_t cipher)
+{
+	for (size_t i = 0; i < SL_ARRAY_LEN(suites); i++)
+		if (suites[i].id == cipher)
+			return suites[i].name;
+	return NULL;
+}
+
+bool tlsd_wanted_line(const struct tlsd *t, char *buf, size_t len)
+{
+	if (!len)
+		return false;
+	buf[0] = '\0';
+	if (!t->info.client_random_seen)
+		return false;
+	char hex[2 * KEYLOG_RANDOM_LEN + 1];
+	for (int i = 0; i < KEYLOG_RANDOM_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", t->info.client_random[i]);
+	enum keylog_label want = KL_CLIENT_RANDOM;
+	if (t->info.version == 0x0304) {
+		static const enum keylog_label order[] = { KL_CLIENT_HS, KL_SERVER_HS, KL_CLIENT_AP0, KL_SERVER_AP0 };
+		const struct keylog_entry *e = t->kl ? keylog_find(t->kl, t->info.client_random) : NULL;
+		want = KL_CLIENT_HS;
+		for (size_t i = 0; i < SL_ARRAY_LEN(order); i++)
+			if (!e || !(e->have & (1u << order[i]))) {
+				want = order[i];
+				break;
+			}
+	}
+	snprintf(buf, len, "%s %s", keylog_label_name(want), hex);
+	return true;
+}
