@@ -30,6 +30,9 @@ SCENARIOS=(
   "tls_failed|tls_failed"
   "tls_failed_abort|tls_failed --tls-fail abort"
   "client_abort|client_abort"
+  "sender_rejected|sender_rejected"
+  "recipient_rejected|recipient_rejected"
+  "content_rejected|content_rejected"
   "connection_refused|connection_refused"
 )
 

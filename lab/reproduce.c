@@ -55,6 +55,9 @@ static const struct scenario scenarios[] = {
 	{ "tls_required",       "--require-tls",                      1 },
 	{ "tls_failed",         "--tls-fail refuse",                  1 },
 	{ "client_abort",       "",                                   1 },
+	{ "sender_rejected",    "--reject-sender client.example.test", 1 },
+	{ "recipient_rejected", "--reject-rcpt bob@example.org",      1 },
+	{ "content_rejected",   "--reject-content dot-stuffed",       1 },
 	{ "connection_refused", NULL,                                 0 },
 };
 

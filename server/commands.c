@@ -112,6 +112,13 @@ static void cmd_mail(struct session *ss, const char *a, size_t n)
 		sess_proto_error(ss);
 		return;
 	}
+	if (policy_addr_listed(pol->reject_sender, pol->n_reject_sender, path, plen)) {
+		char addr[SRV_ADDR_MAX];
+		sess_safe_copy(addr, sizeof(addr), path, plen);
+		sess_reply(ss, 553, "5.1.8", "<%s>: Sender address rejected: Domain not found", addr);
+		sess_cause(ss, CAUSE_SENDER_REJECTED, 553, "5.1.8");
+		return;
+	}
 	if (pol->max_msgs && ss->n_msgs >= pol->max_msgs) {
 		sess_reply(ss, 421, "4.7.0", "%s Error: too much mail from %s", pol->hostname, ss->peer_ip);
 		sess_cause(ss, CAUSE_RATE_LIMITED, 421, "4.7.0");
@@ -210,6 +217,12 @@ static void cmd_rcpt(struct session *ss, const char *a, size_t n)
 		sess_cause(ss, CAUSE_RELAY_DENIED, 554, "5.7.1");
 		return;
 	}
+	if (policy_addr_listed(pol->reject_rcpt, pol->n_reject_rcpt, path, plen)) {
+		/* After the relay check: a policy refusal wins over the address. */
+		sess_reply(ss, 550, "5.1.1", "<%s>: Recipient address rejected: User unknown in local recipient table", addr);
+		sess_cause(ss, CAUSE_RECIPIENT_REJECTED, 550, "5.1.1");
+		return;
+	}
 	if (pol->greylist) {
 		char save[SRV_ADDR_MAX];
 		memcpy(save, ss->rcpt0, sizeof(save));
@@ -233,6 +246,8 @@ static bool start_message(struct session *ss)
 	struct server *s = ss->srv;
 	ss->body_bytes = 0;
 	ss->body_over = false;
+	ss->content_hit = false;
+	ss->content_tail_len = 0;
 	ss->msg_fd = -1;
 	if (s->maildir_fd >= 0) {
 		ss->msg_fd = maildir_begin(s->maildir_fd, ss->id, ss->n_msgs + 1,

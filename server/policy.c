@@ -35,6 +35,9 @@ const char *policy_usage(void)
 	"  --idle-action reply|close 421 4.4.2 then close, or a silent close\n"
 	"  --max-errors N            421 4.7.0 after N bad commands (default 20)\n"
 	"  --relay-domain DOMAIN     local domain (repeatable); others: 554 5.7.1 relay denied\n"
+	"  --reject-rcpt ADDR        550 5.1.1 user unknown for this address or domain (repeatable)\n"
+	"  --reject-sender ADDR      553 5.1.8 to MAIL FROM this address or domain (repeatable)\n"
+	"  --reject-content TEXT     554 5.7.1 after the data when the body holds TEXT (repeatable)\n"
 	"  --max-conn-per-ip N, --max-conns N, --max-msgs N, --max-rcpts N\n"
 	"  --greylist [--greylist-delay S]   451 4.7.1 on a triplet's first attempt\n"
 	"  --shutdown                421 4.3.2 at the greeting\n"
@@ -216,6 +219,29 @@ bool policy_check_user(const struct policy *p, const char *user, const char *pas
 	return false;
 }
 
+bool policy_addr_listed(const char (*list)[SRV_ADDR_MAX], unsigned n, const char *addr, size_t len)
+{
+	while (len && (addr[len - 1] == '>' || addr[len - 1] == ' '))
+		len--;
+	const char *at = memchr(addr, '@', len);
+	const char *dom = at ? at + 1 : NULL;
+	size_t dlen = at ? len - (size_t)(dom - addr) : 0;
+	for (unsigned i = 0; i < n; i++) {
+		const char *e = list[i];
+		size_t el = strlen(e);
+		if (strchr(e, '@') && e[0] != '@') {
+			if (el == len && strncasecmp(e, addr, len) == 0)
+				return true;
+		} else {
+			if (e[0] == '@')
+				e++, el--;
+			if (dom && el == dlen && strncasecmp(e, dom, dlen) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
 bool policy_rcpt_local(const struct policy *p, const char *addr, size_t len)
 {
 	if (!p->n_relay)
@@ -284,6 +310,7 @@ static int load_users(struct policy *p, const char *path, char *err, size_t errl
 enum {
 	O_LISTEN = 256, O_HOSTNAME, O_MAX_SIZE, O_SIZE_ACTION, O_USERS, O_REQ_AUTH, O_MAX_AUTHF,
 	O_ALLOW, O_DENY, O_DENY_ACTION, O_IDLE, O_IDLE_ACTION, O_MAX_ERRORS, O_RELAY,
+	O_REJECT_RCPT, O_REJECT_SENDER, O_REJECT_CONTENT,
 	O_MAX_CONN_IP, O_MAX_CONNS, O_MAX_MSGS, O_MAX_RCPTS, O_GREYLIST, O_GREY_DELAY,
 	O_SHUTDOWN, O_GREET_DELAY, O_EARLY, O_REQ_TLS, O_NO_TLS, O_TLS_FAIL, O_CERT, O_KEY,
 	O_MAILDIR, O_LOG, O_JSON, O_MAX_SESSIONS, O_QUIET, O_HELP
@@ -304,6 +331,9 @@ static const struct option long_opts[] = {
 	{"idle-action", required_argument, 0, O_IDLE_ACTION},
 	{"max-errors", required_argument, 0, O_MAX_ERRORS},
 	{"relay-domain", required_argument, 0, O_RELAY},
+	{"reject-rcpt", required_argument, 0, O_REJECT_RCPT},
+	{"reject-sender", required_argument, 0, O_REJECT_SENDER},
+	{"reject-content", required_argument, 0, O_REJECT_CONTENT},
 	{"max-conn-per-ip", required_argument, 0, O_MAX_CONN_IP},
 	{"max-conns", required_argument, 0, O_MAX_CONNS},
 	{"max-msgs", required_argument, 0, O_MAX_MSGS},
@@ -407,6 +437,24 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 			if (strlen(a) >= SRV_ADDR_MAX || !a[0])
 				USAGE_ERR("--relay-domain: bad domain");
 			snprintf(p->relay[p->n_relay++], SRV_ADDR_MAX, "%s", a);
+			break;
+		case O_REJECT_RCPT:
+		case O_REJECT_SENDER: {
+			bool r = c == O_REJECT_RCPT;
+			unsigned *nl = r ? &p->n_reject_rcpt : &p->n_reject_sender;
+			if (*nl >= SRV_MAX_REJECT)
+				USAGE_ERR("at most %d --reject-%s", SRV_MAX_REJECT, r ? "rcpt" : "sender");
+			if (strlen(a) >= SRV_ADDR_MAX || !a[0] || strchr(a, ' '))
+				USAGE_ERR("--reject-%s: expected an address or a domain", r ? "rcpt" : "sender");
+			snprintf((r ? p->reject_rcpt : p->reject_sender)[(*nl)++], SRV_ADDR_MAX, "%s", a);
+			break;
+		}
+		case O_REJECT_CONTENT:
+			if (p->n_reject_content >= SRV_MAX_PATTERNS)
+				USAGE_ERR("at most %d --reject-content", SRV_MAX_PATTERNS);
+			if (!a[0] || strlen(a) >= SRV_PATTERN_MAX)
+				USAGE_ERR("--reject-content: 1 to %d bytes", SRV_PATTERN_MAX - 1);
+			snprintf(p->reject_content[p->n_reject_content++], SRV_PATTERN_MAX, "%s", a);
 			break;
 		case O_MAX_CONN_IP:
 		case O_MAX_CONNS:

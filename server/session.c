@@ -20,6 +20,7 @@
  *   (SS_DRAIN) until the client closes or SRV_DRAIN_SECONDS pass, because
  *   close() with unread input makes the kernel send RST instead.
  */
+#define _GNU_SOURCE     /* memmem */
 #include "srv.h"
 
 #include <errno.h>
@@ -202,6 +203,8 @@ void txn_reset(struct session *ss)
 	ss->n_rcpt = 0;
 	ss->body_bytes = 0;
 	ss->body_over = false;
+	ss->content_hit = false;
+	ss->content_tail_len = 0;
 	ss->mail_from[0] = ss->rcpt0[0] = 0;
 	ss->bdat_mode = false;
 }
@@ -227,11 +230,43 @@ bool sess_proto_error(struct session *ss)
 
 /* ---- message body ---- */
 
+/* Looks for the --reject-content patterns in the body as it streams: each
+ * read is searched together with the tail of the previous ones, so a pattern
+ * split across reads is found; nothing else of the body is kept. */
+static void content_scan(struct session *ss, const char *p, size_t n)
+{
+	const struct policy *pol = ss->srv->pol;
+	if (!pol->n_reject_content || ss->content_hit)
+		return;
+	char joint[2 * SRV_PATTERN_MAX];
+	size_t head = SRV_MIN(n, (size_t)SRV_PATTERN_MAX - 1);
+	memcpy(joint, ss->content_tail, ss->content_tail_len);
+	memcpy(joint + ss->content_tail_len, p, head);
+	size_t jl = ss->content_tail_len + head;
+	for (unsigned i = 0; i < pol->n_reject_content && !ss->content_hit; i++) {
+		const char *pat = pol->reject_content[i];
+		size_t pl = strlen(pat);
+		if (memmem(joint, jl, pat, pl) || memmem(p, n, pat, pl))
+			ss->content_hit = true;
+	}
+	/* keep the last SRV_PATTERN_MAX - 1 bytes seen */
+	if (n >= SRV_PATTERN_MAX - 1) {
+		memcpy(ss->content_tail, p + n - (SRV_PATTERN_MAX - 1), SRV_PATTERN_MAX - 1);
+		ss->content_tail_len = SRV_PATTERN_MAX - 1;
+	} else {
+		size_t keep = SRV_MIN(ss->content_tail_len, (size_t)SRV_PATTERN_MAX - 1 - n);
+		memmove(ss->content_tail, ss->content_tail + ss->content_tail_len - keep, keep);
+		memcpy(ss->content_tail + keep, p, n);
+		ss->content_tail_len = keep + n;
+	}
+}
+
 static void body_bytes(struct session *ss, const char *p, size_t n)
 {
 	if (!n || ss->body_over)
 		return;
 	const struct policy *pol = ss->srv->pol;
+	content_scan(ss, p, n);
 	ss->body_bytes += n;
 	if (pol->max_size && ss->body_bytes > pol->max_size) {
 		ss->body_over = true;
@@ -264,6 +299,13 @@ static void message_done(struct session *ss)
 	if (ss->body_over) {
 		sess_reply(ss, 552, "5.3.4", "Error: message file too big");
 		sess_cause(ss, CAUSE_SIZE_LIMIT, 552, "5.3.4");
+	} else if (ss->content_hit) {
+		if (ss->msg_fd >= 0) {
+			maildir_abort(ss->srv->maildir_fd, ss->msg_fd, ss->msg_name);
+			ss->msg_fd = -1;
+		}
+		sess_reply(ss, 554, "5.7.1", "Message content rejected");
+		sess_cause(ss, CAUSE_CONTENT_REJECTED, 554, "5.7.1");
 	} else {
 		bool ok = true;
 		if (ss->msg_fd >= 0) {

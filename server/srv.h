@@ -42,6 +42,9 @@
 #define SRV_MAX_USERS       256    /* lines read from --users */
 #define SRV_MAX_CIDR        64     /* --allow / --deny entries each */
 #define SRV_MAX_RELAY       32     /* --relay-domain entries */
+#define SRV_MAX_REJECT      32     /* --reject-rcpt / --reject-sender entries each */
+#define SRV_MAX_PATTERNS    16     /* --reject-content patterns */
+#define SRV_PATTERN_MAX     128    /* bytes of one content pattern */
 #define SRV_GREYLIST_SLOTS  4096   /* remembered triplets (oldest overwritten) */
 #define SRV_DEFAULT_MAX_CONNS 4096
 #define SRV_DEFAULT_MAX_ERRORS 20
@@ -88,6 +91,12 @@ struct policy {
 	unsigned max_errors;
 	char relay[SRV_MAX_RELAY][SRV_ADDR_MAX];
 	unsigned n_relay;
+	char reject_rcpt[SRV_MAX_REJECT][SRV_ADDR_MAX];     /* user@domain or a domain */
+	unsigned n_reject_rcpt;
+	char reject_sender[SRV_MAX_REJECT][SRV_ADDR_MAX];
+	unsigned n_reject_sender;
+	char reject_content[SRV_MAX_PATTERNS][SRV_PATTERN_MAX];  /* bytes looked for in bodies */
+	unsigned n_reject_content;
 	unsigned max_conn_per_ip;       /* 0: unlimited */
 	unsigned max_conns;
 	unsigned max_msgs;              /* per session; 0: unlimited */
@@ -120,6 +129,9 @@ bool policy_addr_allowed(const struct policy *p, const struct sockaddr_storage *
 bool policy_check_user(const struct policy *p, const char *user, const char *pass);
 /* True when the recipient's domain is local (or no --relay-domain is set). */
 bool policy_rcpt_local(const struct policy *p, const char *addr, size_t len);
+/* Is the address in the list? An entry with '@' is a whole address, one
+ * without is a domain; both compared without regard to case. */
+bool policy_addr_listed(const char (*list)[SRV_ADDR_MAX], unsigned n, const char *addr, size_t len);
 bool parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 bool cidr_parse(const char *s, struct cidr *c);
 bool cidr_match(const struct cidr *c, const struct sockaddr_storage *ss);
@@ -181,6 +193,9 @@ struct session {
 	unsigned n_rcpt, n_msgs, n_errors, n_auth_fail;
 	uint64_t body_bytes;
 	bool body_over;                  /* body passed --max-size */
+	bool content_hit;                /* the body held a --reject-content pattern */
+	char content_tail[SRV_PATTERN_MAX];  /* last body bytes, for patterns across reads */
+	size_t content_tail_len;
 	bool bdat_mode, bdat_last, bdat_bad;
 	uint64_t bdat_left;
 	enum data_scan ds;

@@ -69,6 +69,9 @@ tls_failed
 tls_failed --tls-fail abort
 client_abort
 client_abort --variant rst
+sender_rejected
+recipient_rejected
+content_rejected
 connection_refused
 LIST
 echo "$n sessions compared"
