@@ -223,6 +223,12 @@ struct smtp *smtp_new(struct timeline *tl)
 	return s;
 }
 
+void smtp_set_tls_tap(struct smtp *s, smtp_tls_fn fn, void *ctx)
+{
+	s->tls_tap = fn;
+	s->tls_tap_ctx = ctx;
+}
+
 void smtp_set_body_sink(struct smtp *s, smtp_body_fn fn, void *ctx)
 {
 	s->body_fn = fn;
@@ -712,6 +718,8 @@ static size_t client_tls(struct smtp *s, const uint8_t *b, size_t n, const struc
 		}
 	}
 	tls_data(s->tls, DIR_C2S, b, n, m);
+	if (s->tls_tap)
+		s->tls_tap(s->tls_tap_ctx, DIR_C2S, b, n, 0);
 	return n;
 }
 
@@ -768,6 +776,8 @@ void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_me
 		}
 		case C_TLS:
 			tls_gap(s->tls, DIR_C2S, len);
+			if (s->tls_tap)
+				s->tls_tap(s->tls_tap_ctx, DIR_C2S, NULL, 0, len);
 			break;
 		case C_CMD:
 		case C_AUTH:
@@ -780,6 +790,8 @@ void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_me
 	} else {
 		if (s->sm == S_TLS) {
 			tls_gap(s->tls, DIR_S2C, len);
+			if (s->tls_tap)
+				s->tls_tap(s->tls_tap_ctx, DIR_S2C, NULL, 0, len);
 		} else if (s->sm == S_LINES) {
 			s->f.gaps_cmd++;
 			s->r_open = false;

@@ -24,11 +24,18 @@
  * msg is the 0-based message index; n == 0 with done = true ends the message. */
 typedef void (*smtp_body_fn)(void *ctx, uint32_t msg, const uint8_t *b, size_t n, bool done);
 
+/* The TLS stream as the dissector hands it to its TLS record reader: after
+ * STARTTLS's 220, or from the first byte on implicit TLS. b/n are bytes in
+ * order; b == NULL reports `gap` missing bytes. For the key-log decryptor
+ * (tls_decrypt.h), whose plaintext is SMTP again. */
+typedef void (*smtp_tls_fn)(void *ctx, enum sl_dir dir, const uint8_t *b, size_t n, uint64_t gap);
+
 struct smtp;
 
 /* tl is owned by the caller and must outlive the dissector. */
 struct smtp *smtp_new(struct timeline *tl);
 void smtp_set_body_sink(struct smtp *s, smtp_body_fn fn, void *ctx);
+void smtp_set_tls_tap(struct smtp *s, smtp_tls_fn fn, void *ctx);
 void smtp_data(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, const struct seg_meta *m);
 void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_meta *m);
 /* The direction was closed (FIN or RST): flush a partial line. */

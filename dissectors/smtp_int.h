@@ -95,6 +95,8 @@ struct smtp {
 	struct smtp_facts f;
 	smtp_body_fn body_fn;
 	void *body_ctx;
+	smtp_tls_fn tls_tap;            /* the TLS bytes, for decryption; NULL: none */
+	void *tls_tap_ctx;
 
 	struct smtp_line line[2];       /* per enum sl_dir */
 	enum cmode cm;                  /* written only by smtp_client_enter() */

@@ -292,6 +292,8 @@ static size_t server_tls(struct smtp *s, const uint8_t *b, size_t n, const struc
 		}
 	}
 	tls_data(s->tls, DIR_S2C, b, n, m);
+	if (s->tls_tap)
+		s->tls_tap(s->tls_tap_ctx, DIR_S2C, b, n, 0);
 	return n;
 }
 

@@ -21,6 +21,7 @@
 
 #include "testutil.h"
 #include "keylog.h"
+#include "smtp.h"
 #include "tls_decrypt.h"
 
 /* ---- helpers ---- */
@@ -113,8 +114,8 @@ static const char *data_path(const char *name)
 }
 
 /* Loads the TLS chunks ("C <hex>"/"S <hex>") of a fixture; the plaintext
- * SMTP before STARTTLS ("c"/"s") is not TLS and is left out. */
-static void dialog_load(struct dialog *d, const char *name)
+ * SMTP before STARTTLS ("c"/"s") is not TLS and is left out unless `all`. */
+static void dialog_load_some(struct dialog *d, const char *name, bool all)
 {
 	char file[256];
 	snprintf(file, sizeof(file), "tlsdec-%s.txt", name);
@@ -124,10 +125,15 @@ static void dialog_load(struct dialog *d, const char *name)
 	static char line[1 << 16];
 	while (fgets(line, sizeof(line), fp)) {
 		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == 'C' || line[0] == 'S')
-			dialog_add(d, line[0] == 'C' ? DIR_C2S : DIR_S2C, line + 2);
+		if (line[0] == 'C' || line[0] == 'S' || (all && (line[0] == 'c' || line[0] == 's')))
+			dialog_add(d, (line[0] | 0x20) == 'c' ? DIR_C2S : DIR_S2C, line + 2);
 	}
 	fclose(fp);
+}
+
+static void dialog_load(struct dialog *d, const char *name)
+{
+	dialog_load_some(d, name, false);
 }
 
 static struct keylog *keylog_load(const char *name)
@@ -754,6 +760,59 @@ START_TEST(test_hello_retry)
 }
 END_TEST
 
+/* ---- through the SMTP dissector ---- */
+
+static void tap_to_tlsd(void *ctx, enum sl_dir dir, const uint8_t *b, size_t n, uint64_t gap)
+{
+	if (b)
+		tlsd_data(ctx, dir, b, n);
+	else
+		tlsd_gap(ctx, dir, gap);
+}
+
+/* The whole session, plaintext SMTP and TLS, goes to the SMTP dissector the
+ * way the engine delivers it; its TLS tap feeds the decryptor, which must
+ * see exactly the TLS stream: after STARTTLS's 220, or from the first byte
+ * on implicit TLS. */
+START_TEST(test_smtp_tls_tap)
+{
+	const struct fixture *f = &fixtures[_i];
+	struct dialog d;
+	dialog_load_some(&d, f->name, true);
+	struct keylog *kl = keylog_load(f->name);
+	static struct sink s;
+	memset(&s, 0, sizeof(s));
+	struct tlsd *t = tlsd_new(kl, on_plain, &s);
+	struct timeline tl;
+	tl_init(&tl);
+	struct smtp *sm = smtp_new(&tl);
+	ck_assert_ptr_nonnull(sm);
+	smtp_set_tls_tap(sm, tap_to_tlsd, t);
+	struct seg_meta m;
+	memset(&m, 0, sizeof(m));
+	for (size_t i = 0; i < d.n; i++) {
+		m.frame++;
+		m.ts += NS_PER_MS;
+		smtp_data(sm, d.c[i].dir, d.c[i].b, d.c[i].n, &m);
+	}
+	smtp_end(sm, DIR_C2S, &m);
+	smtp_end(sm, DIR_S2C, &m);
+	const struct smtp_facts *sf = smtp_facts(sm);
+	if (f->implicit)
+		ck_assert(sf->implicit_tls);
+	else
+		ck_assert_int_eq(sf->starttls, STLS_ACCEPTED);
+	ck_assert_int_eq(tlsd_status(t, DIR_C2S), TLSD_DECRYPTING);
+	ck_assert_int_eq(tlsd_status(t, DIR_S2C), TLSD_DECRYPTING);
+	check_fixture_plain(&s, f);
+	smtp_free(sm);
+	tl_free(&tl);
+	tlsd_free(t);
+	keylog_free(kl);
+	dialog_free(&d);
+}
+END_TEST
+
 /* ---- the key log reader ---- */
 
 START_TEST(test_keylog_lines)
@@ -901,6 +960,9 @@ static Suite *tls_decrypt_suite(void)
 	tcase_add_test(f, test_partial_hello_before_ccs);
 	tcase_add_test(f, test_hello_retry);
 	suite_add_tcase(s, f);
+	TCase *p = tcase_create("SMTP tap");
+	tcase_add_loop_test(p, test_smtp_tls_tap, 0, (int)SL_ARRAY_LEN(fixtures));
+	suite_add_tcase(s, p);
 	TCase *k = tcase_create("Key log");
 	tcase_set_timeout(k, 120);
 	tcase_add_test(k, test_keylog_lines);
