@@ -118,6 +118,9 @@ static void label(const struct event *e, char *out, size_t len)
 		else
 			snprintf(out, len, "%s", e->text);
 		return;
+	case EV_DATA_START:
+		snprintf(out, len, "[body starts]");
+		return;
 	case EV_DATA_END:
 		snprintf(out, len, "[body %" PRIu64 " bytes] .", e->num);
 		return;
