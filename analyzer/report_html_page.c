@@ -84,7 +84,7 @@ const char report_html_css[] =
 	".btn:hover { background: #f3f5f8; }\n"
 	".btn:disabled { opacity: .45; cursor: default; }\n"
 	".table { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; overflow: hidden; }\n"
-	".tr { display: grid; grid-template-columns: 64px 178px minmax(140px,1fr) minmax(140px,1fr) 160px 62px 64px minmax(200px,2.4fr) 78px 128px; align-items: center; height: var(--row-h); padding: 0 10px; gap: 10px; }\n"
+	".tr { display: grid; grid-template-columns: 64px 196px minmax(140px,1fr) minmax(140px,1fr) 160px 62px 64px minmax(200px,2.4fr) 78px 128px; align-items: center; height: var(--row-h); padding: 0 10px; gap: 10px; }\n"
 	".tr > div { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }\n"
 	".thead { background: #f0f3f7; border-bottom: 1px solid var(--line); font-weight: 600; color: #3d4a58; font-size: 12.5px; }\n"
 	".thead > div { cursor: pointer; user-select: none; }\n"
@@ -139,7 +139,7 @@ const char report_html_css[] =
 	".ev-list .meta a { font-weight: 600; }\n"
 	".ev-list .txt { margin: 3px 0 5px; overflow-wrap: anywhere; }\n"
 	".cmd { display: flex; gap: 6px; align-items: center; }\n"
-	".cmd code { background: #f3f5f8; border: 1px solid #e3e7ec; border-radius: 6px; padding: 3px 7px; flex: 1; overflow-x: auto; white-space: nowrap; }\n"
+	".cmd code { background: #f3f5f8; border: 1px solid #e3e7ec; border-radius: 6px; padding: 3px 7px; flex: 1; overflow-wrap: anywhere; user-select: all; }\n"
 	".cmd .btn { padding: 2px 8px; font-size: 12px; }\n"
 	".reply { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px; background: #fff7ed; border: 1px solid #fed7aa; border-radius: 6px; padding: 6px 8px; overflow-wrap: anywhere; }\n"
 	"footer { color: var(--muted); font-size: 12px; padding: 0 24px 24px; }\n";
