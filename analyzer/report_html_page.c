@@ -142,7 +142,9 @@ const char report_html_css[] =
 	".cmd code { background: #f3f5f8; border: 1px solid #e3e7ec; border-radius: 6px; padding: 3px 7px; flex: 1; overflow-wrap: anywhere; user-select: all; }\n"
 	".cmd .btn { padding: 2px 8px; font-size: 12px; }\n"
 	".reply { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12.5px; background: #fff7ed; border: 1px solid #fed7aa; border-radius: 6px; padding: 6px 8px; overflow-wrap: anywhere; }\n"
-	"footer { color: var(--muted); font-size: 12px; padding: 0 24px 24px; }\n";
+	"footer { color: var(--muted); font-size: 12px; padding: 0 24px 24px; }\n"
+	".panel.facts { margin-bottom: 16px; padding: 12px 18px; }\n"
+	".panel.facts .kv { grid-template-columns: 120px 1fr; }\n";
 
 const char report_html_js[] =
 	"/* smtpsleuth report page. Reads the three data blocks, then draws the\n"
@@ -366,8 +368,13 @@ const char report_html_js[] =
 	"\t\tcard('records', 'Packets read', fmtInt(SUM.records), fmtBytes(SUM.bytes_read) + ' in ' + SUM.files + ' file' + (SUM.files === 1 ? '' : 's')),\n"
 	"\t\tcard('span', 'Time span', SUM.first && SUM.last ? fmtDur((Date.parse(SUM.last) - Date.parse(SUM.first)) / 1000) : '-', span)\n"
 	"\t]));\n"
-	"\tif (SUM.error)\n"
-	"\t\tmain.appendChild(el('div', { 'class': 'panel', style: null }, [el('b', null, 'Input error: '), SUM.error]));\n"
+	"\tvar protos = Object.keys(SUM.protocols || {}).map(function (p) { return p + ' ' + fmtInt(SUM.protocols[p]); }).join(', ');\n"
+	"\tmain.appendChild(el('div', { 'class': 'panel facts', id: 'inputs' }, kv([\n"
+	"\t\t['input files', META.inputs.join(', ')],\n"
+	"\t\t['other flows', protos || (SUM.other_flows ? fmtInt(SUM.other_flows) : 'none')],\n"
+	"\t\t['dropped flows', dropped ? fmtInt(SUM.flows_dropped.evicted) + ' by the flow-table cap, ' + fmtInt(SUM.flows_dropped.untracked) + ' by the memory cap' : null],\n"
+	"\t\t['input error', SUM.error]\n"
+	"\t])));\n"
 	"\n"
 	"\tvar bars = el('div', { 'class': 'bars' });\n"
 	"\tvar names = Object.keys(causes).filter(function (c) { return causes[c] > 0; });\n"
