@@ -195,8 +195,17 @@ void report_html_session(struct reporter *r, const struct session_view *s, const
 	/* DETAIL */
 	struct ladder_marks m;
 	report_ladder_marks(s, v, &m);
+	/* The file: its index in the inputs list when it is one of them (it
+	 * nearly always is), so the page does not repeat a path per session. */
 	fputs("]\t{\"file\":", f);
-	hstr(f, fi->file);
+	int in = -1;
+	for (int i = 0; fi->file && i < r->o.n_inputs && in < 0; i++)
+		if (!strcmp(fi->file, r->o.inputs[i]))
+			in = i;
+	if (in >= 0)
+		fprintf(f, "%d", in);
+	else
+		hstr(f, fi->file);
 	fprintf(f, ",\"closed_by\":\"%s\",\"close\":\"%s\",\"explanation\":", closed_by_name(v->closed_by),
 		close_kind_name(v->close));
 	hstrn(f, v->explanation, sizeof(v->explanation));

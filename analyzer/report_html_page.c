@@ -759,6 +759,7 @@ const char report_html_js[] =
 	"\tvar r = rowById(state.session);\n"
 	"\tif (!r) { main.appendChild(el('div', { 'class': 'panel empty' }, 'No session #' + state.session + ' in this report.')); return; }\n"
 	"\tvar d = detail(r), cause = causeName(r[R.cause]);\n"
+	"\tif (typeof d.file === 'number') d.file = META.inputs[d.file];  /* an index into the inputs */\n"
 	"\tcomputeOrder();\n"
 	"\tvar pos = order.indexOf(ROWS.indexOf(r));\n"
 	"\tvar prev = el('button', { 'class': 'btn', type: 'button' }, '\\u2190 Previous'), next = el('button', { 'class': 'btn', type: 'button' }, 'Next \\u2192');\n"

@@ -22,7 +22,7 @@ def main():
     b = Browser(width=1400, height=900)
     try:
         for name, h, ready in (("overview", "view=overview", "document.querySelector('[data-k]')"),
-                               ("sessions", "view=sessions", "document.querySelector('#tbody .tr[data-id]')"),
+                               ("sessions", "view=sessions&fail=1", "document.querySelector('#tbody .tr[data-id]')"),
                                ("ladder", "session=%d" % sid, "document.getElementById('ladder')")):
             b.navigate("file://%s#%s" % (page, h))
             if not b.wait_for(ready):
