@@ -1,7 +1,7 @@
 /*
  * report.c - the reporter object: filters, dispatch to the JSON,
- * transcript, ladder and HTML writers, and the default text report (a block per session,
- * then the summary table of causes and the accounting lines).
+ * transcript, ladder and HTML writers, and the default text report (a block
+ * per session, then the summary table of causes and the accounting lines).
  *
  * Causes are counted here from reporter_session() calls (the sessions that
  * passed the filters); the summary prints the pipeline's counts when it

@@ -32,8 +32,9 @@
 #define SLEUTH_VERSION "dev"
 #endif
 
-/* Bytes of randomness in the script's CSP nonce. */
+/* Bytes of randomness in the script's CSP nonce (reporter.html_nonce holds them as hex). */
 #define HTML_NONCE_BYTES 16
+_Static_assert(sizeof(((struct reporter *)0)->html_nonce) == 2 * HTML_NONCE_BYTES + 1, "nonce buffer");
 
 static void hstr(FILE *f, const char *s)
 {

@@ -15,7 +15,7 @@ struct reporter {
 	uint64_t causes[CAUSE__COUNT];  /* counted from reporter_session calls */
 	uint64_t sessions;
 	bool html_ended;                /* the page's tail is written */
-	char html_nonce[33];            /* CSP nonce of the page's script, hex */
+	char html_nonce[2 * 16 + 1];    /* CSP nonce of the page's script: 16 random bytes, hex */
 };
 
 /* Names from the engine's X-macros, kept here so the reporters do not need
@@ -25,8 +25,8 @@ const char *report_decode_name(enum decode_result r);
 
 void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 void report_json_summary(struct reporter *r, const struct summary *sum);
-/* The summary object (one line, no type key change) to f; html = strings
- * escaped for a <script> element. */
+/* The summary object as --json writes it, to f; with html, its strings are
+ * escaped for a <script> element (json_write_string_html). */
 void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *sum, bool html);
 const char *report_auth_result_name(enum smtp_auth_result res);
 void report_transcript_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
