@@ -73,6 +73,7 @@ def ladder_text(pcap):
 
 
 COLLECT_ROWS = """(async () => {
+  await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));  // a pending hashchange has run
   const body = document.getElementById('tbody');
   const seen = new Map();
   body.scrollTop = 0;
@@ -222,6 +223,17 @@ def main():
                 check(sorted(int(i) for i, _ in got["rows"]) == want_ids, "#cause=%s shows its %d sessions" % (cause, len(want_ids)))
                 check(all(c == cause for _, c in got["rows"]), "#cause=%s shows only that cause" % cause)
                 check(b.eval("document.querySelectorAll('.chip.on').length") == 1, "#cause=%s: one chip on" % cause)
+
+            # Field filters through the URL: client:IP, code:N
+            one = sessions[1]
+            for q, want_ids in (("client:" + one["client"]["ip"], [x["id"] for x in sessions if x["client"]["ip"] == one["client"]["ip"]]),
+                                ("code:535", [x["id"] for x in sessions if (x["verdict"]["reply"] or {}).get("code") == 535]),
+                                ("code:535 enh:5.7.8 auth", [x["id"] for x in sessions if (x["verdict"]["reply"] or {}).get("code") == 535])):
+                b.eval("location.hash = 'view=sessions&q=' + encodeURIComponent(%s)" % json.dumps(q))
+                b.wait_for("document.getElementById('count') && document.getElementById('count').textContent.length > 0")
+                got = b.eval(COLLECT_ROWS)
+                check(sorted(int(i) for i, _ in got["rows"]) == sorted(want_ids) and want_ids,
+                      "q=%s shows sessions %r" % (q, sorted(want_ids)))
 
             # Ladders
             hostile_id = None
