@@ -621,7 +621,7 @@ const char report_html_js[] =
 	"\t\tpaint();\n"
 	"\t}\n"
 	"\tbody.addEventListener('scroll', schedule);\n"
-	"\twindow.addEventListener('resize', schedule);\n"
+	"\twindow.onresize = schedule;     /* replaces the handler of a table shown before */\n"
 	"\tbody.addEventListener('click', function (ev) {\n"
 	"\t\tvar tr = ev.target.closest('.tr');\n"
 	"\t\tif (tr && tr.hasAttribute('data-id')) location.hash = 'session=' + tr.getAttribute('data-id');\n"
