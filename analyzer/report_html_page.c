@@ -8,13 +8,20 @@
  *   #view=overview             counts, causes, sessions over time, top lists
  *   #view=sessions&cause=A,B&q=TEXT&fail=1&sort=COL&desc=1
  *                              the table; only the rows in view exist in the
- *                              DOM (rows of a fixed height over a spacer), so
- *                              100k sessions scroll as easily as 10
+ *                              DOM (rows of a fixed height over a spacer, its
+ *                              height capped and the scroll scaled past 400k
+ *                              rows), so 100k sessions scroll as easily as 10;
+ *                              q may hold field:value words (client:IP ...)
  *   #session=ID                the ladder diagram with verdict and evidence
  * Rules the script keeps: capture text reaches the DOM only as text nodes or
  * textContent (never innerHTML), attribute names are constants, and nothing
  * is fetched. Neither text may contain the sequence that ends its element;
- * report_html.c's tests check it.
+ * tests/check_report_html.c checks it, and tests/integration/test_html.py
+ * drives the page in headless Chromium.
+ *
+ * Edit the text between the quotes as CSS and JavaScript; keep each line a
+ * separate literal ending in a newline escape, so the page stays readable in
+ * a browser's source view.
  */
 #include "report_int.h"
 
