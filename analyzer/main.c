@@ -6,6 +6,7 @@
  * 2 usage error. A file that breaks off mid-way is reported and the sessions
  * read so far still count; the next file is read as usual.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,8 @@ static void usage(FILE *f)
 static void analyze_usage(FILE *f)
 {
 	fprintf(f, "usage: smtpsleuth analyze [options] FILE...   (- reads stdin)\n\noptions:\n%s"
+		"  --html FILE            also write the report as one self-contained page\n"
+		"  --ladder               --transcript as a ladder diagram (client and server lanes)\n"
 		"  -h, --help             this text\n", PIPELINE_OPTIONS_HELP);
 }
 
@@ -108,10 +111,13 @@ static int analyze_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		PIPELINE_LONG_OPTIONS,
+		{ "html", required_argument, NULL, 'H' },
+		{ "ladder", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pipeline_config cfg;
+	const char *html_path = NULL;
 	char err[512];
 	int c;
 
@@ -121,6 +127,14 @@ static int analyze_main(int argc, char **argv)
 		if (c == 'h') {
 			analyze_usage(stdout);
 			return 0;
+		}
+		if (c == 'H') {
+			html_path = optarg;
+			continue;
+		}
+		if (c == 'L') {
+			cfg.report.ladder = true;
+			continue;
 		}
 		int r = pipeline_config_option(&cfg, c, optarg, err, sizeof(err));
 		if (r < 0) {
@@ -138,9 +152,22 @@ static int analyze_main(int argc, char **argv)
 		return 2;
 	}
 
+	FILE *html = NULL;
+	if (html_path) {
+		html = fopen(html_path, "w");
+		if (!html) {
+			fprintf(stderr, "smtpsleuth: %s: %s\n", html_path, strerror(errno));
+			return 1;
+		}
+		cfg.report.html = html;
+		cfg.report.inputs = (const char *const *)argv + optind;
+		cfg.report.n_inputs = argc - optind;
+	}
 	struct pipeline *pl = pipeline_new(&cfg, err, sizeof(err));
 	if (!pl) {
 		fprintf(stderr, "smtpsleuth: %s\n", err);
+		if (html)
+			fclose(html);
 		return 1;
 	}
 	struct progress pr = { .on = isatty(STDERR_FILENO) && !cfg.report.json, .last = sl_mono_sec() };
@@ -149,6 +176,10 @@ static int analyze_main(int argc, char **argv)
 		ok &= analyze_file(pl, argv[i], &pr);
 	pipeline_finish(pl);
 	pipeline_free(pl);
+	if (html && (ferror(html) | fclose(html))) {
+		fprintf(stderr, "smtpsleuth: %s: write failed\n", html_path);
+		ok = false;
+	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return 1;
 	return ok ? 0 : 1;

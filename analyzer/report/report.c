@@ -1,7 +1,7 @@
 /*
- * report.c - the reporter object: filters, dispatch to the JSON and
- * transcript writers, and the default text report (a block per session,
- * then the summary table of causes and the accounting lines).
+ * report.c - the reporter object: filters, dispatch to the JSON,
+ * transcript, ladder and HTML writers, and the default text report (a block
+ * per session, then the summary table of causes and the accounting lines).
  *
  * Causes are counted here from reporter_session() calls (the sessions that
  * passed the filters); the summary prints the pipeline's counts when it
@@ -34,6 +34,8 @@ struct reporter *reporter_new(const struct report_opts *o)
 	r->o = *o;
 	if (!r->o.out)
 		r->o.out = stdout;
+	if (r->o.html)
+		report_html_begin(r);
 	return r;
 }
 
@@ -158,19 +160,25 @@ void reporter_session(struct reporter *r, const struct session_view *s, const st
 	if ((unsigned)v->cause < CAUSE__COUNT)
 		r->causes[v->cause]++;
 	r->sessions++;
+	if (r->o.html)
+		report_html_session(r, s, v);
 	if (r->o.quiet)
 		return;
 	if (r->o.json) {
 		report_json_session(r, s, v);
 		return;
 	}
-	if (r->o.transcript)
+	if (r->o.ladder)
+		report_ladder_session(r, s, v);
+	else if (r->o.transcript)
 		report_transcript_session(r, s, v);
 	text_session(r, s, v);
 }
 
 void reporter_summary(struct reporter *r, const struct summary *sum)
 {
+	if (r->o.html)
+		report_html_end(r, sum);
 	if (r->o.json) {
 		report_json_summary(r, sum);
 		fflush(r->o.out);

@@ -1,6 +1,7 @@
 /*
- * report_int.h - what the three reporters (report.c: text and dispatch,
- * report_json.c, report_transcript.c) share. Internal to the reporters.
+ * report_int.h - what the reporters (report.c: text and dispatch,
+ * report_json.c, report_transcript.c, report_ladder.c, report_html.c)
+ * share. Internal to the reporters.
  */
 #ifndef SLEUTH_REPORT_INT_H
 #define SLEUTH_REPORT_INT_H
@@ -13,6 +14,8 @@ struct reporter {
 	struct report_opts o;
 	uint64_t causes[CAUSE__COUNT];  /* counted from reporter_session calls */
 	uint64_t sessions;
+	bool html_ended;                /* the page's tail is written */
+	char html_nonce[2 * 16 + 1];    /* CSP nonce of the page's script: 16 random bytes, hex */
 };
 
 /* Names from the engine's X-macros, kept here so the reporters do not need
@@ -20,9 +23,32 @@ struct reporter {
 
 void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 void report_json_summary(struct reporter *r, const struct summary *sum);
+/* The summary object as --json writes it, to f; with html, its strings are
+ * escaped for a <script> element (json_write_string_html). */
+void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *sum, bool html);
+const char *report_auth_result_name(enum smtp_auth_result res);
 void report_transcript_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 /* Writes "+12.345s" (time since the session began) into buf. */
 const char *report_rel_time(sl_time t, sl_time t0, char *buf, size_t len);
+
+/* The ladder's two highlighted events, as indexes into the timeline (-1 when
+ * none): the decisive one (the verdict's reply, else what the cause points
+ * at, else the close) and the close (the first FIN/RST of the closing side). */
+struct ladder_marks {
+	int decisive;
+	int close;
+};
+void report_ladder_marks(const struct session_view *s, const struct verdict *v, struct ladder_marks *m);
+void report_ladder_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
+
+/* The HTML page (report_html.c): head at reporter_new, a record per session,
+ * the summary and the tail at reporter_summary. */
+void report_html_begin(struct reporter *r);
+void report_html_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
+void report_html_end(struct reporter *r, const struct summary *sum);
+/* The page's style sheet and script (report_html_page.c). */
+extern const char report_html_css[];
+extern const char report_html_js[];
 /* Copies a command line with any AUTH secret replaced by ********. */
 void report_mask_command(const char *in, char *out, size_t outlen);
 

@@ -45,20 +45,21 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return need;
 }
 
-/* Bytes that go out as they are: printable ASCII but the quote and backslash. */
-static inline bool json_plain(unsigned char c)
+/* Bytes that go out as they are: printable ASCII but the quote and backslash
+ * (and, for HTML, the three characters that could end a <script> element). */
+static inline bool json_plain(unsigned char c, bool html)
 {
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && !(html && (c == '<' || c == '>' || c == '&'));
 }
 
-void json_write_string(FILE *f, const char *str, size_t n)
+static void json_write_string_mode(FILE *f, const char *str, size_t n, bool html)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	putc_unlocked('"', f);
 	for (size_t i = 0; i < n;) {
 		/* Most text is plain ASCII: write it in runs, not byte by byte. */
 		size_t j = i;
-		while (j < n && json_plain(s[j]))
+		while (j < n && json_plain(s[j], html))
 			j++;
 		if (j > i) {
 			fwrite_unlocked(s + i, 1, j - i, f);
@@ -70,6 +71,9 @@ void json_write_string(FILE *f, const char *str, size_t n)
 			putc_unlocked('\\', f);
 			putc_unlocked(c, f);
 			i++;
+		} else if (c == '<' || c == '>' || c == '&') {
+			fprintf(f, "\\u%04x", c);
+			i++;
 		} else if (c < 0x20 || c == 0x7f) {
 			switch (c) {
 			case '\n': fputs("\\n", f); break;
@@ -80,7 +84,10 @@ void json_write_string(FILE *f, const char *str, size_t n)
 			i++;
 		} else {
 			size_t l = utf8_len(s + i, n - i);
-			if (l) {
+			if (l == 3 && html && s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
+				fputs(s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", f);
+				i += l;
+			} else if (l) {
 				fwrite_unlocked(s + i, 1, l, f);
 				i += l;
 			} else {
@@ -90,6 +97,16 @@ void json_write_string(FILE *f, const char *str, size_t n)
 		}
 	}
 	putc_unlocked('"', f);
+}
+
+void json_write_string(FILE *f, const char *str, size_t n)
+{
+	json_write_string_mode(f, str, n, false);
+}
+
+void json_write_string_html(FILE *f, const char *str, size_t n)
+{
+	json_write_string_mode(f, str, n, true);
 }
 
 static void jstr(FILE *f, const char *s)
@@ -156,7 +173,7 @@ static void jaddr(FILE *f, const struct sl_addr *a, uint16_t port)
 	fprintf(f, ",\"port\":%u}", port);
 }
 
-static const char *auth_result_name(enum smtp_auth_result r)
+const char *report_auth_result_name(enum smtp_auth_result r)
 {
 	switch (r) {
 	case AUTH_NONE: return "none";
@@ -247,7 +264,7 @@ static void jsmtp(FILE *f, const struct smtp_facts *s)
 		fputs(",\"user\":", f);
 		jstr(f, s->auth_user);
 		fputs(",\"result\":", f);
-		jstr(f, auth_result_name(s->auth_result));
+		jstr(f, report_auth_result_name(s->auth_result));
 		fputs(",\"code\":", f);
 		if (s->auth_code)
 			fprintf(f, "%u", s->auth_code);
@@ -376,7 +393,11 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 
 void report_json_summary(struct reporter *r, const struct summary *sum)
 {
-	FILE *f = r->o.out;
+	report_json_summary_to(r, r->o.out, sum, false);
+}
+
+void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *sum, bool html)
+{
 	fprintf(f, "{\"type\":\"summary\",\"files\":%" PRIu32 ",\"records\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"first\":",
 		sum->files, sum->records, sum->bytes_read);
 	jtime(f, sum->first_ts);
@@ -390,7 +411,7 @@ void report_json_summary(struct reporter *r, const struct summary *sum)
 	for (uint32_t i = 0; i < SL_MIN(sum->n_protocols, REPORT_MAX_PROTOCOLS); i++) {
 		if (i)
 			fputc(',', f);
-		json_write_string(f, sum->protocols[i].name, strnlen(sum->protocols[i].name, sizeof(sum->protocols[i].name)));
+		json_write_string_mode(f, sum->protocols[i].name, strnlen(sum->protocols[i].name, sizeof(sum->protocols[i].name)), html);
 		fprintf(f, ":%" PRIu64, sum->protocols[i].n);
 	}
 	if (sum->protocols_other)
@@ -417,7 +438,7 @@ void report_json_summary(struct reporter *r, const struct summary *sum)
 		fputs("null", f);
 	fputs(",\"error\":", f);
 	if (sum->error[0])
-		json_write_string(f, sum->error, strnlen(sum->error, sizeof(sum->error)));
+		json_write_string_mode(f, sum->error, strnlen(sum->error, sizeof(sum->error)), html);
 	else
 		fputs("null", f);
 	fputs("}\n", f);

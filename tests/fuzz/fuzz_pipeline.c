@@ -1,7 +1,7 @@
 /*
  * fuzz_pipeline.c - libFuzzer target for the whole analysis: a capture file
  * (pcap or pcapng bytes) read through the real source and fed to the
- * pipeline with every reporter on (JSON, transcript) and extraction to a
+ * pipeline with every reporter on (JSON, transcript, ladder, HTML) and extraction to a
  * scratch directory, so the glue, the SMTP and TLS dissectors, the diagnosis
  * and the reporters all see hostile input together.
  *
@@ -57,6 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Alternate the reporters by the input's size so both paths run. */
 		cfg.report.json = size & 1;
 		cfg.report.transcript = !(size & 1);
+		cfg.report.ladder = (size & 4) != 0;
+		cfg.report.html = devnull;
 		cfg.extract_dir = (size & 2) ? xdir : NULL;
 		cfg.engine.max_flows = 64;
 		struct pipeline *p = pipeline_new(&cfg, err, sizeof(err));
