@@ -225,7 +225,7 @@ void report_html_session(struct reporter *r, const struct session_view *s, const
 	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *sv = &fi->dir[DIR_S2C];
 	fprintf(f, ",\"tcp\":{\"syns\":%u,\"handshake\":%s,\"midstream\":%s,\"end\":\"%s\"", c->syns,
 		fi->handshake_done ? "true" : "false", s->capture_started_midstream ? "true" : "false",
-		report_flow_end_name(s->end));
+		flow_end_name(s->end));
 	pair(f, "packets", c->packets, sv->packets);
 	pair(f, "retransmissions", c->retransmissions, sv->retransmissions);
 	pair(f, "gaps", c->gaps, sv->gaps);
