@@ -191,8 +191,9 @@ void diag_say_closer(struct dctx *d)
 		EXPLAIN(d, " Neither side closed the connection in the capture.");
 		return;
 	}
-	EXPLAIN(d, " The %s closed the connection first with %s (frame %" PRIu64 ", %s after the session began).",
-		diag_side(d->first.dir), d->first.rst ? "a RST" : "a FIN", d->first.frame,
+	/* The frame is in the evidence (with its file when several were read). */
+	EXPLAIN(d, " The %s closed the connection first with %s (%s after the session began).",
+		diag_side(d->first.dir), d->first.rst ? "a RST" : "a FIN",
 		diag_dur(d->first.ts - d->fi->first_ts, b, sizeof(b)));
 }
 

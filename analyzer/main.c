@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "merge.h"
 #include "pipeline.h"
 #include "server.h"
-#include "source.h"
 
 #ifndef SLEUTH_VERSION
 #define SLEUTH_VERSION "dev"
@@ -82,33 +82,36 @@ static void progress_clear(struct progress *pr)
 	pr->shown = false;
 }
 
-/* Reads one input into the pipeline. Returns false on an input error. */
-static bool analyze_file(struct pipeline *pl, const char *path, struct progress *pr)
+static void on_input_error(void *ctx, const char *msg)
+{
+	fprintf(stderr, "smtpsleuth: %s\n", msg);
+	pipeline_input_error(ctx, msg);
+}
+
+/* Reads every input, merged by time, into the pipeline. Returns false when
+ * an input could not be read to its end. */
+static bool analyze_inputs(struct pipeline *pl, char *const *paths, size_t n, struct progress *pr)
 {
 	char err[512];
-	struct source *src = source_open_file(path, err, sizeof(err));
-	if (!src) {
+	struct merge *m = merge_open(paths, n, on_input_error, pl, err, sizeof(err));
+	if (!m) {
 		fprintf(stderr, "smtpsleuth: %s\n", err);
 		pipeline_input_error(pl, err);
 		return false;
 	}
-	pipeline_set_input(pl, strcmp(path, "-") ? path : "(stdin)");
+	pipeline_set_files(pl, merge_file_names(m), merge_files(m));
 	struct raw_packet raw;
-	uint64_t n = 0;
-	int r;
-	while ((r = source_next(src, &raw, err, sizeof(err))) > 0) {
+	uint64_t k = 0;
+	while (merge_next(m, &raw) > 0) {
 		pipeline_feed(pl, &raw);
-		if (pr->on && ++n % PROGRESS_CHECK_RECORDS == 0)
-			progress_tick(pr, pl, path);
+		if (pr->on && ++k % PROGRESS_CHECK_RECORDS == 0)
+			progress_tick(pr, pl, merge_file_name(m, frame_file(raw.frame)));
 	}
 	progress_clear(pr);
-	source_close(src);
-	if (r < 0) {
-		fprintf(stderr, "smtpsleuth: %s\n", err);
-		pipeline_input_error(pl, err);
-		return false;
-	}
-	return true;
+	bool ok = merge_failed(m) == 0;
+	pipeline_finish(pl);
+	merge_close(m);
+	return ok;
 }
 
 static int analyze_main(int argc, char **argv)
@@ -151,10 +154,7 @@ static int analyze_main(int argc, char **argv)
 		return 1;
 	}
 	struct progress pr = { .on = isatty(STDERR_FILENO) && !cfg.report.json, .last = mono_now() };
-	bool ok = true;
-	for (int i = optind; i < argc; i++)
-		ok &= analyze_file(pl, argv[i], &pr);
-	pipeline_finish(pl);
+	bool ok = analyze_inputs(pl, argv + optind, (size_t)(argc - optind), &pr);
 	pipeline_free(pl);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return 1;

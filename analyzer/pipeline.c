@@ -603,6 +603,14 @@ void pipeline_set_input(struct pipeline *p, const char *name)
 	p->sum.files++;
 }
 
+void pipeline_set_files(struct pipeline *p, const char *const *names, size_t n)
+{
+	reporter_set_files(p->rep, names, n);
+	if (n)
+		engine_set_file(p->eng, names[0]);
+	p->sum.files = (uint32_t)n;
+}
+
 void pipeline_feed(struct pipeline *p, const struct raw_packet *raw)
 {
 	p->sum.records++;

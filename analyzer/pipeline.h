@@ -57,6 +57,9 @@ struct pipeline;
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size_t errlen);
 /* Name of the input the next records come from (for messages and flow_info.file). */
 void pipeline_set_input(struct pipeline *p, const char *name);
+/* The merged input files by file number (merge.h); names stay valid until
+ * pipeline_finish. Counts them in the summary. */
+void pipeline_set_files(struct pipeline *p, const char *const *names, size_t n);
 void pipeline_feed(struct pipeline *p, const struct raw_packet *raw);
 /* Live capture: end flows idle by the wall clock even when no packets come. */
 void pipeline_sweep(struct pipeline *p, sl_time now);

@@ -64,6 +64,27 @@ void reporter_free(struct reporter *r)
 	free(r);
 }
 
+void reporter_set_files(struct reporter *r, const char *const *names, size_t n)
+{
+	r->files = names;
+	r->n_files = names ? n : 0;
+}
+
+const char *report_file(const struct reporter *r, uint64_t frame, const char *fallback)
+{
+	uint32_t idx = frame_file(frame);
+	return idx < r->n_files ? r->files[idx] : fallback;
+}
+
+const char *report_frame_str(const struct reporter *r, uint64_t frame, char *buf, size_t len)
+{
+	if (r->n_files > 1 && frame)
+		snprintf(buf, len, "%s:%" PRIu64, report_file(r, frame, "?"), frame_no(frame));
+	else
+		snprintf(buf, len, "#%" PRIu64, frame_no(frame));
+	return buf;
+}
+
 bool reporter_wants(const struct reporter *r, const struct session_view *s, const struct verdict *v)
 {
 	if (r->o.cause_mask && !(r->o.cause_mask & (1u << v->cause)))
@@ -148,6 +169,14 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 	fprintf(f, "%s#%" PRIu64 "%s  %s%s%s:%u -> %s%s%s:%u  %s  %s  %s\n", col(r, C_BOLD), s->id, col(r, C_RESET),
 		v6 ? "[" : "", ca, v6 ? "]" : "", fi->client_port, v6 ? "[" : "", sa, v6 ? "]" : "", fi->server_port,
 		sl_time_str(fi->first_ts, t0, sizeof(t0)), d, s->protocol ? s->protocol : "Unknown");
+	const char *f0 = report_file(r, fi->first_frame, fi->file);
+	const char *f1 = report_file(r, fi->last_frame, fi->file);
+	if (f0 && f1 && f0 != f1)
+		fprintf(f, "  files     %s (frame %" PRIu64 ") to %s (frame %" PRIu64 ")\n", f0, frame_no(fi->first_frame),
+			f1, frame_no(fi->last_frame));
+	else if (f0)
+		fprintf(f, "  file      %s (frames %" PRIu64 "-%" PRIu64 ")\n", f0, frame_no(fi->first_frame),
+			frame_no(fi->last_frame));
 	fprintf(f, "  verdict   %s%s%s (%s) closed by %s", col(r, cause_colour(v->cause)), cause_name(v->cause),
 		col(r, C_RESET), confidence_name(v->confidence), closed_by_name(v->closed_by));
 	if (v->close != CLOSE_NONE)
@@ -169,7 +198,9 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 			report_rel_time(e->ts, fi->first_ts, rel, sizeof(rel));
 		else
 			snprintf(rel, sizeof(rel), "-");
-		fprintf(f, "    %s#%-7" PRIu64 "%s %10s  %s\n", col(r, C_DIM), e->frame, col(r, C_RESET), rel, e->text);
+		char fr[300];
+		fprintf(f, "    %s%-8s%s %10s  %s\n", col(r, C_DIM), report_frame_str(r, e->frame, fr, sizeof(fr)),
+			col(r, C_RESET), rel, e->text);
 	}
 	wrapped(f, "advice", v->advice);
 	fputc('\n', f);

@@ -58,6 +58,10 @@ bool reporter_wants(const struct reporter *r, const struct session_view *s, cons
 void reporter_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 void reporter_summary(struct reporter *r, const struct summary *sum);
 void reporter_free(struct reporter *r);
+/* The names of the input files by file number (packet.h, frame_file()); the
+ * array must stay valid while sessions are reported. Without it, frames are
+ * shown without a file and a session's file is flow_info.file. */
+void reporter_set_files(struct reporter *r, const char *const *names, size_t n);
 
 /* JSON string escaping of untrusted bytes (shared by the JSON reporter and the
  * server's JSON log): writes "..." to f. */

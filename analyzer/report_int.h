@@ -13,7 +13,15 @@ struct reporter {
 	struct report_opts o;
 	uint64_t causes[CAUSE__COUNT];  /* counted from reporter_session calls */
 	uint64_t sessions;
+	const char *const *files;       /* by file number; NULL = not set */
+	size_t n_files;
 };
+
+/* Name of the file a frame reference points into, or fallback. */
+const char *report_file(const struct reporter *r, uint64_t frame, const char *fallback);
+/* Writes a frame reference for text output: "#12" for a single input,
+ * "FILE:12" when several files were merged. */
+const char *report_frame_str(const struct reporter *r, uint64_t frame, char *buf, size_t len);
 
 /* Names from the engine's X-macros, kept here so the reporters do not need
  * the engine's object file. */

@@ -220,7 +220,7 @@ static void jmessage(FILE *f, const struct smtp_message *m)
 	fputc('}', f);
 }
 
-static void jsmtp(FILE *f, const struct smtp_facts *s)
+static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s, const char *file)
 {
 	fputs("{\"banner\":", f);
 	if (s->greeting.code || s->greeting.text[0])
@@ -269,8 +269,12 @@ static void jsmtp(FILE *f, const struct smtp_facts *s)
 		fprintf(f, ",\"version\":%u,\"handshake_done\":%s,\"alert\":", t->version,
 			t->handshake_done ? "true" : "false");
 		if (t->alert)
-			fprintf(f, "{\"level\":%u,\"description\":%u,\"from\":\"%s\",\"frame\":%" PRIu64 "}",
-				t->alert_level, t->alert_desc, t->alert_dir == DIR_C2S ? "client" : "server", t->alert_frame);
+		{
+			fprintf(f, "{\"level\":%u,\"description\":%u,\"from\":\"%s\",\"file\":",
+				t->alert_level, t->alert_desc, t->alert_dir == DIR_C2S ? "client" : "server");
+			jstr(f, report_file(r, t->alert_frame, file));
+			fprintf(f, ",\"frame\":%" PRIu64 "}", frame_no(t->alert_frame));
+		}
 		else
 			fputs("null", f);
 		fprintf(f, ",\"appdata_bytes\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}"
@@ -301,15 +305,17 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 	FILE *f = r->o.out;
 	const struct flow_info *fi = s->fi;
 	fprintf(f, "{\"type\":\"session\",\"id\":%" PRIu64 ",\"file\":", s->id);
-	jstr(f, fi->file);
+	jstr(f, report_file(r, fi->first_frame, fi->file));
 	fputs(",\"start\":", f);
 	jtime(f, fi->first_ts);
 	fputs(",\"end\":", f);
 	jtime(f, fi->last_ts);
 	fprintf(f, ",\"start_ts\":%.6f,\"end_ts\":%.6f,\"duration\":%.6f,\"first_frame\":%" PRIu64
-		   ",\"last_frame\":%" PRIu64 ",\"client\":",
+		   ",\"last_file\":",
 		(double)fi->first_ts / NS_PER_SEC, (double)fi->last_ts / NS_PER_SEC,
-		(double)(fi->last_ts - fi->first_ts) / NS_PER_SEC, fi->first_frame, fi->last_frame);
+		(double)(fi->last_ts - fi->first_ts) / NS_PER_SEC, frame_no(fi->first_frame));
+	jstr(f, report_file(r, fi->last_frame, fi->file));
+	fprintf(f, ",\"last_frame\":%" PRIu64 ",\"client\":", frame_no(fi->last_frame));
 	jaddr(f, &fi->client, fi->client_port);
 	fputs(",\"server\":", f);
 	jaddr(f, &fi->server, fi->server_port);
@@ -322,7 +328,7 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 		jstr(f, s->risks[i]);
 	}
 	fputs("],\"smtp\":", f);
-	jsmtp(f, s->smtp);
+	jsmtp(r, f, s->smtp, fi->file);
 	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *sv = &fi->dir[DIR_S2C];
 	fputs(",\"tcp\":{", f);
 	jpair(f, "bytes", c->bytes, sv->bytes);
@@ -365,7 +371,9 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 	for (uint32_t i = 0; i < SL_MIN(v->n_ev, VERDICT_MAX_EVIDENCE); i++) {
 		if (i)
 			fputc(',', f);
-		fprintf(f, "{\"frame\":%" PRIu64 ",\"time\":", v->ev[i].frame);
+		fputs("{\"file\":", f);
+		jstr(f, report_file(r, v->ev[i].frame, fi->file));
+		fprintf(f, ",\"frame\":%" PRIu64 ",\"time\":", frame_no(v->ev[i].frame));
 		jtime(f, v->ev[i].ts);
 		fputs(",\"text\":", f);
 		jstr(f, v->ev[i].text);

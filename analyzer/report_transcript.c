@@ -35,7 +35,7 @@ void report_transcript_session(struct reporter *r, const struct session_view *s,
 	FILE *f = r->o.out;
 	const struct flow_info *fi = s->fi;
 	const struct timeline *tl = s->tl;
-	char ca[SL_ADDRSTRLEN], sa[SL_ADDRSTRLEN], rel[32], line[EV_TEXT_MAX + 16];
+	char ca[SL_ADDRSTRLEN], sa[SL_ADDRSTRLEN], rel[32], line[EV_TEXT_MAX + 16], fr[300];
 	fprintf(f, "=== session %" PRIu64 "  %s:%u -> %s:%u  %s  verdict %s\n", s->id,
 		sl_addr_str(&fi->client, ca, sizeof(ca)), fi->client_port,
 		sl_addr_str(&fi->server, sa, sizeof(sa)), fi->server_port,
@@ -89,7 +89,7 @@ void report_transcript_session(struct reporter *r, const struct session_view *s,
 			fprintf(f, "%10s  %s  [%s%s%s]", rel, who, ev_kind_name((enum ev_kind)e->kind), e->text[0] ? " " : "", e->text);
 			if (e->kind == EV_GAP || e->kind == EV_RETRANSMISSION || e->kind == EV_TLS_APPDATA)
 				fprintf(f, " %" PRIu64 " bytes", e->num);
-			fprintf(f, " #%" PRIu64 "\n", e->frame);
+			fprintf(f, " %s\n", report_frame_str(r, e->frame, fr, sizeof(fr)));
 			break;
 		}
 	}

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct source {
 	pcap_t *pc;
@@ -24,6 +25,7 @@ struct source {
 	bool nano;
 	bool failed;            /* an error was reported; stays at end */
 	char *iobuf;            /* the stream's buffer, freed after pcap_close */
+	uint64_t size;          /* regular file size, 0 otherwise */
 };
 
 #define SOURCE_READ_BUF (1u << 20)
@@ -76,6 +78,10 @@ struct source *source_open_file(const char *path, char *err, size_t errlen)
 	s->pc = pc;
 	s->iobuf = iobuf;
 	s->linktype = pcap_datalink(pc);
+	struct stat st;
+	FILE *fp = pcap_file(pc);
+	if (fp && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
+		s->size = (uint64_t)st.st_size;
 	s->nano = pcap_get_tstamp_precision(pc) == PCAP_TSTAMP_PRECISION_NANO;
 	return s;
 }
@@ -133,6 +139,15 @@ int source_next(struct source *s, struct raw_packet *out, char *err, size_t errl
 int source_linktype(const struct source *s) { return s->linktype; }
 
 const char *source_name(const struct source *s) { return s->name; }
+
+uint64_t source_size(const struct source *s) { return s->size; }
+
+uint64_t source_offset(const struct source *s)
+{
+	FILE *fp = pcap_file(s->pc);
+	long off = fp ? ftell(fp) : -1;
+	return off > 0 ? (uint64_t)off : 0;
+}
 
 void source_close(struct source *s)
 {

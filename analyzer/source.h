@@ -18,6 +18,11 @@ struct source *source_open_file(const char *path, char *err, size_t errlen);
  * ("FILE: record N: ..."). */
 int source_next(struct source *s, struct raw_packet *out, char *err, size_t errlen);
 int source_linktype(const struct source *s);
+/* Size of the file when it is a regular file, else 0. */
+uint64_t source_size(const struct source *s);
+/* Bytes of the file consumed so far (the stream position, buffered bytes
+ * not counted). */
+uint64_t source_offset(const struct source *s);
 const char *source_name(const struct source *s);
 void source_close(struct source *s);
 

@@ -348,7 +348,7 @@ START_TEST(test_json_contract_keys)
 		"\"size\":931", "\"bytes\":931", "\"reply\":{\"code\":250,\"enhanced\":\"2.0.0\"", "\"subject\":\"Hello \\ufffd\\ufffd world\"",
 		"\"message_id\":", "\"tcp\":{\"bytes\":{\"client\":", "\"retransmissions\":{", "\"gaps\":{",
 		"\"close\":\"fin\",\"closed_by\":\"server\"", "\"verdict\":{\"cause\":\"idle_timeout\",\"closed_by\":\"server\",\"close\":\"fin\",\"phase\":\"idle\",\"confidence\":\"high\",\"reply\":{\"code\":421,\"enhanced\":\"4.4.2\"",
-		"\"explanation\":", "\"advice\":", "\"evidence\":[{\"frame\":",
+		"\"explanation\":", "\"advice\":", "\"evidence\":[{\"file\":",
 		"{\"type\":\"summary\"", "\"flows\":3", "\"smtp_sessions\":1", "\"other_flows\":1",
 		"\"flows_dropped\":{\"evicted\":1", "\"protocols\":{\"HTTP\":1}", "\"packets_undecodable\":{\"not_ip\":2",
 		"\"idle_timeout\":1", "\"error\":\"truncated record \\\"x\\\"\"",
