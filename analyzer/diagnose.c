@@ -940,7 +940,13 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 
 void diagnose(const struct session_view *s, const struct diag_config *cfg, struct verdict *v)
 {
+	struct diag_config defcfg;
+	if (!cfg) {
+		diag_config_default(&defcfg);
+		cfg = &defcfg;
+	}
 	diagnose_rules(s, cfg, v);
+	diag_apply_cut(s, cfg, v);
 	sort_evidence(v);
 }
 

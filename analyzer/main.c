@@ -7,6 +7,8 @@
  * read so far still count; the next file is read as usual.
  */
 #include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,31 @@
 #endif
 
 /* How often (in records) the progress line checks the clock. */
-#define PROGRESS_CHECK_RECORDS 65536
+#define PROGRESS_CHECK_RECORDS 4096
+#define PROGRESS_INTERVAL_S    0.5
+
+/* SIGINT/SIGTERM: set by the handler, read by the loop. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* The first SIGINT or SIGTERM stops reading; the open sessions are then
+ * reported and the summary printed. SA_RESTART is left out on purpose: a
+ * read blocked on stdin returns EINTR instead of waiting for more packets.
+ * SA_RESETHAND: a second signal kills as usual, should finishing hang. */
+static void install_stop_handlers(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESETHAND;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
 
 static void usage(FILE *f)
 {
@@ -46,6 +72,9 @@ static void usage(FILE *f)
 static void analyze_usage(FILE *f)
 {
 	fprintf(f, "usage: smtpsleuth analyze [options] FILE...   (- reads stdin)\n\noptions:\n%s"
+		"  --progress             a progress line on stderr (default: when stderr is a terminal\n"
+		"                         and the inputs are files)\n"
+		"  --no-progress          no progress line\n"
 		"  -h, --help             this text\n", PIPELINE_OPTIONS_HELP);
 }
 
@@ -58,20 +87,28 @@ static double mono_now(void)
 
 struct progress {
 	bool on;
-	double last;
+	double start, last;
 	bool shown;
 };
 
-static void progress_tick(struct progress *pr, const struct pipeline *pl, const char *name)
+static void progress_tick(struct progress *pr, const struct pipeline *pl, const struct merge *m)
 {
 	double now = mono_now();
-	if (now - pr->last < 0.5)
+	if (now - pr->last < PROGRESS_INTERVAL_S)
 		return;
 	pr->last = now;
+	uint64_t done, total;
+	merge_progress(m, &done, &total);
 	const struct summary *s = pipeline_summary(pl);
-	fprintf(stderr, "\r%s: %llu packets, %.1f MB, %llu SMTP sessions ended   ", name,
-		(unsigned long long)s->records, (double)s->bytes_read / 1e6,
-		(unsigned long long)s->smtp_sessions);
+	double el = now - pr->start > 0.001 ? now - pr->start : 0.001;
+	if (total)
+		fprintf(stderr, "\rsmtpsleuth: %.1f/%.1f MB (%.0f%%), %" PRIu64 " SMTP session%s, %.1f MB/s   ",
+			(double)done / 1e6, (double)total / 1e6, 100.0 * (double)done / (double)total,
+			s->smtp_sessions, s->smtp_sessions == 1 ? "" : "s", (double)done / 1e6 / el);
+	else
+		fprintf(stderr, "\rsmtpsleuth: %.1f MB, %" PRIu64 " SMTP session%s, %.1f MB/s   ",
+			(double)s->bytes_read / 1e6, s->smtp_sessions, s->smtp_sessions == 1 ? "" : "s",
+			(double)s->bytes_read / 1e6 / el);
 	pr->shown = true;
 }
 
@@ -82,15 +119,18 @@ static void progress_clear(struct progress *pr)
 	pr->shown = false;
 }
 
-static void on_input_error(void *ctx, const char *msg)
+static void on_input_error(void *ctx, int file, sl_time last_ts, const char *msg)
 {
+	if (stop_signal)
+		return;         /* a read the signal interrupted, not damage */
 	fprintf(stderr, "smtpsleuth: %s\n", msg);
-	pipeline_input_error(ctx, msg);
+	pipeline_input_cut(ctx, file, last_ts, msg);
 }
 
-/* Reads every input, merged by time, into the pipeline. Returns false when
- * an input could not be read to its end. */
-static bool analyze_inputs(struct pipeline *pl, char *const *paths, size_t n, struct progress *pr)
+/* Reads every input, merged by time, into the pipeline. progress: 1 on,
+ * 0 off, -1 auto (stderr is a TTY and every input a regular file). Returns
+ * false when an input could not be read to its end. */
+static bool analyze_inputs(struct pipeline *pl, char *const *paths, size_t n, int progress)
 {
 	char err[512];
 	struct merge *m = merge_open(paths, n, on_input_error, pl, err, sizeof(err));
@@ -99,16 +139,23 @@ static bool analyze_inputs(struct pipeline *pl, char *const *paths, size_t n, st
 		pipeline_input_error(pl, err);
 		return false;
 	}
+	merge_set_stop_flag(m, &stop_signal);
 	pipeline_set_files(pl, merge_file_names(m), merge_files(m));
+	uint64_t done, total;
+	merge_progress(m, &done, &total);
+	struct progress pr = { .on = progress > 0 || (progress < 0 && total && isatty(STDERR_FILENO)) };
+	pr.start = pr.last = mono_now();
 	struct raw_packet raw;
 	uint64_t k = 0;
 	while (merge_next(m, &raw) > 0) {
 		pipeline_feed(pl, &raw);
-		if (pr->on && ++k % PROGRESS_CHECK_RECORDS == 0)
-			progress_tick(pr, pl, merge_file_name(m, frame_file(raw.frame)));
+		if (pr.on && ++k % PROGRESS_CHECK_RECORDS == 0)
+			progress_tick(&pr, pl, m);
 	}
-	progress_clear(pr);
+	progress_clear(&pr);
 	bool ok = merge_failed(m) == 0;
+	if (stop_signal)
+		pipeline_interrupt(pl, stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
 	pipeline_finish(pl);
 	merge_close(m);
 	return ok;
@@ -119,11 +166,13 @@ static int analyze_main(int argc, char **argv)
 	static const struct option longopts[] = {
 		PIPELINE_LONG_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "no-progress", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pipeline_config cfg;
 	char err[512];
-	int c;
+	int c, progress = -1;
 
 	pipeline_config_default(&cfg);
 	optind = 1;
@@ -131,6 +180,10 @@ static int analyze_main(int argc, char **argv)
 		if (c == 'h') {
 			analyze_usage(stdout);
 			return 0;
+		}
+		if (c == 'P' || c == 'N') {
+			progress = c == 'P';
+			continue;
 		}
 		int r = pipeline_config_option(&cfg, c, optarg, err, sizeof(err));
 		if (r < 0) {
@@ -153,11 +206,15 @@ static int analyze_main(int argc, char **argv)
 		fprintf(stderr, "smtpsleuth: %s\n", err);
 		return 1;
 	}
-	struct progress pr = { .on = isatty(STDERR_FILENO) && !cfg.report.json, .last = mono_now() };
-	bool ok = analyze_inputs(pl, argv + optind, (size_t)(argc - optind), &pr);
+	install_stop_handlers();
+	bool ok = analyze_inputs(pl, argv + optind, (size_t)(argc - optind), progress);
 	pipeline_free(pl);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return 1;
+	/* Stopped by a signal: the output is complete for what was read; the
+	 * status says how it ended, as a shell reports a killed command. */
+	if (stop_signal)
+		return 128 + stop_signal;
 	return ok ? 0 : 1;
 }
 

@@ -11,6 +11,7 @@
  */
 #include "merge.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,21 +36,25 @@ struct merge {
 	size_t heap_n;
 	int32_t advance;            /* file whose record was handed out last, -1 none */
 	uint32_t failed;
-	bool stopped;
+	const volatile sig_atomic_t *stop;
 	merge_error_fn on_error;
 	void *ctx;
 };
 
-static void report(struct merge *m, const char *msg)
+static void report(struct merge *m, int file, sl_time last_ts, const char *msg)
 {
 	if (m->on_error)
-		m->on_error(m->ctx, msg);
+		m->on_error(m->ctx, file, last_ts, msg);
 }
 
-/* Reads in's next record; on end or error closes its source. */
-static void input_read(struct merge *m, struct input *in)
+static bool stopped(const struct merge *m) { return m->stop && *m->stop; }
+
+/* Reads in's next record; on end or error closes its source. file is in's
+ * number, -1 before the inputs are numbered. */
+static void input_read(struct merge *m, struct input *in, int file)
 {
 	char err[512];
+	sl_time last = in->has_next ? in->next.ts : 0;
 	in->has_next = false;
 	if (!in->src)
 		return;
@@ -58,12 +63,20 @@ static void input_read(struct merge *m, struct input *in)
 		in->has_next = true;
 		return;
 	}
-	if (r < 0) {
+	in->consumed = source_offset(in->src);
+	if (r < 0 && !stopped(m)) {
 		in->failed = true;
 		m->failed++;
-		report(m, err);
+		report(m, file, last, err);
+	} else if (r == 0 && in->size && in->consumed < in->size) {
+		/* libpcap takes a file that ends inside a record header for a
+		 * clean end on some versions: the bytes left say otherwise. */
+		snprintf(err, sizeof(err), "%s: %" PRIu64 " bytes left unread after the last complete record "
+			 "(the file is cut inside a record header)", in->name, in->size - in->consumed);
+		in->failed = true;
+		m->failed++;
+		report(m, file, last, err);
 	}
-	in->consumed = source_offset(in->src);
 	source_close(in->src);
 	in->src = NULL;
 }
@@ -130,11 +143,11 @@ struct merge *merge_open(char *const *paths, size_t n, merge_error_fn on_error, 
 		if (!in->src) {
 			in->failed = true;
 			m->failed++;
-			report(m, msg);
+			report(m, -1, 0, msg);
 			continue;
 		}
 		in->size = source_size(in->src);
-		input_read(m, in);
+		input_read(m, in, -1);
 	}
 	/* The records pending in each input point into that input's own
 	 * buffer, so moving the structs does not invalidate them. */
@@ -154,11 +167,11 @@ oom:
 
 int merge_next(struct merge *m, struct raw_packet *out)
 {
-	if (m->stopped)
+	if (stopped(m))
 		return 0;
 	if (m->advance >= 0) {
 		struct input *in = &m->in[m->advance];
-		input_read(m, in);
+		input_read(m, in, m->advance);
 		if (!in->has_next)
 			m->heap[0] = m->heap[--m->heap_n];
 		if (m->heap_n)
@@ -174,7 +187,7 @@ int merge_next(struct merge *m, struct raw_packet *out)
 	return 1;
 }
 
-void merge_stop(struct merge *m) { m->stopped = true; }
+void merge_set_stop_flag(struct merge *m, const volatile sig_atomic_t *flag) { m->stop = flag; }
 
 size_t merge_files(const struct merge *m) { return m->n; }
 

@@ -12,6 +12,8 @@
 #ifndef SLEUTH_MERGE_H
 #define SLEUTH_MERGE_H
 
+#include <signal.h>
+
 #include "common.h"
 #include "packet.h"
 
@@ -21,8 +23,10 @@
 struct merge;
 
 /* Called for every input error (a file that cannot be opened, a damaged
- * record, bytes left after the last record). msg names the file. */
-typedef void (*merge_error_fn)(void *ctx, const char *msg);
+ * record, bytes left after the last record). msg names the file; file is
+ * the file's number (-1 before numbering: nothing was read from it) and
+ * last_ts the time of the last record read from it (0 if none). */
+typedef void (*merge_error_fn)(void *ctx, int file, sl_time last_ts, const char *msg);
 
 /* Opens every path ("-" is stdin) and reads its first record. Returns NULL
  * only when nothing can be set up (out of memory, too many files; message
@@ -33,9 +37,10 @@ struct merge *merge_open(char *const *paths, size_t n, merge_error_fn on_error, 
 /* 1: *out is the next record in time (valid until the next call; its frame
  * is frame_make(file, record number)); 0: every file is done. */
 int merge_next(struct merge *m, struct raw_packet *out);
-/* Makes a blocked or pending read give up: after this, merge_next returns 0.
- * Safe to call from the reading thread only. */
-void merge_stop(struct merge *m);
+/* A flag (set by a signal handler) that stops the merge: once it is set,
+ * merge_next returns 0, and a read it interrupted (EINTR) is not reported
+ * as a damaged file. */
+void merge_set_stop_flag(struct merge *m, const volatile sig_atomic_t *flag);
 size_t merge_files(const struct merge *m);
 /* The name of file idx as the user gave it ("stdin" for -), NULL if out of range. */
 const char *merge_file_name(const struct merge *m, uint32_t idx);

@@ -47,6 +47,8 @@
 /* Repetitive TCP events (retransmissions, keep-alives, zero windows) kept in
  * a timeline per direction; the rest are counted in the TCP stats only. */
 #define TL_REPEAT_EVENTS_MAX 8
+/* Damaged files remembered to mark the sessions they cut. */
+#define PIPELINE_MAX_CUTS 64
 
 static const uint16_t mail_ports[] = { 25, 465, 587, 2525, 10025, 0 };
 
@@ -81,6 +83,13 @@ struct pipeline {
 	struct summary sum;
 	sl_time capture_end;
 	char input[256];
+	struct {
+		uint32_t file;
+		sl_time last_ts;
+		char msg[256];
+	} cuts[PIPELINE_MAX_CUTS];      /* damaged files (first PIPELINE_MAX_CUTS) */
+	uint32_t n_cuts;
+	char interrupt_msg[64];         /* "" unless pipeline_interrupt */
 	bool finished;
 	bool discarding;                /* freeing without reporting */
 };
@@ -486,6 +495,29 @@ static bool session_is_smtp(const struct session *s)
 	return !s->saw_payload && is_mail_port(s->fi->server_port);
 }
 
+/* Was this session cut short by the capture rather than ended? A session
+ * that did not close (its flow ended at the end of input, or by the flow
+ * timeout after its file broke off) whose last packet is in a damaged file,
+ * or any session open when a signal stopped the analysis. */
+static const char *session_cut(const struct pipeline *pl, const struct flow_info *fi, enum flow_end why)
+{
+	if (why != END_CAPTURE_END && why != END_IDLE)
+		return NULL;
+	if (pl->interrupt_msg[0] && why == END_CAPTURE_END)
+		return pl->interrupt_msg;
+	uint32_t file = frame_file(fi->last_frame);
+	for (uint32_t i = 0; i < pl->n_cuts; i++) {
+		if (pl->cuts[i].file != file)
+			continue;
+		/* An idle end that was due before the file broke off is an
+		 * ordinary idle end. */
+		if (why == END_IDLE && fi->last_ts + pl->cfg.engine.flow_timeout <= pl->cuts[i].last_ts)
+			return NULL;
+		return pl->cuts[i].msg;
+	}
+	return NULL;
+}
+
 /* Decides what the flow was, reports it if it was an SMTP session, and
  * frees everything but the stub the engine still points to. */
 static void session_finalize(struct session *s, enum flow_end why)
@@ -521,6 +553,7 @@ static void session_finalize(struct session *s, enum flow_end why)
 			.capture_started_midstream = s->midstream,
 		};
 		memcpy(v.risks, s->risks, sizeof(v.risks));
+		v.cut = session_cut(pl, fi, why);
 		struct verdict verdict;
 		diagnose(&v, &pl->cfg.diag, &verdict);
 		pl->sum.smtp_sessions++;
@@ -631,7 +664,28 @@ void pipeline_sweep(struct pipeline *p, sl_time now)
 
 void pipeline_input_error(struct pipeline *p, const char *msg)
 {
-	snprintf(p->sum.error, sizeof(p->sum.error), "%s", msg);
+	if (!p->sum.error[0])
+		snprintf(p->sum.error, sizeof(p->sum.error), "%s", msg);
+	if (p->sum.n_errors < SUMMARY_MAX_ERRORS)
+		snprintf(p->sum.errors[p->sum.n_errors++], sizeof(p->sum.errors[0]), "%s", msg);
+	p->sum.errors_total++;
+}
+
+void pipeline_input_cut(struct pipeline *p, int file, sl_time last_ts, const char *msg)
+{
+	pipeline_input_error(p, msg);
+	if (file < 0 || p->n_cuts == PIPELINE_MAX_CUTS)
+		return;
+	p->cuts[p->n_cuts].file = (uint32_t)file;
+	p->cuts[p->n_cuts].last_ts = last_ts;
+	snprintf(p->cuts[p->n_cuts].msg, sizeof(p->cuts[0].msg), "%s", msg);
+	p->n_cuts++;
+}
+
+void pipeline_interrupt(struct pipeline *p, const char *signame)
+{
+	snprintf(p->sum.interrupted, sizeof(p->sum.interrupted), "%s", signame);
+	snprintf(p->interrupt_msg, sizeof(p->interrupt_msg), "analysis interrupted (%s)", signame);
 }
 
 void pipeline_set_kernel_drops(struct pipeline *p, uint64_t drops)

@@ -65,6 +65,15 @@ void pipeline_feed(struct pipeline *p, const struct raw_packet *raw);
 void pipeline_sweep(struct pipeline *p, sl_time now);
 /* Records an input error for the summary (reading stops, sessions so far count). */
 void pipeline_input_error(struct pipeline *p, const char *msg);
+/* An input file broke off: file is its number (frame_file) and last_ts the
+ * time of its last record read. Records the error, and sessions still open
+ * whose last packet came from that file get capture_incomplete with msg as
+ * the damage named (unless a server reply already proves their cause). */
+void pipeline_input_cut(struct pipeline *p, int file, sl_time last_ts, const char *msg);
+/* The analysis is being stopped by a signal (name: "SIGINT", "SIGTERM"):
+ * call before pipeline_finish; the sessions still open get
+ * capture_incomplete ("analysis interrupted") and the summary says so. */
+void pipeline_interrupt(struct pipeline *p, const char *signame);
 void pipeline_set_kernel_drops(struct pipeline *p, uint64_t drops);
 /* Ends every open session and prints the summary. */
 void pipeline_finish(struct pipeline *p);

@@ -174,6 +174,8 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 	if (f0 && f1 && f0 != f1)
 		fprintf(f, "  files     %s (frame %" PRIu64 ") to %s (frame %" PRIu64 ")\n", f0, frame_no(fi->first_frame),
 			f1, frame_no(fi->last_frame));
+	else if (f0 && fi->first_frame == fi->last_frame)
+		fprintf(f, "  file      %s (frame %" PRIu64 ")\n", f0, frame_no(fi->first_frame));
 	else if (f0)
 		fprintf(f, "  file      %s (frames %" PRIu64 "-%" PRIu64 ")\n", f0, frame_no(fi->first_frame),
 			frame_no(fi->last_frame));
@@ -213,13 +215,17 @@ void reporter_session(struct reporter *r, const struct session_view *s, const st
 	r->sessions++;
 	if (r->o.quiet)
 		return;
+	/* Each session is flushed as it ends, so a reader at the other end of
+	 * a pipe (or `tail -f`) sees it at once. */
 	if (r->o.json) {
 		report_json_session(r, s, v);
+		fflush(r->o.out);
 		return;
 	}
 	if (r->o.transcript)
 		report_transcript_session(r, s, v);
 	text_session(r, s, v);
+	fflush(r->o.out);
 }
 
 void reporter_summary(struct reporter *r, const struct summary *sum)
@@ -284,7 +290,17 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 		fprintf(f, "  reassembly cap hits: %" PRIu64 "\n", sum->ooo_cap_hits);
 	if (sum->kernel_stats)
 		fprintf(f, "  kernel drops: %" PRIu64 "\n", sum->kernel_drops);
-	if (sum->error[0])
+	if (sum->n_errors) {
+		for (uint32_t i = 0; i < SL_MIN(sum->n_errors, SUMMARY_MAX_ERRORS); i++)
+			fprintf(f, "  %serror:%s %.256s\n", col(r, C_RED), col(r, C_RESET), sum->errors[i]);
+		if (sum->errors_total > sum->n_errors)
+			fprintf(f, "  %serror:%s ... and %" PRIu64 " more input errors\n", col(r, C_RED), col(r, C_RESET),
+				sum->errors_total - sum->n_errors);
+	} else if (sum->error[0]) {
 		fprintf(f, "  %serror:%s %.256s\n", col(r, C_RED), col(r, C_RESET), sum->error);
+	}
+	if (sum->interrupted[0])
+		fprintf(f, "  %sinterrupted:%s by %.16s; sessions still open were reported as capture_incomplete\n",
+			col(r, C_RED), col(r, C_RESET), sum->interrupted);
 	fflush(f);
 }

@@ -428,5 +428,19 @@ void report_json_summary(struct reporter *r, const struct summary *sum)
 		json_write_string(f, sum->error, strnlen(sum->error, sizeof(sum->error)));
 	else
 		fputs("null", f);
+	fputs(",\"errors\":[", f);
+	for (uint32_t i = 0; i < SL_MIN(sum->n_errors, SUMMARY_MAX_ERRORS); i++) {
+		if (i)
+			fputc(',', f);
+		json_write_string(f, sum->errors[i], strnlen(sum->errors[i], sizeof(sum->errors[i])));
+	}
+	if (!sum->n_errors && sum->error[0])
+		json_write_string(f, sum->error, strnlen(sum->error, sizeof(sum->error)));
+	fprintf(f, "],\"errors_total\":%" PRIu64 ",\"interrupted\":",
+		sum->errors_total ? sum->errors_total : (uint64_t)(sum->error[0] != 0));
+	if (sum->interrupted[0])
+		json_write_string(f, sum->interrupted, strnlen(sum->interrupted, sizeof(sum->interrupted)));
+	else
+		fputs("null", f);
 	fputs("}\n", f);
 }

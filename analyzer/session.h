@@ -25,6 +25,12 @@ struct session_view {
 	enum flow_end end;
 	sl_time capture_end;            /* time of the newest record read so far */
 	bool capture_started_midstream; /* first packet was not a SYN */
+	/* Non-NULL when the capture was cut while this session was open: the
+	 * analysis was interrupted, or the file it was in is damaged or
+	 * truncated. Names the cause ("analysis interrupted (SIGINT)", or the
+	 * input error). The diagnosis then gives capture_incomplete unless the
+	 * part read already proves a cause by a server reply. */
+	const char *cut;
 };
 
 #endif
