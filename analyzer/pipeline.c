@@ -503,6 +503,9 @@ static const char *session_cut(const struct pipeline *pl, const struct flow_info
 {
 	if (why != END_CAPTURE_END && why != END_IDLE)
 		return NULL;
+	/* A RST, or a FIN each way, closed it: its ending is in the capture. */
+	if (fi->dir[0].rst_frame || fi->dir[1].rst_frame || (fi->dir[0].fin_frame && fi->dir[1].fin_frame))
+		return NULL;
 	if (pl->interrupt_msg[0] && why == END_CAPTURE_END)
 		return pl->interrupt_msg;
 	uint32_t file = frame_file(fi->last_frame);
