@@ -6,7 +6,9 @@
  * 2 usage error. A file that breaks off mid-way is reported and the sessions
  * read so far still count; the next file is read as usual.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <pcap/pcap.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "filter.h"
 #include "merge.h"
 #include "pipeline.h"
 #include "server.h"
@@ -127,13 +130,42 @@ static void on_input_error(void *ctx, int file, sl_time last_ts, const char *msg
 	pipeline_input_cut(ctx, file, last_ts, msg);
 }
 
-/* Reads every input, merged by time, into the pipeline. progress: 1 on,
+/* What `analyze` reads of its inputs (beyond the pipeline's options). */
+struct analyze_opts {
+	const char *bpf;            /* -f: records the expression rejects are skipped */
+	sl_time since, until;       /* --since/--until; 0 = open */
+	uint64_t count;             /* -c: stop after this many records analysed; 0 = all */
+	int progress;               /* 1 on, 0 off, -1 auto */
+};
+
+/* A BPF syntax error is a usage error: checked once against Ethernet before
+ * any file is read (each file compiles it again for its own link type). */
+static bool bpf_check(const char *expr, char *err, size_t errlen)
+{
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
+	struct bpf_program prog;
+	if (!dead) {
+		snprintf(err, errlen, "cannot compile filters");
+		return false;
+	}
+	bool ok = pcap_compile(dead, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
+	if (ok)
+		pcap_freecode(&prog);
+	else
+		snprintf(err, errlen, "-f '%s': %s", expr, pcap_geterr(dead));
+	pcap_close(dead);
+	return ok;
+}
+
+/* Reads every input, merged by time, into the pipeline: the records the
+ * filter and the time window let through, up to -c of them. progress: 1 on,
  * 0 off, -1 auto (stderr is a TTY and every input a regular file). Returns
  * false when an input could not be read to its end. */
-static bool analyze_inputs(struct pipeline *pl, char *const *paths, size_t n, int progress)
+static bool analyze_inputs(struct pipeline *pl, char *const *paths, size_t n, const struct analyze_opts *ao)
 {
 	char err[512];
-	struct merge *m = merge_open(paths, n, on_input_error, pl, err, sizeof(err));
+	int progress = ao->progress;
+	struct merge *m = merge_open(paths, n, ao->bpf, on_input_error, pl, err, sizeof(err));
 	if (!m) {
 		fprintf(stderr, "smtpsleuth: %s\n", err);
 		pipeline_input_error(pl, err);
@@ -146,9 +178,18 @@ static bool analyze_inputs(struct pipeline *pl, char *const *paths, size_t n, in
 	struct progress pr = { .on = progress > 0 || (progress < 0 && total && isatty(STDERR_FILENO)) };
 	pr.start = pr.last = mono_now();
 	struct raw_packet raw;
-	uint64_t k = 0;
+	uint64_t k = 0, fed = 0;
 	while (merge_next(m, &raw) > 0) {
+		if (ao->since && raw.ts < ao->since)
+			continue;
+		/* The merge delivers in time order: past --until, nothing more
+		 * is wanted (a record out of order in one file is the exception
+		 * mergecap makes too). */
+		if (ao->until && raw.ts > ao->until)
+			break;
 		pipeline_feed(pl, &raw);
+		if (ao->count && ++fed >= ao->count)
+			break;
 		if (pr.on && ++k % PROGRESS_CHECK_RECORDS == 0)
 			progress_tick(&pr, pl, m);
 	}
@@ -168,21 +209,51 @@ static int analyze_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "progress", no_argument, NULL, 'P' },
 		{ "no-progress", no_argument, NULL, 'N' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pipeline_config cfg;
 	char err[512];
-	int c, progress = -1;
+	int c;
+	struct analyze_opts ao = { .progress = -1 };
 
 	pipeline_config_default(&cfg);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, PIPELINE_SHORT_OPTIONS "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, PIPELINE_SHORT_OPTIONS "hf:c:", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			analyze_usage(stdout);
 			return 0;
 		}
 		if (c == 'P' || c == 'N') {
-			progress = c == 'P';
+			ao.progress = c == 'P';
+			continue;
+		}
+		if (c == 'S' || c == 'U') {
+			if (!time_parse(optarg, c == 'S' ? &ao.since : &ao.until)) {
+				fprintf(stderr, "smtpsleuth analyze: --%s: '%s' is not a time (ISO 8601 like 2024-05-01T10:00:00Z, or epoch seconds)\n",
+					c == 'S' ? "since" : "until", optarg);
+				return 2;
+			}
+			continue;
+		}
+		if (c == 'f') {
+			if (!bpf_check(optarg, err, sizeof(err))) {
+				fprintf(stderr, "smtpsleuth analyze: %s\n", err);
+				return 2;
+			}
+			ao.bpf = optarg;
+			continue;
+		}
+		if (c == 'c') {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || v == 0 || optarg[0] == '-') {
+				fprintf(stderr, "smtpsleuth analyze: -c: '%s' is not a positive number of packets\n", optarg);
+				return 2;
+			}
+			ao.count = v;
 			continue;
 		}
 		int r = pipeline_config_option(&cfg, c, optarg, err, sizeof(err));
@@ -207,7 +278,7 @@ static int analyze_main(int argc, char **argv)
 		return 1;
 	}
 	install_stop_handlers();
-	bool ok = analyze_inputs(pl, argv + optind, (size_t)(argc - optind), progress);
+	bool ok = analyze_inputs(pl, argv + optind, (size_t)(argc - optind), &ao);
 	pipeline_free(pl);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return 1;

@@ -114,7 +114,7 @@ static int input_cmp(const void *pa, const void *pb)
 	return strcmp(a->name, b->name);
 }
 
-struct merge *merge_open(char *const *paths, size_t n, merge_error_fn on_error, void *ctx,
+struct merge *merge_open(char *const *paths, size_t n, const char *bpf, merge_error_fn on_error, void *ctx,
 			 char *err, size_t errlen)
 {
 	if (n == 0 || n > MERGE_MAX_FILES) {
@@ -141,6 +141,14 @@ struct merge *merge_open(char *const *paths, size_t n, merge_error_fn on_error, 
 		if (!in->name)
 			goto oom;
 		if (!in->src) {
+			in->failed = true;
+			m->failed++;
+			report(m, -1, 0, msg);
+			continue;
+		}
+		if (bpf && !source_set_filter(in->src, bpf, msg, sizeof(msg))) {
+			source_close(in->src);
+			in->src = NULL;
 			in->failed = true;
 			m->failed++;
 			report(m, -1, 0, msg);

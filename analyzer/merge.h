@@ -28,11 +28,12 @@ struct merge;
  * last_ts the time of the last record read from it (0 if none). */
 typedef void (*merge_error_fn)(void *ctx, int file, sl_time last_ts, const char *msg);
 
-/* Opens every path ("-" is stdin) and reads its first record. Returns NULL
+/* Opens every path ("-" is stdin) and reads its first record (the first
+ * the BPF expression bpf accepts, when not NULL). Returns NULL
  * only when nothing can be set up (out of memory, too many files; message
  * in err). Files that fail to open are reported through on_error and take
  * the last numbers. */
-struct merge *merge_open(char *const *paths, size_t n, merge_error_fn on_error, void *ctx,
+struct merge *merge_open(char *const *paths, size_t n, const char *bpf, merge_error_fn on_error, void *ctx,
 			 char *err, size_t errlen);
 /* 1: *out is the next record in time (valid until the next call; its frame
  * is frame_make(file, record number)); 0: every file is done. */

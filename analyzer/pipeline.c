@@ -193,18 +193,26 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		cfg->report.failures_only = true;
 		return 1;
 	case PIPELINE_OPT_BASE + 6:
-		if (!sl_addr_parse(arg, &cfg->report.addr_filter)) {
-			snprintf(err, errlen, "--host: '%s' is not an IPv4 or IPv6 address", arg);
+		if (cfg->report.n_hosts == REPORT_MAX_FILTERS) {
+			snprintf(err, errlen, "--host: at most %d values", REPORT_MAX_FILTERS);
 			return -1;
 		}
-		cfg->report.has_addr_filter = true;
+		if (!sl_cidr_parse(arg, &cfg->report.hosts[cfg->report.n_hosts])) {
+			snprintf(err, errlen, "--host: '%s' is not an IPv4 or IPv6 address or ADDR/BITS block", arg);
+			return -1;
+		}
+		cfg->report.n_hosts++;
 		return 1;
 	case PIPELINE_OPT_BASE + 7:
 		if (!parse_size(arg, &n) || n == 0 || n > 65535) {
 			snprintf(err, errlen, "--port: '%s' is not a port number", arg);
 			return -1;
 		}
-		cfg->report.port_filter = (uint16_t)n;
+		if (cfg->report.n_ports == REPORT_MAX_FILTERS) {
+			snprintf(err, errlen, "--port: at most %d values", REPORT_MAX_FILTERS);
+			return -1;
+		}
+		cfg->report.ports[cfg->report.n_ports++] = (uint16_t)n;
 		return 1;
 	case 'q':
 		cfg->report.quiet = true;

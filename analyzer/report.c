@@ -91,11 +91,20 @@ bool reporter_wants(const struct reporter *r, const struct session_view *s, cons
 		return false;
 	if (r->o.failures_only && v->cause == CAUSE_COMPLETED)
 		return false;
-	if (r->o.has_addr_filter && !sl_addr_eq(&s->fi->client, &r->o.addr_filter) &&
-	    !sl_addr_eq(&s->fi->server, &r->o.addr_filter))
-		return false;
-	if (r->o.port_filter && s->fi->client_port != r->o.port_filter && s->fi->server_port != r->o.port_filter)
-		return false;
+	if (r->o.n_hosts) {
+		bool hit = false;
+		for (uint32_t i = 0; i < SL_MIN(r->o.n_hosts, REPORT_MAX_FILTERS) && !hit; i++)
+			hit = sl_cidr_match(&r->o.hosts[i], &s->fi->client) || sl_cidr_match(&r->o.hosts[i], &s->fi->server);
+		if (!hit)
+			return false;
+	}
+	if (r->o.n_ports) {
+		bool hit = false;
+		for (uint32_t i = 0; i < SL_MIN(r->o.n_ports, REPORT_MAX_FILTERS) && !hit; i++)
+			hit = s->fi->client_port == r->o.ports[i] || s->fi->server_port == r->o.ports[i];
+		if (!hit)
+			return false;
+	}
 	return true;
 }
 

@@ -9,11 +9,13 @@
 #include <stdio.h>
 
 #include "engine.h"
+#include "filter.h"
 #include "session.h"
 #include "verdict.h"
 
 #define REPORT_MAX_PROTOCOLS 64
 #define SUMMARY_MAX_ERRORS   32
+#define REPORT_MAX_FILTERS   64     /* --host and --port values each */
 
 struct report_opts {
 	FILE *out;
@@ -23,9 +25,13 @@ struct report_opts {
 	bool quiet;                 /* -q: no per-session blocks, summary only */
 	bool failures_only;
 	uint32_t cause_mask;        /* bit per enum cause; 0 = all */
-	bool has_addr_filter;
-	struct sl_addr addr_filter; /* session matches if client or server equals it */
-	uint16_t port_filter;       /* 0 = any; matches client or server port */
+	/* --host / --port (repeatable): a session matches when its client or
+	 * server lies in one of the blocks (if any are given) and its client or
+	 * server port is one of the ports (if any are given). */
+	struct sl_cidr hosts[REPORT_MAX_FILTERS];
+	uint32_t n_hosts;
+	uint16_t ports[REPORT_MAX_FILTERS];
+	uint32_t n_ports;
 };
 
 /* Counts that add up: flows = smtp_sessions + other_flows + dropped flows. */

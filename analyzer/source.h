@@ -18,6 +18,11 @@ struct source *source_open_file(const char *path, char *err, size_t errlen);
  * ("FILE: record N: ..."). */
 int source_next(struct source *s, struct raw_packet *out, char *err, size_t errlen);
 int source_linktype(const struct source *s);
+/* Compiles a BPF expression for this file's link type; records it rejects
+ * are skipped (their frame numbers are kept). false with a message in err. */
+bool source_set_filter(struct source *s, const char *expr, char *err, size_t errlen);
+/* The file is gzip-compressed (read through zlib). */
+bool source_is_compressed(const struct source *s);
 /* Size of the file when it is a regular file, else 0. */
 uint64_t source_size(const struct source *s);
 /* Bytes of the file consumed so far (the stream position, buffered bytes
