@@ -31,6 +31,8 @@ const char *report_decode_name(enum decode_result r);
 void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 void report_json_summary(struct reporter *r, const struct summary *sum);
 void report_transcript_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
+/* --json --transcript: writes ,"transcript":[{frame, file, time, side, line}...],"transcript_omitted":N */
+void report_transcript_json(struct reporter *r, const struct session_view *s);
 /* Writes "+12.345s" (time since the session began) into buf. */
 const char *report_rel_time(sl_time t, sl_time t0, char *buf, size_t len);
 /* Copies a command line with any AUTH secret replaced by ********. */

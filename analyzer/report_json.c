@@ -128,15 +128,15 @@ static void jreply(FILE *f, const struct smtp_reply *r)
 	fputc('}', f);
 }
 
-/* Space-separated words as a JSON array. */
-static void jwords(FILE *f, const char *s)
+/* sep-separated items as a JSON array. */
+static void jlist(FILE *f, const char *s, const char *sep)
 {
 	fputc('[', f);
 	bool first = true;
 	while (s && *s) {
-		while (*s == ' ')
+		while (*s && strchr(sep, *s))
 			s++;
-		size_t n = strcspn(s, " ");
+		size_t n = strcspn(s, sep);
 		if (!n)
 			break;
 		if (!first)
@@ -234,7 +234,7 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 	fputs(",\"helo_verb\":", f);
 	jstr(f, s->helo_verb);
 	fputs(",\"extensions\":", f);
-	jwords(f, s->extensions);
+	jlist(f, s->extensions, "\n");
 	fputs(",\"size_limit\":", f);
 	if (s->has_size_limit)
 		fprintf(f, "%" PRIu64, s->size_limit);
@@ -379,7 +379,10 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 		jstr(f, v->ev[i].text);
 		fputc('}', f);
 	}
-	fputs("]}}\n", f);
+	fputs("]}", f);
+	if (r->o.transcript)
+		report_transcript_json(r, s);
+	fputs("}\n", f);
 }
 
 void report_json_summary(struct reporter *r, const struct summary *sum)

@@ -274,7 +274,7 @@ static void idle_session(struct tu_session *t)
 	tu_sess_init(t);
 	tu_handshake(t);
 	tu_greet(t, 220, "", "mx.example.net ESMTP \"quoted\" \\ back");
-	tu_ehlo(t, "PIPELINING SIZE 10240000 AUTH PLAIN LOGIN");
+	tu_ehlo(t, "PIPELINING\nSIZE 10240000\nAUTH PLAIN LOGIN");
 	tu_cmd(t, CMD_AUTH, "AUTH PLAIN dXNlcgB1c2VyAHNlY3JldA==");
 	tu_reply(t, 235, "2.7.0", "Authentication successful");
 	snprintf(t->f.auth_user, sizeof(t->f.auth_user), "user");
@@ -342,7 +342,7 @@ START_TEST(test_json_contract_keys)
 		"{\"type\":\"session\",\"id\":1,", "\"start\":\"2023-11-14T22:13:20.000000Z\"", "\"end\":",
 		"\"client\":{\"ip\":\"192.0.2.10\",\"port\":40000}", "\"server\":{\"ip\":\"198.51.100.25\",\"port\":25}",
 		"\"protocol\":\"SMTP\"", "\"risks\":[\"Known Proto on Non Std Port\"]", "\"banner\":",
-		"\"helo\":\"client.example\"", "\"extensions\":[\"PIPELINING\",\"SIZE\",\"10240000\"",
+		"\"helo\":\"client.example\"", "\"extensions\":[\"PIPELINING\",\"SIZE 10240000\",\"AUTH PLAIN LOGIN\"]",
 		"\"size_limit\":10240000", "\"auth\":{\"mechanism\":\"PLAIN\",\"user\":\"user\",\"result\":\"accepted\",\"code\":235",
 		"\"starttls\":\"none\"", "\"mail_from\":\"a@example.org\"", "\"rcpt_to\":[\"b@example.net\"]",
 		"\"size\":931", "\"bytes\":931", "\"reply\":{\"code\":250,\"enhanced\":\"2.0.0\"", "\"subject\":\"Hello \\ufffd\\ufffd world\"",
@@ -442,6 +442,32 @@ START_TEST(test_transcript)
 	ck_assert_ptr_nonnull(strstr(out, "[fin]"));
 	/* relative times start at +0 */
 	ck_assert_ptr_nonnull(strstr(out, "+0.000s"));
+	free(out);
+	tu_sess_free(&t);
+}
+END_TEST
+
+/* --json --transcript: the dialog inside the session object, each line with
+ * its frame, file, time and side; secrets masked there too. */
+START_TEST(test_json_transcript)
+{
+	struct tu_session t;
+	struct verdict v;
+	idle_session(&t);
+	struct report_opts o = { .json = true, .transcript = true };
+	size_t len;
+	char *out = render(&o, &t, &v, false, &len);
+	ck_assert_ptr_nonnull(strstr(out, ",\"transcript\":[{\"frame\":1,\"file\":"));
+	ck_assert_ptr_nonnull(strstr(out, "\"side\":\"client\",\"line\":\"EHLO client.example\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "\"side\":\"server\",\"line\":\"  SIZE 10240000\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "\"line\":\"AUTH PLAIN ********\""));
+	ck_assert_ptr_null(strstr(out, "dXNlcgB1c2VyAHNlY3JldA"));
+	ck_assert_ptr_nonnull(strstr(out, "\"transcript_omitted\":0}"));
+	/* without --transcript, no transcript key */
+	free(out);
+	o.transcript = false;
+	out = render(&o, &t, &v, false, &len);
+	ck_assert_ptr_null(strstr(out, "\"transcript\""));
 	free(out);
 	tu_sess_free(&t);
 }
@@ -561,6 +587,7 @@ static Suite *suite(void)
 	tc = tcase_create("text");
 	tcase_add_test(tc, test_text_block);
 	tcase_add_test(tc, test_transcript);
+	tcase_add_test(tc, test_json_transcript);
 	tcase_add_test(tc, test_filters);
 	suite_add_tcase(s, tc);
 	return s;
