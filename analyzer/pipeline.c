@@ -59,6 +59,9 @@ struct session {
 	char protocol[32];
 	const char *risks[SESSION_MAX_RISKS];
 	uint32_t n_risks;
+	const char *ignored[SESSION_MAX_RISKS], *ignored_why[SESSION_MAX_RISKS];
+	uint32_t n_ignored;
+	bool guessed;                   /* protocol named from the port only */
 	struct smtp *smtp;              /* NULL once we stopped dissecting */
 	struct timeline tl;
 	struct extract_session *xs;
@@ -299,7 +302,18 @@ static void session_refresh_class(struct session *s)
 	if (!s->cf)
 		return;
 	snprintf(s->protocol, sizeof(s->protocol), "%s", classify_name(s->cf));
-	s->n_risks = classify_risks(s->cf, s->risks, SESSION_MAX_RISKS);
+	s->guessed = classify_guessed(s->cf);
+	struct classify_risk cr[2 * SESSION_MAX_RISKS];
+	uint32_t n = classify_risks_judged(s->cf, is_mail_port(s->fi->server_port), cr, SL_ARRAY_LEN(cr));
+	s->n_risks = s->n_ignored = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!cr[i].ignored_why && s->n_risks < SESSION_MAX_RISKS) {
+			s->risks[s->n_risks++] = cr[i].name;
+		} else if (cr[i].ignored_why && s->n_ignored < SESSION_MAX_RISKS) {
+			s->ignored[s->n_ignored] = cr[i].name;
+			s->ignored_why[s->n_ignored++] = cr[i].ignored_why;
+		}
+	}
 }
 
 static void session_end_classify(struct session *s)
@@ -496,7 +510,7 @@ static bool session_is_smtp(const struct session *s)
 		return true;
 	if (s->not_smtp)
 		return false;
-	if (!strncmp(s->protocol, "SMTP", 4))
+	if (!strncmp(s->protocol, "SMTP", 4) && !s->guessed)
 		return true;
 	/* No SMTP bytes either way: a refused, unanswered or silent connection
 	 * to a mail port is still a session a mail administrator asks about. */
@@ -564,6 +578,10 @@ static void session_finalize(struct session *s, enum flow_end why)
 			.capture_started_midstream = s->midstream,
 		};
 		memcpy(v.risks, s->risks, sizeof(v.risks));
+		memcpy(v.risks_ignored, s->ignored, sizeof(v.risks_ignored));
+		memcpy(v.risks_ignored_why, s->ignored_why, sizeof(v.risks_ignored_why));
+		v.n_risks_ignored = s->n_ignored;
+		v.protocol_guessed = s->guessed;
 		v.cut = session_cut(pl, fi, why);
 		struct verdict verdict;
 		diagnose(&v, &pl->cfg.diag, &verdict);

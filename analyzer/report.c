@@ -175,9 +175,16 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 	sl_addr_str(&fi->server, sa, sizeof(sa));
 	dur(fi->last_ts - fi->first_ts, d, sizeof(d));
 	bool v6 = fi->client.v == 6;
-	fprintf(f, "%s#%" PRIu64 "%s  %s%s%s:%u -> %s%s%s:%u  %s  %s  %s\n", col(r, C_BOLD), s->id, col(r, C_RESET),
+	fprintf(f, "%s#%" PRIu64 "%s  %s%s%s:%u -> %s%s%s:%u  %s  %s  %s%s\n", col(r, C_BOLD), s->id, col(r, C_RESET),
 		v6 ? "[" : "", ca, v6 ? "]" : "", fi->client_port, v6 ? "[" : "", sa, v6 ? "]" : "", fi->server_port,
-		sl_time_str(fi->first_ts, t0, sizeof(t0)), d, s->protocol ? s->protocol : "Unknown");
+		sl_time_str(fi->first_ts, t0, sizeof(t0)), d, s->protocol ? s->protocol : "Unknown",
+		s->protocol_guessed ? " (guessed by port)" : "");
+	if (s->n_risks) {
+		fprintf(f, "  risks     ");
+		for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++)
+			fprintf(f, "%s%s", i ? ", " : "", s->risks[i]);
+		fputc('\n', f);
+	}
 	const char *f0 = report_file(r, fi->first_frame, fi->file);
 	const char *f1 = report_file(r, fi->last_frame, fi->file);
 	if (f0 && f1 && f0 != f1)

@@ -321,11 +321,19 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 	jaddr(f, &fi->server, fi->server_port);
 	fputs(",\"protocol\":", f);
 	jstr(f, s->protocol ? s->protocol : "Unknown");
-	fputs(",\"risks\":[", f);
+	fprintf(f, ",\"protocol_guessed\":%s,\"risks\":[", s->protocol_guessed ? "true" : "false");
 	for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++) {
 		if (i)
 			fputc(',', f);
 		jstr(f, s->risks[i]);
+	}
+	fputs("],\"risks_ignored\":[", f);
+	for (uint32_t i = 0; i < SL_MIN(s->n_risks_ignored, SESSION_MAX_RISKS); i++) {
+		fputs(i ? ",{\"risk\":" : "{\"risk\":", f);
+		jstr(f, s->risks_ignored[i]);
+		fputs(",\"why\":", f);
+		jstr(f, s->risks_ignored_why[i]);
+		fputc('}', f);
 	}
 	fputs("],\"smtp\":", f);
 	jsmtp(r, f, s->smtp, fi->file);

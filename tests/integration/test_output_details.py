@@ -9,13 +9,19 @@
 - the tls-mismatch evidence and event cite the server's plaintext packet
   (tshark: a packet from the server carrying an SMTP reply), not the
   client's ClientHello;
-- the text transcript carries frame numbers.
+- the text transcript carries frame numbers;
+- nDPI's findings for what they are: a protocol named from the port only is
+  marked guessed (a SYN to 587 refused by RST), and "Known Protocol on Non
+  Standard Port" for SMTP on a mail port is left out, with why.
 """
+import glob
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
+import tempfile
 
 BIN = os.environ.get("SMTPSLEUTH")
 CORPUS = os.environ.get("SLEUTH_CORPUS", "")
@@ -28,6 +34,35 @@ def tshark(path, fields, flt=None):
     if flt:
         cmd += ["-Y", flt]
     return [l.split("|") for l in subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout.splitlines()]
+
+
+def write_refused(path):
+    """A SYN from 192.0.2.10 to 198.51.100.25:587 and the server's RST."""
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+        s = (s >> 16) + (s & 0xffff)
+        s += s >> 16
+        return ~s & 0xffff
+
+    def ip4(a):
+        return bytes(int(x) for x in a.split("."))
+
+    def pkt(src, dst, sp, dp, seq, ack, flags):
+        tcp = struct.pack("!HHIIBBHHH", sp, dp, seq, ack, 5 << 4, flags, 65535, 0, 0)
+        ph = ip4(src) + ip4(dst) + struct.pack("!BBH", 0, 6, len(tcp))
+        tcp = tcp[:16] + struct.pack("!H", csum(ph + tcp)) + tcp[18:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0, 64, 6, 0, ip4(src), ip4(dst))
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        return b"\0" * 12 + b"\x08\x00" + ip + tcp
+
+    recs = [(0, pkt("192.0.2.10", "198.51.100.25", 40000, 587, 1000, 0, 0x02)),
+            (200, pkt("198.51.100.25", "192.0.2.10", 587, 40000, 0, 1001, 0x14))]
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for us, d in recs:
+            f.write(struct.pack("<IIII", 1700000000, us, len(d), len(d)) + d)
 
 
 def main():
@@ -91,6 +126,26 @@ def main():
     p = subprocess.run([BIN, "analyze", "--transcript", path], capture_output=True, text=True, timeout=120)
     dialog = [l for l in p.stdout.splitlines() if " C: " in l or " S: " in l]
     check(dialog and all(" #" in l for l in dialog), f"text transcript: {len(dialog)} dialog lines, all with #frame")
+    # nDPI: a refused SYN to 587, built here (documentation addresses)
+    with tempfile.TemporaryDirectory() as tmp:
+        cap = os.path.join(tmp, "refused587.pcap")
+        write_refused(cap)
+        p = subprocess.run([BIN, "analyze", "--json", cap], capture_output=True, text=True, timeout=60)
+        s = json.loads(p.stdout.splitlines()[0])
+        check(s["verdict"]["cause"] == "connection_refused", "refused SYN to 587: connection_refused")
+        check(s["protocol"] == "Unknown" or s["protocol_guessed"] is True,
+              f"refused SYN to 587: {s['protocol']} is marked as guessed ({s['protocol_guessed']})")
+        p = subprocess.run([BIN, "analyze", cap], capture_output=True, text=True, timeout=60)
+        check(s["protocol"] == "Unknown" or "(guessed by port)" in p.stdout.splitlines()[0],
+              "text: the guessed name says '(guessed by port)'")
+    subs = []
+    for f in glob.glob(os.path.join(CORPUS, "*.pcap*")):
+        p = subprocess.run([BIN, "analyze", "--json", f], capture_output=True, text=True, timeout=120)
+        subs += [o for o in map(json.loads, p.stdout.splitlines())
+                 if o["type"] == "session" and o["server"]["port"] in (587, 2525) and o["protocol"].startswith("SMTP")]
+    check(subs and all("Known Protocol on Non Standard Port" not in o["risks"] for o in subs) and
+          all(r["why"] for o in subs for r in o["risks_ignored"]),
+          f"SMTP on 587/2525 ({len(subs)} corpus sessions): the port risk is left out, with why")
     if fails:
         print(f"{len(fails)} checks failed")
         return 1
