@@ -87,7 +87,8 @@ void diag_evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, 
 	memcpy(e->text, text, sizeof(e->text));
 }
 
-/* "30.0 s", "250 ms", "0.20 ms" */
+/* "30.0 s", "2.50 s", "250 ms", "1.2 ms", "200 µs", "under 1 µs" (the
+ * capture's own resolution: two packets in one microsecond show as 0) */
 const char *diag_dur(sl_time ns, char *buf, size_t len)
 {
 	if (ns < 0)
@@ -96,10 +97,14 @@ const char *diag_dur(sl_time ns, char *buf, size_t len)
 		snprintf(buf, len, "%.1f s", (double)ns / NS_PER_SEC);
 	else if (ns >= NS_PER_SEC)
 		snprintf(buf, len, "%.2f s", (double)ns / NS_PER_SEC);
-	else if (ns >= NS_PER_MS)
+	else if (ns >= 10 * NS_PER_MS)
 		snprintf(buf, len, "%.0f ms", (double)ns / NS_PER_MS);
+	else if (ns >= NS_PER_MS)
+		snprintf(buf, len, "%.1f ms", (double)ns / NS_PER_MS);
+	else if (ns >= NS_PER_USEC)
+		snprintf(buf, len, "%.0f \u00b5s", (double)ns / NS_PER_USEC);
 	else
-		snprintf(buf, len, "%.2f ms", (double)ns / NS_PER_MS);
+		snprintf(buf, len, "under 1 \u00b5s");
 	return buf;
 }
 

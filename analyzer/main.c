@@ -20,6 +20,7 @@
 #include "live.h"
 #include "filter.h"
 #include "merge.h"
+#include "options.h"
 #include "pipeline.h"
 #include "server.h"
 
@@ -69,17 +70,13 @@ static void usage(FILE *f)
 		"                                the bundled SMTP server (127.0.0.1:2525)\n"
 		"  reproduce CAUSE -w OUT.pcap   rebuild a case on loopback and capture it\n"
 		"\n"
+		"\n"
+		"  -h, --help                    this text\n"
+		"  -V, --version                 the version\n"
+		"\n"
 		"'smtpsleuth COMMAND --help' describes a command's options; see also smtpsleuth(1).\n");
 }
 
-static void analyze_usage(FILE *f)
-{
-	fprintf(f, "usage: smtpsleuth analyze [options] FILE...   (- reads stdin)\n\noptions:\n%s"
-		"  --progress             a progress line on stderr (default: when stderr is a terminal\n"
-		"                         and the inputs are files)\n"
-		"  --no-progress          no progress line\n"
-		"  -h, --help             this text\n", PIPELINE_OPTIONS_HELP);
-}
 
 static double mono_now(void)
 {
@@ -204,73 +201,69 @@ static bool analyze_inputs(struct pipeline *pl, char *const *paths, size_t n, co
 
 static int analyze_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		PIPELINE_LONG_OPTIONS,
-		{ "help", no_argument, NULL, 'h' },
-		{ "progress", no_argument, NULL, 'P' },
-		{ "no-progress", no_argument, NULL, 'N' },
-		{ "since", required_argument, NULL, 'S' },
-		{ "until", required_argument, NULL, 'U' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct option longopts[OPT_MAX_LONGS];
+	char shortopts[OPT_MAX_SHORTS];
 	struct pipeline_config cfg;
 	char err[512];
 	int c;
 	struct analyze_opts ao = { .progress = -1 };
 
+	if (!opt_getopt(OPT_ANALYZE, longopts, SL_ARRAY_LEN(longopts), shortopts, sizeof(shortopts)))
+		abort();        /* the table outgrew OPT_MAX_*: a build-time mistake */
 	pipeline_config_default(&cfg);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, PIPELINE_SHORT_OPTIONS "hf:c:", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			analyze_usage(stdout);
+	optind = 0;             /* glibc: full reset */
+	opterr = 0;
+	/* shortopts + 1: no '+', so options may follow the file names. */
+	while ((c = getopt_long(argc, argv, shortopts + 1, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			opt_help(stdout, OPT_ANALYZE);
 			return 0;
-		}
-		if (c == 'P' || c == 'N') {
-			ao.progress = c == 'P';
+		case 'V':
+			printf("smtpsleuth %s\n", SLEUTH_VERSION);
+			return 0;
+		case OPT_KEY_PROGRESS:
+		case OPT_KEY_NO_PROGRESS:
+			ao.progress = c == OPT_KEY_PROGRESS;
 			continue;
-		}
-		if (c == 'S' || c == 'U') {
-			if (!time_parse(optarg, c == 'S' ? &ao.since : &ao.until)) {
-				fprintf(stderr, "smtpsleuth analyze: --%s: '%s' is not a time (ISO 8601 like 2024-05-01T10:00:00Z, or epoch seconds)\n",
-					c == 'S' ? "since" : "until", optarg);
-				return 2;
-			}
+		case OPT_KEY_SINCE:
+		case OPT_KEY_UNTIL:
+			if (!time_parse(optarg, c == OPT_KEY_SINCE ? &ao.since : &ao.until))
+				return opt_usage_error(OPT_ANALYZE, "--%s: '%s' is not a time (ISO 8601 like 2024-05-01T10:00:00Z, or epoch seconds)",
+						       c == OPT_KEY_SINCE ? "since" : "until", optarg);
 			continue;
-		}
-		if (c == 'f') {
-			if (!bpf_check(optarg, err, sizeof(err))) {
-				fprintf(stderr, "smtpsleuth analyze: %s\n", err);
-				return 2;
-			}
+		case 'f':
+			if (!bpf_check(optarg, err, sizeof(err)))
+				return opt_usage_error(OPT_ANALYZE, "%s", err);
 			ao.bpf = optarg;
 			continue;
-		}
-		if (c == 'c') {
+		case 'c': {
 			char *end;
 			errno = 0;
 			unsigned long long v = strtoull(optarg, &end, 10);
-			if (errno || end == optarg || *end || v == 0 || optarg[0] == '-') {
-				fprintf(stderr, "smtpsleuth analyze: -c: '%s' is not a positive number of packets\n", optarg);
-				return 2;
-			}
+			if (errno || end == optarg || *end || v == 0 || optarg[0] == '-')
+				return opt_usage_error(OPT_ANALYZE, "-c: '%s' is not a positive number of packets", optarg);
 			ao.count = v;
 			continue;
 		}
+		case ':':
+		case '?':
+			opt_getopt_error(OPT_ANALYZE, c, argv, err, sizeof(err));
+			return opt_usage_error(OPT_ANALYZE, "%s", err);
+		}
 		int r = pipeline_config_option(&cfg, c, optarg, err, sizeof(err));
-		if (r < 0) {
-			fprintf(stderr, "smtpsleuth analyze: %s\n", err);
-			return 2;
-		}
+		if (r < 0)
+			return opt_usage_error(OPT_ANALYZE, "%s", err);
 		if (r == 0) {
-			analyze_usage(stderr);
-			return 2;
+			char name[64];
+			return opt_usage_error(OPT_ANALYZE, "%s is not an analyze option",
+					       opt_display(OPT_ANALYZE, c, name, sizeof(name)));
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "smtpsleuth analyze: no capture file given (use - for stdin)\n");
-		analyze_usage(stderr);
-		return 2;
-	}
+	if (ao.since && ao.until && ao.until < ao.since)
+		return opt_usage_error(OPT_ANALYZE, "--until is before --since");
+	if (optind >= argc)
+		return opt_usage_error(OPT_ANALYZE, "no capture file given (- reads stdin)");
 
 	struct pipeline *pl = pipeline_new(&cfg, err, sizeof(err));
 	if (!pl) {
@@ -289,6 +282,16 @@ static int analyze_main(int argc, char **argv)
 	return ok ? 0 : 1;
 }
 
+/* serve and reproduce parse their own options (the server's policy module);
+ * --help and --version are answered here, from the table, for all. */
+static bool wants(int argc, char **argv, const char *a, const char *b)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], a) || !strcmp(argv[i], b))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -296,6 +299,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	unsigned oc = opt_cmd(cmd);
+	if ((oc == OPT_SERVE || oc == OPT_REPRODUCE) && wants(argc - 1, argv + 1, "-h", "--help")) {
+		opt_help(stdout, oc);
+		return 0;
+	}
+	if ((oc == OPT_SERVE || oc == OPT_REPRODUCE) && wants(argc - 1, argv + 1, "-V", "--version")) {
+		printf("smtpsleuth %s\n", SLEUTH_VERSION);
+		return 0;
+	}
 	if (!strcmp(cmd, "analyze"))
 		return analyze_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "live"))
@@ -308,11 +320,9 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
 		printf("smtpsleuth %s\n", SLEUTH_VERSION);
 		return 0;
 	}
-	fprintf(stderr, "smtpsleuth: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 2;
+	return opt_usage_error(0, "unknown command '%s' (analyze, live, serve or reproduce)", cmd);
 }

@@ -28,6 +28,7 @@
  */
 #include "pipeline.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -160,8 +161,20 @@ static int parse_causes(const char *arg, uint32_t *mask, char *err, size_t errle
 	snprintf(buf, sizeof(buf), "%s", arg);
 	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		enum cause c;
+		while (*t == ' ')
+			t++;
+		for (char *q = t; *q; q++)      /* any case: --cause Size_Limit */
+			*q = (char)tolower((unsigned char)*q);
+		size_t tl = strlen(t);
+		while (tl && t[tl - 1] == ' ')
+			t[--tl] = '\0';
 		if (!cause_parse(t, &c)) {
-			snprintf(err, errlen, "unknown cause '%s'", t);
+			char valid[600];
+			size_t k = 0;
+			valid[0] = '\0';
+			for (int i = 0; i < CAUSE__COUNT && k + 1 < sizeof(valid); i++)
+				k += (size_t)snprintf(valid + k, sizeof(valid) - k, "%s%s", i ? ", " : "", cause_name((enum cause)i));
+			snprintf(err, errlen, "--cause: unknown cause '%s' (valid: %s)", t, valid);
 			return -1;
 		}
 		*mask |= 1u << c;

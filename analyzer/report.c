@@ -272,9 +272,10 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 			sum->files == 1 ? "" : "s", sum->records, sum->bytes_read,
 			sum->first_ts ? sl_time_str(sum->first_ts, a, sizeof(a)) : "-",
 			sum->last_ts ? sl_time_str(sum->last_ts, b, sizeof(b)) : "-");
-	fprintf(f, "  flows: %" PRIu64 " = %" PRIu64 " SMTP sessions + %" PRIu64 " other flows + %" PRIu64
+	fprintf(f, "  flows: %" PRIu64 " = %" PRIu64 " SMTP session%s + %" PRIu64 " other flow%s + %" PRIu64
 		   " dropped (%" PRIu64 " by the flow-table cap, %" PRIu64 " by the memory cap)\n",
-		sum->flows, sum->smtp_sessions, sum->other_flows, sum->flows_evicted + sum->flows_untracked,
+		sum->flows, sum->smtp_sessions, sum->smtp_sessions == 1 ? "" : "s", sum->other_flows,
+		sum->other_flows == 1 ? "" : "s", sum->flows_evicted + sum->flows_untracked,
 		sum->flows_evicted, sum->flows_untracked);
 	if (sum->smtp_sessions != r->sessions)
 		fprintf(f, "  sessions shown: %" PRIu64 " (after filters)\n", r->sessions);

@@ -405,7 +405,7 @@ START_TEST(test_text_block)
 	ck_assert_ptr_nonnull(strstr(out, "evidence"));
 	ck_assert_ptr_nonnull(strstr(out, "advice"));
 	ck_assert_ptr_nonnull(strstr(out, "idle_timeout                1"));
-	ck_assert_ptr_nonnull(strstr(out, "flows: 3 = 1 SMTP sessions + 1 other flows + 1 dropped"));
+	ck_assert_ptr_nonnull(strstr(out, "flows: 3 = 1 SMTP session + 1 other flow + 1 dropped"));
 	ck_assert_ptr_nonnull(strstr(out, "not_ip 2"));
 	ck_assert_ptr_null(strchr(out, '\033'));
 	free(out);
