@@ -18,6 +18,10 @@
 
 #include "source.h"
 
+#define MERGE_READ_BUF      (1u << 20)
+#define MERGE_READ_BUDGET   (16u << 20)
+#define MERGE_MIN_READ_BUF  (16u << 10)
+
 struct input {
 	char *name;                 /* display name */
 	struct source *src;         /* NULL once done */
@@ -133,10 +137,13 @@ struct merge *merge_open(char *const *paths, size_t n, const char *bpf, merge_er
 	if (!m->in || !m->names || !m->heap)
 		goto oom;
 	m->n = n;
+	/* 1 MiB read buffers for a few files; many rotated files open at
+	 * once share a budget of about 16 MiB. */
+	size_t bufsize = n <= 16 ? MERGE_READ_BUF : SL_MAX((size_t)MERGE_MIN_READ_BUF, MERGE_READ_BUDGET / n);
 	for (size_t i = 0; i < n; i++) {
 		struct input *in = &m->in[i];
 		char msg[512];
-		in->src = source_open_file(paths[i], msg, sizeof(msg));
+		in->src = source_open_file_buf(paths[i], bufsize, msg, sizeof(msg));
 		in->name = strdup(in->src ? source_name(in->src) : paths[i]);
 		if (!in->name)
 			goto oom;

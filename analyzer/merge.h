@@ -17,7 +17,8 @@
 #include "common.h"
 #include "packet.h"
 
-/* Open files and their 1 MiB read buffers are held at once, like mergecap. */
+/* Every file is held open at once, like mergecap; read buffers shrink from
+ * 1 MiB each when there are many (merge.c). */
 #define MERGE_MAX_FILES 4096
 
 struct merge;

@@ -25,9 +25,11 @@ struct pipeline_config {
 void pipeline_config_default(struct pipeline_config *cfg);
 
 /*
- * The options `analyze` and `live` share. Each command builds its getopt_long
- * table from PIPELINE_LONG_OPTIONS plus its own, and hands every option it
- * does not know itself to pipeline_config_option().
+ * The options `analyze` and `live` share. The commands build their getopt_long
+ * arrays from the option table (options.c), whose rows use these keys, and
+ * hand every option they do not handle themselves to pipeline_config_option().
+ * PIPELINE_LONG_OPTIONS and PIPELINE_OPTIONS_HELP are the older form of the
+ * same list, kept for code not yet moved to the table.
  * Returns 1 when handled, 0 when not a shared option, -1 when the value is
  * invalid (message in err).
  */

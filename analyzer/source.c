@@ -86,6 +86,11 @@ static FILE *gz_stream(const char *path, gzFile *out)
 
 struct source *source_open_file(const char *path, char *err, size_t errlen)
 {
+	return source_open_file_buf(path, SOURCE_READ_BUF, err, errlen);
+}
+
+struct source *source_open_file_buf(const char *path, size_t bufsize, char *err, size_t errlen)
+{
 	char eb[PCAP_ERRBUF_SIZE];
 	eb[0] = '\0';
 	bool is_stdin = strcmp(path, "-") == 0;
@@ -114,8 +119,8 @@ struct source *source_open_file(const char *path, char *err, size_t errlen)
 				return NULL;
 			}
 		}
-		iobuf = malloc(SOURCE_READ_BUF);
-		if (iobuf && setvbuf(fp, iobuf, _IOFBF, SOURCE_READ_BUF) != 0) {
+		iobuf = gz ? NULL : malloc(bufsize);
+		if (iobuf && setvbuf(fp, iobuf, _IOFBF, bufsize) != 0) {
 			free(iobuf);
 			iobuf = NULL;
 		}

@@ -14,6 +14,9 @@ struct source;
 
 /* NULL on failure, with a message in err. */
 struct source *source_open_file(const char *path, char *err, size_t errlen);
+/* The same with a read buffer of bufsize bytes (many files open at once
+ * take smaller buffers). */
+struct source *source_open_file_buf(const char *path, size_t bufsize, char *err, size_t errlen);
 /* 1: *out filled (valid until the next call); 0: end of file; -1: error in err
  * ("FILE: record N: ..."). */
 int source_next(struct source *s, struct raw_packet *out, char *err, size_t errlen);
