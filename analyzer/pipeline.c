@@ -523,7 +523,9 @@ static bool session_is_smtp(const struct session *s)
 		return true;
 	if (s->not_smtp)
 		return false;
-	if (!strncmp(s->protocol, "SMTP", 4) && !s->guessed)
+	/* nDPI's name, even a guess by port: the dissector did not reject the
+	 * bytes (not_smtp above), e.g. a lone QUIT to port 25. */
+	if (!strncmp(s->protocol, "SMTP", 4))
 		return true;
 	/* No SMTP bytes either way: a refused, unanswered or silent connection
 	 * to a mail port is still a session a mail administrator asks about. */
