@@ -4,7 +4,14 @@
  *
  * Exit status: 0 success, 1 runtime error (unreadable file, capture failure),
  * 2 usage error. A file that breaks off mid-way is reported and the sessions
- * read so far still count; the next file is read as usual.
+ * read so far still count; the other files are read as usual (they are one
+ * capture, merged by time: merge.c). SIGINT/SIGTERM end the reading; the
+ * open sessions and the summary are still written, then the status is
+ * 128 + the signal (130, 143), as a shell reports it.
+ *
+ * Known gap: a signal that lands between the loop's check and the read
+ * that then blocks on an idle pipe is seen only when the next bytes come;
+ * the second signal (SA_RESETHAND) then ends the process at once.
  */
 #include <errno.h>
 #include <getopt.h>
