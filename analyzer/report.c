@@ -185,8 +185,9 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 			fprintf(f, "%s%s", i ? ", " : "", s->risks[i]);
 		fputc('\n', f);
 	}
-	const char *f0 = report_file(r, fi->first_frame, fi->file);
-	const char *f1 = report_file(r, fi->last_frame, fi->file);
+	/* Files are named when the input was files (live capture has none). */
+	const char *f0 = r->n_files ? report_file(r, fi->first_frame, NULL) : NULL;
+	const char *f1 = r->n_files ? report_file(r, fi->last_frame, NULL) : NULL;
 	if (f0 && f1 && f0 != f1)
 		fprintf(f, "  files     %s (frame %" PRIu64 ") to %s (frame %" PRIu64 ")\n", f0, frame_no(fi->first_frame),
 			f1, frame_no(fi->last_frame));
