@@ -42,6 +42,7 @@
 #include "packet.h"
 #include "pcap_rotate.h"
 #include "numparse.h"
+#include "options.h"
 #include "pipeline.h"
 
 const char LIVE_USAGE[] =
@@ -71,40 +72,12 @@ const char LIVE_USAGE[] =
 	"                          before its verdict (default 0.3)\n"
 	"  -h, --help              this text\n";
 
-enum {
-	LIVE_OPT_DURATION = 0x2000,
-	LIVE_OPT_PROMISC,
-	LIVE_OPT_LINGER,
-};
-
-static const struct option live_long_options[] = {
-	{ "interface", required_argument, NULL, 'i' },
-	{ "filter", required_argument, NULL, 'f' },
-	{ "write", required_argument, NULL, 'w' },
-	{ "file-size", required_argument, NULL, 'C' },
-	{ "file-count", required_argument, NULL, 'W' },
-	{ "user", required_argument, NULL, 'Z' },
-	{ "count", required_argument, NULL, 'c' },
-	{ "duration", required_argument, NULL, LIVE_OPT_DURATION },
-	{ "buffer-size", required_argument, NULL, 'B' },
-	{ "promisc", no_argument, NULL, LIVE_OPT_PROMISC },
-	{ "linger", required_argument, NULL, LIVE_OPT_LINGER },
-	{ "help", no_argument, NULL, 'h' },
-	PIPELINE_LONG_OPTIONS,
-	{ NULL, 0, NULL, 0 },
-};
 
 /* ---- option parsing ---- */
 
 static const char *opt_name(int c, char *buf, size_t len)
 {
-	for (const struct option *o = live_long_options; o->name; o++)
-		if (o->val == c) {
-			snprintf(buf, len, "--%s", o->name);
-			return buf;
-		}
-	snprintf(buf, len, "-%c", c);
-	return buf;
+	return opt_display(OPT_LIVE, c, buf, len);
 }
 
 int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline_config *cfg,
@@ -117,7 +90,12 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 	cfg->report.out = stdout;
 	cfg->progress = false;
 
-	static const char shortopts[] = "+:i:f:w:C:W:Z:c:B:h" PIPELINE_SHORT_OPTIONS;
+	struct option live_long_options[OPT_MAX_LONGS];
+	char shortopts[OPT_MAX_SHORTS];
+	if (!opt_getopt(OPT_LIVE, live_long_options, SL_ARRAY_LEN(live_long_options), shortopts, sizeof(shortopts))) {
+		snprintf(err, errlen, "option table too large");
+		return -1;
+	}
 	optind = 0;     /* glibc: full reset, so the parser can run more than once */
 	opterr = 0;
 	char name[48];
@@ -201,14 +179,12 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 		case 'h':
 			lo->help = true;
 			return 0;
+		case 'V':
+			lo->version = true;
+			return 0;
 		case ':':
-			snprintf(err, errlen, "%s needs a value", opt_name(optopt, name, sizeof(name)));
-			return -1;
 		case '?':
-			if (optopt)
-				snprintf(err, errlen, "unknown option -%c", optopt);
-			else
-				snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
+			opt_getopt_error(OPT_LIVE, c, argv, err, errlen);
 			return -1;
 		default: {
 			int r = pipeline_config_option(cfg, c, optarg, err, errlen);
@@ -538,14 +514,14 @@ int live_main(int argc, char **argv)
 	char err[512] = "";
 
 	pipeline_config_default(&cfg);
-	if (live_parse_args(argc, argv, &lo, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "smtpsleuth live: %s\n(see smtpsleuth live --help)\n", err);
-		return 2;
-	}
+	if (live_parse_args(argc, argv, &lo, &cfg, err, sizeof(err)) < 0)
+		return opt_usage_error(OPT_LIVE, "%s", err);
 	if (lo.help) {
-		fputs(LIVE_USAGE, stdout);
-		fputs("\nanalysis options (as for analyze):\n", stdout);
-		fputs(PIPELINE_OPTIONS_HELP, stdout);
+		opt_help(stdout, OPT_LIVE);
+		return 0;
+	}
+	if (lo.version) {
+		printf("smtpsleuth %s\n", SLEUTH_VERSION);
 		return 0;
 	}
 

@@ -34,7 +34,8 @@ struct live_opts {
 	uint64_t count;             /* -c/--count packets; 0 = unlimited */
 	unsigned buffer_mb;         /* -B/--buffer-size */
 	bool promisc;               /* --promisc */
-	bool help;                  /* -h/--help was given */
+	bool help;
+	bool version;                  /* -h/--help was given */
 };
 
 /*
@@ -49,6 +50,13 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 
 /* The --help text (without the shared options' part). */
 extern const char LIVE_USAGE[];
+
+/* getopt keys of live's long-only options (options.c lists them). */
+enum {
+	LIVE_OPT_DURATION = 0x2000,
+	LIVE_OPT_PROMISC,
+	LIVE_OPT_LINGER,
+};
 
 int live_main(int argc, char **argv);
 

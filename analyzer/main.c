@@ -4,10 +4,20 @@
  *
  * Exit status: 0 success, 1 runtime error (unreadable file, capture failure),
  * 2 usage error. A file that breaks off mid-way is reported and the sessions
- * read so far still count; the next file is read as usual.
+ * read so far still count; the other files are read as usual (they are one
+ * capture, merged by time: merge.c). SIGINT/SIGTERM end the reading; the
+ * open sessions and the summary are still written, then the status is
+ * 128 + the signal (130, 143), as a shell reports it.
+ *
+ * Known gap: a signal that lands between the loop's check and the read
+ * that then blocks on an idle pipe is seen only when the next bytes come;
+ * the second signal (SA_RESETHAND) then ends the process at once.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pcap/pcap.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +25,42 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "filter.h"
+#include "merge.h"
+#include "options.h"
 #include "pipeline.h"
 #include "server.h"
-#include "source.h"
 
 #ifndef SLEUTH_VERSION
 #define SLEUTH_VERSION "dev"
 #endif
 
 /* How often (in records) the progress line checks the clock. */
-#define PROGRESS_CHECK_RECORDS 65536
+#define PROGRESS_CHECK_RECORDS 4096
+#define PROGRESS_INTERVAL_S    0.5
+
+/* SIGINT/SIGTERM: set by the handler, read by the loop. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* The first SIGINT or SIGTERM stops reading; the open sessions are then
+ * reported and the summary printed. SA_RESTART is left out on purpose: a
+ * read blocked on stdin returns EINTR instead of waiting for more packets.
+ * SA_RESETHAND: a second signal kills as usual, should finishing hang. */
+static void install_stop_handlers(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESETHAND;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
 
 static void usage(FILE *f)
 {
@@ -41,33 +77,38 @@ static void usage(FILE *f)
 		"                                the bundled SMTP server (127.0.0.1:2525)\n"
 		"  reproduce CAUSE -w OUT.pcap   rebuild a case on loopback and capture it\n"
 		"\n"
+		"\n"
+		"  -h, --help                    this text\n"
+		"  -V, --version                 the version\n"
+		"\n"
 		"'smtpsleuth COMMAND --help' describes a command's options; see also smtpsleuth(1).\n");
 }
 
-static void analyze_usage(FILE *f)
-{
-	fprintf(f, "usage: smtpsleuth analyze [options] FILE...   (- reads stdin)\n\noptions:\n%s"
-		"  --html FILE            also write the report as one self-contained page\n"
-		"  --ladder               --transcript as a ladder diagram (client and server lanes)\n"
-		"  -h, --help             this text\n", PIPELINE_OPTIONS_HELP);
-}
 
 struct progress {
 	bool on;
-	double last;
+	double start, last;
 	bool shown;
 };
 
-static void progress_tick(struct progress *pr, const struct pipeline *pl, const char *name)
+static void progress_tick(struct progress *pr, const struct pipeline *pl, const struct merge *m)
 {
 	double now = sl_mono_sec();
-	if (now - pr->last < 0.5)
+	if (now - pr->last < PROGRESS_INTERVAL_S)
 		return;
 	pr->last = now;
+	uint64_t done, total;
+	merge_progress(m, &done, &total);
 	const struct summary *s = pipeline_summary(pl);
-	fprintf(stderr, "\r%s: %llu packets, %.1f MB, %llu SMTP sessions ended   ", name,
-		(unsigned long long)s->records, (double)s->bytes_read / 1e6,
-		(unsigned long long)s->smtp_sessions);
+	double el = now - pr->start > 0.001 ? now - pr->start : 0.001;
+	if (total)
+		fprintf(stderr, "\rsmtpsleuth: %.1f/%.1f MB (%.0f%%), %" PRIu64 " SMTP session%s, %.1f MB/s   ",
+			(double)done / 1e6, (double)total / 1e6, 100.0 * (double)done / (double)total,
+			s->smtp_sessions, s->smtp_sessions == 1 ? "" : "s", (double)done / 1e6 / el);
+	else
+		fprintf(stderr, "\rsmtpsleuth: %.1f MB, %" PRIu64 " SMTP session%s, %.1f MB/s   ",
+			(double)s->bytes_read / 1e6, s->smtp_sessions, s->smtp_sessions == 1 ? "" : "s",
+			(double)s->bytes_read / 1e6 / el);
 	pr->shown = true;
 }
 
@@ -78,79 +119,160 @@ static void progress_clear(struct progress *pr)
 	pr->shown = false;
 }
 
-/* Reads one input into the pipeline. Returns false on an input error. */
-static bool analyze_file(struct pipeline *pl, const char *path, struct progress *pr)
+static void on_input_error(void *ctx, int file, sl_time last_ts, const char *msg)
+{
+	if (stop_signal)
+		return;         /* a read the signal interrupted, not damage */
+	fprintf(stderr, "smtpsleuth: %s\n", msg);
+	pipeline_input_cut(ctx, file, last_ts, msg);
+}
+
+/* What `analyze` reads of its inputs (beyond the pipeline's options). */
+struct analyze_opts {
+	const char *bpf;            /* -f: records the expression rejects are skipped */
+	sl_time since, until;       /* --since/--until; 0 = open */
+	uint64_t count;             /* -c: stop after this many records analysed; 0 = all */
+	int progress;               /* 1 on, 0 off, -1 auto */
+};
+
+/* A BPF syntax error is a usage error: checked once against Ethernet before
+ * any file is read (each file compiles it again for its own link type). */
+static bool bpf_check(const char *expr, char *err, size_t errlen)
+{
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 262144);
+	struct bpf_program prog;
+	if (!dead) {
+		snprintf(err, errlen, "cannot compile filters");
+		return false;
+	}
+	bool ok = pcap_compile(dead, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) == 0;
+	if (ok)
+		pcap_freecode(&prog);
+	else
+		snprintf(err, errlen, "-f '%s': %s", expr, pcap_geterr(dead));
+	pcap_close(dead);
+	return ok;
+}
+
+/* Reads every input, merged by time, into the pipeline: the records the
+ * filter and the time window let through, up to -c of them. progress: 1 on,
+ * 0 off, -1 auto (stderr is a TTY and every input a regular file). Returns
+ * false when an input could not be read to its end. */
+static bool analyze_inputs(struct pipeline *pl, char *const *paths, size_t n, const struct analyze_opts *ao)
 {
 	char err[512];
-	struct source *src = source_open_file(path, err, sizeof(err));
-	if (!src) {
+	int progress = ao->progress;
+	struct merge *m = merge_open(paths, n, ao->bpf, on_input_error, pl, err, sizeof(err));
+	if (!m) {
 		fprintf(stderr, "smtpsleuth: %s\n", err);
 		pipeline_input_error(pl, err);
 		return false;
 	}
-	pipeline_set_input(pl, strcmp(path, "-") ? path : "(stdin)");
+	merge_set_stop_flag(m, &stop_signal);
+	pipeline_set_files(pl, merge_file_names(m), merge_files(m));
+	uint64_t done, total;
+	merge_progress(m, &done, &total);
+	struct progress pr = { .on = progress > 0 || (progress < 0 && total && isatty(STDERR_FILENO)) };
+	pr.start = pr.last = sl_mono_sec();
 	struct raw_packet raw;
-	uint64_t n = 0;
-	int r;
-	while ((r = source_next(src, &raw, err, sizeof(err))) > 0) {
+	uint64_t k = 0, fed = 0;
+	while (merge_next(m, &raw) > 0) {
+		if (ao->since && raw.ts < ao->since)
+			continue;
+		/* The merge delivers in time order: past --until, nothing more
+		 * is wanted (a record out of order in one file is the exception
+		 * mergecap makes too). */
+		if (ao->until && raw.ts > ao->until)
+			break;
 		pipeline_feed(pl, &raw);
-		if (pr->on && ++n % PROGRESS_CHECK_RECORDS == 0)
-			progress_tick(pr, pl, path);
+		if (ao->count && ++fed >= ao->count)
+			break;
+		if (pr.on && ++k % PROGRESS_CHECK_RECORDS == 0)
+			progress_tick(&pr, pl, m);
 	}
-	progress_clear(pr);
-	source_close(src);
-	if (r < 0) {
-		fprintf(stderr, "smtpsleuth: %s\n", err);
-		pipeline_input_error(pl, err);
-		return false;
-	}
-	return true;
+	progress_clear(&pr);
+	bool ok = merge_failed(m) == 0;
+	if (stop_signal)
+		pipeline_interrupt(pl, stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+	pipeline_finish(pl);
+	merge_close(m);
+	return ok;
 }
 
 static int analyze_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		PIPELINE_LONG_OPTIONS,
-		{ "html", required_argument, NULL, 'H' },
-		{ "ladder", no_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct option longopts[OPT_MAX_LONGS];
+	char shortopts[OPT_MAX_SHORTS];
 	struct pipeline_config cfg;
 	const char *html_path = NULL;
 	char err[512];
 	int c;
+	struct analyze_opts ao = { .progress = -1 };
 
+	if (!opt_getopt(OPT_ANALYZE, longopts, SL_ARRAY_LEN(longopts), shortopts, sizeof(shortopts)))
+		abort();        /* the table outgrew OPT_MAX_*: a build-time mistake */
 	pipeline_config_default(&cfg);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, PIPELINE_SHORT_OPTIONS "h", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			analyze_usage(stdout);
+	optind = 0;             /* glibc: full reset */
+	opterr = 0;
+	/* shortopts + 1: no '+', so options may follow the file names. */
+	while ((c = getopt_long(argc, argv, shortopts + 1, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			opt_help(stdout, OPT_ANALYZE);
 			return 0;
+		case 'V':
+			printf("smtpsleuth %s\n", SLEUTH_VERSION);
+			return 0;
+		case OPT_KEY_PROGRESS:
+		case OPT_KEY_NO_PROGRESS:
+			ao.progress = c == OPT_KEY_PROGRESS;
+			continue;
+		case OPT_KEY_SINCE:
+		case OPT_KEY_UNTIL:
+			if (!time_parse(optarg, c == OPT_KEY_SINCE ? &ao.since : &ao.until))
+				return opt_usage_error(OPT_ANALYZE, "--%s: '%s' is not a time (ISO 8601 like 2024-05-01T10:00:00Z, or epoch seconds)",
+						       c == OPT_KEY_SINCE ? "since" : "until", optarg);
+			continue;
+		case 'f':
+			if (!bpf_check(optarg, err, sizeof(err)))
+				return opt_usage_error(OPT_ANALYZE, "%s", err);
+			ao.bpf = optarg;
+			continue;
+		case 'c': {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (errno || end == optarg || *end || v == 0 || optarg[0] == '-')
+				return opt_usage_error(OPT_ANALYZE, "-c: '%s' is not a positive number of packets", optarg);
+			ao.count = v;
+			continue;
 		}
-		if (c == 'H') {
+		case ':':
+		case '?':
+			opt_getopt_error(OPT_ANALYZE, c, argv, err, sizeof(err));
+			return opt_usage_error(OPT_ANALYZE, "%s", err);
+		}
+		if (c == OPT_KEY_HTML) {
 			html_path = optarg;
 			continue;
 		}
-		if (c == 'L') {
+		if (c == OPT_KEY_LADDER) {
 			cfg.report.ladder = true;
 			continue;
 		}
 		int r = pipeline_config_option(&cfg, c, optarg, err, sizeof(err));
-		if (r < 0) {
-			fprintf(stderr, "smtpsleuth analyze: %s\n", err);
-			return 2;
-		}
+		if (r < 0)
+			return opt_usage_error(OPT_ANALYZE, "%s", err);
 		if (r == 0) {
-			analyze_usage(stderr);
-			return 2;
+			char name[64];
+			return opt_usage_error(OPT_ANALYZE, "%s is not an analyze option",
+					       opt_display(OPT_ANALYZE, c, name, sizeof(name)));
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "smtpsleuth analyze: no capture file given (use - for stdin)\n");
-		analyze_usage(stderr);
-		return 2;
-	}
+	if (ao.since && ao.until && ao.until < ao.since)
+		return opt_usage_error(OPT_ANALYZE, "--until is before --since");
+	if (optind >= argc)
+		return opt_usage_error(OPT_ANALYZE, "no capture file given (- reads stdin)");
 
 	FILE *html = NULL;
 	if (html_path) {
@@ -170,11 +292,8 @@ static int analyze_main(int argc, char **argv)
 			fclose(html);
 		return 1;
 	}
-	struct progress pr = { .on = isatty(STDERR_FILENO) && !cfg.report.json, .last = sl_mono_sec() };
-	bool ok = true;
-	for (int i = optind; i < argc; i++)
-		ok &= analyze_file(pl, argv[i], &pr);
-	pipeline_finish(pl);
+	install_stop_handlers();
+	bool ok = analyze_inputs(pl, argv + optind, (size_t)(argc - optind), &ao);
 	pipeline_free(pl);
 	if (html && (ferror(html) | fclose(html))) {
 		fprintf(stderr, "smtpsleuth: %s: write failed\n", html_path);
@@ -182,7 +301,21 @@ static int analyze_main(int argc, char **argv)
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return 1;
+	/* Stopped by a signal: the output is complete for what was read; the
+	 * status says how it ended, as a shell reports a killed command. */
+	if (stop_signal)
+		return 128 + stop_signal;
 	return ok ? 0 : 1;
+}
+
+/* serve and reproduce parse their own options (the server's policy module);
+ * --help and --version are answered here, from the table, for all. */
+static bool wants(int argc, char **argv, const char *a, const char *b)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], a) || !strcmp(argv[i], b))
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -192,6 +325,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	unsigned oc = opt_cmd(cmd);
+	if ((oc == OPT_SERVE || oc == OPT_REPRODUCE) && wants(argc - 1, argv + 1, "-h", "--help")) {
+		opt_help(stdout, oc);
+		return 0;
+	}
+	if ((oc == OPT_SERVE || oc == OPT_REPRODUCE) && wants(argc - 1, argv + 1, "-V", "--version")) {
+		printf("smtpsleuth %s\n", SLEUTH_VERSION);
+		return 0;
+	}
 	if (!strcmp(cmd, "analyze"))
 		return analyze_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "live"))
@@ -204,11 +346,9 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
 		printf("smtpsleuth %s\n", SLEUTH_VERSION);
 		return 0;
 	}
-	fprintf(stderr, "smtpsleuth: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 2;
+	return opt_usage_error(0, "unknown command '%s' (analyze, live, serve or reproduce)", cmd);
 }

@@ -6,6 +6,7 @@
  */
 #include "pipeline.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -55,8 +56,20 @@ static int parse_causes(const char *arg, uint32_t *mask, char *err, size_t errle
 	snprintf(buf, sizeof(buf), "%s", arg);
 	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		enum cause c;
+		while (*t == ' ')
+			t++;
+		for (char *q = t; *q; q++)      /* any case: --cause Size_Limit */
+			*q = (char)tolower((unsigned char)*q);
+		size_t tl = strlen(t);
+		while (tl && t[tl - 1] == ' ')
+			t[--tl] = '\0';
 		if (!cause_parse(t, &c)) {
-			snprintf(err, errlen, "unknown cause '%s'", t);
+			char valid[600];
+			size_t k = 0;
+			valid[0] = '\0';
+			for (int i = 0; i < CAUSE__COUNT && k + 1 < sizeof(valid); i++)
+				k += (size_t)snprintf(valid + k, sizeof(valid) - k, "%s%s", i ? ", " : "", cause_name((enum cause)i));
+			snprintf(err, errlen, "--cause: unknown cause '%s' (valid: %s)", t, valid);
 			return -1;
 		}
 		*mask |= 1u << c;
@@ -91,18 +104,26 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		cfg->report.failures_only = true;
 		return 1;
 	case PIPELINE_OPT_BASE + 6:
-		if (!sl_addr_parse(arg, &cfg->report.addr_filter)) {
-			snprintf(err, errlen, "--host: '%s' is not an IPv4 or IPv6 address", arg);
+		if (cfg->report.n_hosts == REPORT_MAX_FILTERS) {
+			snprintf(err, errlen, "--host: at most %d values", REPORT_MAX_FILTERS);
 			return -1;
 		}
-		cfg->report.has_addr_filter = true;
+		if (!sl_cidr_parse(arg, &cfg->report.hosts[cfg->report.n_hosts])) {
+			snprintf(err, errlen, "--host: '%s' is not an IPv4 or IPv6 address or ADDR/BITS block", arg);
+			return -1;
+		}
+		cfg->report.n_hosts++;
 		return 1;
 	case PIPELINE_OPT_BASE + 7:
 		if (!sl_parse_size(arg, &n) || n == 0 || n > 65535) {
 			snprintf(err, errlen, "--port: '%s' is not a port number", arg);
 			return -1;
 		}
-		cfg->report.port_filter = (uint16_t)n;
+		if (cfg->report.n_ports == REPORT_MAX_FILTERS) {
+			snprintf(err, errlen, "--port: at most %d values", REPORT_MAX_FILTERS);
+			return -1;
+		}
+		cfg->report.ports[cfg->report.n_ports++] = (uint16_t)n;
 		return 1;
 	case 'q':
 		cfg->report.quiet = true;
@@ -186,6 +207,22 @@ fail:
 void pipeline_set_input(struct pipeline *p, const char *name)
 {
 	sessions_set_input(p->ss, name);
+}
+
+void pipeline_set_files(struct pipeline *p, const char *const *names, size_t n)
+{
+	reporter_set_files(p->rep, names, n);
+	sessions_set_files(p->ss, names, n);
+}
+
+void pipeline_input_cut(struct pipeline *p, int file, sl_time last_ts, const char *msg)
+{
+	sessions_input_cut(p->ss, file, last_ts, msg);
+}
+
+void pipeline_interrupt(struct pipeline *p, const char *signame)
+{
+	sessions_interrupt(p->ss, signame);
 }
 
 void pipeline_feed(struct pipeline *p, const struct raw_packet *raw)

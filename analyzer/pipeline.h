@@ -25,9 +25,11 @@ struct pipeline_config {
 void pipeline_config_default(struct pipeline_config *cfg);
 
 /*
- * The options `analyze` and `live` share. Each command builds its getopt_long
- * table from PIPELINE_LONG_OPTIONS plus its own, and hands every option it
- * does not know itself to pipeline_config_option().
+ * The options `analyze` and `live` share. The commands build their getopt_long
+ * arrays from the option table (options.c), whose rows use these keys, and
+ * hand every option they do not handle themselves to pipeline_config_option().
+ * PIPELINE_LONG_OPTIONS and PIPELINE_OPTIONS_HELP are the older form of the
+ * same list, kept for code not yet moved to the table.
  * Returns 1 when handled, 0 when not a shared option, -1 when the value is
  * invalid (message in err).
  */
@@ -57,11 +59,23 @@ struct pipeline;
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size_t errlen);
 /* Name of the input the next records come from (for messages and flow_info.file). */
 void pipeline_set_input(struct pipeline *p, const char *name);
+/* The merged input files by file number (merge.h); names stay valid until
+ * pipeline_finish. Counts them in the summary. */
+void pipeline_set_files(struct pipeline *p, const char *const *names, size_t n);
 void pipeline_feed(struct pipeline *p, const struct raw_packet *raw);
 /* Live capture: end flows idle by the wall clock even when no packets come. */
 void pipeline_sweep(struct pipeline *p, sl_time now);
 /* Records an input error for the summary (reading stops, sessions so far count). */
 void pipeline_input_error(struct pipeline *p, const char *msg);
+/* An input file broke off: file is its number (frame_file) and last_ts the
+ * time of its last record read. Records the error, and sessions still open
+ * whose last packet came from that file get capture_incomplete with msg as
+ * the damage named (unless a server reply already proves their cause). */
+void pipeline_input_cut(struct pipeline *p, int file, sl_time last_ts, const char *msg);
+/* The analysis is being stopped by a signal (name: "SIGINT", "SIGTERM"):
+ * call before pipeline_finish; the sessions still open get
+ * capture_incomplete ("analysis interrupted") and the summary says so. */
+void pipeline_interrupt(struct pipeline *p, const char *signame);
 void pipeline_set_kernel_drops(struct pipeline *p, uint64_t drops);
 /* Ends every open session and prints the summary. */
 void pipeline_finish(struct pipeline *p);

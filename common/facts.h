@@ -82,7 +82,8 @@ struct smtp_facts {
 	bool has_size_limit;
 	uint64_t size_limit;        /* SIZE n from EHLO; 0 with has_size_limit = no limit stated */
 	char auth_mechs[128];       /* as advertised, space-separated */
-	char extensions[512];       /* every EHLO keyword, space-separated */
+	char extensions[768];       /* every EHLO capability line with its parameters
+				     * ("SIZE 10240000", "AUTH PLAIN LOGIN"), '\n'-separated */
 
 	char auth_mech[32];
 	char auth_user[128];        /* decoded user name where the mechanism carries one */

@@ -11,9 +11,28 @@
 
 #include "common.h"
 
+/*
+ * A frame reference: which input file (0-based, in the order the merge gave
+ * the files) and the 1-based record number within that file (Wireshark's
+ * frame.number when the file is opened alone). Both ride in one uint64_t so
+ * every event, fact and evidence item that carries a frame also carries its
+ * file. A single input is file 0, so its frame values are plain numbers.
+ * Frames of different files are only compared for equality; order comes
+ * from timestamps.
+ */
+#define FRAME_FILE_SHIFT 40
+#define FRAME_NO_MASK    ((UINT64_C(1) << FRAME_FILE_SHIFT) - 1)
+#define FRAME_MAX_FILES  (1u << 20)
+static inline uint64_t frame_make(uint32_t file, uint64_t no)
+{
+	return ((uint64_t)file << FRAME_FILE_SHIFT) | (no & FRAME_NO_MASK);
+}
+static inline uint32_t frame_file(uint64_t f) { return (uint32_t)(f >> FRAME_FILE_SHIFT); }
+static inline uint64_t frame_no(uint64_t f) { return f & FRAME_NO_MASK; }
+
 /* One record as the source read it. */
 struct raw_packet {
-	uint64_t frame;         /* 1-based record number within its file (Wireshark's frame.number) */
+	uint64_t frame;         /* frame_make(file, record number in that file) */
 	sl_time ts;             /* full precision of the file (ns or us * 1000) */
 	uint32_t caplen;        /* bytes present in data */
 	uint32_t wirelen;       /* bytes on the wire */

@@ -20,11 +20,23 @@ struct session_view {
 	const struct smtp_facts *smtp;  /* never NULL (all zero when no bytes flowed) */
 	const struct timeline *tl;
 	const char *protocol;           /* nDPI's name: "SMTP", "SMTPS", "TLS", "Unknown", ... */
-	const char *risks[SESSION_MAX_RISKS];   /* nDPI risk names */
+	bool protocol_guessed;          /* nDPI named it from the port only, not the bytes */
+	const char *risks[SESSION_MAX_RISKS];   /* nDPI risk names shown */
 	uint32_t n_risks;
+	/* nDPI risks left out as wrong for mail on a mail port, with why
+	 * (classify.c's table; README "nDPI's findings"). */
+	const char *risks_ignored[SESSION_MAX_RISKS];
+	const char *risks_ignored_why[SESSION_MAX_RISKS];
+	uint32_t n_risks_ignored;
 	enum flow_end end;
 	sl_time capture_end;            /* time of the newest record read so far */
 	bool capture_started_midstream; /* first packet was not a SYN */
+	/* Non-NULL when the capture was cut while this session was open: the
+	 * analysis was interrupted, or the file it was in is damaged or
+	 * truncated. Names the cause ("analysis interrupted (SIGINT)", or the
+	 * input error). The diagnosis then gives capture_incomplete unless the
+	 * part read already proves a cause by a server reply. */
+	const char *cut;
 };
 
 #endif

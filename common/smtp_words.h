@@ -59,6 +59,8 @@ enum smtp_phase { SMTP_PHASES(X) PH__COUNT };
 #undef X
 const char *smtp_phase_name(enum smtp_phase p);
 
+#define SMTP_EXT_LINE_MAX    200    /* one EHLO capability line kept */
+
 /* EHLO keywords we know by name (bit masks in smtp_facts.ext). */
 #define SMTP_EXT_SIZE        (1u << 0)
 #define SMTP_EXT_AUTH        (1u << 1)

@@ -12,6 +12,7 @@
 #include "verdict.h"
 
 #define REPORT_MAX_PROTOCOLS 64
+#define SUMMARY_MAX_ERRORS   32
 
 struct summary {
 	uint32_t files;
@@ -32,7 +33,13 @@ struct summary {
 	uint64_t ooo_cap_hits;
 	uint64_t kernel_drops;          /* live capture: pcap_stats ps_drop */
 	bool kernel_stats;              /* kernel_drops is meaningful */
-	char error[256];                /* input error that stopped reading, "" if none */
+	char error[256];                /* the first input error, "" if none */
+	/* Every input error (a file that cannot be opened, each damaged file,
+	 * bytes left unread), up to SUMMARY_MAX_ERRORS kept; errors_total counts all. */
+	char errors[SUMMARY_MAX_ERRORS][256];
+	uint32_t n_errors;
+	uint64_t errors_total;
+	char interrupted[16];           /* "SIGINT"/"SIGTERM" when a signal ended the analysis, else "" */
 };
 
 #endif

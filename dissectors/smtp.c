@@ -668,7 +668,17 @@ void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 					s->tls_checked[DIR_C2S] = true;
 					if (s->s_seen && s->sm == S_LINES) {
 						s->f.tls_client_to_plain = true;
-						tls_plaintext(s->tls, DIR_S2C, m);
+						/* The proof is the server's plaintext (its
+						 * greeting, else its last reply), not this
+						 * ClientHello: cite that packet. */
+						struct seg_meta pm = *m;
+						const struct smtp_reply *pr = s->f.greeting.frame ? &s->f.greeting
+									     : &s->f.last_reply;
+						if (pr->frame) {
+							pm.frame = pr->frame;
+							pm.ts = pr->ts;
+						}
+						tls_plaintext(s->tls, DIR_S2C, &pm);
 					} else if (!s->s_seen) {
 						smtp_server_enter(s, S_TLS, m);
 					}

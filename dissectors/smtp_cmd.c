@@ -204,6 +204,28 @@ static void append_word(char *dst, size_t dstlen, const uint8_t *w, size_t n)
 	sl_text_copy(dst + have, dstlen - have, w, n);
 }
 
+/* Appends one EHLO capability line (keyword and parameters, runs of spaces
+ * collapsed) to a '\n'-separated list; a line that does not fit is dropped
+ * whole, the lines before it stay. */
+static void append_line(char *dst, size_t dstlen, const uint8_t *w, size_t n)
+{
+	char line[SMTP_EXT_LINE_MAX];
+	size_t k = 0;
+	for (size_t i = 0; i < n && k + 1 < sizeof(line); i++) {
+		if (w[i] == ' ' && (k == 0 || line[k - 1] == ' '))
+			continue;
+		line[k++] = (char)w[i];
+	}
+	while (k && line[k - 1] == ' ')
+		k--;
+	size_t have = strlen(dst);
+	if (!k || have + 1 + k + 1 > dstlen)
+		return;
+	if (have)
+		dst[have++] = '\n';
+	sl_text_copy(dst + have, dstlen - have, (const uint8_t *)line, k);
+}
+
 /* One line of a 250 answer to EHLO/LHLO (after the first), text after "250-". */
 void smtp_ehlo_line(struct smtp *s, const uint8_t *kw, size_t n)
 {
@@ -215,7 +237,7 @@ void smtp_ehlo_line(struct smtp *s, const uint8_t *kw, size_t n)
 	if (klen == 0)
 		return;
 	bool legacy_auth = klen == 4 && i < n && kw[i] == '=' && smtp_ascii_ieq(kw, 4, "AUTH");
-	append_word(f->extensions, sizeof(f->extensions), kw, klen);
+	append_line(f->extensions, sizeof(f->extensions), kw, n);
 	const uint8_t *rest = kw + i + (i < n ? 1 : 0);
 	size_t rlen = n - (size_t)(rest - kw);
 	while (rlen && rest[rlen - 1] == ' ')

@@ -21,9 +21,11 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -61,19 +63,43 @@ static const struct scenario scenarios[] = {
 	{ "connection_refused", NULL,                                 0 },
 };
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 	"usage: smtpsleuth reproduce CAUSE -w OUT.pcap [--log FILE] [--json] [--variant V]\n"
 	"                            [--iface IF] [serve policy options...]\n"
 	"causes:");
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		fprintf(stderr, " %s", scenarios[i].cause);
-	fprintf(stderr, "\n"
+		fprintf(f, " %s", scenarios[i].cause);
+	fprintf(f, "\n"
 	"variants: size_limit: data (default) | mail (SIZE= refused at MAIL);\n"
 	"          rate_limited: conn (default) | greylist | msgs;  client_abort: fin | rst\n"
 	"serve options are passed to the server, e.g. --size-action reset, --deny-action close,\n"
 	"--idle-action close, --tls-fail abort\n");
+}
+
+/* The causes reproduce knows, comma-separated, for messages. */
+static const char *cause_list(void)
+{
+	static char buf[512];
+	size_t k = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]) && k + 1 < sizeof(buf); i++)
+		k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%s%s", i ? ", " : "", scenarios[i].cause);
+	return buf;
+}
+
+/* A usage error, said once and concisely; exit status 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "smtpsleuth: reproduce: %s; see 'smtpsleuth reproduce --help'\n", msg);
+	return 2;
 }
 
 /* ---- capture ---- */
@@ -395,28 +421,27 @@ int reproduce_main(int argc, char **argv)
 		else if (!strcmp(a, "--iface") && i + 1 < argc) iface = argv[++i];
 		else if (!strcmp(a, "--variant") && i + 1 < argc) vname = argv[++i];
 		else if (!strcmp(a, "--json")) json = true;
-		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(); return 0; }
+		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
 		else if (a[0] != '-' && !cause) cause = a;
 		else if (a[0] == '-' && n_extra + 2 < REPRO_MAX_ARGS) {
 			extra[n_extra++] = argv[i];
 			if (i + 1 < argc && argv[i + 1][0] != '-')
 				extra[n_extra++] = argv[++i];
 		} else {
-			fprintf(stderr, "reproduce: unexpected argument '%s'\n", a);
-			usage();
-			return 2;
+			return usage_error("unexpected argument '%s'", a);
 		}
 	}
 	const struct scenario *sc = NULL;
 	for (size_t i = 0; cause && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		if (!strcmp(scenarios[i].cause, cause))
+		if (!strcasecmp(scenarios[i].cause, cause))
 			sc = &scenarios[i];
-	if (!sc || !out) {
-		if (cause && !sc)
-			fprintf(stderr, "reproduce: unknown cause '%s'\n", cause);
-		usage();
-		return 2;
-	}
+	if (!cause)
+		return usage_error("missing CAUSE (one of: %s)", cause_list());
+	if (!sc)
+		return usage_error("unknown cause '%s' (one of: %s)", cause, cause_list());
+	cause = sc->cause;
+	if (!out)
+		return usage_error("missing -w OUT.pcap");
 	enum variant v = V_DEFAULT;
 	if (vname) {
 		if (!strcmp(vname, "mail") && !strcmp(cause, "size_limit")) v = V_MAIL;

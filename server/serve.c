@@ -277,9 +277,10 @@ int serve_main(int argc, char **argv)
 		return 0;
 	}
 	if (rc) {
-		fprintf(stderr, "serve: %s\n", err);
 		if (rc == 2)
-			fprintf(stderr, "%s", policy_usage());
+			fprintf(stderr, "smtpsleuth: serve: %s; see 'smtpsleuth serve --help'\n", err);
+		else
+			fprintf(stderr, "smtpsleuth: serve: %s\n", err);
 		policy_free(p);
 		free(p);
 		return rc;

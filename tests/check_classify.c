@@ -295,6 +295,66 @@ START_TEST(test_smtps_implicit)
 }
 END_TEST
 
+/* A SYN to 587 answered by RST: no byte was seen, so whatever nDPI names
+ * it comes from the port; it must say so. */
+START_TEST(test_refused_syn_guessed)
+{
+	struct classifier *c = mk();
+	struct classify_flow *f = classify_flow_new(c);
+	struct conv cv = { "192.0.2.1", "198.51.100.2", 40005, 587, 1000, 5000, 0, 0, 0, 0, true };
+	send_seg(c, f, &cv, true, TH_SYN, NULL, 0);
+	send_seg(c, f, &cv, false, TH_RST | TH_ACK, NULL, 0);
+	classify_finish(c, f);
+	ck_assert(!classify_decided(f));
+	if (strcmp(classify_name(f), "Unknown") != 0)
+		ck_assert_msg(classify_guessed(f), "%s named without a byte but not marked as guessed", classify_name(f));
+	classify_flow_free(f);
+	classifier_free(c);
+}
+END_TEST
+
+/* A dialog found by content is not a guess; the port-only risk for SMTP
+ * on 587 is left out with why, other risks are shown. */
+START_TEST(test_risks_judged_on_mail_ports)
+{
+	struct classifier *c = mk();
+	struct classify_flow *f = classify_flow_new(c);
+	struct conv cv = { "192.0.2.1", "198.51.100.2", 40006, 587, 0, 0, 0, 0, 0, 0, true };
+	handshake(c, f, &cv);
+	static const char *const auth[] = {
+		"S220 relay.example.test ESMTP\r\n", "CEHLO c\r\n", "S250-relay\r\n250 AUTH PLAIN LOGIN\r\n",
+		"CAUTH LOGIN\r\n", "S334 VXNlcm5hbWU6\r\n", "CYm9iYnkudXNlckBleGFtcGxlLnRlc3Q=\r\n",
+		"S334 UGFzc3dvcmQ6\r\n", "CYXZlcnlsb25ncGFzc3dvcmQxMjM=\r\n", "S235 ok\r\n", NULL
+	};
+	for (size_t i = 0; auth[i] && cv.still_wants; i++)
+		say(c, f, &cv, auth[i][0] == 'C', auth[i] + 1);
+	classify_finish(c, f);
+	ck_assert_str_eq(classify_name(f), "SMTP");
+	ck_assert(!classify_guessed(f));
+	struct classify_risk r[64];
+	uint32_t n = classify_risks_judged(f, true, r, 64);
+	bool port_risk = false, cleartext = false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!strcmp(r[i].name, "Known Protocol on Non Standard Port")) {
+			port_risk = true;
+			ck_assert_ptr_nonnull(r[i].ignored_why);
+			ck_assert_ptr_nonnull(strstr(r[i].ignored_why, "587"));
+		}
+		if (!strcmp(r[i].name, "Clear-Text Credentials")) {
+			cleartext = true;
+			ck_assert_ptr_null(r[i].ignored_why);      /* true on any port */
+		}
+	}
+	ck_assert(port_risk && cleartext);
+	/* off the mail ports nothing is left out */
+	n = classify_risks_judged(f, false, r, 64);
+	for (uint32_t i = 0; i < n; i++)
+		ck_assert_ptr_null(r[i].ignored_why);
+	classify_flow_free(f);
+	classifier_free(c);
+}
+END_TEST
+
 static Suite *classify_suite(void)
 {
 	Suite *s = suite_create("classify");
@@ -305,6 +365,8 @@ static Suite *classify_suite(void)
 	tcase_add_test(t, test_other_protocols);
 	tcase_add_test(t, test_starttls_second_flow);
 	tcase_add_test(t, test_smtps_implicit);
+	tcase_add_test(t, test_refused_syn_guessed);
+	tcase_add_test(t, test_risks_judged_on_mail_ports);
 	suite_add_tcase(s, t);
 	return s;
 }

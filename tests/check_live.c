@@ -85,7 +85,8 @@ START_TEST(test_all_options)
 	ck_assert(cfg.report.json);
 	ck_assert(cfg.report.quiet);
 	ck_assert_int_eq(cfg.diag.idle_threshold, 30 * NS_PER_SEC);
-	ck_assert_uint_eq(cfg.report.port_filter, 2525);
+	ck_assert_uint_eq(cfg.report.n_ports, 1);
+	ck_assert_uint_eq(cfg.report.ports[0], 2525);
 }
 END_TEST
 

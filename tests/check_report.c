@@ -274,7 +274,7 @@ static void idle_session(struct tu_session *t)
 	tu_sess_init(t);
 	tu_handshake(t);
 	tu_greet(t, 220, "", "mx.example.net ESMTP \"quoted\" \\ back");
-	tu_ehlo(t, "PIPELINING SIZE 10240000 AUTH PLAIN LOGIN");
+	tu_ehlo(t, "PIPELINING\nSIZE 10240000\nAUTH PLAIN LOGIN");
 	tu_cmd(t, CMD_AUTH, "AUTH PLAIN dXNlcgB1c2VyAHNlY3JldA==");
 	tu_reply(t, 235, "2.7.0", "Authentication successful");
 	snprintf(t->f.auth_user, sizeof(t->f.auth_user), "user");
@@ -342,13 +342,13 @@ START_TEST(test_json_contract_keys)
 		"{\"type\":\"session\",\"id\":1,", "\"start\":\"2023-11-14T22:13:20.000000Z\"", "\"end\":",
 		"\"client\":{\"ip\":\"192.0.2.10\",\"port\":40000}", "\"server\":{\"ip\":\"198.51.100.25\",\"port\":25}",
 		"\"protocol\":\"SMTP\"", "\"risks\":[\"Known Proto on Non Std Port\"]", "\"banner\":",
-		"\"helo\":\"client.example\"", "\"extensions\":[\"PIPELINING\",\"SIZE\",\"10240000\"",
+		"\"helo\":\"client.example\"", "\"extensions\":[\"PIPELINING\",\"SIZE 10240000\",\"AUTH PLAIN LOGIN\"]",
 		"\"size_limit\":10240000", "\"auth\":{\"mechanism\":\"PLAIN\",\"user\":\"user\",\"result\":\"accepted\",\"code\":235",
 		"\"starttls\":\"none\"", "\"mail_from\":\"a@example.org\"", "\"rcpt_to\":[\"b@example.net\"]",
 		"\"size\":931", "\"bytes\":931", "\"reply\":{\"code\":250,\"enhanced\":\"2.0.0\"", "\"subject\":\"Hello \\ufffd\\ufffd world\"",
 		"\"message_id\":", "\"tcp\":{\"bytes\":{\"client\":", "\"retransmissions\":{", "\"gaps\":{",
 		"\"close\":\"fin\",\"closed_by\":\"server\"", "\"verdict\":{\"cause\":\"idle_timeout\",\"closed_by\":\"server\",\"close\":\"fin\",\"phase\":\"idle\",\"confidence\":\"high\",\"reply\":{\"code\":421,\"enhanced\":\"4.4.2\"",
-		"\"explanation\":", "\"advice\":", "\"evidence\":[{\"frame\":",
+		"\"explanation\":", "\"advice\":", "\"evidence\":[{\"file\":",
 		"{\"type\":\"summary\"", "\"flows\":3", "\"smtp_sessions\":1", "\"other_flows\":1",
 		"\"flows_dropped\":{\"evicted\":1", "\"protocols\":{\"HTTP\":1}", "\"packets_undecodable\":{\"not_ip\":2",
 		"\"idle_timeout\":1", "\"error\":\"truncated record \\\"x\\\"\"",
@@ -405,7 +405,7 @@ START_TEST(test_text_block)
 	ck_assert_ptr_nonnull(strstr(out, "evidence"));
 	ck_assert_ptr_nonnull(strstr(out, "advice"));
 	ck_assert_ptr_nonnull(strstr(out, "idle_timeout                1"));
-	ck_assert_ptr_nonnull(strstr(out, "flows: 3 = 1 SMTP sessions + 1 other flows + 1 dropped"));
+	ck_assert_ptr_nonnull(strstr(out, "flows: 3 = 1 SMTP session + 1 other flow + 1 dropped"));
 	ck_assert_ptr_nonnull(strstr(out, "not_ip 2"));
 	ck_assert_ptr_null(strchr(out, '\033'));
 	free(out);
@@ -447,6 +447,32 @@ START_TEST(test_transcript)
 }
 END_TEST
 
+/* --json --transcript: the dialog inside the session object, each line with
+ * its frame, file, time and side; secrets masked there too. */
+START_TEST(test_json_transcript)
+{
+	struct tu_session t;
+	struct verdict v;
+	idle_session(&t);
+	struct report_opts o = { .json = true, .transcript = true };
+	size_t len;
+	char *out = render(&o, &t, &v, false, &len);
+	ck_assert_ptr_nonnull(strstr(out, ",\"transcript\":[{\"frame\":1,\"file\":"));
+	ck_assert_ptr_nonnull(strstr(out, "\"side\":\"client\",\"line\":\"EHLO client.example\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "\"side\":\"server\",\"line\":\"  SIZE 10240000\"}"));
+	ck_assert_ptr_nonnull(strstr(out, "\"line\":\"AUTH PLAIN ********\""));
+	ck_assert_ptr_null(strstr(out, "dXNlcgB1c2VyAHNlY3JldA"));
+	ck_assert_ptr_nonnull(strstr(out, "\"transcript_omitted\":0}"));
+	/* without --transcript, no transcript key */
+	free(out);
+	o.transcript = false;
+	out = render(&o, &t, &v, false, &len);
+	ck_assert_ptr_null(strstr(out, "\"transcript\""));
+	free(out);
+	tu_sess_free(&t);
+}
+END_TEST
+
 START_TEST(test_filters)
 {
 	struct tu_session t;
@@ -475,23 +501,43 @@ START_TEST(test_filters)
 	ck_assert(!reporter_wants(r, &t.v, &v));
 	reporter_free(r);
 	o.failures_only = false;
-	o.has_addr_filter = true;
-	sl_addr_parse("198.51.100.25", &o.addr_filter);
+	o.n_hosts = 1;
+	ck_assert(sl_cidr_parse("198.51.100.25", &o.hosts[0]));
 	r = reporter_new(&o);
 	ck_assert(reporter_wants(r, &t.v, &v));
 	reporter_free(r);
-	sl_addr_parse("203.0.113.1", &o.addr_filter);
+	ck_assert(sl_cidr_parse("203.0.113.1", &o.hosts[0]));
 	r = reporter_new(&o);
 	ck_assert(!reporter_wants(r, &t.v, &v));
 	reporter_free(r);
-	o.has_addr_filter = false;
-	o.port_filter = 25;
+	/* Repeated --host: any of them; a block matches its addresses. */
+	o.n_hosts = 2;
+	ck_assert(sl_cidr_parse("198.51.100.0/24", &o.hosts[1]));
 	r = reporter_new(&o);
 	ck_assert(reporter_wants(r, &t.v, &v));
 	reporter_free(r);
-	o.port_filter = 587;
+	ck_assert(sl_cidr_parse("198.51.100.0/25", &o.hosts[1]));
+	r = reporter_new(&o);
+	ck_assert(reporter_wants(r, &t.v, &v));
+	reporter_free(r);
+	ck_assert(sl_cidr_parse("198.51.100.128/25", &o.hosts[1]));
 	r = reporter_new(&o);
 	ck_assert(!reporter_wants(r, &t.v, &v));
+	reporter_free(r);
+	o.n_hosts = 0;
+	o.n_ports = 1;
+	o.ports[0] = 25;
+	r = reporter_new(&o);
+	ck_assert(reporter_wants(r, &t.v, &v));
+	reporter_free(r);
+	o.ports[0] = 587;
+	r = reporter_new(&o);
+	ck_assert(!reporter_wants(r, &t.v, &v));
+	reporter_free(r);
+	o.n_ports = 2;
+	o.ports[1] = 25;
+	r = reporter_new(&o);
+	ck_assert(reporter_wants(r, &t.v, &v));
 	reporter_free(r);
 	tu_sess_free(&t);
 }
@@ -541,6 +587,7 @@ static Suite *suite(void)
 	tc = tcase_create("text");
 	tcase_add_test(tc, test_text_block);
 	tcase_add_test(tc, test_transcript);
+	tcase_add_test(tc, test_json_transcript);
 	tcase_add_test(tc, test_filters);
 	suite_add_tcase(s, tc);
 	return s;

@@ -7,7 +7,19 @@
  * a pcapng interface with another link type) is reported as
  * "FILE: record N: reason" where N is the record that could not be read;
  * records 1..N-1 have been delivered already.
+ *
+ * A gzip-compressed file (.pcap.gz, .pcapng.gz: recognised by its magic
+ * bytes, not its name) is read through zlib: libpcap reads a stdio stream
+ * (fopencookie) whose reads are gzread calls. stdin is never wrapped: zlib
+ * fills its whole buffer before returning, which would hold packets back
+ * on a live pipe.
+ *
+ * A BPF filter (source_set_filter) is compiled against the file's own link
+ * type and applied per record with pcap_offline_filter, as `tcpdump -r FILE
+ * EXPR` does; records it rejects are skipped but keep their numbers, so
+ * frame numbers stay those of the file.
  */
+#define _GNU_SOURCE     /* fopencookie */
 #include "source.h"
 
 #include <errno.h>
@@ -15,6 +27,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
 
 struct source {
 	pcap_t *pc;
@@ -24,17 +38,65 @@ struct source {
 	bool nano;
 	bool failed;            /* an error was reported; stays at end */
 	char *iobuf;            /* the stream's buffer, freed after pcap_close */
+	uint64_t size;          /* regular file size, 0 otherwise */
+	gzFile gz;              /* compressed input, else NULL (closed by the stream) */
+	struct bpf_program prog;
+	bool has_filter;
 };
+
+/* stdio over a gzFile, for pcap_fopen_offline. */
+static ssize_t gz_cookie_read(void *c, char *buf, size_t n)
+{
+	int r = gzread((gzFile)c, buf, n > INT32_MAX ? INT32_MAX : (unsigned)n);
+	return r < 0 ? -1 : r;
+}
+
+static int gz_cookie_close(void *c)
+{
+	return gzclose_r((gzFile)c) == Z_OK ? 0 : EOF;
+}
+
+/* True when the file starts with the gzip magic bytes. */
+static bool is_gzip(FILE *fp)
+{
+	unsigned char m[2];
+	size_t n = fread(m, 1, 2, fp);
+	rewind(fp);
+	return n == 2 && m[0] == 0x1f && m[1] == 0x8b;
+}
+
+/* Opens a gzip file as a stdio stream; NULL with errno on failure. */
+static FILE *gz_stream(const char *path, gzFile *out)
+{
+	gzFile gz = gzopen(path, "rb");
+	if (!gz)
+		return NULL;
+	gzbuffer(gz, 1u << 18);
+	cookie_io_functions_t io = { .read = gz_cookie_read, .close = gz_cookie_close };
+	FILE *fp = fopencookie(gz, "r", io);
+	if (!fp) {
+		gzclose_r(gz);
+		return NULL;
+	}
+	*out = gz;
+	return fp;
+}
 
 #define SOURCE_READ_BUF (1u << 20)
 
 struct source *source_open_file(const char *path, char *err, size_t errlen)
+{
+	return source_open_file_buf(path, SOURCE_READ_BUF, err, errlen);
+}
+
+struct source *source_open_file_buf(const char *path, size_t bufsize, char *err, size_t errlen)
 {
 	char eb[PCAP_ERRBUF_SIZE];
 	eb[0] = '\0';
 	bool is_stdin = strcmp(path, "-") == 0;
 	const char *name = is_stdin ? "stdin" : path;
 	char *iobuf = NULL;
+	gzFile gz = NULL;
 	pcap_t *pc;
 	if (is_stdin) {
 		pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, eb);
@@ -49,8 +111,16 @@ struct source *source_open_file(const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s", name, strerror(errno));
 			return NULL;
 		}
-		iobuf = malloc(SOURCE_READ_BUF);
-		if (iobuf && setvbuf(fp, iobuf, _IOFBF, SOURCE_READ_BUF) != 0) {
+		if (is_gzip(fp)) {
+			fclose(fp);
+			fp = gz_stream(path, &gz);
+			if (!fp) {
+				snprintf(err, errlen, "%s: cannot read the gzip stream: %s", name, strerror(errno));
+				return NULL;
+			}
+		}
+		iobuf = gz ? NULL : malloc(bufsize);
+		if (iobuf && setvbuf(fp, iobuf, _IOFBF, bufsize) != 0) {
 			free(iobuf);
 			iobuf = NULL;
 		}
@@ -75,7 +145,16 @@ struct source *source_open_file(const char *path, char *err, size_t errlen)
 	}
 	s->pc = pc;
 	s->iobuf = iobuf;
+	s->gz = gz;
 	s->linktype = pcap_datalink(pc);
+	struct stat st;
+	FILE *fp = pcap_file(pc);
+	if (gz) {
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+			s->size = (uint64_t)st.st_size;
+	} else if (fp && fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode)) {
+		s->size = (uint64_t)st.st_size;
+	}
 	s->nano = pcap_get_tstamp_precision(pc) == PCAP_TSTAMP_PRECISION_NANO;
 	return s;
 }
@@ -104,7 +183,10 @@ int source_next(struct source *s, struct raw_packet *out, char *err, size_t errl
 		return 0;
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	int rc = pcap_next_ex(s->pc, &h, &data);
+	int rc;
+	while ((rc = pcap_next_ex(s->pc, &h, &data)) == 1 && s->has_filter &&
+	       !pcap_offline_filter(&s->prog, h, data))
+		s->frame++;     /* skipped, but it keeps its number */
 	if (rc == 1) {
 		s->frame++;
 		out->frame = s->frame;
@@ -134,10 +216,42 @@ int source_linktype(const struct source *s) { return s->linktype; }
 
 const char *source_name(const struct source *s) { return s->name; }
 
+uint64_t source_size(const struct source *s) { return s->size; }
+
+bool source_is_compressed(const struct source *s) { return s->gz != NULL; }
+
+bool source_set_filter(struct source *s, const char *expr, char *err, size_t errlen)
+{
+	if (s->has_filter) {
+		pcap_freecode(&s->prog);
+		s->has_filter = false;
+	}
+	if (pcap_compile(s->pc, &s->prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		snprintf(err, errlen, "%s: filter '%s': %s", s->name, expr, pcap_geterr(s->pc));
+		return false;
+	}
+	s->has_filter = true;
+	return true;
+}
+
+uint64_t source_offset(const struct source *s)
+{
+	if (s->gz) {
+		/* Compressed bytes consumed, to compare with the file size. */
+		z_off_t off = gzoffset(s->gz);
+		return off > 0 ? (uint64_t)off : 0;
+	}
+	FILE *fp = pcap_file(s->pc);
+	long off = fp ? ftell(fp) : -1;
+	return off > 0 ? (uint64_t)off : 0;
+}
+
 void source_close(struct source *s)
 {
 	if (!s)
 		return;
+	if (s->has_filter)
+		pcap_freecode(&s->prog);
 	pcap_close(s->pc);
 	free(s->iobuf);
 	free(s->name);

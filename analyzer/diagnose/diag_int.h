@@ -48,6 +48,9 @@ struct dctx {
 void diag_appendf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define EXPLAIN(d, ...) diag_appendf((d)->v->explanation, sizeof((d)->v->explanation), __VA_ARGS__)
 void diag_advise(struct dctx *d, const char *a);
+/* A session the capture cut short (session_view.cut): capture_incomplete
+ * unless a server reply read before the cut proves the cause (diag_cut.c). */
+void diag_apply_cut(const struct session_view *s, const struct diag_config *cfg, struct verdict *v);
 /* One evidence line (deduplicated; a zero time is looked up in the timeline). */
 void diag_evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "30.0 s", "250 ms", "0.20 ms" */

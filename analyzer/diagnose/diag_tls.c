@@ -42,7 +42,7 @@ bool diag_rule_tls_mismatch(struct dctx *d)
 	}
 	if (t->client_hello_frame)
 		diag_evidence(d, t->client_hello_frame, 0, "TLS ClientHello from the client");
-	if (t->plaintext_frame)
+	if (t->plaintext_frame && t->plaintext_frame != f->greeting.frame)
 		diag_evidence(d, t->plaintext_frame, 0, "plaintext from the %s where TLS was due", diag_side(t->plaintext_dir));
 	diag_say_closer(d);
 	diag_close_evidence(d);

@@ -87,7 +87,8 @@ void diag_evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, 
 	memcpy(e->text, text, sizeof(e->text));
 }
 
-/* "30.0 s", "250 ms", "0.20 ms" */
+/* "30.0 s", "2.50 s", "250 ms", "1.2 ms", "200 µs", "under 1 µs" (the
+ * capture's own resolution: two packets in one microsecond show as 0) */
 const char *diag_dur(sl_time ns, char *buf, size_t len)
 {
 	if (ns < 0)
@@ -96,10 +97,14 @@ const char *diag_dur(sl_time ns, char *buf, size_t len)
 		snprintf(buf, len, "%.1f s", (double)ns / NS_PER_SEC);
 	else if (ns >= NS_PER_SEC)
 		snprintf(buf, len, "%.2f s", (double)ns / NS_PER_SEC);
-	else if (ns >= NS_PER_MS)
+	else if (ns >= 10 * NS_PER_MS)
 		snprintf(buf, len, "%.0f ms", (double)ns / NS_PER_MS);
+	else if (ns >= NS_PER_MS)
+		snprintf(buf, len, "%.1f ms", (double)ns / NS_PER_MS);
+	else if (ns >= NS_PER_USEC)
+		snprintf(buf, len, "%.0f \u00b5s", (double)ns / NS_PER_USEC);
 	else
-		snprintf(buf, len, "%.2f ms", (double)ns / NS_PER_MS);
+		snprintf(buf, len, "under 1 \u00b5s");
 	return buf;
 }
 
@@ -191,8 +196,9 @@ void diag_say_closer(struct dctx *d)
 		EXPLAIN(d, " Neither side closed the connection in the capture.");
 		return;
 	}
-	EXPLAIN(d, " The %s closed the connection first with %s (frame %" PRIu64 ", %s after the session began).",
-		diag_side(d->first.dir), d->first.rst ? "a RST" : "a FIN", d->first.frame,
+	/* The frame is in the evidence (with its file when several were read). */
+	EXPLAIN(d, " The %s closed the connection first with %s (%s after the session began).",
+		diag_side(d->first.dir), d->first.rst ? "a RST" : "a FIN",
 		diag_dur(d->first.ts - d->fi->first_ts, b, sizeof(b)));
 }
 
@@ -944,7 +950,13 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 
 void diagnose(const struct session_view *s, const struct diag_config *cfg, struct verdict *v)
 {
+	struct diag_config defcfg;
+	if (!cfg) {
+		diag_config_default(&defcfg);
+		cfg = &defcfg;
+	}
 	diagnose_rules(s, cfg, v);
+	diag_apply_cut(s, cfg, v);
 	sort_evidence(v);
 }
 

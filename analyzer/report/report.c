@@ -44,17 +44,47 @@ void reporter_free(struct reporter *r)
 	free(r);
 }
 
+void reporter_set_files(struct reporter *r, const char *const *names, size_t n)
+{
+	r->files = names;
+	r->n_files = names ? n : 0;
+}
+
+const char *report_file(const struct reporter *r, uint64_t frame, const char *fallback)
+{
+	uint32_t idx = frame_file(frame);
+	return idx < r->n_files ? r->files[idx] : fallback;
+}
+
+const char *report_frame_str(const struct reporter *r, uint64_t frame, char *buf, size_t len)
+{
+	if (r->n_files > 1 && frame)
+		snprintf(buf, len, "%s:%" PRIu64, report_file(r, frame, "?"), frame_no(frame));
+	else
+		snprintf(buf, len, "#%" PRIu64, frame_no(frame));
+	return buf;
+}
+
 bool reporter_wants(const struct reporter *r, const struct session_view *s, const struct verdict *v)
 {
 	if (r->o.cause_mask && !(r->o.cause_mask & (1u << v->cause)))
 		return false;
 	if (r->o.failures_only && v->cause == CAUSE_COMPLETED)
 		return false;
-	if (r->o.has_addr_filter && !sl_addr_eq(&s->fi->client, &r->o.addr_filter) &&
-	    !sl_addr_eq(&s->fi->server, &r->o.addr_filter))
-		return false;
-	if (r->o.port_filter && s->fi->client_port != r->o.port_filter && s->fi->server_port != r->o.port_filter)
-		return false;
+	if (r->o.n_hosts) {
+		bool hit = false;
+		for (uint32_t i = 0; i < SL_MIN(r->o.n_hosts, REPORT_MAX_FILTERS) && !hit; i++)
+			hit = sl_cidr_match(&r->o.hosts[i], &s->fi->client) || sl_cidr_match(&r->o.hosts[i], &s->fi->server);
+		if (!hit)
+			return false;
+	}
+	if (r->o.n_ports) {
+		bool hit = false;
+		for (uint32_t i = 0; i < SL_MIN(r->o.n_ports, REPORT_MAX_FILTERS) && !hit; i++)
+			hit = s->fi->client_port == r->o.ports[i] || s->fi->server_port == r->o.ports[i];
+		if (!hit)
+			return false;
+	}
 	return true;
 }
 
@@ -125,9 +155,27 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 	sl_addr_str(&fi->server, sa, sizeof(sa));
 	dur(fi->last_ts - fi->first_ts, d, sizeof(d));
 	bool v6 = fi->client.v == 6;
-	fprintf(f, "%s#%" PRIu64 "%s  %s%s%s:%u -> %s%s%s:%u  %s  %s  %s\n", col(r, C_BOLD), s->id, col(r, C_RESET),
+	fprintf(f, "%s#%" PRIu64 "%s  %s%s%s:%u -> %s%s%s:%u  %s  %s  %s%s\n", col(r, C_BOLD), s->id, col(r, C_RESET),
 		v6 ? "[" : "", ca, v6 ? "]" : "", fi->client_port, v6 ? "[" : "", sa, v6 ? "]" : "", fi->server_port,
-		sl_time_str(fi->first_ts, t0, sizeof(t0)), d, s->protocol ? s->protocol : "Unknown");
+		sl_time_str(fi->first_ts, t0, sizeof(t0)), d, s->protocol ? s->protocol : "Unknown",
+		s->protocol_guessed ? " (guessed by port)" : "");
+	if (s->n_risks) {
+		fprintf(f, "  risks     ");
+		for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++)
+			fprintf(f, "%s%s", i ? ", " : "", s->risks[i]);
+		fputc('\n', f);
+	}
+	/* Files are named when the input was files (live capture has none). */
+	const char *f0 = r->n_files ? report_file(r, fi->first_frame, NULL) : NULL;
+	const char *f1 = r->n_files ? report_file(r, fi->last_frame, NULL) : NULL;
+	if (f0 && f1 && f0 != f1)
+		fprintf(f, "  files     %s (frame %" PRIu64 ") to %s (frame %" PRIu64 ")\n", f0, frame_no(fi->first_frame),
+			f1, frame_no(fi->last_frame));
+	else if (f0 && fi->first_frame == fi->last_frame)
+		fprintf(f, "  file      %s (frame %" PRIu64 ")\n", f0, frame_no(fi->first_frame));
+	else if (f0)
+		fprintf(f, "  file      %s (frames %" PRIu64 "-%" PRIu64 ")\n", f0, frame_no(fi->first_frame),
+			frame_no(fi->last_frame));
 	fprintf(f, "  verdict   %s%s%s (%s) closed by %s", col(r, cause_colour(v->cause)), cause_name(v->cause),
 		col(r, C_RESET), confidence_name(v->confidence), closed_by_name(v->closed_by));
 	if (v->close != CLOSE_NONE)
@@ -149,7 +197,9 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 			report_rel_time(e->ts, fi->first_ts, rel, sizeof(rel));
 		else
 			snprintf(rel, sizeof(rel), "-");
-		fprintf(f, "    %s#%-7" PRIu64 "%s %10s  %s\n", col(r, C_DIM), e->frame, col(r, C_RESET), rel, e->text);
+		char fr[300];
+		fprintf(f, "    %s%-8s%s %10s  %s\n", col(r, C_DIM), report_frame_str(r, e->frame, fr, sizeof(fr)),
+			col(r, C_RESET), rel, e->text);
 	}
 	wrapped(f, "advice", v->advice);
 	fputc('\n', f);
@@ -164,8 +214,11 @@ void reporter_session(struct reporter *r, const struct session_view *s, const st
 		report_html_session(r, s, v);
 	if (r->o.quiet)
 		return;
+	/* Each session is flushed as it ends, so a reader at the other end of
+	 * a pipe (or `tail -f`) sees it at once. */
 	if (r->o.json) {
 		report_json_session(r, s, v);
+		fflush(r->o.out);
 		return;
 	}
 	if (r->o.ladder)
@@ -173,6 +226,7 @@ void reporter_session(struct reporter *r, const struct session_view *s, const st
 	else if (r->o.transcript)
 		report_transcript_session(r, s, v);
 	text_session(r, s, v);
+	fflush(r->o.out);
 }
 
 void reporter_summary(struct reporter *r, const struct summary *sum)
@@ -205,9 +259,10 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 			sum->files == 1 ? "" : "s", sum->records, sum->bytes_read,
 			sum->first_ts ? sl_time_str(sum->first_ts, a, sizeof(a)) : "-",
 			sum->last_ts ? sl_time_str(sum->last_ts, b, sizeof(b)) : "-");
-	fprintf(f, "  flows: %" PRIu64 " = %" PRIu64 " SMTP sessions + %" PRIu64 " other flows + %" PRIu64
+	fprintf(f, "  flows: %" PRIu64 " = %" PRIu64 " SMTP session%s + %" PRIu64 " other flow%s + %" PRIu64
 		   " dropped (%" PRIu64 " by the flow-table cap, %" PRIu64 " by the memory cap)\n",
-		sum->flows, sum->smtp_sessions, sum->other_flows, sum->flows_evicted + sum->flows_untracked,
+		sum->flows, sum->smtp_sessions, sum->smtp_sessions == 1 ? "" : "s", sum->other_flows,
+		sum->other_flows == 1 ? "" : "s", sum->flows_evicted + sum->flows_untracked,
 		sum->flows_evicted, sum->flows_untracked);
 	if (sum->smtp_sessions != r->sessions)
 		fprintf(f, "  sessions shown: %" PRIu64 " (after filters)\n", r->sessions);
@@ -239,7 +294,17 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 		fprintf(f, "  reassembly cap hits: %" PRIu64 "\n", sum->ooo_cap_hits);
 	if (sum->kernel_stats)
 		fprintf(f, "  kernel drops: %" PRIu64 "\n", sum->kernel_drops);
-	if (sum->error[0])
+	if (sum->n_errors) {
+		for (uint32_t i = 0; i < SL_MIN(sum->n_errors, SUMMARY_MAX_ERRORS); i++)
+			fprintf(f, "  %serror:%s %.256s\n", col(r, C_RED), col(r, C_RESET), sum->errors[i]);
+		if (sum->errors_total > sum->n_errors)
+			fprintf(f, "  %serror:%s ... and %" PRIu64 " more input errors\n", col(r, C_RED), col(r, C_RESET),
+				sum->errors_total - sum->n_errors);
+	} else if (sum->error[0]) {
 		fprintf(f, "  %serror:%s %.256s\n", col(r, C_RED), col(r, C_RESET), sum->error);
+	}
+	if (sum->interrupted[0])
+		fprintf(f, "  %sinterrupted:%s by %.16s; sessions still open were reported as capture_incomplete\n",
+			col(r, C_RED), col(r, C_RESET), sum->interrupted);
 	fflush(f);
 }

@@ -9,10 +9,12 @@
 
 #include <stdio.h>
 
+#include "filter.h"
 #include "session_view.h"
 #include "summary.h"
 #include "verdict.h"
 
+#define REPORT_MAX_FILTERS   64     /* --host and --port values each */
 
 struct report_opts {
 	FILE *out;
@@ -22,16 +24,19 @@ struct report_opts {
 	bool quiet;                 /* -q: no per-session blocks, summary only */
 	bool failures_only;
 	uint32_t cause_mask;        /* bit per enum cause; 0 = all */
-	bool has_addr_filter;
-	struct sl_addr addr_filter; /* session matches if client or server equals it */
-	uint16_t port_filter;       /* 0 = any; matches client or server port */
+	/* --host / --port (repeatable): a session matches when its client or
+	 * server lies in one of the blocks (if any are given) and its client or
+	 * server port is one of the ports (if any are given). */
+	struct sl_cidr hosts[REPORT_MAX_FILTERS];
+	uint32_t n_hosts;
+	uint16_t ports[REPORT_MAX_FILTERS];
+	uint32_t n_ports;
 	bool ladder;                /* --ladder: the transcript as a ladder diagram */
 	FILE *html;                 /* --html: the page is written here too (caller owns it) */
 	const char *const *inputs;  /* input names for the page's header */
 	int n_inputs;
 };
 
-/* Counts that add up: flows = smtp_sessions + other_flows + dropped flows. */
 struct reporter;
 
 struct reporter *reporter_new(const struct report_opts *o);
@@ -40,6 +45,10 @@ bool reporter_wants(const struct reporter *r, const struct session_view *s, cons
 void reporter_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 void reporter_summary(struct reporter *r, const struct summary *sum);
 void reporter_free(struct reporter *r);
+/* The names of the input files by file number (packet.h, frame_file()); the
+ * array must stay valid while sessions are reported. Without it, frames are
+ * shown without a file and a session's file is flow_info.file. */
+void reporter_set_files(struct reporter *r, const char *const *names, size_t n);
 
 /* JSON string escaping of untrusted bytes (shared by the JSON reporter and the
  * server's JSON log): writes "..." to f. */

@@ -14,6 +14,8 @@ struct reporter {
 	struct report_opts o;
 	uint64_t causes[CAUSE__COUNT];  /* counted from reporter_session calls */
 	uint64_t sessions;
+	const char *const *files;       /* by file number; NULL = not set */
+	size_t n_files;
 	bool html_ended;                /* the page's tail is written */
 	char html_nonce[2 * 16 + 1];    /* CSP nonce of the page's script: 16 random bytes, hex */
 };
@@ -21,12 +23,20 @@ struct reporter {
 /* Names from the engine's X-macros, kept here so the reporters do not need
  * the engine's object file. */
 
+/* Name of the file a frame reference points into, or fallback. */
+const char *report_file(const struct reporter *r, uint64_t frame, const char *fallback);
+/* Writes a frame reference for text output: "#12" for a single input,
+ * "FILE:12" when several files were merged. */
+const char *report_frame_str(const struct reporter *r, uint64_t frame, char *buf, size_t len);
+
 void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 void report_json_summary(struct reporter *r, const struct summary *sum);
 /* The summary object as --json writes it, to f; with html, its strings are
  * escaped for a <script> element (json_write_string_html). */
 void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *sum, bool html);
 const char *report_auth_result_name(enum smtp_auth_result res);
+/* --json --transcript: writes ,"transcript":[{frame, file, time, side, line}...],"transcript_omitted":N */
+void report_transcript_json(struct reporter *r, const struct session_view *s);
 void report_transcript_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 /* Writes "+12.345s" (time since the session began) into buf. */
 const char *report_rel_time(sl_time t, sl_time t0, char *buf, size_t len);

@@ -145,15 +145,15 @@ static void jreply(FILE *f, const struct smtp_reply *r)
 	fputc('}', f);
 }
 
-/* Space-separated words as a JSON array. */
-static void jwords(FILE *f, const char *s)
+/* sep-separated items as a JSON array. */
+static void jlist(FILE *f, const char *s, const char *sep)
 {
 	fputc('[', f);
 	bool first = true;
 	while (s && *s) {
-		while (*s == ' ')
+		while (*s && strchr(sep, *s))
 			s++;
-		size_t n = strcspn(s, " ");
+		size_t n = strcspn(s, sep);
 		if (!n)
 			break;
 		if (!first)
@@ -237,7 +237,7 @@ static void jmessage(FILE *f, const struct smtp_message *m)
 	fputc('}', f);
 }
 
-static void jsmtp(FILE *f, const struct smtp_facts *s)
+static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s, const char *file)
 {
 	fputs("{\"banner\":", f);
 	if (s->greeting.code || s->greeting.text[0])
@@ -251,7 +251,7 @@ static void jsmtp(FILE *f, const struct smtp_facts *s)
 	fputs(",\"helo_verb\":", f);
 	jstr(f, s->helo_verb);
 	fputs(",\"extensions\":", f);
-	jwords(f, s->extensions);
+	jlist(f, s->extensions, "\n");
 	fputs(",\"size_limit\":", f);
 	if (s->has_size_limit)
 		fprintf(f, "%" PRIu64, s->size_limit);
@@ -286,8 +286,12 @@ static void jsmtp(FILE *f, const struct smtp_facts *s)
 		fprintf(f, ",\"version\":%u,\"handshake_done\":%s,\"alert\":", t->version,
 			t->handshake_done ? "true" : "false");
 		if (t->alert)
-			fprintf(f, "{\"level\":%u,\"description\":%u,\"from\":\"%s\",\"frame\":%" PRIu64 "}",
-				t->alert_level, t->alert_desc, t->alert_dir == DIR_C2S ? "client" : "server", t->alert_frame);
+		{
+			fprintf(f, "{\"level\":%u,\"description\":%u,\"from\":\"%s\",\"file\":",
+				t->alert_level, t->alert_desc, t->alert_dir == DIR_C2S ? "client" : "server");
+			jstr(f, report_file(r, t->alert_frame, file));
+			fprintf(f, ",\"frame\":%" PRIu64 "}", frame_no(t->alert_frame));
+		}
 		else
 			fputs("null", f);
 		fprintf(f, ",\"appdata_bytes\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}"
@@ -318,28 +322,38 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 	FILE *f = r->o.out;
 	const struct flow_info *fi = s->fi;
 	fprintf(f, "{\"type\":\"session\",\"id\":%" PRIu64 ",\"file\":", s->id);
-	jstr(f, fi->file);
+	jstr(f, report_file(r, fi->first_frame, fi->file));
 	fputs(",\"start\":", f);
 	jtime(f, fi->first_ts);
 	fputs(",\"end\":", f);
 	jtime(f, fi->last_ts);
 	fprintf(f, ",\"start_ts\":%.6f,\"end_ts\":%.6f,\"duration\":%.6f,\"first_frame\":%" PRIu64
-		   ",\"last_frame\":%" PRIu64 ",\"client\":",
+		   ",\"last_file\":",
 		(double)fi->first_ts / NS_PER_SEC, (double)fi->last_ts / NS_PER_SEC,
-		(double)(fi->last_ts - fi->first_ts) / NS_PER_SEC, fi->first_frame, fi->last_frame);
+		(double)(fi->last_ts - fi->first_ts) / NS_PER_SEC, frame_no(fi->first_frame));
+	jstr(f, report_file(r, fi->last_frame, fi->file));
+	fprintf(f, ",\"last_frame\":%" PRIu64 ",\"client\":", frame_no(fi->last_frame));
 	jaddr(f, &fi->client, fi->client_port);
 	fputs(",\"server\":", f);
 	jaddr(f, &fi->server, fi->server_port);
 	fputs(",\"protocol\":", f);
 	jstr(f, s->protocol ? s->protocol : "Unknown");
-	fputs(",\"risks\":[", f);
+	fprintf(f, ",\"protocol_guessed\":%s,\"risks\":[", s->protocol_guessed ? "true" : "false");
 	for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++) {
 		if (i)
 			fputc(',', f);
 		jstr(f, s->risks[i]);
 	}
+	fputs("],\"risks_ignored\":[", f);
+	for (uint32_t i = 0; i < SL_MIN(s->n_risks_ignored, SESSION_MAX_RISKS); i++) {
+		fputs(i ? ",{\"risk\":" : "{\"risk\":", f);
+		jstr(f, s->risks_ignored[i]);
+		fputs(",\"why\":", f);
+		jstr(f, s->risks_ignored_why[i]);
+		fputc('}', f);
+	}
 	fputs("],\"smtp\":", f);
-	jsmtp(f, s->smtp);
+	jsmtp(r, f, s->smtp, fi->file);
 	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *sv = &fi->dir[DIR_S2C];
 	fputs(",\"tcp\":{", f);
 	jpair(f, "bytes", c->bytes, sv->bytes);
@@ -382,13 +396,18 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 	for (uint32_t i = 0; i < SL_MIN(v->n_ev, VERDICT_MAX_EVIDENCE); i++) {
 		if (i)
 			fputc(',', f);
-		fprintf(f, "{\"frame\":%" PRIu64 ",\"time\":", v->ev[i].frame);
+		fputs("{\"file\":", f);
+		jstr(f, report_file(r, v->ev[i].frame, fi->file));
+		fprintf(f, ",\"frame\":%" PRIu64 ",\"time\":", frame_no(v->ev[i].frame));
 		jtime(f, v->ev[i].ts);
 		fputs(",\"text\":", f);
 		jstr(f, v->ev[i].text);
 		fputc('}', f);
 	}
-	fputs("]}}\n", f);
+	fputs("]}", f);
+	if (r->o.transcript)
+		report_transcript_json(r, s);
+	fputs("}\n", f);
 }
 
 void report_json_summary(struct reporter *r, const struct summary *sum)
@@ -439,6 +458,20 @@ void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *s
 	fputs(",\"error\":", f);
 	if (sum->error[0])
 		json_write_string_mode(f, sum->error, strnlen(sum->error, sizeof(sum->error)), html);
+	else
+		fputs("null", f);
+	fputs(",\"errors\":[", f);
+	for (uint32_t i = 0; i < SL_MIN(sum->n_errors, SUMMARY_MAX_ERRORS); i++) {
+		if (i)
+			fputc(',', f);
+		json_write_string_mode(f, sum->errors[i], strnlen(sum->errors[i], sizeof(sum->errors[i])), html);
+	}
+	if (!sum->n_errors && sum->error[0])
+		json_write_string_mode(f, sum->error, strnlen(sum->error, sizeof(sum->error)), html);
+	fprintf(f, "],\"errors_total\":%" PRIu64 ",\"interrupted\":",
+		sum->errors_total ? sum->errors_total : (uint64_t)(sum->error[0] != 0));
+	if (sum->interrupted[0])
+		json_write_string_mode(f, sum->interrupted, strnlen(sum->interrupted, sizeof(sum->interrupted)), html);
 	else
 		fputs("null", f);
 	fputs("}\n", f);

@@ -41,6 +41,7 @@ struct cls_part {
 	uint32_t packets;
 	bool decided;                   /* nDPI named a protocol by content */
 	bool finished;
+	bool guessed;                   /* the name comes from nDPI's port/address guess */
 	uint16_t app, master;
 	uint64_t risk;                  /* ndpi_risk bits */
 	char name[CLASSIFY_NAME_MAX];
@@ -120,6 +121,9 @@ static void part_giveup(struct classifier *c, struct cls_part *p)
 		uint8_t guessed = 0;
 		ndpi_protocol proto = ndpi_detection_giveup(c->mod, p->nf, 1, &guessed);
 		part_result(c, p, proto);
+		bool named = proto.app_protocol != NDPI_PROTOCOL_UNKNOWN || proto.master_protocol != NDPI_PROTOCOL_UNKNOWN;
+		p->guessed = named && (guessed || p->nf->confidence == NDPI_CONFIDENCE_MATCH_BY_PORT ||
+				       p->nf->confidence == NDPI_CONFIDENCE_MATCH_BY_IP);
 	}
 	part_close(p);
 }
@@ -263,6 +267,60 @@ uint32_t classify_risks(const struct classify_flow *f, const char **out, uint32_
 	for (int r = 1; r < NDPI_MAX_RISK && n < max; r++)
 		if (NDPI_ISSET_BIT(bits, r))
 			out[n++] = ndpi_risk2str((ndpi_risk_enum)r);
+	return n;
+}
+
+bool classify_guessed(const struct classify_flow *f)
+{
+	return f && f->main.guessed;
+}
+
+/*
+ * nDPI risks that are wrong for mail traffic on a mail port, and why. One
+ * row per risk; a risk not listed here is shown as nDPI reports it.
+ */
+static const struct {
+	ndpi_risk_enum risk;
+	const char *why;
+} mail_port_ignored[] = {
+	/* nDPI 4.2 knows SMTP on 25 and SMTPS on 465 only; 587 is the
+	 * submission port (RFC 6409), 2525 and 10025 common alternates. */
+	{ NDPI_KNOWN_PROTOCOL_ON_NON_STANDARD_PORT,
+	  "SMTP on a mail port: 587 is the submission port (RFC 6409), 2525 and 10025 are common mail ports; nDPI 4.2 only knows 25 and 465" },
+	/* nDPI expects TLS to carry HTTPS; on a mail port it carries SMTP
+	 * (implicit TLS on 465, STARTTLS on 25/587) by design. */
+	{ NDPI_TLS_NOT_CARRYING_HTTPS,
+	  "TLS on a mail port carries SMTP (SMTPS or STARTTLS), not HTTPS, by design" },
+};
+
+static const char *ignored_why(ndpi_risk_enum r, bool mail_port)
+{
+	if (!mail_port)
+		return NULL;
+	for (size_t i = 0; i < SL_ARRAY_LEN(mail_port_ignored); i++)
+		if (mail_port_ignored[i].risk == r)
+			return mail_port_ignored[i].why;
+	return NULL;
+}
+
+uint32_t classify_risks_judged(const struct classify_flow *f, bool mail_port, struct classify_risk *out,
+			       uint32_t max)
+{
+	if (!f)
+		return 0;
+	uint64_t bits = f->main.risk | f->tls.risk;
+	if (f->main.nf)
+		bits |= f->main.nf->risk;
+	if (f->tls.nf)
+		bits |= f->tls.nf->risk;
+	uint32_t n = 0;
+	for (int r = 1; r < NDPI_MAX_RISK && n < max; r++) {
+		if (!NDPI_ISSET_BIT(bits, r))
+			continue;
+		out[n].name = ndpi_risk2str((ndpi_risk_enum)r);
+		out[n].ignored_why = ignored_why((ndpi_risk_enum)r, mail_port);
+		n++;
+	}
 	return n;
 }
 

@@ -34,6 +34,21 @@ bool classify_is_smtp(const struct classify_flow *f);     /* SMTP or SMTPS */
 bool classify_decided(const struct classify_flow *f);
 /* Risk names (static strings); returns how many were written to out. */
 uint32_t classify_risks(const struct classify_flow *f, const char **out, uint32_t max);
+
+/* A risk as reported: its nDPI name, and why it is left out (NULL when it
+ * is shown). Risks that are wrong for a mail server's port are left out,
+ * per the table in classify.c (README "nDPI's findings"). */
+struct classify_risk {
+	const char *name;
+	const char *ignored_why;
+};
+/* Every risk of the flow, judged for a flow whose server port is (or is
+ * not) a mail port; returns how many were written to out. */
+uint32_t classify_risks_judged(const struct classify_flow *f, bool mail_port, struct classify_risk *out,
+			       uint32_t max);
+/* The name was guessed from the port (or address) only, not found in the
+ * bytes: nDPI gave up and guessed. */
+bool classify_guessed(const struct classify_flow *f);
 void classify_flow_free(struct classify_flow *f);
 /* nDPI's name for the TLS after STARTTLS ("TLS", "SMTPS", "Unknown"), or
  * NULL when classify_starttls was not called. */

@@ -48,6 +48,8 @@
 /* Repetitive TCP events (retransmissions, keep-alives, zero windows) kept in
  * a timeline per direction; the rest are counted in the TCP stats only. */
 #define TL_REPEAT_EVENTS_MAX 8
+/* Damaged files remembered to mark the sessions they cut. */
+#define SESSIONS_MAX_CUTS 64
 
 static const uint16_t mail_ports[] = { 25, 465, 587, 2525, 10025, 0 };
 
@@ -58,6 +60,9 @@ struct session {
 	char protocol[32];
 	const char *risks[SESSION_MAX_RISKS];
 	uint32_t n_risks;
+	const char *ignored[SESSION_MAX_RISKS], *ignored_why[SESSION_MAX_RISKS];
+	uint32_t n_ignored;
+	bool guessed;                   /* protocol named from the port only */
 	struct smtp *smtp;              /* NULL once we stopped dissecting */
 	struct timeline tl;
 	struct extract_session *xs;
@@ -83,6 +88,13 @@ struct sessions {
 	struct summary sum;
 	sl_time capture_end;
 	char input[256];
+	struct {
+		uint32_t file;
+		sl_time last_ts;
+		char msg[256];
+	} cuts[SESSIONS_MAX_CUTS];      /* damaged files (first SESSIONS_MAX_CUTS) */
+	uint32_t n_cuts;
+	char interrupt_msg[64];         /* "" unless sessions_interrupt */
 	bool finished;
 	bool discarding;                /* freeing without reporting */
 };
@@ -131,7 +143,18 @@ static void session_refresh_class(struct session *s)
 	if (!s->cf)
 		return;
 	snprintf(s->protocol, sizeof(s->protocol), "%s", classify_name(s->cf));
-	s->n_risks = classify_risks(s->cf, s->risks, SESSION_MAX_RISKS);
+	s->guessed = classify_guessed(s->cf);
+	struct classify_risk cr[2 * SESSION_MAX_RISKS];
+	uint32_t n = classify_risks_judged(s->cf, is_mail_port(s->fi->server_port), cr, SL_ARRAY_LEN(cr));
+	s->n_risks = s->n_ignored = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!cr[i].ignored_why && s->n_risks < SESSION_MAX_RISKS) {
+			s->risks[s->n_risks++] = cr[i].name;
+		} else if (cr[i].ignored_why && s->n_ignored < SESSION_MAX_RISKS) {
+			s->ignored[s->n_ignored] = cr[i].name;
+			s->ignored_why[s->n_ignored++] = cr[i].ignored_why;
+		}
+	}
 }
 
 static void session_end_classify(struct session *s)
@@ -328,11 +351,39 @@ static bool session_is_smtp(const struct session *s)
 		return true;
 	if (s->not_smtp)
 		return false;
+	/* nDPI's name, even a guess by port: the dissector did not reject the
+	 * bytes (not_smtp above), e.g. a lone QUIT to port 25. */
 	if (!strncmp(s->protocol, "SMTP", 4))
 		return true;
 	/* No SMTP bytes either way: a refused, unanswered or silent connection
 	 * to a mail port is still a session a mail administrator asks about. */
 	return !s->saw_payload && is_mail_port(s->fi->server_port);
+}
+
+/* Was this session cut short by the capture rather than ended? A session
+ * that did not close (its flow ended at the end of input, or by the flow
+ * timeout after its file broke off) whose last packet is in a damaged file,
+ * or any session open when a signal stopped the analysis. */
+static const char *session_cut(const struct sessions *pl, const struct flow_info *fi, enum flow_end why)
+{
+	if (why != END_CAPTURE_END && why != END_IDLE)
+		return NULL;
+	/* A RST, or a FIN each way, closed it: its ending is in the capture. */
+	if (fi->dir[0].rst_frame || fi->dir[1].rst_frame || (fi->dir[0].fin_frame && fi->dir[1].fin_frame))
+		return NULL;
+	if (pl->interrupt_msg[0] && why == END_CAPTURE_END)
+		return pl->interrupt_msg;
+	uint32_t file = frame_file(fi->last_frame);
+	for (uint32_t i = 0; i < pl->n_cuts; i++) {
+		if (pl->cuts[i].file != file)
+			continue;
+		/* An idle end that was due before the file broke off is an
+		 * ordinary idle end. */
+		if (why == END_IDLE && fi->last_ts + pl->cfg.engine.flow_timeout <= pl->cuts[i].last_ts)
+			return NULL;
+		return pl->cuts[i].msg;
+	}
+	return NULL;
 }
 
 /* Decides what the flow was, reports it if it was an SMTP session, and
@@ -370,6 +421,11 @@ static void session_finalize(struct session *s, enum flow_end why)
 			.capture_started_midstream = s->midstream,
 		};
 		memcpy(v.risks, s->risks, sizeof(v.risks));
+		memcpy(v.risks_ignored, s->ignored, sizeof(v.risks_ignored));
+		memcpy(v.risks_ignored_why, s->ignored_why, sizeof(v.risks_ignored_why));
+		v.n_risks_ignored = s->n_ignored;
+		v.protocol_guessed = s->guessed;
+		v.cut = session_cut(pl, fi, why);
 		pl->sum.smtp_sessions++;
 		pl->on_session(pl->ctx, &v, &pl->sum);
 	}
@@ -451,6 +507,13 @@ void sessions_set_input(struct sessions *p, const char *name)
 	p->sum.files++;
 }
 
+void sessions_set_files(struct sessions *p, const char *const *names, size_t n)
+{
+	if (n)
+		engine_set_file(p->eng, names[0]);
+	p->sum.files = (uint32_t)n;
+}
+
 void sessions_feed(struct sessions *p, const struct raw_packet *raw)
 {
 	p->sum.records++;
@@ -471,7 +534,28 @@ void sessions_sweep(struct sessions *p, sl_time now)
 
 void sessions_input_error(struct sessions *p, const char *msg)
 {
-	snprintf(p->sum.error, sizeof(p->sum.error), "%s", msg);
+	if (!p->sum.error[0])
+		snprintf(p->sum.error, sizeof(p->sum.error), "%s", msg);
+	if (p->sum.n_errors < SUMMARY_MAX_ERRORS)
+		snprintf(p->sum.errors[p->sum.n_errors++], sizeof(p->sum.errors[0]), "%s", msg);
+	p->sum.errors_total++;
+}
+
+void sessions_input_cut(struct sessions *p, int file, sl_time last_ts, const char *msg)
+{
+	sessions_input_error(p, msg);
+	if (file < 0 || p->n_cuts == SESSIONS_MAX_CUTS)
+		return;
+	p->cuts[p->n_cuts].file = (uint32_t)file;
+	p->cuts[p->n_cuts].last_ts = last_ts;
+	snprintf(p->cuts[p->n_cuts].msg, sizeof(p->cuts[0].msg), "%s", msg);
+	p->n_cuts++;
+}
+
+void sessions_interrupt(struct sessions *p, const char *signame)
+{
+	snprintf(p->sum.interrupted, sizeof(p->sum.interrupted), "%s", signame);
+	snprintf(p->interrupt_msg, sizeof(p->interrupt_msg), "analysis interrupted (%s)", signame);
 }
 
 void sessions_set_kernel_drops(struct sessions *p, uint64_t drops)

@@ -32,10 +32,18 @@ struct sessions *sessions_new(const struct sessions_config *cfg, session_fn on_s
 			      char *err, size_t errlen);
 /* Names the input the next records come from (flow_info.file). */
 void sessions_set_input(struct sessions *p, const char *name);
+/* Several inputs merged by time: their names by file number (frame_file()). */
+void sessions_set_files(struct sessions *p, const char *const *names, size_t n);
 void sessions_feed(struct sessions *p, const struct raw_packet *raw);
 /* Ends flows idle by `now` (live capture's timer). */
 void sessions_sweep(struct sessions *p, sl_time now);
+/* An input error, kept in the summary (every one, up to SUMMARY_MAX_ERRORS). */
 void sessions_input_error(struct sessions *p, const char *msg);
+/* A damaged or truncated input file (file number, its last good record's
+ * time): the sessions it cut get capture_incomplete naming msg. */
+void sessions_input_cut(struct sessions *p, int file, sl_time last_ts, const char *msg);
+/* A signal stopped the analysis: sessions still open are reported as cut. */
+void sessions_interrupt(struct sessions *p, const char *signame);
 void sessions_set_kernel_drops(struct sessions *p, uint64_t drops);
 /* Ends every open flow (each reaches session_fn) and completes the summary. */
 void sessions_finish(struct sessions *p);
