@@ -1109,7 +1109,8 @@ START_TEST(test_codeless_deferral)
 	send_mail(&t, "MAIL FROM:<a@b>");
 	tu_body(&t, 36000, true);
 	struct event *e = tu_event(&t, EV_REPLY_UNPAIRED, DIR_S2C,
-				   "4.7.0 [IPTS04] Messages from 192.0.2.10 temporarily deferred due to user complaints");
+				   "[IPTS04] Messages from 192.0.2.10 temporarily deferred due to user complaints");
+	snprintf(e->enhanced, sizeof(e->enhanced), "4.7.0");
 	uint64_t fr = e->frame;
 	uint64_t fin = tu_fin(&t, DIR_S2C);
 	tu_cmd(&t, CMD_QUIT, "QUIT");
@@ -1134,8 +1135,10 @@ START_TEST(test_codeless_note_with_text)
 	tu_reply(&t, 250, "", "ok");
 	send_mail(&t, "MAIL FROM:<a@b>");
 	tu_body(&t, 36000, true);
-	struct event *e = tu_event(&t, EV_NOTE, DIR_S2C,
-				   "server line without a reply code: 4.7.0 [IPTS04] Messages from 192.0.2.10 temporarily deferred due to user complaints");
+	struct event *e = tu_event(&t, EV_NOCODE_LINE, DIR_S2C,
+				   "4.7.0 [IPTS04] Messages from 192.0.2.10 temporarily deferred due to user complaints");
+	snprintf(e->enhanced, sizeof(e->enhanced), "4.7.0");
+	e->num = 6;
 	uint64_t fr = e->frame;
 	tu_fin(&t, DIR_S2C);
 	tu_cmd(&t, CMD_QUIT, "QUIT");
@@ -1155,7 +1158,7 @@ START_TEST(test_codeless_note_without_text)
 	start(&t, NULL);
 	send_mail(&t, "MAIL FROM:<a@b>");
 	tu_body(&t, 3000, true);
-	tu_event(&t, EV_NOTE, DIR_S2C, "server line without a reply code");
+	tu_event(&t, EV_NOCODE_LINE, DIR_S2C, "");
 	tu_fin(&t, DIR_S2C);
 	run(&t);
 	EXPECT(CAUSE_UNKNOWN, BY_SERVER, CLOSE_FIN, PH_DATA, CONF_MEDIUM);

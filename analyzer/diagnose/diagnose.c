@@ -438,7 +438,9 @@ static enum smtp_cmd pending_at(const struct dctx *d, sl_time ts)
 }
 
 /* A server line with no numeric code where a reply was due (e.g. "4.7.0
- * deferred ..." sent with the FIN): read its enhanced code as the class. */
+ * deferred ..." sent with the FIN): read its enhanced code as the class.
+ * The dissector types such lines (EV_NOCODE_LINE; EV_NOT_SMTP for a first
+ * line; a reply whose code is 000) with the enhanced code they start with. */
 static bool find_codeless_reply(const struct dctx *d, struct smtp_reply *out)
 {
 	const struct timeline *tl = d->s->tl;
@@ -450,42 +452,25 @@ static bool find_codeless_reply(const struct dctx *d, struct smtp_reply *out)
 			continue;
 		if (e->kind == EV_REPLY && e->code)
 			return false;   /* a proper reply came after it */
-		bool note = e->kind == EV_NOTE && diag_ci_contains(e->text, "without a reply code");
-		if ((e->kind == EV_REPLY || e->kind == EV_REPLY_UNPAIRED || e->kind == EV_NOT_SMTP || note) && !e->code) {
-			char enh[12];
-			const char *txt = e->text;
-			const char *colon = note ? strstr(txt, ": ") : NULL;
-			if (colon)
-				txt = colon + 2;
-			const char *at = txt;
-			while (*at == ' ' || *at == '-')
-				at++;
-			if (!smtp_parse_enhanced((const uint8_t *)at, strlen(at), false, enh, sizeof(enh)) ||
-			    enh[0] == '2') {
-				if (!note)
-					continue;
-				/* The line's text is not kept: say what is known. */
-				memset(out, 0, sizeof(*out));
-				out->answers = pending_at(d, e->ts);
-				out->frame = e->frame;
-				out->ts = e->ts;
-				return true;
-			}
+		bool line = e->kind == EV_NOCODE_LINE;
+		if (!(e->kind == EV_REPLY || e->kind == EV_REPLY_UNPAIRED || e->kind == EV_NOT_SMTP || line) || e->code)
+			continue;
+		if (!e->enhanced[0] || e->enhanced[0] == '2') {
+			if (!line)
+				continue;
+			/* No enhanced code to read: say what is known. */
 			memset(out, 0, sizeof(*out));
-			snprintf(out->enhanced, sizeof(out->enhanced), "%s", enh);
-			/* The text after the enhanced code, as for a coded reply. */
-			const char *rest = txt;
-			while (*rest == ' ' || *rest == '-')
-				rest++;
-			rest += strlen(enh);
-			while (*rest == ' ')
-				rest++;
-			snprintf(out->text, sizeof(out->text), "%s", rest);
-			out->answers = pending_at(d, e->ts);
-			out->frame = e->frame;
-			out->ts = e->ts;
-			return true;
+		} else {
+			memset(out, 0, sizeof(*out));
+			snprintf(out->enhanced, sizeof(out->enhanced), "%s", e->enhanced);
+			/* The words after the enhanced code, as for a coded reply. */
+			size_t at = e->kind == EV_REPLY || e->kind == EV_REPLY_UNPAIRED ? 0 : (size_t)e->num;
+			snprintf(out->text, sizeof(out->text), "%s", e->text + SL_MIN(at, strnlen(e->text, sizeof(e->text))));
 		}
+		out->answers = pending_at(d, e->ts);
+		out->frame = e->frame;
+		out->ts = e->ts;
+		return true;
 	}
 	return false;
 }
@@ -503,7 +488,7 @@ uint32_t diag_trailing_retransmissions(const struct dctx *d, uint64_t *first_fra
 			*first_frame = e->frame;
 			*first_ts = e->ts;
 		} else if (e->kind == EV_FIN || e->kind == EV_RST || e->kind == EV_KEEPALIVE ||
-			   e->kind == EV_ZERO_WINDOW || e->kind == EV_NOTE) {
+			   e->kind == EV_ZERO_WINDOW || e->kind == EV_NOTE || e->kind == EV_NOCODE_LINE) {
 			continue;
 		} else {
 			break;
@@ -522,7 +507,7 @@ static const struct event *find_ehlo_reply(const struct dctx *d)
 	for (uint32_t i = 0; i < tl_count(tl); i++) {
 		const struct event *e = tl_at(tl, i);
 		if (e->kind == EV_COMMAND && e->dir == DIR_C2S)
-			after_ehlo = diag_ci_contains(e->text, "ehlo") && (e->text[0] == 'E' || e->text[0] == 'e');
+			after_ehlo = e->code == CMD_EHLO;
 		else if (e->kind == EV_REPLY && after_ehlo && e->code == 250) {
 			best = e;
 			after_ehlo = false;

@@ -85,6 +85,9 @@ void report_transcript_session(struct reporter *r, const struct session_view *s,
 		case EV_AUTH_RESULT:
 			fprintf(f, "%10s  -- auth %s (%u)\n", rel, e->text, e->code);
 			break;
+		case EV_NOCODE_LINE:
+			fprintf(f, "%10s  %s  [note " NOCODE_NOTE_PREFIX "%s] #%" PRIu64 "\n", rel, who, e->text, e->frame);
+			break;
 		default:
 			fprintf(f, "%10s  %s  [%s%s%s]", rel, who, ev_kind_name((enum ev_kind)e->kind), e->text[0] ? " " : "", e->text);
 			if (e->kind == EV_GAP || e->kind == EV_RETRANSMISSION || e->kind == EV_TLS_APPDATA)
