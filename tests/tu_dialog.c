@@ -32,8 +32,23 @@ static void on_session(void *ctx, const struct session_view *sv, struct summary 
 	t->end = v.end;
 	t->midstream = v.capture_started_midstream;
 	t->fi = *sv->fi;
-	t->fi.file = NULL;
 	t->f = *sv->smtp;
+	tl_free(&t->tl);
+	t->tl = *sv->tl;
+	t->tl.ev = NULL;
+	t->tl.cap = sv->tl->n;      /* entries [0, n) are all stored, the ring included */
+	if (t->tl.cap) {
+		t->tl.ev = malloc(t->tl.cap * sizeof(*t->tl.ev));
+		if (!t->tl.ev)
+			abort();
+		memcpy(t->tl.ev, sv->tl->ev, t->tl.cap * sizeof(*t->tl.ev));
+	}
+	snprintf(t->protocol, sizeof(t->protocol), "%s", sv->protocol ? sv->protocol : "");
+	t->view = v;
+	t->view.fi = &t->fi;
+	t->view.smtp = &t->f;
+	t->view.tl = &t->tl;
+	t->view.protocol = t->protocol;
 	uint32_t kept = smtp_msgs_kept(sv->smtp);
 	if (kept > SMTP_MAX_MESSAGES)
 		kept = SMTP_MAX_MESSAGES;
@@ -72,6 +87,11 @@ void dl_free(struct dl *t)
 {
 	sessions_free(t->p);
 	t->p = NULL;
+	tl_free(&t->tl);
+	for (int d = 0; d < 2; d++) {
+		free(t->hist[d]);
+		t->hist[d] = NULL;
+	}
 }
 
 void dl_wait(struct dl *t, double seconds)
@@ -98,6 +118,18 @@ static uint64_t segment(struct dl *t, enum sl_dir dir, int64_t off, uint8_t flag
 	s.len = len;
 	s.ttl = ttl ? ttl : t->ttl[dir];
 	s.ip_id = ++t->ip_id[dir];
+	uint8_t opts[12] = { 1, 1, 8, 10 };     /* NOP, NOP, timestamps (TSval, TSecr) */
+	if (t->tsopt[dir] && !(flags & TH_RST)) {
+		uint32_t tsval = (uint32_t)(t->now / NS_PER_MS);
+		opts[4] = (uint8_t)(tsval >> 24);
+		opts[5] = (uint8_t)(tsval >> 16);
+		opts[6] = (uint8_t)(tsval >> 8);
+		opts[7] = (uint8_t)tsval;
+		s.tcp_opts = opts;
+		s.tcp_opts_len = sizeof(opts);
+	}
+	if (flags & TH_ACK)
+		t->acked[peer] = t->sent[peer];
 	size_t n = tu_frame(frame, sizeof(frame), DLT_EN10MB, &s);
 	if (!n)
 		abort();
@@ -141,13 +173,17 @@ uint64_t dl_send(struct dl *t, enum sl_dir dir, const void *data, size_t len)
 {
 	const uint8_t *b = data;
 	uint64_t fr = 0;
+	/* The sequence space of a side starts with its payload (a FIN after
+	 * data is not followed by more data in these scripts). */
+	uint8_t *h = realloc(t->hist[dir], t->sent[dir] + len + 1);
+	if (!h)
+		abort();
+	t->hist[dir] = h;
+	memcpy(h + t->sent[dir], data, len);
 	while (len) {
 		size_t n = len < DL_MSS ? len : DL_MSS;
 		fr = segment(t, dir, (int64_t)t->sent[dir], TH_ACK | TH_PSH, b, n, 0);
-		t->last_off[dir] = t->sent[dir];
 		t->last_data_frame[dir] = fr;
-		t->last_len[dir] = n;
-		memcpy(t->last[dir], b, n);
 		t->sent[dir] += n;
 		b += n;
 		len -= n;
@@ -157,10 +193,13 @@ uint64_t dl_send(struct dl *t, enum sl_dir dir, const void *data, size_t len)
 
 uint64_t dl_retrans(struct dl *t, enum sl_dir dir, size_t n)
 {
-	if (n > t->last_len[dir])
-		n = t->last_len[dir];
-	size_t skip = t->last_len[dir] - n;
-	return segment(t, dir, (int64_t)(t->last_off[dir] + skip), TH_ACK | TH_PSH, t->last[dir] + skip, n, 0);
+	uint64_t sent = t->sent[dir] - (t->fin[dir] ? 1 : 0);
+	uint64_t from = t->acked[dir] < sent ? t->acked[dir] : (sent > n ? sent - n : 0);
+	if (n > sent - from)
+		n = (size_t)(sent - from);
+	if (n > DL_MSS)
+		n = DL_MSS;
+	return segment(t, dir, (int64_t)from, TH_ACK | TH_PSH, t->hist[dir] + from, n, 0);
 }
 
 uint64_t dl_fin(struct dl *t, enum sl_dir dir)
@@ -252,7 +291,18 @@ void dl_ehlo(struct dl *t, const char *exts)
 
 uint64_t dl_body(struct dl *t, uint64_t n, bool complete)
 {
+	return dl_message(t, "", n, complete);
+}
+
+uint64_t dl_message(struct dl *t, const char *head, uint64_t n, bool complete)
+{
 	uint64_t fr = 0;
+	size_t hl = strlen(head);
+	if (n < hl)
+		abort();
+	if (hl)
+		fr = dl_send(t, DIR_C2S, head, hl);
+	n -= hl;
 	if (n) {
 		uint8_t *b = malloc(n);
 		if (!b)

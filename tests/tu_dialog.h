@@ -10,8 +10,9 @@
  *     dl_cmd(&t, "EHLO me"); dl_reply(&t, 250, "", "mx");
  *     dl_wait(&t, 30.0); dl_fin(&t, DIR_S2C); dl_run(&t);
  *
- * and assert on t.v (the verdict), t.f / t.fi (copies of the facts the
- * dissector and the engine left) and the frame numbers the helpers return.
+ * and assert on t.v (the verdict), t.f / t.fi / t.tl (copies of the facts
+ * and the timeline the dissector and the engine left; t.view is the session
+ * view over them, for reporters) and the frame numbers the helpers return.
  * Client 192.0.2.10:40000, server 198.51.100.25:25 (both documentation
  * ranges); client TTL 64, server TTL 52; packets carry the current time
  * (dl_wait moves it) and consecutive frame numbers from 1.
@@ -28,7 +29,6 @@
 #include "sessions.h"
 #include "verdict.h"
 
-#define DL_DATA_KEEP 2048       /* bytes of a side's last segment kept for retransmission */
 
 struct dl {
 	struct sessions *p;
@@ -42,10 +42,10 @@ struct dl {
 	uint16_t ip_id[2];
 	uint16_t port[2];
 	const char *addr[2];
-	uint8_t last[2][DL_DATA_KEEP];  /* the side's last data segment */
-	size_t last_len[2];
-	uint64_t last_off[2];
+	uint8_t *hist[2];           /* every payload byte the side sent, for retransmissions */
+	uint64_t acked[2];          /* bytes of the side the peer acknowledged */
 	uint64_t last_data_frame[2];    /* frame of the side's last payload */
+	bool tsopt[2];              /* the side puts TCP timestamps on every packet but its RSTs */
 	/* End the test's flow as if the engine had ended it this way instead
 	 * (-1, the default: as the glue reports it). Only for what the glue cannot
 	 * produce from packets (it never reports an evicted flow). */
@@ -59,6 +59,9 @@ struct dl {
 	struct smtp_facts f;        /* a copy; msgs points into msgs below */
 	struct smtp_message msgs[SMTP_MAX_MESSAGES];
 	struct flow_info fi;        /* a copy */
+	struct timeline tl;         /* a copy (owned) */
+	char protocol[32];
+	struct session_view view;   /* over the copies: reporters can be run on it */
 	bool midstream;
 };
 
@@ -75,7 +78,8 @@ uint64_t dl_refuse(struct dl *t);               /* the server's RST to the SYN *
 /* Payload from dir (ACK|PSH), split into segments of at most 1448 bytes;
  * returns the frame of the last one. */
 uint64_t dl_send(struct dl *t, enum sl_dir dir, const void *data, size_t len);
-/* The last n bytes dir sent, sent again (a retransmission). */
+/* n bytes of dir's oldest unacknowledged data (at most what is
+ * unacknowledged, or else the last bytes sent), sent again: a retransmission. */
 uint64_t dl_retrans(struct dl *t, enum sl_dir dir, size_t n);
 uint64_t dl_fin(struct dl *t, enum sl_dir dir);
 /* A RST from dir with the given TTL (0 = that side's usual TTL). */
@@ -96,6 +100,9 @@ void dl_ehlo(struct dl *t, const char *exts);
 /* n body bytes from the client in CRLF lines; complete: then "." CRLF.
  * Returns the frame of the last packet sent. */
 uint64_t dl_body(struct dl *t, uint64_t n, bool complete);
+/* The same with the message starting with head (header lines, each ending
+ * in CRLF, counted in n). */
+uint64_t dl_message(struct dl *t, const char *head, uint64_t n, bool complete);
 
 /* TLS records (a minimal but well-formed hello, an alert, application data). */
 uint64_t dl_tls_client_hello(struct dl *t);
