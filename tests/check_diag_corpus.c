@@ -2,9 +2,9 @@
  * check_diag_corpus.c - the diagnosis on real captures: each public corpus
  * capture (shared/corpus, MANIFEST.md) and each bundled reproduce capture
  * (captures/, whose expectations are the bundled server's own log) goes
- * through the engine and the SMTP dissector (tu_replay) and every SMTP
+ * through the real session glue (tu_replay) and every SMTP
  * session's verdict is compared with the reading written in the manifests.
- * A capture that is absent is skipped.
+ * A capture that is absent is skipped (SKIP line, not added to the suite).
  *
  * Expected values: cause, closed_by and close come from the manifests'
  * "how each session ended" column (first FIN/RST sender); where a manifest
