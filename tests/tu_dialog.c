@@ -1,6 +1,7 @@
 /*
  * tu_dialog.c - see tu_dialog.h. Packets are built with tu_pkt and fed to
- * the real session glue; nothing here fills a fact by hand.
+ * the real session glue; nothing here fills a fact by hand (end_as only
+ * relabels how the flow ended, for the one ending the glue never reports).
  */
 #include "tu_dialog.h"
 
