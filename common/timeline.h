@@ -19,6 +19,9 @@
 #define EV_TEXT_MAX   160
 #define TL_HEAD_KEEP  96
 #define TL_TAIL_KEEP  416
+/* How transcripts introduce an EV_NOCODE_LINE (the line's kept text
+ * follows; the dissector keeps no more of it than fits behind this). */
+#define NOCODE_NOTE_PREFIX "server line without a reply code: "
 
 /* kind, short name. The name appears in JSON and transcripts. */
 #define EVENT_KINDS(X) \
@@ -39,7 +42,7 @@
 	X(EV_REASSEMBLY_CAP, "reassembly-cap") \
 	/* SMTP */ \
 	X(EV_GREETING, "greeting")              /* code, enhanced, text */ \
-	X(EV_COMMAND, "command")                /* text: the line (secrets masked) */ \
+	X(EV_COMMAND, "command")                /* text: the line (secrets masked); code: enum smtp_cmd */ \
 	X(EV_REPLY, "reply")                    /* code, enhanced, text: first line; num: lines */ \
 	X(EV_REPLY_UNPAIRED, "unpaired-reply")  /* a reply with no command pending */ \
 	X(EV_DATA_START, "data-start") \
@@ -51,7 +54,13 @@
 	X(EV_LONG_LINE, "long-line")            /* num: line length */ \
 	X(EV_BARE_LF, "bare-lf") \
 	X(EV_EARLY_TALKER, "early-talker")      /* client spoke before the greeting */ \
-	X(EV_NOT_SMTP, "not-smtp")              /* bytes that are not SMTP where SMTP was due */ \
+	X(EV_NOT_SMTP, "not-smtp")              /* bytes that are not SMTP where SMTP was due; from the
+	                                           server also enhanced and num as EV_NOCODE_LINE */ \
+	X(EV_NOCODE_LINE, "nocode-line")        /* a server line without a reply code outside a reply;
+	                                           text: the line; enhanced: the enhanced code it starts
+	                                           with ("" if none); num: offset in text of the words
+	                                           after that code. Transcripts print it as the note
+	                                           "server line without a reply code: LINE" */ \
 	X(EV_RESYNC, "resync")                  /* dissector resynchronised after a gap */ \
 	X(EV_PENDING_OVERFLOW, "pending-overflow") \
 	X(EV_TUNNEL, "tunnel")                  /* HTTP CONNECT / SOCKS prelude before SMTP */ \

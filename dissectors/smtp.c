@@ -387,7 +387,9 @@ static void command_event(struct smtp *s, const struct seg_meta *m, const void *
 	s->f.last_cmd = c;
 	s->f.last_cmd_frame = m->frame;
 	s->f.last_cmd_ts = m->ts;
-	smtp_ev(s, EV_COMMAND, DIR_C2S, m, text, len);
+	struct event *e = smtp_ev(s, EV_COMMAND, DIR_C2S, m, text, len);
+	if (e)
+		e->code = (uint16_t)c;
 }
 
 /* The LAST chunk is in: the message is complete, the transaction over. */

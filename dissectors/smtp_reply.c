@@ -157,10 +157,34 @@ static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *
 		smtp_replay(s);
 }
 
+/* A server line without a reply code (EV_NOCODE_LINE, EV_NOT_SMTP): the
+ * enhanced code it starts with (after spaces or dashes), and where the
+ * words after it begin, read from the kept text, so the diagnosis need not
+ * parse the line. A class-2 code is kept too; the reader decides. */
+static void nocode_words(struct event *e)
+{
+	if (!e)
+		return;
+	const char *at = e->text;
+	while (*at == ' ' || *at == '-')
+		at++;
+	size_t el = smtp_parse_enhanced((const uint8_t *)at, strlen(at), false, e->enhanced, sizeof(e->enhanced));
+	if (!el) {
+		e->enhanced[0] = '\0';
+		return;
+	}
+	const char *rest = at + el;
+	while (*rest == ' ')
+		rest++;
+	e->num = (uint64_t)(rest - e->text);
+}
+
 static void not_smtp(struct smtp *s, enum sl_dir d, const struct seg_meta *m, const uint8_t *b, size_t n)
 {
 	s->f.not_smtp = true;
-	smtp_ev(s, EV_NOT_SMTP, d, m, b, SL_MIN(n, (size_t)64));
+	struct event *e = smtp_ev(s, EV_NOT_SMTP, d, m, b, SL_MIN(n, (size_t)64));
+	if (d == DIR_S2C)
+		nocode_words(e);
 	smtp_client_enter(s, C_DEAD, m);
 	smtp_server_enter(s, S_DEAD, m);
 }
@@ -202,13 +226,16 @@ void smtp_server_line(struct smtp *s, const struct line_ev *ev, const struct seg
 		}
 		s->f.nocode_lines++;
 		/* Keep the line: some servers send "4.7.0 ..." with no code as
-		 * their last word, and its enhanced code is all a diagnosis has. */
-		char note[EV_TEXT_MAX];
-		static const char prefix[] = "server line without a reply code: ";
+		 * their last word, and its enhanced code is all a diagnosis has.
+		 * The line is kept as far as it fits behind the prefix the
+		 * transcript prints before it (NOCODE_NOTE_PREFIX). */
+		char note[EV_TEXT_MAX], kept[EV_TEXT_MAX];
+		static const char prefix[] = NOCODE_NOTE_PREFIX;
 		size_t pl = sizeof(prefix) - 1, take = SL_MIN(n, sizeof(note) - pl);
 		memcpy(note, prefix, pl);
 		memcpy(note + pl, b, take);
-		smtp_ev(s, EV_NOTE, DIR_S2C, m, note, pl + take);
+		size_t kl = sl_text_copy(kept, sizeof(kept), (const uint8_t *)note, pl + take);
+		nocode_words(smtp_ev(s, EV_NOCODE_LINE, DIR_S2C, m, kept + pl, kl - pl));
 		return;
 	}
 	uint16_t code = (uint16_t)((b[0] - '0') * 100 + (b[1] - '0') * 10 + (b[2] - '0'));

@@ -425,6 +425,68 @@ START_TEST(test_not_smtp)
 }
 END_TEST
 
+/* Facts the diagnosis reads travel as typed events, not as prose: a
+ * command's verb in EV_COMMAND.code, a code-less server line as
+ * EV_NOCODE_LINE with the enhanced code it starts with and where its words
+ * begin, and the same for a server's first line that is not a reply. */
+START_TEST(test_typed_events)
+{
+	static const struct step dlg[] = {
+		S("220 mx ESMTP\r\n"),
+		C("EHLO c.example.test\r\n"),
+		S("250 mx\r\n"),
+		C("MAIL FROM:<a@example.test>\r\n"),
+		S("250 ok\r\n"),
+		S(" - 4.7.0  [IPTS04] deferred due to user complaints\r\n"),
+		S("service going down\r\n"),
+		END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, dlg, 0, 0, 0, true);
+	ck_assert_uint_eq(find_ev(&r, EV_COMMAND, 0)->code, CMD_EHLO);
+	ck_assert_uint_eq(find_ev(&r, EV_COMMAND, 1)->code, CMD_MAIL);
+	const struct event *e = find_ev(&r, EV_NOCODE_LINE, 0);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->code, 0);
+	ck_assert_uint_eq(e->frame, 6);
+	ck_assert_str_eq(e->text, " - 4.7.0  [IPTS04] deferred due to user complaints");
+	ck_assert_str_eq(e->enhanced, "4.7.0");
+	ck_assert_str_eq(e->text + e->num, "[IPTS04] deferred due to user complaints");
+	e = find_ev(&r, EV_NOCODE_LINE, 1);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->enhanced, "");
+	ck_assert_str_eq(e->text, "service going down");
+	ck_assert_uint_eq(smtp_facts(r.s)->nocode_lines, 2);
+	run_free(&r);
+
+	/* The line is kept only as far as it fits behind the transcript's prefix. */
+	char longline[400];
+	memset(longline, 'x', sizeof(longline));
+	memcpy(longline, "4.3.2 ", 6);
+	memcpy(longline + sizeof(longline) - 2, "\r\n", 2);
+	const struct step lng[] = { S("220 mx\r\n"), C("NOOP\r\n"), S("250 ok\r\n"), SB(longline, sizeof(longline)), END };
+	run_init(&r);
+	run_feed(&r, lng, 0, 0, 0, true);
+	e = find_ev(&r, EV_NOCODE_LINE, 0);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(strlen(NOCODE_NOTE_PREFIX) + strlen(e->text), EV_TEXT_MAX - 1);
+	ck_assert_str_eq(e->enhanced, "4.3.2");
+	ck_assert_uint_eq(e->num, 6);
+	run_free(&r);
+
+	/* A server whose first line is no reply: not SMTP, its enhanced code typed. */
+	static const struct step first[] = { S("4.7.1 go away\r\n"), END };
+	run_init(&r);
+	run_feed(&r, first, 0, 0, 0, true);
+	e = find_ev(&r, EV_NOT_SMTP, 0);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->enhanced, "4.7.1");
+	ck_assert_str_eq(e->text + e->num, "go away");
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(test_gaps)
 {
 	/* a gap in the commands: resync on the next line */
@@ -641,6 +703,7 @@ static Suite *smtp_suite(void)
 	tcase_add_test(core, test_reply_forms);
 	tcase_add_test(core, test_phases);
 	tcase_add_test(core, test_tunnels);
+	tcase_add_test(core, test_typed_events);
 	suite_add_tcase(s, core);
 	TCase *lim = tcase_create("Limits");
 	tcase_set_timeout(lim, 120);
