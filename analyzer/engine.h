@@ -45,6 +45,11 @@ enum decode_result { DECODE_RESULTS(X) DEC__COUNT };
 #undef X
 const char *decode_result_name(enum decode_result r);
 
+/* Whether decode_packet reads this pcap link type; the names of those it
+ * reads, for a message. */
+bool decode_link_supported(int linktype);
+extern const char DECODE_SUPPORTED_LINKS[];
+
 /* Decodes one record into p. p's pointers point into raw->data. */
 enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p);
 

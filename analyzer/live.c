@@ -608,6 +608,13 @@ int live_main(int argc, char **argv)
 		.nano = pcap_get_tstamp_precision(pc) == PCAP_TSTAMP_PRECISION_NANO,
 		.limit = lo.count,
 	};
+	if (!decode_link_supported(lc.linktype)) {
+		const char *n = pcap_datalink_val_to_name(lc.linktype);
+		fprintf(stderr, "smtpsleuth live: %s: link type %d (%s) is not supported; smtpsleuth reads %s\n",
+			lo.iface, lc.linktype, n ? n : "unknown", DECODE_SUPPORTED_LINKS);
+		pcap_close(pc);
+		return 1;
+	}
 	if (lo.write_path) {
 		lc.w = pcap_rotate_open(pc, lo.write_path, lo.rotate_bytes, lo.rotate_files,
 					err, sizeof(err));

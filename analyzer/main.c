@@ -92,6 +92,15 @@ static bool analyze_file(struct pipeline *pl, const char *path, struct progress 
 		pipeline_input_error(pl, err);
 		return false;
 	}
+	int lt = source_linktype(src);
+	if (!decode_link_supported(lt)) {
+		snprintf(err, sizeof(err), "%s: link type %d (%s) is not supported; smtpsleuth reads %s",
+			 source_name(src), lt, source_linktype_name(src), DECODE_SUPPORTED_LINKS);
+		fprintf(stderr, "smtpsleuth: %s\n", err);
+		pipeline_input_error(pl, err);
+		source_close(src);
+		return false;
+	}
 	pipeline_set_input(pl, strcmp(path, "-") ? path : "(stdin)");
 	struct raw_packet raw;
 	uint64_t n = 0;

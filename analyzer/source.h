@@ -18,6 +18,8 @@ struct source *source_open_file(const char *path, char *err, size_t errlen);
  * ("FILE: record N: ..."). */
 int source_next(struct source *s, struct raw_packet *out, char *err, size_t errlen);
 int source_linktype(const struct source *s);
+/* pcap's name of the link type ("EN10MB"), "unknown" if it has none. */
+const char *source_linktype_name(const struct source *s);
 const char *source_name(const struct source *s);
 void source_close(struct source *s);
 
