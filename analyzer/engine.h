@@ -67,7 +67,8 @@ enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p);
 	X(TCP_OOO_CAP, "reassembly-cap")      /* a buffer cap was hit: holes given up to make room; arg: their bytes */ \
 	X(TCP_TRUNCATED, "snaplen-truncated") /* arg: payload bytes not captured */ \
 	X(TCP_MIDSTREAM, "midstream-pickup")  /* first packet of the flow was not a SYN */ \
-	X(TCP_DATA_AFTER_CLOSE, "data-after-close") /* payload after this side's FIN or RST */
+	X(TCP_DATA_AFTER_CLOSE, "data-after-close") /* payload after this side's FIN or RST */ \
+	X(TCP_BAD_TIMESTAMP, "bad-timestamp") /* the record's time cannot be right; arg: its seconds */
 
 #define X(e, s) e,
 enum tcp_event { TCP_EVENTS(X) TCP_EV__COUNT };
@@ -200,6 +201,8 @@ struct engine_stats {
 	uint64_t ooo_cap_hits;
 	uint64_t ooo_bytes_peak;
 	uint64_t open_flows_peak;
+	uint64_t bad_timestamps;    /* records whose time cannot be right (see engine_feed) */
+	uint64_t flows_unallocated; /* flows not tracked: their record could not be allocated */
 };
 
 struct engine;
@@ -208,8 +211,14 @@ void engine_config_default(struct engine_config *cfg);
 struct engine *engine_new(const struct engine_config *cfg, const struct engine_sink *sink);
 /* Sets the file name reported in flow_info.file for flows opened from now on. */
 void engine_set_file(struct engine *e, const char *file);
-/* Feeds one record. Also ends flows whose time has run out (by packet time). */
-void engine_feed(struct engine *e, const struct raw_packet *raw);
+/* Feeds one record. Also ends flows whose time has run out (by packet time).
+ * A time that cannot be right (seconds 0xFFFFFFFF; before 1990 after later
+ * times; more than ENGINE_BACKWARD_MAX before the previous record, unless
+ * the next record confirms the step) is replaced by the previous record's
+ * time, counted in bad_timestamps and reported to the flow as
+ * TCP_BAD_TIMESTAMP, so no duration or verdict rests on it. Returns the
+ * time used. */
+sl_time engine_feed(struct engine *e, const struct raw_packet *raw);
 /* Ends flows idle since before now - timeout (live capture calls this on a
  * timer; engine_feed does it as packet time advances). */
 void engine_sweep(struct engine *e, sl_time now);

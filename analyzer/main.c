@@ -164,6 +164,13 @@ static int analyze_main(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		ok &= analyze_file(pl, argv[i], &pr);
 	pipeline_finish(pl);
+	const struct summary *sum = pipeline_summary(pl);
+	if (sum->extract_errors) {
+		fprintf(stderr, "smtpsleuth: --extract: %llu file%s refused or not fully written (first: %s)\n",
+			(unsigned long long)sum->extract_errors, sum->extract_errors == 1 ? "" : "s",
+			sum->extract_error);
+		ok = false;
+	}
 	pipeline_free(pl);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return 1;

@@ -69,7 +69,7 @@ struct session {
 	bool closing;                   /* the connection is closed: report at the next call */
 	bool done;                      /* reported (or counted) and heavy state freed */
 	bool reported_smtp;             /* it was an SMTP session (keep its extracted files) */
-	uint8_t repeats[2][3];          /* retrans, keep-alive, zero-window events kept */
+	uint8_t repeats[2][4];          /* retrans, keep-alive, zero-window, bad-time events kept */
 };
 
 struct pipeline {
@@ -88,7 +88,8 @@ struct pipeline {
 const char PIPELINE_OPTIONS_HELP[] =
 	"  --json                 JSON Lines: one object per session as it ends, then a summary\n"
 	"  --transcript           each session's dialog with timestamps\n"
-	"  --extract DIR          per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml\n"
+	"  --extract DIR          per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml, and index.json\n"
+	"  --force                with --extract: replace files already there (never links)\n"
 	"  --idle-threshold SEC   silence that counts as an idle timeout (default 300)\n"
 	"  --cause LIST           report only these causes (comma-separated)\n"
 	"  --failures             report only sessions whose cause is not 'completed'\n"
@@ -171,6 +172,9 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		return 1;
 	case PIPELINE_OPT_BASE + 2:
 		cfg->extract_dir = arg;
+		return 1;
+	case PIPELINE_OPT_BASE + 12:
+		cfg->extract_force = true;
 		return 1;
 	case PIPELINE_OPT_BASE + 3:
 		if (!parse_seconds(arg, &cfg->diag.idle_threshold) || cfg->diag.idle_threshold == 0) {
@@ -408,6 +412,7 @@ static enum ev_kind tcp_event_kind(enum tcp_event ev)
 	case TCP_TRUNCATED: return EV_TRUNCATED;
 	case TCP_MIDSTREAM: return EV_MIDSTREAM;
 	case TCP_DATA_AFTER_CLOSE: return EV_DATA_AFTER_CLOSE;
+	case TCP_BAD_TIMESTAMP: return EV_BAD_TIMESTAMP;
 	case TCP_EV__COUNT: break;
 	}
 	return EV_NOTE;
@@ -420,6 +425,7 @@ static int repeat_slot(enum tcp_event ev)
 	case TCP_RETRANSMISSION: return 0;
 	case TCP_KEEPALIVE: return 1;
 	case TCP_ZERO_WINDOW: return 2;
+	case TCP_BAD_TIMESTAMP: return 3;
 	default: return -1;
 	}
 }
@@ -448,6 +454,11 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 			break;
 		case TCP_SYN:
 			snprintf(e->text, sizeof(e->text), arg > 1 ? "SYN (attempt %llu)" : "SYN",
+				 (unsigned long long)arg);
+			break;
+		case TCP_BAD_TIMESTAMP:
+			snprintf(e->text, sizeof(e->text),
+				 "record time cannot be right (seconds %llu): the previous record's time is used",
 				 (unsigned long long)arg);
 			break;
 		case TCP_RETRANSMISSION:
@@ -567,7 +578,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 	if (!pl->cls)
 		goto fail;
 	if (cfg->extract_dir) {
-		pl->ext = extract_new(cfg->extract_dir, err, errlen);
+		pl->ext = extract_new(cfg->extract_dir, cfg->extract_force, err, errlen);
 		if (!pl->ext)
 			goto fail;
 	}
@@ -607,11 +618,11 @@ void pipeline_feed(struct pipeline *p, const struct raw_packet *raw)
 {
 	p->sum.records++;
 	p->sum.bytes_read += raw->caplen;
-	if (raw->ts > p->capture_end)
-		p->capture_end = raw->ts;
-	if (!p->sum.first_ts || raw->ts < p->sum.first_ts)
-		p->sum.first_ts = raw->ts;
-	engine_feed(p->eng, raw);
+	sl_time ts = engine_feed(p->eng, raw);   /* a time that cannot be right is not used */
+	if (ts > p->capture_end)
+		p->capture_end = ts;
+	if (ts && (!p->sum.first_ts || ts < p->sum.first_ts))
+		p->sum.first_ts = ts;
 }
 
 void pipeline_sweep(struct pipeline *p, sl_time now)
@@ -641,6 +652,18 @@ void pipeline_finish(struct pipeline *p)
 	const struct engine_stats *es = engine_stats(p->eng);
 	memcpy(p->sum.decode, es->decode, sizeof(p->sum.decode));
 	p->sum.ooo_cap_hits = es->ooo_cap_hits;
+	p->sum.bad_timestamps = es->bad_timestamps;
+	/* a record whose flow could not be allocated: a flow seen and dropped
+	 * (counted per record, so a flow with several such records counts more
+	 * than once; the sum still adds up) */
+	p->sum.flows += es->flows_unallocated;
+	p->sum.flows_untracked += es->flows_unallocated;
+	if (p->ext) {
+		extract_finish(p->ext);     /* every session is closed: complete index.json */
+		p->sum.extract_on = true;
+		p->sum.extract_errors = extract_errors(p->ext);
+		snprintf(p->sum.extract_error, sizeof(p->sum.extract_error), "%s", extract_first_error(p->ext));
+	}
 	p->sum.last_ts = p->capture_end;
 	reporter_summary(p->rep, &p->sum);
 	fflush(p->cfg.report.out);

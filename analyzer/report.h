@@ -48,6 +48,10 @@ struct summary {
 	uint64_t kernel_drops;          /* live capture: pcap_stats ps_drop */
 	bool kernel_stats;              /* kernel_drops is meaningful */
 	char error[256];                /* input error that stopped reading, "" if none */
+	uint64_t bad_timestamps;        /* records whose time cannot be right (engine_stats) */
+	bool extract_on;                /* --extract was given */
+	uint64_t extract_errors;        /* files refused or not fully written */
+	char extract_error[320];        /* the first of them, "" if none */
 };
 
 struct reporter;

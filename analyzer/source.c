@@ -97,6 +97,11 @@ static sl_time source_time(const struct pcap_pkthdr *h, bool nano)
 {
 	int64_t sec = (int64_t)h->ts.tv_sec;
 	int64_t frac = (int64_t)h->ts.tv_usec;
+	/* libpcap reads a pcap record's 32-bit seconds as signed; the format
+	 * defines them unsigned (times after 2038, and the all-ones value a
+	 * broken writer leaves, which the engine recognises as such) */
+	if (sec < 0 && sec >= INT32_MIN)
+		sec += INT64_C(1) << 32;
 	if (sec < 0)
 		sec = 0;
 	if (sec > SOURCE_MAX_SEC)

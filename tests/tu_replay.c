@@ -73,6 +73,7 @@ static void r_event(void *ctx, void *user, enum sl_dir dir, enum tcp_event ev, u
 	case TCP_TRUNCATED: k = EV_TRUNCATED; break;
 	case TCP_MIDSTREAM: k = EV_MIDSTREAM; f->midstream = true; break;
 	case TCP_DATA_AFTER_CLOSE: k = EV_DATA_AFTER_CLOSE; break;
+	case TCP_BAD_TIMESTAMP: k = EV_BAD_TIMESTAMP; break;
 	default: return;
 	}
 	struct event *e = tl_add(&f->tl, k, dir, m->ts, m->frame, NULL, 0);
