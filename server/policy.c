@@ -35,7 +35,8 @@ const char *policy_usage(void)
 	"  --idle-action reply|close 421 4.4.2 then close, or a silent close\n"
 	"  --max-errors N            421 4.7.0 after N bad commands (default 20)\n"
 	"  --relay-domain DOMAIN     local domain (repeatable); others: 554 5.7.1 relay denied\n"
-	"  --max-conn-per-ip N, --max-conns N, --max-msgs N, --max-rcpts N\n"
+	"  --max-conn-per-ip N       connections at once from one address (default 16, 0: no cap)\n"
+	"  --max-conns N, --max-msgs N, --max-rcpts N\n"
 	"  --greylist [--greylist-delay S]   451 4.7.1 on a triplet's first attempt\n"
 	"  --shutdown                421 4.3.2 at the greeting\n"
 	"  --greeting-delay S [--early-talker]   554 5.5.0 to clients that talk first\n"
@@ -60,6 +61,7 @@ void policy_defaults(struct policy *p)
 	snprintf(p->hostname, sizeof(p->hostname), "smtpsleuth.test");
 	p->max_errors = SRV_DEFAULT_MAX_ERRORS;
 	p->max_conns = SRV_DEFAULT_MAX_CONNS;
+	p->max_conn_per_ip = SRV_DEFAULT_MAX_CONN_PER_IP;
 	p->idle_timeout = 300;
 }
 
