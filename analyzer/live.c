@@ -651,6 +651,13 @@ int live_main(int argc, char **argv)
 		pipeline_set_kernel_drops(lc.p, st.ps_drop);
 	pipeline_finish(lc.p);
 	fflush(stdout);
+	const struct summary *sum = pipeline_summary(lc.p);
+	if (sum->extract_errors) {
+		fprintf(stderr, "smtpsleuth live: --extract: %llu file%s refused or not fully written (first: %s)\n",
+			(unsigned long long)sum->extract_errors, sum->extract_errors == 1 ? "" : "s",
+			sum->extract_error);
+		rc = 1;
+	}
 	if (lc.w && pcap_rotate_close(lc.w, err, sizeof(err)) < 0) {
 		fprintf(stderr, "smtpsleuth live: %s\n", err);
 		rc = 1;

@@ -711,6 +711,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	size_t n = l->kept;
 	if (!s->c_first_line_done && !s->s_seen && !s->f.tunnel[0] && smtp_tunnel_http_line(s, b, n, m))
 		return;
+	bool first_line = !s->c_first_line_done;
 	s->c_first_line_done = true;
 	if (ev->bare_lf) {
 		if (f->bare_lf == 0)
@@ -730,12 +731,14 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	bool gave_up = c != CMD_UNKNOWN && (argoff < n || c == CMD_QUIT || c == CMD_RSET || c == CMD_NOOP);
 	bool auth_line = (s->cm == C_AUTH || after_334) && !gave_up;
 	/* Before the server said anything, the dialog's state is unknown: a
-	 * base64-looking line may be AUTH data of a capture that started
+	 * base64-looking first line may be AUTH data of a capture that started
 	 * right after the server's 334, so it is never shown. A word in
 	 * capitals alone ("PING", "XYZZY") is taken for a command: base64 of
-	 * a credential almost never is one. */
+	 * a credential almost never is one. Only the first line: a capture
+	 * that starts inside a base64 attachment goes on with body lines. */
 	bool blind = auth_line && s->cm != C_AUTH;
-	if (c == CMD_UNKNOWN && !s->s_seen && !s->greeted && looks_base64(b, n) && !all_upper(b, n))
+	if (first_line && c == CMD_UNKNOWN && !s->s_seen && !s->greeted && looks_base64(b, n) &&
+	    !all_upper(b, n))
 		blind = true;
 	bool masked = auth_line || blind || (c == CMD_UNKNOWN && s->after_auth && looks_base64(b, n));
 	if (masked) {

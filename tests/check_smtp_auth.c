@@ -267,6 +267,19 @@ START_TEST(test_midstream_auth_data)
 	assert_no_secret(&r, secrets2);
 	run_free(&r);
 	check_split_invariance(at334);
+
+	/* A capture that starts inside a base64 attachment: only its first
+	 * line can pass for AUTH data, the others are not taken as more. */
+	static const struct step mid_body[] = {
+		C("TWFueSBoYW5kcyBtYWtlIGxpZ2h0IHdvcmsu\r\nTWFueSBoYW5kcyBtYWtlIGxpZ2h0IHdvcmsu\r\n"
+		  "TWFueSBoYW5kcw==\r\n.\r\n"),
+		S("250 2.0.0 Ok: queued\r\n"), END
+	};
+	run_init(&r);
+	run_feed(&r, mid_body, 0, 0, 0, true);
+	ck_assert_uint_le(smtp_facts(r.s)->auth_attempts, 1);
+	run_free(&r);
+	check_split_invariance(mid_body);
 }
 END_TEST
 
