@@ -146,13 +146,15 @@ static int create_at(struct extractor *x, const char *name, struct stat *st)
 	return fd;
 }
 
-static const char *create_error(const struct extractor *x, int err)
+static const char *create_error(const struct extractor *x, const char *name, int err)
 {
+	struct stat st;
+	if ((err == EEXIST || err == ELOOP) && fstatat(x->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode))
+		return "is a symbolic link: not followed or replaced";
 	if (err == EEXIST)
 		return x->force ? "exists and is not a regular file: not replaced"
 				: "exists: not overwritten (--force replaces regular files)";
-	if (err == ELOOP)
-		return "is a symbolic link: not followed";
 	return strerror(err);
 }
 
@@ -203,7 +205,7 @@ struct extractor *extract_new(const char *dir, bool force, char *err, size_t err
 	snprintf(x->dir, sizeof(x->dir), "%s", dir);
 	int ifd = create_at(x, INDEX_NAME, &st);
 	if (ifd < 0 || !(x->index = fdopen(ifd, "w"))) {
-		snprintf(err, errlen, "%s/%s %s", dir, INDEX_NAME, create_error(x, errno));
+		snprintf(err, errlen, "%s/%s %s", dir, INDEX_NAME, create_error(x, INDEX_NAME, errno));
 		if (ifd >= 0)
 			close(ifd);
 		close(fd);
@@ -331,7 +333,7 @@ static FILE *file_for(struct extract_session *es, enum xkind k)
 			close(fd);
 		es->refused[k] = true;
 		note_error(x, name, e == EXDEV ? "replaced by another file while we wrote it: not written"
-					       : create_error(x, e));
+					       : create_error(x, name, e));
 		return NULL;
 	}
 	es->f[k] = f;
