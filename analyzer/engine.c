@@ -26,6 +26,7 @@
 #define ENGINE_TS_ALL_ONES     (0xFFFFFFFFll * NS_PER_SEC)  /* a seconds field of all ones: unset, not 2106 */
 #define ENGINE_TS_FLOOR        (631152000ll * NS_PER_SEC)   /* 1990-01-01: earlier after later times is bogus */
 #define ENGINE_BACKWARD_MAX    (3600ll * NS_PER_SEC)        /* a larger step back needs a second record to confirm it */
+#define ENGINE_LONE_AHEAD_MAX  (7ll * 86400 * NS_PER_SEC)   /* a capture's last record may come this late */
 #define ENGINE_HOLD_MAX        32           /* records with a bad time held until the first good one */
 #define ENGINE_HOLD_BYTES      (1u << 20)   /* ... and their bytes */
 
@@ -65,6 +66,8 @@ struct engine {
 	struct held held[ENGINE_HOLD_MAX];  /* bad-time records before any good time */
 	uint32_t n_held;
 	uint64_t held_bytes;
+	struct held ahead;          /* a record far ahead of the last good time, waiting */
+	bool have_ahead;
 };
 
 const char *tcp_event_name(enum tcp_event e)
@@ -208,10 +211,15 @@ static void expire(struct engine *e, sl_time now)
 		end_flow(e, f, END_IDLE);
 }
 
+static void release_ahead(struct engine *e, bool good);
+
 void engine_sweep(struct engine *e, sl_time now)
 {
 	if (now > ENGINE_TIME_MAX)
 		now = ENGINE_TIME_MAX;
+	/* the wall clock (live) confirms a step ahead it has reached */
+	if (e->have_ahead)
+		release_ahead(e, e->ahead.raw.ts - now <= ENGINE_CLOCK_JUMP);
 	if (now > e->now)
 		e->now = now;
 	expire(e, e->now);
@@ -390,20 +398,52 @@ static void settle_held(struct engine *e)
 	}
 }
 
+static bool copy_record(struct held *h, const struct raw_packet *raw)
+{
+	uint8_t *copy = malloc(raw->caplen ? raw->caplen : 1);
+	if (!copy)
+		return false;
+	memcpy(copy, raw->data, raw->caplen);
+	h->raw = *raw;
+	h->data = copy;
+	return true;
+}
+
 /* Keeps a copy of a record; false when the hold is full. */
 static bool hold(struct engine *e, const struct raw_packet *raw)
 {
 	if (e->n_held == ENGINE_HOLD_MAX || e->held_bytes + raw->caplen > ENGINE_HOLD_BYTES)
 		return false;
-	uint8_t *copy = malloc(raw->caplen ? raw->caplen : 1);
-	if (!copy)
+	if (!copy_record(&e->held[e->n_held], raw))
 		return false;
-	memcpy(copy, raw->data, raw->caplen);
-	e->held[e->n_held].raw = *raw;
-	e->held[e->n_held].data = copy;
 	e->n_held++;
 	e->held_bytes += raw->caplen;
 	return true;
+}
+
+/* A record more than ENGINE_CLOCK_JUMP after the last good time waits for
+ * the next one. When time goes on from there, the step was real (a quiet
+ * hour on a link) and the record keeps its time; when it goes back to
+ * before it, the record's time cannot be right and it takes the last good
+ * one, so no silence or duration rests on it. A capture's last record is
+ * kept up to ENGINE_LONE_AHEAD_MAX late; live capture's clock (sweep)
+ * confirms a step it has reached. */
+static void release_ahead(struct engine *e, bool good)
+{
+	if (!e->have_ahead)
+		return;
+	e->have_ahead = false;
+	struct held *h = &e->ahead;
+	h->raw.data = h->data;
+	if (good) {
+		e->last_good = h->raw.ts;
+		feed_at(e, &h->raw, h->raw.ts, false);
+	} else {
+		e->stats.bad_timestamps++;
+		feed_at(e, &h->raw, e->last_good, true);
+	}
+	free(h->data);
+	h->data = NULL;
 }
 
 sl_time engine_feed(struct engine *e, const struct raw_packet *raw)
@@ -419,7 +459,14 @@ sl_time engine_feed(struct engine *e, const struct raw_packet *raw)
 			release_held_bad(e, ts);
 		}
 	}
+	if (e->have_ahead)     /* confirmed unless time goes back to before it */
+		release_ahead(e, ts < ENGINE_TS_ALL_ONES && ts >= e->ahead.raw.ts - ENGINE_CLOCK_JUMP);
 	bool bad_ts = ts_implausible(e, ts);
+	if (!bad_ts && e->good_seen && ts - e->last_good > ENGINE_CLOCK_JUMP &&
+	    copy_record(&e->ahead, raw)) {
+		e->have_ahead = true;
+		return 0;
+	}
 	if (bad_ts) {
 		e->stats.bad_timestamps++;
 		ts = e->last_good;
@@ -488,11 +535,11 @@ static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, 
 	f->last_meta.ttl = p.ttl;
 	f->last_meta.ip_id = p.ip_id;
 	f->last_meta.win = p.win;
-	if (bad_ts && f->user && e->sink.tcp_event)
-		e->sink.tcp_event(e->sink.ctx, f->user, d, TCP_BAD_TIMESTAMP,
-				  (uint64_t)(raw->ts < 0 ? 0 : raw->ts / NS_PER_SEC), &f->last_meta);
 	if (f->user && e->sink.packet)
 		e->sink.packet(e->sink.ctx, f->user, d, &p);
+	if (bad_ts && f->user && e->sink.tcp_event)     /* after the packet, as every event */
+		e->sink.tcp_event(e->sink.ctx, f->user, d, TCP_BAD_TIMESTAMP,
+				  (uint64_t)(raw->ts < 0 ? 0 : raw->ts / NS_PER_SEC), &f->last_meta);
 	bool closed = tcp_segment(&e->tcp, f, d, &p, first);
 	if (closed && f->list == FL_OPEN)
 		requeue(e, f, FL_CLOSED);
@@ -501,6 +548,10 @@ static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, 
 void engine_finish(struct engine *e)
 {
 	settle_held(e);         /* the capture ended before any good time */
+	/* nothing came after it: a last record hours later is a late packet,
+	 * one years later a broken time */
+	if (e->have_ahead)
+		release_ahead(e, e->ahead.raw.ts - e->last_good <= ENGINE_LONE_AHEAD_MAX);
 	for (;;) {
 		struct flow *o = e->lists[FL_OPEN].head, *c = e->lists[FL_CLOSED].head;
 		if (!o && !c)
@@ -522,6 +573,8 @@ void engine_free(struct engine *e)
 		return;
 	for (uint32_t i = 0; i < e->n_held; i++)
 		free(e->held[i].data);
+	if (e->have_ahead)
+		free(e->ahead.data);
 	/* flows still open are released without callbacks */
 	struct flow *f;
 	for (int l = 0; l < 2; l++)

@@ -213,11 +213,12 @@ struct engine *engine_new(const struct engine_config *cfg, const struct engine_s
 void engine_set_file(struct engine *e, const char *file);
 /* Feeds one record. Also ends flows whose time has run out (by packet time).
  * A time that cannot be right (seconds 0xFFFFFFFF; before 1990 after later
- * times; more than ENGINE_BACKWARD_MAX before the previous record, unless
- * the next record confirms the step) is replaced by the previous record's
- * time, counted in bad_timestamps and reported to the flow as
- * TCP_BAD_TIMESTAMP, so no duration or verdict rests on it. Returns the
- * time used. */
+ * times; more than an hour before the previous record, unless the next
+ * record confirms the step; more than an hour after it when the next record
+ * goes back) is replaced by the previous good record's time, counted in
+ * bad_timestamps and reported to the flow as TCP_BAD_TIMESTAMP, so no
+ * duration or verdict rests on it. Such records may be held (copied) until
+ * the next record decides. Returns the time used (0 for a record held). */
 sl_time engine_feed(struct engine *e, const struct raw_packet *raw);
 /* Ends flows idle since before now - timeout (live capture calls this on a
  * timer; engine_feed does it as packet time advances). */

@@ -9,7 +9,7 @@ through the built command:
   second section is in the other byte order: a message that says so on
   stderr, in the summary, and exit status 1;
 - one record whose time cannot be right (seconds field 0xFFFFFFFF, a time
-  in 1975 among 2023 ones, a step a month back), at every position of a
+  in 1975 among 2023 ones, a step a month back, one in 2038), at every position of a
   three-session capture: the same sessions and verdicts as the clean
   capture, a bad-timestamp event on that packet, the summary's counter;
 - --extract into a directory with a planted symbolic link and a file left
@@ -164,10 +164,11 @@ def test_bad_timestamps(tmp):
     n = three_sessions(clean)
     want, want_sum, _ = verdicts(clean)
     check(len(want) == 3, f"clean capture: 3 sessions, got {len(want)}")
-    bad_kinds = {"0xFFFFFFFF": 0xFFFFFFFF, "1975": 5 * 365 * 86400, "a month back": 1_700_000_000 - 30 * 86400}
+    bad_kinds = {"0xFFFFFFFF": 0xFFFFFFFF, "1975": 5 * 365 * 86400, "a month back": 1_700_000_000 - 30 * 86400,
+                 "2038": 0x7FFFFFF0}
     for name, sec in bad_kinds.items():
-        # a first record a month back or in 1975 is the capture's first time:
-        # without reading ahead nothing shows it is wrong
+        # a first record a month back, in 1975 or 2038 is the capture's first
+        # time: without reading ahead nothing shows it is wrong
         for i in range(0 if name == "0xFFFFFFFF" else 1, n):
             cap = os.path.join(tmp, "bad.pcap")
             three_sessions(cap, {i: sec})
@@ -177,6 +178,26 @@ def test_bad_timestamps(tmp):
             check(summary.get("bad_timestamps") == 1, f"{where}: summary bad_timestamps {summary.get('bad_timestamps')}")
             check((summary["first"] or "")[:19] == want_sum["first"][:19],
                   f"{where}: capture starts {summary['first']}, not {want_sum['first']}")
+    # real gaps are not bad times: the third session 3 hours later, and a
+    # server that closes a silent session 2 hours later as the capture's
+    # last record
+    rec = []
+    for k, port in enumerate((40001, 40002)):
+        d = Dialog(rec, "192.0.2.10", port, "198.51.100.25", 25, T0 + k * 3 * 3600 * 10**9)
+        d.handshake()
+        d.say(1, "220 mx.example ESMTP\r\n")
+        d.say(0, "EHLO c.example\r\n")
+        d.say(1, "250 mx.example\r\n")
+    d.send(1, 0x11, step_ns=2 * 3600 * 10**9)
+    gaps = os.path.join(tmp, "gaps.pcap")
+    write_pcap(gaps, rec)
+    got, summary, _ = verdicts(gaps)
+    check(summary.get("bad_timestamps") == 0, f"real gaps: bad_timestamps {summary.get('bad_timestamps')}")
+    check(len(got) == 2 and abs(got[1][5] - (T0 / 1e9 + 3 * 3600)) < 1 and
+          abs(got[1][6] - got[1][5] - 2 * 3600) < 1, f"real gaps: sessions {got}")
+    check(len(got) == 2 and got[1][1] == "idle_timeout" and got[1][2] == "high",
+          f"a close after 2 h of silence is an idle timeout with high confidence: {got}")
+
     # the event is on the packet, with its frame number
     cap = os.path.join(tmp, "bad.pcap")
     three_sessions(cap, {14: 0xFFFFFFFF})
