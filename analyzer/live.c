@@ -552,6 +552,13 @@ int live_main(int argc, char **argv)
 		.nano = pcap_get_tstamp_precision(pc) == PCAP_TSTAMP_PRECISION_NANO,
 		.limit = lo.count,
 	};
+	if (!decode_link_supported(lc.linktype)) {
+		const char *n = pcap_datalink_val_to_name(lc.linktype);
+		fprintf(stderr, "smtpsleuth live: %s: link type %d (%s) is not supported; smtpsleuth reads %s\n",
+			lo.iface, lc.linktype, n ? n : "unknown", DECODE_SUPPORTED_LINKS);
+		pcap_close(pc);
+		return 1;
+	}
 	if (lo.write_path) {
 		lc.w = pcap_rotate_open(pc, lo.write_path, lo.rotate_bytes, lo.rotate_files,
 					err, sizeof(err));
@@ -588,6 +595,13 @@ int live_main(int argc, char **argv)
 		pipeline_set_kernel_drops(lc.p, st.ps_drop);
 	pipeline_finish(lc.p);
 	fflush(stdout);
+	const struct summary *sum = pipeline_summary(lc.p);
+	if (sum->extract_errors) {
+		fprintf(stderr, "smtpsleuth live: --extract: %llu file%s refused or not fully written (first: %s)\n",
+			(unsigned long long)sum->extract_errors, sum->extract_errors == 1 ? "" : "s",
+			sum->extract_error);
+		rc = 1;
+	}
 	if (lc.w && pcap_rotate_close(lc.w, err, sizeof(err)) < 0) {
 		fprintf(stderr, "smtpsleuth live: %s\n", err);
 		rc = 1;

@@ -168,6 +168,21 @@ static bool analyze_inputs(struct pipeline *pl, char *const *paths, size_t n, co
 		pipeline_input_error(pl, err);
 		return false;
 	}
+	/* A link type the decoder does not read is refused before any record
+	 * is read: analysing it would report every packet as undecodable. */
+	for (uint32_t i = 0; i < merge_files(m); i++) {
+		const char *lname = "";
+		int lt = merge_file_linktype(m, i, &lname);
+		if (lt >= 0 && !decode_link_supported(lt)) {
+			snprintf(err, sizeof(err), "%s: link type %d (%s) is not supported; smtpsleuth reads %s",
+				 merge_file_name(m, i), lt, lname, DECODE_SUPPORTED_LINKS);
+			fprintf(stderr, "smtpsleuth: %s\n", err);
+			pipeline_input_error(pl, err);
+			merge_close(m);
+			pipeline_finish(pl);    /* the summary names the error */
+			return false;
+		}
+	}
 	merge_set_stop_flag(m, &stop_signal);
 	pipeline_set_files(pl, merge_file_names(m), merge_files(m));
 	uint64_t done, total;
@@ -294,6 +309,13 @@ static int analyze_main(int argc, char **argv)
 	}
 	install_stop_handlers();
 	bool ok = analyze_inputs(pl, argv + optind, (size_t)(argc - optind), &ao);
+	const struct summary *sum = pipeline_summary(pl);
+	if (sum->extract_errors) {
+		fprintf(stderr, "smtpsleuth: --extract: %llu file%s refused or not fully written (first: %s)\n",
+			(unsigned long long)sum->extract_errors, sum->extract_errors == 1 ? "" : "s",
+			sum->extract_error);
+		ok = false;
+	}
 	pipeline_free(pl);
 	if (html && (ferror(html) | fclose(html))) {
 		fprintf(stderr, "smtpsleuth: %s: write failed\n", html_path);

@@ -49,6 +49,7 @@ const struct opt_def opt_table[] = {
 	  "JSON Lines (analyze/live: a session per line, then a summary; serve/reproduce: the server's log)" },
 	{ "transcript", 0, P(1), NULL, OPT_PIPELINE, "each session's dialog with times and frames (in the JSON with --json)" },
 	{ "extract", 0, P(2), "DIR", OPT_PIPELINE, "per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml in DIR" },
+	{ "force", 0, P(12), NULL, OPT_PIPELINE, "with --extract: replace regular files already in DIR (a link is never followed or replaced)" },
 	{ "idle-threshold", 0, P(3), "SECONDS", OPT_PIPELINE, "silence that counts as an idle timeout (default 300)" },
 	{ "cause", 0, P(4), "LIST", OPT_PIPELINE, "report only these causes (comma-separated, any case)" },
 	{ "failures", 0, P(5), NULL, OPT_PIPELINE, "report only sessions whose cause is not 'completed'" },

@@ -27,7 +27,8 @@ struct pipeline {
 const char PIPELINE_OPTIONS_HELP[] =
 	"  --json                 JSON Lines: one object per session as it ends, then a summary\n"
 	"  --transcript           each session's dialog with timestamps\n"
-	"  --extract DIR          per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml\n"
+	"  --extract DIR          per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml, and index.json\n"
+	"  --force                with --extract: replace files already there (never links)\n"
 	"  --idle-threshold SEC   silence that counts as an idle timeout (default 300)\n"
 	"  --cause LIST           report only these causes (comma-separated)\n"
 	"  --failures             report only sessions whose cause is not 'completed'\n"
@@ -91,6 +92,9 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		return 1;
 	case PIPELINE_OPT_BASE + 2:
 		cfg->extract_dir = arg;
+		return 1;
+	case PIPELINE_OPT_BASE + 12:
+		cfg->extract_force = true;
 		return 1;
 	case PIPELINE_OPT_BASE + 3:
 		if (!sl_parse_seconds(arg, &cfg->diag.idle_threshold) || cfg->diag.idle_threshold == 0) {
@@ -194,7 +198,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir };
+	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir,
+				      .extract_force = cfg->extract_force };
 	pl->ss = sessions_new(&sc, on_session, pl, err, errlen);
 	if (!pl->ss)
 		goto fail;

@@ -40,6 +40,10 @@ struct summary {
 	uint32_t n_errors;
 	uint64_t errors_total;
 	char interrupted[16];           /* "SIGINT"/"SIGTERM" when a signal ended the analysis, else "" */
+	uint64_t bad_timestamps;        /* records whose time cannot be right (engine_stats) */
+	bool extract_on;                /* --extract was given */
+	uint64_t extract_errors;        /* files refused or not fully written */
+	char extract_error[320];        /* the first of them, "" if none */
 };
 
 #endif

@@ -40,6 +40,7 @@
 	X(EV_MIDSTREAM, "midstream-pickup") \
 	X(EV_DATA_AFTER_CLOSE, "data-after-close") \
 	X(EV_REASSEMBLY_CAP, "reassembly-cap") \
+	X(EV_BAD_TIMESTAMP, "bad-timestamp")    /* num: the record's seconds; its time was not used */ \
 	/* SMTP */ \
 	X(EV_GREETING, "greeting")              /* code, enhanced, text */ \
 	X(EV_COMMAND, "command")                /* text: the line (secrets masked); code: enum smtp_cmd */ \

@@ -380,6 +380,14 @@ static bool looks_base64(const uint8_t *b, size_t n)
 	return true;
 }
 
+static bool all_upper(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i] < 'A' || b[i] > 'Z')
+			return false;
+	return true;
+}
+
 static void command_event(struct smtp *s, const struct seg_meta *m, const void *text, size_t len,
 			  enum smtp_cmd c)
 {
@@ -441,6 +449,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	size_t n = l->kept;
 	if (!s->c_first_line_done && !s->s_seen && !s->f.tunnel[0] && smtp_tunnel_http_line(s, b, n, m))
 		return;
+	bool first_line = !s->c_first_line_done;
 	s->c_first_line_done = true;
 	if (ev->bare_lf) {
 		if (f->bare_lf == 0)
@@ -453,10 +462,23 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	const char *shown = (const char *)b;
 	size_t shown_len = SL_MIN(n, (size_t)40);
 	/* Where AUTH data is due, a known verb followed by an argument (base64
-	 * has no spaces) or QUIT/RSET/NOOP alone means the client gave up. */
-	bool auth_line = s->cm == C_AUTH &&
-			 !(c != CMD_UNKNOWN && (argoff < n || c == CMD_QUIT || c == CMD_RSET || c == CMD_NOOP));
-	bool masked = auth_line || (c == CMD_UNKNOWN && s->after_auth && looks_base64(b, n));
+	 * has no spaces) or QUIT/RSET/NOOP alone means the client gave up.
+	 * AUTH data is due after any 334, whatever the dissector saw before. */
+	bool after_334 = s->secret_next;
+	s->secret_next = false;
+	bool gave_up = c != CMD_UNKNOWN && (argoff < n || c == CMD_QUIT || c == CMD_RSET || c == CMD_NOOP);
+	bool auth_line = (s->cm == C_AUTH || after_334) && !gave_up;
+	/* Before the server said anything, the dialog's state is unknown: a
+	 * base64-looking first line may be AUTH data of a capture that started
+	 * right after the server's 334, so it is never shown. A word in
+	 * capitals alone ("PING", "XYZZY") is taken for a command: base64 of
+	 * a credential almost never is one. Only the first line: a capture
+	 * that starts inside a base64 attachment goes on with body lines. */
+	bool blind = auth_line && s->cm != C_AUTH;
+	if (first_line && c == CMD_UNKNOWN && !s->s_seen && !s->greeted && looks_base64(b, n) &&
+	    !all_upper(b, n))
+		blind = true;
+	bool masked = auth_line || blind || (c == CMD_UNKNOWN && s->after_auth && looks_base64(b, n));
 	if (masked) {
 		shown = "[credentials hidden]";
 		shown_len = strlen(shown);
@@ -470,7 +492,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		if (e)
 			e->num = l->total;
 	}
-	if (!s->greeted) {
+	if (!s->greeted && !blind) {
 		if (!f->early_talker)
 			smtp_ev(s, EV_EARLY_TALKER, DIR_C2S, m, shown, shown_len);
 		f->early_talker = true;
@@ -506,6 +528,21 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		smtp_client_enter(s, C_GATED, m);
 		if (s->s_ended)
 			gate_decide(s, m, "server closed");
+		return;
+	}
+	if (blind) {
+		/* AUTH data of an AUTH the capture did not show: its reply is
+		 * the outcome of that AUTH */
+		smtp_auth_blind(s);
+		/* AUTH data comes after the greeting: the one still awaited came
+		 * before the capture, and the next reply answers this line */
+		struct pend g;
+		if (!s->greeted && smtp_q_peek(s) && smtp_q_peek(s)->cmd == CMD_CONNECT) {
+			(void)smtp_q_pop(s, &g);
+			s->greeted = true;
+		}
+		command_event(s, m, shown, shown_len, CMD_AUTH_DATA);
+		q_push(s, CMD_AUTH_DATA, false, false, m);
 		return;
 	}
 	if (masked) {

@@ -137,6 +137,9 @@ struct smtp {
 	bool auth_ir;                   /* initial response was on the AUTH line */
 	bool after_auth;                /* AUTH just ended without success: base64-looking
 	                                   unknown lines are masked (pipelined credentials) */
+	bool secret_next;               /* the server's last reply was a 334: the client's next
+	                                   line is AUTH data, whatever came before (a capture
+	                                   may start inside AUTH, after the AUTH command) */
 	bool bdat_active;               /* a BDAT transfer is under way or its reply due */
 	uint64_t bdat_left;
 	bool bdat_last;
@@ -219,6 +222,9 @@ void smtp_auth_cmd(struct smtp *s, const uint8_t *arg, size_t n, char *out, size
 bool smtp_auth_data(struct smtp *s, const uint8_t *line, size_t n);
 void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct seg_meta *m);
 void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why);
+/* AUTH data whose AUTH command the capture did not show (it started inside
+ * AUTH): an attempt with an unknown mechanism, its outcome from the reply. */
+void smtp_auth_blind(struct smtp *s);
 
 /* smtp_tunnel.c */
 /* Looks at the client's first byte; true when a SOCKS prelude starts. */

@@ -32,6 +32,7 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 	r->frame = m->frame;
 	r->ts = m->ts;
 	f->replies++;
+	s->secret_next = r->code == 334;
 	if (r->code >= 400 && r->code < 600) {
 		if (r->code < 500)
 			f->replies_4xx++;

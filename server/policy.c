@@ -38,7 +38,8 @@ const char *policy_usage(void)
 	"  --reject-rcpt ADDR        550 5.1.1 user unknown for this address or domain (repeatable)\n"
 	"  --reject-sender ADDR      553 5.1.8 to MAIL FROM this address or domain (repeatable)\n"
 	"  --reject-content TEXT     554 5.7.1 after the data when the body holds TEXT (repeatable)\n"
-	"  --max-conn-per-ip N, --max-conns N, --max-msgs N, --max-rcpts N\n"
+	"  --max-conn-per-ip N       connections at once from one address (default 16, 0: no cap)\n"
+	"  --max-conns N, --max-msgs N, --max-rcpts N\n"
 	"  --greylist [--greylist-delay S]   451 4.7.1 on a triplet's first attempt\n"
 	"  --shutdown                421 4.3.2 at the greeting\n"
 	"  --greeting-delay S [--early-talker]   554 5.5.0 to clients that talk first\n"
@@ -63,6 +64,7 @@ void policy_defaults(struct policy *p)
 	snprintf(p->hostname, sizeof(p->hostname), "smtpsleuth.test");
 	p->max_errors = SRV_DEFAULT_MAX_ERRORS;
 	p->max_conns = SRV_DEFAULT_MAX_CONNS;
+	p->max_conn_per_ip = SRV_DEFAULT_MAX_CONN_PER_IP;
 	p->idle_timeout = 300;
 }
 

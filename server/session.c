@@ -51,6 +51,8 @@ void sess_enter(struct session *ss, enum sess_state st, enum smtp_phase ph)
 #endif
 	ss->state = st;
 	ss->phase = ph;
+	if (st == SS_DRAIN || st == SS_DEAD)
+		slot_release(ss);   /* a closing connection no longer holds a slot */
 }
 
 void sess_cause(struct session *ss, enum cause c, unsigned code, const char *enh)
@@ -510,19 +512,10 @@ struct session *sess_new(struct server *s, int fd, const struct sockaddr_storage
 	return ss;
 }
 
-static unsigned conns_from(const struct session *me)
-{
-	unsigned k = 0;
-	/* O(sessions) per accept; a thousand sessions cost microseconds. */
-	for (const struct session *o = me->srv->sessions; o; o = o->next)
-		if (o->state != SS_DEAD && strcmp(o->peer_ip, me->peer_ip) == 0)
-			k++;
-	return k;
-}
-
 void sess_on_accept(struct session *ss)
 {
 	const struct policy *pol = ss->srv->pol;
+	enum slot_verdict slot;
 	if (pol->shutdown) {
 		sess_reply(ss, 421, "4.3.2", "%s Service shutting down, closing transmission channel", pol->hostname);
 		sess_enter(ss, ss->state, PH_GREETING);
@@ -539,14 +532,13 @@ void sess_on_accept(struct session *ss)
 			sess_cause(ss, CAUSE_IP_FILTERED, 0, "");
 			sess_server_close(ss, pol->deny_action == DENY_RESET ? CL_RST : CL_FIN);
 		}
-	} else if (pol->max_conns && ss->srv->n_sessions > pol->max_conns) {
+	} else if ((slot = slot_take(ss)) != SLOT_OK) {
 		sess_enter(ss, ss->state, PH_GREETING);
-		sess_reply(ss, 421, "4.7.0", "%s Error: too many connections", pol->hostname);
-		sess_cause(ss, CAUSE_RATE_LIMITED, 421, "4.7.0");
-		sess_server_close(ss, CL_FIN);
-	} else if (pol->max_conn_per_ip && conns_from(ss) > pol->max_conn_per_ip) {
-		sess_enter(ss, ss->state, PH_GREETING);
-		sess_reply(ss, 421, "4.7.0", "%s Error: too many connections from %s", pol->hostname, ss->peer_ip);
+		if (slot == SLOT_IP_FULL)
+			sess_reply(ss, 421, "4.7.0", "%s Error: too many connections from %s", pol->hostname,
+				   ss->peer_ip);
+		else
+			sess_reply(ss, 421, "4.7.0", "%s Error: too many connections", pol->hostname);
 		sess_cause(ss, CAUSE_RATE_LIMITED, 421, "4.7.0");
 		sess_server_close(ss, CL_FIN);
 	} else if (pol->greeting_delay > 0) {
@@ -712,6 +704,7 @@ void sess_free(struct session *ss)
 {
 	if (!ss)
 		return;
+	slot_release(ss);
 	if (ss->msg_fd >= 0)
 		maildir_abort(ss->srv->maildir_fd, ss->msg_fd, ss->msg_name);
 	if (ss->ssl)

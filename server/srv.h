@@ -47,6 +47,7 @@
 #define SRV_PATTERN_MAX     128    /* bytes of one content pattern */
 #define SRV_GREYLIST_SLOTS  4096   /* remembered triplets (oldest overwritten) */
 #define SRV_DEFAULT_MAX_CONNS 4096
+#define SRV_DEFAULT_MAX_CONN_PER_IP 16   /* as mail servers cap one client address (Postfix: 50) */
 #define SRV_DEFAULT_MAX_ERRORS 20
 #define SRV_DRAIN_SECONDS   2.0    /* after a FIN we sent, how long we read and discard */
 
@@ -97,7 +98,7 @@ struct policy {
 	unsigned n_reject_sender;
 	char reject_content[SRV_MAX_PATTERNS][SRV_PATTERN_MAX];  /* bytes looked for in bodies */
 	unsigned n_reject_content;
-	unsigned max_conn_per_ip;       /* 0: unlimited */
+	unsigned max_conn_per_ip;       /* 0: unlimited; default SRV_DEFAULT_MAX_CONN_PER_IP */
 	unsigned max_conns;
 	unsigned max_msgs;              /* per session; 0: unlimited */
 	unsigned max_rcpts;             /* per message; 0: SRV_MAX_RCPT_HARD */
@@ -183,6 +184,7 @@ struct session {
 	double wall_start;               /* CLOCK_REALTIME, for the log */
 	enum sess_state state;
 	uint32_t epoll_mask;
+	bool holds_slot;                 /* counted in the server's slots (slots.c) */
 
 	/* SMTP dialog */
 	bool esmtp, helo_seen, in_mail, authed, tls_on, quit_seen, discard_line, fin_sent;
@@ -231,13 +233,22 @@ struct server {
 	int maildir_fd;                  /* the Maildir's top directory, or -1 */
 	struct ssl_ctx_st *tls;          /* NULL when STARTTLS is not offered */
 	struct session *sessions;
-	unsigned n_sessions;
+	unsigned n_sessions;             /* all, refused and draining ones included */
+	struct slot_table *slots;        /* slots held, per address (slots.c); NULL when none */
 	uint64_t next_id, ended;
 	double sweep_every;
 	struct greyslot grey[SRV_GREYLIST_SLOTS];
 	volatile int *stop;
 };
 
+
+/* slots.c: --max-conns and --max-conn-per-ip. slot_take admits a session
+ * (SLOT_OK) or says which cap refuses it; slot_release gives its slot back
+ * (sess_enter does it when the session starts to close). */
+enum slot_verdict { SLOT_OK, SLOT_FULL, SLOT_IP_FULL };
+enum slot_verdict slot_take(struct session *ss);
+void slot_release(struct session *ss);
+unsigned slot_count(const struct server *s);
 
 /* session.c: helpers shared with auth.c */
 /* The one transition function: the new state and the dialog phase (pass the

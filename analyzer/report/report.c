@@ -294,6 +294,13 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 		fprintf(f, "  reassembly cap hits: %" PRIu64 "\n", sum->ooo_cap_hits);
 	if (sum->kernel_stats)
 		fprintf(f, "  kernel drops: %" PRIu64 "\n", sum->kernel_drops);
+	if (sum->bad_timestamps)
+		fprintf(f, "  timestamps that cannot be right: %" PRIu64 " (the previous time used)\n",
+			sum->bad_timestamps);
+	if (sum->extract_errors)
+		fprintf(f, "  %sextraction:%s %" PRIu64 " file%s refused or not fully written (first: %.320s)\n",
+			col(r, C_RED), col(r, C_RESET), sum->extract_errors, sum->extract_errors == 1 ? "" : "s",
+			sum->extract_error);
 	if (sum->n_errors) {
 		for (uint32_t i = 0; i < SL_MIN(sum->n_errors, SUMMARY_MAX_ERRORS); i++)
 			fprintf(f, "  %serror:%s %.256s\n", col(r, C_RED), col(r, C_RESET), sum->errors[i]);

@@ -455,6 +455,15 @@ void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *s
 		fprintf(f, "%" PRIu64, sum->kernel_drops);
 	else
 		fputs("null", f);
+	fprintf(f, ",\"bad_timestamps\":%" PRIu64, sum->bad_timestamps);
+	if (sum->extract_on) {
+		fprintf(f, ",\"extract\":{\"errors\":%" PRIu64 ",\"first_error\":", sum->extract_errors);
+		if (sum->extract_error[0])
+			json_write_string(f, sum->extract_error, strnlen(sum->extract_error, sizeof(sum->extract_error)));
+		else
+			fputs("null", f);
+		fputc('}', f);
+	}
 	fputs(",\"error\":", f);
 	if (sum->error[0])
 		json_write_string_mode(f, sum->error, strnlen(sum->error, sizeof(sum->error)), html);

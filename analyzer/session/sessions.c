@@ -75,7 +75,7 @@ struct session {
 	bool closing;                   /* the connection is closed: report at the next call */
 	bool done;                      /* reported (or counted) and heavy state freed */
 	bool reported_smtp;             /* it was an SMTP session (keep its extracted files) */
-	uint8_t repeats[2][3];          /* retrans, keep-alive, zero-window events kept */
+	uint8_t repeats[2][4];          /* retrans, keep-alive, zero-window, bad-time events kept */
 };
 
 struct sessions {
@@ -196,8 +196,12 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 static void sink_packet(void *ctx, void *user, enum sl_dir dir, const struct pkt *p)
 {
 	struct session *s = user;
-	(void)ctx;
 	(void)dir;
+	/* a record the engine held (its time was in doubt) comes here after
+	 * sessions_feed returned: the capture's end follows the time used */
+	struct sessions *pl = ctx;
+	if (p->ts > pl->capture_end)
+		pl->capture_end = p->ts;
 	if (s->closing && !s->done)
 		session_finalize(s, END_CLOSED);
 	if (s->xs)
@@ -280,6 +284,7 @@ static enum ev_kind tcp_event_kind(enum tcp_event ev)
 	case TCP_TRUNCATED: return EV_TRUNCATED;
 	case TCP_MIDSTREAM: return EV_MIDSTREAM;
 	case TCP_DATA_AFTER_CLOSE: return EV_DATA_AFTER_CLOSE;
+	case TCP_BAD_TIMESTAMP: return EV_BAD_TIMESTAMP;
 	case TCP_EV__COUNT: break;
 	}
 	return EV_NOTE;
@@ -292,6 +297,7 @@ static int repeat_slot(enum tcp_event ev)
 	case TCP_RETRANSMISSION: return 0;
 	case TCP_KEEPALIVE: return 1;
 	case TCP_ZERO_WINDOW: return 2;
+	case TCP_BAD_TIMESTAMP: return 3;
 	default: return -1;
 	}
 }
@@ -320,6 +326,11 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 			break;
 		case TCP_SYN:
 			snprintf(e->text, sizeof(e->text), arg > 1 ? "SYN (attempt %llu)" : "SYN",
+				 (unsigned long long)arg);
+			break;
+		case TCP_BAD_TIMESTAMP:
+			snprintf(e->text, sizeof(e->text),
+				 "record time cannot be right (seconds %llu): the previous record's time is used",
 				 (unsigned long long)arg);
 			break;
 		case TCP_RETRANSMISSION:
@@ -476,7 +487,7 @@ struct sessions *sessions_new(const struct sessions_config *cfg, session_fn on_s
 	if (!pl->cls)
 		goto fail;
 	if (cfg->extract_dir) {
-		pl->ext = extract_new(cfg->extract_dir, err, errlen);
+		pl->ext = extract_new(cfg->extract_dir, cfg->extract_force, err, errlen);
 		if (!pl->ext)
 			goto fail;
 	}
@@ -518,11 +529,11 @@ void sessions_feed(struct sessions *p, const struct raw_packet *raw)
 {
 	p->sum.records++;
 	p->sum.bytes_read += raw->caplen;
-	if (raw->ts > p->capture_end)
-		p->capture_end = raw->ts;
-	if (!p->sum.first_ts || raw->ts < p->sum.first_ts)
-		p->sum.first_ts = raw->ts;
-	engine_feed(p->eng, raw);
+	sl_time ts = engine_feed(p->eng, raw);   /* a time that cannot be right is not used */
+	if (ts > p->capture_end)
+		p->capture_end = ts;
+	if (ts && (!p->sum.first_ts || ts < p->sum.first_ts))
+		p->sum.first_ts = ts;
 }
 
 void sessions_sweep(struct sessions *p, sl_time now)
@@ -573,6 +584,18 @@ void sessions_finish(struct sessions *p)
 	const struct engine_stats *es = engine_stats(p->eng);
 	memcpy(p->sum.decode, es->decode, sizeof(p->sum.decode));
 	p->sum.ooo_cap_hits = es->ooo_cap_hits;
+	p->sum.bad_timestamps = es->bad_timestamps;
+	/* a record whose flow could not be allocated: a flow seen and dropped
+	 * (counted per record, so a flow with several such records counts more
+	 * than once; the sum still adds up) */
+	p->sum.flows += es->flows_unallocated;
+	p->sum.flows_untracked += es->flows_unallocated;
+	if (p->ext) {
+		extract_finish(p->ext);     /* every session is closed: complete index.json */
+		p->sum.extract_on = true;
+		p->sum.extract_errors = extract_errors(p->ext);
+		snprintf(p->sum.extract_error, sizeof(p->sum.extract_error), "%s", extract_first_error(p->ext));
+	}
 	p->sum.last_ts = p->capture_end;
 }
 

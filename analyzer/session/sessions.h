@@ -19,6 +19,7 @@
 struct sessions_config {
 	struct engine_config engine;
 	const char *extract_dir;    /* NULL = no extraction */
+	bool extract_force;         /* replace regular files already in extract_dir */
 };
 
 /* The engine's defaults, with the mail ports for guessing roles. */
