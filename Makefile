@@ -35,7 +35,7 @@ FRESH_DEPS = debootstrap git
 FRESH_BUILD ?= build-fresh
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT  := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+APT  := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o Dpkg::Use-Pty=0
 
 .PHONY: all deps bench-deps fresh-deps build run test fresh-test bench fuzz captures clean install
 
