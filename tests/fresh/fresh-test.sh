@@ -12,7 +12,7 @@
 # 2. unpack it, clone the committed HEAD of this checkout into
 #    /work/smtpsleuth and copy the corpus (read-only) to /work/shared/corpus,
 #    where the Makefile looks for it (../shared/corpus), as CI lays it out;
-# 3. mount /proc, /sys, /dev, /dev/pts, /dev/shm and /run, and run
+# 3. mount the root on itself, /proc, /sys, /dev, /dev/pts, /dev/shm, /run; run
 #    `make run` then `CI=true make test` as root in the root, with a clean
 #    environment (no LANG: the C locale); the tests run in a network
 #    namespace of their own (loopback only: no test may need the Internet,
@@ -195,6 +195,9 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The root is a mount point of its own, as / is on a machine: `ip netns exec`
+# (mount --make-rslave /) and anything else that remounts / needs it.
+mnt / --bind "$ROOT"
 mnt /proc -t proc proc
 mnt /sys -t sysfs sysfs
 mnt /dev --bind /dev
