@@ -31,7 +31,7 @@ DEPS = build-essential cmake pkg-config libpcap-dev libndpi-dev check libsubunit
        clang libclang-rt-14-dev
 BENCH_DEPS = postfix time
 # `make fresh-test` runs on this machine: debootstrap builds the fresh root.
-FRESH_DEPS = debootstrap git
+FRESH_DEPS = debootstrap git iproute2
 FRESH_BUILD ?= build-fresh
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
