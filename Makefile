@@ -58,7 +58,7 @@ bench-deps: deps
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
-	  $(APT) install -y -qq --no-install-recommends $$missing; \
+	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $$missing; \
 	fi
 
 fresh-deps:
@@ -87,7 +87,7 @@ test: deps
 	  ctest --output-on-failure -j $(JOBS)
 
 # The README's two commands on a fresh Debian 12 root (debootstrap, chroot):
-# proves DEPS. Slow (20-40 min); not part of CI. See tests/fresh/fresh-test.sh.
+# proves DEPS. Slow (10-15 min); not part of CI. See tests/fresh/fresh-test.sh.
 fresh-test: fresh-deps
 	$(SUDO) bash tests/fresh/fresh-test.sh $(FRESH_BUILD) $(CORPUS)
 
