@@ -87,7 +87,7 @@ test: deps
 	  ctest --output-on-failure -j $(JOBS)
 
 # The README's two commands on a fresh Debian 12 root (debootstrap, chroot):
-# proves DEPS. Slow (10-15 min); not part of CI. See tests/fresh/fresh-test.sh.
+# proves DEPS. Slow (4-15 min); not part of CI. See tests/fresh/fresh-test.sh.
 fresh-test: fresh-deps
 	$(SUDO) bash tests/fresh/fresh-test.sh $(FRESH_BUILD) $(CORPUS)
 

@@ -31,7 +31,8 @@
 # Downloaded .deb files are kept in BUILD_DIR/apt-archives between runs; apt
 # still installs every package on each run.
 # Needs root, debootstrap, git, unshare (util-linux). Not part of CI (slow:
-# 10-15 minutes, most of it the ASan build and the tests).
+# 4-15 minutes with the caches, by the machine's load; most of it the ASan
+# build and the tests).
 # Exit status: 0 when everything passed, else non-zero (the failing step's).
 set -euo pipefail
 
@@ -95,7 +96,7 @@ SECURITY=$(apt_entries | awk -v s="$SUITE-security" '$2 == s { print $1; exit }'
 MIRROR=${MIRROR%/}
 
 # ---- the base root, cached as a tarball ----
-INCLUDE=make
+INCLUDE="make"
 TARBALL=$OUT/$SUITE-minbase-$ARCH-$(printf '%s %s' "$MIRROR" "$INCLUDE" | sha256sum | cut -c1-8).tar.gz
 
 # mounted_under DIR: is anything mounted at or below DIR?
@@ -220,7 +221,7 @@ in_root() {
 step() { "$@" & wait $!; }
 
 say "make run (in the fresh root)"
-CI= step in_root "make run"
+CI="" step in_root "make run"
 
 # Nested network namespaces (tests that build their own network): can a
 # test make one here? Said for the record; such a test skips (77) or fails
@@ -233,6 +234,7 @@ if [ "${FRESH_NETNS:-1}" = 1 ] && command -v ip >/dev/null; then
 	# a new network namespace has only lo, and down
 	export -f in_root say
 	export ROOT NETNS_PROBE
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	CI=true step unshare --net -- bash -c 'ip link set lo up &&
 		{ in_root "$NETNS_PROBE" && say "network namespaces: a test can make its own" ||
 			say "network namespaces: cannot be made here (tests needing them must skip)"; } &&
