@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "pair.h"
 #include "pipeline.h"
 #include "server.h"
 #include "source.h"
@@ -45,7 +46,11 @@ static void usage(FILE *f)
 
 static void analyze_usage(FILE *f)
 {
-	fprintf(f, "usage: smtpsleuth analyze [options] FILE...   (- reads stdin)\n\noptions:\n%s"
+	fprintf(f, "usage: smtpsleuth analyze [options] FILE...   (- reads stdin)\n"
+		"       smtpsleuth analyze --pair [options] CLIENT_SIDE SERVER_SIDE\n\noptions:\n%s"
+		"  --pair                 two captures of the same sessions, at the client and at the\n"
+		"                         server (each a file or a comma-separated list): what the\n"
+		"                         path dropped, delayed or forged\n"
 		"  -h, --help             this text\n", PIPELINE_OPTIONS_HELP);
 }
 
@@ -115,12 +120,14 @@ static int analyze_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		PIPELINE_LONG_OPTIONS,
+		{ "pair", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pipeline_config cfg;
 	char err[512];
 	int c;
+	bool pair = false;
 
 	pipeline_config_default(&cfg);
 	optind = 1;
@@ -128,6 +135,10 @@ static int analyze_main(int argc, char **argv)
 		if (c == 'h') {
 			analyze_usage(stdout);
 			return 0;
+		}
+		if (c == 'P') {
+			pair = true;
+			continue;
 		}
 		int r = pipeline_config_option(&cfg, c, optarg, err, sizeof(err));
 		if (r < 0) {
@@ -138,6 +149,13 @@ static int analyze_main(int argc, char **argv)
 			analyze_usage(stderr);
 			return 2;
 		}
+	}
+	if (pair) {
+		if (argc - optind != 2 || cfg.extract_dir) {
+			fprintf(stderr, "smtpsleuth analyze: --pair takes CLIENT_SIDE SERVER_SIDE (and no --extract)\n");
+			return 2;
+		}
+		return pair_analyze(&cfg, argv[optind], argv[optind + 1]);
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "smtpsleuth analyze: no capture file given (use - for stdin)\n");

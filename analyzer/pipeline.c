@@ -524,7 +524,9 @@ static void session_finalize(struct session *s, enum flow_end why)
 		struct verdict verdict;
 		diagnose(&v, &pl->cfg.diag, &verdict);
 		pl->sum.smtp_sessions++;
-		if (reporter_wants(pl->rep, &v, &verdict)) {
+		bool keep = !pl->cfg.session_hook ||
+			    pl->cfg.session_hook(pl->cfg.hook_ctx, &v, &verdict);
+		if (keep && reporter_wants(pl->rep, &v, &verdict)) {
 			pl->sum.sessions_reported++;
 			pl->sum.causes[verdict.cause]++;
 			reporter_session(pl->rep, &v, &verdict);
@@ -642,7 +644,8 @@ void pipeline_finish(struct pipeline *p)
 	memcpy(p->sum.decode, es->decode, sizeof(p->sum.decode));
 	p->sum.ooo_cap_hits = es->ooo_cap_hits;
 	p->sum.last_ts = p->capture_end;
-	reporter_summary(p->rep, &p->sum);
+	if (!p->cfg.no_summary)
+		reporter_summary(p->rep, &p->sum);
 	fflush(p->cfg.report.out);
 }
 

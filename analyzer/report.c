@@ -172,6 +172,8 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 		fprintf(f, "    %s#%-7" PRIu64 "%s %10s  %s\n", col(r, C_DIM), e->frame, col(r, C_RESET), rel, e->text);
 	}
 	wrapped(f, "advice", v->advice);
+	if (s->extra && s->extra->text)
+		s->extra->text(f, s->extra->ctx);
 	fputc('\n', f);
 }
 

@@ -371,7 +371,14 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 		jstr(f, v->ev[i].text);
 		fputc('}', f);
 	}
-	fputs("]}}\n", f);
+	fputs("]}", f);
+	if (s->extra && s->extra->json) {
+		fputc(',', f);
+		jstr(f, s->extra->key);
+		fputc(':', f);
+		s->extra->json(f, s->extra->ctx);
+	}
+	fputs("}\n", f);
 }
 
 void report_json_summary(struct reporter *r, const struct summary *sum)

@@ -7,12 +7,24 @@
 #ifndef SLEUTH_SESSION_H
 #define SLEUTH_SESSION_H
 
+#include <stdio.h>
+
 #include "common.h"
 #include "engine.h"
 #include "timeline.h"
 #include "../dissectors/smtp.h"
 
 #define SESSION_MAX_RISKS 16
+
+/* Facts another module adds to a session's report: the `path` object of
+ * `analyze --pair`. json writes one JSON value (after "key":), text writes
+ * indented lines after the verdict block. */
+struct report_extra {
+	const char *key;
+	void (*json)(FILE *f, const void *ctx);
+	void (*text)(FILE *f, const void *ctx);
+	const void *ctx;
+};
 
 struct session_view {
 	uint64_t id;                    /* = flow_info.id */
@@ -25,6 +37,7 @@ struct session_view {
 	enum flow_end end;
 	sl_time capture_end;            /* time of the newest record read so far */
 	bool capture_started_midstream; /* first packet was not a SYN */
+	const struct report_extra *extra;   /* NULL when none */
 };
 
 #endif
