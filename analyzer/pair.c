@@ -47,6 +47,8 @@
 #define PAIR_FP_WINDOW   (2 * NS_PER_SEC)    /* fingerprint joins, after the offset */
 #define PAIR_EDGE_MARGIN (50 * NS_PER_USEC)  /* in flight at the captures' end (beyond the delays seen): not judged */
 #define PAIR_GUESS_MAX   (1u << 20)          /* start-time differences sorted for a first offset */
+#define PAIR_MATCH_SLACK (50 * NS_PER_USEC)  /* clock error allowed when picking a copy */
+#define PAIR_JITTER      (1 * NS_PER_MS)     /* queueing a copy may meet beyond the base delay */
 #define PAIR_MTU_FLOOR   576                 /* IPv4's minimum reassembly size */
 #define PAIR_TAB_SIZE    (PAIR_MAX_FLOWS * 2u)
 
@@ -452,8 +454,11 @@ static bool content_eq(const struct content *a, const struct content *b)
 	       a->hash == b->hash;
 }
 
-/* Matches direction d of a joined pair: sender's packets against receiver's. */
-static void match_dir(struct pair *p, struct pflow *c, struct pflow *s, int d)
+/* Matches direction d of a joined pair: sender's packets against receiver's.
+ * With use_time (once the offset is known), a received copy of content sent
+ * several times is the latest copy sent before it arrived, so a dropped
+ * original and its retransmission are told apart. */
+static void match_dir(struct pair *p, struct pflow *c, struct pflow *s, int d, bool use_time)
 {
 	enum pair_side snd = d == DIR_C2S ? PAIR_CLIENT : PAIR_SERVER;
 	struct pside *ss = &p->s[snd], *rs = &p->s[!snd];
@@ -476,6 +481,9 @@ static void match_dir(struct pair *p, struct pflow *c, struct pflow *s, int d)
 		keys[n++].idx = sf->pk[i];
 	}
 	qsort(keys, n, sizeof(*keys), mkey_cmp);
+	sl_time horizon = INT64_MIN;    /* latest send time of what has arrived */
+	/* the base one-way delay plus as much again (at least PAIR_JITTER) */
+	sl_time late = p->rtt_min / 2 + SL_MAX(PAIR_JITTER, p->rtt_min / 2);
 	for (uint32_t i = 0; i < rf->n_pk; i++) {
 		struct ppkt *r = &rs->pk[rf->pk[i]];
 		if (r->dir != d)
@@ -490,6 +498,15 @@ static void match_dir(struct pair *p, struct pflow *c, struct pflow *s, int d)
 			else
 				hi = mid;
 		}
+		/* Without time: the first unmatched copy. With time: the path
+		 * is taken to keep order, so a copy sent before a packet that
+		 * has already arrived was lost (its retransmission is the one
+		 * arriving), and to delay a packet by at most `late`: the first
+		 * copy sent at or after that horizon and no more than `late`
+		 * before this arrival; else the latest sent before it; else the
+		 * first. A burst of equal packets (duplicate ACKs) pairs in
+		 * order. */
+		int64_t first = -1, latest_before = -1, after_horizon = -1;
 		for (; lo < n && keys[lo].key == key; lo++) {
 			struct ppkt *k = &ss->pk[keys[lo].idx];
 			if (k->match >= 0)
@@ -497,20 +514,38 @@ static void match_dir(struct pair *p, struct pflow *c, struct pflow *s, int d)
 			struct content kc = content_of(k, sf, snd == PAIR_SERVER);
 			if (!content_eq(&kc, &rc))
 				continue;
-			k->match = (int32_t)rf->pk[i];
-			r->match = (int32_t)keys[lo].idx;
-			break;
+			if (first < 0)
+				first = lo;
+			if (!use_time)
+				break;
+			sl_time sent = d == DIR_C2S ? k->ts + p->offset : k->ts - p->offset;
+			if (sent > r->ts + PAIR_MATCH_SLACK)
+				break;
+			latest_before = lo;
+			if (after_horizon < 0 && sent >= horizon && r->ts - sent <= late)
+				after_horizon = lo;
+		}
+		int64_t pick = after_horizon >= 0 ? after_horizon : latest_before >= 0 ? latest_before : first;
+		if (pick >= 0 && use_time) {
+			const struct ppkt *k = &ss->pk[keys[pick].idx];
+			sl_time sent = d == DIR_C2S ? k->ts + p->offset : k->ts - p->offset;
+			if (sent > horizon)
+				horizon = sent;
+		}
+		if (pick >= 0) {
+			ss->pk[keys[pick].idx].match = (int32_t)rf->pk[i];
+			r->match = (int32_t)keys[pick].idx;
 		}
 	}
 	free(keys);
 }
 
-static void match_pair(struct pair *p, uint32_t ci)
+static void match_pair(struct pair *p, uint32_t ci, bool use_time)
 {
 	struct pflow *c = &p->s[PAIR_CLIENT].fl[ci];
 	struct pflow *s = &p->s[PAIR_SERVER].fl[c->peer];
-	match_dir(p, c, s, DIR_C2S);
-	match_dir(p, c, s, DIR_S2C);
+	match_dir(p, c, s, DIR_C2S, use_time);
+	match_dir(p, c, s, DIR_S2C, use_time);
 }
 
 /* The offset from every matched packet of the joined flows so far. */
@@ -539,8 +574,10 @@ static void estimate_offset(struct pair *p)
 		}
 	}
 	p->offset_samples = n;
-	if (h1 && h2)
+	if (h1 && h2) {
 		p->offset = (d1 - d2) / 2;
+		p->rtt_min = d1 + d2 > 0 ? d1 + d2 : 0;
+	}
 	else if (h1)
 		p->offset = d1;
 	else if (h2)
@@ -745,7 +782,7 @@ void pair_join(struct pair *p)
 	join_rule(p, JOIN_TUPLE);
 	for (uint32_t i = 0; i < cs->n_fl; i++)
 		if (cs->fl[i].peer >= 0)
-			match_pair(p, i);
+			match_pair(p, i, false);
 	estimate_offset(p);
 	if (!p->has_offset)
 		guess_offset(p);
@@ -755,9 +792,17 @@ void pair_join(struct pair *p)
 	if (p->n_joined > before) {
 		for (uint32_t i = 0; i < cs->n_fl; i++)
 			if (cs->fl[i].peer >= 0 && cs->fl[i].how == JOIN_FINGERPRINT)
-				match_pair(p, i);
+				match_pair(p, i, false);
 		estimate_offset(p);
 	}
+	/* again, now that the clocks are known: which copy of a retransmitted
+	 * packet arrived */
+	for (int sd = 0; sd < 2; sd++)
+		for (uint32_t i = 0; i < p->s[sd].n_pk; i++)
+			p->s[sd].pk[i].match = -1;
+	for (uint32_t i = 0; i < cs->n_fl; i++)
+		if (cs->fl[i].peer >= 0)
+			match_pair(p, i, true);
 	for (uint32_t i = 0; i < cs->n_fl; i++) {
 		if (cs->fl[i].peer < 0)
 			continue;

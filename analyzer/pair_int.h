@@ -107,6 +107,7 @@ struct pair {
 	bool joined;
 	bool has_offset;
 	sl_time offset;             /* server clock - client clock */
+	sl_time rtt_min;            /* smallest delay c2s + smallest s2c */
 	uint32_t offset_samples;
 	uint32_t n_joined, n_only[2];
 	uint32_t by_how[4];
