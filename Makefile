@@ -11,7 +11,7 @@ CORPUS     ?= $(abspath ../shared/corpus)
 # Build and run-time packages; test tools (tshark, tcpdump, swaks, jq, clang)
 # are installed too so `make test` runs every test on a fresh machine.
 DEPS = build-essential cmake pkg-config libpcap-dev libndpi-dev check libsubunit-dev \
-       libssl-dev openssl python3 tshark tcpdump swaks jq clang
+       libssl-dev openssl python3 tshark tcpdump swaks jq clang ethtool
 BENCH_DEPS = postfix
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -71,6 +71,7 @@ void pair_free(struct pair *p)
 		free(sd->fl);
 		free(sd->pk);
 		free(sd->tab);
+		free(sd->tuple_ix);
 		for (uint32_t i = 0; i < sd->n_files; i++)
 			free(sd->files[i]);
 	}
@@ -340,24 +341,94 @@ static void link_flows(struct pair *p, uint32_t ci, uint32_t si, enum join_how h
 	p->by_how[how]++;
 }
 
-/* The best unjoined server flow for client flow c under one join rule. */
-static int32_t best_peer(struct pair *p, const struct pflow *c, enum join_how how)
+/* Flow keys per join rule, so a lookup is a binary search, not a scan. */
+static uint64_t flow_key(const struct pflow *f, enum join_how how, bool *ok)
+{
+	switch (how) {
+	case JOIN_ISN:
+		*ok = f->has_isn[DIR_C2S];
+		return f->isn[DIR_C2S];
+	case JOIN_TUPLE:
+		*ok = true;
+		return tuple_hash(&f->caddr, f->cport, &f->saddr, f->sport);
+	case JOIN_FINGERPRINT:
+		*ok = f->has_fp[0] && f->has_fp[1];
+		return (f->fp[0] ^ (f->fp[1] << 1 | f->fp[1] >> 63)) + f->sport;
+	case JOIN_NONE:
+		break;
+	}
+	*ok = false;
+	return 0;
+}
+
+static int fidx_cmp(const void *a, const void *b)
+{
+	const struct fidx *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Sorted (key, start time) index of a side's flows under one rule. */
+static bool build_index(struct pside *sd, enum join_how how, struct fidx **out, uint32_t *n_out)
+{
+	struct fidx *ix = malloc((size_t)(sd->n_fl ? sd->n_fl : 1) * sizeof(*ix));
+	uint32_t n = 0;
+	if (!ix)
+		return false;
+	for (uint32_t i = 0; i < sd->n_fl; i++) {
+		bool ok;
+		uint64_t key = flow_key(&sd->fl[i], how, &ok);
+		if (!ok)
+			continue;
+		ix[n].key = key;
+		ix[n].ts = sd->fl[i].first_ts;
+		ix[n++].idx = i;
+	}
+	qsort(ix, n, sizeof(*ix), fidx_cmp);
+	*out = ix;
+	*n_out = n;
+	return true;
+}
+
+/* First index entry with this key and a start at or after ts. */
+static uint32_t fidx_lower(const struct fidx *ix, uint32_t n, uint64_t key, sl_time ts)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (ix[mid].key < key || (ix[mid].key == key && ix[mid].ts < ts))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The best unjoined server flow for client flow c under one join rule:
+ * same key, the rule's checks, start nearest the expected time. */
+static int32_t best_peer(struct pair *p, const struct pflow *c, enum join_how how,
+			 const struct fidx *ix, uint32_t n)
 {
 	struct pside *ss = &p->s[PAIR_SERVER];
 	int32_t best = -1;
 	sl_time best_d = 0;
 	sl_time expect = c->first_ts + (p->has_offset ? p->offset : 0);
 	sl_time window = how == JOIN_FINGERPRINT ? PAIR_FP_WINDOW : PAIR_JOIN_WINDOW;
-	/* Linear in the server's flows: two-point captures hold few flows;
-	 * an index by ISN would be the next step for large ones. */
-	for (uint32_t i = 0; i < ss->n_fl; i++) {
-		const struct pflow *s = &ss->fl[i];
+	bool ok;
+	uint64_t key = flow_key(c, how, &ok);
+	if (!ok)
+		return -1;
+	for (uint32_t j = fidx_lower(ix, n, key, expect - window); j < n && ix[j].key == key; j++) {
+		if (ix[j].ts > expect + window)
+			break;
+		const struct pflow *s = &ss->fl[ix[j].idx];
 		if (s->peer >= 0)
 			continue;
 		switch (how) {
 		case JOIN_ISN:
-			if (!c->has_isn[0] || !s->has_isn[0] || c->isn[0] != s->isn[0])
-				continue;
 			if (c->has_isn[1] && s->has_isn[1] && c->isn[1] != s->isn[1])
 				continue;
 			break;
@@ -369,18 +440,15 @@ static int32_t best_peer(struct pair *p, const struct pflow *c, enum join_how ho
 				continue;
 			break;
 		case JOIN_FINGERPRINT:
-			if (c->sport != s->sport || !c->has_fp[0] || !c->has_fp[1] || !s->has_fp[0] ||
-			    !s->has_fp[1] || c->fp[0] != s->fp[0] || c->fp[1] != s->fp[1])
+			if (c->sport != s->sport || c->fp[0] != s->fp[0] || c->fp[1] != s->fp[1])
 				continue;
 			break;
 		case JOIN_NONE:
 			return -1;
 		}
 		sl_time d = tabs(s->first_ts - expect);
-		if (d > window)
-			continue;
 		if (best < 0 || d < best_d) {
-			best = (int32_t)i;
+			best = (int32_t)ix[j].idx;
 			best_d = d;
 		}
 	}
@@ -390,13 +458,18 @@ static int32_t best_peer(struct pair *p, const struct pflow *c, enum join_how ho
 static void join_rule(struct pair *p, enum join_how how)
 {
 	struct pside *cs = &p->s[PAIR_CLIENT];
+	struct fidx *ix;
+	uint32_t n;
+	if (!build_index(&p->s[PAIR_SERVER], how, &ix, &n))
+		return;
 	for (uint32_t i = 0; i < cs->n_fl; i++) {
 		if (cs->fl[i].peer >= 0)
 			continue;
-		int32_t s = best_peer(p, &cs->fl[i], how);
+		int32_t s = best_peer(p, &cs->fl[i], how, ix, n);
 		if (s >= 0)
 			link_flows(p, i, (uint32_t)s, how);
 	}
+	free(ix);
 }
 
 static int cmp_time(const void *a, const void *b)
@@ -593,21 +666,30 @@ static void estimate_offset(struct pair *p)
 static void guess_offset(struct pair *p)
 {
 	const struct pside *cs = &p->s[PAIR_CLIENT], *ss = &p->s[PAIR_SERVER];
-	sl_time *d = malloc(PAIR_GUESS_MAX * sizeof(*d));
-	uint32_t n = 0;
-	if (!d)
+	struct fidx *ix;
+	uint32_t nix, n = 0;
+	if (!build_index(&p->s[PAIR_SERVER], JOIN_FINGERPRINT, &ix, &nix))
 		return;
+	sl_time *d = malloc(PAIR_GUESS_MAX * sizeof(*d));
+	if (!d) {
+		free(ix);
+		return;
+	}
 	for (uint32_t i = 0; i < cs->n_fl && n < PAIR_GUESS_MAX; i++) {
 		const struct pflow *c = &cs->fl[i];
-		if (!c->has_fp[0] || !c->has_fp[1])
+		bool ok;
+		uint64_t key = flow_key(c, JOIN_FINGERPRINT, &ok);
+		if (!ok)
 			continue;
-		for (uint32_t j = 0; j < ss->n_fl && n < PAIR_GUESS_MAX; j++) {
-			const struct pflow *f = &ss->fl[j];
-			if (f->has_fp[0] && f->has_fp[1] && f->fp[0] == c->fp[0] && f->fp[1] == c->fp[1] &&
-			    f->sport == c->sport && tabs(f->first_ts - c->first_ts) <= PAIR_JOIN_WINDOW)
+		for (uint32_t j = fidx_lower(ix, nix, key, c->first_ts - PAIR_JOIN_WINDOW);
+		     j < nix && ix[j].key == key && ix[j].ts <= c->first_ts + PAIR_JOIN_WINDOW && n < PAIR_GUESS_MAX;
+		     j++) {
+			const struct pflow *f = &ss->fl[ix[j].idx];
+			if (f->fp[0] == c->fp[0] && f->fp[1] == c->fp[1] && f->sport == c->sport)
 				d[n++] = f->first_ts - c->first_ts;
 		}
 	}
+	free(ix);
 	if (n) {
 		qsort(d, n, sizeof(*d), cmp_time);
 		uint32_t best_lo = 0, best_n = 0, lo = 0;
@@ -820,10 +902,14 @@ void pair_join(struct pair *p)
 struct pflow *pair_find_flow(struct pair *p, enum pair_side side, const struct flow_info *fi)
 {
 	struct pside *sd = &p->s[side];
+	if (!sd->tuple_ix && !build_index(sd, JOIN_TUPLE, &sd->tuple_ix, &sd->n_tuple_ix))
+		return NULL;
+	uint64_t key = tuple_hash(&fi->client, fi->client_port, &fi->server, fi->server_port);
 	struct pflow *best = NULL;
 	sl_time best_d = 0;
-	for (uint32_t i = 0; i < sd->n_fl; i++) {
-		struct pflow *f = &sd->fl[i];
+	for (uint32_t j = fidx_lower(sd->tuple_ix, sd->n_tuple_ix, key, INT64_MIN);
+	     j < sd->n_tuple_ix && sd->tuple_ix[j].key == key; j++) {
+		struct pflow *f = &sd->fl[sd->tuple_ix[j].idx];
 		bool same = f->cport == fi->client_port && f->sport == fi->server_port &&
 			    sl_addr_eq(&f->caddr, &fi->client) && sl_addr_eq(&f->saddr, &fi->server);
 		bool swapped = f->cport == fi->server_port && f->sport == fi->client_port &&

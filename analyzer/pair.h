@@ -33,7 +33,7 @@
 #include "session.h"
 #include "verdict.h"
 
-#define PAIR_MAX_PACKETS (4u << 20)  /* TCP packets kept per side */
+#define PAIR_MAX_PACKETS (2u << 20)  /* TCP packets kept per side (56 bytes each) */
 #define PAIR_MAX_FLOWS   (1u << 18)  /* TCP flows kept per side */
 #define PAIR_MAX_FILES   64          /* capture files per side */
 #define PAIR_LIST_MAX    8           /* dropped / injected packets listed per direction */

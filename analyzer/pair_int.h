@@ -81,6 +81,13 @@ struct pflow {
 	bool reported;
 };
 
+/* A flow index entry: a join rule's key, the flow's start, its index. */
+struct fidx {
+	uint64_t key;
+	sl_time ts;
+	uint32_t idx;
+};
+
 struct pside {
 	struct ppkt *pk;
 	uint32_t n_pk, cap_pk;
@@ -93,6 +100,8 @@ struct pside {
 	sl_time first_ts, last_ts;
 	uint32_t *tab;              /* open-addressing tuple table -> flow index + 1 */
 	uint32_t tab_size;
+	struct fidx *tuple_ix;      /* by tuple, for pair_find_flow (built on first use) */
+	uint32_t n_tuple_ix;
 };
 
 /* What the session hook attaches to a report (one per reported session). */
