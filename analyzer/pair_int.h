@@ -78,7 +78,6 @@ struct pflow {
 	struct path_dir dir[2];     /* on client-side flows of joined pairs */
 	struct view_verdict server_view;    /* on client-side flows */
 	struct view_verdict client_view;
-	bool reported;
 };
 
 /* A flow index entry: a join rule's key, the flow's start, its index. */
@@ -123,7 +122,6 @@ struct pair {
 	enum pair_side pass;
 	struct pair_extra_ctx ectx;
 	struct report_extra extra;
-	uint32_t reported_only[2];
 };
 
 /* The flow of a side that a pipeline session is (by addresses, ports and

@@ -324,10 +324,6 @@ bool pair_session_hook(void *ctx, struct session_view *v, struct verdict *vd)
 		keep_view(&c->client_view, vd);
 		adjust_verdict(p, c, vd);
 	}
-	if (f)
-		f->reported = true;
-	if (!c)
-		p->reported_only[p->pass]++;
 	p->ectx.p = p;
 	p->ectx.side = p->pass;
 	p->ectx.f = f;
@@ -474,6 +470,10 @@ static void path_json(FILE *f, const void *ctx)
 			fprintf(f, "%.6f", (double)p->offset / NS_PER_SEC);
 		else
 			fputs("null", f);
+		if (fl) {
+			fprintf(f, ",\"%s_side\":", side_name(e->side));
+			jend(f, p, e->side, fl);
+		}
 		fputc('}', f);
 		return;
 	}
@@ -540,7 +540,10 @@ static void path_text(FILE *f, const void *ctx)
 	const struct pair *p = e->p;
 	const struct pflow *fl = e->f;
 	if (!fl || fl->peer < 0 || e->side != PAIR_CLIENT) {
-		fprintf(f, "  path      seen at the %s only\n", side_name(e->side));
+		fprintf(f, "  path      seen at the %s only", side_name(e->side));
+		if (fl)
+			fprintf(f, " (%s)", pfile(p, e->side, &p->s[e->side].pk[fl->first_pkt]));
+		fputc('\n', f);
 		return;
 	}
 	const struct pflow *s = &p->s[PAIR_SERVER].fl[fl->peer];
