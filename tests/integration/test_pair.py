@@ -294,6 +294,33 @@ with tempfile.TemporaryDirectory() as tmp:
     rc, objs = run(d("nat_multi_client.pcap"), b + "," + a)
     c.eq("server side in two files (given out of order): same joins", joins(objs), (ref, ref_only))
 
+# ---- damaged captures: an error or sessions, never a crash ----
+import random  # noqa: E402
+rnd = random.Random(17)
+with tempfile.TemporaryDirectory() as tmp:
+    for i in range(30):
+        name = rnd.choice(sorted(rows))
+        sides = []
+        for side in ("client", "server"):
+            data = bytearray(open(d("%s_%s.pcap" % (name, side)), "rb").read())
+            for _ in range(rnd.randint(1, 40)):
+                j = rnd.randrange(24, len(data))
+                data[j] = rnd.randrange(256)
+            if rnd.random() < 0.3:
+                data = data[:rnd.randrange(24, len(data))]
+            sides.append(os.path.join(tmp, "%d_%s.pcap" % (i, side)))
+            open(sides[-1], "wb").write(data)
+        p = subprocess.run([binary, "analyze", "--json", "--pair", sides[0], sides[1]],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        err = p.stderr.decode(errors="replace")
+        c.true("damaged %s #%d: exit 0 or 1, no sanitizer report" % (name, i),
+               p.returncode in (0, 1) and "Sanitizer" not in err and "runtime error" not in err,
+               "rc %d %s" % (p.returncode, err[:500]))
+        lines = p.stdout.decode(errors="replace").splitlines()
+        c.true("damaged %s #%d: valid JSON, ends with the pair line" % (name, i),
+               all(json.loads(l) is not None for l in lines) and json.loads(lines[-1])["type"] == "pair",
+               repr(lines[-1:]))
+
 # ---- usage ----
 p = subprocess.run([binary, "analyze", "--pair", d("normal_client.pcap")], stdout=subprocess.PIPE,
                    stderr=subprocess.PIPE, timeout=30)

@@ -183,10 +183,10 @@ fi
 # server's 421 after its 8 s idle timeout included).
 if want idle_drop; then
 	setup; server --idle-timeout 8
-	nsx $R sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0 2>/dev/null
 	fwd ct state established,related accept
 	fwd tcp flags '&' '(syn|ack)' == syn ct state new accept
 	fwd drop
+	# (the conntrack sysctls exist once the ct rules loaded conntrack)
 	nsx $R sysctl -qw net.netfilter.nf_conntrack_tcp_loose=0
 	nsx $R sysctl -qw net.netfilter.nf_conntrack_tcp_timeout_established=2
 	TAIL=7 capture idle_drop client --pause-at ehlo --pause 4 --timeout 3
