@@ -124,6 +124,19 @@ struct pair {
 	struct report_extra extra;
 };
 
+/* pair.c: each flow's list of packet indices (after reading); a flow's
+ * key under a join rule (*ok false when it has none); a side's flows
+ * sorted by (key, start) under a rule, and the first entry with a key and a
+ * start at or after ts. */
+bool pair_index_flows(struct pside *sd);
+uint64_t pair_flow_key(const struct pflow *f, enum join_how how, bool *ok);
+bool pair_build_index(struct pside *sd, enum join_how how, struct fidx **out, uint32_t *n_out);
+uint32_t pair_fidx_lower(const struct fidx *ix, uint32_t n, uint64_t key, sl_time ts);
+/* pair_join.c: qsort comparison of sl_time values. */
+int pair_cmp_time(const void *a, const void *b);
+/* pair_path.c: the path facts of direction d of joined client flow c. */
+void pair_path_dir(struct pair *p, struct pflow *c, int d);
+
 /* The flow of a side that a pipeline session is (by addresses, ports and
  * time); NULL if none. */
 struct pflow *pair_find_flow(struct pair *p, enum pair_side side, const struct flow_info *fi);
