@@ -137,6 +137,14 @@ int pair_cmp_time(const void *a, const void *b);
 /* pair_path.c: the path facts of direction d of joined client flow c. */
 void pair_path_dir(struct pair *p, struct pflow *c, int d);
 
+/* pair_report.c: "client" / "server"; a path's last component; the name
+ * of the file a packet of side s came from. */
+const char *pair_side_name(enum pair_side s);
+const char *pair_base_name(const char *path);
+const char *pair_pfile(const struct pair *p, enum pair_side s, const struct ppkt *k);
+/* pair_verdict.c: the two-view verdict of joined client flow c. */
+void pair_adjust_verdict(const struct pair *p, const struct pflow *c, struct verdict *vd);
+
 /* The flow of a side that a pipeline session is (by addresses, ports and
  * time); NULL if none. */
 struct pflow *pair_find_flow(struct pair *p, enum pair_side side, const struct flow_info *fi);
