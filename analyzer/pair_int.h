@@ -30,7 +30,9 @@ struct path_dir {
 	uint32_t sent, received, matched;
 	uint32_t dropped;           /* sent, never received (inside both captures' time) */
 	uint32_t injected;          /* received, never sent (inside both captures' time) */
-	uint32_t injected_rst;
+	uint32_t injected_rst;      /* forged RSTs that ended the receiver's side */
+	uint32_t injected_rst_ignored;  /* forged RSTs the receiver ignored (stale) */
+	uint32_t rst_idx;           /* receiver-side index of the first effective one */
 	uint32_t reordered;         /* received after a packet sent later than it */
 	bool has_delay;
 	sl_time delay_min, delay_med, delay_max;    /* one-way, after the offset */

@@ -35,6 +35,19 @@ static sl_time to_receiver(const struct pair *p, int d, sl_time t)
 	return d == DIR_C2S ? t + p->offset : t - p->offset;
 }
 
+/* A forged RST the receiver ignored (it lost the race against real data,
+ * so its sequence number was stale): the receiver went on sending data or
+ * its FIN afterwards. A challenge ACK carries neither. */
+static bool rst_ignored(const struct pside *rs, const struct pflow *rf, const struct ppkt *rst, int d)
+{
+	for (uint32_t i = 0; i < rf->n_pk; i++) {
+		const struct ppkt *k = &rs->pk[rf->pk[i]];
+		if (k->dir != d && k->ts > rst->ts && (k->len || (k->flags & TH_FIN)))
+			return true;
+	}
+	return false;
+}
+
 void pair_path_dir(struct pair *p, struct pflow *c, int d)
 {
 	enum pair_side snd = d == DIR_C2S ? PAIR_CLIENT : PAIR_SERVER;
@@ -144,8 +157,15 @@ void pair_path_dir(struct pair *p, struct pflow *c, int d)
 		if (t < ss->first_ts || to_receiver(p, d, t) > cover_end)
 			continue;
 		pd->injected++;
-		if (r->flags & TH_RST)
-			pd->injected_rst++;
+		if (r->flags & TH_RST) {
+			if (rst_ignored(rs, rf, r, d)) {
+				pd->injected_rst_ignored++;
+			} else {
+				if (!pd->injected_rst)
+					pd->rst_idx = rf->pk[i];
+				pd->injected_rst++;
+			}
+		}
 		if (pd->n_inj_idx < PAIR_LIST_MAX)
 			pd->inj_idx[pd->n_inj_idx++] = rf->pk[i];
 	}

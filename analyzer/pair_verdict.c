@@ -3,9 +3,11 @@
  * both views prove, written over the client side's single-end verdict of a
  * joined session. The rules, tried in order:
  *   1. a RST received at one end that the other end never sent (its
- *      capture covers the time): middlebox_reset, closed by the middlebox,
- *      high confidence; the evidence names the RST's frame and file and the
- *      other capture that lacks it;
+ *      capture covers the time) and that ended that end's side (a forged
+ *      RST the receiver ignored, because real data beat it, does not):
+ *      middlebox_reset, closed by the middlebox, high confidence; the
+ *      evidence names the RST's frame and file and the other capture that
+ *      lacks it;
  *   2. segments dropped in one direction that are all larger than every
  *      packet delivered in that direction, on a session that did not
  *      complete, while the other direction still works: a path MTU black
@@ -55,14 +57,7 @@ static bool rule_forged_rst(const struct pair *p, const struct pflow *c, struct 
 			continue;
 		enum pair_side rcv = d == DIR_C2S ? PAIR_SERVER : PAIR_CLIENT;
 		const struct pside *rs = rcv == PAIR_CLIENT ? cs : ss;
-		const struct ppkt *r = NULL;
-		for (uint32_t i = 0; i < pd->n_inj_idx; i++)
-			if (rs->pk[pd->inj_idx[i]].flags & TH_RST) {
-				r = &rs->pk[pd->inj_idx[i]];
-				break;
-			}
-		if (!r)
-			continue;
+		const struct ppkt *r = &rs->pk[pd->rst_idx];
 		const char *snd = d == DIR_C2S ? "client" : "server";
 		const char *rcvn = pair_side_name(rcv);
 		char ttl_note[64] = "";

@@ -48,7 +48,7 @@ struct scenario {
 	int64_t offset;                 /* server clock - client clock, ns */
 	int64_t delay_c2s, delay_s2c;   /* one-way, ns */
 	int drop_step;                  /* this step never arrives (-1: none) */
-	int forge_rst_to_client;        /* a RST in the server's name after the last step */
+	int forge_rst_to_client;        /* a RST in the server's name: 1 at the end, 2 mid-session */
 	int late_step;                  /* this step arrives 25 ms late (0: none) */
 	uint16_t mss_clamp;             /* SYN MSS as received (0: untouched) */
 };
@@ -128,7 +128,9 @@ static void build(const struct scenario *sc, const char *tag)
 	if (sc->forge_rst_to_client) {
 		struct tu_seg r = { .src = "203.0.113.25", .dst = "192.0.2.10", .sport = 25, .dport = 40001,
 				    .seq = sisn + 58, .flags = TH_RST, .ttl = 64 };
-		add(0, T0 + NSTEPS * 10 * NS_PER_MS, &r);
+		/* 1: after the last step; 2: before the client's QUIT, which
+		 * then shows the client ignored it */
+		add(0, T0 + (sc->forge_rst_to_client == 2 ? 75 : NSTEPS * 10) * NS_PER_MS, &r);
 	}
 	for (int side = 0; side < 2; side++) {
 		qsort(recs[side], nrec[side], sizeof(recs[side][0]), cmp_rec);
@@ -213,10 +215,25 @@ START_TEST(test_forged_rst)
 	const struct pflow *c = joined(p);
 	ck_assert_uint_eq(c->dir[DIR_S2C].injected, 1);
 	ck_assert_uint_eq(c->dir[DIR_S2C].injected_rst, 1);
+	ck_assert_uint_eq(c->dir[DIR_S2C].injected_rst_ignored, 0);
 	ck_assert_uint_eq(c->dir[DIR_C2S].injected, 0);
 	const struct ppkt *r = &p->s[PAIR_CLIENT].pk[c->dir[DIR_S2C].inj_idx[0]];
 	ck_assert_uint_eq(r->ttl, 64);
 	ck_assert_int_eq(c->dir[DIR_S2C].ttl_recv, 63);
+	pair_free(p);
+}
+END_TEST
+
+START_TEST(test_forged_rst_ignored)
+{
+	struct scenario sc = plain;
+	sc.forge_rst_to_client = 2;
+	build(&sc, "ignored");
+	struct pair *p = run_pair();
+	const struct pflow *c = joined(p);
+	ck_assert_uint_eq(c->dir[DIR_S2C].injected, 1);
+	ck_assert_uint_eq(c->dir[DIR_S2C].injected_rst, 0);
+	ck_assert_uint_eq(c->dir[DIR_S2C].injected_rst_ignored, 1);
 	pair_free(p);
 }
 END_TEST
@@ -376,6 +393,7 @@ static Suite *pair_suite(void)
 	tcase_add_test(core, test_clean_path);
 	tcase_add_test(core, test_drop_is_found_by_content);
 	tcase_add_test(core, test_forged_rst);
+	tcase_add_test(core, test_forged_rst_ignored);
 	tcase_add_test(core, test_reordering);
 	tcase_add_test(core, test_mss_clamped);
 	suite_add_tcase(s, core);

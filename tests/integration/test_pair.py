@@ -175,6 +175,8 @@ for name in ("rst_to_client", "nat_rst_to_client", "rst_both"):
     s = one(name)
     inj = s["path"]["s2c"]["injected_packets"]
     c.eq("%s: the forged RST toward the client" % name, [p["flags"].startswith("RST") for p in inj], [True])
+    c.eq("%s: it ended the client's side" % name,
+         (s["path"]["s2c"]["forged_rst"], s["path"]["s2c"]["forged_rst_ignored"]), (1, 0))
     if inj:
         c.eq("%s: its TTL against the server's" % name, (inj[0]["ttl"], inj[0]["sender_ttl"]), (64, 63))
     ev = s["verdict"]["evidence"][0]["text"]
