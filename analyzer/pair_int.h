@@ -43,6 +43,8 @@ struct path_dir {
 	uint32_t dropped_syn;       /* SYN or SYN-ACK among the dropped */
 	bool blackhole;             /* every dropped packet larger than every delivered one */
 	bool tail_loss;             /* nothing was delivered after the first drop */
+	uint32_t stuck_copies;      /* copies of the most-sent segment none of which arrived */
+	uint32_t stuck_idx;         /* sender-side index of its first copy */
 	uint32_t drop_idx[PAIR_LIST_MAX];   /* sender-side packet indices */
 	uint32_t inj_idx[PAIR_LIST_MAX];    /* receiver-side packet indices */
 	uint32_t n_drop_idx, n_inj_idx;

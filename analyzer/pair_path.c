@@ -35,6 +35,72 @@ static sl_time to_receiver(const struct pair *p, int d, sl_time t)
 	return d == DIR_C2S ? t + p->offset : t - p->offset;
 }
 
+struct copy {
+	uint32_t seq, len, idx;
+	uint8_t syn_fin;
+	bool delivered;
+	bool dropped;           /* judged dropped (neither: at a capture's edge) */
+};
+
+static int copy_cmp(const void *a, const void *b)
+{
+	const struct copy *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if (x->syn_fin != y->syn_fin)
+		return x->syn_fin < y->syn_fin ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* The segment (data, SYN or FIN) sent most often without one copy getting
+ * through: a path that discards that segment (a filter on its content or
+ * size) while other packets pass. Copies are the packets of the same
+ * sequence number, length and SYN/FIN; a copy not judged (at a capture's
+ * edge) is not counted either way. Costs a sort of the direction's
+ * segments. */
+static void stuck_segment(const struct pair *p, const struct pside *ss, const struct pflow *sf, int d,
+			  sl_time from, sl_time until, struct path_dir *pd)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < sf->n_pk; i++) {
+		const struct ppkt *k = &ss->pk[sf->pk[i]];
+		n += k->dir == d && (k->len || (k->flags & (TH_SYN | TH_FIN)));
+	}
+	if (!n || !pd->dropped)
+		return;
+	struct copy *cp = malloc((size_t)n * sizeof(*cp));
+	if (!cp)
+		return;
+	n = 0;
+	for (uint32_t i = 0; i < sf->n_pk; i++) {
+		const struct ppkt *k = &ss->pk[sf->pk[i]];
+		if (k->dir != d || !(k->len || (k->flags & (TH_SYN | TH_FIN))))
+			continue;
+		sl_time t = to_receiver(p, d, k->ts);
+		cp[n] = (struct copy){ k->seq, k->len, sf->pk[i], (uint8_t)(k->flags & (TH_SYN | TH_FIN)),
+				       k->match >= 0, k->match < 0 && t >= from && t <= until };
+		n++;
+	}
+	qsort(cp, n, sizeof(*cp), copy_cmp);
+	for (uint32_t i = 0; i < n;) {
+		uint32_t j = i, dropped = 0;
+		bool delivered = false;
+		while (j < n && cp[j].seq == cp[i].seq && cp[j].len == cp[i].len && cp[j].syn_fin == cp[i].syn_fin) {
+			delivered |= cp[j].delivered;
+			dropped += cp[j].dropped;
+			j++;
+		}
+		if (!delivered && dropped > pd->stuck_copies) {
+			pd->stuck_copies = dropped;
+			pd->stuck_idx = cp[i].idx;
+		}
+		i = j;
+	}
+	free(cp);
+}
+
 /* A forged RST the receiver ignored (it lost the race against real data,
  * so its sequence number was stale): the receiver went on sending data or
  * its FIN afterwards. A challenge ACK carries neither. */
@@ -132,6 +198,8 @@ void pair_path_dir(struct pair *p, struct pflow *c, int d)
 			pd->smallest_dropped > pd->largest_delivered &&
 			pd->smallest_dropped >= PAIR_MTU_FLOOR;
 	pd->tail_loss = any_drop && last_ok < first_drop;
+
+	stuck_segment(p, ss, sf, d, rs->first_ts, cover_end - margin, pd);
 
 	/* received: injected (never sent while the sender's capture ran),
 	 * reordered */

@@ -197,9 +197,9 @@ static void jdir(FILE *f, const struct pair *p, const struct pflow *c, int d)
 	else
 		fputs("null", f);
 	fprintf(f, ",\"mtu_blackhole\":%s,\"dead_after_drop\":%s,\"forged_rst\":%u,\"forged_rst_ignored\":%u,"
-		   "\"dropped_packets\":",
+		   "\"discarded_segment_copies\":%u,\"dropped_packets\":",
 		pd->blackhole ? "true" : "false", pd->tail_loss ? "true" : "false", pd->injected_rst,
-		pd->injected_rst_ignored);
+		pd->injected_rst_ignored, pd->stuck_copies);
 	jpkts(f, p, snd, sf, pd->drop_idx, pd->n_drop_idx, false, -1);
 	fputs(",\"injected_packets\":", f);
 	jpkts(f, p, !snd, rf, pd->inj_idx, pd->n_inj_idx, true, pd->ttl_recv);

@@ -17,7 +17,9 @@
  *      server (network_failure, unanswered, idle_timeout, client_abort,
  *      unknown, capture_incomplete): network_failure, high; SYN-ACKs that
  *      never reached the client and a path that went dead after a silence
- *      (a stateful firewall forgetting an idle connection) are said so.
+ *      (a stateful firewall forgetting an idle connection) are said so;
+ *   4. on such a session, one segment dropped every time it was sent while
+ *      other packets passed: a filter on the path, network_failure, high.
  * Random loss that TCP repaired changes nothing: the path object shows it.
  * Evidence from the server-side capture has frame 0 (the session's frames
  * are the client side's); its text names the file and the frame.
@@ -149,16 +151,24 @@ static sl_time silence_before(const struct pair *p, const struct pflow *c, sl_ti
 	return prev ? t - prev : 0;
 }
 
-/* Rule 3: the path went dead (in one direction or both). */
-static bool rule_path_dead(const struct pair *p, const struct pflow *c, struct verdict *vd)
+/* Single-end causes of a session that failed without a word from the
+ * server, which the path's losses may explain. */
+static bool failed_quietly(enum cause c)
 {
-	switch (vd->cause) {
+	switch (c) {
 	case CAUSE_NETWORK_FAILURE: case CAUSE_UNANSWERED: case CAUSE_IDLE_TIMEOUT:
 	case CAUSE_CLIENT_ABORT: case CAUSE_UNKNOWN: case CAUSE_CAPTURE_INCOMPLETE:
-		break;
+		return true;
 	default:
 		return false;
 	}
+}
+
+/* Rule 3: the path went dead (in one direction or both). */
+static bool rule_path_dead(const struct pair *p, const struct pflow *c, struct verdict *vd)
+{
+	if (!failed_quietly(vd->cause))
+		return false;
 	const struct path_dir *c2s = &c->dir[DIR_C2S], *s2c = &c->dir[DIR_S2C];
 	if (!c2s->tail_loss && !s2c->tail_loss)
 		return false;
@@ -235,11 +245,62 @@ static bool rule_path_dead(const struct pair *p, const struct pflow *c, struct v
 	return true;
 }
 
+/* Rule 4: one segment discarded every time it was sent while other packets
+ * of the session passed: a filter on the path. */
+static bool rule_stuck_segment(const struct pair *p, const struct pflow *c, struct verdict *vd)
+{
+	if (!failed_quietly(vd->cause))
+		return false;
+	for (int d = DIR_C2S; d <= DIR_S2C; d++) {
+		const struct path_dir *pd = &c->dir[d];
+		if (pd->stuck_copies < 2)
+			continue;
+		enum pair_side snd = d == DIR_C2S ? PAIR_CLIENT : PAIR_SERVER;
+		const struct ppkt *k = &p->s[snd].pk[pd->stuck_idx];
+		const char *sn = pair_side_name(snd);
+		snprintf(vd->explanation, sizeof(vd->explanation),
+			 "The path discarded the %s's %u-byte segment (%s frame %" PRIu64 ", sequence %u) every one "
+			 "of the %u times it was sent, while other packets of the session got through (%u of %u "
+			 "%s packets arrived): a filter on the path (an IPS, or a rule matching its content or "
+			 "size) drops it.",
+			 sn, k->ip_len, pair_pfile(p, snd, k), k->frame, pair_rel_seq(c, k), pd->stuck_copies,
+			 pd->matched, pd->sent, sn);
+		snprintf(vd->advice, sizeof(vd->advice),
+			 "Find the device between the two capture points that drops this segment (%u bytes of IP) "
+			 "and read its rules or its log for this connection.", k->ip_len);
+		char ev[EVIDENCE_TEXT_MAX];
+		snprintf(ev, sizeof(ev), "%s side, %s frame %" PRIu64 ": segment sent %u times, never received",
+			 sn, pair_pfile(p, snd, k), k->frame, pd->stuck_copies);
+		ev_front(vd, snd == PAIR_CLIENT ? k->frame : 0, snd == PAIR_CLIENT ? k->ts : 0, ev);
+		vd->cause = CAUSE_NETWORK_FAILURE;
+		vd->confidence = CONF_HIGH;
+		if (vd->closed_by == BY_MIDDLEBOX)
+			vd->closed_by = BY_NOBODY;
+		return true;
+	}
+	return false;
+}
+
+/* Forged RSTs the ends ignored are evidence of a device on the path
+ * whatever the verdict. */
+static void note_ignored_rsts(const struct pflow *c, struct verdict *vd)
+{
+	uint32_t tc = c->dir[DIR_S2C].injected_rst_ignored, ts = c->dir[DIR_C2S].injected_rst_ignored;
+	if (!tc && !ts)
+		return;
+	size_t o = strlen(vd->explanation);
+	snprintf(vd->explanation + o, sizeof(vd->explanation) - o,
+		 " A device on the path also forged RSTs (%u toward the client, %u toward the server) that "
+		 "the ends ignored: real data had already moved the sequence numbers on.", tc, ts);
+}
+
 void pair_adjust_verdict(const struct pair *p, const struct pflow *c, struct verdict *vd)
 {
 	if (rule_forged_rst(p, c, vd))
 		return;
 	if (rule_blackhole(p, c, vd))
 		return;
-	rule_path_dead(p, c, vd);
+	if (!rule_path_dead(p, c, vd))
+		rule_stuck_segment(p, c, vd);
+	note_ignored_rsts(c, vd);
 }

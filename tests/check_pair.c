@@ -199,6 +199,7 @@ START_TEST(test_drop_is_found_by_content)
 	const struct pflow *c = joined(p);
 	ck_assert_uint_eq(c->dir[DIR_C2S].dropped, 1);
 	ck_assert_uint_eq(c->dir[DIR_S2C].dropped, 0);
+	ck_assert_uint_eq(c->dir[DIR_C2S].stuck_copies, 1);   /* sent once, lost once */
 	const struct ppkt *k = &p->s[PAIR_CLIENT].pk[c->dir[DIR_C2S].drop_idx[0]];
 	ck_assert_uint_eq(pair_rel_seq(c, k), 22);
 	ck_assert_uint_eq(k->len, strlen(session[6].payload));

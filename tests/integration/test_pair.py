@@ -193,6 +193,13 @@ for name in ("rst_to_client", "rst_to_server", "rst_both"):
     dropped = one(name)["path"]["c2s"]["dropped_packets"]
     c.true("%s: the DATA command (6 bytes) never reached the server" % name,
            dropped and dropped[0]["len"] == 6, repr(dropped[:1]))
+s = one("rst_late")
+c.eq("rst_late: both forged RSTs ignored, none effective",
+     [s["path"][k][x] for k in ("c2s", "s2c") for x in ("forged_rst", "forged_rst_ignored")], [0, 1, 0, 1])
+c.eq("rst_late: RCPT TO discarded every time", s["path"]["c2s"]["discarded_segment_copies"], 5)
+c.true("rst_late: explanation names the filter and the ignored RSTs",
+       "discarded" in s["verdict"]["explanation"] and "ignored" in s["verdict"]["explanation"],
+       s["verdict"]["explanation"])
 s = one("synack_dropped")
 c.true("synack_dropped: only SYN-ACKs were dropped",
        all(p["flags"] == "SYN,ACK" for p in s["path"]["s2c"]["dropped_packets"]), repr(s["path"]["s2c"]))

@@ -150,6 +150,16 @@ if want rst_both; then
 	TAIL=1 capture rst_both client --timeout 4
 	wait $INJ; stop_server
 fi
+# (4b) the IPS is 50 ms late at EHLO: both RSTs arrive after real data moved
+# the sequence numbers on, so both ends ignore them (challenge ACKs); the
+# router then drops RCPT TO (IP length 80-90) until the client gives up.
+if want rst_late; then
+	setup; server
+	fwd tcp dport 25 ip length 80-90 drop
+	injector 'EHLO' --to both --delay 0.05
+	TAIL=1 capture rst_late client --timeout 4
+	wait $INJ; stop_server
+fi
 # (5) the return path drops the server's SYN-ACKs: the client sees nothing
 # (3 SYNs), the server answers each with a SYN-ACK.
 if want synack_dropped; then
