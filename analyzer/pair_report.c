@@ -281,8 +281,9 @@ static void tdir(FILE *f, const struct pair *p, const struct pflow *c, int d)
 		const struct ppkt *k = &p->s[!snd].pk[pd->inj_idx[i]];
 		char fl_s[32];
 		flags_str(k->flags, fl_s, sizeof(fl_s));
-		fprintf(f, "         injected: %s frame %" PRIu64 " %s TTL %u (the %s's packets: TTL %d)\n",
-			pair_pfile(p, !snd, k), k->frame, fl_s, k->ttl, pair_side_name(snd), pd->ttl_recv);
+		const char *ttl = c->caddr.v == 6 ? "hop limit" : "TTL";
+		fprintf(f, "         injected: %s frame %" PRIu64 " %s %s %u (the %s's packets: %d)\n",
+			pair_pfile(p, !snd, k), k->frame, fl_s, ttl, k->ttl, pair_side_name(snd), pd->ttl_recv);
 	}
 	if (pd->n_drop_idx) {
 		fprintf(f, "         dropped: %s frames", pair_pfile(p, snd, &p->s[snd].pk[pd->drop_idx[0]]));

@@ -52,6 +52,7 @@ static bool rule_forged_rst(const struct pair *p, const struct pflow *c, struct 
 	const struct pside *cs = &p->s[PAIR_CLIENT], *ss = &p->s[PAIR_SERVER];
 	char ex[512] = "", part[384], ev[EVIDENCE_TEXT_MAX];
 	size_t o = 0;
+	const char *ttl = c->caddr.v == 6 ? "hop limit" : "TTL";
 	/* server-side evidence first, so the client-side frame ends up first */
 	for (int d = DIR_C2S; d <= DIR_S2C; d++) {
 		const struct path_dir *pd = &c->dir[d];
@@ -64,21 +65,21 @@ static bool rule_forged_rst(const struct pair *p, const struct pflow *c, struct 
 		const char *rcvn = pair_side_name(rcv);
 		char ttl_note[64] = "";
 		if (pd->ttl_recv >= 0)
-			snprintf(ttl_note, sizeof(ttl_note), "; the %s's packets arrive with TTL %d", snd,
+			snprintf(ttl_note, sizeof(ttl_note), "; the %s's packets arrive with %s %d", snd, ttl,
 				 pd->ttl_recv);
 		snprintf(part, sizeof(part),
-			 "%sThe %s received a RST in the %s's name (%s frame %" PRIu64 ", TTL %u%s) that the %s "
+			 "%sThe %s received a RST in the %s's name (%s frame %" PRIu64 ", %s %u%s) that the %s "
 			 "never sent: the %s-side capture %s has no such RST.",
-			 o ? " " : "", rcvn, snd, pair_pfile(p, rcv, r), r->frame, r->ttl, ttl_note, snd, snd,
+			 o ? " " : "", rcvn, snd, pair_pfile(p, rcv, r), r->frame, ttl, r->ttl, ttl_note, snd, snd,
 			 p->s[!rcv].n_files ? pair_base_name(p->s[!rcv].files[0]) : "?");
 		size_t w = strlen(part);
 		if (o + w < sizeof(ex)) {
 			memcpy(ex + o, part, w + 1);
 			o += w;
 		}
-		snprintf(ev, sizeof(ev), "%s side, %s frame %" PRIu64 ": RST from \"%s\" with TTL %u; "
+		snprintf(ev, sizeof(ev), "%s side, %s frame %" PRIu64 ": RST from \"%s\" with %s %u; "
 			 "not in the %s's capture (%u %s packets sent, %u received here)",
-			 rcvn, pair_pfile(p, rcv, r), r->frame, snd, r->ttl, snd, pd->sent, snd, pd->received);
+			 rcvn, pair_pfile(p, rcv, r), r->frame, snd, ttl, r->ttl, snd, pd->sent, snd, pd->received);
 		ev_front(vd, rcv == PAIR_CLIENT ? r->frame : 0, rcv == PAIR_CLIENT ? r->ts : 0, ev);
 	}
 	const char *both = c2s->injected_rst && s2c->injected_rst ? "both ends" :
@@ -87,7 +88,7 @@ static bool rule_forged_rst(const struct pair *p, const struct pflow *c, struct 
 		 "%s A device on the path (a firewall or IPS) forged the reset toward %s; the captures at both "
 		 "ends prove it.", ex, both);
 	snprintf(vd->advice, sizeof(vd->advice),
-		 "Find the firewall, IPS or SMTP proxy between the two capture points (TTL hops: %d toward the "
+		 "Find the firewall, IPS or SMTP proxy between the two capture points (hops: %d toward the "
 		 "server, %d toward the client) and read its log for this connection; the servers are not at "
 		 "fault.",
 		 c2s->ttl_sent >= 0 && c2s->ttl_recv >= 0 ? c2s->ttl_sent - c2s->ttl_recv : -1,

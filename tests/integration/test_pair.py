@@ -171,7 +171,7 @@ def one(name):
     return [s for s in sessions(results[name]) if s["path"]["seen_at"] == "both"][0]
 
 
-for name in ("rst_to_client", "nat_rst_to_client", "rst_both"):
+for name in ("rst_to_client", "nat_rst_to_client", "rst_both", "rst_to_client_v6"):
     s = one(name)
     inj = s["path"]["s2c"]["injected_packets"]
     c.eq("%s: the forged RST toward the client" % name, [p["flags"].startswith("RST") for p in inj], [True])
@@ -189,7 +189,7 @@ for name in ("rst_to_server", "rst_both"):
     c.eq("%s: the forged RST toward the server" % name, [p["flags"].startswith("RST") for p in inj], [True])
     if inj:
         c.eq("%s: seen in the server-side file" % name, inj[0]["file"], name + "_server.pcap")
-for name in ("rst_to_client", "rst_to_server", "rst_both"):
+for name in ("rst_to_client", "rst_to_server", "rst_both", "rst_to_client_v6"):
     dropped = one(name)["path"]["c2s"]["dropped_packets"]
     c.true("%s: the DATA command (6 bytes) never reached the server" % name,
            dropped and dropped[0]["len"] == 6, repr(dropped[:1]))
@@ -221,7 +221,9 @@ s = one("idle_drop")
 c.eq("idle_drop: dead both ways", (s["path"]["c2s"]["dead_after_drop"], s["path"]["s2c"]["dead_after_drop"]), (True, True))
 c.true("idle_drop: explanation names the idle firewall", "idle" in s["verdict"]["explanation"], s["verdict"]["explanation"])
 c.eq("idle_drop: the server's own view was an idle timeout", s["path"]["server_view"]["cause"], "idle_timeout")
-for name in ("normal", "loss5", "rst_to_client"):
+c.eq("rst_to_client_v6: IPv6 addresses", one("rst_to_client_v6")["client"]["ip"], "2001:db8:1::10")
+c.true("rst_to_client_v6: hop limits named as such", "hop limit 64" in one("rst_to_client_v6")["verdict"]["explanation"])
+for name in ("normal", "loss5", "rst_to_client", "rst_to_client_v6"):
     c.eq("%s: hops 1 both ways" % name, (one(name)["path"]["c2s"]["hops"], one(name)["path"]["s2c"]["hops"]), (1, 1))
     c.eq("%s: no NAT" % name, one(name)["path"]["nat"]["client_rewritten"], False)
 for name in ("nat_normal", "nat_rst_to_client", "nat_mtu_blackhole"):
@@ -341,5 +343,5 @@ p = subprocess.run([binary, "analyze", "--color", "never", "--pair", d("rst_to_c
                     d("rst_to_client_server.pcap")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
 out = p.stdout.decode()
 c.true("text report: a path block with the injected RST", "  path      joined by tuple" in out and
-       "injected: rst_to_client_client.pcap frame 14 RST" in out, out)
+       "injected: rst_to_client_client.pcap frame 14 RST TTL 64 (the server's packets: 63)" in out, out)
 c.done()

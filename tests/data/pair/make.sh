@@ -6,10 +6,11 @@
 #
 #   psc (client) 192.0.2.10/24    c0 ==== r0 192.0.2.1/24    psr (router, nftables)
 #   psr          203.0.113.1/24   r1 ==== s0 203.0.113.25/24  pss (server)
+#   and 2001:db8:1::10 / ::1 -- 2001:db8:2::1 / ::25 the same way for IPv6.
 #   NAT scenarios: the router rewrites the client to 198.51.100.7 (or its own
 #   203.0.113.1 with masquerade), source ports 40000-40099.
 #
-# Only documentation address ranges (RFC 5737) are used, and only inside the
+# Only documentation address ranges (RFC 5737, RFC 3849) are used, and only inside the
 # three namespaces this script creates; nothing is configured in the root
 # namespace. The namespaces are deleted at the end (also on error or ^C).
 # The bundled server (`smtpsleuth serve`) runs in pss; the scripted client is
@@ -29,6 +30,7 @@ BIN=$(cd "$BUILD" && pwd)/smtpsleuth
 ONLY="$*"
 C=psc; R=psr; S=pss
 SRV=203.0.113.25
+SRV6=2001:db8:2::25
 TMP=$(mktemp -d)
 SRV_PID=""
 
@@ -56,6 +58,11 @@ setup() {
 	ip -n $C link set c0 up; ip -n $R link set r0 up; ip -n $R link set r1 up; ip -n $S link set s0 up
 	ip -n $C route add default via 192.0.2.1; ip -n $S route add default via 203.0.113.1
 	nsx $R sysctl -qw net.ipv4.ip_forward=1
+	# IPv6 too (2001:db8::/32; no duplicate address detection)
+	ip -n $C addr add 2001:db8:1::10/64 dev c0 nodad; ip -n $R addr add 2001:db8:1::1/64 dev r0 nodad
+	ip -n $R addr add 2001:db8:2::1/64 dev r1 nodad; ip -n $S addr add $SRV6/64 dev s0 nodad
+	ip -n $C -6 route add default via 2001:db8:1::1; ip -n $S -6 route add default via 2001:db8:2::1
+	nsx $R sysctl -qw net.ipv6.conf.all.forwarding=1
 	nsx $C ethtool -K c0 tso off gso off gro off >/dev/null 2>&1
 	nsx $R ethtool -K r0 tso off gso off gro off >/dev/null 2>&1
 	nsx $R ethtool -K r1 tso off gso off gro off >/dev/null 2>&1
@@ -73,10 +80,11 @@ setup() {
 fwd() { nsx $R nft add rule inet pair pfwd "$@"; }
 
 server() {   # extra serve options
-	ip netns exec $S timeout 120 "$BIN" serve --listen "$SRV:25" --allow 0.0.0.0/0 "$@" >"$TMP/server.log" 2>&1 &
+	ip netns exec $S timeout 120 "$BIN" serve --listen "${LISTEN:-$SRV:25}" --allow 0.0.0.0/0 --allow ::/0 "$@" \
+		>"$TMP/server.log" 2>&1 &
 	SRV_PID=$!
 	# probe from the router, before any capture starts
-	for _ in $(seq 50); do nsx $R bash -c "echo >/dev/tcp/$SRV/25" 2>/dev/null && break; sleep 0.1; done
+	for _ in $(seq 50); do nsx $R bash -c "echo >/dev/tcp/${PROBE:-$SRV}/25" 2>/dev/null && break; sleep 0.1; done
 	sleep 0.5
 }
 stop_server() { [ -n "$SRV_PID" ] && kill "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=""; }
@@ -98,7 +106,7 @@ capture() {
 	echo "$name: client $(stat -c %s "$HERE/${name}_client.pcap") bytes, server $(stat -c %s "$HERE/${name}_server.pcap") bytes"
 }
 
-client() { nsx $C timeout 40 python3 "$NETFAULT/client.py" "$SRV" 25 "$@"; }
+client() { nsx $C timeout 40 python3 "$NETFAULT/client.py" "${CLIENT_TO:-$SRV}" 25 "$@"; }
 injector() {   # PREFIX --to WHO: forged RSTs from the router (raw socket on r0)
 	ip netns exec $R timeout 30 python3 "$NETFAULT/injector.py" r0 "$@" --wait 20 >"$TMP/injector.log" 2>&1 &
 	INJ=$!
@@ -129,6 +137,13 @@ if want rst_to_client; then
 	setup; server --idle-timeout 3
 	fwd tcp dport 25 ip length 58 reject with tcp reset
 	TAIL=4 capture rst_to_client client --timeout 4
+	stop_server
+fi
+# (2b) the same over IPv6 (`DATA\r\n` is an IPv6 payload length of 38).
+if want rst_to_client_v6; then
+	setup; LISTEN="[$SRV6]:25" PROBE=$SRV6 server --idle-timeout 3
+	fwd tcp dport 25 ip6 length 38 reject with tcp reset
+	CLIENT_TO=$SRV6 TAIL=4 capture rst_to_client_v6 client --timeout 4
 	stop_server
 fi
 # (3) an IPS resets the server in the client's name at DATA (the DATA
