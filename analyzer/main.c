@@ -28,6 +28,7 @@
 #include "filter.h"
 #include "merge.h"
 #include "options.h"
+#include "pair.h"
 #include "pipeline.h"
 #include "server.h"
 
@@ -223,6 +224,7 @@ static int analyze_main(int argc, char **argv)
 	char err[512];
 	int c;
 	struct analyze_opts ao = { .progress = -1 };
+	bool pair = false;
 
 	if (!opt_getopt(OPT_ANALYZE, longopts, SL_ARRAY_LEN(longopts), shortopts, sizeof(shortopts)))
 		abort();        /* the table outgrew OPT_MAX_*: a build-time mistake */
@@ -271,6 +273,10 @@ static int analyze_main(int argc, char **argv)
 			html_path = optarg;
 			continue;
 		}
+		if (c == OPT_KEY_PAIR) {
+			pair = true;
+			continue;
+		}
 		if (c == OPT_KEY_LADDER) {
 			cfg.report.ladder = true;
 			continue;
@@ -283,6 +289,11 @@ static int analyze_main(int argc, char **argv)
 			return opt_usage_error(OPT_ANALYZE, "%s is not an analyze option",
 					       opt_display(OPT_ANALYZE, c, name, sizeof(name)));
 		}
+	}
+	if (pair) {
+		if (argc - optind != 2 || cfg.extract_dir)
+			return opt_usage_error(OPT_ANALYZE, "--pair takes CLIENT_SIDE SERVER_SIDE (and no --extract)");
+		return pair_analyze(&cfg, argv[optind], argv[optind + 1]);
 	}
 	if (ao.since && ao.until && ao.until < ao.since)
 		return opt_usage_error(OPT_ANALYZE, "--until is before --since");

@@ -29,6 +29,8 @@ const struct opt_def opt_table[] = {
 	  "progress line on stderr (default: when stderr is a terminal and the inputs are files)" },
 	{ "no-progress", 0, OPT_KEY_NO_PROGRESS, NULL, OPT_ANALYZE, "no progress line" },
 	{ "html", 0, OPT_KEY_HTML, "FILE", OPT_ANALYZE, "also write the report as one self-contained HTML page" },
+	{ "pair", 0, OPT_KEY_PAIR, NULL, OPT_ANALYZE,
+	  "two captures of the same sessions, CLIENT_SIDE SERVER_SIDE (each a file or a comma-separated list): what the path dropped, delayed or forged" },
 	{ "ladder", 0, OPT_KEY_LADDER, NULL, OPT_ANALYZE, "each session's dialog as a ladder diagram (with or without --transcript)" },
 
 	/* live capture */

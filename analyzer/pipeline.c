@@ -178,10 +178,15 @@ static void on_session(void *ctx, const struct session_view *v, struct summary *
 	struct verdict verdict;
 
 	diagnose(v, &pl->cfg.diag, &verdict);
-	if (reporter_wants(pl->rep, v, &verdict)) {
+	/* analyze --pair: the hook may change the verdict and add the path facts
+	 * (v->extra), or keep the session out of the report. */
+	struct session_view view = *v;
+	if (pl->cfg.session_hook && !pl->cfg.session_hook(pl->cfg.hook_ctx, &view, &verdict))
+		return;
+	if (reporter_wants(pl->rep, &view, &verdict)) {
 		sum->sessions_reported++;
 		sum->causes[verdict.cause]++;
-		reporter_session(pl->rep, v, &verdict);
+		reporter_session(pl->rep, &view, &verdict);
 	}
 }
 
@@ -256,7 +261,8 @@ void pipeline_finish(struct pipeline *p)
 		return;
 	p->finished = true;
 	sessions_finish(p->ss);
-	reporter_summary(p->rep, sessions_summary(p->ss));
+	if (!p->cfg.no_summary)
+		reporter_summary(p->rep, sessions_summary(p->ss));
 	fflush(p->cfg.report.out);
 }
 

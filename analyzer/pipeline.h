@@ -20,6 +20,13 @@ struct pipeline_config {
 	const char *extract_dir;    /* NULL = no extraction */
 	bool extract_force;         /* --force: replace regular files already in extract_dir */
 	bool progress;              /* progress line on stderr (analyze, large files, TTY) */
+	/* Called for every SMTP session after its diagnosis, before it is
+	 * reported: may change the verdict and set v->extra; false keeps the
+	 * session out of the report and of the summary's causes (analyze
+	 * --pair). NULL = none. */
+	bool (*session_hook)(void *ctx, struct session_view *v, struct verdict *vd);
+	void *hook_ctx;
+	bool no_summary;            /* pipeline_finish prints no summary */
 };
 
 /* Defaults: engine and diagnosis defaults, text to stdout, colour if stdout is a TTY. */

@@ -7,12 +7,24 @@
 #ifndef SLEUTH_SESSION_VIEW_H
 #define SLEUTH_SESSION_VIEW_H
 
+#include <stdio.h>
+
 #include "common.h"
 #include "facts.h"
 #include "flow_info.h"
 #include "timeline.h"
 
 #define SESSION_MAX_RISKS 16
+
+/* Facts another module adds to a session's report: the `path` object of
+ * `analyze --pair`. json writes one JSON value (after "key":), text writes
+ * indented lines after the verdict block. */
+struct report_extra {
+	const char *key;
+	void (*json)(FILE *f, const void *ctx);
+	void (*text)(FILE *f, const void *ctx);
+	const void *ctx;
+};
 
 struct session_view {
 	uint64_t id;                    /* = flow_info.id */
@@ -37,6 +49,7 @@ struct session_view {
 	 * input error). The diagnosis then gives capture_incomplete unless the
 	 * part read already proves a cause by a server reply. */
 	const char *cut;
+	const struct report_extra *extra;   /* NULL when none */
 };
 
 #endif

@@ -202,6 +202,8 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 			col(r, C_RESET), rel, e->text);
 	}
 	wrapped(f, "advice", v->advice);
+	if (s->extra && s->extra->text)
+		s->extra->text(f, s->extra->ctx);
 	fputc('\n', f);
 }
 

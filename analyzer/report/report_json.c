@@ -407,6 +407,12 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 	fputs("]}", f);
 	if (r->o.transcript)
 		report_transcript_json(r, s);
+	if (s->extra && s->extra->json) {
+		fputc(',', f);
+		jstr(f, s->extra->key);
+		fputc(':', f);
+		s->extra->json(f, s->extra->ctx);
+	}
 	fputs("}\n", f);
 }
 
