@@ -55,6 +55,7 @@ struct session {
 	const struct flow_info *fi;
 	struct classify_flow *cf;       /* NULL once nDPI is done */
 	char protocol[32];
+	char community_id[COMMUNITY_ID_STRLEN];
 	const char *risks[SESSION_MAX_RISKS];
 	uint32_t n_risks;
 	struct smtp *smtp;              /* NULL once we stopped dissecting */
@@ -306,6 +307,8 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 	}
 	s->pl = pl;
 	s->fi = fi;
+	community_id_v1(0, COMMUNITY_ID_PROTO_TCP, &fi->client, fi->client_port, &fi->server, fi->server_port,
+			s->community_id, sizeof(s->community_id));
 	tl_init(&s->tl);
 	snprintf(s->protocol, sizeof(s->protocol), "Unknown");
 	s->cf = classify_flow_new(pl->cls);
@@ -521,6 +524,7 @@ static void session_finalize(struct session *s, enum flow_end why)
 			.capture_started_midstream = s->midstream,
 		};
 		memcpy(v.risks, s->risks, sizeof(v.risks));
+		memcpy(v.community_id, s->community_id, sizeof(v.community_id));
 		struct verdict verdict;
 		diagnose(&v, &pl->cfg.diag, &verdict);
 		pl->sum.smtp_sessions++;

@@ -148,6 +148,8 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 	fprintf(f, "%s#%" PRIu64 "%s  %s%s%s:%u -> %s%s%s:%u  %s  %s  %s\n", col(r, C_BOLD), s->id, col(r, C_RESET),
 		v6 ? "[" : "", ca, v6 ? "]" : "", fi->client_port, v6 ? "[" : "", sa, v6 ? "]" : "", fi->server_port,
 		sl_time_str(fi->first_ts, t0, sizeof(t0)), d, s->protocol ? s->protocol : "Unknown");
+	if (s->community_id[0])
+		fprintf(f, "  flow      community_id %s\n", s->community_id);
 	fprintf(f, "  verdict   %s%s%s (%s) closed by %s", col(r, cause_colour(v->cause)), cause_name(v->cause),
 		col(r, C_RESET), confidence_name(v->confidence), closed_by_name(v->closed_by));
 	if (v->close != CLOSE_NONE)

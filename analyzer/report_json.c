@@ -306,6 +306,11 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 	jtime(f, fi->first_ts);
 	fputs(",\"end\":", f);
 	jtime(f, fi->last_ts);
+	fputs(",\"community_id\":", f);
+	if (s->community_id[0])
+		jstr(f, s->community_id);
+	else
+		fputs("null", f);
 	fprintf(f, ",\"start_ts\":%.6f,\"end_ts\":%.6f,\"duration\":%.6f,\"first_frame\":%" PRIu64
 		   ",\"last_frame\":%" PRIu64 ",\"client\":",
 		(double)fi->first_ts / NS_PER_SEC, (double)fi->last_ts / NS_PER_SEC,

@@ -8,6 +8,7 @@
 #define SLEUTH_SESSION_H
 
 #include "common.h"
+#include "community_id.h"
 #include "engine.h"
 #include "timeline.h"
 #include "../dissectors/smtp.h"
@@ -25,6 +26,7 @@ struct session_view {
 	enum flow_end end;
 	sl_time capture_end;            /* time of the newest record read so far */
 	bool capture_started_midstream; /* first packet was not a SYN */
+	char community_id[COMMUNITY_ID_STRLEN]; /* Community ID v1, seed 0; "" if unknown */
 };
 
 #endif
