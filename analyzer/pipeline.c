@@ -88,6 +88,7 @@ struct pipeline {
 
 const char PIPELINE_OPTIONS_HELP[] =
 	"  --json                 JSON Lines: one object per session as it ends, then a summary\n"
+	"  --json-format FMT      native (default) or ecs (Elastic Common Schema names); implies --json\n"
 	"  --transcript           each session's dialog with timestamps\n"
 	"  --extract DIR          per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml\n"
 	"  --idle-threshold SEC   silence that counts as an idle timeout (default 300)\n"
@@ -234,6 +235,17 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		cfg->engine.ooo_global = n;
 		if (cfg->engine.ooo_per_dir > n)
 			cfg->engine.ooo_per_dir = n;
+		return 1;
+	case PIPELINE_OPT_BASE + 12:
+		if (!strcmp(arg, "native"))
+			cfg->report.json_format = JSON_NATIVE;
+		else if (!strcmp(arg, "ecs"))
+			cfg->report.json_format = JSON_ECS;
+		else {
+			snprintf(err, errlen, "--json-format: expected native or ecs");
+			return -1;
+		}
+		cfg->report.json = true;
 		return 1;
 	}
 	return 0;

@@ -185,7 +185,10 @@ void reporter_session(struct reporter *r, const struct session_view *s, const st
 	if (r->o.quiet)
 		return;
 	if (r->o.json) {
-		report_json_session(r, s, v);
+		if (r->o.json_format == JSON_ECS)
+			report_ecs_session(r, s, v);
+		else
+			report_json_session(r, s, v);
 		return;
 	}
 	if (r->o.transcript)
@@ -196,7 +199,10 @@ void reporter_session(struct reporter *r, const struct session_view *s, const st
 void reporter_summary(struct reporter *r, const struct summary *sum)
 {
 	if (r->o.json) {
-		report_json_summary(r, sum);
+		if (r->o.json_format == JSON_ECS)
+			report_ecs_summary(r, sum);
+		else
+			report_json_summary(r, sum);
 		fflush(r->o.out);
 		return;
 	}

@@ -14,9 +14,13 @@
 
 #define REPORT_MAX_PROTOCOLS 64
 
+/* Field names of --json: ours (DESIGN.md) or Elastic Common Schema. */
+enum report_json_format { JSON_NATIVE = 0, JSON_ECS };
+
 struct report_opts {
 	FILE *out;
 	bool json;
+	enum report_json_format json_format;
 	bool transcript;
 	bool color;                 /* ANSI colours (text only; caller decides from isatty) */
 	bool quiet;                 /* -q: no per-session blocks, summary only */
