@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "live.h"
+#include "merge.h"
 #include "pipeline.h"
 #include "server.h"
 #include "source.h"
@@ -39,6 +40,7 @@ static void usage(FILE *f)
 		"  serve [--listen ADDR:PORT] [policy options]\n"
 		"                                the bundled SMTP server (127.0.0.1:2525)\n"
 		"  reproduce CAUSE -w OUT.pcap   rebuild a case on loopback and capture it\n"
+		"  merge [FILE...]               join the --json output of analyze --shard runs\n"
 		"\n"
 		"'smtpsleuth COMMAND --help' describes a command's options; see also smtpsleuth(1).\n");
 }
@@ -46,6 +48,8 @@ static void usage(FILE *f)
 static void analyze_usage(FILE *f)
 {
 	fprintf(f, "usage: smtpsleuth analyze [options] FILE...   (- reads stdin)\n\noptions:\n%s"
+		"  --shard K/N            analyse only the flows of shard K of N (by a flow hash that does not\n"
+		"                         depend on direction); join the N --json outputs with 'smtpsleuth merge'\n"
 		"  -h, --help             this text\n", PIPELINE_OPTIONS_HELP);
 }
 
@@ -115,6 +119,7 @@ static int analyze_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		PIPELINE_LONG_OPTIONS,
+		{ "shard", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -128,6 +133,14 @@ static int analyze_main(int argc, char **argv)
 		if (c == 'h') {
 			analyze_usage(stdout);
 			return 0;
+		}
+		if (c == 'S') {
+			if (!shard_parse(optarg, &cfg.shard_k, &cfg.shard_n)) {
+				fprintf(stderr, "smtpsleuth analyze: --shard: '%s' is not K/N with 1 <= K <= N <= %d\n",
+					optarg, PIPELINE_MAX_SHARDS);
+				return 2;
+			}
+			continue;
 		}
 		int r = pipeline_config_option(&cfg, c, optarg, err, sizeof(err));
 		if (r < 0) {
@@ -176,6 +189,8 @@ int main(int argc, char **argv)
 		return serve_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "reproduce"))
 		return reproduce_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "merge"))
+		return merge_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

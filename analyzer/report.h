@@ -29,6 +29,7 @@ struct report_opts {
 	bool has_addr_filter;
 	struct sl_addr addr_filter; /* session matches if client or server equals it */
 	uint16_t port_filter;       /* 0 = any; matches client or server port */
+	uint32_t shard_k, shard_n;  /* --shard K/N: JSON objects carry "shard" for `smtpsleuth merge` */
 };
 
 /* Counts that add up: flows = smtp_sessions + other_flows + dropped flows. */
@@ -52,6 +53,9 @@ struct summary {
 	uint64_t kernel_drops;          /* live capture: pcap_stats ps_drop */
 	bool kernel_stats;              /* kernel_drops is meaningful */
 	char error[256];                /* input error that stopped reading, "" if none */
+	/* shard runs: seq of the first flow counted under each protocols[] name,
+	 * so `merge` can order the names as one run would */
+	uint64_t protocol_first_seq[REPORT_MAX_PROTOCOLS];
 };
 
 struct reporter;

@@ -360,7 +360,11 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 {
 	FILE *f = r->o.out;
 	const struct flow_info *fi = s->fi;
-	fprintf(f, "{\"type\":\"session\",\"id\":%" PRIu64 ",\"file\":", s->id);
+	fputs("{\"type\":\"session\"", f);
+	if (r->o.shard_n)
+		fprintf(f, ",\"shard\":{\"k\":%" PRIu32 ",\"n\":%" PRIu32 ",\"seq\":%" PRIu64 "}", r->o.shard_k,
+			r->o.shard_n, s->seq);
+	fprintf(f, ",\"id\":%" PRIu64 ",\"file\":", s->id);
 	report_json_str(f, fi->file);
 	fputs(",\"start\":", f);
 	report_json_time(f, fi->first_ts);
@@ -404,7 +408,15 @@ void report_json_summary(struct reporter *r, const struct summary *sum)
 void report_json_summary_object(struct reporter *r, const struct summary *sum)
 {
 	FILE *f = r->o.out;
-	fprintf(f, "{\"type\":\"summary\",\"files\":%" PRIu32 ",\"records\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"first\":",
+	fputs("{\"type\":\"summary\"", f);
+	if (r->o.shard_n) {
+		fprintf(f, ",\"shard\":{\"k\":%" PRIu32 ",\"n\":%" PRIu32 ",\"protocol_first_seq\":[", r->o.shard_k,
+			r->o.shard_n);
+		for (uint32_t i = 0; i < SL_MIN(sum->n_protocols, REPORT_MAX_PROTOCOLS); i++)
+			fprintf(f, "%s%" PRIu64, i ? "," : "", sum->protocol_first_seq[i]);
+		fputs("]}", f);
+	}
+	fprintf(f, ",\"files\":%" PRIu32 ",\"records\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"first\":",
 		sum->files, sum->records, sum->bytes_read);
 	report_json_time(f, sum->first_ts);
 	fputs(",\"last\":", f);

@@ -27,6 +27,8 @@ struct session_view {
 	sl_time capture_end;            /* time of the newest record read so far */
 	bool capture_started_midstream; /* first packet was not a SYN */
 	char community_id[COMMUNITY_ID_STRLEN]; /* Community ID v1, seed 0; "" if unknown */
+	uint64_t seq;                   /* 1-based rank of this flow's end among all flows' ends
+	                                   (= the order of output); shard runs tag sessions with it */
 };
 
 #endif
