@@ -268,6 +268,8 @@ struct merge {
 	struct summary sum;             /* the fields every shard saw whole, from the first summary */
 	struct proto_acc protos[4 * REPORT_MAX_PROTOCOLS];   /* names past it go to (other) */
 	uint32_t n_protos;
+	bool add_all;                   /* live --fanout: parts of one capture, every count adds up */
+	uint64_t proto_order;           /* add_all: order of first appearance */
 	char err[512];
 };
 
@@ -394,9 +396,14 @@ static bool merge_protocols(struct merge *m, const struct jval *protos, const st
 			m->sum.protocols_other += v->num;
 			continue;
 		}
-		if (!firsts || named >= firsts->n || firsts->items[named].t != J_NUM)
-			return merge_fail(m, "%s: protocol_first_seq does not match protocols", where);
-		uint64_t first = firsts->items[named++].num;
+		uint64_t first;
+		if (m->add_all) {
+			first = ++m->proto_order;
+		} else {
+			if (!firsts || named >= firsts->n || firsts->items[named].t != J_NUM)
+				return merge_fail(m, "%s: protocol_first_seq does not match protocols", where);
+			first = firsts->items[named++].num;
+		}
 		uint32_t j;
 		for (j = 0; j < m->n_protos; j++)
 			if (!strcmp(m->protos[j].name, protos->keys[i]))
@@ -429,19 +436,23 @@ static bool merge_summary_line(struct merge *m, const char *line, size_t len, co
 	const struct jval *sh = jget(&root, "shard");
 	bool nums = true;
 	uint32_t k = (uint32_t)jnum(sh, "k", &nums), n = (uint32_t)jnum(sh, "n", &nums);
-	if (!sh || !nums) {
+	if (m->add_all) {
+		nums = true;
+	} else if (!sh || !nums) {
 		jval_free(&root);
 		return merge_fail(m, "%s: a summary without a shard tag (run analyze with --json --shard K/N)", where);
 	}
-	if (!merge_shard_n(m, k, n, where)) {
-		jval_free(&root);
-		return false;
+	if (!m->add_all) {
+		if (!merge_shard_n(m, k, n, where)) {
+			jval_free(&root);
+			return false;
+		}
+		if (m->summary_seen[k]) {
+			jval_free(&root);
+			return merge_fail(m, "%s: shard %" PRIu32 " given twice", where, k);
+		}
+		m->summary_seen[k] = 1;
 	}
-	if (m->summary_seen[k]) {
-		jval_free(&root);
-		return merge_fail(m, "%s: shard %" PRIu32 " given twice", where, k);
-	}
-	m->summary_seen[k] = 1;
 
 	struct summary s = { 0 };
 	s.files = (uint32_t)jnum(&root, "files", &nums);
@@ -468,6 +479,19 @@ static bool merge_summary_line(struct merge *m, const char *line, size_t len, co
 		memcpy(m->sum.decode, s.decode, sizeof(s.decode));
 		m->sum.ooo_cap_hits = s.ooo_cap_hits;
 		memcpy(m->sum.error, s.error, sizeof(s.error));
+	} else if (m->add_all) {
+		/* Parts of one input: every packet went to one part. */
+		m->sum.files = SL_MAX(m->sum.files, s.files);
+		m->sum.records += s.records;
+		m->sum.bytes_read += s.bytes_read;
+		if (s.first_ts && (!m->sum.first_ts || s.first_ts < m->sum.first_ts))
+			m->sum.first_ts = s.first_ts;
+		m->sum.last_ts = SL_MAX(m->sum.last_ts, s.last_ts);
+		for (int i = 0; i < DEC__COUNT; i++)
+			m->sum.decode[i] += s.decode[i];
+		m->sum.ooo_cap_hits += s.ooo_cap_hits;
+		if (!m->sum.error[0])
+			memcpy(m->sum.error, s.error, sizeof(s.error));
 	} else {
 		ok = same(m, m->sum.files, s.files, "files", where) && same(m, m->sum.records, s.records, "records", where) &&
 		     same(m, m->sum.bytes_read, s.bytes_read, "bytes_read", where) &&
@@ -607,6 +631,8 @@ static int cmp_proto(const void *a, const void *b)
 	return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
 }
 
+static void merge_write_summary(struct merge *m, FILE *out);
+
 static bool merge_finish(struct merge *m, FILE *out)
 {
 	if (!m->n_shards)
@@ -623,6 +649,12 @@ static bool merge_finish(struct merge *m, FILE *out)
 		fwrite(m->sess[i].line, 1, m->sess[i].len, out);
 		fputc('\n', out);
 	}
+	merge_write_summary(m, out);
+	return true;
+}
+
+static void merge_write_summary(struct merge *m, FILE *out)
+{
 	qsort(m->protos, m->n_protos, sizeof(*m->protos), cmp_proto);
 	for (uint32_t i = 0; i < m->n_protos; i++) {
 		if (i < REPORT_MAX_PROTOCOLS) {
@@ -637,7 +669,29 @@ static bool merge_finish(struct merge *m, FILE *out)
 	r.sessions = m->sum.sessions_reported;
 	memcpy(r.causes, m->sum.causes, sizeof(r.causes));
 	report_json_summary(&r, &m->sum);
-	return true;
+}
+
+bool merge_add_summaries(const char *const *lines, const size_t *lens, int n, FILE *out, char *err, size_t errlen)
+{
+	struct merge *m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	m->add_all = true;
+	bool ok = true;
+	for (int i = 0; ok && i < n; i++) {
+		size_t l = lens[i];
+		while (l && (lines[i][l - 1] == '\n' || lines[i][l - 1] == '\r'))
+			l--;
+		ok = merge_summary_line(m, lines[i], l, "summary");
+	}
+	if (ok)
+		merge_write_summary(m, out);
+	else
+		snprintf(err, errlen, "%s", m->err);
+	free(m);
+	return ok;
 }
 
 static void merge_usage(FILE *f)
