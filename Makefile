@@ -17,7 +17,7 @@ BENCH_DEPS = postfix
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT  := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: all deps bench-deps build run test bench fuzz captures clean install
+.PHONY: all deps bench-deps build run test bench fuzz captures clean install deb
 
 all: build
 
@@ -65,6 +65,10 @@ captures: build
 
 install: build
 	cmake --install $(BUILD)
+
+# The Debian package (cmake/packaging.cmake): $(BUILD)/smtpsleuth_VERSION_ARCH.deb
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

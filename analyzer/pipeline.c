@@ -91,7 +91,7 @@ struct pipeline {
 
 const char PIPELINE_OPTIONS_HELP[] =
 	"  --json                 JSON Lines: one object per session as it ends, then a summary\n"
-	"  --json-format FMT      native (default) or ecs (Elastic Common Schema names); implies --json\n"
+	"  --json-format native|ecs  field names: ours (default) or Elastic Common Schema; implies --json\n"
 	"  --transcript           each session's dialog with timestamps\n"
 	"  --extract DIR          per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml\n"
 	"  --idle-threshold SEC   silence that counts as an idle timeout (default 300)\n"
@@ -100,7 +100,7 @@ const char PIPELINE_OPTIONS_HELP[] =
 	"  --host ADDR            report only sessions with this client or server address\n"
 	"  --port N               report only sessions with this client or server port\n"
 	"  -q, --quiet            summary only\n"
-	"  --color WHEN           auto (default), always, never\n"
+	"  --color auto|always|never  ANSI colour in the text report (default auto: on a TTY)\n"
 	"  --max-flows N          flows tracked at once; older idle flows are evicted (default 1048576)\n"
 	"  --flow-timeout SEC     a flow without packets for this long is ended (default 600)\n"
 	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n";
