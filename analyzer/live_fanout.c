@@ -26,8 +26,11 @@
  * choice of member for a flow changes, so a connection already open then may
  * be seen in parts by two workers (each part then gets its honest verdict,
  * typically capture_incomplete). Signals: SIGINT/SIGTERM to the parent are
- * passed on to the workers, which end as `live` does; the parent exits with
- * the worst of their exit codes.
+ * passed on to the workers, which end as `live` does (summary, exit 0); the
+ * parent exits with the worst of their exit codes. Workers leave the
+ * terminal's process group so a Ctrl-C reaches them once, through the
+ * parent (under systemd use KillMode=mixed for the same reason), and die
+ * with the parent (PR_SET_PDEATHSIG).
  */
 #define _GNU_SOURCE     /* pipe2 */
 #include "live.h"
@@ -40,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -203,8 +207,14 @@ bool live_fanout_fork(struct live_opts *lo, const struct pipeline_config *cfg, i
 			if (!split)
 				close(p[0]);
 			lo->worker = (unsigned)k;
-			/* The parent passes signals on; a terminal's Ctrl-C reaches the
-			 * whole process group anyway, and live's handler copes with both. */
+			/* Signals come from the parent only: out of the terminal's
+			 * process group, a Ctrl-C does not reach the worker twice (its
+			 * handler takes one; a second would end it before its summary).
+			 * And a worker does not outlive its parent. */
+			setpgid(0, 0);
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() == 1)
+				_exit(1);
 			return false;
 		}
 		fanout_pids[k - 1] = pid;

@@ -5,12 +5,14 @@ against the bundled server must each be reported exactly once, whole (both
 directions reached the same process: handshake seen, verdict completed),
 with one summary whose counts add up to the two processes' packet counts,
 and both processes must have captured part of the traffic. Then the same
-with --fanout-split: one report file per process, no session in both.
+with --fanout-split: one report file per process, no session in both, and
+SIGINT to the parent ends every worker with its summary and exit 0.
 Needs root (capture): exit 77 (skipped) otherwise. Bounded in time; every
 process it starts is killed on exit."""
 import json
 import os
 import re
+import signal
 import smtplib
 import socket
 import subprocess
@@ -46,10 +48,11 @@ def drive(port):
         s.quit()
 
 
-def run_live(port, extra, tmp):
+def run_live(port, extra, tmp, stop_with_sigint=False):
     err = open(os.path.join(tmp, "live.err"), "w+")
-    live = subprocess.Popen([BIN, "live", "-i", "lo", "--fanout", "2", "--json", "-f", "tcp port %d" % port,
-                             "--duration", "8"] + extra, stdout=subprocess.PIPE, stderr=err)
+    live = subprocess.Popen([BIN, "live", "-i", "lo", "--fanout", "2", "--json", "-f", "tcp port %d" % port]
+                            + ([] if stop_with_sigint else ["--duration", "8"]) + extra,
+                            stdout=subprocess.PIPE, stderr=err)
     procs.append(live)
     deadline = time.time() + 5
     while time.time() < deadline:     # both workers capturing (and joined) before traffic
@@ -59,6 +62,9 @@ def run_live(port, extra, tmp):
         time.sleep(0.05)
     time.sleep(0.3)
     drive(port)
+    if stop_with_sigint:
+        time.sleep(1)       # the last sessions' verdicts come within a second
+        live.send_signal(signal.SIGINT)
     out, _ = live.communicate(timeout=30)
     err.seek(0)
     return live.returncode, out.decode(), err.read()
@@ -115,9 +121,10 @@ def main():
             assert sm["flows"] == sm["smtp_sessions"] + sm["other_flows"] + sum(sm["flows_dropped"].values())
             print("merged: %d sessions once each, packets per process %s" % (len(sessions), pk))
 
-            # one report per process
+            # one report per process; stopped by SIGINT to the parent, passed on
+            # once to each worker, which still writes its summary
             prefix = os.path.join(tmp, "report")
-            rc, out, err = run_live(port, ["--fanout-split", prefix], tmp)
+            rc, out, err = run_live(port, ["--fanout-split", prefix], tmp, stop_with_sigint=True)
             assert rc == 0, err
             assert out == "", "stdout not empty with --fanout-split"
             parts = []
