@@ -21,6 +21,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "report_int.h"
 
 /* The ECS release whose field list tests/data/ecs_fields.tsv was taken from. */
@@ -55,6 +57,26 @@ static void ecs_tls_version(uint16_t v, const char **proto, char *buf, size_t le
 	}
 }
 
+/* tls.cipher: the IANA name of the suite the server chose
+ * ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), as OpenSSL's table knows it;
+ * "0x1234" for a suite it does not know. OpenSSL looks suites up through an
+ * SSL object, made once per thread when the first TLS session is reported
+ * (kept to the end: still reachable). */
+static void ecs_cipher_name(uint16_t id, char *buf, size_t len)
+{
+	static __thread SSL_CTX *ctx;
+	static __thread SSL *ssl;
+	const unsigned char b[2] = { (unsigned char)(id >> 8), (unsigned char)id };
+	if (!ctx && (ctx = SSL_CTX_new(TLS_method())) != NULL)
+		ssl = SSL_new(ctx);
+	const SSL_CIPHER *c = ssl ? SSL_CIPHER_find(ssl, b) : NULL;
+	const char *name = c ? SSL_CIPHER_standard_name(c) : NULL;
+	if (name && strcmp(name, "(NONE)"))
+		snprintf(buf, len, "%s", name);
+	else
+		snprintf(buf, len, "0x%04X", (unsigned)id);
+}
+
 static void ecs_endpoint(FILE *f, const struct sl_addr *a, uint16_t port, const struct tcp_dir_stats *d)
 {
 	char b[SL_ADDRSTRLEN];
@@ -75,6 +97,12 @@ static void ecs_tls(FILE *f, const struct smtp_facts *s)
 		report_json_str(f, ver);
 		fputs(",\"version_protocol\":", f);
 		report_json_str(f, proto);
+	}
+	if (t->server_hello) {
+		char cipher[128];
+		ecs_cipher_name(t->cipher, cipher, sizeof(cipher));
+		fputs(",\"cipher\":", f);
+		report_json_str(f, cipher);
 	}
 	if (t->sni[0]) {
 		fputs(",\"client\":{\"server_name\":", f);

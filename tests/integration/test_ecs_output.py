@@ -11,6 +11,7 @@ import glob
 import ipaddress
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -112,6 +113,11 @@ def check_file(path, fields, allowed, fieldsets):
         assert doc["network"]["community_id"] == nat["community_id"]
         assert doc["@timestamp"] == nat["start"] and doc["event"]["end"] == nat["end"]
         assert doc["event"]["action"] == nat["verdict"]["cause"]
+        tls = nat["smtp"]["tls"]
+        if tls and tls["server_hello"]:
+            # an IANA suite name, or the code when OpenSSL does not know it
+            assert re.match(r"^(TLS_[A-Z0-9_]+|0x[0-9A-F]{4})$", doc["tls"]["cipher"]), doc["tls"]
+            assert doc["tls"].get("version") or tls["version"] not in (0x301, 0x302, 0x303, 0x304)
         want = {"completed": "success", "encrypted": "unknown", "capture_incomplete": "unknown",
                 "unknown": "unknown"}.get(nat["verdict"]["cause"], "failure")
         assert doc["event"]["outcome"] == want, (doc["event"]["outcome"], nat["verdict"]["cause"])
