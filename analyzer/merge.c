@@ -35,7 +35,7 @@
 #include <time.h>
 
 #include "pipeline.h"
-#include "report_int.h"
+#include "report.h"
 
 #define MERGE_MAX_LINE (16u << 20)
 #define MERGE_IO_BUFFER (1u << 20)
@@ -463,7 +463,7 @@ static bool merge_summary_line(struct merge *m, const char *line, size_t len, co
 	const struct jval *und = jget(&root, "packets_undecodable");
 	for (int i = 0; i < DEC__COUNT; i++)
 		if (i != DEC_TCP)
-			s.decode[i] = jnum(und, report_decode_name((enum decode_result)i), &nums);
+			s.decode[i] = jnum(und, decode_result_name((enum decode_result)i), &nums);
 	s.ooo_cap_hits = jnum(&root, "reassembly_cap_hits", &nums);
 	const struct jval *err = jget(&root, "error");
 	if (err && err->t == J_STR)
@@ -665,10 +665,7 @@ static void merge_write_summary(struct merge *m, FILE *out)
 			m->sum.protocols_other += m->protos[i].n;
 		}
 	}
-	struct reporter r = { .o = { .out = out, .json = true } };
-	r.sessions = m->sum.sessions_reported;
-	memcpy(r.causes, m->sum.causes, sizeof(r.causes));
-	report_json_summary(&r, &m->sum);
+	report_json_summary_line(out, &m->sum);
 }
 
 bool merge_add_summaries(const char *const *lines, const size_t *lens, int n, FILE *out, char *err, size_t errlen)

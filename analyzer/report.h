@@ -66,6 +66,10 @@ bool reporter_wants(const struct reporter *r, const struct session_view *s, cons
 void reporter_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 void reporter_summary(struct reporter *r, const struct summary *sum);
 void reporter_free(struct reporter *r);
+/* Writes sum as the native JSON summary line, as a reporter whose sessions
+ * were those counted in sum (sessions_reported, causes) would: for tools
+ * that add summaries up (smtpsleuth merge). */
+void report_json_summary_line(FILE *out, const struct summary *sum);
 
 /* JSON string escaping of untrusted bytes (shared by the JSON reporter and the
  * server's JSON log): writes "..." to f. */

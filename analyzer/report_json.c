@@ -405,6 +405,14 @@ void report_json_summary(struct reporter *r, const struct summary *sum)
 	fputc('\n', r->o.out);
 }
 
+void report_json_summary_line(FILE *out, const struct summary *sum)
+{
+	struct reporter r = { .o = { .out = out, .json = true } };
+	r.sessions = sum->sessions_reported;
+	memcpy(r.causes, sum->causes, sizeof(r.causes));
+	report_json_summary(&r, sum);
+}
+
 void report_json_summary_object(struct reporter *r, const struct summary *sum)
 {
 	FILE *f = r->o.out;

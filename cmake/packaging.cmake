@@ -21,8 +21,15 @@ set(SLEUTH_DEB_MAINTAINER "smtpsleuth maintainers <maintainers@smtpsleuth.invali
 # Hardening Debian expects of a packaged binary (lintian: hardening-no-bindnow,
 # hardening-no-fortify-functions): full RELRO with immediate binding, and
 # fortified libc calls in optimised builds (_FORTIFY_SOURCE needs -O).
+# Applied to every C target of the project, whatever the library layout.
 target_link_options(smtpsleuth PRIVATE LINKER:-z,relro,-z,now)
-target_compile_definitions(sleuth PUBLIC $<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:_FORTIFY_SOURCE=2>)
+get_property(_sleuth_targets DIRECTORY ${PROJECT_SOURCE_DIR} PROPERTY BUILDSYSTEM_TARGETS)
+foreach(_t ${_sleuth_targets})
+  get_target_property(_type ${_t} TYPE)
+  if(_type MATCHES "^(STATIC_LIBRARY|OBJECT_LIBRARY|EXECUTABLE)$")
+    target_compile_definitions(${_t} PRIVATE $<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:_FORTIFY_SOURCE=2>)
+  endif()
+endforeach()
 
 # Bash completion, from the options the built command prints.
 set(SLEUTH_COMPLETION ${PROJECT_BINARY_DIR}/smtpsleuth.bash-completion)
