@@ -37,7 +37,7 @@ FRESH_BUILD ?= build-fresh
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT  := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o Dpkg::Use-Pty=0
 
-.PHONY: all deps bench-deps fresh-deps build run test fresh-test bench fuzz captures clean install rules-doc
+.PHONY: all deps bench-deps fresh-deps build run test fresh-test bench fuzz captures clean install rules-doc deb
 
 all: build
 
@@ -104,6 +104,10 @@ captures: build
 
 install: build
 	cmake --install $(BUILD)
+
+# The Debian package (cmake/packaging.cmake): $(BUILD)/smtpsleuth_VERSION_ARCH.deb
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

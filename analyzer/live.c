@@ -70,6 +70,11 @@ const char LIVE_USAGE[] =
 	"      --promisc           put the interface in promiscuous mode\n"
 	"      --linger SECONDS    keep a closed flow this long for stray packets\n"
 	"                          before its verdict (default 0.3)\n"
+	"      --fanout N          N capture processes (2..64) sharing the packets by\n"
+	"                          flow (Linux PACKET_FANOUT, hash mode); their reports\n"
+	"                          are written to stdout record by record, one summary\n"
+	"                          (--json); -w FILE becomes FILE-K per process\n"
+	"      --fanout-split PFX  with --fanout: process K writes its report to PFX.K\n"
 	"  -h, --help              this text\n";
 
 
@@ -176,6 +181,20 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 			}
 			cfg->engine.closed_linger = (sl_time)(d * (double)NS_PER_SEC);
 			break;
+		case LIVE_OPT_FANOUT:
+			if (!sl_parse_uint(optarg, LIVE_MAX_FANOUT, &n) || n < 2) {
+				snprintf(err, errlen, "--fanout: bad process count '%s' (2..%u)", optarg, LIVE_MAX_FANOUT);
+				return -1;
+			}
+			lo->fanout = (unsigned)n;
+			break;
+		case LIVE_OPT_FANOUT_SPLIT:
+			if (!*optarg) {
+				snprintf(err, errlen, "--fanout-split needs a file name prefix");
+				return -1;
+			}
+			lo->fanout_split = optarg;
+			break;
 		case 'h':
 			lo->help = true;
 			return 0;
@@ -213,6 +232,10 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 	}
 	if (lo->rotate_files && !lo->rotate_bytes) {
 		snprintf(err, errlen, "-W needs -C MB");
+		return -1;
+	}
+	if (lo->fanout_split && !lo->fanout) {
+		snprintf(err, errlen, "--fanout-split needs --fanout N");
 		return -1;
 	}
 	/* The report goes to stdout; --extract writes files and is fine. */
@@ -525,6 +548,18 @@ int live_main(int argc, char **argv)
 		return 0;
 	}
 
+	char wpath[4096];
+	if (lo.fanout) {
+		int frc;
+		if (live_fanout_fork(&lo, &cfg, &frc))
+			return frc;
+		/* a worker: its own -w file */
+		if (lo.write_path) {
+			snprintf(wpath, sizeof(wpath), "%s-%u", lo.write_path, lo.worker);
+			lo.write_path = wpath;
+		}
+	}
+
 	/* Caught from here on: a signal during start-up still ends with a
 	 * summary and exit 0 (the loop sees the flag at once). */
 	if (install_signals() < 0) {
@@ -538,6 +573,11 @@ int live_main(int argc, char **argv)
 	if (set_filter(pc, lo.filter) < 0) {
 		pcap_close(pc);
 		return 2;
+	}
+	if (lo.fanout && !live_fanout_join(pcap_fileno(pc), lo.fanout_group, err, sizeof(err))) {
+		fprintf(stderr, "smtpsleuth live: %s: %s\n", lo.iface, err);
+		pcap_close(pc);
+		return 1;
 	}
 	char eb[PCAP_ERRBUF_SIZE];
 	if (pcap_setnonblock(pc, 1, eb) < 0) {
@@ -584,7 +624,10 @@ int live_main(int argc, char **argv)
 	}
 	pipeline_set_input(lc.p, lo.iface);
 	const char *dlt = pcap_datalink_val_to_name(lc.linktype);
-	fprintf(stderr, "smtpsleuth live: capturing on %s (%s), filter \"%s\"%s%s\n", lo.iface,
+	char who[32] = "";
+	if (lo.worker)
+		snprintf(who, sizeof(who), " [%u/%u]", lo.worker, lo.fanout);
+	fprintf(stderr, "smtpsleuth live%s: capturing on %s (%s), filter \"%s\"%s%s\n", who, lo.iface,
 		dlt ? dlt : "?", lo.filter, lo.write_path ? ", writing " : "",
 		lo.write_path ? lo.write_path : "");
 	rc = capture_loop(&lc, &lo);
@@ -609,10 +652,10 @@ int live_main(int argc, char **argv)
 	/* ps_recv counts each packet twice on lo (outgoing copy), so it is not
 	 * shown; the packets delivered to us are counted here. */
 	if (have_stats)
-		fprintf(stderr, "smtpsleuth live: %llu packets captured, %u dropped by the kernel\n",
+		fprintf(stderr, "smtpsleuth live%s: %llu packets captured, %u dropped by the kernel\n", who,
 			(unsigned long long)lc.frames, st.ps_drop);
 	else
-		fprintf(stderr, "smtpsleuth live: %llu packets captured\n", (unsigned long long)lc.frames);
+		fprintf(stderr, "smtpsleuth live%s: %llu packets captured\n", who, (unsigned long long)lc.frames);
 	pipeline_free(lc.p);
 	pcap_close(pc);
 	return rc;

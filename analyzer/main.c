@@ -29,6 +29,7 @@
 #include "merge.h"
 #include "options.h"
 #include "pair.h"
+#include "shard_merge.h"
 #include "pipeline.h"
 #include "server.h"
 
@@ -77,6 +78,7 @@ static void usage(FILE *f)
 		"  serve [--listen ADDR:PORT] [policy options]\n"
 		"                                the bundled SMTP server (127.0.0.1:2525)\n"
 		"  reproduce CAUSE -w OUT.pcap   rebuild a case on loopback and capture it\n"
+		"  merge [FILE...]               join the --json output of analyze --shard runs\n"
 		"\n"
 		"\n"
 		"  -h, --help                    this text\n"
@@ -281,6 +283,14 @@ static int analyze_main(int argc, char **argv)
 			cfg.report.ladder = true;
 			continue;
 		}
+		if (c == OPT_KEY_SHARD) {
+			if (!shard_parse(optarg, &cfg.shard_k, &cfg.shard_n)) {
+				fprintf(stderr, "smtpsleuth analyze: --shard: '%s' is not K/N with 1 <= K <= N <= %d\n",
+					optarg, SESSIONS_MAX_SHARDS);
+				return 2;
+			}
+			continue;
+		}
 		int r = pipeline_config_option(&cfg, c, optarg, err, sizeof(err));
 		if (r < 0)
 			return opt_usage_error(OPT_ANALYZE, "%s", err);
@@ -375,6 +385,8 @@ int main(int argc, char **argv)
 		return serve_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "reproduce"))
 		return reproduce_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "merge"))
+		return merge_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -38,6 +38,7 @@ enum {
 	OPT_KEY_HTML,
 	OPT_KEY_LADDER,
 	OPT_KEY_PAIR,
+	OPT_KEY_SHARD,
 	OPT_KEY_OTHER,          /* parsed elsewhere (serve, reproduce) */
 };
 

@@ -26,6 +26,7 @@ struct pipeline {
 
 const char PIPELINE_OPTIONS_HELP[] =
 	"  --json                 JSON Lines: one object per session as it ends, then a summary\n"
+	"  --json-format native|ecs  field names: ours (default) or Elastic Common Schema; implies --json\n"
 	"  --transcript           each session's dialog with timestamps\n"
 	"  --extract DIR          per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml, and index.json\n"
 	"  --force                with --extract: replace files already there (never links)\n"
@@ -35,7 +36,7 @@ const char PIPELINE_OPTIONS_HELP[] =
 	"  --host ADDR            report only sessions with this client or server address\n"
 	"  --port N               report only sessions with this client or server port\n"
 	"  -q, --quiet            summary only\n"
-	"  --color WHEN           auto (default), always, never\n"
+	"  --color auto|always|never  ANSI colour in the text report (default auto: on a TTY)\n"
 	"  --max-flows N          flows tracked at once; older idle flows are evicted (default 1048576)\n"
 	"  --flow-timeout SEC     a flow without packets for this long is ended (default 600)\n"
 	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n";
@@ -166,6 +167,17 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		if (cfg->engine.ooo_per_dir > n)
 			cfg->engine.ooo_per_dir = n;
 		return 1;
+	case PIPELINE_OPT_BASE + 13:
+		if (!strcmp(arg, "native"))
+			cfg->report.json_format = JSON_NATIVE;
+		else if (!strcmp(arg, "ecs"))
+			cfg->report.json_format = JSON_ECS;
+		else {
+			snprintf(err, errlen, "--json-format: expected native or ecs");
+			return -1;
+		}
+		cfg->report.json = true;
+		return 1;
 	}
 	return 0;
 }
@@ -198,13 +210,18 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 		return NULL;
 	}
 	pl->cfg = *cfg;
+	pl->cfg.report.shard_k = cfg->shard_k;
+	pl->cfg.report.shard_n = cfg->shard_n;
 	pl->rep = reporter_new(&pl->cfg.report);
 	if (!pl->rep) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir,
-				      .extract_force = cfg->extract_force };
+				      .extract_force = cfg->extract_force,
+				      .shard_k = cfg->shard_k, .shard_n = cfg->shard_n };
+	pl->cfg.report.shard_k = cfg->shard_k;
+	pl->cfg.report.shard_n = cfg->shard_n;
 	pl->ss = sessions_new(&sc, on_session, pl, err, errlen);
 	if (!pl->ss)
 		goto fail;

@@ -12,6 +12,7 @@
 #include "diagnose.h"
 #include "engine.h"
 #include "report.h"
+#include "sessions.h"
 
 struct pipeline_config {
 	struct engine_config engine;
@@ -27,6 +28,11 @@ struct pipeline_config {
 	bool (*session_hook)(void *ctx, struct session_view *v, struct verdict *vd);
 	void *hook_ctx;
 	bool no_summary;            /* pipeline_finish prints no summary */
+	/* --shard K/N: analyse only the flows in shard K (1..N) of N, by
+	 * shard_of_flow(). 0/0 = every flow. The engine still tracks every flow
+	 * (cheap next to the analysis), so session ids, frame numbers and the
+	 * order sessions end in are those of a run without --shard. */
+	uint32_t shard_k, shard_n;
 };
 
 /* Defaults: engine and diagnosis defaults, text to stdout, colour if stdout is a TTY. */
@@ -56,7 +62,8 @@ void pipeline_config_default(struct pipeline_config *cfg);
 	{ "max-flows", required_argument, NULL, PIPELINE_OPT_BASE + 9 }, \
 	{ "flow-timeout", required_argument, NULL, PIPELINE_OPT_BASE + 10 }, \
 	{ "reassembly-cap", required_argument, NULL, PIPELINE_OPT_BASE + 11 }, \
-	{ "force", no_argument, NULL, PIPELINE_OPT_BASE + 12 }
+	{ "force", no_argument, NULL, PIPELINE_OPT_BASE + 12 }, \
+	{ "json-format", required_argument, NULL, PIPELINE_OPT_BASE + 13 }
 #define PIPELINE_SHORT_OPTIONS "q"
 extern const char PIPELINE_OPTIONS_HELP[];
 

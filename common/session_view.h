@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "community_id.h"
 #include "facts.h"
 #include "flow_info.h"
 #include "timeline.h"
@@ -50,6 +51,9 @@ struct session_view {
 	 * part read already proves a cause by a server reply. */
 	const char *cut;
 	const struct report_extra *extra;   /* NULL when none */
+	char community_id[COMMUNITY_ID_STRLEN]; /* Community ID v1, seed 0; "" if unknown */
+	uint64_t seq;                   /* 1-based rank of this flow's end among all flows' ends
+	                                   (= the order of output); shard runs tag sessions with it */
 };
 
 #endif

@@ -44,6 +44,9 @@ struct summary {
 	bool extract_on;                /* --extract was given */
 	uint64_t extract_errors;        /* files refused or not fully written */
 	char extract_error[320];        /* the first of them, "" if none */
+	/* shard runs: seq of the first flow counted under each protocols[] name,
+	 * so `merge` can order the names as one run would */
+	uint64_t protocol_first_seq[REPORT_MAX_PROTOCOLS];
 };
 
 #endif

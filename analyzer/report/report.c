@@ -176,6 +176,8 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 	else if (f0)
 		fprintf(f, "  file      %s (frames %" PRIu64 "-%" PRIu64 ")\n", f0, frame_no(fi->first_frame),
 			frame_no(fi->last_frame));
+	if (s->community_id[0])
+		fprintf(f, "  flow      community_id %s\n", s->community_id);
 	fprintf(f, "  verdict   %s%s%s (%s) closed by %s", col(r, cause_colour(v->cause)), cause_name(v->cause),
 		col(r, C_RESET), confidence_name(v->confidence), closed_by_name(v->closed_by));
 	if (v->close != CLOSE_NONE)
@@ -219,7 +221,10 @@ void reporter_session(struct reporter *r, const struct session_view *s, const st
 	/* Each session is flushed as it ends, so a reader at the other end of
 	 * a pipe (or `tail -f`) sees it at once. */
 	if (r->o.json) {
-		report_json_session(r, s, v);
+		if (r->o.json_format == JSON_ECS)
+			report_ecs_session(r, s, v);
+		else
+			report_json_session(r, s, v);
 		fflush(r->o.out);
 		return;
 	}
@@ -236,7 +241,10 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 	if (r->o.html)
 		report_html_end(r, sum);
 	if (r->o.json) {
-		report_json_summary(r, sum);
+		if (r->o.json_format == JSON_ECS)
+			report_ecs_summary(r, sum);
+		else
+			report_json_summary(r, sum);
 		fflush(r->o.out);
 		return;
 	}

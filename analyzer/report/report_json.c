@@ -114,14 +114,19 @@ static void jstr(FILE *f, const char *s)
 	json_write_string(f, s ? s : "", s ? strlen(s) : 0);
 }
 
-static void jtime(FILE *f, sl_time t)
+void report_json_str(FILE *f, const char *s)
+{
+	jstr(f, s);
+}
+
+void report_json_time(FILE *f, sl_time t)
 {
 	char b[40];
 	if (!t) {
 		fputs("null", f);
 		return;
 	}
-	jstr(f, sl_time_str(t, b, sizeof(b)));
+	report_json_str(f, sl_time_str(t, b, sizeof(b)));
 }
 
 static void jreply(FILE *f, const struct smtp_reply *r)
@@ -137,11 +142,11 @@ static void jreply(FILE *f, const struct smtp_reply *r)
 		fputs("null", f);
 	fputs(",\"enhanced\":", f);
 	if (r->enhanced[0])
-		jstr(f, r->enhanced);
+		report_json_str(f, r->enhanced);
 	else
 		fputs("null", f);
 	fputs(",\"text\":", f);
-	jstr(f, r->text);
+	report_json_str(f, r->text);
 	fputc('}', f);
 }
 
@@ -169,7 +174,7 @@ static void jaddr(FILE *f, const struct sl_addr *a, uint16_t port)
 {
 	char b[SL_ADDRSTRLEN];
 	fputs("{\"ip\":", f);
-	jstr(f, sl_addr_str(a, b, sizeof(b)));
+	report_json_str(f, sl_addr_str(a, b, sizeof(b)));
 	fprintf(f, ",\"port\":%u}", port);
 }
 
@@ -199,12 +204,12 @@ static const char *starttls_name(enum smtp_starttls_state s)
 static void jmessage(FILE *f, const struct smtp_message *m)
 {
 	fputs("{\"mail_from\":", f);
-	jstr(f, m->mail_from);
+	report_json_str(f, m->mail_from);
 	fputs(",\"rcpt_to\":[", f);
 	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++) {
 		if (i)
 			fputc(',', f);
-		jstr(f, m->rcpt_to[i]);
+		report_json_str(f, m->rcpt_to[i]);
 	}
 	fputs("],\"rcpt_codes\":[", f);
 	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++)
@@ -225,15 +230,15 @@ static void jmessage(FILE *f, const struct smtp_message *m)
 	else
 		fputs("null", f);
 	fputs(",\"subject\":", f);
-	jstr(f, m->subject);
+	report_json_str(f, m->subject);
 	fputs(",\"message_id\":", f);
-	jstr(f, m->message_id);
+	report_json_str(f, m->message_id);
 	fputs(",\"from\":", f);
-	jstr(f, m->from);
+	report_json_str(f, m->from);
 	fputs(",\"to\":", f);
-	jstr(f, m->to);
+	report_json_str(f, m->to);
 	fputs(",\"date\":", f);
-	jstr(f, m->date);
+	report_json_str(f, m->date);
 	fputc('}', f);
 }
 
@@ -241,15 +246,15 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 {
 	fputs("{\"banner\":", f);
 	if (s->greeting.code || s->greeting.text[0])
-		jstr(f, s->greeting.text);
+		report_json_str(f, s->greeting.text);
 	else
 		fputs("null", f);
 	fputs(",\"greeting\":", f);
 	jreply(f, &s->greeting);
 	fputs(",\"helo\":", f);
-	jstr(f, s->helo_arg);
+	report_json_str(f, s->helo_arg);
 	fputs(",\"helo_verb\":", f);
-	jstr(f, s->helo_verb);
+	report_json_str(f, s->helo_verb);
 	fputs(",\"extensions\":", f);
 	jlist(f, s->extensions, "\n");
 	fputs(",\"size_limit\":", f);
@@ -260,9 +265,9 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 	fputs(",\"auth\":", f);
 	if (s->auth_attempts || s->auth_mech[0]) {
 		fputs("{\"mechanism\":", f);
-		jstr(f, s->auth_mech);
+		report_json_str(f, s->auth_mech);
 		fputs(",\"user\":", f);
-		jstr(f, s->auth_user);
+		report_json_str(f, s->auth_user);
 		fputs(",\"result\":", f);
 		jstr(f, report_auth_result_name(s->auth_result));
 		fputs(",\"code\":", f);
@@ -275,14 +280,14 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 		fputs("null", f);
 	}
 	fputs(",\"starttls\":", f);
-	jstr(f, starttls_name(s->starttls));
+	report_json_str(f, starttls_name(s->starttls));
 	fputs(",\"tls\":", f);
 	const struct tls_facts *t = &s->tls;
 	if (s->starttls == STLS_ACCEPTED || s->implicit_tls || t->client_hello) {
 		fprintf(f, "{\"implicit\":%s,\"client_hello\":%s,\"server_hello\":%s,\"sni\":",
 			s->implicit_tls ? "true" : "false", t->client_hello ? "true" : "false",
 			t->server_hello ? "true" : "false");
-		jstr(f, t->sni);
+		report_json_str(f, t->sni);
 		fprintf(f, ",\"version\":%u,\"handshake_done\":%s,\"alert\":", t->version,
 			t->handshake_done ? "true" : "false");
 		if (t->alert)
@@ -317,45 +322,12 @@ static void jpair(FILE *f, const char *k, uint64_t c, uint64_t s)
 	fprintf(f, "\"%s\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}", k, c, s);
 }
 
-void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v)
+/* The "tcp" object of a session. */
+void report_json_tcp(FILE *f, const struct session_view *s, const struct verdict *v)
 {
-	FILE *f = r->o.out;
 	const struct flow_info *fi = s->fi;
-	fprintf(f, "{\"type\":\"session\",\"id\":%" PRIu64 ",\"file\":", s->id);
-	jstr(f, report_file(r, fi->first_frame, fi->file));
-	fputs(",\"start\":", f);
-	jtime(f, fi->first_ts);
-	fputs(",\"end\":", f);
-	jtime(f, fi->last_ts);
-	fprintf(f, ",\"start_ts\":%.6f,\"end_ts\":%.6f,\"duration\":%.6f,\"first_frame\":%" PRIu64
-		   ",\"last_file\":",
-		(double)fi->first_ts / NS_PER_SEC, (double)fi->last_ts / NS_PER_SEC,
-		(double)(fi->last_ts - fi->first_ts) / NS_PER_SEC, frame_no(fi->first_frame));
-	jstr(f, report_file(r, fi->last_frame, fi->file));
-	fprintf(f, ",\"last_frame\":%" PRIu64 ",\"client\":", frame_no(fi->last_frame));
-	jaddr(f, &fi->client, fi->client_port);
-	fputs(",\"server\":", f);
-	jaddr(f, &fi->server, fi->server_port);
-	fputs(",\"protocol\":", f);
-	jstr(f, s->protocol ? s->protocol : "Unknown");
-	fprintf(f, ",\"protocol_guessed\":%s,\"risks\":[", s->protocol_guessed ? "true" : "false");
-	for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++) {
-		if (i)
-			fputc(',', f);
-		jstr(f, s->risks[i]);
-	}
-	fputs("],\"risks_ignored\":[", f);
-	for (uint32_t i = 0; i < SL_MIN(s->n_risks_ignored, SESSION_MAX_RISKS); i++) {
-		fputs(i ? ",{\"risk\":" : "{\"risk\":", f);
-		jstr(f, s->risks_ignored[i]);
-		fputs(",\"why\":", f);
-		jstr(f, s->risks_ignored_why[i]);
-		fputc('}', f);
-	}
-	fputs("],\"smtp\":", f);
-	jsmtp(r, f, s->smtp, fi->file);
 	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *sv = &fi->dir[DIR_S2C];
-	fputs(",\"tcp\":{", f);
+	fputc('{', f);
 	jpair(f, "bytes", c->bytes, sv->bytes);
 	fputc(',', f);
 	jpair(f, "packets", c->packets, sv->packets);
@@ -368,7 +340,13 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 	fprintf(f, ",\"syns\":%u,\"handshake\":%s,\"midstream\":%s,\"close\":\"%s\",\"closed_by\":\"%s\",\"end\":\"%s\"}",
 		c->syns, fi->handshake_done ? "true" : "false", s->capture_started_midstream ? "true" : "false",
 		close_kind_name(v->close), closed_by_name(v->closed_by), flow_end_name(s->end));
-	fprintf(f, ",\"verdict\":{\"cause\":\"%s\",\"closed_by\":\"%s\",\"close\":\"%s\",\"phase\":\"%s\",\"confidence\":\"%s\",\"reply\":",
+}
+
+/* The "verdict" object of a session; each evidence item names its file. */
+void report_json_verdict(const struct reporter *r, FILE *f, const struct session_view *s, const struct verdict *v)
+{
+	const struct flow_info *fi = s->fi;
+	fprintf(f, "{\"cause\":\"%s\",\"closed_by\":\"%s\",\"close\":\"%s\",\"phase\":\"%s\",\"confidence\":\"%s\",\"reply\":",
 		cause_name(v->cause), closed_by_name(v->closed_by), close_kind_name(v->close),
 		verdict_phase_name(v->phase), confidence_name(v->confidence));
 	if (v->has_reply) {
@@ -399,12 +377,70 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 		fputs("{\"file\":", f);
 		jstr(f, report_file(r, v->ev[i].frame, fi->file));
 		fprintf(f, ",\"frame\":%" PRIu64 ",\"time\":", frame_no(v->ev[i].frame));
-		jtime(f, v->ev[i].ts);
+		report_json_time(f, v->ev[i].ts);
 		fputs(",\"text\":", f);
 		jstr(f, v->ev[i].text);
 		fputc('}', f);
 	}
 	fputs("]}", f);
+}
+
+/* The "smtp" object of a session. */
+void report_json_smtp(const struct reporter *r, FILE *f, const struct session_view *s)
+{
+	jsmtp(r, f, s->smtp, s->fi->file);
+}
+
+void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v)
+{
+	FILE *f = r->o.out;
+	const struct flow_info *fi = s->fi;
+	fputs("{\"type\":\"session\"", f);
+	if (r->o.shard_n)
+		fprintf(f, ",\"shard\":{\"k\":%" PRIu32 ",\"n\":%" PRIu32 ",\"seq\":%" PRIu64 "}", r->o.shard_k,
+			r->o.shard_n, s->seq);
+	fprintf(f, ",\"id\":%" PRIu64 ",\"file\":", s->id);
+	jstr(f, report_file(r, fi->first_frame, fi->file));
+	fputs(",\"start\":", f);
+	report_json_time(f, fi->first_ts);
+	fputs(",\"end\":", f);
+	report_json_time(f, fi->last_ts);
+	fputs(",\"community_id\":", f);
+	if (s->community_id[0])
+		jstr(f, s->community_id);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"start_ts\":%.6f,\"end_ts\":%.6f,\"duration\":%.6f,\"first_frame\":%" PRIu64
+		   ",\"last_file\":",
+		(double)fi->first_ts / NS_PER_SEC, (double)fi->last_ts / NS_PER_SEC,
+		(double)(fi->last_ts - fi->first_ts) / NS_PER_SEC, frame_no(fi->first_frame));
+	jstr(f, report_file(r, fi->last_frame, fi->file));
+	fprintf(f, ",\"last_frame\":%" PRIu64 ",\"client\":", frame_no(fi->last_frame));
+	jaddr(f, &fi->client, fi->client_port);
+	fputs(",\"server\":", f);
+	jaddr(f, &fi->server, fi->server_port);
+	fputs(",\"protocol\":", f);
+	jstr(f, s->protocol ? s->protocol : "Unknown");
+	fprintf(f, ",\"protocol_guessed\":%s,\"risks\":[", s->protocol_guessed ? "true" : "false");
+	for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++) {
+		if (i)
+			fputc(',', f);
+		jstr(f, s->risks[i]);
+	}
+	fputs("],\"risks_ignored\":[", f);
+	for (uint32_t i = 0; i < SL_MIN(s->n_risks_ignored, SESSION_MAX_RISKS); i++) {
+		fputs(i ? ",{\"risk\":" : "{\"risk\":", f);
+		jstr(f, s->risks_ignored[i]);
+		fputs(",\"why\":", f);
+		jstr(f, s->risks_ignored_why[i]);
+		fputc('}', f);
+	}
+	fputs("],\"smtp\":", f);
+	report_json_smtp(r, f, s);
+	fputs(",\"tcp\":", f);
+	report_json_tcp(f, s, v);
+	fputs(",\"verdict\":", f);
+	report_json_verdict(r, f, s, v);
 	if (r->o.transcript)
 		report_transcript_json(r, s);
 	if (s->extra && s->extra->json) {
@@ -419,15 +455,37 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 void report_json_summary(struct reporter *r, const struct summary *sum)
 {
 	report_json_summary_to(r, r->o.out, sum, false);
+	fputc('\n', r->o.out);
+}
+
+void report_json_summary_object(struct reporter *r, const struct summary *sum)
+{
+	report_json_summary_to(r, r->o.out, sum, false);
+}
+
+void report_json_summary_line(FILE *out, const struct summary *sum)
+{
+	struct reporter r = { .o = { .out = out, .json = true } };
+	r.sessions = sum->sessions_reported;
+	memcpy(r.causes, sum->causes, sizeof(r.causes));
+	report_json_summary(&r, sum);
 }
 
 void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *sum, bool html)
 {
-	fprintf(f, "{\"type\":\"summary\",\"files\":%" PRIu32 ",\"records\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"first\":",
+	fputs("{\"type\":\"summary\"", f);
+	if (r->o.shard_n) {
+		fprintf(f, ",\"shard\":{\"k\":%" PRIu32 ",\"n\":%" PRIu32 ",\"protocol_first_seq\":[", r->o.shard_k,
+			r->o.shard_n);
+		for (uint32_t i = 0; i < SL_MIN(sum->n_protocols, REPORT_MAX_PROTOCOLS); i++)
+			fprintf(f, "%s%" PRIu64, i ? "," : "", sum->protocol_first_seq[i]);
+		fputs("]}", f);
+	}
+	fprintf(f, ",\"files\":%" PRIu32 ",\"records\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"first\":",
 		sum->files, sum->records, sum->bytes_read);
-	jtime(f, sum->first_ts);
+	report_json_time(f, sum->first_ts);
 	fputs(",\"last\":", f);
-	jtime(f, sum->last_ts);
+	report_json_time(f, sum->last_ts);
 	fprintf(f, ",\"flows\":%" PRIu64 ",\"smtp_sessions\":%" PRIu64 ",\"other_flows\":%" PRIu64
 		   ",\"flows_dropped\":{\"evicted\":%" PRIu64 ",\"untracked\":%" PRIu64 "}"
 		   ",\"sessions_reported\":%" PRIu64 ",\"protocols\":{",
@@ -465,7 +523,7 @@ void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *s
 	if (sum->extract_on) {
 		fprintf(f, ",\"extract\":{\"errors\":%" PRIu64 ",\"first_error\":", sum->extract_errors);
 		if (sum->extract_error[0])
-			json_write_string(f, sum->extract_error, strnlen(sum->extract_error, sizeof(sum->extract_error)));
+			json_write_string_mode(f, sum->extract_error, strnlen(sum->extract_error, sizeof(sum->extract_error)), html);
 		else
 			fputs("null", f);
 		fputc('}', f);
@@ -489,5 +547,5 @@ void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *s
 		json_write_string_mode(f, sum->interrupted, strnlen(sum->interrupted, sizeof(sum->interrupted)), html);
 	else
 		fputs("null", f);
-	fputs("}\n", f);
+	fputc('}', f);
 }

@@ -30,6 +30,9 @@
  */
 #include "sessions.h"
 
+#include "community_id.h"
+#include "numparse.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,7 @@ struct session {
 	const struct flow_info *fi;
 	struct classify_flow *cf;       /* NULL once nDPI is done */
 	char protocol[32];
+	char community_id[COMMUNITY_ID_STRLEN];
 	const char *risks[SESSION_MAX_RISKS];
 	uint32_t n_risks;
 	const char *ignored[SESSION_MAX_RISKS], *ignored_why[SESSION_MAX_RISKS];
@@ -75,6 +79,8 @@ struct session {
 	bool closing;                   /* the connection is closed: report at the next call */
 	bool done;                      /* reported (or counted) and heavy state freed */
 	bool reported_smtp;             /* it was an SMTP session (keep its extracted files) */
+	bool other_shard;               /* --shard: another process analyses this flow; we only
+	                                   follow its FINs so that ends are counted in the same order */
 	uint8_t repeats[2][4];          /* retrans, keep-alive, zero-window, bad-time events kept */
 };
 
@@ -96,12 +102,15 @@ struct sessions {
 	uint32_t n_cuts;
 	char interrupt_msg[64];         /* "" unless sessions_interrupt */
 	bool finished;
+	uint64_t ends;                  /* flows finalized so far, in every shard (session_view.seq) */
 	bool discarding;                /* freeing without reporting */
 };
 
 /* ---- summary helpers ---- */
 
-static void count_protocol(struct summary *sum, const char *name)
+static uint32_t shard_from_digest(const uint8_t *d, uint32_t n);
+
+static void count_protocol(struct summary *sum, const char *name, uint64_t seq)
 {
 	for (uint32_t i = 0; i < sum->n_protocols; i++) {
 		if (!strcmp(sum->protocols[i].name, name)) {
@@ -114,6 +123,7 @@ static void count_protocol(struct summary *sum, const char *name)
 		return;
 	}
 	snprintf(sum->protocols[sum->n_protocols].name, sizeof(sum->protocols[0].name), "%s", name);
+	sum->protocol_first_seq[sum->n_protocols] = seq;
 	sum->protocols[sum->n_protocols++].n = 1;
 }
 
@@ -171,13 +181,28 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 {
 	struct sessions *pl = ctx;
 	struct session *s = calloc(1, sizeof(*s));
-	pl->sum.flows++;
+	uint8_t digest[COMMUNITY_ID_DIGEST_LEN];
+	bool have_digest = community_id_digest(0, COMMUNITY_ID_PROTO_TCP, &fi->client, fi->client_port, &fi->server,
+					       fi->server_port, digest);
+	bool mine = pl->cfg.shard_n <= 1 || (have_digest && shard_from_digest(digest, pl->cfg.shard_n) == pl->cfg.shard_k);
+	if (mine)
+		pl->sum.flows++;
 	if (!s) {
-		pl->sum.flows_untracked++;     /* counted among the dropped flows */
+		/* Counted among the dropped flows. Without its stub the order of
+		 * ends may differ from other shards' (out of memory anyway). */
+		if (mine)
+			pl->sum.flows_untracked++;
 		return NULL;
 	}
 	s->pl = pl;
 	s->fi = fi;
+	if (!mine) {
+		s->other_shard = true;
+		s->not_smtp = true;
+		return s;
+	}
+	if (have_digest)
+		community_id_format(digest, s->community_id, sizeof(s->community_id));
 	tl_init(&s->tl);
 	snprintf(s->protocol, sizeof(s->protocol), "Unknown");
 	s->cf = classify_flow_new(pl->cls);
@@ -257,7 +282,7 @@ static void sink_gap(void *ctx, void *user, enum sl_dir dir, uint64_t len, const
 {
 	struct session *s = user;
 	(void)ctx;
-	if (s->done)
+	if (s->done || s->other_shard)
 		return;
 	struct event *e = tl_add(&s->tl, EV_GAP, dir, m->ts, m->frame, NULL, 0);
 	if (e) {
@@ -309,6 +334,8 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 	(void)ctx;
 	if (s->done)
 		return;
+	if (s->other_shard)
+		goto smtp;
 	int slot = repeat_slot(ev);
 	if (slot >= 0) {
 		if (s->repeats[dir][slot] >= TL_REPEAT_EVENTS_MAX)
@@ -405,6 +432,9 @@ static void session_finalize(struct session *s, enum flow_end why)
 	const struct flow_info *fi = s->fi;
 
 	s->done = true;
+	pl->ends++;
+	if (s->other_shard)
+		return;
 	if (s->smtp && !s->saw_smtp)
 		session_check_smtp(s);
 	session_end_classify(s);
@@ -418,7 +448,7 @@ static void session_finalize(struct session *s, enum flow_end why)
 		/* A flow without a dissector (it ran out of memory at the start)
 		 * cannot be diagnosed; it counts with the other protocols. */
 		pl->sum.other_flows++;
-		count_protocol(&pl->sum, s->protocol);
+		count_protocol(&pl->sum, s->protocol, pl->ends);
 	} else {
 		struct session_view v = {
 			.id = fi->id,
@@ -430,8 +460,10 @@ static void session_finalize(struct session *s, enum flow_end why)
 			.end = why,
 			.capture_end = pl->capture_end,
 			.capture_started_midstream = s->midstream,
+			.seq = pl->ends,
 		};
 		memcpy(v.risks, s->risks, sizeof(v.risks));
+		memcpy(v.community_id, s->community_id, sizeof(v.community_id));
 		memcpy(v.risks_ignored, s->ignored, sizeof(v.risks_ignored));
 		memcpy(v.risks_ignored_why, s->ignored_why, sizeof(v.risks_ignored_why));
 		v.n_risks_ignored = s->n_ignored;
@@ -616,4 +648,39 @@ void sessions_free(struct sessions *p)
 	extract_free(p->ext);
 	classifier_free(p->cls);
 	free(p);
+}
+
+/* ---- shards ---- */
+
+static uint32_t shard_from_digest(const uint8_t *d, uint32_t n)
+{
+	uint32_t h = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+	return n ? h % n + 1 : 1;
+}
+
+uint32_t shard_of_flow(const struct sl_addr *a, uint16_t aport, const struct sl_addr *b, uint16_t bport,
+		       uint32_t n)
+{
+	uint8_t d[COMMUNITY_ID_DIGEST_LEN];
+	if (!community_id_digest(0, COMMUNITY_ID_PROTO_TCP, a, aport, b, bport, d))
+		return 1;
+	return shard_from_digest(d, n);
+}
+
+bool shard_parse(const char *s, uint32_t *k, uint32_t *n)
+{
+	uint64_t kk, nn;
+	const char *slash = strchr(s, '/');
+	char kbuf[16];
+	if (!slash || (size_t)(slash - s) >= sizeof(kbuf))
+		return false;
+	memcpy(kbuf, s, (size_t)(slash - s));
+	kbuf[slash - s] = '\0';
+	if (!sl_parse_uint(kbuf, SESSIONS_MAX_SHARDS, &kk) || !sl_parse_uint(slash + 1, SESSIONS_MAX_SHARDS, &nn))
+		return false;
+	if (kk < 1 || nn < 1 || kk > nn)
+		return false;
+	*k = (uint32_t)kk;
+	*n = (uint32_t)nn;
+	return true;
 }
