@@ -73,6 +73,11 @@ void smtp_trace_states(struct smtp *s, bool on)
 	s->trace = on;
 }
 
+void smtp_set_midstream(struct smtp *s)
+{
+	s->midstream = s->sync_c = s->sync_s = true;
+}
+
 struct smtp_message *smtp_cur_msg(struct smtp *s)
 {
 	if (s->cur_msg < 0 || (uint32_t)s->cur_msg >= s->f.msgs_cap)
@@ -479,6 +484,18 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	    !all_upper(b, n))
 		blind = true;
 	bool masked = auth_line || blind || (c == CMD_UNKNOWN && s->after_auth && looks_base64(b, n));
+	if (s->sync_c && !blind) {
+		/* Mid-session start: a line is a command only when it starts with
+		 * a known verb after a complete server reply; before that it may be
+		 * body text or anything else, and is skipped unread. */
+		if (!s->sync_reply_seen || c == CMD_UNKNOWN) {
+			f->midstream_skipped++;
+			return;
+		}
+		s->sync_c = false;
+		f->resyncs++;
+		smtp_ev(s, EV_RESYNC, DIR_C2S, m, "commands", 8);
+	}
 	if (masked) {
 		shown = "[credentials hidden]";
 		shown_len = strlen(shown);

@@ -45,6 +45,9 @@ const struct smtp_facts *smtp_facts(const struct smtp *s);
  * cmd -> body"), for tests and debugging; on from the start in builds with
  * SLEUTH_TRACE_STATES defined. */
 void smtp_trace_states(struct smtp *s, bool on);
+/* The capture started inside this session (no SYN): read each side only from
+ * a certain boundary on (see smtp_int.h). Call before the first bytes. */
+void smtp_set_midstream(struct smtp *s);
 void smtp_free(struct smtp *s);
 
 #endif

@@ -137,6 +137,13 @@ struct smtp {
 	bool auth_ir;                   /* initial response was on the AUTH line */
 	bool after_auth;                /* AUTH just ended without success: base64-looking
 	                                   unknown lines are masked (pipelined credentials) */
+	/* A capture that starts mid-session (smtp_set_midstream): lines are read
+	 * only from certain boundaries on. The server's, from its first line
+	 * with a reply code; the client's, from the first known command at the
+	 * start of a line after a complete server reply (so a body the capture
+	 * started inside is never read as commands). The greeting is expected
+	 * only if the first reply is one (220, or 421/554). */
+	bool sync_c, sync_s, sync_reply_seen, midstream;
 	bool secret_next;               /* the server's last reply was a 334: the client's next
 	                                   line is AUTH data, whatever came before (a capture
 	                                   may start inside AUTH, after the AUTH command) */

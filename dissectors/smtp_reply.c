@@ -43,6 +43,17 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 	} else {
 		f->consecutive_errors = 0;
 	}
+	if (s->sync_c)
+		s->sync_reply_seen = true;
+	/* Mid-session start: the greeting was before the capture unless this
+	 * first reply is one; the reply then answers something not seen. */
+	if (s->midstream && !s->greeted && r->code != 220 && r->code != 421 && r->code != 554) {
+		const struct pend *head = smtp_q_peek(s);
+		struct pend g;
+		if (head && head->cmd == CMD_CONNECT)
+			(void)smtp_q_pop(s, &g);
+		s->greeted = true;
+	}
 	struct pend p;
 	bool paired = smtp_q_pop(s, &p);
 	r->answers = paired ? (enum smtp_cmd)p.cmd : CMD_NONE;
@@ -195,6 +206,18 @@ void smtp_server_line(struct smtp *s, const struct line_ev *ev, const struct seg
 	struct smtp_line *l = &s->line[DIR_S2C];
 	const uint8_t *b = l->buf;
 	size_t n = l->kept;
+	if (s->sync_s) {
+		/* Mid-session start: the server's lines are read from its first
+		 * line with a reply code on (the end of a reply the capture cut
+		 * into is not one). */
+		bool coded = n >= 3 && smtp_is_digit(b[0]) && smtp_is_digit(b[1]) && smtp_is_digit(b[2]) &&
+			     (n == 3 || b[3] == ' ' || b[3] == '-');
+		if (!coded) {
+			s->f.midstream_skipped++;
+			return;
+		}
+		s->sync_s = false;
+	}
 	if (ev->bare_lf) {
 		if (s->f.bare_lf == 0)
 			smtp_ev(s, EV_BARE_LF, DIR_S2C, m, "reply line", 10);

@@ -230,6 +230,61 @@ START_TEST(test_state_trace)
 }
 END_TEST
 
+/* A capture that starts inside a DATA body: the body's lines (even ones
+ * that look like commands) are never read as commands; the dialog is read
+ * from the first known command after the server's reply on. */
+static const struct step mid_body[] = {
+	C("some body text\r\nMAIL FROM:<not@command>\r\nQUIT\r\n.\r\n"),
+	S("250 2.0.0 Ok: queued\r\n"),
+	C("QUIT\r\n"),
+	S("221 2.0.0 Bye\r\n"),
+	END
+};
+
+/* ... and one that starts inside a multi-line reply: its tail is skipped. */
+static const struct step mid_reply[] = {
+	S("SIZE 1000\r\n250 8BITMIME\r\n"),
+	C("MAIL FROM:<a@x>\r\n"),
+	S("250 ok\r\n"),
+	C("RCPT TO:<b@y>\r\n"),
+	S("550 5.1.1 no such user\r\n"),
+	END
+};
+
+START_TEST(test_midstream_resync)
+{
+	struct run r;
+	run_init(&r);
+	smtp_set_midstream(r.s);
+	run_feed(&r, mid_body, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert_uint_eq(f->commands, 1);              /* only the QUIT after the 250 */
+	ck_assert_int_eq(f->last_cmd, CMD_QUIT);
+	ck_assert_uint_eq(f->quit_reply.code, 221);
+	ck_assert_uint_eq(f->unknown_commands, 0);
+	ck_assert_uint_eq(f->greeting.code, 0);          /* the 250 is no greeting */
+	ck_assert_uint_eq(f->midstream_skipped, 4);
+	ck_assert(find_ev(&r, EV_RESYNC, 0) != NULL);
+	run_free(&r);
+
+	run_init(&r);
+	smtp_set_midstream(r.s);
+	run_feed(&r, mid_reply, 0, 0, 0, true);
+	f = smtp_facts(r.s);
+	ck_assert_uint_eq(f->midstream_skipped, 1);       /* "SIZE 1000" */
+	ck_assert_uint_eq(f->commands, 2);
+	ck_assert_uint_eq(f->last_error.code, 550);
+	ck_assert_int_eq(f->last_error.answers, CMD_RCPT);
+	run_free(&r);
+
+	/* Without the midstream mark, the first case reads body lines as commands. */
+	run_init(&r);
+	run_feed(&r, mid_body, 0, 0, 0, true);
+	ck_assert_uint_gt(smtp_facts(r.s)->commands, 1);
+	run_free(&r);
+}
+END_TEST
+
 /* The client sends everything, body included, before the greeting. */
 static const struct step early[] = {
 	C("EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nSubject: early\r\n\r\nhi\r\n.\r\n\r\n"),
@@ -699,6 +754,7 @@ static Suite *smtp_suite(void)
 	tcase_add_test(core, test_code_change_splits_reply);
 	tcase_add_test(core, test_data_refused);
 	tcase_add_test(core, test_state_trace);
+	tcase_add_test(core, test_midstream_resync);
 	tcase_add_test(core, test_early_talker);
 	tcase_add_test(core, test_reply_forms);
 	tcase_add_test(core, test_phases);

@@ -210,6 +210,8 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 	if (!s->smtp)
 		s->not_smtp = true;
 	s->midstream = !(first->flags & TH_SYN);
+	if (s->midstream && s->smtp)
+		smtp_set_midstream(s->smtp);
 	if (pl->ext) {
 		s->xs = extract_session_open(pl->ext, fi->id);
 		if (s->xs && s->smtp)
