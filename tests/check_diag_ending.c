@@ -8,6 +8,48 @@
  */
 #include "diag_dialog.h"
 
+/* What the client was shown: the refusal when there is one; Outlook's
+ * published 0x800CCC0F words when the server hung up without a reply; its
+ * 0x800CCC0E when the connection never opened. */
+START_TEST(test_client_view)
+{
+	struct dl t;
+	start(&t, "SIZE");
+	send_mail(&t, "MAIL FROM:<a@b.example>");
+	dl_body(&t, 4000, false);
+	dl_fin(&t, DIR_S2C);           /* the server hangs up inside DATA */
+	dl_other_packet(&t);
+	run(&t);
+	ck_assert_msg(strstr(V.client_view, "0x800CCC0F") != NULL, "%s", V.client_view);
+	ck_assert_msg(strstr(V.client_view, "unexpectedly terminated the connection") != NULL, "%s", V.client_view);
+	dl_free(&t);
+
+	start(&t, "SIZE");
+	dl_cmd(&t, "MAIL FROM:<a@b.example>");
+	dl_reply(&t, 250, "2.1.0", "Ok");
+	dl_cmd(&t, "RCPT TO:<nobody@b.example>");
+	dl_reply(&t, 550, "5.1.1", "<nobody@b.example>: Recipient address rejected: User unknown");
+	dl_cmd(&t, "QUIT");
+	dl_reply(&t, 221, "2.0.0", "Bye");
+	dl_fin(&t, DIR_S2C);
+	dl_fin(&t, DIR_C2S);
+	run(&t);
+	ck_assert_int_eq(V.cause, CAUSE_RECIPIENT_REJECTED);
+	ck_assert_msg(strstr(V.client_view, "\"550 5.1.1 <nobody@b.example>: Recipient address rejected") != NULL,
+		      "%s", V.client_view);
+	ck_assert_ptr_null(strstr(V.client_view, "0x800CCC0F"));
+	dl_free(&t);
+
+	dl_init(&t);
+	dl_syn(&t);
+	dl_refuse(&t);
+	run(&t);
+	ck_assert_int_eq(V.cause, CAUSE_CONNECTION_REFUSED);
+	ck_assert_msg(strstr(V.client_view, "0x800CCC0E") != NULL, "%s", V.client_view);
+	dl_free(&t);
+}
+END_TEST
+
 /* arkime-smtp-data-250: 250 queued, 30 s silence, 421 4.4.2, server FIN,
  * client still open at the end of the capture. */
 START_TEST(test_idle_421_442_capture_end)
@@ -553,6 +595,7 @@ static Suite *suite(void)
 	TCase *tc;
 	tc = tcase_create("idle_errors");
 	tcase_add_test(tc, test_idle_421_442_capture_end);
+	tcase_add_test(tc, test_client_view);
 	tcase_add_test(tc, test_idle_451_timeout_text);
 	tcase_add_test(tc, test_idle_silent_long);
 	tcase_add_test(tc, test_idle_silent_medium);

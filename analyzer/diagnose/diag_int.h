@@ -134,4 +134,7 @@ bool diag_k2_client_abort(struct dctx *d);
 bool diag_k3_midstream(struct dctx *d);
 bool diag_u_nothing_fits(struct dctx *d);
 
+/* diag_client_view.c: fills v->client_view from the verdict. */
+void diag_client_view(struct verdict *v);
+
 #endif

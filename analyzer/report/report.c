@@ -204,6 +204,8 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 			col(r, C_RESET), rel, e->text);
 	}
 	wrapped(f, "advice", v->advice);
+	if (v->client_view[0])
+		wrapped(f, "client", v->client_view);
 	if (s->extra && s->extra->text)
 		s->extra->text(f, s->extra->ctx);
 	fputc('\n', f);

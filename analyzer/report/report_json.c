@@ -370,6 +370,8 @@ void report_json_verdict(const struct reporter *r, FILE *f, const struct session
 	jstr(f, v->explanation);
 	fputs(",\"advice\":", f);
 	jstr(f, v->advice);
+	fputs(",\"client_view\":", f);
+	jstr(f, v->client_view);
 	fputs(",\"evidence\":[", f);
 	for (uint32_t i = 0; i < SL_MIN(v->n_ev, VERDICT_MAX_EVIDENCE); i++) {
 		if (i)
