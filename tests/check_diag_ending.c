@@ -8,6 +8,39 @@
  */
 #include "diag_dialog.h"
 
+/* A recipient refused with no words at all: recipient_rejected, and when
+ * the one recipient is in another domain than the server's and the client
+ * did not authenticate, the explanation names relaying as possible. */
+static void bare_rcpt_refusal(struct dl *t, const char *rcpt)
+{
+	start(t, "SIZE");
+	dl_cmd(t, "MAIL FROM:<a@client.example>");
+	dl_reply(t, 250, "", "OK");
+	char line[128];
+	snprintf(line, sizeof(line), "RCPT TO:<%s>", rcpt);
+	dl_cmd(t, line);
+	dl_reply(t, 550, "", "Requested action not taken");
+	dl_cmd(t, "QUIT");
+	dl_reply(t, 221, "", "closing");
+	dl_fin(t, DIR_S2C);
+	dl_fin(t, DIR_C2S);
+	run(t);
+}
+
+START_TEST(test_bare_rcpt_refusal_relay_hint)
+{
+	struct dl t;
+	bare_rcpt_refusal(&t, "bob@elsewhere.org");
+	EXPECT(CAUSE_RECIPIENT_REJECTED, BY_SERVER, CLOSE_FIN, PH_RCPT, CONF_MEDIUM);
+	ck_assert_msg(strstr(V.explanation, "may have refused to relay") != NULL, "%s", V.explanation);
+	dl_free(&t);
+	bare_rcpt_refusal(&t, "bob@example.net");     /* the server's own domain */
+	ck_assert_int_eq(V.cause, CAUSE_RECIPIENT_REJECTED);
+	ck_assert_msg(strstr(V.explanation, "relay") == NULL, "%s", V.explanation);
+	dl_free(&t);
+}
+END_TEST
+
 /* What the client was shown: the refusal when there is one; Outlook's
  * published 0x800CCC0F words when the server hung up without a reply; its
  * 0x800CCC0E when the connection never opened. */
@@ -596,6 +629,7 @@ static Suite *suite(void)
 	tc = tcase_create("idle_errors");
 	tcase_add_test(tc, test_idle_421_442_capture_end);
 	tcase_add_test(tc, test_client_view);
+	tcase_add_test(tc, test_bare_rcpt_refusal_relay_hint);
 	tcase_add_test(tc, test_idle_451_timeout_text);
 	tcase_add_test(tc, test_idle_silent_long);
 	tcase_add_test(tc, test_idle_silent_medium);

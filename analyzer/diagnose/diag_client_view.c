@@ -10,11 +10,16 @@
  * terminated the connection", KB 813514) for a connection ended during a
  * send, and 0x800CCC0E ("Cannot connect to the server", KB 813514) for a
  * connection that never opened. Rows are tried in order.
+ *
+ * Also the relay hint: a recipient refused with no words, on a one-recipient
+ * transaction to another domain than the server's, from a client that did not
+ * authenticate, may be a relay refusal worded as an address refusal.
  */
 #include "diag_int.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define OUTLOOK_0F "Outlook and Outlook Express report \"Your server has unexpectedly terminated the connection. " \
 	"Possible causes for this include server problems, network problems, or a long period of inactivity. " \
@@ -88,4 +93,55 @@ void diag_client_view(struct verdict *v)
 		}
 		return;
 	}
+}
+
+/* The domain of an address ("bob@Example.org" -> "Example.org"), or NULL. */
+static const char *addr_domain(const char *a)
+{
+	const char *at = strrchr(a, '@');
+	return at && at[1] ? at + 1 : NULL;
+}
+
+/* Does host lie in domain (equal, or a name under it), without regard to case? */
+static bool in_domain(const char *host, size_t hl, const char *dom)
+{
+	size_t dl = strlen(dom);
+	while (dl && dom[dl - 1] == '>')
+		dl--;
+	if (!dl || dl > hl)
+		return false;
+	if (strncasecmp(host + hl - dl, dom, dl) != 0)
+		return false;
+	return hl == dl || host[hl - dl - 1] == '.';
+}
+
+void diag_relay_hint(struct dctx *d)
+{
+	struct verdict *v = d->v;
+	const struct smtp_facts *f = d->f;
+	if (v->cause != CAUSE_RECIPIENT_REJECTED || !v->has_reply || f->auth_result == AUTH_ACCEPTED)
+		return;
+	/* Only a refusal read from its structure alone (no words, no address code). */
+	struct smtp_reply r;
+	memset(&r, 0, sizeof(r));
+	r.code = v->reply_code;
+	snprintf(r.enhanced, sizeof(r.enhanced), "%s", v->reply_enhanced);
+	snprintf(r.text, sizeof(r.text), "%s", v->reply_text);
+	r.answers = CMD_RCPT;
+	struct reply_reading rd;
+	diag_classify_reply(&r, &d->rc, &rd);
+	if (strcmp(rd.rule, "N8") != 0)
+		return;
+	uint32_t kept = smtp_msgs_kept(f);
+	if (!kept || f->msgs[kept - 1].rcpts != 1)
+		return;
+	const char *dom = addr_domain(f->msgs[kept - 1].rcpt_to[0]);
+	/* the server's name: the first word of its greeting */
+	const char *g = f->greeting.text;
+	size_t gl = strcspn(g, " ");
+	if (!dom || !gl || in_domain(g, gl, dom))
+		return;
+	EXPLAIN(d, " The recipient's domain (%.64s) is not the server's (%.*s) and the client had not "
+		   "authenticated: the server may have refused to relay, in words that do not say so.",
+		dom, (int)SL_MIN(gl, (size_t)64), g);
 }

@@ -136,5 +136,8 @@ bool diag_u_nothing_fits(struct dctx *d);
 
 /* diag_client_view.c: fills v->client_view from the verdict. */
 void diag_client_view(struct verdict *v);
+/* Adds to the explanation that a recipient refused from structure alone may
+ * have been a relay refusal worded as an address refusal. */
+void diag_relay_hint(struct dctx *d);
 
 #endif
