@@ -715,6 +715,25 @@ void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 		case C_CMD:
 		case C_AUTH: {
 			struct smtp_line *l = &s->line[DIR_C2S];
+			if (s->sync_c && l->total == 0 && !l->cr && smtp_tls_record_at(b, n)) {
+				/* Mid-session start inside TLS: read records, not lines.
+				 * A server that spoke in lines before (its 220 to a
+				 * STARTTLS the capture missed) goes on in TLS too. */
+				s->sync_c = false;
+				s->c_first_line_done = true;
+				smtp_ensure_tls(s);
+				s->tls_checked[DIR_C2S] = true;
+				smtp_client_enter(s, C_TLS, m);
+				if (s->sm == S_LINES) {
+					if (s->s_seen && s->f.starttls == STLS_NONE)
+						s->f.starttls = STLS_ACCEPTED;
+					else if (!s->s_seen)
+						s->f.implicit_tls = true;
+					s->sync_s = false;
+					smtp_server_enter(s, S_TLS, m);
+				}
+				continue;
+			}
 			if (!s->c_first_line_done && l->total == 0 && !l->cr && !l->skip) {
 				if (b[0] == 0x16 && (n < 2 || b[1] == 3)) {
 					/* implicit TLS (or TLS to a plaintext server) */

@@ -203,6 +203,12 @@ static inline bool smtp_is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static inline bool smtp_is_alpha(uint8_t c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 /* A TLS record's first byte: change_cipher_spec, alert, handshake or application data. */
 static inline bool smtp_looks_tls(uint8_t c) { return c >= 0x14 && c <= 0x17; }
+/* A whole TLS record header at b (type, version 3.x with x <= 4): how a
+ * capture that starts inside TLS (after STARTTLS, or on implicit TLS) shows. */
+static inline bool smtp_tls_record_at(const uint8_t *b, size_t n)
+{
+	return n >= 5 && smtp_looks_tls(b[0]) && b[1] == 3 && b[2] <= 4;
+}
 
 /* smtp_cmd.c */
 enum smtp_cmd smtp_cmd_parse(const uint8_t *line, size_t n, size_t *argoff);

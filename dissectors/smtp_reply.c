@@ -364,6 +364,15 @@ void smtp_server_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 			break;
 		case S_LINES: {
 			struct smtp_line *l = &s->line[DIR_S2C];
+			if (s->sync_s && l->total == 0 && !l->cr && smtp_tls_record_at(b, n)) {
+				/* Mid-session start inside TLS: read records, not lines. */
+				s->sync_s = false;
+				s->greeted = true;
+				smtp_ensure_tls(s);
+				s->tls_checked[DIR_S2C] = true;
+				smtp_server_enter(s, S_TLS, m);
+				continue;
+			}
 			if (l->skip && n >= 4 && smtp_is_digit(b[0]) && smtp_is_digit(b[1]) && smtp_is_digit(b[2]) &&
 			    (b[3] == ' ' || b[3] == '-')) {
 				l->skip = false;

@@ -95,6 +95,11 @@ bool diag_r3_syntax_then_close(struct dctx *d)
 	const struct smtp_reply *r = &diag_decisive(d)->syn;
 	if (!r->code || d->first.dir != DIR_S2C || d->first.ts < r->ts)
 		return false;
+	/* A capture that started mid-session and shows no command this error
+	 * answered proves no bad command (the client's lines may all be before
+	 * the capture): K3 says what is known instead. */
+	if (d->s->capture_started_midstream && r->answers == CMD_NONE)
+		return false;
 	/* The server closed after a syntax error without answering anything
 	 * newer: it ended the session because of the bad command(s). */
 	if (diag_after(&d->f->last_reply, r) && d->f->last_reply.code < 400)
