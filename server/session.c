@@ -86,6 +86,11 @@ bool sess_out_raw(struct session *ss, const char *s, size_t n)
 void sess_reply(struct session *ss, unsigned code, const char *enh, const char *fmt, ...)
 {
 	char line[600];
+	size_t plen;
+	if (profile_reply_line(ss, line, sizeof(line), &plen)) {
+		sess_out_raw(ss, line, plen);
+		return;
+	}
 	int n = snprintf(line, sizeof(line), "%03u %s%s", code, enh ? enh : "", enh ? " " : "");
 	va_list ap;
 	va_start(ap, fmt);
@@ -211,6 +216,8 @@ void txn_reset(struct session *ss)
 
 static void greet(struct session *ss)
 {
+	if (profile_greet(ss))
+		return;
 	sess_reply(ss, 220, NULL, "%s ESMTP smtpsleuth", ss->srv->pol->hostname);
 	sess_enter(ss, SS_CMD, PH_GREETING);
 }
@@ -286,6 +293,8 @@ static void body_bytes(struct session *ss, const char *p, size_t n)
 static bool size_cut(struct session *ss)
 {
 	const struct policy *pol = ss->srv->pol;
+	if (profile_body_cut(ss))
+		return true;
 	if (!ss->body_over || pol->size_action == SIZE_REPLY)
 		return false;
 	sess_cause(ss, CAUSE_SIZE_LIMIT, 0, "");
@@ -293,7 +302,17 @@ static bool size_cut(struct session *ss)
 	return true;
 }
 
+static void message_done_reply(struct session *ss);
+
+/* The end of a message is answered like a command (profile step "."). */
 static void message_done(struct session *ss)
+{
+	profile_before(ss, ".", 1);
+	message_done_reply(ss);
+	profile_after(ss);
+}
+
+static void message_done_reply(struct session *ss)
 {
 	const struct policy *pol = ss->srv->pol;
 	if (ss->body_over) {

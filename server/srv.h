@@ -27,6 +27,7 @@
 #include "numparse.h"
 #include "smtp_words.h"
 #include "verdict.h"
+#include "profile.h"
 
 #define SRV_MIN(a, b) ((a) < (b) ? (a) : (b))
 
@@ -117,6 +118,7 @@ struct policy {
 	bool json;
 	unsigned max_sessions;          /* exit after this many sessions; 0: run forever */
 	bool quiet;                     /* no startup line on stderr */
+	struct srv_profile *profile;    /* owned; --profile (profile.h), NULL when none */
 };
 
 /* Parses serve options from argv[1..]. On error writes a message into err and
@@ -210,6 +212,11 @@ struct session {
 	enum close_how close_how;
 	enum closer closed_by;
 	uint64_t bytes_in, bytes_out;
+
+	/* --profile: the next step, the step of the command being served and
+	 * the reply it overrides (profile.h) */
+	unsigned prof_next;
+	const struct prof_reply *prof_step, *prof_ovr;
 
 	struct ssl_st *ssl;
 	bool tls_want_write;             /* an SSL call asked for writability */
