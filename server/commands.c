@@ -450,6 +450,7 @@ void sess_command(struct session *ss, const char *l, size_t n)
 	profile_before(ss, l, n);
 	dispatch(ss, l, n);
 	profile_after(ss);
+	env_after_command(ss);
 }
 
 static void dispatch(struct session *ss, const char *l, size_t n)

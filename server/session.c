@@ -149,6 +149,24 @@ void sess_server_close(struct session *ss, enum close_how how)
 	ss->in_len = 0;
 }
 
+static bool sess_flush(struct session *ss);
+
+void sess_shutdown(struct session *ss)
+{
+	if (ss->fd < 0 || ss->state == SS_DEAD)
+		return;
+	if (ss->state != SS_DRAIN && ss->state != SS_TLS_HS) {
+		ss->prof_ovr = NULL;
+		sess_reply(ss, 421, "4.3.2", "%s Service shutting down, closing transmission channel",
+		           ss->srv->pol->hostname);
+		if (!ss->quit_seen)   /* sess_cause keeps an earlier refusal */
+			sess_cause(ss, CAUSE_SERVER_UNAVAILABLE, 421, "4.3.2");
+		ss->shutdown_said = true;
+		sess_server_close(ss, CL_FIN);
+	}
+	sess_flush(ss);   /* best effort: the socket does not block */
+}
+
 static void client_closed(struct session *ss, enum close_how how)
 {
 	if (ss->closed_by == BY_NONE) {
@@ -307,9 +325,12 @@ static void message_done_reply(struct session *ss);
 /* The end of a message is answered like a command (profile step "."). */
 static void message_done(struct session *ss)
 {
+	uint64_t size = ss->body_bytes;
+	unsigned before = ss->n_msgs;
 	profile_before(ss, ".", 1);
 	message_done_reply(ss);
 	profile_after(ss);
+	env_message_end(ss, size, ss->n_msgs > before);
 }
 
 static void message_done_reply(struct session *ss)

@@ -213,6 +213,16 @@ struct session {
 	enum closer closed_by;
 	uint64_t bytes_in, bytes_out;
 
+	/* the envelope of the last transaction and the AUTH user tried, kept
+	 * for the log after the transaction is reset (envelope.c) */
+	char env_from[SRV_ADDR_MAX];
+	char env_rcpt[SRV_ADDR_MAX];     /* the first recipient accepted */
+	unsigned env_rcpts;
+	uint64_t env_size;               /* body bytes of the last message ended */
+	char queue_id[32];               /* of the last message accepted, "" if none */
+	char auth_tried[SRV_USER_MAX];
+	bool shutdown_said;              /* 421 4.3.2 sent because the server stopped */
+
 	/* --profile: the next step, the step of the command being served and
 	 * the reply it overrides (profile.h) */
 	unsigned prof_next;
@@ -308,6 +318,13 @@ bool maildir_write(int fd, const void *buf, size_t len);
 /* Moves tmp/NAME to new/NAME (atomic rename) and closes fd. */
 bool maildir_commit(int mdfd, int fd, const char *name);
 void maildir_abort(int mdfd, int fd, const char *name);
+
+/* envelope.c: keeps the transaction's envelope for the log (called after
+ * each command and around the end of a message) */
+void env_after_command(struct session *ss);
+void env_message_end(struct session *ss, uint64_t body_bytes, bool accepted);
+/* session.c: the server is stopping; 421 4.3.2 then FIN to a live session. */
+void sess_shutdown(struct session *ss);
 
 /* log.c */
 void srv_log_session(struct server *s, const struct session *ss);
