@@ -67,6 +67,8 @@ struct derive {
 	uint64_t cut_after;
 	const char *cut_how;
 	bool client_waits;      /* the server closed first: the client reads until it does */
+	bool plain_starttls;    /* STARTTLS 220, then plaintext (a capture decrypted before us) */
+	double greeting_delay;  /* the client gave up before a greeting that never came */
 };
 
 static double secs(sl_time t)
@@ -194,7 +196,7 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 	unsigned pend[FC_MAX_PENDING];
 	unsigned n_pend = 0;
 	double t_conn = secs(s->fi->first_ts), t_last = t_conn, t_last_c2s = t_conn;
-	bool after_334 = false, in_tls = false;
+	bool after_334 = false, in_tls = false, bdat_msg = false;
 	bool closed = false;
 	int close_dir = -1;
 	bool close_rst = false;
@@ -206,7 +208,7 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 	if (tl->dropped)
 		snprintf(why, whylen, "the timeline lost %llu events (a session this long is not replayed)",
 		         (unsigned long long)tl->dropped);
-	for (uint32_t i = 0; i < tl_count(tl) && !closed; i++) {
+	for (uint32_t i = 0; i < tl_count(tl); i++) {
 		const struct event *e = tl_at(tl, i);
 		double t = secs(e->ts);
 		switch (e->kind) {
@@ -235,13 +237,16 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 			if (!secret)
 				snprintf(line, sizeof(line), "%s", e->text);
 			struct cs_step *c = cs_new(dv, CS_LINE, t - t_last);
-			struct sv_step *st = sv_new(dv, after_334 ? "*" : verb, t);
+			struct sv_step *st = sv_new(dv, after_334 || !verb[0] ? "*" : verb, t);
 			if (!c || !st) {
 				snprintf(why, whylen, "more than %d commands", FC_MAX_STEPS);
 				return;
 			}
 			snprintf(c->line, sizeof(c->line), "%s", line);
+			if (!strcmp(verb, "MAIL") || !strcmp(verb, "RSET"))
+				bdat_msg = false;
 			if (!strcmp(verb, "BDAT") && !after_334) {
+				bdat_msg = true;
 				unsigned long long n = strtoull(e->text + 4, NULL, 10);
 				c->bytes = n;
 			}
@@ -252,6 +257,11 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 			break;
 		}
 		case EV_DATA_END: {
+			/* after BDAT chunks the end is already in the script */
+			if (bdat_msg) {
+				bdat_msg = false;
+				break;
+			}
 			struct cs_step *c = cs_new(dv, CS_BODY, t - t_last);
 			struct sv_step *st = sv_new(dv, ".", t);
 			if (!c || !st) {
@@ -291,7 +301,9 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 			t_last = t;
 			break;
 		case EV_STARTTLS:
-			if (e->code == 220) {
+			if (e->code == 220 && f->plaintext_smtp_after_tls) {
+				dv->plain_starttls = true;   /* a decrypted capture: the dialog goes on */
+			} else if (e->code == 220) {
 				if (!cs_new(dv, CS_STARTTLS, 0))
 					return;
 				in_tls = true;
@@ -299,6 +311,8 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 			break;
 		case EV_FIN:
 		case EV_RST:
+			if (closed)
+				break;   /* the first close says who ended it */
 			closed = true;
 			close_dir = e->dir;
 			close_rst = e->kind == EV_RST;
@@ -336,7 +350,8 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 			struct sv_step *st = &dv->sv[k];
 			if (st->code != 552)
 				continue;
-			if ((!strcmp(st->verb, ".") && sent > f->size_limit) || !strcmp(st->verb, "MAIL"))
+			if ((!strcmp(st->verb, ".") && sent > f->size_limit) || !strcmp(st->verb, "MAIL") ||
+			    !strcmp(st->verb, "BDAT"))
 				st->policy = true;
 		}
 	}
@@ -348,6 +363,10 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 		return;
 	}
 	if (close_dir == DIR_C2S) {
+		if (!dv->has_greeting) {
+			/* the server was still silent when the client gave up */
+			dv->greeting_delay = t_close - t_conn + 5.0;
+		}
 		struct cs_step *c = cs_new(dv, CS_CLOSE, t_close - t_last);
 		if (c)
 			c->rst = close_rst;
@@ -356,6 +375,11 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 	dv->client_waits = true;
 	const char *how = close_rst ? "rst" : "fin";
 	bool client_spoke_last = t_last_c2s > t_last_reply;
+	if (unpaired && unpaired->code == 421 && !strcmp(unpaired->enhanced, "4.4.2")) {
+		dv->idle_timeout = secs(unpaired->ts) - t_last_c2s;
+		dv->idle_action = "reply";
+		return;
+	}
 	if (f->in_body && !in_tls) {
 		/* cut mid-body: over the advertised limit it is the size policy */
 		uint64_t sent = dv->n_cs && dv->cs[dv->n_cs - 1].kind == CS_BODY ? dv->cs[dv->n_cs - 1].bytes : 0;
@@ -365,11 +389,6 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 			dv->cut_after = sent ? sent : 1;
 			dv->cut_how = how;
 		}
-		return;
-	}
-	if (unpaired && unpaired->code == 421 && !strcmp(unpaired->enhanced, "4.4.2")) {
-		dv->idle_timeout = secs(unpaired->ts) - t_last_c2s;
-		dv->idle_action = "reply";
 		return;
 	}
 	if (!client_spoke_last && last_sv != -2 && t_close - t_last_reply <= FC_REPLY_GAP_S) {
@@ -434,7 +453,10 @@ static void write_json(FILE *o, const char *file, const struct session_view *s, 
 	        (unsigned long long)s->id, cause_name(v->cause), verdict_phase_name(v->phase),
 	        close_kind_name(v->close), closed_by_name(v->closed_by));
 	fprintf(o, "  \"server\": {\n    \"listen\": %s,\n", dv->refused ? "false" : "true");
-	if (dv->has_greeting) {
+	if (dv->greeting_delay > 0) {
+		/* the server's own greeting, later than the client waited */
+		fprintf(o, "    \"greeting_delay\": %.3f,\n", dv->greeting_delay);
+	} else if (dv->has_greeting) {
 		fprintf(o, "    \"greeting\": ");
 		struct sv_step g = dv->greeting;
 		g.close = dv->greeting_close;
@@ -471,7 +493,7 @@ static void write_json(FILE *o, const char *file, const struct session_view *s, 
 			jstr(o, item);
 		}
 		fprintf(o, "]},\n");
-		fprintf(o, "    \"starttls\": %s,\n", (f->ext & SMTP_EXT_STARTTLS) ? "true" : "false");
+		fprintf(o, "    \"starttls\": %s,\n", (f->ext & SMTP_EXT_STARTTLS) && !dv->plain_starttls ? "true" : "false");
 	}
 	if (dv->max_size_set)
 		fprintf(o, "    \"max_size\": %llu,\n", (unsigned long long)dv->max_size);
@@ -552,6 +574,15 @@ static void on_session(void *ctx, const struct session_view *s, struct summary *
 		return;
 	}
 	derive(s, dv, ci->why_not, sizeof(ci->why_not));
+	enum cause k = ci->v.cause;
+	if (k == CAUSE_MIDDLEBOX_RESET || k == CAUSE_NETWORK_FAILURE || k == CAUSE_UNANSWERED)
+		snprintf(ci->why_not, sizeof(ci->why_not),
+		         "%s is the network's doing, not the server's or the client's: a replay on loopback "
+		         "cannot show it (use 'reproduce %s' as root: network namespaces)",
+		         cause_name(k), cause_name(k));
+	else if (s->capture_started_midstream || !s->fi->syn_seen)
+		snprintf(ci->why_not, sizeof(ci->why_not),
+		         "the capture starts in the middle of the session: its beginning is not in the file");
 	if (s->smtp->tls.handshake_done || s->smtp->implicit_tls)
 		snprintf(ci->why_not, sizeof(ci->why_not),
 		         "the dialog went on inside TLS (no key log): what the server said there is not in the file");

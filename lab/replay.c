@@ -399,6 +399,8 @@ int replay_main(int argc, char **argv)
 		p->idle_timeout = scaled(p->idle_timeout, speed, cap);
 	if (p->idle_timeout < 0.05)
 		p->idle_timeout = 0.05;
+	if (p->greeting_delay > 0)   /* still later than the client's scaled pauses */
+		p->greeting_delay = scaled(p->greeting_delay, speed, cap) + 2.0;
 	p->max_sessions = 1;
 	p->quiet = true;
 

@@ -263,6 +263,17 @@ static bool start_message(struct session *ss)
 	return true;
 }
 
+/* A profile answered 354 where the handler refused (the captured server
+ * accepted what ours does not, e.g. an address without angle brackets): the
+ * body is read as a body, through the same state entry as cmd_data. */
+void sess_begin_data(struct session *ss)
+{
+	if (!start_message(ss))
+		return;
+	ss->ds = DS_BOL;
+	sess_enter(ss, SS_DATA, PH_DATA);
+}
+
 static void cmd_data(struct session *ss, const char *a, size_t n)
 {
 	sess_enter(ss, ss->state, PH_DATA);

@@ -223,6 +223,13 @@ int profile_from_json(struct policy *p, const struct jsonr *j, int s, char *err,
 		}
 		p->no_tls = !b;
 	}
+	if ((m = jsonr_get(j, s, "greeting_delay")) >= 0) {
+		if (!jsonr_num(j, m, &d) || d < 0 || d > 3600) {
+			snprintf(err, errlen, "profile: server.greeting_delay must be seconds (0..3600)");
+			goto bad;
+		}
+		p->greeting_delay = d;
+	}
 	if ((m = jsonr_get(j, s, "max_errors")) >= 0) {
 		if (!jsonr_u64(j, m, &u) || u == 0 || u > 1000000) {
 			snprintf(err, errlen, "profile: server.max_errors must be a count >= 1");
@@ -274,6 +281,10 @@ static void do_close(struct session *ss, enum prof_close c)
 {
 	if (c == PC_NONE || ss->state == SS_DRAIN || ss->state == SS_DEAD)
 		return;
+	if (c == PC_RST)
+		sess_flush(ss);   /* the captured server's last reply went out before its RST */
+	if (ss->state == SS_DEAD)
+		return;
 	sess_server_close(ss, c == PC_RST ? CL_RST : CL_FIN);
 }
 
@@ -299,6 +310,8 @@ bool profile_greet(struct session *ss)
 void profile_before(struct session *ss, const char *l, size_t n)
 {
 	const struct srv_profile *pr = prof(ss);
+	if (ss->prof_step)
+		return;   /* a BDAT step being answered at its chunk's end */
 	ss->prof_ovr = NULL;
 	if (!pr || ss->prof_next >= pr->n_steps)
 		return;
@@ -318,6 +331,12 @@ void profile_before(struct session *ss, const char *l, size_t n)
 void profile_after(struct session *ss)
 {
 	const struct prof_reply *r = ss->prof_step;
+	if (r && ss->state == SS_BDAT) {
+		/* BDAT is answered after its octets: the step waits for them */
+		ss->prof_bdat = r;
+		ss->prof_step = ss->prof_ovr = NULL;
+		return;
+	}
 	ss->prof_step = NULL;
 	ss->prof_ovr = NULL;
 	if (!r || r->policy)
@@ -325,10 +344,20 @@ void profile_after(struct session *ss)
 	/* The state follows what the reply said, through sess_enter(). */
 	if (ss->state == SS_DATA && r->code != 354)
 		sess_enter(ss, SS_CMD, ss->phase);
+	else if (ss->state == SS_CMD && r->code == 354 && !strcasecmp(r->verb, "DATA"))
+		sess_begin_data(ss);
 	if ((ss->state == SS_AUTH_PLAIN || ss->state == SS_AUTH_USER || ss->state == SS_AUTH_PASS) &&
 	    r->code != 334)
 		sess_enter(ss, SS_CMD, ss->phase);
 	do_close(ss, r->close);
+}
+
+void profile_bdat_end(struct session *ss)
+{
+	if (!ss->prof_bdat)
+		return;
+	ss->prof_step = ss->prof_ovr = ss->prof_bdat;
+	ss->prof_bdat = NULL;
 }
 
 bool profile_ehlo(struct session *ss)

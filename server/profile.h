@@ -73,7 +73,8 @@ bool prof_close_parse(const char *s, enum prof_close *out);
 bool profile_greet(struct session *ss);                     /* true: greeting handled */
 void profile_before(struct session *ss, const char *l, size_t n);
 void profile_after(struct session *ss);
-bool profile_ehlo(struct session *ss);                      /* true: EHLO reply written */
+bool profile_ehlo(struct session *ss);
+void profile_bdat_end(struct session *ss);                  /* a chunk ended: its step now */                      /* true: EHLO reply written */
 /* Replaces the reply line being written; true when line/len were set. */
 bool profile_reply_line(struct session *ss, char *line, size_t cap, size_t *len);
 bool profile_body_cut(struct session *ss);                  /* true: the session was cut */

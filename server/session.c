@@ -149,7 +149,6 @@ void sess_server_close(struct session *ss, enum close_how how)
 	ss->in_len = 0;
 }
 
-static bool sess_flush(struct session *ss);
 
 void sess_shutdown(struct session *ss)
 {
@@ -183,7 +182,7 @@ static void client_closed(struct session *ss, enum close_how how)
 /* ---- writing ---- */
 
 /* Writes queued replies. Returns false when the session died. */
-static bool sess_flush(struct session *ss)
+bool sess_flush(struct session *ss)
 {
 	while (ss->fd >= 0 && ss->out_off < ss->out_len) {
 		long n;
@@ -433,6 +432,7 @@ size_t sess_bdat_consume(struct session *ss, const char *p, size_t n)
 	if (!ss->bdat_bad && size_cut(ss))
 		return take;
 	if (ss->bdat_left == 0) {
+		profile_bdat_end(ss);
 		sess_enter(ss, SS_CMD, ss->phase);
 		if (ss->bdat_bad) {
 			sess_reply(ss, 503, "5.5.1", "Error: need RCPT command");
@@ -442,6 +442,7 @@ size_t sess_bdat_consume(struct session *ss, const char *p, size_t n)
 		} else {
 			sess_reply(ss, 250, "2.0.0", "Ok: %llu bytes", (unsigned long long)ss->body_bytes);
 		}
+		profile_after(ss);
 	}
 	return take;
 }

@@ -227,6 +227,7 @@ struct session {
 	 * the reply it overrides (profile.h) */
 	unsigned prof_next;
 	const struct prof_reply *prof_step, *prof_ovr;
+	const struct prof_reply *prof_bdat;   /* a BDAT step answered when its chunk ends */
 
 	struct ssl_st *ssl;
 	bool tls_want_write;             /* an SSL call asked for writability */
@@ -323,6 +324,11 @@ void maildir_abort(int mdfd, int fd, const char *name);
  * each command and around the end of a message) */
 void env_after_command(struct session *ss);
 void env_message_end(struct session *ss, uint64_t body_bytes, bool accepted);
+/* session.c: writes queued replies now (non-blocking); false when the
+ * session died. */
+bool sess_flush(struct session *ss);
+/* commands.c: enter the body state as DATA's 354 does (a profile's 354). */
+void sess_begin_data(struct session *ss);
 /* session.c: the server is stopping; 421 4.3.2 then FIN to a live session. */
 void sess_shutdown(struct session *ss);
 
