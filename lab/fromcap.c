@@ -580,6 +580,13 @@ static void on_session(void *ctx, const struct session_view *s, struct summary *
 		         "%s is the network's doing, not the server's or the client's: a replay on loopback "
 		         "cannot show it (use 'reproduce %s' as root: network namespaces)",
 		         cause_name(k), cause_name(k));
+	else if (k == CAUSE_CAPTURE_INCOMPLETE)
+		snprintf(ci->why_not, sizeof(ci->why_not),
+		         "capture_incomplete: the capture itself hides how the session ended (cut, truncated or one-sided)");
+	else if (s->fi->dir[0].gap_bytes || s->fi->dir[1].gap_bytes)
+		snprintf(ci->why_not, sizeof(ci->why_not),
+		         "the capture lost %llu bytes of the dialog (gaps): what was said there is unknown",
+		         (unsigned long long)(s->fi->dir[0].gap_bytes + s->fi->dir[1].gap_bytes));
 	else if (s->capture_started_midstream || !s->fi->syn_seen)
 		snprintf(ci->why_not, sizeof(ci->why_not),
 		         "the capture starts in the middle of the session: its beginning is not in the file");
