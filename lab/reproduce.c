@@ -17,6 +17,7 @@
 #include "client.h"
 #include "labcap.h"
 #include "replay.h"
+#include "netfault.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -406,6 +407,13 @@ int reproduce_main(int argc, char **argv)
 			usage();
 			return 2;
 		}
+	}
+	if (cause && netfault_cause(cause)) {
+		if (!out) {
+			fprintf(stderr, "smtpsleuth: reproduce: missing -w OUT.pcap\n");
+			return 2;
+		}
+		return netfault_main(cause, out, log_path);
 	}
 	const struct scenario *sc = NULL;
 	for (size_t i = 0; cause && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
