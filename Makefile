@@ -12,7 +12,7 @@ CORPUS     ?= $(abspath ../shared/corpus)
 # chromium for the --html page's test) are installed too so `make test` runs
 # every test on a fresh machine.
 DEPS = build-essential cmake pkg-config libpcap-dev libndpi-dev check libsubunit-dev \
-       libssl-dev openssl python3 tshark tcpdump swaks jq clang chromium
+       libssl-dev openssl python3 tshark tcpdump swaks jq clang chromium iproute2 nftables ethtool
 BENCH_DEPS = postfix
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

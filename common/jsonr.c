@@ -202,8 +202,9 @@ static int parse_number(struct jp *p)
 		return fail(p, "bad number");
 	memcpy(digits, p->s + start, n);
 	digits[n] = 0;
-	if (digits[0] == '.' || (digits[0] == '-' && (n == 1 || digits[1] == '.')))
-		return fail(p, "bad number '%s'", digits);
+	const char *d0 = digits[0] == '-' ? digits + 1 : digits;
+	if (!(*d0 >= '0' && *d0 <= '9') || (d0[0] == '0' && d0[1] >= '0' && d0[1] <= '9'))
+		return fail(p, "bad number '%s' (no leading zeros; a digit first)", digits);
 	char *end;
 	errno = 0;
 	double v = strtod(digits, &end);
