@@ -300,7 +300,7 @@ bool profile_greet(struct session *ss)
 		if (pr->greeting.code == 554)
 			sess_enter(ss, SS_DENIED, PH_GREETING);
 	}
-	enum prof_close c = pr->has_greeting ? pr->greeting.close : pr->greeting.close;
+	enum prof_close c = pr->greeting.close;
 	if (pr->greeting.code >= 400 && c == PC_NONE && pr->greeting.code != 554)
 		c = PC_FIN;   /* a 421 greeting is followed by a close (RFC 5321 3.8) */
 	do_close(ss, c);
