@@ -68,7 +68,9 @@ struct derive {
 	const char *cut_how;
 	bool client_waits;      /* the server closed first: the client reads until it does */
 	bool plain_starttls;    /* STARTTLS 220, then plaintext (a capture decrypted before us) */
-	double greeting_delay;  /* the client gave up before a greeting that never came */
+	double greeting_delay;  /* the client gave up before a greeting that never came,
+	                           or talked before it (early_talker) */
+	bool early_talker;
 };
 
 static double secs(sl_time t)
@@ -216,6 +218,12 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 			dv->refused = true;
 			break;
 		case EV_GREETING: {
+			if (dv->n_cs && !dv->has_greeting) {
+				/* the client talked first: the server holds its greeting
+				 * as long, so the early lines reach it before */
+				dv->early_talker = true;
+				dv->greeting_delay = t - t_conn;
+			}
 			dv->has_greeting = true;
 			struct sv_step *g = &dv->greeting;
 			g->answered = true;
@@ -453,9 +461,10 @@ static void write_json(FILE *o, const char *file, const struct session_view *s, 
 	        (unsigned long long)s->id, cause_name(v->cause), verdict_phase_name(v->phase),
 	        close_kind_name(v->close), closed_by_name(v->closed_by));
 	fprintf(o, "  \"server\": {\n    \"listen\": %s,\n", dv->refused ? "false" : "true");
-	if (dv->greeting_delay > 0) {
-		/* the server's own greeting, later than the client waited */
+	if (dv->greeting_delay > 0)   /* the greeting comes after the client gave up or talked */
 		fprintf(o, "    \"greeting_delay\": %.3f,\n", dv->greeting_delay);
+	if (dv->greeting_delay > 0 && !dv->has_greeting) {
+		/* the server's own greeting, later than the client waited */
 	} else if (dv->has_greeting) {
 		fprintf(o, "    \"greeting\": ");
 		struct sv_step g = dv->greeting;
@@ -510,7 +519,7 @@ static void write_json(FILE *o, const char *file, const struct session_view *s, 
 		write_reply(o, &dv->sv[k], true);
 	}
 	fprintf(o, "\n    ]\n  },\n  \"client\": {\n    \"greeting\": %s,\n    \"wait_close\": %s,\n    \"script\": [",
-	        dv->has_greeting ? "true" : "false", dv->client_waits ? "true" : "false");
+	        dv->has_greeting && !dv->early_talker ? "true" : "false", dv->client_waits ? "true" : "false");
 	for (unsigned c = 0; c < dv->n_cs; c++) {
 		const struct cs_step *st = &dv->cs[c];
 		fprintf(o, "%s\n      {\"pause\": %.6f, ", c ? "," : "", st->pause);

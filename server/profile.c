@@ -364,7 +364,12 @@ bool profile_ehlo(struct session *ss)
 {
 	const struct srv_profile *pr = prof(ss);
 	const struct prof_reply *r = ss->prof_ovr;
-	if (!pr || !pr->has_ehlo || (r && (r->policy || r->code != 250)))
+	if (r && !r->policy && r->code != 250) {
+		/* the captured server refused EHLO: one line, the profile's */
+		sess_reply(ss, r->code, NULL, "%s", "");
+		return true;
+	}
+	if (!pr || !pr->has_ehlo || (r && r->policy))
 		return false;
 	ss->prof_ovr = NULL;
 	const struct policy *pol = ss->srv->pol;
