@@ -589,6 +589,10 @@ static void on_session(void *ctx, const struct session_view *s, struct summary *
 		         "%s is the network's doing, not the server's or the client's: a replay on loopback "
 		         "cannot show it (use 'reproduce %s' as root: network namespaces)",
 		         cause_name(k), cause_name(k));
+	else if (s->smtp->nocode_lines)
+		snprintf(ci->why_not, sizeof(ci->why_not),
+		         "the server sent %u line(s) without a reply code, which a profile cannot carry "
+		         "(every profile reply has a code 100..599)", s->smtp->nocode_lines);
 	else if (k == CAUSE_CAPTURE_INCOMPLETE)
 		snprintf(ci->why_not, sizeof(ci->why_not),
 		         "capture_incomplete: the capture itself hides how the session ended (cut, truncated or one-sided)");
