@@ -100,7 +100,16 @@ def main():
     m = re.search(r"^  cause\s+(\S+)\s+(\S+)", r.stdout, re.M)
     edit_ok = edit_ok and r.returncode == 1 and m and m.group(1) == "size_limit" and m.group(2) == "completed"
     print("edited profile (max_size 2000 -> 1000000): %s" % ("size_limit -> completed" if edit_ok else "FAILED\n" + r.stdout + r.stderr))
-    if not edit_ok or failed:
+    # Secrets: the AUTH line of captures/auth_failed.pcap keeps its mechanism,
+    # and a placeholder stands where the credentials were.
+    sec = os.path.join(tmp, "auth.json")
+    subprocess.run([BIN, "reproduce", "--from", os.path.join(SRC, "captures", "auth_failed.pcap"),
+                    "--profile-out", sec], capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    text = open(sec).read() if os.path.exists(sec) else ""
+    secret_ok = "AUTH PLAIN {secret}" in text and "AGFsaWNlAHdyb25nLXBhc3N3b3Jk" not in text \
+        and "wrong-password" not in text
+    print("AUTH credentials replaced by a placeholder in the profile: %s" % ("yes" if secret_ok else "NO"))
+    if not edit_ok or failed or not secret_ok:
         return 1
     return 0
 
