@@ -657,6 +657,14 @@ int fromcap_analyze(const char *file, uint64_t want_id, bool derive_it, struct c
 		return 1;
 	}
 	if (!want_id && ci->n_sessions > 1) {
+		/* sessions end in any order: list their ids in ascending order */
+		size_t kept = ci->n_sessions < SL_ARRAY_LEN(ci->ids) ? ci->n_sessions : SL_ARRAY_LEN(ci->ids);
+		for (size_t i = 1; i < kept; i++)
+			for (size_t k = i; k > 0 && ci->ids[k - 1] > ci->ids[k]; k--) {
+				uint64_t t = ci->ids[k];
+				ci->ids[k] = ci->ids[k - 1];
+				ci->ids[k - 1] = t;
+			}
 		int k = snprintf(err, errlen, "%s holds %u SMTP sessions; choose one with --session ID (ids:",
 		                 file, ci->n_sessions);
 		for (unsigned i = 0; i < ci->n_sessions && i < SL_ARRAY_LEN(ci->ids) && k > 0 && (size_t)k < errlen; i++)
