@@ -58,12 +58,15 @@ static int new_node(struct jp *p, enum jsonr_type t)
 	struct jsonr *j = p->j;
 	if (j->count >= JSONR_MAX_NODES)
 		return fail(p, "more than %d values (JSONR_MAX_NODES)", JSONR_MAX_NODES);
-	if (!j->n || (j->count & (j->count - 1)) == 0) {
-		size_t want = j->count ? (size_t)j->count * 2 : 16;
-		struct jsonr_node *nn = realloc(j->n, want * sizeof(*nn));
+	if (j->count == j->cap) {
+		int want = j->cap ? j->cap * 2 : 16;
+		if (want > JSONR_MAX_NODES)
+			want = JSONR_MAX_NODES;
+		struct jsonr_node *nn = realloc(j->n, (size_t)want * sizeof(*nn));
 		if (!nn)
 			return fail(p, "out of memory");
 		j->n = nn;
+		j->cap = want;
 	}
 	int i = j->count++;
 	j->n[i] = (struct jsonr_node){ .type = t, .key = -1, .child = -1, .next = -1, .str = -1 };

@@ -35,7 +35,7 @@ struct jsonr_node {
 
 struct jsonr {
 	struct jsonr_node *n;
-	int count;
+	int count, cap;
 	char *strs;       /* decoded strings, NUL-separated */
 	size_t strs_len, strs_cap;
 };

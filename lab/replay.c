@@ -424,6 +424,8 @@ int replay_main(int argc, char **argv)
 	if (listening) {
 		if (pipe(logp) < 0) {
 			fprintf(stderr, "smtpsleuth: reproduce: pipe: %s\n", strerror(errno));
+			pcap_dump_close(cap_.d);
+			pcap_close(cap_.p);
 			close(lfd);
 			goto fail;
 		}
@@ -441,6 +443,9 @@ int replay_main(int argc, char **argv)
 		close(logp[1]);
 		if (pid < 0) {
 			fprintf(stderr, "smtpsleuth: reproduce: fork: %s\n", strerror(errno));
+			close(logp[0]);
+			pcap_dump_close(cap_.d);
+			pcap_close(cap_.p);
 			close(lfd);
 			goto fail;
 		}
@@ -451,7 +456,10 @@ int replay_main(int argc, char **argv)
 		if (pid > 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
+			close(logp[0]);
 		}
+		pcap_dump_close(cap_.d);
+		pcap_close(cap_.p);
 		close(lfd);
 		goto fail;
 	}
