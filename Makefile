@@ -26,7 +26,7 @@ DEPS = build-essential cmake pkg-config libpcap-dev libndpi-dev check libsubunit
        libssl-dev zlib1g-dev \
        python3 openssl tshark wireshark-common tcpdump jq \
        swaks libnet-ssleay-perl libio-socket-ssl-perl \
-       iproute2 nftables procps util-linux curl ca-certificates \
+       iproute2 nftables ethtool procps util-linux curl ca-certificates \
        chromium fonts-liberation \
        clang libclang-rt-14-dev
 BENCH_DEPS = postfix time

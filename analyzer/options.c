@@ -71,6 +71,14 @@ const struct opt_def opt_table[] = {
 	/* reproduce */
 	{ "log", 0, OPT_KEY_OTHER, "FILE", OPT_SERVE | OPT_REPRODUCE, "the server's session log (default stderr)" },
 	{ "iface", 0, OPT_KEY_OTHER, "IF", OPT_REPRODUCE, "interface to capture on (default lo)" },
+	{ "from", 0, OPT_KEY_OTHER, "FILE", OPT_REPRODUCE,
+	  "rebuild one session of a capture: profile and client script derived, replayed, captured, compared (exit 0 same cause, 1 other, 3 cannot)" },
+	{ "session", 0, OPT_KEY_OTHER, "ID", OPT_REPRODUCE, "with --from: the session to rebuild" },
+	{ "profile-out", 0, OPT_KEY_OTHER, "P.json", OPT_REPRODUCE, "with --from: write the derived server profile (editable)" },
+	{ "speed", 0, OPT_KEY_OTHER, "X", OPT_REPRODUCE, "divide the captured pauses by X (default 1: real time)" },
+	{ "max-pause", 0, OPT_KEY_OTHER, "SECONDS", OPT_REPRODUCE, "cap each replayed pause (default 30)" },
+	{ "profile", 0, OPT_KEY_OTHER, "FILE.json", OPT_SERVE | OPT_REPRODUCE,
+	  "play a server profile (serve), or replay an edited profile and its script (reproduce)" },
 	{ "variant", 0, OPT_KEY_OTHER, "V", OPT_REPRODUCE,
 	  "size_limit: data|mail; rate_limited: conn|greylist|msgs; client_abort: fin|rst" },
 

@@ -15,6 +15,9 @@
 #include "server.h"
 #include "srv.h"
 #include "client.h"
+#include "labcap.h"
+#include "replay.h"
+#include "netfault.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -67,6 +70,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	"usage: smtpsleuth reproduce CAUSE -w OUT.pcap [--log FILE] [--json] [--variant V]\n"
+	"       smtpsleuth reproduce --from FILE [--session ID] -w OUT.pcap [--profile-out P.json] [--speed X]\n"
+	"       smtpsleuth reproduce --profile P.json -w OUT.pcap [--speed X]\n"
 	"                            [--iface IF] [serve policy options...]\n"
 	"causes:");
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
@@ -104,13 +109,6 @@ static int usage_error(const char *fmt, ...)
 
 /* ---- capture ---- */
 
-struct capture {
-	pcap_t *p;
-	pcap_dumper_t *d;
-	volatile int stop;
-	unsigned long packets;
-};
-
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	struct capture *c = (struct capture *)user;
@@ -118,7 +116,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	c->packets++;
 }
 
-static void *capture_loop(void *arg)
+void *capture_loop(void *arg)
 {
 	struct capture *c = arg;
 	int fd = pcap_get_selectable_fd(c->p);
@@ -134,7 +132,7 @@ static void *capture_loop(void *arg)
 	return NULL;
 }
 
-static int capture_open(struct capture *c, const char *iface, unsigned port, const char *out)
+int capture_open(struct capture *c, const char *iface, unsigned port, const char *out)
 {
 	char eb[PCAP_ERRBUF_SIZE] = "";
 	c->p = pcap_create(iface, eb);
@@ -190,7 +188,7 @@ struct target {
 	socklen_t sl;
 };
 
-static void sleep_s(double s)
+void sleep_s(double s)
 {
 	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
 	nanosleep(&ts, NULL);
@@ -388,7 +386,7 @@ static void run_server_child(char **argv, int argc, int lfd, int log_fd)
 /* A loopback socket on a free port (want = 0: any). It listens unless this
  * is connection_refused, where a bound socket that never listens reserves a
  * port on which the kernel answers SYN with RST. */
-static bool loopback_port(int *fd_out, unsigned *port, bool listening, unsigned want)
+bool loopback_port(int *fd_out, unsigned *port, bool listening, unsigned want)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (listening ? SOCK_NONBLOCK : 0), 0);
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
@@ -414,6 +412,9 @@ int reproduce_main(int argc, char **argv)
 	bool json = false;
 	char *extra[REPRO_MAX_ARGS];
 	int n_extra = 0;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--from") || !strcmp(argv[i], "--profile"))
+			return replay_main(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if ((!strcmp(a, "-w") || !strcmp(a, "--write")) && i + 1 < argc) out = argv[++i];
@@ -430,6 +431,13 @@ int reproduce_main(int argc, char **argv)
 		} else {
 			return usage_error("unexpected argument '%s'", a);
 		}
+	}
+	if (cause && netfault_cause(cause)) {
+		if (!out) {
+			fprintf(stderr, "smtpsleuth: reproduce: missing -w OUT.pcap\n");
+			return 2;
+		}
+		return netfault_main(cause, out, log_path);
 	}
 	const struct scenario *sc = NULL;
 	for (size_t i = 0; cause && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)

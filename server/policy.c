@@ -22,7 +22,9 @@ const char *policy_usage(void)
 {
 	return
 	"usage: smtpsleuth serve [--listen ADDR:PORT] [policy options]\n"
-	"  --listen ADDR:PORT        127.0.0.1:2525 by default; [::1]:2525 for IPv6\n"
+	"  --listen ADDR             PORT, :PORT (127.0.0.1), HOST:PORT or [V6]:PORT (default 127.0.0.1:2525)\n"
+	"  --profile FILE.json       play a captured server's replies and closes (docs/reproduce.md);\n"
+	"                            options after it override the knobs it sets\n"
 	"  --hostname NAME           name in the greeting (smtpsleuth.test)\n"
 	"  --max-size BYTES          advertise SIZE and enforce it (552 5.3.4)\n"
 	"  --size-action reply|close|reset   oversize DATA: 552 after the dot, FIN or RST mid-DATA\n"
@@ -75,20 +77,27 @@ void policy_free(struct policy *p)
 	free(p->users);
 	p->users = NULL;
 	p->n_users = 0;
+	profile_free(p->profile);
+	p->profile = NULL;
 }
 
 bool parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[128];
-	const char *colon;
+	const char *colon, *portp;
 	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
+	/* PORT and :PORT listen on the loopback address (safe by default) */
+	if (s[0] == ':' || (s[0] >= '0' && s[0] <= '9' && !strpbrk(s, ":."))) {
+		snprintf(host, sizeof(host), "127.0.0.1");
+		portp = s[0] == ':' ? s + 1 : s;
+	} else if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
 			return false;
 		memcpy(host, s + 1, (size_t)(rb - s - 1));
 		host[rb - s - 1] = 0;
 		colon = rb + 1;
+		portp = colon + 1;
 	} else {
 		colon = strchr(s, ':');
 		/* an IPv6 address needs brackets, or its last group reads as a port */
@@ -96,11 +105,12 @@ bool parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 			return false;
 		memcpy(host, s, (size_t)(colon - s));
 		host[colon - s] = 0;
+		portp = colon + 1;
 	}
 	char *end;
 	errno = 0;
-	unsigned long port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || port > 65535)
+	unsigned long port = strtoul(portp, &end, 10);
+	if (errno || *end || end == portp || port > 65535 || *portp < '0' || *portp > '9')
 		return false;
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -315,7 +325,7 @@ enum {
 	O_REJECT_RCPT, O_REJECT_SENDER, O_REJECT_CONTENT,
 	O_MAX_CONN_IP, O_MAX_CONNS, O_MAX_MSGS, O_MAX_RCPTS, O_GREYLIST, O_GREY_DELAY,
 	O_SHUTDOWN, O_GREET_DELAY, O_EARLY, O_REQ_TLS, O_NO_TLS, O_TLS_FAIL, O_CERT, O_KEY,
-	O_MAILDIR, O_LOG, O_JSON, O_MAX_SESSIONS, O_QUIET, O_HELP
+	O_MAILDIR, O_LOG, O_JSON, O_MAX_SESSIONS, O_QUIET, O_HELP, O_PROFILE
 };
 
 static const struct option long_opts[] = {
@@ -324,6 +334,7 @@ static const struct option long_opts[] = {
 	{"max-size", required_argument, 0, O_MAX_SIZE},
 	{"size-action", required_argument, 0, O_SIZE_ACTION},
 	{"users", required_argument, 0, O_USERS},
+	{"profile", required_argument, 0, O_PROFILE},
 	{"require-auth", no_argument, 0, O_REQ_AUTH},
 	{"max-auth-failures", required_argument, 0, O_MAX_AUTHF},
 	{"allow", required_argument, 0, O_ALLOW},
@@ -501,6 +512,13 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 			break;
 		}
 		case O_JSON: p->json = true; break;
+		case O_PROFILE: {
+			/* in argv order: options after --profile override its knobs */
+			int rc = profile_load(p, optarg, err, errlen);
+			if (rc)
+				return rc;
+			break;
+		}
 		case O_QUIET: p->quiet = true; break;
 		case O_HELP:
 			return -1;
@@ -516,5 +534,7 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 		USAGE_ERR("--cert and --key go together");
 	if (p->require_tls && p->no_tls)
 		USAGE_ERR("--require-tls and --no-tls contradict each other");
+	if (p->require_auth && !p->n_users)
+		USAGE_ERR("--require-auth needs --users FILE (without accounts no client could ever authenticate)");
 	return 0;
 }

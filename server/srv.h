@@ -27,6 +27,7 @@
 #include "numparse.h"
 #include "smtp_words.h"
 #include "verdict.h"
+#include "profile.h"
 
 #define SRV_MIN(a, b) ((a) < (b) ? (a) : (b))
 
@@ -118,6 +119,7 @@ struct policy {
 	bool json;
 	unsigned max_sessions;          /* exit after this many sessions; 0: run forever */
 	bool quiet;                     /* no startup line on stderr */
+	struct srv_profile *profile;    /* owned; --profile (profile.h), NULL when none */
 };
 
 /* Parses serve options from argv[1..]. On error writes a message into err and
@@ -212,6 +214,22 @@ struct session {
 	enum close_how close_how;
 	enum closer closed_by;
 	uint64_t bytes_in, bytes_out;
+
+	/* the envelope of the last transaction and the AUTH user tried, kept
+	 * for the log after the transaction is reset (envelope.c) */
+	char env_from[SRV_ADDR_MAX];
+	char env_rcpt[SRV_ADDR_MAX];     /* the first recipient accepted */
+	unsigned env_rcpts;
+	uint64_t env_size;               /* body bytes of the last message ended */
+	char queue_id[32];               /* of the last message accepted, "" if none */
+	char auth_tried[SRV_USER_MAX];
+	bool shutdown_said;              /* 421 4.3.2 sent because the server stopped */
+
+	/* --profile: the next step, the step of the command being served and
+	 * the reply it overrides (profile.h) */
+	unsigned prof_next;
+	const struct prof_reply *prof_step, *prof_ovr;
+	const struct prof_reply *prof_bdat;   /* a BDAT step answered when its chunk ends */
 
 	struct ssl_st *ssl;
 	bool tls_want_write;             /* an SSL call asked for writability */
@@ -312,6 +330,18 @@ bool maildir_write(int fd, const void *buf, size_t len);
 /* Moves tmp/NAME to new/NAME (atomic rename) and closes fd. */
 bool maildir_commit(int mdfd, int fd, const char *name);
 void maildir_abort(int mdfd, int fd, const char *name);
+
+/* envelope.c: keeps the transaction's envelope for the log (called after
+ * each command and around the end of a message) */
+void env_after_command(struct session *ss);
+void env_message_end(struct session *ss, uint64_t body_bytes, bool accepted);
+/* session.c: writes queued replies now (non-blocking); false when the
+ * session died. */
+bool sess_flush(struct session *ss);
+/* commands.c: enter the body state as DATA's 354 does (a profile's 354). */
+void sess_begin_data(struct session *ss);
+/* session.c: the server is stopping; 421 4.3.2 then FIN to a live session. */
+void sess_shutdown(struct session *ss);
 
 /* log.c */
 void srv_log_session(struct server *s, const struct session *ss);
