@@ -48,7 +48,7 @@ const struct opt_def opt_table[] = {
 	{ "json", 0, P(0), NULL, OPT_PIPELINE | OPT_SERVE | OPT_REPRODUCE,
 	  "JSON Lines (analyze/live: a session per line, then a summary; serve/reproduce: the server's log)" },
 	{ "transcript", 0, P(1), NULL, OPT_PIPELINE, "each session's dialog with times and frames (in the JSON with --json)" },
-	{ "extract", 0, P(2), "DIR", OPT_PIPELINE, "per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml in DIR" },
+	{ "extract", 0, P(2), "DIR", OPT_PIPELINE, "per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml (with a key log ID.tls.c2s, ID.tls.s2c) in DIR" },
 	{ "idle-threshold", 0, P(3), "SECONDS", OPT_PIPELINE, "silence that counts as an idle timeout (default 300)" },
 	{ "cause", 0, P(4), "LIST", OPT_PIPELINE, "report only these causes (comma-separated, any case)" },
 	{ "failures", 0, P(5), NULL, OPT_PIPELINE, "report only sessions whose cause is not 'completed'" },
@@ -59,6 +59,8 @@ const struct opt_def opt_table[] = {
 	{ "max-flows", 0, P(9), "N", OPT_PIPELINE, "flows tracked at once (default 1048576); the oldest idle is evicted" },
 	{ "flow-timeout", 0, P(10), "SECONDS", OPT_PIPELINE, "a flow without packets for this long is ended (default 600)" },
 	{ "reassembly-cap", 0, P(11), "BYTES", OPT_PIPELINE, "out-of-order bytes buffered in all flows (default 256M)" },
+	{ "tls-keylog", 0, P(12), "FILE", OPT_PIPELINE,
+	  "decrypt STARTTLS and implicit TLS with this NSS key log (default: $SSLKEYLOGFILE when set)" },
 
 	/* reproduce */
 	{ "log", 0, OPT_KEY_OTHER, "FILE", OPT_SERVE | OPT_REPRODUCE, "the server's session log (default stderr)" },

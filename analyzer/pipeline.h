@@ -18,6 +18,7 @@ struct pipeline_config {
 	struct diag_config diag;
 	struct report_opts report;
 	const char *extract_dir;    /* NULL = no extraction */
+	const char *tls_keylog;     /* --tls-keylog FILE; NULL: SSLKEYLOGFILE when set, else none */
 	bool progress;              /* progress line on stderr (analyze, large files, TTY) */
 };
 
@@ -47,7 +48,8 @@ void pipeline_config_default(struct pipeline_config *cfg);
 	{ "color", required_argument, NULL, PIPELINE_OPT_BASE + 8 }, \
 	{ "max-flows", required_argument, NULL, PIPELINE_OPT_BASE + 9 }, \
 	{ "flow-timeout", required_argument, NULL, PIPELINE_OPT_BASE + 10 }, \
-	{ "reassembly-cap", required_argument, NULL, PIPELINE_OPT_BASE + 11 }
+	{ "reassembly-cap", required_argument, NULL, PIPELINE_OPT_BASE + 11 }, \
+	{ "tls-keylog", required_argument, NULL, PIPELINE_OPT_BASE + 12 }
 #define PIPELINE_SHORT_OPTIONS "q"
 extern const char PIPELINE_OPTIONS_HELP[];
 

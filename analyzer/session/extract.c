@@ -27,7 +27,7 @@
 #define PCAP_MAGIC_NS 0xa1b23c4du
 #define PCAP_SNAPLEN  262144u
 
-enum xkind { XK_PCAP, XK_C2S, XK_S2C, XK_EML, XK__COUNT };
+enum xkind { XK_PCAP, XK_C2S, XK_S2C, XK_TLS_C2S, XK_TLS_S2C, XK_EML, XK__COUNT };
 
 struct extract_session {
 	struct extractor *x;
@@ -99,7 +99,7 @@ uint64_t extract_errors(const struct extractor *x)
 
 static void path_of(const struct extract_session *es, enum xkind k, uint32_t msg, char *buf, size_t len)
 {
-	static const char *const ext[] = { "pcap", "c2s", "s2c" };
+	static const char *const ext[] = { "pcap", "c2s", "s2c", "tls.c2s", "tls.s2c" };
 	if (k == XK_EML)
 		snprintf(buf, len, "%s/%" PRIu64 "-%" PRIu32 ".eml", es->x->dir, es->id, msg + 1);
 	else
@@ -241,6 +241,15 @@ void extract_stream(struct extract_session *es, enum sl_dir dir, const uint8_t *
 	if (!es || !n)
 		return;
 	FILE *f = file_for(es, dir == DIR_C2S ? XK_C2S : XK_S2C);
+	if (f && fwrite(b, 1, n, f) != n)
+		es->x->errors++;
+}
+
+void extract_tls_stream(struct extract_session *es, enum sl_dir dir, const uint8_t *b, size_t n)
+{
+	if (!es || !n)
+		return;
+	FILE *f = file_for(es, dir == DIR_C2S ? XK_TLS_C2S : XK_TLS_S2C);
 	if (f && fwrite(b, 1, n, f) != n)
 		es->x->errors++;
 }

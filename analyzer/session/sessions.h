@@ -16,9 +16,12 @@
 #include "session_view.h"
 #include "summary.h"
 
+struct keylog;
+
 struct sessions_config {
 	struct engine_config engine;
 	const char *extract_dir;    /* NULL = no extraction */
+	const struct keylog *keylog;    /* --tls-keylog: decrypt TLS (tls_session.c); NULL = no; the caller owns it */
 };
 
 /* The engine's defaults, with the mail ports for guessing roles. */
