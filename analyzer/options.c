@@ -59,12 +59,14 @@ const struct opt_def opt_table[] = {
 	{ "max-flows", 0, P(9), "N", OPT_PIPELINE, "flows tracked at once (default 1048576); the oldest idle is evicted" },
 	{ "flow-timeout", 0, P(10), "SECONDS", OPT_PIPELINE, "a flow without packets for this long is ended (default 600)" },
 	{ "reassembly-cap", 0, P(11), "BYTES", OPT_PIPELINE, "out-of-order bytes buffered in all flows (default 256M)" },
-	{ "tls-keylog", 0, P(12), "FILE", OPT_PIPELINE,
-	  "decrypt STARTTLS and implicit TLS with this NSS key log (default: $SSLKEYLOGFILE when set)" },
+	{ "tls-keylog", 0, P(12), "FILE", OPT_PIPELINE | OPT_SERVE,
+	  "analyze/live: decrypt TLS with this NSS key log (default $SSLKEYLOGFILE); serve: append its TLS keys to FILE" },
 
 	/* reproduce */
 	{ "log", 0, OPT_KEY_OTHER, "FILE", OPT_SERVE | OPT_REPRODUCE, "the server's session log (default stderr)" },
 	{ "iface", 0, OPT_KEY_OTHER, "IF", OPT_REPRODUCE, "interface to capture on (default lo)" },
+	{ "tls", 0, OPT_KEY_OTHER, NULL, OPT_REPRODUCE,
+	  "play the dialog inside STARTTLS; the server's key log goes to OUT.keys beside OUT.pcap" },
 	{ "variant", 0, OPT_KEY_OTHER, "V", OPT_REPRODUCE,
 	  "size_limit: data|mail; rate_limited: conn|greylist|msgs; client_abort: fin|rst" },
 
