@@ -34,6 +34,12 @@ SCENARIOS=(
   "recipient_rejected|recipient_rejected"
   "content_rejected|content_rejected"
   "connection_refused|connection_refused"
+  # inside STARTTLS: reproduce --tls writes NAME.keys (the server's TLS key
+  # log) beside NAME.pcap; analyze them with --tls-keylog NAME.keys
+  "tls_completed|completed --tls"
+  "tls_auth_failed|auth_failed --tls"
+  "tls_size_limit|size_limit --tls"
+  "tls_idle_timeout|idle_timeout --tls"
 )
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
@@ -46,6 +52,8 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
   echo "bundled server's own log line for each session (NAME.log beside the capture): the"
   echo "cause the server enforced. The analyzer's verdict on the capture must match it."
   echo "connection_refused has no server: the kernel answers the SYN with RST."
+  echo "The tls_* captures were played inside STARTTLS (reproduce --tls); NAME.keys beside"
+  echo "NAME.pcap is the server's TLS key log: analyze them with --tls-keylog NAME.keys."
   echo
   echo "| file | reproduce | session (client port) | cause | closed_by | close | phase | reply |"
   echo "|---|---|---|---|---|---|---|---|"
