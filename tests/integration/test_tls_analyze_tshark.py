@@ -19,8 +19,10 @@ line). The captures:
 For each, also: every session was decrypted, no master or traffic secret of
 the key log appears in any output (text, JSON with transcript, transcript,
 HTML page, --extract files), the extracted ID.tls.c2s/ID.tls.s2c hold the
-plaintext while ID.c2s/ID.s2c stay the wire bytes, and a key log whose
-secrets are altered gives `encrypted` with "keys did not match" (exit 0).
+plaintext while ID.c2s/ID.s2c stay the wire bytes, a key log whose
+secrets are altered gives `encrypted` with "keys did not match" (exit 0),
+and a gap inside TLS ends decryption of that direction only (status `gap`),
+with nothing read after it.
 
 Skips (77) without tshark."""
 import glob
@@ -276,6 +278,31 @@ def made_captures(c, d):
 
 with tempfile.TemporaryDirectory() as d:
     made_captures(c, d)
+
+# a gap inside TLS: the client's frame carrying RCPT is removed. Decryption of
+# the client direction ends there ("gap"), the server's goes on; nothing of
+# the client after the gap is read (no garbage), the gap is in the transcript.
+if shutil.which("editcap"):
+    with tempfile.TemporaryDirectory() as d:
+        cap = os.path.join(src, "captures", "tls_completed")
+        p = subprocess.run(["tshark", "-r", cap + ".pcap", "-o", "tls.keylog_file:" + cap + ".keys",
+                            "-Y", 'smtp.req.command == "RCPT"', "-T", "fields", "-e", "frame.number"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True)
+        frames = p.stdout.decode().split()
+        cut = os.path.join(d, "gap.pcap")
+        subprocess.run(["editcap", cap + ".pcap", cut, frames[0]], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rc, cmds, codes, sessions, _ = ours(cut, cap + ".keys")
+        c.eq("gap inside TLS: exit status", rc, 0)
+        dec = sessions[0]["smtp"]["tls"]["decryption"]
+        c.eq("gap inside TLS: client direction ends as gap", dec["client"], "gap")
+        c.eq("gap inside TLS: server direction still decrypted", dec["server"], "decrypting")
+        c.eq("gap inside TLS: the client's commands up to the gap, none after",
+             cmds, ["EHLO", "STAR", "EHLO", "MAIL"])
+        tr = [t["line"] for t in sessions[0]["transcript"]]
+        c.true("gap inside TLS: the gap is shown", any("not captured" in t for t in tr), tr)
+else:
+    print("no editcap: the gap inside TLS is not checked")
 
 ws = os.path.join(corpus, "wsnotes-smtp2525-starttls.pcapng") if corpus else ""
 if ws and os.path.exists(ws):
