@@ -67,7 +67,7 @@ struct session {
 	struct smtp *smtp;              /* NULL once we stopped dissecting */
 	struct timeline tl;
 	struct extract_session *xs;
-	struct tlss *tls;        /* --tls-keylog: decryption (tls_session.c); NULL without */
+	struct tlss *tls;               /* --tls-keylog: decryption (tls_session.c); NULL without */
 	bool starttls_signalled;
 	bool midstream;
 	bool not_smtp;                  /* we gave up on SMTP for this flow */
