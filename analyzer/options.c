@@ -54,7 +54,7 @@ const struct opt_def opt_table[] = {
 	{ "json", 0, P(0), NULL, OPT_PIPELINE | OPT_SERVE | OPT_REPRODUCE,
 	  "JSON Lines (analyze/live: a session per line, then a summary; serve/reproduce: the server's log)" },
 	{ "transcript", 0, P(1), NULL, OPT_PIPELINE, "each session's dialog with times and frames (in the JSON with --json)" },
-	{ "extract", 0, P(2), "DIR", OPT_PIPELINE, "per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml in DIR" },
+	{ "extract", 0, P(2), "DIR", OPT_PIPELINE, "per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml (with a key log ID.tls.c2s, ID.tls.s2c) in DIR" },
 	{ "json-format", 0, P(13), "native|ecs", OPT_PIPELINE, "JSON field names: ours (default) or Elastic Common Schema; implies --json" },
 	{ "force", 0, P(12), NULL, OPT_PIPELINE, "with --extract: replace regular files already in DIR (a link is never followed or replaced)" },
 	{ "idle-threshold", 0, P(3), "SECONDS", OPT_PIPELINE, "silence that counts as an idle timeout (default 300)" },
@@ -67,6 +67,8 @@ const struct opt_def opt_table[] = {
 	{ "max-flows", 0, P(9), "N", OPT_PIPELINE, "flows tracked at once (default 1048576); the oldest idle is evicted" },
 	{ "flow-timeout", 0, P(10), "SECONDS", OPT_PIPELINE, "a flow without packets for this long is ended (default 600)" },
 	{ "reassembly-cap", 0, P(11), "BYTES", OPT_PIPELINE, "out-of-order bytes buffered in all flows (default 256M)" },
+	{ "tls-keylog", 0, P(14), "FILE", OPT_PIPELINE | OPT_SERVE,
+	  "analyze/live: decrypt TLS with this NSS key log (default $SSLKEYLOGFILE); serve: append its TLS keys to FILE" },
 
 	/* reproduce */
 	{ "log", 0, OPT_KEY_OTHER, "FILE", OPT_SERVE | OPT_REPRODUCE, "the server's session log (default stderr)" },
@@ -79,6 +81,8 @@ const struct opt_def opt_table[] = {
 	{ "max-pause", 0, OPT_KEY_OTHER, "SECONDS", OPT_REPRODUCE, "cap each replayed pause (default 30)" },
 	{ "profile", 0, OPT_KEY_OTHER, "FILE.json", OPT_SERVE | OPT_REPRODUCE,
 	  "play a server profile (serve), or replay an edited profile and its script (reproduce)" },
+	{ "tls", 0, OPT_KEY_OTHER, NULL, OPT_REPRODUCE,
+	  "play the dialog inside STARTTLS; the server's key log goes to OUT.keys beside OUT.pcap" },
 	{ "variant", 0, OPT_KEY_OTHER, "V", OPT_REPRODUCE,
 	  "size_limit: data|mail; rate_limited: conn|greylist|msgs; client_abort: fin|rst" },
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keylog.h"
 #include "numparse.h"
 #include "sessions.h"
 
@@ -21,6 +22,8 @@ struct pipeline {
 	struct pipeline_config cfg;
 	struct sessions *ss;
 	struct reporter *rep;
+	struct keylog *kl;              /* --tls-keylog / SSLKEYLOGFILE, NULL when none */
+	char kl_source[16];
 	bool finished;
 };
 
@@ -39,7 +42,8 @@ const char PIPELINE_OPTIONS_HELP[] =
 	"  --color auto|always|never  ANSI colour in the text report (default auto: on a TTY)\n"
 	"  --max-flows N          flows tracked at once; older idle flows are evicted (default 1048576)\n"
 	"  --flow-timeout SEC     a flow without packets for this long is ended (default 600)\n"
-	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n";
+	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n"
+	"  --tls-keylog FILE      decrypt TLS with this NSS key log (default: $SSLKEYLOGFILE)\n";
 
 void pipeline_config_default(struct pipeline_config *cfg)
 {
@@ -178,6 +182,9 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		}
 		cfg->report.json = true;
 		return 1;
+	case PIPELINE_OPT_BASE + 14:
+		cfg->tls_keylog = arg;
+		return 1;
 	}
 	return 0;
 }
@@ -202,6 +209,37 @@ static void on_session(void *ctx, const struct session_view *v, struct summary *
 	}
 }
 
+/* The key log, read once: --tls-keylog FILE (an error stops the command),
+ * else SSLKEYLOGFILE when set (a file that cannot be read is said on stderr
+ * and the analysis goes on without). */
+static bool load_keylog(struct pipeline *pl, char *err, size_t errlen)
+{
+	const char *path = pl->cfg.tls_keylog, *env = getenv("SSLKEYLOGFILE");
+	const char *source = "option";
+	if (!path && env && *env) {
+		path = env;
+		source = "SSLKEYLOGFILE";
+	}
+	if (!path)
+		return true;
+	char why[512];
+	pl->kl = keylog_new();
+	if (!pl->kl || !keylog_load_file(pl->kl, path, why, sizeof(why))) {
+		if (!pl->kl)
+			snprintf(why, sizeof(why), "out of memory");
+		keylog_free(pl->kl);
+		pl->kl = NULL;
+		if (pl->cfg.tls_keylog) {
+			snprintf(err, errlen, "--tls-keylog: %s", why);
+			return false;
+		}
+		fprintf(stderr, "smtpsleuth: SSLKEYLOGFILE: %s; TLS is not decrypted\n", why);
+		return true;
+	}
+	snprintf(pl->kl_source, sizeof(pl->kl_source), "%s", source);
+	return true;
+}
+
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size_t errlen)
 {
 	struct pipeline *pl = calloc(1, sizeof(*pl));
@@ -217,8 +255,10 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (!load_keylog(pl, err, errlen))
+		goto fail;
 	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir,
-				      .extract_force = cfg->extract_force,
+				      .extract_force = cfg->extract_force, .keylog = pl->kl,
 				      .shard_k = cfg->shard_k, .shard_n = cfg->shard_n };
 	pl->cfg.report.shard_k = cfg->shard_k;
 	pl->cfg.report.shard_n = cfg->shard_n;
@@ -278,8 +318,22 @@ void pipeline_finish(struct pipeline *p)
 		return;
 	p->finished = true;
 	sessions_finish(p->ss);
-	if (!p->cfg.no_summary)
-		reporter_summary(p->rep, sessions_summary(p->ss));
+	if (p->cfg.no_summary)
+		return;
+	if (p->kl) {
+		struct summary *sum = malloc(sizeof(*sum));
+		if (sum) {
+			*sum = *sessions_summary(p->ss);
+			snprintf(sum->tls_keylog.source, sizeof(sum->tls_keylog.source), "%s", p->kl_source);
+			sum->tls_keylog.entries = keylog_stats(p->kl)->entries;
+			sum->tls_keylog.malformed = keylog_stats(p->kl)->malformed;
+			reporter_summary(p->rep, sum);
+			free(sum);
+			fflush(p->cfg.report.out);
+			return;
+		}
+	}
+	reporter_summary(p->rep, sessions_summary(p->ss));
 	fflush(p->cfg.report.out);
 }
 
@@ -294,6 +348,7 @@ void pipeline_free(struct pipeline *p)
 		return;
 	/* The sessions go first: freeing them unfinished reports nothing. */
 	sessions_free(p->ss);
+	keylog_free(p->kl);
 	reporter_free(p->rep);
 	free(p);
 }

@@ -20,6 +20,7 @@ struct pipeline_config {
 	struct report_opts report;
 	const char *extract_dir;    /* NULL = no extraction */
 	bool extract_force;         /* --force: replace regular files already in extract_dir */
+	const char *tls_keylog;     /* --tls-keylog FILE; NULL: SSLKEYLOGFILE when set, else none */
 	bool progress;              /* progress line on stderr (analyze, large files, TTY) */
 	/* Called for every SMTP session after its diagnosis, before it is
 	 * reported: may change the verdict and set v->extra; false keeps the
@@ -63,7 +64,8 @@ void pipeline_config_default(struct pipeline_config *cfg);
 	{ "flow-timeout", required_argument, NULL, PIPELINE_OPT_BASE + 10 }, \
 	{ "reassembly-cap", required_argument, NULL, PIPELINE_OPT_BASE + 11 }, \
 	{ "force", no_argument, NULL, PIPELINE_OPT_BASE + 12 }, \
-	{ "json-format", required_argument, NULL, PIPELINE_OPT_BASE + 13 }
+	{ "json-format", required_argument, NULL, PIPELINE_OPT_BASE + 13 }, \
+	{ "tls-keylog", required_argument, NULL, PIPELINE_OPT_BASE + 14 }
 #define PIPELINE_SHORT_OPTIONS "q"
 extern const char PIPELINE_OPTIONS_HELP[];
 

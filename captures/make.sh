@@ -41,6 +41,12 @@ SCENARIOS=(
   "middlebox_reset|middlebox_reset"
   "network_failure|network_failure"
   "capture_incomplete|capture_incomplete"
+  # inside STARTTLS: reproduce --tls writes NAME.keys (the server's TLS key
+  # log) beside NAME.pcap; analyze them with --tls-keylog NAME.keys
+  "tls_completed|completed --tls"
+  "tls_auth_failed|auth_failed --tls"
+  "tls_size_limit|size_limit --tls"
+  "tls_idle_timeout|idle_timeout --tls"
 )
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
@@ -57,6 +63,8 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
   echo "the network: three namespaces (client, router, server; 192.0.2.0/24 and"
   echo "198.51.100.0/24) with an nftables rule on the router (lab/netfault.c); their .log"
   echo "line states the expected verdict."
+  echo "The tls_* captures were played inside STARTTLS (reproduce --tls); NAME.keys beside"
+  echo "NAME.pcap is the server's TLS key log: analyze them with --tls-keylog NAME.keys."
   echo
   echo "| file | reproduce | session (client port) | cause | closed_by | close | phase | reply |"
   echo "|---|---|---|---|---|---|---|---|"

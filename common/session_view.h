@@ -16,6 +16,21 @@
 #include "timeline.h"
 
 #define SESSION_MAX_RISKS 16
+#define SESSION_TLS_KEYS_MAX 5
+
+/* TLS decryption with a key log (--tls-keylog, SSLKEYLOGFILE), filled by the
+ * session glue (analyzer/session/tls_session.c). No key material here: the
+ * labels of the key log lines used and the line that would decrypt the
+ * session are a label and the (public) client random. */
+struct session_tls {
+	bool decrypted;                 /* application data was decrypted and read as SMTP */
+	const char *keys[SESSION_TLS_KEYS_MAX]; /* key log labels used ("CLIENT_RANDOM", ...) */
+	uint32_t n_keys;
+	const char *status[2];          /* per direction (enum sl_dir): tlsd_status_name() */
+	uint64_t app_bytes[2];          /* plaintext bytes read as SMTP per direction */
+	const char *cipher;             /* IANA name, NULL when unknown */
+	char wanted[128];               /* "LABEL <client random>" that would decrypt it, "" when none */
+};
 
 /* Facts another module adds to a session's report: the `path` object of
  * `analyze --pair`. json writes one JSON value (after "key":), text writes
@@ -54,6 +69,8 @@ struct session_view {
 	char community_id[COMMUNITY_ID_STRLEN]; /* Community ID v1, seed 0; "" if unknown */
 	uint64_t seq;                   /* 1-based rank of this flow's end among all flows' ends
 	                                   (= the order of output); shard runs tag sessions with it */
+	/* Non-NULL when a key log was given and the session went into TLS. */
+	const struct session_tls *tls_dec;
 };
 
 #endif

@@ -39,6 +39,13 @@ struct summary {
 	char errors[SUMMARY_MAX_ERRORS][256];
 	uint32_t n_errors;
 	uint64_t errors_total;
+	/* --tls-keylog or SSLKEYLOGFILE: where the key log came from ("option",
+	 * "SSLKEYLOGFILE"; "" when none), its client randoms and malformed lines.
+	 * Never a path's contents. */
+	struct {
+		char source[16];
+		uint64_t entries, malformed;
+	} tls_keylog;
 	char interrupted[16];           /* "SIGINT"/"SIGTERM" when a signal ended the analysis, else "" */
 	uint64_t bad_timestamps;        /* records whose time cannot be right (engine_stats) */
 	bool extract_on;                /* --extract was given */

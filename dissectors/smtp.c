@@ -808,6 +808,19 @@ static size_t client_tls(struct smtp *s, const uint8_t *b, size_t n, const struc
 	return n;
 }
 
+/* A re-entered side's wire bytes (or gap): TLS records for the record
+ * reader and the tap; the plaintext comes back through smtp_tls_plain. */
+static void inner_wire(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, uint64_t gap,
+		       const struct seg_meta *m)
+{
+	if (b)
+		tls_data(s->tls, dir, b, n, m);
+	else
+		tls_gap(s->tls, dir, gap);
+	if (s->tls_tap)
+		s->tls_tap(s->tls_tap_ctx, dir, b, n, gap);
+}
+
 /* ---- the face ------------------------------------------------------- */
 
 void smtp_data(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, const struct seg_meta *m)
@@ -818,22 +831,26 @@ void smtp_data(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, cons
 		s->f.c2s_bytes += n;
 		s->f.last_c2s_ts = m->ts;
 		s->f.last_c2s_frame = m->frame;
-		smtp_client_feed(s, b, n, m);
+		if (s->tls_inner[dir])
+			inner_wire(s, dir, b, n, 0, m);
+		else
+			smtp_client_feed(s, b, n, m);
 		s->c_seen = true;
 	} else {
 		s->f.s2c_bytes += n;
 		s->f.last_s2c_ts = m->ts;
 		s->f.last_s2c_frame = m->frame;
 		s->s_seen = true;
-		smtp_server_feed(s, b, n, m);
+		if (s->tls_inner[dir])
+			inner_wire(s, dir, b, n, 0, m);
+		else
+			smtp_server_feed(s, b, n, m);
 	}
 	update_phase(s);
 }
 
-void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_meta *m)
+static void gap_modes(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_meta *m)
 {
-	if (!s || len == 0)
-		return;
 	if (dir == DIR_C2S) {
 		if (s->cm == C_GATED)
 			gate_assume(s, m, "gap");
@@ -883,6 +900,51 @@ void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_me
 			sline_gap(&s->line[DIR_S2C]);
 		}
 	}
+}
+
+void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_meta *m)
+{
+	if (!s || len == 0)
+		return;
+	if (s->tls_inner[dir])
+		inner_wire(s, dir, NULL, 0, len, m);
+	else
+		gap_modes(s, dir, len, m);
+	update_phase(s);
+}
+
+/* ---- re-entry: decrypted TLS read as SMTP ---------------------------- */
+
+bool smtp_tls_inner(const struct smtp *s, enum sl_dir dir)
+{
+	return s && s->tls_inner[dir];
+}
+
+void smtp_tls_plain(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, uint64_t gap,
+		    const struct seg_meta *m)
+{
+	if (!s || (b && !n) || (!b && !gap))
+		return;
+	if (!s->tls_inner[dir]) {
+		/* Only a side that is reading TLS records re-enters; one that
+		 * went on in plaintext (or died) keeps its reading. */
+		if (dir == DIR_C2S ? s->cm != C_TLS : s->sm != S_TLS)
+			return;
+		s->tls_inner[dir] = true;
+		sline_reset(&s->line[dir]);
+		if (dir == DIR_C2S) {
+			s->c_first_line_done = true;
+			smtp_client_enter(s, C_CMD, m);
+		} else {
+			smtp_server_enter(s, S_LINES, m);
+		}
+	}
+	if (!b)
+		gap_modes(s, dir, gap, m);
+	else if (dir == DIR_C2S)
+		smtp_client_feed(s, b, n, m);
+	else
+		smtp_server_feed(s, b, n, m);
 	update_phase(s);
 }
 

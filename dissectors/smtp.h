@@ -36,6 +36,17 @@ struct smtp;
 struct smtp *smtp_new(struct timeline *tl);
 void smtp_set_body_sink(struct smtp *s, smtp_body_fn fn, void *ctx);
 void smtp_set_tls_tap(struct smtp *s, smtp_tls_fn fn, void *ctx);
+/* Re-entry: the decrypted application data of one TLS direction, read as
+ * SMTP from the point TLS started, as if it had been on the wire. From the
+ * first call on, that direction's wire bytes only go to the TLS record reader
+ * and the tap. Never call it from inside the tap (queue the plaintext and
+ * hand it over once smtp_data/smtp_gap returned); does nothing unless that
+ * direction is reading TLS (or already re-entered). b == NULL: `gap`
+ * plaintext bytes are lost (decryption of that direction ended). */
+void smtp_tls_plain(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, uint64_t gap,
+		    const struct seg_meta *m);
+/* Has that direction re-entered (smtp_tls_plain was called for it)? */
+bool smtp_tls_inner(const struct smtp *s, enum sl_dir dir);
 void smtp_data(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, const struct seg_meta *m);
 void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_meta *m);
 /* The direction was closed (FIN or RST): flush a partial line. */

@@ -166,6 +166,9 @@ struct smtp {
 	struct tls *tls;
 	bool tls_checked[2];            /* first bytes after the switch were looked at */
 	bool tls_plain_smtp[2];         /* that side went on with SMTP lines */
+	bool tls_inner[2];              /* that side's TLS is decrypted (smtp_tls_plain): its wire
+	                                   bytes go to the TLS reader and the tap only, and its
+	                                   reading mode reads the plaintext */
 
 	/* tunnel prelude */
 	uint8_t tun_buf[2][SMTP_TUNNEL_MAX];

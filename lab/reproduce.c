@@ -72,7 +72,7 @@ static void usage(FILE *f)
 	"usage: smtpsleuth reproduce CAUSE -w OUT.pcap [--log FILE] [--json] [--variant V]\n"
 	"       smtpsleuth reproduce --from FILE [--session ID] -w OUT.pcap [--profile-out P.json] [--speed X]\n"
 	"       smtpsleuth reproduce --profile P.json -w OUT.pcap [--speed X]\n"
-	"                            [--iface IF] [serve policy options...]\n"
+	"                            [--iface IF] [--tls] [serve policy options...]\n"
 	"causes:");
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		fprintf(f, " %s", scenarios[i].cause);
@@ -80,7 +80,9 @@ static void usage(FILE *f)
 	"variants: size_limit: data (default) | mail (SIZE= refused at MAIL);\n"
 	"          rate_limited: conn (default) | greylist | msgs;  client_abort: fin | rst\n"
 	"serve options are passed to the server, e.g. --size-action reset, --deny-action close,\n"
-	"--idle-action close, --tls-fail abort\n");
+	"--idle-action close, --tls-fail abort\n"
+	"--tls: after EHLO, STARTTLS and the rest inside TLS; the server's key log is\n"
+	"written to OUT.keys beside OUT.pcap (analyze --tls-keylog OUT.keys OUT.pcap)\n");
 }
 
 /* The causes reproduce knows, comma-separated, for messages. */
@@ -216,11 +218,17 @@ static void wait_close(struct cl *c, double timeout)
 	cl_close(c, false);
 }
 
+/* --tls: the dialog after EHLO goes on inside STARTTLS (the server writes
+ * its keys to OUT.keys). */
+static bool use_tls;
+
 static bool hello(struct cl *c)
 {
 	if (cl_reply(c, 5.0) != 220)
 		return false;
-	return cl_cmd(c, "EHLO client.example.test") == 250;
+	if (cl_cmd(c, "EHLO client.example.test") != 250)
+		return false;
+	return !use_tls || cl_starttls(c, "EHLO client.example.test");
 }
 
 static const char message[] =
@@ -422,6 +430,7 @@ int reproduce_main(int argc, char **argv)
 		else if (!strcmp(a, "--iface") && i + 1 < argc) iface = argv[++i];
 		else if (!strcmp(a, "--variant") && i + 1 < argc) vname = argv[++i];
 		else if (!strcmp(a, "--json")) json = true;
+		else if (!strcmp(a, "--tls")) use_tls = true;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
 		else if (a[0] != '-' && !cause) cause = a;
 		else if (a[0] == '-' && n_extra + 2 < REPRO_MAX_ARGS) {
@@ -450,6 +459,21 @@ int reproduce_main(int argc, char **argv)
 	cause = sc->cause;
 	if (!out)
 		return usage_error("missing -w OUT.pcap");
+	/* --tls: the server's key log OUT.keys beside OUT.pcap, made afresh */
+	char keys[4096] = "";
+	if (use_tls) {
+		static const char *const plain_only[] = { "connection_refused", "ip_filtered", "server_unavailable",
+							   "tls_required", "tls_failed", "rate_limited" };
+		for (size_t i = 0; i < sizeof(plain_only) / sizeof(plain_only[0]); i++)
+			if (!strcmp(cause, plain_only[i]))
+				return usage_error("--tls: %s is not played inside TLS", cause);
+		size_t ol = strlen(out);
+		int kl = ol > 5 && !strcmp(out + ol - 5, ".pcap") ? (int)(ol - 5) : (int)ol;
+		if (snprintf(keys, sizeof(keys), "%.*s.keys", kl, out) >= (int)sizeof(keys))
+			return usage_error("-w: name too long");
+		unlink(keys);
+		signal(SIGPIPE, SIG_IGN);       /* SSL_write to a server that closed */
+	}
 	enum variant v = V_DEFAULT;
 	if (vname) {
 		if (!strcmp(vname, "mail") && !strcmp(cause, "size_limit")) v = V_MAIL;
@@ -514,6 +538,10 @@ int reproduce_main(int argc, char **argv)
 			sargv[sargc++] = extra[i];
 		if (json)
 			sargv[sargc++] = "--json";
+		if (use_tls) {
+			sargv[sargc++] = "--tls-keylog";
+			sargv[sargc++] = keys;
+		}
 	}
 	sargv[sargc] = NULL;
 	unsigned expect = (v == V_GREYLIST || v == V_MSGS) ? 1 : sc->sessions;

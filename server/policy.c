@@ -49,6 +49,7 @@ const char *policy_usage(void)
 	"  --tls-fail refuse|abort   454 4.7.0 to STARTTLS, or 220 then a broken handshake\n"
 	"  --no-tls                  do not offer STARTTLS\n"
 	"  --cert FILE --key FILE    PEM; a self-signed pair is made in memory otherwise\n"
+	"  --tls-keylog FILE         append the TLS secrets (NSS key log, for decryption) to FILE (0600)\n"
 	"  --maildir DIR             write accepted messages to DIR/new (default: discard)\n"
 	"  --log FILE                session log (default stderr)\n"
 	"  --json                    session log as JSON Lines\n"
@@ -324,7 +325,7 @@ enum {
 	O_ALLOW, O_DENY, O_DENY_ACTION, O_IDLE, O_IDLE_ACTION, O_MAX_ERRORS, O_RELAY,
 	O_REJECT_RCPT, O_REJECT_SENDER, O_REJECT_CONTENT,
 	O_MAX_CONN_IP, O_MAX_CONNS, O_MAX_MSGS, O_MAX_RCPTS, O_GREYLIST, O_GREY_DELAY,
-	O_SHUTDOWN, O_GREET_DELAY, O_EARLY, O_REQ_TLS, O_NO_TLS, O_TLS_FAIL, O_CERT, O_KEY,
+	O_SHUTDOWN, O_GREET_DELAY, O_EARLY, O_REQ_TLS, O_NO_TLS, O_TLS_FAIL, O_CERT, O_KEY, O_TLS_KEYLOG,
 	O_MAILDIR, O_LOG, O_JSON, O_MAX_SESSIONS, O_QUIET, O_HELP, O_PROFILE
 };
 
@@ -361,6 +362,7 @@ static const struct option long_opts[] = {
 	{"tls-fail", required_argument, 0, O_TLS_FAIL},
 	{"cert", required_argument, 0, O_CERT},
 	{"key", required_argument, 0, O_KEY},
+	{"tls-keylog", required_argument, 0, O_TLS_KEYLOG},
 	{"maildir", required_argument, 0, O_MAILDIR},
 	{"log", required_argument, 0, O_LOG},
 	{"json", no_argument, 0, O_JSON},
@@ -502,9 +504,10 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 			break;
 		case O_CERT:
 		case O_KEY:
+		case O_TLS_KEYLOG:
 		case O_MAILDIR:
 		case O_LOG: {
-			char *dst = c == O_CERT ? p->cert : c == O_KEY ? p->key :
+			char *dst = c == O_CERT ? p->cert : c == O_KEY ? p->key : c == O_TLS_KEYLOG ? p->tls_keylog :
 			            c == O_MAILDIR ? p->maildir : p->log_path;
 			if (strlen(a) >= sizeof(p->cert) || !a[0])
 				USAGE_ERR("%s: bad path", argv[optind - 1]);

@@ -113,6 +113,7 @@ struct policy {
 	bool no_tls;                    /* do not offer STARTTLS */
 	enum tls_fail tls_fail;
 	char cert[512], key[512];
+	char tls_keylog[512];           /* --tls-keylog: append the TLS secrets (NSS format) here; "" = no */
 
 	char maildir[512];
 	char log_path[512];

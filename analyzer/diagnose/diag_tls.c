@@ -51,6 +51,31 @@ bool diag_s1_tls_mismatch(struct dctx *d)
 	return true;
 }
 
+/* With a key log that did not open the session: why not. No secret is
+ * named, only a label and the public client random. */
+static void diag_tls_keylog_say(struct dctx *d)
+{
+	const struct session_tls *k = d->s->tls_dec;
+	if (!k)
+		return;
+	bool mismatch = false, no_key = false, gap = false;
+	for (int i = 0; i < 2; i++) {
+		mismatch |= !strcmp(k->status[i], "keys_mismatch");
+		no_key |= !strcmp(k->status[i], "no_key");
+		gap |= !strcmp(k->status[i], "gap");
+	}
+	if (mismatch)
+		EXPLAIN(d, " The key log has a line for this session but its keys did not match (keys did not match).");
+	else if (no_key && k->wanted[0])
+		EXPLAIN(d, " The key log has no line for this session; the line that would decrypt it: %s <secret>.", k->wanted);
+	else if (no_key)
+		EXPLAIN(d, " The key log has no line for this session.");
+	else if (gap)
+		EXPLAIN(d, " Bytes missing from the capture ended decryption before any SMTP could be read.");
+	else
+		EXPLAIN(d, " The key log could not decrypt it (client %s, server %s).", k->status[DIR_C2S], k->status[DIR_S2C]);
+}
+
 /* The TLS rules (S2-S4) apply after STARTTLS 220 or on implicit TLS,
  * unless both sides went on in plaintext; the phase is then tls, also for
  * the rules after them when none of these decides. */
@@ -58,6 +83,10 @@ static bool tls_started(struct dctx *d)
 {
 	const struct smtp_facts *f = d->f;
 	if ((f->starttls != STLS_ACCEPTED && !f->implicit_tls) || f->plaintext_smtp_after_tls)
+		return false;
+	/* Decrypted with a key log: the dialog inside TLS is read like
+	 * plaintext and the other rules judge it. */
+	if (d->s->tls_dec && d->s->tls_dec->decrypted)
 		return false;
 	d->v->phase = PH_TLS;
 	return true;
@@ -104,6 +133,7 @@ bool diag_s3_encrypted(struct dctx *d)
 		diag_dur(d->fi->last_ts - d->fi->first_ts, b, sizeof(b)));
 	if (t->appdata_bytes[0] > 4096)
 		EXPLAIN(d, " The client sent enough encrypted data to have submitted a message.");
+	diag_tls_keylog_say(d);
 	if (d->first.dir >= 0) {
 		sl_time last = SL_MAX(c->last_payload_ts, s->last_payload_ts);
 		EXPLAIN(d, " The %s closed first with %s, %s after the last data.", diag_side(d->first.dir),

@@ -190,6 +190,19 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 		else
 			fprintf(f, "  reply     (no code) %s %s\n", v->reply_enhanced, v->reply_text);
 	}
+	if (s->tls_dec) {
+		const struct session_tls *t = s->tls_dec;
+		if (t->decrypted) {
+			fprintf(f, "  tls       decrypted with the key log (%s; client %s, server %s; keys", t->cipher ? t->cipher : "suite unknown",
+				t->status[DIR_C2S], t->status[DIR_S2C]);
+			for (uint32_t i = 0; i < SL_MIN(t->n_keys, SESSION_TLS_KEYS_MAX); i++)
+				fprintf(f, "%s %s", i ? "," : "", t->keys[i]);
+			fputs(")\n", f);
+		} else {
+			fprintf(f, "  tls       not decrypted (client %s, server %s)%s%s\n", t->status[DIR_C2S], t->status[DIR_S2C],
+				t->wanted[0] ? "; the key log line that would decrypt it: " : "", t->wanted);
+		}
+	}
 	wrapped(f, "why", v->explanation);
 	if (v->n_ev)
 		fprintf(f, "  evidence\n");
@@ -322,6 +335,11 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 	} else if (sum->error[0]) {
 		fprintf(f, "  %serror:%s %.256s\n", col(r, C_RED), col(r, C_RESET), sum->error);
 	}
+	if (sum->tls_keylog.source[0])
+		fprintf(f, "  TLS key log (%s): %" PRIu64 " client random%s, %" PRIu64 " malformed line%s\n",
+			!strcmp(sum->tls_keylog.source, "option") ? "--tls-keylog" : sum->tls_keylog.source,
+			sum->tls_keylog.entries, sum->tls_keylog.entries == 1 ? "" : "s", sum->tls_keylog.malformed,
+			sum->tls_keylog.malformed == 1 ? "" : "s");
 	if (sum->interrupted[0])
 		fprintf(f, "  %sinterrupted:%s by %.16s; sessions still open were reported as capture_incomplete\n",
 			col(r, C_RED), col(r, C_RESET), sum->interrupted);

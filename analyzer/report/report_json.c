@@ -242,7 +242,35 @@ static void jmessage(FILE *f, const struct smtp_message *m)
 	fputc('}', f);
 }
 
-static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s, const char *file)
+/* The key log's work on a TLS session (present with a key log only). */
+static void jtls_dec(FILE *f, const struct session_tls *d)
+{
+	fprintf(f, ",\"decrypted\":%s,\"keys\":[", d->decrypted ? "true" : "false");
+	for (uint32_t i = 0; i < SL_MIN(d->n_keys, SESSION_TLS_KEYS_MAX); i++) {
+		if (i)
+			fputc(',', f);
+		jstr(f, d->keys[i]);
+	}
+	fputs("],\"decryption\":{\"client\":", f);
+	jstr(f, d->status[DIR_C2S]);
+	fputs(",\"server\":", f);
+	jstr(f, d->status[DIR_S2C]);
+	fprintf(f, ",\"plaintext_bytes\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "},\"cipher\":",
+		d->app_bytes[DIR_C2S], d->app_bytes[DIR_S2C]);
+	if (d->cipher)
+		jstr(f, d->cipher);
+	else
+		fputs("null", f);
+	fputs(",\"wanted_line\":", f);
+	if (d->wanted[0])
+		jstr(f, d->wanted);
+	else
+		fputs("null", f);
+	fputc('}', f);
+}
+
+static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s, const char *file,
+		  const struct session_tls *dec)
 {
 	fputs("{\"banner\":", f);
 	if (s->greeting.code || s->greeting.text[0])
@@ -300,8 +328,11 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 		else
 			fputs("null", f);
 		fprintf(f, ",\"appdata_bytes\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}"
-			   ",\"plaintext_after_tls\":%s}",
+			   ",\"plaintext_after_tls\":%s",
 			t->appdata_bytes[0], t->appdata_bytes[1], t->plaintext_after_tls ? "true" : "false");
+		if (dec)
+			jtls_dec(f, dec);
+		fputc('}', f);
 	} else {
 		fputs("null", f);
 	}
@@ -390,7 +421,7 @@ void report_json_verdict(const struct reporter *r, FILE *f, const struct session
 /* The "smtp" object of a session. */
 void report_json_smtp(const struct reporter *r, FILE *f, const struct session_view *s)
 {
-	jsmtp(r, f, s->smtp, s->fi->file);
+	jsmtp(r, f, s->smtp, s->fi->file, s->tls_dec);
 }
 
 void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v)
@@ -543,8 +574,12 @@ void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *s
 	}
 	if (!sum->n_errors && sum->error[0])
 		json_write_string_mode(f, sum->error, strnlen(sum->error, sizeof(sum->error)), html);
-	fprintf(f, "],\"errors_total\":%" PRIu64 ",\"interrupted\":",
+	fprintf(f, "],\"errors_total\":%" PRIu64,
 		sum->errors_total ? sum->errors_total : (uint64_t)(sum->error[0] != 0));
+	if (sum->tls_keylog.source[0])
+		fprintf(f, ",\"tls_keylog\":{\"source\":\"%s\",\"entries\":%" PRIu64 ",\"malformed\":%" PRIu64 "}",
+			sum->tls_keylog.source, sum->tls_keylog.entries, sum->tls_keylog.malformed);
+	fputs(",\"interrupted\":", f);
 	if (sum->interrupted[0])
 		json_write_string_mode(f, sum->interrupted, strnlen(sum->interrupted, sizeof(sum->interrupted)), html);
 	else

@@ -53,7 +53,7 @@
 #define EXTRACT_NAME_MAX 48                 /* "<20 digits>-<10 digits>.eml" fits */
 #define INDEX_NAME "index.json"
 
-enum xkind { XK_PCAP, XK_C2S, XK_S2C, XK_EML, XK__COUNT };
+enum xkind { XK_PCAP, XK_C2S, XK_S2C, XK_TLS_C2S, XK_TLS_S2C, XK_EML, XK__COUNT };
 
 struct frame_run {
 	uint64_t frame;         /* capture frame of the run's first packet */
@@ -228,7 +228,7 @@ const char *extract_first_error(const struct extractor *x)
 
 static void name_of(const struct extract_session *es, enum xkind k, uint32_t msg, char *buf, size_t len)
 {
-	static const char *const ext[] = { "pcap", "c2s", "s2c" };
+	static const char *const ext[] = { "pcap", "c2s", "s2c", "tls.c2s", "tls.s2c" };
 	if (k == XK_EML)
 		snprintf(buf, len, "%" PRIu64 "-%" PRIu32 ".eml", es->id, msg + 1);
 	else
@@ -456,6 +456,15 @@ static void eml_bits_reserve(struct extract_session *es, uint32_t msg)
 	memset(nb + es->eml_made_bytes, 0, ncap - es->eml_made_bytes);
 	es->eml_made = nb;
 	es->eml_made_bytes = ncap;
+}
+
+void extract_tls_stream(struct extract_session *es, enum sl_dir dir, const uint8_t *b, size_t n)
+{
+	if (!es || !n)
+		return;
+	FILE *f = file_for(es, dir == DIR_C2S ? XK_TLS_C2S : XK_TLS_S2C);
+	if (f && fwrite(b, 1, n, f) != n)
+		es->x->errors++;
 }
 
 void extract_body(void *ctx, uint32_t msg, const uint8_t *b, size_t n, bool done)

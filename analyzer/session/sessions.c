@@ -44,6 +44,7 @@
 #include "session_view.h"
 #include "smtp.h"
 #include "timeline.h"
+#include "tls_session.h"
 
 /* Bytes per direction the dissector may see without recognising SMTP before
  * we stop feeding a flow nDPI does not call SMTP either. */
@@ -70,6 +71,7 @@ struct session {
 	struct smtp *smtp;              /* NULL once we stopped dissecting */
 	struct timeline tl;
 	struct extract_session *xs;
+	struct tlss *tls;               /* --tls-keylog: decryption (tls_session.c); NULL without */
 	bool starttls_signalled;
 	bool midstream;
 	bool not_smtp;                  /* we gave up on SMTP for this flow */
@@ -141,6 +143,8 @@ static bool is_mail_port(uint16_t port)
  * protocol, so its facts are not needed). */
 static void session_drop_smtp(struct session *s)
 {
+	tlss_free(s->tls);
+	s->tls = NULL;
 	smtp_free(s->smtp);
 	s->smtp = NULL;
 	s->not_smtp = true;
@@ -217,6 +221,8 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 		if (s->xs && s->smtp)
 			smtp_set_body_sink(s->smtp, extract_body, s->xs);
 	}
+	if (pl->cfg.keylog && s->smtp)
+		s->tls = tlss_new(pl->cfg.keylog, s->smtp, s->xs);
 	return s;
 }
 
@@ -275,7 +281,7 @@ static void sink_data(void *ctx, void *user, enum sl_dir dir, const uint8_t *b, 
 		extract_stream(s->xs, dir, b, n);
 	if (!s->smtp)
 		return;
-	smtp_data(s->smtp, dir, b, n, m);
+	tlss_data(s->tls, s->smtp, dir, b, n, m);
 	if (!s->saw_smtp || !s->starttls_signalled)
 		session_check_smtp(s);
 }
@@ -292,7 +298,7 @@ static void sink_gap(void *ctx, void *user, enum sl_dir dir, uint64_t len, const
 		snprintf(e->text, sizeof(e->text), "%llu bytes not captured", (unsigned long long)len);
 	}
 	if (s->smtp)
-		smtp_gap(s->smtp, dir, len, m);
+		tlss_gap(s->tls, s->smtp, dir, len, m);
 }
 
 static enum ev_kind tcp_event_kind(enum tcp_event ev)
@@ -374,7 +380,7 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 	}
 smtp:
 	if (s->smtp && (ev == TCP_FIN || ev == TCP_RST))
-		smtp_end(s->smtp, dir, m);
+		tlss_end(s->tls, s->smtp, dir, m);
 	if (ev == TCP_FIN)
 		s->fin[dir] = true;
 	/* Both FINs: the dialog is over, report at the next packet. A session
@@ -471,10 +477,13 @@ static void session_finalize(struct session *s, enum flow_end why)
 		v.n_risks_ignored = s->n_ignored;
 		v.protocol_guessed = s->guessed;
 		v.cut = session_cut(pl, fi, why);
+		v.tls_dec = tlss_view(s->tls);
 		pl->sum.smtp_sessions++;
 		pl->on_session(pl->ctx, &v, &pl->sum);
 	}
 	s->reported_smtp = smtp && why != END_EVICTED;
+	tlss_free(s->tls);
+	s->tls = NULL;
 	smtp_free(s->smtp);
 	s->smtp = NULL;
 	tl_free(&s->tl);

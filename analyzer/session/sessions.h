@@ -16,6 +16,8 @@
 #include "session_view.h"
 #include "summary.h"
 
+struct keylog;
+
 struct sessions_config {
 	struct engine_config engine;
 	const char *extract_dir;    /* NULL = no extraction */
@@ -25,6 +27,7 @@ struct sessions_config {
 	 * (cheap next to the analysis), so session ids, frame numbers and the
 	 * order sessions end in are those of a run without --shard. */
 	uint32_t shard_k, shard_n;
+	const struct keylog *keylog;    /* --tls-keylog: decrypt TLS (tls_session.c); NULL = no; the caller owns it */
 };
 
 /* The engine's defaults, with the mail ports for guessing roles. */
