@@ -268,6 +268,37 @@ START_TEST(test_random_facts_robust)
 }
 END_TEST
 
+/* Each reply is read once: the cache answers the second time, and keeps
+ * replies apart by frame, code and command answered. */
+START_TEST(test_reply_cache)
+{
+	struct reply_cache cache;
+	memset(&cache, 0, sizeof(cache));
+	const struct reply_ctx rc = { 0 };
+	struct smtp_reply a, b;
+	memset(&a, 0, sizeof(a));
+	a.code = 550;
+	snprintf(a.enhanced, sizeof(a.enhanced), "5.1.1");
+	snprintf(a.text, sizeof(a.text), "<x@y>: Recipient address rejected: User unknown");
+	a.answers = CMD_RCPT;
+	a.frame = 12;
+	b = a;
+	b.frame = 14;
+	b.code = 554;
+	snprintf(b.text, sizeof(b.text), "<x@y>: Relay access denied");
+	struct reply_reading r1, r2, r3;
+	diag_reply_cached(&cache, &a, &rc, &r1);
+	diag_reply_cached(&cache, &a, &rc, &r2);
+	diag_reply_cached(&cache, &b, &rc, &r3);
+	ck_assert_uint_eq(cache.misses, 2);
+	ck_assert_uint_eq(cache.hits, 1);
+	ck_assert_int_eq(r1.cause, CAUSE_RECIPIENT_REJECTED);
+	ck_assert_int_eq(r2.cause, CAUSE_RECIPIENT_REJECTED);
+	ck_assert_str_eq(r1.rule, r2.rule);
+	ck_assert_int_eq(r3.cause, CAUSE_RELAY_DENIED);
+}
+END_TEST
+
 /* docs/RULES.md carries the reply table and the keyword families exactly as
  * the code has them (regenerate with `make rules-doc`). */
 START_TEST(test_rules_doc_matches_tables)
@@ -321,6 +352,7 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_random_facts_robust);
 	tcase_add_test(tc, test_rules_doc_matches_tables);
+	tcase_add_test(tc, test_reply_cache);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -118,7 +118,7 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 		if ((r->code < 400 || r->code > 599) && r->code != 221)
 			continue;
 		struct reply_reading rr;
-		diag_classify_reply(r, &d->rc, &rr);
+		diag_reply_cached(d->rcache, r, &d->rc, &rr);
 		if (rr.cls == RC_NONE || superseded(d, r))
 			continue;
 		if (rr.cls == RC_SYNTAX) {
@@ -294,7 +294,7 @@ const struct diag_decisive *diag_decisive(struct dctx *d)
 	struct reply_reading rrd;
 	const struct smtp_reply *de = k->have ? &k->dec : k->syn.code ? &k->syn : NULL;
 	if (de && (!k->have || k->rd.cause == CAUSE_UNKNOWN || k->rd.cls == RC_SYNTAX) && rcpt_refusal(d, de, &rr)) {
-		diag_classify_reply(&rr, &d->rc, &rrd);
+		diag_reply_cached(d->rcache, &rr, &d->rc, &rrd);
 		if (rrd.cls == RC_CAUSE) {
 			k->dec = rr;
 			k->rd = rrd;
@@ -302,7 +302,7 @@ const struct diag_decisive *diag_decisive(struct dctx *d)
 		}
 	}
 	if (!k->have && find_codeless_reply(d, &k->dec)) {
-		diag_classify_reply(&k->dec, &d->rc, &k->rd);
+		diag_reply_cached(d->rcache, &k->dec, &d->rc, &k->rd);
 		k->have = k->rd.cls == RC_CAUSE;
 		if (!k->dec.enhanced[0] && d->first.dir == DIR_S2C && d->first.ts >= k->dec.ts) {
 			/* No code and no enhanced code: only the hang-up is certain. */

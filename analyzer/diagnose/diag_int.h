@@ -55,6 +55,7 @@ struct dctx {
 	struct verdict *v;
 	struct close_ev first;          /* first FIN or RST of the flow */
 	struct reply_ctx rc;
+	struct reply_cache *rcache;     /* each reply read once (diag_reply_cached); on diagnose()'s stack */
 	struct diag_decisive dk;        /* see diag_decisive() */
 };
 

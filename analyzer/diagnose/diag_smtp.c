@@ -62,7 +62,7 @@ static bool reply_decides(struct dctx *d)
 	struct smtp_reply root;
 	struct reply_reading rrd;
 	if (diag_root_refusal(d, &k->rd, &k->dec, &root)) {
-		diag_classify_reply(&root, &d->rc, &rrd);
+		diag_reply_cached(d->rcache, &root, &d->rc, &rrd);
 		if (rrd.cls == RC_CAUSE) {
 			diag_reply_verdict(d, &root, &rrd);
 			EXPLAIN(d, " The server's later %u%s%s (\"%.120s\") only followed from it.", k->dec.code,

@@ -89,7 +89,9 @@ void diagnose(const struct session_view *s, const struct diag_config *cfg, struc
 		cfg = &defcfg;
 	}
 	memset(v, 0, sizeof(*v));
-	struct dctx d = { .s = s, .fi = s->fi, .f = s->smtp, .cfg = cfg, .v = v };
+	struct reply_cache cache;
+	memset(&cache, 0, sizeof(cache));
+	struct dctx d = { .s = s, .fi = s->fi, .f = s->smtp, .cfg = cfg, .v = v, .rcache = &cache };
 	d.rc.ext = d.f->ext;
 	d.rc.starttls = d.f->starttls;
 	d.rc.consecutive_errors = d.f->consecutive_errors;
