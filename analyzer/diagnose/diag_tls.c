@@ -157,6 +157,9 @@ bool diag_s4_tls_cut(struct dctx *d)
 	const struct tls_facts *t = &d->f->tls;
 	if (!tls_started(d) || in_tls(t) || (t->alert && !t->handshake_done) || d->first.dir < 0)
 		return false;
+	/* A capture that started inside TLS shows no handshake to have failed. */
+	if (d->s->capture_started_midstream && !t->client_hello)
+		return false;
 	diag_set_cause(d, CAUSE_TLS_FAILED, CONF_MEDIUM);
 	diag_set_closer(d);
 	d->v->phase = PH_TLS;
