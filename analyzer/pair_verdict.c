@@ -165,6 +165,17 @@ static bool failed_quietly(enum cause c)
 	}
 }
 
+/* The path lost packet k that side snd sent: a network failure, not a
+ * closer's act (the drop is proved, the closing device is not). */
+static void path_lost(struct verdict *vd, enum pair_side snd, const struct ppkt *k, const char *ev)
+{
+	ev_front(vd, snd == PAIR_CLIENT ? k->frame : 0, snd == PAIR_CLIENT ? k->ts : 0, ev);
+	vd->cause = CAUSE_NETWORK_FAILURE;
+	vd->confidence = CONF_HIGH;
+	if (vd->closed_by == BY_MIDDLEBOX)
+		vd->closed_by = BY_NOBODY;
+}
+
 /* Rule 3: the path went dead (in one direction or both). */
 static bool rule_path_dead(const struct pair *p, const struct pflow *c, struct verdict *vd)
 {
@@ -238,11 +249,7 @@ static bool rule_path_dead(const struct pair *p, const struct pflow *c, struct v
 	snprintf(ev, sizeof(ev), "%s side, %s frame %" PRIu64 ": first packet sent and never received "
 		 "(after %.1f s of silence)", pair_side_name(snd), pair_pfile(p, snd, k), k->frame,
 		 (double)quiet / NS_PER_SEC);
-	ev_front(vd, snd == PAIR_CLIENT ? k->frame : 0, snd == PAIR_CLIENT ? k->ts : 0, ev);
-	vd->cause = CAUSE_NETWORK_FAILURE;
-	vd->confidence = CONF_HIGH;
-	if (vd->closed_by == BY_MIDDLEBOX)
-		vd->closed_by = BY_NOBODY;
+	path_lost(vd, snd, k, ev);
 	return true;
 }
 
@@ -272,11 +279,7 @@ static bool rule_stuck_segment(const struct pair *p, const struct pflow *c, stru
 		char ev[EVIDENCE_TEXT_MAX];
 		snprintf(ev, sizeof(ev), "%s side, %s frame %" PRIu64 ": segment sent %u times, never received",
 			 sn, pair_pfile(p, snd, k), k->frame, pd->stuck_copies);
-		ev_front(vd, snd == PAIR_CLIENT ? k->frame : 0, snd == PAIR_CLIENT ? k->ts : 0, ev);
-		vd->cause = CAUSE_NETWORK_FAILURE;
-		vd->confidence = CONF_HIGH;
-		if (vd->closed_by == BY_MIDDLEBOX)
-			vd->closed_by = BY_NOBODY;
+		path_lost(vd, snd, k, ev);
 		return true;
 	}
 	return false;

@@ -490,14 +490,14 @@ static void write_json(FILE *o, const char *file, const struct session_view *s, 
 		char ext[sizeof(f->extensions)];
 		snprintf(ext, sizeof(ext), "%s", f->extensions);
 		unsigned n = 0;
-		for (char *save = NULL, *w = strtok_r(ext, " ", &save); w && n < 32; w = strtok_r(NULL, " ", &save)) {
-			char item[200];
-			if (!strcasecmp(w, "SIZE") && f->has_size_limit && f->size_limit)
+		/* One capability line each, with its parameters ("AUTH PLAIN LOGIN");
+		 * a profile's extension is at most 63 bytes. */
+		for (char *save = NULL, *w = strtok_r(ext, "\n", &save); w && n < 32; w = strtok_r(NULL, "\n", &save)) {
+			char item[64];
+			if (!strncasecmp(w, "SIZE", 4) && (!w[4] || w[4] == ' ') && f->has_size_limit && f->size_limit)
 				snprintf(item, sizeof(item), "SIZE %llu", (unsigned long long)f->size_limit);
-			else if (!strcasecmp(w, "AUTH") && f->auth_mechs[0])
-				snprintf(item, sizeof(item), "AUTH %.120s", f->auth_mechs);
 			else
-				snprintf(item, sizeof(item), "%.60s", w);
+				snprintf(item, sizeof(item), "%.63s", w);
 			fprintf(o, "%s", n++ ? ", " : "");
 			jstr(o, item);
 		}
@@ -600,6 +600,12 @@ static void on_session(void *ctx, const struct session_view *s, struct summary *
 		snprintf(ci->why_not, sizeof(ci->why_not),
 		         "the capture lost %llu bytes of the dialog (gaps): what was said there is unknown",
 		         (unsigned long long)(s->fi->dir[0].gap_bytes + s->fi->dir[1].gap_bytes));
+	else if (s->fi->dir[DIR_C2S].fin_frame && s->smtp->greeting.code &&
+	         s->smtp->greeting.frame > s->fi->dir[DIR_C2S].fin_frame)
+		snprintf(ci->why_not, sizeof(ci->why_not),
+		         "the client sent its whole dialog and closed its side (FIN, frame %llu) before the "
+		         "greeting: the replay sends each command after the reply to the one before",
+		         (unsigned long long)s->fi->dir[DIR_C2S].fin_frame);
 	else if (s->capture_started_midstream || !s->fi->syn_seen)
 		snprintf(ci->why_not, sizeof(ci->why_not),
 		         "the capture starts in the middle of the session: its beginning is not in the file");

@@ -8,6 +8,8 @@
 
 #include <pcap/pcap.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 struct capture {
 	pcap_t *p;
@@ -24,5 +26,10 @@ void *capture_loop(void *arg);
 /* A loopback TCP socket on port want (0: any), listening or only bound. */
 bool loopback_port(int *fd_out, unsigned *port, bool listening, unsigned want);
 void sleep_s(double s);
+/* Reads the server child's log from fd until it closes, for wait seconds at
+ * most (then SIGTERM, 2 s more, then SIGKILL). Keeps up to cap - 1 bytes in
+ * buf, NUL-terminated (buf NULL: none), and copies it to echo when not
+ * NULL. Closes fd; true when the child exited with status 0. */
+bool server_drain(pid_t pid, int fd, double wait, char *buf, size_t cap, FILE *echo);
 
 #endif

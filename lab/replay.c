@@ -474,36 +474,8 @@ int replay_main(int argc, char **argv)
 
 	/* The server's log (its own account) goes to stderr when asked for
 	 * with SLEUTH_REPLAY_LOG; here it only tells when the session ended. */
-	if (pid > 0) {
-		double end = sl_mono_sec() + REPLAY_SERVER_WAIT;
-		bool killed = false;
-		char buf[4096];
-		for (;;) {
-			double left = end - sl_mono_sec();
-			if (left <= 0 && !killed) {
-				kill(pid, SIGTERM);
-				killed = true;
-				end = sl_mono_sec() + 2;
-				continue;
-			}
-			if (left <= 0)
-				break;
-			struct pollfd pf = { .fd = logp[0], .events = POLLIN };
-			if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
-				continue;
-			ssize_t r = read(logp[0], buf, sizeof(buf));
-			if (r <= 0)
-				break;
-			if (getenv("SLEUTH_REPLAY_LOG"))
-				fwrite(buf, 1, (size_t)r, stderr);
-		}
-		int st;
-		if (waitpid(pid, &st, WNOHANG) == 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-		}
-		close(logp[0]);
-	}
+	if (pid > 0)
+		server_drain(pid, logp[0], REPLAY_SERVER_WAIT, NULL, 0, getenv("SLEUTH_REPLAY_LOG") ? stderr : NULL);
 	sleep_s(REPLAY_TAIL_SECONDS);
 	cap_.stop = 1;
 	pthread_join(th, NULL);

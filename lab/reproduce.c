@@ -196,6 +196,47 @@ void sleep_s(double s)
 	nanosleep(&ts, NULL);
 }
 
+bool server_drain(pid_t pid, int fd, double wait, char *buf, size_t cap, FILE *echo)
+{
+	double end = sl_mono_sec() + wait;
+	bool killed = false;
+	size_t len = 0;
+	char chunk[4096];
+	for (;;) {
+		double left = end - sl_mono_sec();
+		if (left <= 0 && !killed) {
+			kill(pid, SIGTERM);
+			killed = true;
+			end = sl_mono_sec() + 2;
+			continue;
+		}
+		if (left <= 0)
+			break;
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r <= 0)
+			break;
+		if (echo)
+			fwrite(chunk, 1, (size_t)r, echo);
+		if (buf && cap > len + 1) {
+			size_t keep = (size_t)r < cap - 1 - len ? (size_t)r : cap - 1 - len;
+			memcpy(buf + len, chunk, keep);
+			len += keep;
+		}
+	}
+	if (buf && cap)
+		buf[len] = 0;
+	int st = 0;
+	if (waitpid(pid, &st, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	close(fd);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 /* Ends a dialog: QUIT when the server still answers, then close. */
 static void quit_close(struct cl *c)
 {
@@ -594,39 +635,9 @@ int reproduce_main(int argc, char **argv)
 
 	/* The server's log: read until the child exits (it stops after the
 	 * expected sessions), bounded by REPRO_SERVER_WAIT. */
-	char logbuf[8192];
-	size_t loglen = 0;
-	if (pid > 0) {
-		double end = sl_mono_sec() + REPRO_SERVER_WAIT;
-		bool killed = false;
-		for (;;) {
-			struct pollfd pf = { .fd = logp[0], .events = POLLIN };
-			double left = end - sl_mono_sec();
-			if (left <= 0 && !killed) {
-				kill(pid, SIGTERM);
-				killed = true;
-				end = sl_mono_sec() + 2;
-				continue;
-			}
-			if (left <= 0)
-				break;
-			if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
-				continue;
-			ssize_t r = read(logp[0], logbuf + loglen, sizeof(logbuf) - 1 - loglen);
-			if (r <= 0)
-				break;
-			loglen += (size_t)r;
-		}
-		int st;
-		if (waitpid(pid, &st, WNOHANG) == 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-		}
-		close(logp[0]);
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			rc = 1;
-	}
-	logbuf[loglen] = 0;
+	char logbuf[8192] = "";
+	if (pid > 0 && !server_drain(pid, logp[0], REPRO_SERVER_WAIT, logbuf, sizeof(logbuf), NULL))
+		rc = 1;
 	sleep_s(REPRO_TAIL_SECONDS);
 	cap.stop = 1;
 	pthread_join(th, NULL);

@@ -353,8 +353,11 @@ static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, 
  * taken as the capture's time: captures of devices without a clock are
  * dated 1970, and without reading ahead nothing shows it is wrong.) */
 
-/* A good time came: every held record's time was bad; they get ts. */
-static void release_held_bad(struct engine *e, sl_time ts)
+/* Feeds the held records and empties the hold. A good time came (at):
+ * every held record's time was bad and they get *at. No good time in
+ * sight (at NULL: the hold is full, or the capture ended): a record with
+ * a bad time takes the previous good time (0 if none). */
+static void flush_held(struct engine *e, const sl_time *at)
 {
 	uint32_t n = e->n_held;
 	e->n_held = 0;
@@ -362,30 +365,14 @@ static void release_held_bad(struct engine *e, sl_time ts)
 	for (uint32_t i = 0; i < n; i++) {
 		struct held *h = &e->held[i];
 		h->raw.data = h->data;
-		e->stats.bad_timestamps++;
-		feed_at(e, &h->raw, ts, true);
-		free(h->data);
-	}
-}
-
-/* No good time in sight (the hold is full, or the capture ended): the
- * held records take the previous good time (0 if none). */
-static void settle_held(struct engine *e)
-{
-	uint32_t n = e->n_held;
-	e->n_held = 0;
-	e->held_bytes = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		struct held *h = &e->held[i];
-		h->raw.data = h->data;
-		bool bad = h->raw.ts >= ENGINE_TS_ALL_ONES;
+		bool bad = at || h->raw.ts >= ENGINE_TS_ALL_ONES;
 		if (bad) {
 			e->stats.bad_timestamps++;
 		} else {
 			e->last_good = h->raw.ts;
 			e->good_seen = true;
 		}
-		feed_at(e, &h->raw, bad ? e->last_good : h->raw.ts, bad);
+		feed_at(e, &h->raw, !bad ? h->raw.ts : at ? *at : e->last_good, bad);
 		free(h->data);
 	}
 }
@@ -446,9 +433,9 @@ sl_time engine_feed(struct engine *e, const struct raw_packet *raw)
 		if (ts >= ENGINE_TS_ALL_ONES) {
 			if (hold(e, raw))
 				return 0;
-			settle_held(e);
+			flush_held(e, NULL);
 		} else if (e->n_held) {
-			release_held_bad(e, ts);
+			flush_held(e, &ts);
 		}
 	}
 	if (e->have_ahead)     /* confirmed unless time goes back to before it */
@@ -539,7 +526,7 @@ static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, 
 
 void engine_finish(struct engine *e)
 {
-	settle_held(e);         /* the capture ended before any good time */
+	flush_held(e, NULL);         /* the capture ended before any good time */
 	/* nothing came after it: a last record hours later is a late packet,
 	 * one years later a broken time */
 	if (e->have_ahead)

@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """A capture that starts mid-session: every bundled, tests/data and corpus
-capture with its first N packets cut off, for every N (up to CUT_EVERY_MAX,
-then every CUT_STRIDE-th N on long captures), is analysed again. No cut may
+capture with its first N packets cut off, for every N, is analysed again. No cut may
 give `too_many_errors` that the whole capture does not give for the same
 session, and every cut session's cause must be one the remaining packets
 prove: the cause of the whole capture (its decisive packet still present),
@@ -24,9 +23,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("SLEUTH_SOURCE_DIR", os.path.join(HERE, "..", ".."))
 BIN = os.environ.get("SMTPSLEUTH")
 CORPUS = os.environ.get("SLEUTH_CORPUS", os.path.join(SRC, "..", "shared", "corpus"))
-CUT_EVERY_MAX = 80      # every N up to this many packets
-CUT_STRIDE = 25         # then every 25th N
-CUT_FILE_MAX = 20       # cuts per file at most beyond CUT_EVERY_MAX
 WORKERS = 2             # analyses run at once (the machine has two cores)
 
 # Causes that a cut can read from what remains without the dialog's start:
@@ -107,8 +103,7 @@ def main():
             header, recs = parsed
             full = analyze(src)
             n = len(recs)
-            cuts = list(range(1, min(n, CUT_EVERY_MAX)))
-            cuts += list(range(CUT_EVERY_MAX, n, CUT_STRIDE))[:CUT_FILE_MAX]
+            cuts = list(range(1, n))
             def one(k):
                 cut = os.path.join(tmp, "cut-%d.pcap" % k)
                 with open(cut, "wb") as f:
