@@ -37,7 +37,8 @@ const char PIPELINE_OPTIONS_HELP[] =
 	"  --color WHEN           auto (default), always, never\n"
 	"  --max-flows N          flows tracked at once; older idle flows are evicted (default 1048576)\n"
 	"  --flow-timeout SEC     a flow without packets for this long is ended (default 600)\n"
-	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n";
+	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n"
+	"  --memory-cap BYTES     memory for all per-flow state (default 1G); past it flows are evicted and reported\n";
 
 void pipeline_config_default(struct pipeline_config *cfg)
 {
@@ -161,6 +162,13 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		cfg->engine.ooo_global = n;
 		if (cfg->engine.ooo_per_dir > n)
 			cfg->engine.ooo_per_dir = n;
+		return 1;
+	case PIPELINE_OPT_BASE + 12:
+		if (!sl_parse_size(arg, &n) || n < MEMCAP_MIN) {
+			snprintf(err, errlen, "--memory-cap: '%s' is not a size of at least 4M", arg);
+			return -1;
+		}
+		cfg->engine.memory_cap = n;
 		return 1;
 	}
 	return 0;

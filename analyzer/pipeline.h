@@ -47,7 +47,8 @@ void pipeline_config_default(struct pipeline_config *cfg);
 	{ "color", required_argument, NULL, PIPELINE_OPT_BASE + 8 }, \
 	{ "max-flows", required_argument, NULL, PIPELINE_OPT_BASE + 9 }, \
 	{ "flow-timeout", required_argument, NULL, PIPELINE_OPT_BASE + 10 }, \
-	{ "reassembly-cap", required_argument, NULL, PIPELINE_OPT_BASE + 11 }
+	{ "reassembly-cap", required_argument, NULL, PIPELINE_OPT_BASE + 11 }, \
+	{ "memory-cap", required_argument, NULL, PIPELINE_OPT_BASE + 12 }
 #define PIPELINE_SHORT_OPTIONS "q"
 extern const char PIPELINE_OPTIONS_HELP[];
 

@@ -771,17 +771,21 @@ static bool rule_capture_incomplete(struct dctx *d)
 	uint64_t rf = 0;
 	sl_time rts = 0;
 	bool open_at_end = d->first.dir < 0 && !diag_stalled_at_end(d) &&
-			   (d->s->end == END_CAPTURE_END || d->s->end == END_EVICTED ||
+			   (d->s->end == END_CAPTURE_END || d->s->end == END_EVICTED || d->s->end == END_MEMCAP ||
 			    (d->s->end == END_IDLE && !diag_trailing_retransmissions(d, &rf, &rts)));
 	bool unreadable = !f->is_smtp && (c->gaps || s->gaps || (d->s->tl && tl_last(d->s->tl, EV_TRUNCATED, -1)));
 	if (!open_at_end && !unreadable)
 		return false;
 	diag_set_cause(d, CAUSE_CAPTURE_INCOMPLETE,
-		  open_at_end && (d->s->end == END_CAPTURE_END || d->s->end == END_EVICTED) ? CONF_HIGH : CONF_MEDIUM);
+		  open_at_end && (d->s->end == END_CAPTURE_END || d->s->end == END_EVICTED || d->s->end == END_MEMCAP) ?
+		  CONF_HIGH : CONF_MEDIUM);
 	diag_set_closer(d);
 	if (open_at_end) {
 		if (d->s->end == END_EVICTED)
 			EXPLAIN(d, "The analyzer stopped following this connection in phase %s: the flow table was full and it was the least recently active flow (raise --max-flows to keep it).",
+				verdict_phase_name(d->v->phase));
+		else if (d->s->end == END_MEMCAP)
+			EXPLAIN(d, "The analyzer stopped following this connection in phase %s: it was evicted under memory pressure, the least recently active flow when the memory cap was reached (raise --memory-cap to keep it).",
 				verdict_phase_name(d->v->phase));
 		else if (d->s->end == END_IDLE)
 			EXPLAIN(d, "No packet of this connection was seen for longer than the flow timeout and neither side closed it, in phase %s: the capture lost the rest of the session (or both hosts vanished).",
@@ -957,6 +961,7 @@ void diagnose(const struct session_view *s, const struct diag_config *cfg, struc
 	}
 	diagnose_rules(s, cfg, v);
 	diag_apply_cut(s, cfg, v);
+	diag_apply_evicted(s, cfg, v);
 	sort_evidence(v);
 }
 

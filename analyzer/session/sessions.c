@@ -25,8 +25,24 @@
  * its linger, so memory follows the number of open connections, not the
  * number of recently closed ones.
  *
+ * Memory: every per-session allocation is reserved against the engine's
+ * accountant (memcap.h) before it is made, and the session remembers what
+ * it holds (`held`) so its end returns exactly that. State comes when it is
+ * needed: the session stub and nDPI's flow struct with the first packet
+ * (nDPI's guess by port for an unanswered SYN needs it), the timeline with
+ * its first event, the SMTP dissector (the largest part) with the first
+ * byte, FIN or RST. A SYN-only flow costs the engine's record, the stub,
+ * nDPI's struct and a few timeline slots (docs/engine.md has the figures).
+ *
+ * Evicted flows (by --max-flows or --memory-cap) are sessions like any
+ * other: reported with what was known (the diagnosis calls them
+ * capture_incomplete and says which cap), and counted in the summary's
+ * `evicted`. A later packet of such a flow opens a flow marked
+ * after_eviction, which the diagnosis never gives a confident verdict.
+ *
  * Accounting: every flow the engine opens ends in exactly one of
- * smtp_sessions, other_flows or flows_evicted, so the summary adds up.
+ * smtp_sessions, other_flows or flows_dropped (untracked), so the summary
+ * adds up.
  */
 #include "sessions.h"
 
@@ -76,11 +92,13 @@ struct session {
 	bool done;                      /* reported (or counted) and heavy state freed */
 	bool reported_smtp;             /* it was an SMTP session (keep its extracted files) */
 	uint8_t repeats[2][3];          /* retrans, keep-alive, zero-window events kept */
+	size_t held;                    /* bytes reserved against the memory cap for us */
 };
 
 struct sessions {
 	struct sessions_config cfg;
 	struct engine *eng;
+	struct memcap *mem;             /* the engine's accountant */
 	struct classifier *cls;
 	session_fn on_session;
 	void *ctx;
@@ -125,14 +143,65 @@ static bool is_mail_port(uint16_t port)
 	return false;
 }
 
+/* ---- memory ---- */
+
+static bool s_reserve(struct session *s, size_t n)
+{
+	if (!memcap_reserve(s->pl->mem, n))
+		return false;
+	s->held += n;
+	return true;
+}
+
+static void s_release(struct session *s, size_t n)
+{
+	memcap_release(s->pl->mem, n);
+	s->held -= n;
+}
+
+/* The dissector, made with the first byte (or FIN/RST) of the flow. A
+ * reservation refused (one flow outgrew the headroom between the memory
+ * cap's marks) leaves the flow undissected, which the timeline says. */
+static bool session_smtp(struct session *s)
+{
+	if (s->smtp)
+		return true;
+	if (s->not_smtp || s->done)
+		return false;
+	if (!s_reserve(s, smtp_state_size())) {
+		struct event *e = tl_add(&s->tl, EV_NOTE, DIR_C2S, s->fi->last_ts, s->fi->last_frame, NULL, 0);
+		if (e)
+			snprintf(e->text, sizeof(e->text), "not dissected: memory cap reached");
+		s->not_smtp = true;
+		return false;
+	}
+	s->smtp = smtp_new(&s->tl);
+	if (!s->smtp) {
+		s_release(s, smtp_state_size());
+		s->not_smtp = true;
+		return false;
+	}
+	if (s->xs)
+		smtp_set_body_sink(s->smtp, extract_body, s->xs);
+	return true;
+}
+
+static void session_smtp_free(struct session *s)
+{
+	if (!s->smtp)
+		return;
+	smtp_free(s->smtp);
+	s->smtp = NULL;
+	s_release(s, smtp_state_size());
+}
+
 /* ---- the engine sink ---- */
 
 /* Stops dissecting: the flow is not SMTP (it will be counted as another
  * protocol, so its facts are not needed). */
 static void session_drop_smtp(struct session *s)
 {
-	smtp_free(s->smtp);
-	s->smtp = NULL;
+	session_smtp_free(s);
 	s->not_smtp = true;
 }
 
@@ -165,31 +234,38 @@ static void session_end_classify(struct session *s)
 	session_refresh_class(s);
 	classify_flow_free(s->cf);
 	s->cf = NULL;
+	s_release(s, classify_flow_size());
 }
 
 static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct pkt *first)
 {
 	struct sessions *pl = ctx;
-	struct session *s = calloc(1, sizeof(*s));
 	pl->sum.flows++;
+	struct session *s = NULL;
+	if (memcap_reserve(pl->mem, sizeof(*s))) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			memcap_release(pl->mem, sizeof(*s));
+	}
 	if (!s) {
 		pl->sum.flows_untracked++;     /* counted among the dropped flows */
 		return NULL;
 	}
 	s->pl = pl;
 	s->fi = fi;
+	s->held = sizeof(*s);
 	tl_init(&s->tl);
+	s->tl.mem = pl->mem;
 	snprintf(s->protocol, sizeof(s->protocol), "Unknown");
-	s->cf = classify_flow_new(pl->cls);
-	s->smtp = smtp_new(&s->tl);
-	if (!s->smtp)
-		s->not_smtp = true;
-	s->midstream = !(first->flags & TH_SYN);
-	if (pl->ext) {
-		s->xs = extract_session_open(pl->ext, fi->id);
-		if (s->xs && s->smtp)
-			smtp_set_body_sink(s->smtp, extract_body, s->xs);
+	if (s_reserve(s, classify_flow_size())) {
+		s->cf = classify_flow_new(pl->cls);
+		if (!s->cf)
+			s_release(s, classify_flow_size());
 	}
+	/* the dissector comes with the first byte (session_smtp) */
+	s->midstream = !(first->flags & TH_SYN) || fi->after_eviction;
+	if (pl->ext)
+		s->xs = extract_session_open(pl->ext, fi->id);
 	return s;
 }
 
@@ -242,7 +318,7 @@ static void sink_data(void *ctx, void *user, enum sl_dir dir, const uint8_t *b, 
 	s->saw_payload = true;
 	if (s->xs)
 		extract_stream(s->xs, dir, b, n);
-	if (!s->smtp)
+	if (!session_smtp(s))
 		return;
 	smtp_data(s->smtp, dir, b, n, m);
 	if (!s->saw_smtp || !s->starttls_signalled)
@@ -333,7 +409,7 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 		}
 	}
 smtp:
-	if (s->smtp && (ev == TCP_FIN || ev == TCP_RST))
+	if ((ev == TCP_FIN || ev == TCP_RST) && session_smtp(s))
 		smtp_end(s->smtp, dir, m);
 	if (ev == TCP_FIN)
 		s->fin[dir] = true;
@@ -399,10 +475,19 @@ static void session_finalize(struct session *s, enum flow_end why)
 	session_end_classify(s);
 
 	bool smtp = session_is_smtp(s);
+	if (why == END_EVICTED)
+		pl->sum.evicted_flow_table++;
+	else if (why == END_MEMCAP)
+		pl->sum.evicted_memory++;
+	/* A session without bytes has no dissector yet: its facts are those of
+	 * a fresh one (held only while it is reported, so not reserved). */
+	bool transient = false;
+	if (smtp && !s->smtp && !s->not_smtp && !pl->discarding) {
+		s->smtp = smtp_new(&s->tl);
+		transient = s->smtp != NULL;
+	}
 	if (pl->discarding) {
 		/* sessions_free without sessions_finish: release only. */
-	} else if (why == END_EVICTED) {
-		pl->sum.flows_evicted++;
 	} else if (!smtp || !s->smtp) {
 		/* A flow without a dissector (it ran out of memory at the start)
 		 * cannot be diagnosed; it counts with the other protocols. */
@@ -429,9 +514,12 @@ static void session_finalize(struct session *s, enum flow_end why)
 		pl->sum.smtp_sessions++;
 		pl->on_session(pl->ctx, &v, &pl->sum);
 	}
-	s->reported_smtp = smtp && why != END_EVICTED;
-	smtp_free(s->smtp);
-	s->smtp = NULL;
+	s->reported_smtp = smtp;
+	if (transient) {
+		smtp_free(s->smtp);
+		s->smtp = NULL;
+	}
+	session_smtp_free(s);
 	tl_free(&s->tl);
 }
 
@@ -447,6 +535,7 @@ static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, e
 		session_finalize(s, why);
 	if (s->xs)
 		extract_session_close(s->xs, s->reported_smtp);
+	memcap_release(s->pl->mem, s->held);
 	free(s);
 }
 
@@ -491,9 +580,10 @@ struct sessions *sessions_new(const struct sessions_config *cfg, session_fn on_s
 	};
 	pl->eng = engine_new(&pl->cfg.engine, &sink);
 	if (!pl->eng) {
-		snprintf(err, errlen, "cannot allocate the flow table (--max-flows too large?)");
+		snprintf(err, errlen, "cannot allocate the flow table (--max-flows too large, or --memory-cap too small?)");
 		goto fail;
 	}
+	pl->mem = engine_memcap(pl->eng);
 	return pl;
 fail:
 	sessions_free(pl);
@@ -573,6 +663,9 @@ void sessions_finish(struct sessions *p)
 	const struct engine_stats *es = engine_stats(p->eng);
 	memcpy(p->sum.decode, es->decode, sizeof(p->sum.decode));
 	p->sum.ooo_cap_hits = es->ooo_cap_hits;
+	/* flows the engine could not track at all never reached a session */
+	p->sum.flows += es->flows_untracked;
+	p->sum.flows_untracked += es->flows_untracked;
 	p->sum.last_ts = p->capture_end;
 }
 
