@@ -782,7 +782,7 @@ static bool rule_capture_incomplete(struct dctx *d)
 	diag_set_closer(d);
 	if (open_at_end) {
 		if (d->s->end == END_EVICTED)
-			EXPLAIN(d, "The analyzer stopped following this connection in phase %s: the flow table was full and it was the least recently active flow (raise --max-flows to keep it).",
+			EXPLAIN(d, "The analyzer stopped following this connection in phase %s: it was evicted because the flow table was full and it was the least recently active flow (raise --max-flows to keep it).",
 				verdict_phase_name(d->v->phase));
 		else if (d->s->end == END_MEMCAP)
 			EXPLAIN(d, "The analyzer stopped following this connection in phase %s: it was evicted under memory pressure, the least recently active flow when the memory cap was reached (raise --memory-cap to keep it).",
