@@ -39,10 +39,10 @@ void memcap_release(struct memcap *m, size_t n)
 
 bool memcap_pressure(const struct memcap *m)
 {
-	return m && m->cap && m->used > m->cap - m->cap / 16;
+	return m && m->cap && m->used > m->cap - m->cap / 8;
 }
 
 bool memcap_relieved(const struct memcap *m)
 {
-	return !m || !m->cap || m->used <= m->cap - m->cap / 8;
+	return !m || !m->cap || m->used <= m->cap - m->cap / 8 - m->cap / 16;
 }

@@ -38,9 +38,12 @@ void memcap_init(struct memcap *m, uint64_t cap);
 bool memcap_reserve(struct memcap *m, size_t n);
 /* Returns n bytes reserved earlier. */
 void memcap_release(struct memcap *m, size_t n);
-/* Above the high mark (15/16 of the cap): time to end flows. */
+/* Above the high mark (7/8 of the cap): time to end flows. The 1/8 above
+ * it is headroom for state grown inside callbacks, and for what the count
+ * does not see (allocator overhead, nDPI's own small allocations: about
+ * 10% of a dissected flow, measured; docs/engine.md). */
 bool memcap_pressure(const struct memcap *m);
-/* Below the low mark (7/8 of the cap): eviction may stop. */
+/* Below the low mark (13/16 of the cap): eviction may stop. */
 bool memcap_relieved(const struct memcap *m);
 
 #endif

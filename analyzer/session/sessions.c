@@ -93,6 +93,7 @@ struct session {
 	bool reported_smtp;             /* it was an SMTP session (keep its extracted files) */
 	uint8_t repeats[2][3];          /* retrans, keep-alive, zero-window events kept */
 	size_t held;                    /* bytes reserved against the memory cap for us */
+	size_t cls_held;                /* of which for the classification */
 };
 
 struct sessions {
@@ -234,7 +235,8 @@ static void session_end_classify(struct session *s)
 	session_refresh_class(s);
 	classify_flow_free(s->cf);
 	s->cf = NULL;
-	s_release(s, classify_flow_size());
+	s_release(s, s->cls_held);
+	s->cls_held = 0;
 }
 
 static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct pkt *first)
@@ -261,6 +263,8 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 		s->cf = classify_flow_new(pl->cls);
 		if (!s->cf)
 			s_release(s, classify_flow_size());
+		else
+			s->cls_held = classify_flow_size();
 	}
 	/* the dissector comes with the first byte (session_smtp) */
 	s->midstream = !(first->flags & TH_SYN) || fi->after_eviction;
@@ -296,8 +300,14 @@ static void session_check_smtp(struct session *s)
 		s->saw_smtp = true;
 		if (f->starttls == STLS_ACCEPTED && !s->starttls_signalled) {
 			s->starttls_signalled = true;
-			if (s->cf)
+			/* nDPI's second struct, for the TLS that follows; without
+			 * room, classification ends with what the plain part said */
+			if (s->cf && s_reserve(s, classify_starttls_size())) {
+				s->cls_held += classify_starttls_size();
 				classify_starttls(s->pl->cls, s->cf);
+			} else if (s->cf) {
+				session_end_classify(s);
+			}
 		}
 		return;
 	}
