@@ -202,7 +202,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir };
+	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir,
+				      .classifier = cfg->classifier };
 	pl->ss = sessions_new(&sc, on_session, pl, err, errlen);
 	if (!pl->ss)
 		goto fail;

@@ -13,12 +13,15 @@
 #include "engine.h"
 #include "report.h"
 
+struct classifier;
+
 struct pipeline_config {
 	struct engine_config engine;
 	struct diag_config diag;
 	struct report_opts report;
 	const char *extract_dir;    /* NULL = no extraction */
 	bool progress;              /* progress line on stderr (analyze, large files, TTY) */
+	struct classifier *classifier;  /* shared nDPI classifier (sessions.h); NULL: one per pipeline */
 };
 
 /* Defaults: engine and diagnosis defaults, text to stdout, colour if stdout is a TTY. */

@@ -51,7 +51,7 @@ struct engine {
 	struct tcp_env tcp;
 	struct flow_table ft;
 	struct memcap mem;
-	uint32_t *evicted;          /* EVICTED_KEYS hashes (| 1) of evicted tuples; 0 empty */
+	uint32_t *evicted;          /* EVICTED_KEYS hashes (| 1) of evicted tuples; 0 empty; made at the first eviction */
 	struct list lists[2];       /* by enum flow_list */
 	sl_time grain[2];           /* LRU granularity per list */
 	sl_time now;
@@ -104,10 +104,7 @@ struct engine *engine_new(const struct engine_config *cfg, const struct engine_s
 	e->tcp.mem = &e->mem;
 	e->grain[FL_OPEN] = SL_MIN(ENGINE_LRU_GRAIN, e->cfg.flow_timeout / 8);
 	e->grain[FL_CLOSED] = SL_MIN(ENGINE_LRU_GRAIN, e->cfg.closed_linger / 8);
-	e->evicted = calloc(EVICTED_KEYS, sizeof(*e->evicted));
-	if (!e->evicted || !memcap_reserve(&e->mem, EVICTED_KEYS * sizeof(*e->evicted)) ||
-	    !ft_init(&e->ft, e->cfg.max_flows, &e->mem)) {
-		free(e->evicted);
+	if (!ft_init(&e->ft, e->cfg.max_flows, &e->mem)) {
 		free(e);
 		return NULL;
 	}
@@ -172,8 +169,13 @@ static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 		e->stats.flows_evicted_memory++;
 	else if (why == END_IDLE)
 		e->stats.flows_idle++;
-	if (why == END_EVICTED || why == END_MEMCAP)
-		e->evicted[f->hash & (EVICTED_KEYS - 1)] = f->hash | 1;
+	if (why == END_EVICTED || why == END_MEMCAP) {
+		if (!e->evicted && memcap_reserve(&e->mem, EVICTED_KEYS * sizeof(*e->evicted)) &&
+		    !(e->evicted = calloc(EVICTED_KEYS, sizeof(*e->evicted))))
+			memcap_release(&e->mem, EVICTED_KEYS * sizeof(*e->evicted));
+		if (e->evicted)
+			e->evicted[f->hash & (EVICTED_KEYS - 1)] = f->hash | 1;
+	}
 	list_unlink(&e->lists[f->list], f);
 	ft_remove(&e->ft, f);
 	memcap_release(&e->mem, sizeof(*f));
@@ -301,8 +303,8 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 		e->stats.flows_untracked++;
 		return NULL;
 	}
-	uint32_t *ev = &e->evicted[hash & (EVICTED_KEYS - 1)];
-	if (*ev == (hash | 1)) {
+	uint32_t *ev = e->evicted ? &e->evicted[hash & (EVICTED_KEYS - 1)] : NULL;
+	if (ev && *ev == (hash | 1)) {
 		/* hashes of different tuples can meet here: one in 2^32 */
 		f->info.after_eviction = true;
 		*ev = 0;

@@ -571,7 +571,7 @@ struct sessions *sessions_new(const struct sessions_config *cfg, session_fn on_s
 	pl->ctx = ctx;
 	if (!pl->cfg.engine.server_ports)
 		pl->cfg.engine.server_ports = mail_ports;
-	pl->cls = classifier_new(err, errlen);
+	pl->cls = cfg->classifier ? cfg->classifier : classifier_new(err, errlen);
 	if (!pl->cls)
 		goto fail;
 	if (cfg->extract_dir) {
@@ -694,6 +694,7 @@ void sessions_free(struct sessions *p)
 	}
 	engine_free(p->eng);
 	extract_free(p->ext);
-	classifier_free(p->cls);
+	if (p->cls != p->cfg.classifier)
+		classifier_free(p->cls);
 	free(p);
 }

@@ -16,9 +16,15 @@
 #include "session_view.h"
 #include "summary.h"
 
+struct classifier;
+
 struct sessions_config {
 	struct engine_config engine;
 	const char *extract_dir;    /* NULL = no extraction */
+	/* An nDPI classifier to use instead of making one (its setup costs
+	 * milliseconds: a fuzz target or a test running many short analyses
+	 * keeps one); the caller frees it after sessions_free. NULL: our own. */
+	struct classifier *classifier;
 };
 
 /* The engine's defaults, with the mail ports for guessing roles. */
