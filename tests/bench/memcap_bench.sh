@@ -22,7 +22,7 @@ fail=0
 for kind in payload syn; do
 	python3 "$here/gen_flood.py" "$kind" "$flows" "$tmp/$kind.pcap" || exit 2
 	for cap in default 64M; do
-		if [ "$cap" = default ]; then args=(); limit_kb=$((1229 * 1024)); else args=(--memory-cap "$cap"); limit_kb=$((80 * 1000)); fi
+		if [ "$cap" = default ]; then args=(); limit_kb=$((1229 * 1024)); limit="1.2 GiB"; else args=(--memory-cap "$cap"); limit_kb=$((80 * 1000)); limit="80 MB"; fi
 		start=$(date +%s.%N)
 		/usr/bin/time -v -o "$tmp/time" "$bin" analyze --json "${args[@]}" "$tmp/$kind.pcap" 2>"$tmp/err" |
 			python3 -c '
@@ -46,8 +46,8 @@ print(n, s["flows"], s["smtp_sessions"], s["evicted"]["memory_cap"], s["evicted"
 		if [ "$rc" != 0 ] || [ "$sessions" != "$flows" ] || [ "$nflows" != "$flows" ] || [ "$adds" != 1 ] || [ "${rss:-0}" -ge "$limit_kb" ]; then
 			status=FAILED; fail=1
 		fi
-		printf '%-8s cap %-8s flows %8s reported %8s evicted(memory) %8s peak RSS %7.1f MB (limit %d MB) %6.1f s  %s\n' \
-			"$kind" "$cap" "$nflows" "$sessions" "$ev_mem" "$(echo "${rss:-0} / 1024" | bc -l)" $((limit_kb / 1024)) \
+		printf '%-8s cap %-8s flows %8s reported %8s evicted(memory) %8s peak RSS %7.1f MiB = %7d KB (limit %s) %6.1f s  %s\n' \
+			"$kind" "$cap" "$nflows" "$sessions" "$ev_mem" "$(echo "${rss:-0} / 1024" | bc -l)" "${rss:-0}" "$limit" \
 			"$(echo "$end - $start" | bc -l)" "$status"
 		[ "$status" = ok ] || { echo "  exit $rc; stderr:"; head -5 "$tmp/err"; }
 	done
