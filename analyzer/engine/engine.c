@@ -305,8 +305,9 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 	}
 	uint32_t *ev = e->evicted ? &e->evicted[hash & (EVICTED_KEYS - 1)] : NULL;
 	if (ev && *ev == (hash | 1)) {
-		/* hashes of different tuples can meet here: one in 2^32 */
-		f->info.after_eviction = true;
+		/* hashes of different tuples can meet here: one in 2^32. A
+		 * SYN (no ACK) on the tuple is a new connection, not the rest. */
+		f->info.after_eviction = (p->flags & (TH_SYN | TH_ACK)) != TH_SYN;
 		*ev = 0;
 	}
 	f->list = FL_OPEN;
