@@ -491,6 +491,8 @@ static int capture_loop(struct live_ctx *lc, const struct live_opts *lo)
 				budget = left > (uint64_t)INT32_MAX ? -1 : (int)left;
 			}
 			int n = pcap_dispatch(lc->pc, budget, on_packet, (u_char *)lc);
+			if (n == 0 && pcap_file(lc->pc))
+				break;  /* a savefile (live_run from a test or fuzzer) ended */
 			if (n < 0 && n != PCAP_ERROR_BREAK) {
 				fprintf(stderr, "smtpsleuth live: %s: %s\n", lo->iface, pcap_geterr(lc->pc));
 				rc = 1;
@@ -585,7 +587,15 @@ int live_main(int argc, char **argv)
 		pcap_close(pc);
 		return 1;
 	}
+	return live_run(pc, &lo, &cfg);
+}
 
+int live_run(pcap_t *pc, const struct live_opts *lo_in, const struct pipeline_config *cfg_in)
+{
+	struct live_opts lo = *lo_in;
+	struct pipeline_config cfg = *cfg_in;
+	char err[512] = "";
+	int rc;
 	struct live_ctx lc = {
 		.pc = pc,
 		.linktype = pcap_datalink(pc),

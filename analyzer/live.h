@@ -75,4 +75,15 @@ enum {
 
 int live_main(int argc, char **argv);
 
+/*
+ * The capture loop over an opened, activated, non-blocking handle, with
+ * options already parsed: -w rotation, the pipeline, the sweeps, the
+ * summary. live_main calls it after opening the interface (and installing
+ * the signal handlers); a test or fuzz target may hand it a savefile
+ * (pcap_open_offline), whose end stops the loop. Closes pc. 0, or 1 on a
+ * runtime error.
+ */
+struct pcap;
+int live_run(struct pcap *pc, const struct live_opts *lo, const struct pipeline_config *cfg);
+
 #endif

@@ -69,6 +69,8 @@ const struct opt_def opt_table[] = {
 	{ "reassembly-cap", 0, P(11), "BYTES", OPT_PIPELINE, "out-of-order bytes buffered in all flows (default 256M)" },
 	{ "tls-keylog", 0, P(14), "FILE", OPT_PIPELINE | OPT_SERVE,
 	  "analyze/live: decrypt TLS with this NSS key log (default $SSLKEYLOGFILE); serve: append its TLS keys to FILE" },
+	{ "memory-cap", 0, P(15), "BYTES", OPT_PIPELINE,
+	  "memory for all per-flow state (default 1G); past it the least recently active flows are evicted, each reported" },
 
 	/* reproduce */
 	{ "log", 0, OPT_KEY_OTHER, "FILE", OPT_SERVE | OPT_REPRODUCE, "the server's session log (default stderr)" },

@@ -43,7 +43,8 @@ const char PIPELINE_OPTIONS_HELP[] =
 	"  --max-flows N          flows tracked at once; older idle flows are evicted (default 1048576)\n"
 	"  --flow-timeout SEC     a flow without packets for this long is ended (default 600)\n"
 	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n"
-	"  --tls-keylog FILE      decrypt TLS with this NSS key log (default: $SSLKEYLOGFILE)\n";
+	"  --tls-keylog FILE      decrypt TLS with this NSS key log (default: $SSLKEYLOGFILE)\n"
+	"  --memory-cap BYTES     memory for all per-flow state (default 1G); past it flows are evicted and reported\n";
 
 void pipeline_config_default(struct pipeline_config *cfg)
 {
@@ -185,6 +186,13 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 	case PIPELINE_OPT_BASE + 14:
 		cfg->tls_keylog = arg;
 		return 1;
+	case PIPELINE_OPT_BASE + 15:
+		if (!sl_parse_size(arg, &n) || n < MEMCAP_MIN) {
+			snprintf(err, errlen, "--memory-cap: '%s' is not a size of at least 4M", arg);
+			return -1;
+		}
+		cfg->engine.memory_cap = n;
+		return 1;
 	}
 	return 0;
 }
@@ -259,7 +267,8 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 		goto fail;
 	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir,
 				      .extract_force = cfg->extract_force, .keylog = pl->kl,
-				      .shard_k = cfg->shard_k, .shard_n = cfg->shard_n };
+				      .shard_k = cfg->shard_k, .shard_n = cfg->shard_n,
+				      .classifier = cfg->classifier };
 	pl->cfg.report.shard_k = cfg->shard_k;
 	pl->cfg.report.shard_n = cfg->shard_n;
 	pl->ss = sessions_new(&sc, on_session, pl, err, errlen);

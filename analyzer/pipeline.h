@@ -14,6 +14,8 @@
 #include "report.h"
 #include "sessions.h"
 
+struct classifier;
+
 struct pipeline_config {
 	struct engine_config engine;
 	struct diag_config diag;
@@ -34,6 +36,7 @@ struct pipeline_config {
 	 * (cheap next to the analysis), so session ids, frame numbers and the
 	 * order sessions end in are those of a run without --shard. */
 	uint32_t shard_k, shard_n;
+	struct classifier *classifier;  /* shared nDPI classifier (sessions.h); NULL: one per pipeline */
 };
 
 /* Defaults: engine and diagnosis defaults, text to stdout, colour if stdout is a TTY. */
@@ -65,7 +68,8 @@ void pipeline_config_default(struct pipeline_config *cfg);
 	{ "reassembly-cap", required_argument, NULL, PIPELINE_OPT_BASE + 11 }, \
 	{ "force", no_argument, NULL, PIPELINE_OPT_BASE + 12 }, \
 	{ "json-format", required_argument, NULL, PIPELINE_OPT_BASE + 13 }, \
-	{ "tls-keylog", required_argument, NULL, PIPELINE_OPT_BASE + 14 }
+	{ "tls-keylog", required_argument, NULL, PIPELINE_OPT_BASE + 14 }, \
+	{ "memory-cap", required_argument, NULL, PIPELINE_OPT_BASE + 15 }
 #define PIPELINE_SHORT_OPTIONS "q"
 extern const char PIPELINE_OPTIONS_HELP[];
 

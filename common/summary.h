@@ -23,8 +23,10 @@ struct summary {
 	uint64_t flows;                 /* TCP flows seen */
 	uint64_t smtp_sessions;
 	uint64_t other_flows;
-	uint64_t flows_evicted;         /* dropped by the flow-table cap */
+	uint64_t flows_evicted;         /* dropped by the flow-table cap without a report (none since evicted flows are reported; kept for the JSON key) */
 	uint64_t flows_untracked;       /* dropped by another cap (memory) */
+	uint64_t evicted_flow_table;    /* ended early by --max-flows, reported (among smtp_sessions/other_flows) */
+	uint64_t evicted_memory;        /* ended early by --memory-cap, reported likewise */
 	uint64_t sessions_reported;     /* after filters */
 	uint64_t causes[CAUSE__COUNT];
 	struct { char name[32]; uint64_t n; } protocols[REPORT_MAX_PROTOCOLS];

@@ -15,6 +15,7 @@
 #define SLEUTH_TIMELINE_H
 
 #include "common.h"
+#include "memcap.h"
 
 #define EV_TEXT_MAX   160
 #define TL_HEAD_KEEP  96
@@ -99,6 +100,7 @@ struct timeline {
 	uint64_t total;         /* events ever added */
 	uint64_t dropped;       /* overwritten by the ring */
 	bool oom;               /* an allocation failed; later events are counted, not kept */
+	struct memcap *mem;     /* storage is reserved here (NULL: not counted); set after tl_init */
 };
 
 void tl_init(struct timeline *tl);

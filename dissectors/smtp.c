@@ -191,6 +191,11 @@ struct smtp *smtp_new(struct timeline *tl)
 	return s;
 }
 
+size_t smtp_state_size(void)
+{
+	return sizeof(struct smtp);
+}
+
 void smtp_set_tls_tap(struct smtp *s, smtp_tls_fn fn, void *ctx)
 {
 	s->tls_tap = fn;

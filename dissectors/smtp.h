@@ -34,6 +34,9 @@ struct smtp;
 
 /* tl is owned by the caller and must outlive the dissector. */
 struct smtp *smtp_new(struct timeline *tl);
+/* Bytes smtp_new allocates (what a caller reserves against a memory cap;
+ * the bounded growth of deferred lines and messages is not included). */
+size_t smtp_state_size(void);
 void smtp_set_body_sink(struct smtp *s, smtp_body_fn fn, void *ctx);
 void smtp_set_tls_tap(struct smtp *s, smtp_tls_fn fn, void *ctx);
 /* Re-entry: the decrypted application data of one TLS direction, read as

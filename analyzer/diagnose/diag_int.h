@@ -67,6 +67,9 @@ void diag_advise(struct dctx *d, const char *a);
 /* A session the capture cut short (session_view.cut): capture_incomplete
  * unless a server reply read before the cut proves the cause (diag_cut.c). */
 void diag_apply_cut(const struct session_view *s, const struct diag_config *cfg, struct verdict *v);
+/* Flows a cap ended early, and the rest of such a flow seen later: never a
+ * confident verdict on half a dialog (diag_cut.c). */
+void diag_apply_evicted(const struct session_view *s, const struct diag_config *cfg, struct verdict *v);
 /* One evidence line (deduplicated; a zero time is looked up in the timeline). */
 void diag_evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* "30.0 s", "250 ms", "0.20 ms" */

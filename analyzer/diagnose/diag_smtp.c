@@ -161,14 +161,18 @@ bool diag_c1_open_at_end(struct dctx *d)
 	sl_time rts = 0;
 	enum flow_end end = d->s->end;
 	bool open_at_end = d->first.dir < 0 && !diag_stalled_at_end(d) &&
-			   (end == END_CAPTURE_END || end == END_EVICTED ||
+			   (end == END_CAPTURE_END || end == END_EVICTED || end == END_MEMCAP ||
 			    (end == END_IDLE && !diag_trailing_retransmissions(d, &rf, &rts)));
 	if (!open_at_end)
 		return false;
-	diag_set_cause(d, CAUSE_CAPTURE_INCOMPLETE, end == END_CAPTURE_END || end == END_EVICTED ? CONF_HIGH : CONF_MEDIUM);
+	diag_set_cause(d, CAUSE_CAPTURE_INCOMPLETE,
+		       end == END_CAPTURE_END || end == END_EVICTED || end == END_MEMCAP ? CONF_HIGH : CONF_MEDIUM);
 	diag_set_closer(d);
 	if (end == END_EVICTED)
-		EXPLAIN(d, "The analyzer stopped following this connection in phase %s: the flow table was full and it was the least recently active flow (raise --max-flows to keep it).",
+		EXPLAIN(d, "The analyzer stopped following this connection in phase %s: it was evicted because the flow table was full and it was the least recently active flow (raise --max-flows to keep it).",
+			verdict_phase_name(d->v->phase));
+	else if (end == END_MEMCAP)
+		EXPLAIN(d, "The analyzer stopped following this connection in phase %s: it was evicted under memory pressure, the least recently active flow when the memory cap was reached (raise --memory-cap to keep it).",
 			verdict_phase_name(d->v->phase));
 	else if (end == END_IDLE)
 		EXPLAIN(d, "No packet of this connection was seen for longer than the flow timeout and neither side closed it, in phase %s: the capture lost the rest of the session (or both hosts vanished).",

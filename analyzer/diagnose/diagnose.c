@@ -109,6 +109,7 @@ void diagnose(const struct session_view *s, const struct diag_config *cfg, struc
 	/* A session the capture cut (a damaged file, a signal) after the rules:
 	 * diag_cut.c keeps a cause a server reply proved, else capture_incomplete. */
 	diag_apply_cut(s, cfg, v);
+	diag_apply_evicted(s, cfg, v);
 	diag_relay_hint(&d);
 	diag_client_view(v);
 	diag_sort_evidence(v);

@@ -11,6 +11,16 @@
  * first is the server; otherwise the side on a well-known mail port is the
  * server, else the lower port.
  *
+ * Memory: the engine owns the accountant (memcap.h). A flow record is
+ * reserved before it is made; the consumer reserves its own per-flow state
+ * against the same accountant. Before each record, while the count is above
+ * the high mark, flows are ended (lingering closed ones first, then the
+ * least recently active open one, as END_MEMCAP) until it is under the low
+ * mark; no callback is running then, so no flow is ended under its own feet.
+ * Tuples of evicted flows are remembered (a direct-mapped table of hashes,
+ * EVICTED_KEYS entries, older ones overwritten): a later packet of one opens
+ * a flow marked after_eviction, the rest of a dialog whose start was reported.
+ *
  * Engine time is the largest packet timestamp seen (or engine_sweep's now),
  * so a capture with timestamps going backwards cannot make lists unordered.
  */
@@ -35,6 +45,7 @@ struct held {
 	struct raw_packet raw;
 	uint8_t *data;
 };
+#define EVICTED_KEYS           (1u << 16)   /* tuples of evicted flows remembered (4 bytes each) */
 
 static const uint16_t default_server_ports[] = { 25, 465, 587, 2525, 10025, 0 };
 
@@ -51,6 +62,8 @@ struct engine {
 	struct engine_stats stats;
 	struct tcp_env tcp;
 	struct flow_table ft;
+	struct memcap mem;
+	uint32_t *evicted;          /* EVICTED_KEYS hashes (| 1) of evicted tuples; 0 empty; made at the first eviction */
 	struct list lists[2];       /* by enum flow_list */
 	sl_time grain[2];           /* LRU granularity per list */
 	sl_time now;
@@ -85,6 +98,7 @@ void engine_config_default(struct engine_config *cfg)
 	cfg->closed_linger = (sl_time)ENGINE_DEFAULT_CLOSED_LINGER_S * NS_PER_SEC;
 	cfg->ooo_per_dir = ENGINE_DEFAULT_OOO_PER_DIR;
 	cfg->ooo_global = ENGINE_DEFAULT_OOO_GLOBAL;
+	cfg->memory_cap = MEMCAP_DEFAULT;
 	cfg->server_ports = default_server_ports;
 }
 
@@ -106,9 +120,11 @@ struct engine *engine_new(const struct engine_config *cfg, const struct engine_s
 	e->tcp.stats = &e->stats;
 	e->tcp.ooo_per_dir = e->cfg.ooo_per_dir;
 	e->tcp.ooo_global = e->cfg.ooo_global;
+	memcap_init(&e->mem, e->cfg.memory_cap);
+	e->tcp.mem = &e->mem;
 	e->grain[FL_OPEN] = SL_MIN(ENGINE_LRU_GRAIN, e->cfg.flow_timeout / 8);
 	e->grain[FL_CLOSED] = SL_MIN(ENGINE_LRU_GRAIN, e->cfg.closed_linger / 8);
-	if (!ft_init(&e->ft, e->cfg.max_flows)) {
+	if (!ft_init(&e->ft, e->cfg.max_flows, &e->mem)) {
 		free(e);
 		return NULL;
 	}
@@ -169,10 +185,20 @@ static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 		e->sink.flow_close(e->sink.ctx, f->user, &f->info, why);
 	if (why == END_EVICTED)
 		e->stats.flows_evicted++;
+	else if (why == END_MEMCAP)
+		e->stats.flows_evicted_memory++;
 	else if (why == END_IDLE)
 		e->stats.flows_idle++;
+	if (why == END_EVICTED || why == END_MEMCAP) {
+		if (!e->evicted && memcap_reserve(&e->mem, EVICTED_KEYS * sizeof(*e->evicted)) &&
+		    !(e->evicted = calloc(EVICTED_KEYS, sizeof(*e->evicted))))
+			memcap_release(&e->mem, EVICTED_KEYS * sizeof(*e->evicted));
+		if (e->evicted)
+			e->evicted[f->hash & (EVICTED_KEYS - 1)] = f->hash | 1;
+	}
 	list_unlink(&e->lists[f->list], f);
 	ft_remove(&e->ft, f);
+	memcap_release(&e->mem, sizeof(*f));
 	if (e->jump_flow == f)
 		e->jump_flow = NULL;
 	if (e->last == f)
@@ -259,6 +285,25 @@ static bool is_reuse(const struct flow *f, enum sl_dir d, const struct pkt *p)
 	return delta < -ENGINE_REUSE_DISTANCE || delta > ENGINE_REUSE_DISTANCE;
 }
 
+/* Memory pressure: ends flows until the accountant is under its low mark
+ * (force: at least one, when a reservation just failed). Called only
+ * between records, when no flow is inside a callback. */
+static void relieve(struct engine *e, bool force)
+{
+	if (!force && !memcap_pressure(&e->mem))
+		return;
+	while (force || !memcap_relieved(&e->mem)) {
+		struct flow *victim = e->lists[FL_CLOSED].head;
+		if (victim)
+			end_flow(e, victim, END_CLOSED);
+		else if ((victim = e->lists[FL_OPEN].head) != NULL)
+			end_flow(e, victim, END_MEMCAP);
+		else
+			return;
+		force = false;
+	}
+}
+
 static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_t hash,
 			     const struct pkt *p, bool src_is_a)
 {
@@ -270,10 +315,25 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 		else if ((victim = e->lists[FL_OPEN].head) != NULL)
 			end_flow(e, victim, END_EVICTED);
 	}
+	if (!memcap_reserve(&e->mem, sizeof(struct flow))) {
+		relieve(e, true);
+		if (!memcap_reserve(&e->mem, sizeof(struct flow))) {
+			e->stats.flows_untracked++;
+			return NULL;
+		}
+	}
 	struct flow *f = ft_add(&e->ft, k, hash);
 	if (!f) {
+		memcap_release(&e->mem, sizeof(struct flow));
 		e->stats.flows_unallocated++;
 		return NULL;
+	}
+	uint32_t *ev = e->evicted ? &e->evicted[hash & (EVICTED_KEYS - 1)] : NULL;
+	if (ev && *ev == (hash | 1)) {
+		/* hashes of different tuples can meet here: one in 2^32. A
+		 * SYN (no ACK) on the tuple is a new connection, not the rest. */
+		f->info.after_eviction = (p->flags & (TH_SYN | TH_ACK)) != TH_SYN;
+		*ev = 0;
 	}
 	f->list = FL_OPEN;
 	list_append(&e->lists[FL_OPEN], f);
@@ -461,6 +521,7 @@ static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, 
 {
 	advance_clock(e, ts);
 	expire(e, e->now);
+	relieve(e, false);
 
 	struct pkt p;
 	enum decode_result r = decode_packet(raw, &p);
@@ -546,6 +607,8 @@ const struct engine_stats *engine_stats(const struct engine *e) { return &e->sta
 
 size_t engine_open_flows(const struct engine *e) { return e->ft.count; }
 
+struct memcap *engine_memcap(struct engine *e) { return &e->mem; }
+
 void engine_free(struct engine *e)
 {
 	if (!e)
@@ -570,6 +633,7 @@ void engine_free(struct engine *e)
 			ft_remove(&e->ft, f);
 		}
 	ft_free(&e->ft);
+	free(e->evicted);
 	while (e->files) {
 		struct file_name *n = e->files->next;
 		free(e->files);

@@ -20,6 +20,7 @@
 #define SLEUTH_ENGINE_H
 
 #include "common.h"
+#include "memcap.h"
 #include "flow_info.h"
 #include "packet.h"
 #include "pkt.h"
@@ -86,6 +87,7 @@ struct engine_config {
 	sl_time closed_linger;      /* ns */
 	uint64_t ooo_per_dir;
 	uint64_t ooo_global;
+	uint64_t memory_cap;        /* bytes for all per-flow state (memcap.h); 0 = none */
 	const uint16_t *server_ports;   /* well-known server ports for role guessing, 0-terminated */
 };
 
@@ -94,6 +96,8 @@ struct engine_stats {
 	uint64_t decode[DEC__COUNT];
 	uint64_t flows;             /* flows opened */
 	uint64_t flows_evicted;     /* ended because of max_flows */
+	uint64_t flows_evicted_memory; /* ended because of memory_cap */
+	uint64_t flows_untracked;   /* not tracked at all: no room even after evicting */
 	uint64_t flows_idle;        /* ended by the idle timeout */
 	uint64_t ooo_cap_hits;
 	uint64_t ooo_bytes_peak;
@@ -124,6 +128,9 @@ void engine_sweep(struct engine *e, sl_time now);
 void engine_finish(struct engine *e);
 const struct engine_stats *engine_stats(const struct engine *e);
 size_t engine_open_flows(const struct engine *e);
+/* The accountant every per-flow allocation of the analysis is reserved
+ * against (the consumer's too); valid until engine_free. */
+struct memcap *engine_memcap(struct engine *e);
 void engine_free(struct engine *e);
 
 #endif

@@ -289,6 +289,9 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 		sum->flows, sum->smtp_sessions, sum->smtp_sessions == 1 ? "" : "s", sum->other_flows,
 		sum->other_flows == 1 ? "" : "s", sum->flows_evicted + sum->flows_untracked,
 		sum->flows_evicted, sum->flows_untracked);
+	if (sum->evicted_flow_table || sum->evicted_memory)
+		fprintf(f, "  evicted early (each reported): %" PRIu64 " by the flow-table cap, %" PRIu64 " by the memory cap\n",
+			sum->evicted_flow_table, sum->evicted_memory);
 	if (sum->smtp_sessions != r->sessions)
 		fprintf(f, "  sessions shown: %" PRIu64 " (after filters)\n", r->sessions);
 	if (sum->n_protocols || sum->protocols_other) {

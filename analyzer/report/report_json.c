@@ -521,9 +521,10 @@ void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *s
 	report_json_time(f, sum->last_ts);
 	fprintf(f, ",\"flows\":%" PRIu64 ",\"smtp_sessions\":%" PRIu64 ",\"other_flows\":%" PRIu64
 		   ",\"flows_dropped\":{\"evicted\":%" PRIu64 ",\"untracked\":%" PRIu64 "}"
+		   ",\"evicted\":{\"flow_table\":%" PRIu64 ",\"memory_cap\":%" PRIu64 "}"
 		   ",\"sessions_reported\":%" PRIu64 ",\"protocols\":{",
 		sum->flows, sum->smtp_sessions, sum->other_flows, sum->flows_evicted, sum->flows_untracked,
-		r->sessions);
+		sum->evicted_flow_table, sum->evicted_memory, r->sessions);
 	for (uint32_t i = 0; i < SL_MIN(sum->n_protocols, REPORT_MAX_PROTOCOLS); i++) {
 		if (i)
 			fputc(',', f);

@@ -179,6 +179,16 @@ struct classify_flow *classify_flow_new(struct classifier *c)
 	return f;
 }
 
+size_t classify_flow_size(void)
+{
+	return sizeof(struct classify_flow) + (size_t)SIZEOF_FLOW_STRUCT;
+}
+
+size_t classify_starttls_size(void)
+{
+	return (size_t)SIZEOF_FLOW_STRUCT;
+}
+
 bool classify_packet(struct classifier *c, struct classify_flow *f, const struct pkt *p)
 {
 	if (!c || !f || !p || !p->l3)

@@ -25,8 +25,24 @@
  * its linger, so memory follows the number of open connections, not the
  * number of recently closed ones.
  *
+ * Memory: every per-session allocation is reserved against the engine's
+ * accountant (memcap.h) before it is made, and the session remembers what
+ * it holds (`held`) so its end returns exactly that. State comes when it is
+ * needed: the session stub and nDPI's flow struct with the first packet
+ * (nDPI's guess by port for an unanswered SYN needs it), the timeline with
+ * its first event, the SMTP dissector (the largest part) with the first
+ * byte, FIN or RST. A SYN-only flow costs the engine's record, the stub,
+ * nDPI's struct and a few timeline slots (docs/engine.md has the figures).
+ *
+ * Evicted flows (by --max-flows or --memory-cap) are sessions like any
+ * other: reported with what was known (the diagnosis calls them
+ * capture_incomplete and says which cap), and counted in the summary's
+ * `evicted`. A later packet of such a flow opens a flow marked
+ * after_eviction, which the diagnosis never gives a confident verdict.
+ *
  * Accounting: every flow the engine opens ends in exactly one of
- * smtp_sessions, other_flows or flows_evicted, so the summary adds up.
+ * smtp_sessions, other_flows or flows_dropped (untracked), so the summary
+ * adds up.
  */
 #include "sessions.h"
 
@@ -84,11 +100,14 @@ struct session {
 	bool other_shard;               /* --shard: another process analyses this flow; we only
 	                                   follow its FINs so that ends are counted in the same order */
 	uint8_t repeats[2][4];          /* retrans, keep-alive, zero-window, bad-time events kept */
+	size_t held;                    /* bytes reserved against the memory cap for us */
+	size_t cls_held;                /* of which for the classification */
 };
 
 struct sessions {
 	struct sessions_config cfg;
 	struct engine *eng;
+	struct memcap *mem;             /* the engine's accountant */
 	struct classifier *cls;
 	session_fn on_session;
 	void *ctx;
@@ -137,16 +156,71 @@ static bool is_mail_port(uint16_t port)
 	return false;
 }
 
+/* ---- memory ---- */
+
+static bool s_reserve(struct session *s, size_t n)
+{
+	if (!memcap_reserve(s->pl->mem, n))
+		return false;
+	s->held += n;
+	return true;
+}
+
+static void s_release(struct session *s, size_t n)
+{
+	memcap_release(s->pl->mem, n);
+	s->held -= n;
+}
+
+/* The dissector, made with the first byte (or FIN/RST) of the flow. A
+ * reservation refused (one flow outgrew the headroom between the memory
+ * cap's marks) leaves the flow undissected, which the timeline says. */
+static bool session_smtp(struct session *s)
+{
+	if (s->smtp)
+		return true;
+	if (s->not_smtp || s->done)
+		return false;
+	if (!s_reserve(s, smtp_state_size())) {
+		struct event *e = tl_add(&s->tl, EV_NOTE, DIR_C2S, s->fi->last_ts, s->fi->last_frame, NULL, 0);
+		if (e)
+			snprintf(e->text, sizeof(e->text), "not dissected: memory cap reached");
+		s->not_smtp = true;
+		return false;
+	}
+	s->smtp = smtp_new(&s->tl);
+	if (!s->smtp) {
+		s_release(s, smtp_state_size());
+		s->not_smtp = true;
+		return false;
+	}
+	if (s->midstream)
+		smtp_set_midstream(s->smtp);
+	if (s->xs)
+		smtp_set_body_sink(s->smtp, extract_body, s->xs);
+	if (s->pl->cfg.keylog)
+		s->tls = tlss_new(s->pl->cfg.keylog, s->smtp, s->xs);
+	return true;
+}
+
+static void session_smtp_free(struct session *s)
+{
+	if (!s->smtp)
+		return;
+	tlss_free(s->tls);
+	s->tls = NULL;
+	smtp_free(s->smtp);
+	s->smtp = NULL;
+	s_release(s, smtp_state_size());
+}
+
 /* ---- the engine sink ---- */
 
 /* Stops dissecting: the flow is not SMTP (it will be counted as another
  * protocol, so its facts are not needed). */
 static void session_drop_smtp(struct session *s)
 {
-	tlss_free(s->tls);
-	s->tls = NULL;
-	smtp_free(s->smtp);
-	s->smtp = NULL;
+	session_smtp_free(s);
 	s->not_smtp = true;
 }
 
@@ -179,18 +253,25 @@ static void session_end_classify(struct session *s)
 	session_refresh_class(s);
 	classify_flow_free(s->cf);
 	s->cf = NULL;
+	s_release(s, s->cls_held);
+	s->cls_held = 0;
 }
 
 static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct pkt *first)
 {
 	struct sessions *pl = ctx;
-	struct session *s = calloc(1, sizeof(*s));
 	uint8_t digest[COMMUNITY_ID_DIGEST_LEN];
 	bool have_digest = community_id_digest(0, COMMUNITY_ID_PROTO_TCP, &fi->client, fi->client_port, &fi->server,
 					       fi->server_port, digest);
 	bool mine = pl->cfg.shard_n <= 1 || (have_digest && shard_from_digest(digest, pl->cfg.shard_n) == pl->cfg.shard_k);
 	if (mine)
 		pl->sum.flows++;
+	struct session *s = NULL;
+	if (memcap_reserve(pl->mem, sizeof(*s))) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			memcap_release(pl->mem, sizeof(*s));
+	}
 	if (!s) {
 		/* Counted among the dropped flows. Without its stub the order of
 		 * ends may differ from other shards' (out of memory anyway). */
@@ -200,6 +281,7 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 	}
 	s->pl = pl;
 	s->fi = fi;
+	s->held = sizeof(*s);
 	if (!mine) {
 		s->other_shard = true;
 		s->not_smtp = true;
@@ -208,21 +290,19 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 	if (have_digest)
 		community_id_format(digest, s->community_id, sizeof(s->community_id));
 	tl_init(&s->tl);
+	s->tl.mem = pl->mem;
 	snprintf(s->protocol, sizeof(s->protocol), "Unknown");
-	s->cf = classify_flow_new(pl->cls);
-	s->smtp = smtp_new(&s->tl);
-	if (!s->smtp)
-		s->not_smtp = true;
-	s->midstream = !(first->flags & TH_SYN);
-	if (s->midstream && s->smtp)
-		smtp_set_midstream(s->smtp);
-	if (pl->ext) {
-		s->xs = extract_session_open(pl->ext, fi->id);
-		if (s->xs && s->smtp)
-			smtp_set_body_sink(s->smtp, extract_body, s->xs);
+	if (s_reserve(s, classify_flow_size())) {
+		s->cf = classify_flow_new(pl->cls);
+		if (!s->cf)
+			s_release(s, classify_flow_size());
+		else
+			s->cls_held = classify_flow_size();
 	}
-	if (pl->cfg.keylog && s->smtp)
-		s->tls = tlss_new(pl->cfg.keylog, s->smtp, s->xs);
+	/* the dissector comes with the first byte (session_smtp) */
+	s->midstream = !(first->flags & TH_SYN) || fi->after_eviction;
+	if (pl->ext)
+		s->xs = extract_session_open(pl->ext, fi->id);
 	return s;
 }
 
@@ -257,8 +337,14 @@ static void session_check_smtp(struct session *s)
 		s->saw_smtp = true;
 		if (f->starttls == STLS_ACCEPTED && !s->starttls_signalled) {
 			s->starttls_signalled = true;
-			if (s->cf)
+			/* nDPI's second struct, for the TLS that follows; without
+			 * room, classification ends with what the plain part said */
+			if (s->cf && s_reserve(s, classify_starttls_size())) {
+				s->cls_held += classify_starttls_size();
 				classify_starttls(s->pl->cls, s->cf);
+			} else if (s->cf) {
+				session_end_classify(s);
+			}
 		}
 		return;
 	}
@@ -279,7 +365,7 @@ static void sink_data(void *ctx, void *user, enum sl_dir dir, const uint8_t *b, 
 	s->saw_payload = true;
 	if (s->xs)
 		extract_stream(s->xs, dir, b, n);
-	if (!s->smtp)
+	if (!session_smtp(s))
 		return;
 	tlss_data(s->tls, s->smtp, dir, b, n, m);
 	if (!s->saw_smtp || !s->starttls_signalled)
@@ -379,7 +465,7 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 		}
 	}
 smtp:
-	if (s->smtp && (ev == TCP_FIN || ev == TCP_RST))
+	if ((ev == TCP_FIN || ev == TCP_RST) && session_smtp(s))
 		tlss_end(s->tls, s->smtp, dir, m);
 	if (ev == TCP_FIN)
 		s->fin[dir] = true;
@@ -448,10 +534,21 @@ static void session_finalize(struct session *s, enum flow_end why)
 	session_end_classify(s);
 
 	bool smtp = session_is_smtp(s);
+	if (why == END_EVICTED)
+		pl->sum.evicted_flow_table++;
+	else if (why == END_MEMCAP)
+		pl->sum.evicted_memory++;
+	/* A session without bytes has no dissector yet: its facts are those of
+	 * a fresh one (held only while it is reported, so not reserved). */
+	bool transient = false;
+	if (smtp && !s->smtp && !s->not_smtp && !pl->discarding) {
+		s->smtp = smtp_new(&s->tl);
+		transient = s->smtp != NULL;
+		if (transient && s->midstream)
+			smtp_set_midstream(s->smtp);
+	}
 	if (pl->discarding) {
 		/* sessions_free without sessions_finish: release only. */
-	} else if (why == END_EVICTED) {
-		pl->sum.flows_evicted++;
 	} else if (!smtp || !s->smtp) {
 		/* A flow without a dissector (it ran out of memory at the start)
 		 * cannot be diagnosed; it counts with the other protocols. */
@@ -481,11 +578,12 @@ static void session_finalize(struct session *s, enum flow_end why)
 		pl->sum.smtp_sessions++;
 		pl->on_session(pl->ctx, &v, &pl->sum);
 	}
-	s->reported_smtp = smtp && why != END_EVICTED;
-	tlss_free(s->tls);
-	s->tls = NULL;
-	smtp_free(s->smtp);
-	s->smtp = NULL;
+	s->reported_smtp = smtp;
+	if (transient) {
+		smtp_free(s->smtp);
+		s->smtp = NULL;
+	}
+	session_smtp_free(s);
 	tl_free(&s->tl);
 }
 
@@ -501,6 +599,7 @@ static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, e
 		session_finalize(s, why);
 	if (s->xs)
 		extract_session_close(s->xs, s->reported_smtp);
+	memcap_release(s->pl->mem, s->held);
 	free(s);
 }
 
@@ -526,7 +625,7 @@ struct sessions *sessions_new(const struct sessions_config *cfg, session_fn on_s
 	pl->ctx = ctx;
 	if (!pl->cfg.engine.server_ports)
 		pl->cfg.engine.server_ports = mail_ports;
-	pl->cls = classifier_new(err, errlen);
+	pl->cls = cfg->classifier ? cfg->classifier : classifier_new(err, errlen);
 	if (!pl->cls)
 		goto fail;
 	if (cfg->extract_dir) {
@@ -545,9 +644,10 @@ struct sessions *sessions_new(const struct sessions_config *cfg, session_fn on_s
 	};
 	pl->eng = engine_new(&pl->cfg.engine, &sink);
 	if (!pl->eng) {
-		snprintf(err, errlen, "cannot allocate the flow table (--max-flows too large?)");
+		snprintf(err, errlen, "cannot allocate the flow table (--max-flows too large, or --memory-cap too small?)");
 		goto fail;
 	}
+	pl->mem = engine_memcap(pl->eng);
 	return pl;
 fail:
 	sessions_free(pl);
@@ -639,6 +739,9 @@ void sessions_finish(struct sessions *p)
 		p->sum.extract_errors = extract_errors(p->ext);
 		snprintf(p->sum.extract_error, sizeof(p->sum.extract_error), "%s", extract_first_error(p->ext));
 	}
+	/* flows the engine could not track at all never reached a session */
+	p->sum.flows += es->flows_untracked;
+	p->sum.flows_untracked += es->flows_untracked;
 	p->sum.last_ts = p->capture_end;
 }
 
@@ -657,7 +760,8 @@ void sessions_free(struct sessions *p)
 	}
 	engine_free(p->eng);
 	extract_free(p->ext);
-	classifier_free(p->cls);
+	if (p->cls != p->cfg.classifier)
+		classifier_free(p->cls);
 	free(p);
 }
 

@@ -17,6 +17,7 @@
 #include "summary.h"
 
 struct keylog;
+struct classifier;
 
 struct sessions_config {
 	struct engine_config engine;
@@ -28,6 +29,10 @@ struct sessions_config {
 	 * order sessions end in are those of a run without --shard. */
 	uint32_t shard_k, shard_n;
 	const struct keylog *keylog;    /* --tls-keylog: decrypt TLS (tls_session.c); NULL = no; the caller owns it */
+	/* An nDPI classifier to use instead of making one (its setup costs
+	 * milliseconds: a fuzz target or a test running many short analyses
+	 * keeps one); the caller frees it after sessions_free. NULL: our own. */
+	struct classifier *classifier;
 };
 
 /* The engine's defaults, with the mail ports for guessing roles. */
