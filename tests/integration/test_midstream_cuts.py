@@ -7,7 +7,8 @@ prove: the cause of the whole capture (its decisive packet still present),
 or `capture_incomplete`, or a cause read from the packets that remain
 (a refusal reply still in them, or the TCP ending still in them).
 
-pcapng files are turned into pcap first with editcap (skipped when absent).
+pcapng files (by their magic, whatever the name) are turned into pcap first
+with editcap (skipped when absent).
 """
 import glob
 import json
@@ -87,7 +88,9 @@ def main():
     try:
         for path in inputs():
             src = path
-            if path.endswith(".pcapng"):
+            with open(path, "rb") as f:
+                pcapng = f.read(4) == b"\x0a\x0d\x0d\x0a"    # whatever the file's name says
+            if pcapng:
                 if not shutil.which("editcap"):
                     skipped += 1
                     continue
