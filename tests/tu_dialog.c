@@ -37,6 +37,7 @@ static void on_session(void *ctx, const struct session_view *sv, struct summary 
 	tl_free(&t->tl);
 	t->tl = *sv->tl;
 	t->tl.ev = NULL;
+	t->tl.mem = NULL;           /* a private copy: not the pipeline's memory to account */
 	t->tl.cap = sv->tl->n;      /* entries [0, n) are all stored, the ring included */
 	if (t->tl.cap) {
 		t->tl.ev = malloc(t->tl.cap * sizeof(*t->tl.ev));

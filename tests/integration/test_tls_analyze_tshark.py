@@ -255,7 +255,15 @@ def made_captures(c, d):
                                timeout=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 n += 1
         srv.wait_sessions(n, timeout=15)
-        time.sleep(0.5)
+        # tcpdump drops what it has not read yet when it is stopped: on a
+        # loaded machine it lags, so wait until the file stops growing
+        # (written packet by packet with -U) for a second, 15 s at most.
+        size, still, deadline = -1, 0, time.time() + 15
+        while still < 4 and time.time() < deadline:
+            time.sleep(0.25)
+            now = os.path.getsize(pcap) if os.path.exists(pcap) else 0
+            still = still + 1 if now == size else 0
+            size = now
         td.send_signal(signal.SIGINT)
         td.wait(10)
         logged = srv.sessions()
