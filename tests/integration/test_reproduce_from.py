@@ -4,7 +4,7 @@ the bundled server plays the derived profile, the client script is replayed,
 and the analyzer's verdict on the new capture must name the same cause.
 
 Sessions that cannot be reproduced (TLS without keys, no close in the file)
-are listed with the reason reproduce gives (exit 3): honest skips, not
+are listed with the reason reproduce gives (exit 3): listed, not
 passes. Sessions reproduced with another cause are failures, listed too.
 Also: a profile edited to raise max_size turns a size_limit reproduction into
 completed. Needs root (loopback capture); exit 77 otherwise.
@@ -78,9 +78,9 @@ def main():
         if len(sess) > MAX_PER_FILE:
             skipped.append((os.path.basename(f), "-", "%d more sessions not tried (MAX_PER_FILE)" % (len(sess) - MAX_PER_FILE)))
     print("reproduced with the same cause: %d" % len(ok))
-    print("cannot be reproduced (skips, with the reason): %d" % len(skipped))
+    print("cannot be reproduced (listed with the reason): %d" % len(skipped))
     for n, c, w in skipped:
-        print("  SKIP %s (%s): %s" % (n, c, w))
+        print("  CANNOT %s (%s): %s" % (n, c, w))
     print("reproduced with another cause: %d" % len(failed))
     for n, c, w in failed:
         print("  FAIL %s (%s): %s" % (n, c, w))
