@@ -24,22 +24,11 @@
 
 #include "classify.h"
 #include "live.h"
+#include "fuzz_dir.h"
 #include "pipeline.h"
 
 static char dir[64];
 static struct classifier *cls;       /* one nDPI module for the run: its setup is slow */
-
-static void clean_dir(void)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		abort();
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlinkat(dirfd(d), e->d_name, 0);
-	closedir(d);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -84,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cfg.engine.closed_linger = LIVE_DEFAULT_LINGER_MS * NS_PER_MS;
 		live_run(pc, &lo, &cfg);
 		if (size & 1)
-			clean_dir();
+			fuzz_clean_dir(dir);
 	}
 	close(fd);
 	return 0;

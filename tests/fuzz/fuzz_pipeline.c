@@ -29,23 +29,12 @@
 
 #include "classify.h"
 #include "fuzz_check.h"
+#include "fuzz_dir.h"
 #include "pipeline.h"
 #include "source.h"
 
 static struct classifier *cls;
 static char xdir[64];
-
-static void clean_xdir(void)
-{
-	DIR *d = opendir(xdir);
-	if (!d)
-		abort();
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-			unlinkat(dirfd(d), e->d_name, 0);
-	closedir(d);
-}
 
 static void run(struct source *src, size_t size, bool *checked_secret, const uint8_t *data)
 {
@@ -98,7 +87,7 @@ static void run(struct source *src, size_t size, bool *checked_secret, const uin
 	free(out);
 	free(html);
 	if (cfg.extract_dir)
-		clean_xdir();
+		fuzz_clean_dir(xdir);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
