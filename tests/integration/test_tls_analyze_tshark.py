@@ -229,7 +229,7 @@ def made_captures(c, d):
         f.write(MSG)
     with Server("--tls-keylog", keys, "--users", users, "--max-size", "4000") as srv:
         pcap = os.path.join(d, "serve.pcap")
-        td = subprocess.Popen(["tcpdump", "-i", "lo", "--immediate-mode", "-U", "-s", "0", "-w", pcap, "tcp port %d" % srv.port],
+        td = subprocess.Popen(["tcpdump", "-i", "lo", "--immediate-mode", "-B", "65536", "-U", "-s", "0", "-w", pcap, "tcp port %d" % srv.port],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         line = b""
         deadline = time.time() + 10
