@@ -77,7 +77,8 @@ for bad in ["99999", ":x", "127.0.0.1", "[::1]", "::1:25"]:
 # --listen PORT, :PORT, HOST:PORT, [v6]:PORT
 for form in ["PORT", ":PORT", "127.0.0.1:PORT", "[::1]:PORT"]:
     port = free_port()
-    p, log = start(["--listen", form.replace("PORT", str(port)), "--max-sessions", "1"], port)
+    # 2 sessions: start()'s readiness probe may still hold one when we connect
+    p, log = start(["--listen", form.replace("PORT", str(port)), "--max-sessions", "2"], port)
     try:
         fam = socket.AF_INET6 if form.startswith("[") else socket.AF_INET
         host = "::1" if fam == socket.AF_INET6 else "127.0.0.1"
