@@ -7,6 +7,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +23,14 @@ static inline void fuzz_clean_dir(const char *dir)
 		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
 			unlinkat(dirfd(d), e->d_name, 0);
 	closedir(d);
+}
+
+/* Makes the scratch directory fuzz-NAME-XXXXXX under /dev/shm (a RAM disk,
+ * when writable) or /tmp, into dir; false when it cannot. */
+static inline bool fuzz_scratch_dir(char *dir, size_t cap, const char *name)
+{
+	snprintf(dir, cap, "%s/fuzz-%s-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", name);
+	return mkdtemp(dir) != NULL;
 }
 
 #endif

@@ -34,9 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char eb0[256];
 	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "%s/fuzz-live-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 		cls = classifier_new(eb0, sizeof(eb0));
-		if (!cls || !mkdtemp(dir) || !freopen("/dev/null", "w", stdout))
+		if (!cls || !fuzz_scratch_dir(dir, sizeof(dir), "live") || !freopen("/dev/null", "w", stdout))
 			abort();
 	}
 	int fd = memfd_create("fuzz", 0);

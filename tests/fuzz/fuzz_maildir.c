@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzz_dir.h"
 #include "srv.h"
 
 static char dir[64];
@@ -52,8 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (mdfd < 0) {
 		char err[256];
-		snprintf(dir, sizeof(dir), "%s/fuzz-maildir-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-		if (!mkdtemp(dir) || (mdfd = maildir_open(dir, err, sizeof(err))) < 0)
+		if (!fuzz_scratch_dir(dir, sizeof(dir), "maildir") || (mdfd = maildir_open(dir, err, sizeof(err))) < 0)
 			abort();
 	}
 	if (size > 4096)

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz_dir.h"
 #include "pcap_rotate.h"
 
 static char dir[64];
@@ -57,9 +58,8 @@ static void read_back_and_clean(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!dead) {
-		snprintf(dir, sizeof(dir), "%s/fuzz-rotate-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 		dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_MICRO);
-		if (!dead || !mkdtemp(dir))
+		if (!dead || !fuzz_scratch_dir(dir, sizeof(dir), "rotate"))
 			abort();
 	}
 	if (size < 2 || size > 8192)

@@ -97,8 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cls = classifier_new(err, sizeof(err));
 		/* tmpfs when there is one: creating files on a journalled disk
 		 * costs more than the analysis */
-		snprintf(xdir, sizeof(xdir), "%s/fuzz-pipeline-XXXXXX", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-		if (!cls || !mkdtemp(xdir))
+		if (!cls || !fuzz_scratch_dir(xdir, sizeof(xdir), "pipeline"))
 			abort();
 	}
 	int fd = memfd_create("fuzz", 0);
