@@ -76,6 +76,7 @@ static void q_push(struct smtp *s, enum smtp_cmd c, bool gate, bool last, const 
 	p->cmd = (uint8_t)c;
 	p->gate = gate;
 	p->last = last;
+	p->bad_args = false;
 	p->frame = m ? m->frame : 0;
 	p->msg = s->cur_msg;
 	s->q_len++;
@@ -541,6 +542,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		s->after_auth = false;
 	command_event(s, m, b, n, c);
 	bool gate = false;
+	bool bad_args = false;
 	switch (c) {
 	case CMD_HELO:
 	case CMD_EHLO:
@@ -568,8 +570,10 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	case CMD_BDAT: {
 		uint64_t size;
 		bool last;
-		if (!smtp_cmd_bdat(arg, alen, &size, &last))
-			break;      /* the server will say 501; read on as commands */
+		if (!smtp_cmd_bdat(arg, alen, &size, &last)) {
+			bad_args = true;    /* the server will refuse it; read on as commands */
+			break;
+		}
 		if (s->cur_msg < 0)
 			new_message(s, m);
 		struct smtp_message *msg = smtp_cur_msg(s);
@@ -612,6 +616,8 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		break;
 	}
 	q_push(s, c, gate, false, m);
+	if (bad_args)
+		s->q[(s->q_head + s->q_len - 1) % SMTP_PENDING_MAX].bad_args = true;
 	if (gate) {
 		smtp_client_enter(s, C_GATED, m);
 		if (s->s_ended)

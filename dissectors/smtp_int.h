@@ -86,6 +86,7 @@ struct pend {
 	uint8_t cmd;            /* enum smtp_cmd */
 	bool gate;              /* the client is held until this is answered */
 	bool last;              /* BDAT ... LAST */
+	bool bad_args;          /* arguments no server can take (BDAT without a size) */
 	int32_t msg;            /* the message it belongs to (cur_msg when queued) */
 	uint64_t frame;
 };

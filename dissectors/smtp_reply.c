@@ -31,6 +31,7 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 	s->r_open = false;
 	r->frame = m->frame;
 	r->ts = m->ts;
+	r->client_quiet = f->last_c2s_ts && m->ts > f->last_c2s_ts ? m->ts - f->last_c2s_ts : 0;
 	f->replies++;
 	s->secret_next = r->code == 334;
 	if (r->code >= 400 && r->code < 600) {
@@ -57,6 +58,7 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 	struct pend p;
 	bool paired = smtp_q_pop(s, &p);
 	r->answers = paired ? (enum smtp_cmd)p.cmd : CMD_NONE;
+	r->bad_args = paired && p.bad_args;
 	f->last_reply = *r;
 	if (r->code >= 400 && r->code < 600)
 		f->last_error = *r;

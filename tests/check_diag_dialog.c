@@ -497,6 +497,66 @@ static const struct dcase refusals_cases[] = {
 	  "fin c2s\n",
 	  .cause = CAUSE_TLS_FAILED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_STARTTLS, .conf = CONF_HIGH,
 	  .code = 454 },
+	/* Replies read by their codes and the packets when the words say
+	 * nothing (servers we have not seen word things their own way). */
+	/* An unprompted 451 4.7.0 after 61 s of client silence (as Zimbra's in
+	 * zeek-smtp-multi-addr, its words taken away): the silence proves the
+	 * timeout, not a rate limit. */
+	{ "unprompted_4xx_after_silence_is_idle",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "R 250 2.1.0 Ok\n"
+	  "wait 61\n"
+	  "!R 451 4.7.0 mx.example.net\n"
+	  "!fin s2c\n",
+	  .cause = CAUSE_IDLE_TIMEOUT, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_MEDIUM,
+	  .code = 451, .says = { "silent for 61" } },
+	/* A BDAT without a chunk size (zeek-smtp-bdat-cmd-invalid) refused with a
+	 * 521 and no enhanced code: the command's syntax, not the message. */
+	{ "bdat_without_size_is_syntax",
+	  "open\n"
+	  "ehlo CHUNKING PIPELINING\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "R 250 2.1.0 Ok\n"
+	  "C RCPT TO:<c@d>\n"
+	  "R 250 2.1.5 Ok\n"
+	  "C BDAT SCRAMBLE\n"
+	  "!R 521 - Syntax: BDAT count [LAST]\n"
+	  "!fin s2c\n",
+	  .cause = CAUSE_TOO_MANY_ERRORS, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_BDAT, .conf = CONF_HIGH,
+	  .code = 521 },
+	/* The client spoke before the greeting and the greeting is a 503 with
+	 * no enhanced code and words of no family: a protocol refusal. */
+	{ "early_talker_greeting_503",
+	  "init\n"
+	  "handshake\n"
+	  "C EHLO early.example\n"
+	  "wait 1.0\n"
+	  "!greet 503 - mx.example.net go on\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_TOO_MANY_ERRORS, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_MEDIUM,
+	  .code = 503 },
+	/* RFC 7372 4.7.25 with no words: the client's reverse DNS. */
+	{ "enhanced_x_7_25_reverse_dns",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "R 250 2.1.0 Ok\n"
+	  "C RCPT TO:<c@d>\n"
+	  "!R 450 4.7.25 mx.example.net\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_IP_FILTERED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_RCPT, .conf = CONF_MEDIUM,
+	  .code = 450, .enhanced = "4.7.25" },
+	/* RFC 5248 5.7.10 "encryption needed" with no words, STARTTLS not offered. */
+	{ "enhanced_x_7_10_encryption",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "!R 530 5.7.10 mx.example.net\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_TLS_REQUIRED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_HIGH,
+	  .code = 530 },
 };
 
 START_TEST(test_refusals_cases)

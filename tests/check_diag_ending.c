@@ -505,6 +505,29 @@ static const struct dcase idle_errors_cases[] = {
 	  "other\n",
 	  .cause = CAUSE_IDLE_TIMEOUT, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_IDLE, .conf = CONF_HIGH,
 	  .code = 421, .enhanced = "4.4.2" },
+	/* Clients that never send QUIT: the message accepted, the server closes
+	 * 5 ms later. Too soon for an idle timeout: the mail was delivered. */
+	{ "server_close_right_after_accepted_message",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "mail MAIL FROM:<a@b>\n"
+	  "body 900\n"
+	  "!R 250 2.0.0 Ok: queued as 4F2\n"
+	  "wait 0.005\n"
+	  "!fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_COMPLETED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_IDLE, .conf = CONF_MEDIUM,
+	  .code = 250, .says = { "without waiting for a QUIT" } },
+	/* No message, the server closes 2 ms after the EHLO reply: no idle
+	 * timeout either; the server dropped the client without a word. */
+	{ "server_close_too_soon_for_a_timeout",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "wait 0.002\n"
+	  "!fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_UNKNOWN, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_IDLE, .conf = CONF_LOW,
+	  .code = NO_REPLY, .says = { "too soon for an idle timeout" } },
 };
 
 START_TEST(test_idle_errors_cases)

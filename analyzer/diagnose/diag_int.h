@@ -28,6 +28,9 @@
 /* Accept-then-close: a close this soon after the handshake is a refusal
  * rather than a server that was slow to greet. */
 #define DIAG_QUICK_CLOSE (5 * NS_PER_SEC)
+/* A server's close on the client's turn sooner than this after the last
+ * data is no idle timeout (servers' idle limits are seconds to minutes). */
+#define DIAG_IDLE_MIN_NS (1 * NS_PER_SEC)
 
 struct close_ev {
 	int dir;            /* -1 none, else enum sl_dir of the sender */

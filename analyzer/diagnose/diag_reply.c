@@ -185,6 +185,12 @@ static bool rule_applies(const struct reply_rule *rule, const struct smtp_reply 
 		return false;
 	if ((rule->cond & COND_REPEATED_ERRORS) && c->consecutive_errors < 3 && c->unknown_commands < 3)
 		return false;
+	if ((rule->cond & COND_CLIENT_QUIET) && (r->answers != CMD_NONE || r->client_quiet < REPLY_QUIET_NS))
+		return false;
+	if ((rule->cond & COND_BAD_ARGS) && !r->bad_args)
+		return false;
+	if ((rule->cond & COND_EARLY_TALKER) && !c->early_talker)
+		return false;
 	return true;
 }
 

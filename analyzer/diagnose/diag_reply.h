@@ -37,6 +37,7 @@ struct reply_ctx {
 	enum smtp_starttls_state starttls;
 	uint32_t consecutive_errors;
 	uint32_t unknown_commands;
+	bool early_talker;          /* the client sent before the greeting */
 };
 
 void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c,

@@ -63,6 +63,14 @@ extern const struct kw_table KW_TABLE[KW__COUNT];
 /* Context a row can require beyond the reply itself. */
 #define COND_STARTTLS_UNUSED  (1u << 0)  /* STARTTLS advertised and never sent */
 #define COND_REPEATED_ERRORS  (1u << 1)  /* 3+ errors in a row or 3+ unknown commands */
+#define COND_CLIENT_QUIET     (1u << 2)  /* unprompted, after the client was silent REPLY_QUIET_NS */
+#define COND_BAD_ARGS         (1u << 3)  /* answers a command whose arguments cannot be right */
+#define COND_EARLY_TALKER     (1u << 4)  /* the client sent before the greeting */
+
+/* Servers' shortest idle timeouts are tens of seconds (postscreen's greet
+ * wait 6 s aside, which answers the connection, not an idle client); a
+ * rate limiter answers a command, it does not speak up after a silence. */
+#define REPLY_QUIET_NS (10 * NS_PER_SEC)
 
 /* Commands answered, as a bit mask of enum smtp_cmd. */
 #define ON(c) (1u << (c))
@@ -80,7 +88,7 @@ struct reply_rule {
 	uint32_t on;            /* commands answered (ON_*); 0 = any */
 	uint32_t not_on;        /* commands it must not answer */
 	uint8_t klass;          /* 2, 4 or 5; 0 = 4 or 5 */
-	uint16_t codes[6];      /* any of these basic codes; none listed = any */
+	uint16_t codes[8];      /* any of these basic codes; none listed = any */
 	const char *enh[8];     /* enhanced patterns, any of: "5.3.4" exact class,
 	                           "x.7.1" any class, "x.3.*" a subject; none = any */
 	uint64_t any;           /* KW() families, one must match; 0 = no word needed */

@@ -246,7 +246,10 @@ bool diag_i0_quit_then_close(struct dctx *d)
 	return true;
 }
 
-/* I1 (and I1b before it): the server closed while it was the client's turn. */
+/* I1 (and I1b, I1c before it): the server closed while it was the client's
+ * turn. No server times a client out in under a second (the shortest idle
+ * limits we know are seconds: postscreen's greet wait is 6 s), so a close
+ * sooner than that is no idle timeout. */
 bool diag_i1_clients_turn(struct dctx *d)
 {
 	const struct smtp_facts *f = d->f;
@@ -270,6 +273,27 @@ bool diag_i1_clients_turn(struct dctx *d)
 		diag_size_facts(d, m);
 		diag_close_evidence(d);
 		diag_advise(d, "Server side: read the server's log for this session (size limits, filters, crashes); client side: try a smaller message.");
+		return true;
+	}
+	if (silence < DIAG_IDLE_MIN_NS) {
+		/* I1c: too soon for any server's idle timeout. */
+		const struct smtp_message *m = diag_last_msg(f);
+		bool delivered = m && diag_ok2(m->final_reply.code) && diag_ok2(f->last_reply.code);
+		diag_set_cause(d, delivered ? CAUSE_COMPLETED : CAUSE_UNKNOWN, delivered ? CONF_MEDIUM : CONF_LOW);
+		if (delivered) {
+			diag_set_reply(d, &m->final_reply);
+			EXPLAIN(d, "The message was accepted (%u) and the server closed the connection itself with %s %s later, without waiting for a QUIT: the mail was delivered; the server does not wait for more.",
+				m->final_reply.code, d->first.rst ? "a RST" : "a FIN", diag_dur(silence, b, sizeof(b)));
+			diag_reply_evidence(d, &m->final_reply, "message accepted");
+			diag_advise(d, "Nothing to change for this message (a client should send QUIT; the server closed first).");
+		} else {
+			EXPLAIN(d, "It was the client's turn to speak and the server closed the connection with %s %s after the last data, without a reply: too soon for an idle timeout. The server dropped the client without saying why (a policy, a crash or a restart)%s.",
+				d->first.rst ? "a RST" : "a FIN", diag_dur(silence, b, sizeof(b)),
+				c->gaps ? "; client bytes were lost in a capture gap, so a QUIT may not have been seen" : "");
+			diag_evidence(d, last_fr, c->last_payload_ts ? c->last_payload_ts : c->first_ts, "last data from the client");
+			diag_advise(d, "Server side: read the server's log for this session (the reason it dropped the client).");
+		}
+		diag_close_evidence(d);
 		return true;
 	}
 	enum confidence conf = silence >= d->cfg->idle_threshold ? CONF_HIGH

@@ -51,7 +51,7 @@ static const struct diag_rule RULES[] = {
 	{ "M1", "injected RST", diag_m1_middlebox },
 	{ "N1", "stalled retransmissions", diag_n1_network },
 	{ "I0", "QUIT, then the server closed", diag_i0_quit_then_close },
-	{ "I1", "server closed on the client's turn (I1b: inside the body)", diag_i1_clients_turn },
+	{ "I1", "server closed on the client's turn (I1b: inside the body; I1c: too soon for a timeout)", diag_i1_clients_turn },
 	{ "I2", "server closed with a command pending", diag_i2_pending },
 	{ "K1", "client closed after accepted mail or QUIT", diag_k1_client_done },
 	{ "K2", "client closed", diag_k2_client_abort },
@@ -96,6 +96,7 @@ void diagnose(const struct session_view *s, const struct diag_config *cfg, struc
 	d.rc.starttls = d.f->starttls;
 	d.rc.consecutive_errors = d.f->consecutive_errors;
 	d.rc.unknown_commands = d.f->unknown_commands;
+	d.rc.early_talker = d.f->early_talker;
 	v->cause = CAUSE_UNKNOWN;
 	v->confidence = CONF_LOW;
 	v->phase = d.f->phase;
