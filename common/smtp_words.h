@@ -81,7 +81,8 @@ struct smtp_reply {
 	enum smtp_cmd answers;      /* the command it was paired with */
 	uint64_t frame;             /* frame of the reply's last line */
 	sl_time ts;
-	sl_time client_quiet;       /* how long the client had sent nothing when it came (0: unknown) */
+	sl_time client_quiet;       /* how long the client had been silent when it came: since its
+	                               last byte or the server's previous reply (0: unknown) */
 	bool bad_args;              /* it answers a command whose arguments cannot be right
 	                               (BDAT without a chunk size): a syntax refusal, whatever its words */
 };

@@ -31,7 +31,10 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 	s->r_open = false;
 	r->frame = m->frame;
 	r->ts = m->ts;
-	r->client_quiet = f->last_c2s_ts && m->ts > f->last_c2s_ts ? m->ts - f->last_c2s_ts : 0;
+	/* The client's silence runs from its last byte, or from the server's
+	 * previous reply when that came later (its turn began then). */
+	sl_time since = SL_MAX(f->last_c2s_ts, f->last_reply.ts);
+	r->client_quiet = since && m->ts > since ? m->ts - since : 0;
 	f->replies++;
 	s->secret_next = r->code == 334;
 	if (r->code >= 400 && r->code < 600) {

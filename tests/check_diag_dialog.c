@@ -512,6 +512,19 @@ static const struct dcase refusals_cases[] = {
 	  "!fin s2c\n",
 	  .cause = CAUSE_IDLE_TIMEOUT, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_MEDIUM,
 	  .code = 451, .says = { "silent for 61" } },
+	/* A client that never spoke: 6 s after the greeting an unprompted 421
+	 * with no words of any family (tests/data/postfix silent_client, its
+	 * words and enhanced code taken away): the silence runs from the
+	 * greeting, the server timed the client out. */
+	{ "unprompted_421_after_greeting_silence_is_idle",
+	  "init\n"
+	  "handshake\n"
+	  "greet 220 - mx.example.net ESMTP\n"
+	  "wait 6\n"
+	  "!R 421 - mx.example.net\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_IDLE_TIMEOUT, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_HELO, .conf = CONF_MEDIUM,
+	  .code = 421 },
 	/* A BDAT without a chunk size (zeek-smtp-bdat-cmd-invalid) refused with a
 	 * 521 and no enhanced code: the command's syntax, not the message. */
 	{ "bdat_without_size_is_syntax",

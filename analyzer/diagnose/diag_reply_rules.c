@@ -300,7 +300,7 @@ const struct reply_rule REPLY_RULES[] = {
 	{ .id = "T4", .cond = COND_CLIENT_QUIET, .klass = 4,
 	  .unless = KW(KW_NO_SERVICE) | KW(KW_ERRORS) | KW(KW_PROTOCOL) | KW(KW_RATE) | KW(KW_SIZE),
 	  .cls = RC_CAUSE, .cause = CAUSE_IDLE_TIMEOUT, .conf = CONF_MEDIUM, .what = "idle timeout (unprompted, after the client fell silent)", .advice = ADV_TIMEOUT,
-	  .why = "RFC 5321 4.5.3.2 server timeouts: an unprompted 421/451 after the client was silent for 10 s or more (Sendmail/Zimbra 451 4.7.0 after 61 s in zeek-smtp-multi-addr; Postfix 421 4.4.2 after smtpd_timeout)" },
+	  .why = "RFC 5321 4.5.3.2 server timeouts: an unprompted 421/451 after the client was silent for 5 s or more (Sendmail/Zimbra 451 4.7.0 after 61 s in zeek-smtp-multi-addr; Postfix 421 4.4.2 after smtpd_timeout)" },
 	{ .id = "Y5", .codes = { 421 }, .cond = COND_REPEATED_ERRORS,
 	  .cls = RC_CAUSE, .cause = CAUSE_TOO_MANY_ERRORS, .conf = CONF_MEDIUM, .what = "closed after repeated errors", .advice = ADV_ERRORS,
 	  .why = "a 421 after 3+ errors in a row" },
