@@ -23,6 +23,17 @@ class Unsupported(Exception):
     pass
 
 
+def byte_order(data):
+    """struct's byte order of a classic pcap (micro- or nanosecond), or None."""
+    if len(data) < 24:
+        return None
+    if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+        return "<"
+    if data[:4] in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        return ">"
+    return None
+
+
 def _ip_checksum(header):
     total = sum(struct.unpack(">%dH" % (len(header) // 2), header))
     while total >> 16:
@@ -48,14 +59,8 @@ def _rewrite(payload, from_server, mode):
 
 def mutate(data, mode):
     """Returns the rewritten capture (bytes) of the classic pcap data."""
-    if len(data) < 24:
-        raise Unsupported("too short")
-    magic = data[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-        end = "<"
-    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        end = ">"
-    else:
+    end = byte_order(data)
+    if not end:
         raise Unsupported("not a classic pcap")
     linktype = struct.unpack(end + "I", data[20:24])[0] & 0xFFFF
     if linktype not in LINK_HEADER:

@@ -20,6 +20,9 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mutate_smtp  # noqa: E402  (its pcap byte-order reader)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("SLEUTH_SOURCE_DIR", os.path.join(HERE, "..", ".."))
 BIN = os.environ.get("SMTPSLEUTH")
@@ -36,14 +39,8 @@ TCP_CAUSES = {"capture_incomplete", "client_abort", "network_failure", "middlebo
 def read_pcap(path):
     with open(path, "rb") as f:
         data = f.read()
-    if len(data) < 24:
-        return None
-    magic = data[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
-        end = "<"
-    elif magic in (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        end = ">"
-    else:
+    end = mutate_smtp.byte_order(data)
+    if not end:
         return None
     header, off, recs = data[:24], 24, []
     while off + 16 <= len(data):
