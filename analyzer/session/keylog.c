@@ -9,6 +9,13 @@
  * per-table random seed, so a crafted key log cannot put every line in one
  * chain.
  *
+ * Following (live): keylog_follow() remembers the file, its identity and how
+ * many bytes of complete lines were read; keylog_find_fresh() reads the lines
+ * appended since (at most KEYLOG_FOLLOW_READ_MAX bytes a call) when an entry
+ * is missing or incomplete, and starts again from the top of a file that was
+ * truncated or replaced (rotated). A partial last line is left for the next
+ * read: the writer may be in the middle of it.
+ *
  * Secrets: the line buffer is cleansed after every line, the chunks when the
  * table is freed. Nothing here prints; errors name the path and the errno
  * text, never a line's content.
@@ -16,9 +23,12 @@
 #include "keylog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -34,6 +44,16 @@ struct keylog {
 	uint32_t nbuckets;              /* a power of two */
 	uint64_t seed;
 	struct keylog_stats st;
+	struct kl_follow *follow;       /* keylog_follow(); NULL: read once */
+};
+
+struct kl_follow {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t offset;                   /* bytes of complete lines read */
+	bool skipping;                  /* inside an over-long line: drop up to its LF */
+	bool may_be_absent;             /* a missing file is one not written yet */
 };
 
 /* One row per label the NSS format defines; `use` < KL_COUNT when we keep it. */
@@ -118,6 +138,9 @@ void keylog_free(struct keylog *kl)
 	}
 	free(kl->chunks);
 	free(kl->heads);
+	if (kl->follow)
+		free(kl->follow->path);
+	free(kl->follow);
 	free(kl);
 }
 
@@ -333,4 +356,124 @@ bool keylog_load_file(struct keylog *kl, const char *path, char *err, size_t err
 		return false;
 	}
 	return true;
+}
+
+/* ---- following a file that grows (live) ---- */
+
+/* Reads the complete lines after f->offset, at most KEYLOG_FOLLOW_READ_MAX
+ * bytes. Returns false when the file cannot be opened or read. */
+static bool follow_read(struct keylog *kl, char *err, size_t errlen)
+{
+	struct kl_follow *f = kl->follow;
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	if (fd < 0 && errno == ENOENT && f->may_be_absent)
+		return true;                    /* not written yet (or being rotated) */
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	if (st.st_dev != f->dev || st.st_ino != f->ino || st.st_size < f->offset) {
+		/* a new file under the name, or the old one truncated: from the top
+		 * (the entries read so far stay: they may still open sessions) */
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+		f->offset = 0;
+		f->skipping = false;
+		kl->st.reopened++;
+	}
+	if (st.st_size == f->offset || lseek(fd, f->offset, SEEK_SET) != f->offset) {
+		close(fd);
+		return true;
+	}
+	/* one line more than the cap fits, so a full line is told from a longer one */
+	char buf[4096 + KEYLOG_LINE_MAX + 2];
+	size_t have = 0, total = 0;
+	bool ok = true;
+	while (total < KEYLOG_FOLLOW_READ_MAX) {
+		ssize_t r = read(fd, buf + have, sizeof(buf) - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "%s: read error: %s", f->path, strerror(errno));
+			ok = false;
+		}
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+		total += (size_t)r;
+		size_t used = 0;
+		for (;;) {
+			char *lf = memchr(buf + used, '\n', have - used);
+			if (!lf)
+				break;
+			size_t n = (size_t)(lf - (buf + used));
+			kl->st.lines++;
+			if (f->skipping || n > KEYLOG_LINE_MAX + 1)
+				malformed(kl);
+			else
+				add_line(kl, buf + used, n);
+			f->skipping = false;
+			used += n + 1;
+		}
+		f->offset += (off_t)used;
+		if (used == 0 && have == sizeof(buf)) {
+			/* no line end in a full buffer: an over-long line, dropped up to its LF */
+			f->skipping = true;
+			f->offset += (off_t)have;
+			used = have;
+		}
+		OPENSSL_cleanse(buf, used);
+		memmove(buf, buf + used, have - used);
+		have -= used;
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	close(fd);
+	return ok;
+}
+
+bool keylog_follow(struct keylog *kl, const char *path, char *err, size_t errlen)
+{
+	if (!kl->follow) {
+		kl->follow = calloc(1, sizeof(*kl->follow));
+		if (!kl->follow || !(kl->follow->path = strdup(path))) {
+			free(kl->follow);
+			kl->follow = NULL;
+			snprintf(err, errlen, "%s: out of memory", path);
+			return false;
+		}
+	}
+	kl->follow->dev = 0;
+	kl->follow->ino = 0;
+	kl->follow->may_be_absent = true;
+	if (!follow_read(kl, err, errlen))
+		return false;
+	kl->st.reopened = 0;                    /* the first open is not a reopening */
+	return true;
+}
+
+bool keylog_follows(const struct keylog *kl)
+{
+	return kl && kl->follow;
+}
+
+const struct keylog_entry *keylog_find_fresh(const struct keylog *kl, const uint8_t random[KEYLOG_RANDOM_LEN],
+					     uint8_t want)
+{
+	if (!kl)
+		return NULL;
+	const struct keylog_entry *e = keylog_find(kl, random);
+	if ((e && (e->have & want) == want) || !kl->follow)
+		return e;
+	/* The table is a cache of the file: catching up with it changes no
+	 * entry a caller holds (entries never move; a repeated line replaces a
+	 * secret with its new value). */
+	struct keylog *w = (struct keylog *)kl;
+	char err[256];
+	w->st.rereads++;
+	(void)follow_read(w, err, sizeof(err));     /* unreadable now: maybe later */
+	OPENSSL_cleanse(err, sizeof(err));
+	return keylog_find(kl, random);
 }
