@@ -378,11 +378,12 @@ static bool follow_read(struct keylog *kl, char *err, size_t errlen)
 	if (st.st_dev != f->dev || st.st_ino != f->ino || st.st_size < f->offset) {
 		/* a new file under the name, or the old one truncated: from the top
 		 * (the entries read so far stay: they may still open sessions) */
+		if (f->dev || f->ino)
+			kl->st.reopened++;      /* not the first sight of the file */
 		f->dev = st.st_dev;
 		f->ino = st.st_ino;
 		f->offset = 0;
 		f->skipping = false;
-		kl->st.reopened++;
 	}
 	if (st.st_size == f->offset || lseek(fd, f->offset, SEEK_SET) != f->offset) {
 		close(fd);
@@ -448,10 +449,7 @@ bool keylog_follow(struct keylog *kl, const char *path, char *err, size_t errlen
 	kl->follow->dev = 0;
 	kl->follow->ino = 0;
 	kl->follow->may_be_absent = true;
-	if (!follow_read(kl, err, errlen))
-		return false;
-	kl->st.reopened = 0;                    /* the first open is not a reopening */
-	return true;
+	return follow_read(kl, err, errlen);
 }
 
 bool keylog_follows(const struct keylog *kl)
