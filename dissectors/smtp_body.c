@@ -20,16 +20,16 @@
 
 /*
  * The bulk of a message, fast: ordinary lines, each ended by CRLF within the
- * line limit and followed by a byte that starts nothing ('.', CR or LF would).
- * Scanning them line by line costs at least a mispredicted branch per line;
- * skip_lines() skips whole 64-byte blocks made only of such lines with one
- * well-predicted branch per block, from masks of the block's LF, CR and '.'
- * bytes (AVX-512BW or AVX2, chosen at run time; elsewhere nothing is skipped
- * and the byte-wise scan does it all). It leaves *len (the bytes of the open
- * line) as the byte-wise scan would, and stops at the first block holding
- * anything else: a bare LF, a line start to look at, a line reaching the
- * limit, a CR as its last byte (its LF would open the next block), or when
- * fewer than 65 bytes are left (the byte after a block is read).
+ * line limit and not starting with '.'. Scanning them line by line costs at
+ * least a mispredicted branch per line; skip_lines() skips whole 64-byte
+ * blocks made only of such lines with one well-predicted branch per block,
+ * from masks of the block's LF, CR and '.' bytes (AVX-512BW or AVX2, chosen
+ * at run time; elsewhere nothing is skipped and the byte-wise scan does it
+ * all). It leaves *len (the bytes of the open line) as the byte-wise scan
+ * would, and stops at the first block holding anything else (a CR or LF not
+ * in a CRLF pair, a line starting with '.', a line reaching the limit, a CR
+ * or LF as its last byte: the next line would start in the next block) or
+ * when fewer than 64 bytes are left; the byte-wise scan goes on from there.
  */
 #define BODY_BLOCK      64
 
@@ -39,12 +39,9 @@
 
 /* One block's verdict: true (and *l updated) when it holds only ordinary
  * lines. cr_prev: the byte before the block is a CR. */
-static inline bool block_ordinary(uint64_t lfm, uint64_t crm, uint64_t dotm, bool cr_prev,
-				  bool next_special, uint64_t *l)
+static inline bool block_ordinary(uint64_t lfm, uint64_t crm, uint64_t dotm, bool cr_prev, uint64_t *l)
 {
-	uint64_t cr_before = crm << 1 | (uint64_t)cr_prev;
-	uint64_t after = (lfm | crm | dotm) >> 1 | (uint64_t)next_special << 63;
-	if ((lfm & (~cr_before | after)) || crm >> 63)
+	if ((crm << 1 | (uint64_t)cr_prev) != lfm || (crm | lfm) >> 63 || ((lfm << 1) & dotm))
 		return false;
 	if (!lfm) {
 		if (*l + BODY_BLOCK + 2 > SMTP_TEXT_LINE_MAX)
@@ -59,23 +56,21 @@ static inline bool block_ordinary(uint64_t lfm, uint64_t crm, uint64_t dotm, boo
 	return true;
 }
 
-static inline bool special(uint8_t c)
-{
-	return c == '.' || c == '\r' || c == '\n';
-}
-
 __attribute__((target("avx512bw")))
 static size_t skip_lines_avx512(const uint8_t *b, size_t i, size_t n, uint64_t *len)
 {
 	const __m512i lf = _mm512_set1_epi8('\n'), cr = _mm512_set1_epi8('\r'), dot = _mm512_set1_epi8('.');
-	while (n - i > BODY_BLOCK) {
+	bool cr_prev = i > 0 && b[i - 1] == '\r';
+	uint64_t l = *len;      /* in a register: a store through len may alias b */
+	while (n - i >= BODY_BLOCK) {
 		__m512i v = _mm512_loadu_si512((const void *)(b + i));
 		if (!block_ordinary(_mm512_cmpeq_epi8_mask(v, lf), _mm512_cmpeq_epi8_mask(v, cr),
-				    _mm512_cmpeq_epi8_mask(v, dot), i > 0 && b[i - 1] == '\r',
-				    special(b[i + BODY_BLOCK]), len))
+				    _mm512_cmpeq_epi8_mask(v, dot), cr_prev, &l))
 			break;
+		cr_prev = false;        /* a block ending in CR was not skipped */
 		i += BODY_BLOCK;
 	}
+	*len = l;
 	return i;
 }
 
@@ -90,14 +85,18 @@ __attribute__((target("avx2")))
 static size_t skip_lines_avx2(const uint8_t *b, size_t i, size_t n, uint64_t *len)
 {
 	const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r'), dot = _mm256_set1_epi8('.');
-	while (n - i > BODY_BLOCK) {
+	bool cr_prev = i > 0 && b[i - 1] == '\r';
+	uint64_t l = *len;
+	while (n - i >= BODY_BLOCK) {
 		__m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)(b + i));
 		__m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)(b + i + 32));
 		if (!block_ordinary(eq_mask_avx2(lo, hi, lf), eq_mask_avx2(lo, hi, cr), eq_mask_avx2(lo, hi, dot),
-				    i > 0 && b[i - 1] == '\r', special(b[i + BODY_BLOCK]), len))
+				    cr_prev, &l))
 			break;
+		cr_prev = false;
 		i += BODY_BLOCK;
 	}
+	*len = l;
 	return i;
 }
 #endif
@@ -109,7 +108,7 @@ int smtp_body_simd_max = 2;
 static size_t skip_lines(const uint8_t *b, size_t i, size_t n, uint64_t *len)
 {
 #ifdef BODY_SIMD
-	if (n - i <= BODY_BLOCK)
+	if (n - i < BODY_BLOCK)
 		return i;
 	if (smtp_body_simd_max >= 2 && __builtin_cpu_supports("avx512bw"))
 		return skip_lines_avx512(b, i, n, len);
