@@ -308,54 +308,87 @@ bool keylog_add_line(struct keylog *kl, const char *line, size_t len)
 	return add_line(kl, line, len);
 }
 
+/* One line of a file: over-long, or holding a NUL (never in a key log), is
+ * malformed; anything else goes to add_line. */
+static void file_line(struct keylog *kl, const char *line, size_t n, bool skipped)
+{
+	kl->st.lines++;
+	if (skipped || n > KEYLOG_LINE_MAX + 1 || memchr(line, '\0', n))
+		malformed(kl);
+	else
+		add_line(kl, line, n);
+}
+
+/*
+ * Reads lines from fd, at most `max` bytes. *used gets the bytes of the
+ * complete lines read (and of an over-long line's head, dropped: *skipping
+ * then says its end is still to come). At the end of the file a last line
+ * without LF is a line when `last_line`, else left unread (a writer may be
+ * in the middle of it). Every byte read is cleansed from the buffer.
+ */
+static bool read_lines(struct keylog *kl, int fd, size_t max, bool last_line, off_t *used_out, bool *skipping,
+		       const char *path, char *err, size_t errlen)
+{
+	/* one line more than the cap fits, so a full line is told from a longer one */
+	char buf[16384 + KEYLOG_LINE_MAX + 2];
+	size_t have = 0, total = 0;
+	off_t used_all = 0;
+	bool ok = true, eof = false;
+	while (total < max && !eof) {
+		ssize_t r = read(fd, buf + have, sizeof(buf) - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+			ok = false;
+			break;
+		}
+		eof = r == 0;
+		have += (size_t)r;
+		total += (size_t)r;
+		size_t used = 0;
+		for (;;) {
+			char *lf = memchr(buf + used, '\n', have - used);
+			if (!lf)
+				break;
+			size_t n = (size_t)(lf - (buf + used));
+			file_line(kl, buf + used, n, *skipping);
+			*skipping = false;
+			used += n + 1;
+		}
+		if (eof && last_line && have > used) {
+			file_line(kl, buf + used, have - used, *skipping);
+			*skipping = false;
+			used = have;
+		} else if (used == 0 && have == sizeof(buf)) {
+			/* no line end in a full buffer: an over-long line, dropped up to its LF */
+			*skipping = true;
+			used = have;
+		}
+		used_all += (off_t)used;
+		OPENSSL_cleanse(buf, used);
+		memmove(buf, buf + used, have - used);
+		have -= used;
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	*used_out = used_all;
+	return ok;
+}
+
 bool keylog_load_file(struct keylog *kl, const char *path, char *err, size_t errlen)
 {
-	FILE *fp = fopen(path, "r");
-	if (!fp) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return false;
 	}
-	/* one byte more than the cap, so a line of exactly the cap is told
-	 * from a longer one */
-	char line[KEYLOG_LINE_MAX + 2];
-	size_t n = 0;
-	bool too_long = false;
-	int c;
-	for (;;) {
-		c = getc(fp);
-		if (c == EOF || c == '\n') {
-			if (n || too_long || c == '\n') {
-				kl->st.lines++;
-				if (too_long)
-					malformed(kl);
-				else
-					add_line(kl, line, n);
-			}
-			OPENSSL_cleanse(line, n);
-			n = 0;
-			too_long = false;
-			if (c == EOF)
-				break;
-			continue;
-		}
-		if (too_long)
-			continue;
-		if (c == '\0' || n == sizeof(line)) {
-			/* a NUL never belongs in a key log; treat it like an over-long line */
-			too_long = true;
-			continue;
-		}
-		line[n++] = (char)c;
-	}
-	OPENSSL_cleanse(line, sizeof(line));
-	bool bad = ferror(fp) != 0;
-	int e = errno;
-	fclose(fp);
-	if (bad) {
-		snprintf(err, errlen, "%s: read error: %s", path, strerror(e));
-		return false;
-	}
-	return true;
+	off_t used;
+	bool skipping = false;
+	bool ok = read_lines(kl, fd, SIZE_MAX, true, &used, &skipping, path, err, errlen);
+	if (ok && skipping)
+		file_line(kl, "", 0, true);     /* an over-long last line without LF */
+	close(fd);
+	return ok;
 }
 
 /* ---- following a file that grows (live) ---- */
@@ -385,52 +418,12 @@ static bool follow_read(struct keylog *kl, char *err, size_t errlen)
 		f->offset = 0;
 		f->skipping = false;
 	}
-	if (st.st_size == f->offset || lseek(fd, f->offset, SEEK_SET) != f->offset) {
-		close(fd);
-		return true;
-	}
-	/* one line more than the cap fits, so a full line is told from a longer one */
-	char buf[4096 + KEYLOG_LINE_MAX + 2];
-	size_t have = 0, total = 0;
 	bool ok = true;
-	while (total < KEYLOG_FOLLOW_READ_MAX) {
-		ssize_t r = read(fd, buf + have, sizeof(buf) - have);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(err, errlen, "%s: read error: %s", f->path, strerror(errno));
-			ok = false;
-		}
-		if (r <= 0)
-			break;
-		have += (size_t)r;
-		total += (size_t)r;
-		size_t used = 0;
-		for (;;) {
-			char *lf = memchr(buf + used, '\n', have - used);
-			if (!lf)
-				break;
-			size_t n = (size_t)(lf - (buf + used));
-			kl->st.lines++;
-			if (f->skipping || n > KEYLOG_LINE_MAX + 1)
-				malformed(kl);
-			else
-				add_line(kl, buf + used, n);
-			f->skipping = false;
-			used += n + 1;
-		}
-		f->offset += (off_t)used;
-		if (used == 0 && have == sizeof(buf)) {
-			/* no line end in a full buffer: an over-long line, dropped up to its LF */
-			f->skipping = true;
-			f->offset += (off_t)have;
-			used = have;
-		}
-		OPENSSL_cleanse(buf, used);
-		memmove(buf, buf + used, have - used);
-		have -= used;
+	if (st.st_size > f->offset && lseek(fd, f->offset, SEEK_SET) == f->offset) {
+		off_t used;
+		ok = read_lines(kl, fd, KEYLOG_FOLLOW_READ_MAX, false, &used, &f->skipping, f->path, err, errlen);
+		f->offset += used;
 	}
-	OPENSSL_cleanse(buf, sizeof(buf));
 	close(fd);
 	return ok;
 }
