@@ -10,8 +10,9 @@
  * chain.
  *
  * Following (live): keylog_follow() remembers the file, its identity and how
- * many bytes of complete lines were read; keylog_find_fresh() reads the lines
- * appended since (at most KEYLOG_FOLLOW_READ_MAX bytes a call) when an entry
+ * many bytes of complete lines were read (all of them at the start);
+ * keylog_find_fresh() reads the lines appended since (at most
+ * KEYLOG_FOLLOW_READ_MAX bytes a call) when an entry
  * is missing or incomplete, and starts again from the top of a file that was
  * truncated or replaced (rotated). A partial last line is left for the next
  * read: the writer may be in the middle of it.
@@ -393,9 +394,9 @@ bool keylog_load_file(struct keylog *kl, const char *path, char *err, size_t err
 
 /* ---- following a file that grows (live) ---- */
 
-/* Reads the complete lines after f->offset, at most KEYLOG_FOLLOW_READ_MAX
- * bytes. Returns false when the file cannot be opened or read. */
-static bool follow_read(struct keylog *kl, char *err, size_t errlen)
+/* Reads the complete lines after f->offset, at most `max` bytes. Returns
+ * false when the file cannot be opened or read. */
+static bool follow_read(struct keylog *kl, size_t max, char *err, size_t errlen)
 {
 	struct kl_follow *f = kl->follow;
 	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -421,7 +422,7 @@ static bool follow_read(struct keylog *kl, char *err, size_t errlen)
 	bool ok = true;
 	if (st.st_size > f->offset && lseek(fd, f->offset, SEEK_SET) == f->offset) {
 		off_t used;
-		ok = read_lines(kl, fd, KEYLOG_FOLLOW_READ_MAX, false, &used, &f->skipping, f->path, err, errlen);
+		ok = read_lines(kl, fd, max, false, &used, &f->skipping, f->path, err, errlen);
 		f->offset += used;
 	}
 	close(fd);
@@ -442,7 +443,7 @@ bool keylog_follow(struct keylog *kl, const char *path, char *err, size_t errlen
 	kl->follow->dev = 0;
 	kl->follow->ino = 0;
 	kl->follow->may_be_absent = true;
-	return follow_read(kl, err, errlen);
+	return follow_read(kl, SIZE_MAX, err, errlen);      /* all there is, as keylog_load_file */
 }
 
 bool keylog_follows(const struct keylog *kl)
@@ -464,7 +465,7 @@ const struct keylog_entry *keylog_find_fresh(const struct keylog *kl, const uint
 	struct keylog *w = (struct keylog *)kl;
 	char err[256];
 	w->st.rereads++;
-	(void)follow_read(w, err, sizeof(err));     /* unreadable now: maybe later */
+	(void)follow_read(w, KEYLOG_FOLLOW_READ_MAX, err, sizeof(err));     /* unreadable now: maybe later */
 	OPENSSL_cleanse(err, sizeof(err));
 	return keylog_find(kl, random);
 }
