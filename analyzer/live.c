@@ -92,6 +92,7 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 	lo->filter = LIVE_DEFAULT_FILTER;
 	lo->buffer_mb = LIVE_DEFAULT_BUFFER_MB;
 	cfg->engine.closed_linger = LIVE_DEFAULT_LINGER_MS * NS_PER_MS;
+	cfg->tls_keylog_follow = true;  /* a server may append its keys as sessions come */
 	cfg->report.out = stdout;
 	cfg->progress = false;
 
@@ -625,6 +626,9 @@ int live_run(pcap_t *pc, const struct live_opts *lo_in, const struct pipeline_co
 		return 1;
 	}
 
+	if (cfg.tls_keylog && access(cfg.tls_keylog, F_OK) != 0 && errno == ENOENT)
+		fprintf(stderr, "smtpsleuth live: --tls-keylog %s: no such file yet; it is read when it appears\n",
+			cfg.tls_keylog);
 	lc.p = pipeline_new(&cfg, err, sizeof(err));
 	if (!lc.p) {
 		fprintf(stderr, "smtpsleuth live: %s\n", err);

@@ -217,7 +217,7 @@ static void on_session(void *ctx, const struct session_view *v, struct summary *
 	}
 }
 
-/* The key log, read once: --tls-keylog FILE (an error stops the command),
+/* The key log, read once (live: followed): --tls-keylog FILE (an error stops the command),
  * else SSLKEYLOGFILE when set (a file that cannot be read is said on stderr
  * and the analysis goes on without). */
 static bool load_keylog(struct pipeline *pl, char *err, size_t errlen)
@@ -232,7 +232,8 @@ static bool load_keylog(struct pipeline *pl, char *err, size_t errlen)
 		return true;
 	char why[512];
 	pl->kl = keylog_new();
-	if (!pl->kl || !keylog_load_file(pl->kl, path, why, sizeof(why))) {
+	if (!pl->kl || !(pl->cfg.tls_keylog_follow ? keylog_follow(pl->kl, path, why, sizeof(why))
+					       : keylog_load_file(pl->kl, path, why, sizeof(why)))) {
 		if (!pl->kl)
 			snprintf(why, sizeof(why), "out of memory");
 		keylog_free(pl->kl);

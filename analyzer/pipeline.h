@@ -23,6 +23,7 @@ struct pipeline_config {
 	const char *extract_dir;    /* NULL = no extraction */
 	bool extract_force;         /* --force: replace regular files already in extract_dir */
 	const char *tls_keylog;     /* --tls-keylog FILE; NULL: SSLKEYLOGFILE when set, else none */
+	bool tls_keylog_follow;     /* live: read lines appended to the key log later (keylog_follow) */
 	bool progress;              /* progress line on stderr (analyze, large files, TTY) */
 	/* Called for every SMTP session after its diagnosis, before it is
 	 * reported: may change the verdict and set v->extra; false keeps the

@@ -227,6 +227,7 @@ bool smtp_ascii_ieq(const uint8_t *a, size_t n, const char *lit);
 void smtp_body_begin(struct smtp *s, bool bdat, const struct seg_meta *m);
 /* Scans DATA body bytes; returns bytes consumed (stops right after the final dot line). */
 size_t smtp_body_data(struct smtp *s, const uint8_t *b, size_t n, const struct seg_meta *m, bool *ended);
+extern int smtp_body_simd_max;   /* smtp_body.c; lowered by the tests only */
 void smtp_body_bdat(struct smtp *s, const uint8_t *b, size_t n);
 void smtp_body_finish(struct smtp *s, bool complete, const struct seg_meta *m);
 void smtp_body_gap(struct smtp *s, uint64_t len);

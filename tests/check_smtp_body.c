@@ -1,7 +1,9 @@
 /*
  * check_smtp_body.c - message bodies: dot-stuffing, end of data across
  * segments, byte counts, header scan, 8-bit and UTF-8 data, BDAT chunks
- * (LAST, pipelined, counted by size), gaps inside a chunk.
+ * (LAST, pipelined, counted by size), gaps inside a chunk. Random bodies
+ * fed whole (the 64-byte block scan, each SIMD level) against one byte at a
+ * time (the byte-wise scan).
  */
 #define _GNU_SOURCE
 #include <string.h>
@@ -232,6 +234,94 @@ START_TEST(test_two_messages)
 }
 END_TEST
 
+extern int smtp_body_simd_max;  /* smtp_body.c: 2 any, 1 AVX2 at most, 0 none */
+
+static uint64_t rnd_state;
+
+static uint32_t rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (uint32_t)(rnd_state % n);
+}
+
+/* A body of about `size` bytes: mostly ordinary CRLF lines (0-120 bytes),
+ * with dot-stuffed lines, bare LFs, stray CRs (alone, before CRLF, at line
+ * start), empty lines and lines around the 1000-byte limit; `odd` is the
+ * share (per 100) of lines that are not ordinary. Ends with "\r\n.\r\n". */
+static size_t make_body(char *out, size_t size, uint32_t odd)
+{
+	size_t n = 0;
+	while (n < size) {
+		uint32_t kind = rnd(100) < odd ? 1 + rnd(8) : 0;
+		size_t len = kind == 7 ? 990 + rnd(20) : rnd(121);
+		if (kind == 1)
+			out[n++] = '.';
+		if (kind == 2)
+			out[n++] = '\r';
+		for (size_t k = 0; k < len; k++)
+			out[n++] = (char)('a' + rnd(26));
+		if (kind == 3 && len)
+			out[n - 1 - rnd((uint32_t)len)] = '\r';
+		if (kind == 4)
+			out[n++] = '\r';
+		if (kind == 5) {
+			out[n++] = '\n';
+			continue;
+		}
+		if (kind == 6)
+			out[n++] = '\r';
+		out[n++] = '\r';
+		out[n++] = '\n';
+	}
+	memcpy(out + n, ".\r\n", 3);
+	return n + 3;
+}
+
+START_TEST(test_body_block_scan)
+{
+	static char body[70000];
+	for (uint32_t round = 0; round < 24; round++) {
+		rnd_state = 0x9e3779b97f4a7c15ULL + round;
+		uint32_t odd = round % 4 == 0 ? 0 : round % 4 == 1 ? 2 : round % 4 == 2 ? 10 : 50;
+		size_t size = round < 8 ? 600 + rnd(600) : 60000;
+		size_t n = make_body(body, size, odd);
+		struct step st[] = {
+			PRE, C("DATA\r\n"), S("354 go\r\n"), CB(body, n), S("250 ok\r\n"),
+			C("QUIT\r\n"), S("221 bye\r\n"), END
+		};
+		struct run ref;
+		smtp_body_simd_max = 2;
+		run_init(&ref);
+		run_feed(&ref, st, 1, 0, 0, true);      /* one byte at a time */
+		char *want = run_dump(&ref);
+		ck_assert(smtp_facts(ref.s)->msgs[0].data_complete);
+		for (int level = 0; level <= 2; level++) {
+			smtp_body_simd_max = level;
+			struct run r;
+			run_init(&r);
+			run_feed(&r, st, 0, 0, 0, true);
+			char *got = run_dump(&r);
+			ck_assert_msg(strcmp(want, got) == 0, "round %u level %d: events differ:\n--- bytes\n%s--- whole\n%s",
+				      round, level, want, got);
+			ck_assert_msg(facts_diff(smtp_facts(ref.s), smtp_facts(r.s)) == (size_t)-1,
+				      "round %u level %d: facts differ at %zu", round, level,
+				      facts_diff(smtp_facts(ref.s), smtp_facts(r.s)));
+			ck_assert_uint_eq(r.body_len, ref.body_len);
+			ck_assert(memcmp(r.body, ref.body, r.body_len) == 0);
+			free(got);
+			run_free(&r);
+		}
+		smtp_body_simd_max = 2;
+		if (round < 8)
+			check_split_invariance(st);
+		free(want);
+		run_free(&ref);
+	}
+}
+END_TEST
+
 static Suite *body_suite(void)
 {
 	Suite *s = suite_create("smtp_body");
@@ -242,6 +332,7 @@ static Suite *body_suite(void)
 	tcase_add_test(t, test_8bit_utf8);
 	tcase_add_test(t, test_body_bare_lf_long_line);
 	tcase_add_test(t, test_two_messages);
+	tcase_add_test(t, test_body_block_scan);
 	suite_add_tcase(s, t);
 	TCase *b = tcase_create("BDAT");
 	tcase_add_test(b, test_bdat);

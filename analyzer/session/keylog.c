@@ -9,6 +9,14 @@
  * per-table random seed, so a crafted key log cannot put every line in one
  * chain.
  *
+ * Following (live): keylog_follow() remembers the file, its identity and how
+ * many bytes of complete lines were read (all of them at the start);
+ * keylog_find_fresh() reads the lines appended since (at most
+ * KEYLOG_FOLLOW_READ_MAX bytes a call) when an entry
+ * is missing or incomplete, and starts again from the top of a file that was
+ * truncated or replaced (rotated). A partial last line is left for the next
+ * read: the writer may be in the middle of it.
+ *
  * Secrets: the line buffer is cleansed after every line, the chunks when the
  * table is freed. Nothing here prints; errors name the path and the errno
  * text, never a line's content.
@@ -16,9 +24,12 @@
 #include "keylog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -34,6 +45,16 @@ struct keylog {
 	uint32_t nbuckets;              /* a power of two */
 	uint64_t seed;
 	struct keylog_stats st;
+	struct kl_follow *follow;       /* keylog_follow(); NULL: read once */
+};
+
+struct kl_follow {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t offset;                   /* bytes of complete lines read */
+	bool skipping;                  /* inside an over-long line: drop up to its LF */
+	bool may_be_absent;             /* a missing file is one not written yet */
 };
 
 /* One row per label the NSS format defines; `use` < KL_COUNT when we keep it. */
@@ -118,6 +139,9 @@ void keylog_free(struct keylog *kl)
 	}
 	free(kl->chunks);
 	free(kl->heads);
+	if (kl->follow)
+		free(kl->follow->path);
+	free(kl->follow);
 	free(kl);
 }
 
@@ -285,52 +309,163 @@ bool keylog_add_line(struct keylog *kl, const char *line, size_t len)
 	return add_line(kl, line, len);
 }
 
+/* One line of a file: over-long, or holding a NUL (never in a key log), is
+ * malformed; anything else goes to add_line. */
+static void file_line(struct keylog *kl, const char *line, size_t n, bool skipped)
+{
+	kl->st.lines++;
+	if (skipped || n > KEYLOG_LINE_MAX + 1 || memchr(line, '\0', n))
+		malformed(kl);
+	else
+		add_line(kl, line, n);
+}
+
+/*
+ * Reads lines from fd, at most `max` bytes. *used gets the bytes of the
+ * complete lines read (and of an over-long line's head, dropped: *skipping
+ * then says its end is still to come). At the end of the file a last line
+ * without LF is a line when `last_line`, else left unread (a writer may be
+ * in the middle of it). Every byte read is cleansed from the buffer.
+ */
+static bool read_lines(struct keylog *kl, int fd, size_t max, bool last_line, off_t *used_out, bool *skipping,
+		       const char *path, char *err, size_t errlen)
+{
+	/* one line more than the cap fits, so a full line is told from a longer one */
+	char buf[16384 + KEYLOG_LINE_MAX + 2];
+	size_t have = 0, total = 0;
+	off_t used_all = 0;
+	bool ok = true, eof = false;
+	while (total < max && !eof) {
+		ssize_t r = read(fd, buf + have, sizeof(buf) - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+			ok = false;
+			break;
+		}
+		eof = r == 0;
+		have += (size_t)r;
+		total += (size_t)r;
+		size_t used = 0;
+		for (;;) {
+			char *lf = memchr(buf + used, '\n', have - used);
+			if (!lf)
+				break;
+			size_t n = (size_t)(lf - (buf + used));
+			file_line(kl, buf + used, n, *skipping);
+			*skipping = false;
+			used += n + 1;
+		}
+		if (eof && last_line && have > used) {
+			file_line(kl, buf + used, have - used, *skipping);
+			*skipping = false;
+			used = have;
+		} else if (used == 0 && have == sizeof(buf)) {
+			/* no line end in a full buffer: an over-long line, dropped up to its LF */
+			*skipping = true;
+			used = have;
+		}
+		used_all += (off_t)used;
+		OPENSSL_cleanse(buf, used);
+		memmove(buf, buf + used, have - used);
+		have -= used;
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	*used_out = used_all;
+	return ok;
+}
+
 bool keylog_load_file(struct keylog *kl, const char *path, char *err, size_t errlen)
 {
-	FILE *fp = fopen(path, "r");
-	if (!fp) {
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return false;
 	}
-	/* one byte more than the cap, so a line of exactly the cap is told
-	 * from a longer one */
-	char line[KEYLOG_LINE_MAX + 2];
-	size_t n = 0;
-	bool too_long = false;
-	int c;
-	for (;;) {
-		c = getc(fp);
-		if (c == EOF || c == '\n') {
-			if (n || too_long || c == '\n') {
-				kl->st.lines++;
-				if (too_long)
-					malformed(kl);
-				else
-					add_line(kl, line, n);
-			}
-			OPENSSL_cleanse(line, n);
-			n = 0;
-			too_long = false;
-			if (c == EOF)
-				break;
-			continue;
-		}
-		if (too_long)
-			continue;
-		if (c == '\0' || n == sizeof(line)) {
-			/* a NUL never belongs in a key log; treat it like an over-long line */
-			too_long = true;
-			continue;
-		}
-		line[n++] = (char)c;
-	}
-	OPENSSL_cleanse(line, sizeof(line));
-	bool bad = ferror(fp) != 0;
-	int e = errno;
-	fclose(fp);
-	if (bad) {
-		snprintf(err, errlen, "%s: read error: %s", path, strerror(e));
+	off_t used;
+	bool skipping = false;
+	bool ok = read_lines(kl, fd, SIZE_MAX, true, &used, &skipping, path, err, errlen);
+	if (ok && skipping)
+		file_line(kl, "", 0, true);     /* an over-long last line without LF */
+	close(fd);
+	return ok;
+}
+
+/* ---- following a file that grows (live) ---- */
+
+/* Reads the complete lines after f->offset, at most `max` bytes. Returns
+ * false when the file cannot be opened or read. */
+static bool follow_read(struct keylog *kl, size_t max, char *err, size_t errlen)
+{
+	struct kl_follow *f = kl->follow;
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	if (fd < 0 && errno == ENOENT && f->may_be_absent)
+		return true;                    /* not written yet (or being rotated) */
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", f->path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return false;
 	}
-	return true;
+	if (st.st_dev != f->dev || st.st_ino != f->ino || st.st_size < f->offset) {
+		/* a new file under the name, or the old one truncated: from the top
+		 * (the entries read so far stay: they may still open sessions) */
+		if (f->dev || f->ino)
+			kl->st.reopened++;      /* not the first sight of the file */
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+		f->offset = 0;
+		f->skipping = false;
+	}
+	bool ok = true;
+	if (st.st_size > f->offset && lseek(fd, f->offset, SEEK_SET) == f->offset) {
+		off_t used;
+		ok = read_lines(kl, fd, max, false, &used, &f->skipping, f->path, err, errlen);
+		f->offset += used;
+	}
+	close(fd);
+	return ok;
+}
+
+bool keylog_follow(struct keylog *kl, const char *path, char *err, size_t errlen)
+{
+	if (!kl->follow) {
+		kl->follow = calloc(1, sizeof(*kl->follow));
+		if (!kl->follow || !(kl->follow->path = strdup(path))) {
+			free(kl->follow);
+			kl->follow = NULL;
+			snprintf(err, errlen, "%s: out of memory", path);
+			return false;
+		}
+	}
+	kl->follow->dev = 0;
+	kl->follow->ino = 0;
+	kl->follow->may_be_absent = true;
+	return follow_read(kl, SIZE_MAX, err, errlen);      /* all there is, as keylog_load_file */
+}
+
+bool keylog_follows(const struct keylog *kl)
+{
+	return kl && kl->follow;
+}
+
+const struct keylog_entry *keylog_find_fresh(const struct keylog *kl, const uint8_t random[KEYLOG_RANDOM_LEN],
+					     uint8_t want)
+{
+	if (!kl)
+		return NULL;
+	const struct keylog_entry *e = keylog_find(kl, random);
+	if ((e && (e->have & want) == want) || !kl->follow)
+		return e;
+	/* The table is a cache of the file: catching up with it changes no
+	 * entry a caller holds (entries never move; a repeated line replaces a
+	 * secret with its new value). */
+	struct keylog *w = (struct keylog *)kl;
+	char err[256];
+	w->st.rereads++;
+	(void)follow_read(w, KEYLOG_FOLLOW_READ_MAX, err, sizeof(err));     /* unreadable now: maybe later */
+	OPENSSL_cleanse(err, sizeof(err));
+	return keylog_find(kl, random);
 }

@@ -29,6 +29,7 @@
 #define KEYLOG_ENTRIES_MAX  200000u     /* client randoms kept (~330 bytes each) */
 #define KEYLOG_RANDOM_LEN   32
 #define KEYLOG_SECRET_MAX   48          /* SHA-384 suites; TLS 1.2 master secrets */
+#define KEYLOG_FOLLOW_READ_MAX (1u << 20) /* bytes read by one catch-up of a followed file */
 
 /* One bit per label in keylog_entry.have. */
 enum keylog_label {
@@ -60,6 +61,8 @@ struct keylog_stats {
 	uint64_t malformed;     /* lines skipped as malformed (too long, bad hex, bad length, unknown label) */
 	uint64_t capped;        /* lines dropped because KEYLOG_ENTRIES_MAX was reached */
 	uint64_t first_malformed_line;  /* 1-based; 0 when none */
+	uint64_t rereads;       /* followed file: catch-ups after a lookup missed */
+	uint64_t reopened;      /* followed file: found truncated or replaced, read from the top */
 };
 
 struct keylog;
@@ -80,6 +83,23 @@ const struct keylog_entry *keylog_find(const struct keylog *kl, const uint8_t ra
 const struct keylog_stats *keylog_stats(const struct keylog *kl);
 /* The NSS label text of a keylog_label ("CLIENT_RANDOM", ...). */
 const char *keylog_label_name(enum keylog_label l);
+/* Follows a file that grows (live capture against a server that appends its
+ * keys as sessions come): reads its complete lines now (false, with err as
+ * for keylog_load_file, when it cannot be read; a file that does not exist
+ * yet is not an error: servers make theirs at their first TLS session) and
+ * remembers the file, so that keylog_find_fresh() can read what is appended
+ * later. */
+bool keylog_follow(struct keylog *kl, const char *path, char *err, size_t errlen);
+bool keylog_follows(const struct keylog *kl);
+/* keylog_find, but when the entry is absent or lacks a label of `want`
+ * (bits 1u << enum keylog_label) and the key log follows its file, first
+ * reads the lines appended since the last read (bounded by
+ * KEYLOG_FOLLOW_READ_MAX; a truncated or replaced file is read again from
+ * the top). The table is a cache of the file, so this catches it up through
+ * a const pointer: the decryptors that hold one never change an entry. Not
+ * thread-safe: one key log per pipeline. */
+const struct keylog_entry *keylog_find_fresh(const struct keylog *kl, const uint8_t random[KEYLOG_RANDOM_LEN],
+					     uint8_t want);
 /* Cleanses every secret and frees; NULL is fine. */
 void keylog_free(struct keylog *kl);
 

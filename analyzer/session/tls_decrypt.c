@@ -27,6 +27,13 @@
  *            HKDF-Expand-Label; nonce = IV xor seq; AAD = the record header;
  *            the inner content type is the last non-zero byte.
  *
+ * Keys come from the key log at the ServerHello. A followed key log (live:
+ * the server appends its lines as sessions come) may not hold the line yet:
+ * the bytes of both directions are then held (bounded: TLSD_HOLD_MAX,
+ * TLSD_HOLD_CHUNKS) and the file read again as each chunk comes; once the
+ * line is there they are replayed in order, and when the hold is full, at a
+ * gap or at the end the session is decided with what the file holds.
+ *
  * Cost: one HKDF or PRF call per key change, none per record; one
  * EVP_DecryptInit (IV only) + two updates + final per record. A whole record
  * present in the caller's bytes is decrypted from them without a copy.
@@ -154,6 +161,12 @@ struct tlsd {
 	size_t plain_hw;            /* bytes of plain ever written (AUTH may be in them) */
 	struct tdir d[2];
 	struct tlsd_info info;
+	/* A followed key log without this session's line at the ServerHello:
+	 * the bytes of both directions from there on are held, in order, until
+	 * the line is appended (then replayed) or waiting ends (keys_wait). */
+	bool waiting;
+	uint8_t *hold;              /* chunks: direction (1 byte), length (4), bytes */
+	uint32_t hold_n, hold_chunks;
 };
 
 /* Drops a message in progress: keys change only at message boundaries, and
@@ -431,6 +444,31 @@ static void client_hello(struct tlsd *t, const uint8_t *b, size_t n)
 			t->info.early_data_offered = true;
 }
 
+/* The key log labels this session needs (version and suite known). */
+static uint8_t keys_wanted(const struct tlsd *t)
+{
+	if (t->info.version != 0x0304)
+		return 1u << KL_CLIENT_RANDOM;
+	uint8_t w = (1u << KL_SERVER_HS) | (1u << KL_SERVER_AP0);
+	if (!t->info.early_data_offered)
+		w |= (1u << KL_CLIENT_HS) | (1u << KL_CLIENT_AP0);
+	return w;
+}
+
+/* The keys of both directions from the entry (NULL: none, TLSD_NO_KEY). */
+static void install(struct tlsd *t, const struct keylog_entry *e)
+{
+	if (t->info.version == 0x0304) {
+		tls13_install(t, DIR_S2C, e, KL_SERVER_HS, KL_SERVER_AP0);
+		if (t->info.early_data_offered)
+			enter(t, DIR_C2S, TLSD_UNSUPPORTED);
+		else
+			tls13_install(t, DIR_C2S, e, KL_CLIENT_HS, KL_CLIENT_AP0);
+	} else {
+		tls12_install(t, e);
+	}
+}
+
 static void server_hello(struct tlsd *t, const uint8_t *b, size_t n)
 {
 	struct cursor c = cur_make(b, n), ext;
@@ -474,16 +512,13 @@ static void server_hello(struct tlsd *t, const uint8_t *b, size_t n)
 		enter(t, DIR_S2C, s);
 		return;
 	}
-	const struct keylog_entry *e = t->kl ? keylog_find(t->kl, t->info.client_random) : NULL;
-	if (v13) {
-		tls13_install(t, DIR_S2C, e, KL_SERVER_HS, KL_SERVER_AP0);
-		if (t->info.early_data_offered)
-			enter(t, DIR_C2S, TLSD_UNSUPPORTED);
-		else
-			tls13_install(t, DIR_C2S, e, KL_CLIENT_HS, KL_CLIENT_AP0);
-	} else {
-		tls12_install(t, e);
+	uint8_t want = keys_wanted(t);
+	const struct keylog_entry *e = keylog_find_fresh(t->kl, t->info.client_random, want);
+	if (keylog_follows(t->kl) && (!e || (e->have & want) != want)) {
+		t->waiting = true;      /* the line may be appended yet: hold (tlsd_data) */
+		return;
 	}
+	install(t, e);
 }
 
 /* A complete handshake message; body is NULL when it was not kept. */
@@ -772,10 +807,57 @@ static void record(struct tlsd *t, int dir, const uint8_t *hdr, const uint8_t *b
 	}
 }
 
+/* Looks for the waited-for line again; when it is there, or when `last`
+ * (the hold is full, a gap, the end), installs what there is (no line:
+ * TLSD_NO_KEY) and replays the held bytes. */
+static void keys_wait(struct tlsd *t, bool last)
+{
+	uint8_t want = keys_wanted(t);
+	const struct keylog_entry *e = keylog_find_fresh(t->kl, t->info.client_random, want);
+	if (!last && (!e || (e->have & want) != want))
+		return;
+	t->waiting = false;
+	install(t, e);
+	for (uint32_t at = 0; at < t->hold_n; ) {
+		uint32_t len;
+		memcpy(&len, t->hold + at + 1, sizeof(len));
+		tlsd_data(t, (enum sl_dir)t->hold[at], t->hold + at + 5, len);
+		at += 5 + len;
+	}
+	free(t->hold);
+	t->hold = NULL;
+	t->hold_n = t->hold_chunks = 0;
+}
+
+static void hold(struct tlsd *t, enum sl_dir dir, const uint8_t *b, size_t n)
+{
+	if (t->hold_n + 5 + n > TLSD_HOLD_MAX || t->hold_chunks >= TLSD_HOLD_CHUNKS) {
+		keys_wait(t, true);
+		tlsd_data(t, dir, b, n);
+		return;
+	}
+	if (!t->hold && !(t->hold = malloc(TLSD_HOLD_MAX))) {
+		keys_wait(t, true);     /* out of memory: decide now */
+		tlsd_data(t, dir, b, n);
+		return;
+	}
+	uint32_t len = (uint32_t)n;
+	t->hold[t->hold_n] = (uint8_t)dir;
+	memcpy(t->hold + t->hold_n + 1, &len, sizeof(len));
+	memcpy(t->hold + t->hold_n + 5, b, n);
+	t->hold_n += 5 + len;
+	t->hold_chunks++;
+	keys_wait(t, false);
+}
+
 void tlsd_data(struct tlsd *t, enum sl_dir dir, const uint8_t *b, size_t n)
 {
 	struct tdir *d = &t->d[dir];
 	while (n && !ending(t->info.dir[dir].status)) {
+		if (t->waiting) {
+			hold(t, dir, b, n);
+			return;
+		}
 		if (d->hdr_n < REC_HDR) {
 			size_t k = SL_MIN(n, (size_t)(REC_HDR - d->hdr_n));
 			memcpy(d->hdr + d->hdr_n, b, k);
@@ -827,12 +909,16 @@ void tlsd_data(struct tlsd *t, enum sl_dir dir, const uint8_t *b, size_t n)
 
 void tlsd_gap(struct tlsd *t, enum sl_dir dir, uint64_t len)
 {
+	if (t->waiting)
+		keys_wait(t, true);
 	if (len)
 		enter(t, dir, TLSD_GAP);
 }
 
 void tlsd_end(struct tlsd *t, enum sl_dir dir)
 {
+	if (t->waiting)
+		keys_wait(t, true);
 	if (t->d[dir].hdr_n || t->d[dir].body_n)
 		t->info.dir[dir].truncated = true;
 }
@@ -867,6 +953,7 @@ void tlsd_free(struct tlsd *t)
 		OPENSSL_cleanse(t->plain, t->plain_hw);
 		free(t->plain);
 	}
+	free(t->hold);
 	OPENSSL_cleanse(t, sizeof(*t));
 	free(t);
 }

@@ -57,6 +57,10 @@
  * in TLS 1.2 (RFC 5246 6.2.3; CBC padding may be up to 255 bytes) */
 #define TLSD_RECORD_MAX  (TLSD_PLAIN_MAX + 2048u)
 #define TLSD_HS_KEEP_MAX 16384u                   /* largest ClientHello/ServerHello read */
+/* A followed key log (keylog_follow) without the session's line at the
+ * ServerHello: the TLS bytes held while waiting for it to be appended. */
+#define TLSD_HOLD_MAX    65536u
+#define TLSD_HOLD_CHUNKS 64u
 
 /* Per direction; the first four are where it starts and where it runs, the
  * others end decryption of that direction for good. */

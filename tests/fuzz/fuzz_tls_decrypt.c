@@ -5,7 +5,11 @@
  * Input layout: byte 0 holds flags (bit 0: the server's direction first;
  * bit 1: end both directions at the end; bit 2: a key log text follows, up to
  * the first 0x00 byte, read line by line instead of the fixed RFC 8448 key
- * log). Then repeated [len][bytes...] as in fuzz_smtp.c: each chunk of len+1
+ * log; bit 3: the key log is followed (live): a file that does not exist
+ * at the start, whose text (the fixed one, or the one that follows) is
+ * written when the special len byte 0xfc comes, so the decryptor holds the
+ * bytes after the ServerHello and replays them, or decides at the hold's
+ * bound, a gap or the end). Then repeated [len][bytes...] as in fuzz_smtp.c: each chunk of len+1
  * bytes (clipped to what is left) goes to the current direction, copied into
  * its own malloc'd buffer of exactly that size so any overread is caught by
  * ASan, and the direction switches. Special len bytes: 0xff a gap in the
@@ -15,9 +19,11 @@
  * tests/fuzz/make_tls_decrypt_seeds.py.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_dir.h"
 #include "keylog.h"
 #include "tls_decrypt.h"
 
@@ -32,6 +38,7 @@ static const char rfc8448_keylog[] =
 	"a11af9f05531f856ad47116b45a950328204b4f44bfb6b3a4b4f1f3fcb631643\n";
 
 static struct keylog *fixed;
+static char scratch[128];
 
 static void add_lines(struct keylog *kl, const char *p, size_t n)
 {
@@ -66,14 +73,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t flags = data[0];
 	size_t off = 1;
 	struct keylog *own = NULL;
+	const char *ktext = rfc8448_keylog;
+	size_t klen = sizeof(rfc8448_keylog) - 1;
 	if (flags & 4) {
 		const uint8_t *end = memchr(data + off, 0, size - off);
 		size_t n = end ? (size_t)(end - (data + off)) : size - off;
 		own = keylog_new();
 		if (!own)
 			return 0;
-		add_lines(own, (const char *)data + off, n);
+		ktext = (const char *)data + off;
+		klen = n;
+		if (!(flags & 8))
+			add_lines(own, ktext, klen);
 		off += n + (end != NULL);
+	}
+	char kpath[160] = "";
+	if (flags & 8) {
+		if (!scratch[0] && !fuzz_scratch_dir(scratch, sizeof(scratch), "tls_decrypt"))
+			abort();
+		snprintf(kpath, sizeof(kpath), "%s/keys.log", scratch);
+		unlink(kpath);
+		char err[256];
+		if (!own && !(own = keylog_new()))
+			return 0;
+		if (!keylog_follow(own, kpath, err, sizeof(err)))
+			abort();        /* an absent file is not an error */
 	}
 	size_t total = 0;
 	struct tlsd *t = tlsd_new(own ? own : fixed, sink, &total);
@@ -90,6 +114,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (len == 0xfd) {
 			dir = dir == DIR_C2S ? DIR_S2C : DIR_C2S;
+			continue;
+		}
+		if (len == 0xfc && kpath[0]) {
+			FILE *fp = fopen(kpath, "a");     /* the key lines appear now */
+			if (!fp)
+				abort();
+			fwrite(ktext, 1, klen, fp);
+			fclose(fp);
 			continue;
 		}
 		bool keep_dir = len == 0xfe;
@@ -125,5 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	tlsd_free(t);
 	keylog_free(own);
+	if (kpath[0])
+		unlink(kpath);
 	return 0;
 }
