@@ -43,7 +43,18 @@ struct dctx {
 	struct verdict *v;
 	struct close_ev first;          /* first FIN or RST of the flow */
 	struct reply_ctx rc;
+	struct reply_cache *cache;      /* readings of this diagnosis (NULL: none) */
 };
+
+/* Reads a reply through the diagnosis's reply cache: each reply once. */
+static inline void diag_read_reply(const struct dctx *d, const struct smtp_reply *r,
+				   struct reply_reading *out)
+{
+	if (d->cache)
+		diag_reply_cached(d->cache, r, &d->rc, out);
+	else
+		diag_classify_reply(r, &d->rc, out);
+}
 
 void diag_appendf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #define EXPLAIN(d, ...) diag_appendf((d)->v->explanation, sizeof((d)->v->explanation), __VA_ARGS__)

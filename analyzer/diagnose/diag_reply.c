@@ -3,7 +3,8 @@
  * diag_reply_rules.c: the first row whose command, class, code, enhanced
  * code and word conditions all hold decides.
  *
- * Words are matched once per reply: the text is lowered into a bounded local
+ * Words are matched at most once per reply, and only when a row that the
+ * codes let through asks for words: the text is lowered into a bounded local
  * copy and every keyword family is tested against it as whole words, which
  * gives a bit mask the rows then test with one AND each. A family word that
  * ends in '*' matches as a word prefix. Pure: no allocation, no globals; any
@@ -154,7 +155,7 @@ static bool enh_any(const char *have, const char *const pats[], size_t n, bool e
 }
 
 static bool rule_applies(const struct reply_rule *rule, const struct smtp_reply *r, unsigned klass,
-			 uint64_t words, const struct reply_ctx *c)
+			 uint64_t *words, bool *words_known, const struct reply_ctx *c)
 {
 	uint32_t on = (unsigned)r->answers < 32 ? ON(r->answers) : 0;
 	if (rule->on && !(rule->on & on))
@@ -174,16 +175,24 @@ static bool rule_applies(const struct reply_rule *rule, const struct smtp_reply 
 		return false;
 	if (enh_any(r->enhanced, rule->not_enh, SL_ARRAY_LEN(rule->not_enh), false))
 		return false;
-	if (rule->any && !(words & rule->any))
-		return false;
-	if (rule->also && !(words & rule->also))
-		return false;
-	if (words & rule->unless)
-		return false;
 	if ((rule->cond & COND_STARTTLS_UNUSED) &&
 	    !((c->ext & SMTP_EXT_STARTTLS) && c->starttls == STLS_NONE))
 		return false;
 	if ((rule->cond & COND_REPEATED_ERRORS) && c->consecutive_errors < 3 && c->unknown_commands < 3)
+		return false;
+	if (!rule->any && !rule->also && !rule->unless)
+		return true;
+	/* The words last: most replies (a 221 to QUIT, a 250) are decided by
+	 * their codes, and reading the words is most of a reply's cost. */
+	if (!*words_known) {
+		*words = families_of(r->text);
+		*words_known = true;
+	}
+	if (rule->any && !(*words & rule->any))
+		return false;
+	if (rule->also && !(*words & rule->also))
+		return false;
+	if (*words & rule->unless)
 		return false;
 	return true;
 }
@@ -222,10 +231,11 @@ void diag_classify_reply(const struct smtp_reply *in, const struct reply_ctx *c,
 	unsigned klass = r->code ? r->code / 100 : (r->enhanced[0] ? (unsigned)(r->enhanced[0] - '0') : 0);
 	if (klass != 2 && klass != 4 && klass != 5)
 		return;
-	uint64_t words = families_of(r->text);
+	uint64_t words = 0;     /* families_of(r->text), read when a row first needs it */
+	bool words_known = false;
 	for (size_t i = 0; i < REPLY_RULES_N; i++) {
 		const struct reply_rule *rule = &REPLY_RULES[i];
-		if (!rule_applies(rule, r, klass, words, c))
+		if (!rule_applies(rule, r, klass, &words, &words_known, c))
 			continue;
 		o->cls = rule->cls;
 		o->cause = rule->cause;
@@ -237,12 +247,26 @@ void diag_classify_reply(const struct smtp_reply *in, const struct reply_ctx *c,
 	}
 }
 
+/* FNV-1a over the reply's text and enhanced code. */
+static uint32_t reply_text_hash(const struct smtp_reply *r)
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = r->text; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	for (const char *p = r->enhanced; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h;
+}
+
 void diag_reply_cached(struct reply_cache *cache, const struct smtp_reply *r,
 		       const struct reply_ctx *c, struct reply_reading *out)
 {
+	uint32_t th = reply_text_hash(r);
 	for (size_t i = 0; i < REPLY_CACHE_SLOTS; i++) {
 		const struct reply_cache_slot *s = &cache->slot[i];
-		if (s->used && s->frame == r->frame && s->code == r->code && s->answers == r->answers) {
+		if (s->used && s->frame == r->frame && s->code == r->code && s->answers == r->answers &&
+		    s->text_hash == th) {
 			*out = s->rd;
 			cache->hits++;
 			return;
@@ -255,6 +279,7 @@ void diag_reply_cached(struct reply_cache *cache, const struct smtp_reply *r,
 	s->frame = r->frame;
 	s->code = r->code;
 	s->answers = (uint8_t)r->answers;
+	s->text_hash = th;
 	s->rd = *out;
 }
 

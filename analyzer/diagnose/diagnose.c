@@ -317,7 +317,7 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 		if ((r->code < 400 || r->code > 599) && r->code != 221)
 			continue;
 		struct reply_reading rr;
-		diag_classify_reply(r, &d->rc, &rr);
+		diag_read_reply(d, r, &rr);
 		if (rr.cls == RC_NONE || superseded(d, r))
 			continue;
 		if (rr.cls == RC_SYNTAX) {
@@ -968,7 +968,9 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 		cfg = &defcfg;
 	}
 	memset(v, 0, sizeof(*v));
-	struct dctx d = { .s = s, .fi = s->fi, .f = s->smtp, .cfg = cfg, .v = v };
+	struct reply_cache cache;
+	memset(&cache, 0, sizeof(cache));
+	struct dctx d = { .s = s, .fi = s->fi, .f = s->smtp, .cfg = cfg, .v = v, .cache = &cache };
 	d.rc.ext = d.f->ext;
 	d.rc.starttls = d.f->starttls;
 	d.rc.consecutive_errors = d.f->consecutive_errors;
@@ -993,7 +995,7 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 		struct reply_reading rrd;
 		const struct smtp_reply *de = have ? &dec : syn.code ? &syn : NULL;
 		if (de && (!have || rd.cause == CAUSE_UNKNOWN || rd.cls == RC_SYNTAX) && rcpt_refusal(&d, de, &rr)) {
-			diag_classify_reply(&rr, &d.rc, &rrd);
+			diag_read_reply(&d, &rr, &rrd);
 			if (rrd.cls == RC_CAUSE) {
 				dec = rr;
 				rd = rrd;
@@ -1002,7 +1004,7 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 		}
 	}
 	if (!have && find_codeless_reply(&d, &dec)) {
-		diag_classify_reply(&dec, &d.rc, &rd);
+		diag_read_reply(&d, &dec, &rd);
 		have = rd.cls == RC_CAUSE;
 		if (!dec.enhanced[0] && d.first.dir == DIR_S2C && d.first.ts >= dec.ts) {
 			/* No code and no enhanced code: only the hang-up is certain. */
@@ -1024,7 +1026,7 @@ static void diagnose_rules(const struct session_view *s, const struct diag_confi
 		struct smtp_reply root;
 		struct reply_reading rrd;
 		if (root_refusal(&d, &rd, &dec, &root)) {
-			diag_classify_reply(&root, &d.rc, &rrd);
+			diag_read_reply(&d, &root, &rrd);
 			if (rrd.cls == RC_CAUSE) {
 				decisive_verdict(&d, &root, &rrd);
 				EXPLAIN(&d, " The server's later %u%s%s (\"%.120s\") only followed from it.", dec.code,

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "report_int.h"
 
 /* Length of a valid UTF-8 sequence at s (RFC 3629: no overlongs, no
@@ -116,12 +117,11 @@ static void jstr(FILE *f, const char *s)
 
 static void jtime(FILE *f, sl_time t)
 {
-	char b[40];
 	if (!t) {
 		fputs("null", f);
 		return;
 	}
-	jstr(f, sl_time_str(t, b, sizeof(b)));
+	jw_time(f, t);
 }
 
 static void jreply(FILE *f, const struct smtp_reply *r)
@@ -132,7 +132,7 @@ static void jreply(FILE *f, const struct smtp_reply *r)
 	}
 	fputs("{\"code\":", f);
 	if (r->code)
-		fprintf(f, "%u", r->code);
+		jw_u64(f, r->code);
 	else
 		fputs("null", f);
 	fputs(",\"enhanced\":", f);
@@ -170,7 +170,9 @@ static void jaddr(FILE *f, const struct sl_addr *a, uint16_t port)
 	char b[SL_ADDRSTRLEN];
 	fputs("{\"ip\":", f);
 	jstr(f, sl_addr_str(a, b, sizeof(b)));
-	fprintf(f, ",\"port\":%u}", port);
+	jw_lit(f, ",\"port\":");
+	jw_u64(f, port);
+	putc_unlocked('}', f);
 }
 
 const char *report_auth_result_name(enum smtp_auth_result r)
@@ -207,17 +209,31 @@ static void jmessage(FILE *f, const struct smtp_message *m)
 		jstr(f, m->rcpt_to[i]);
 	}
 	fputs("],\"rcpt_codes\":[", f);
-	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++)
-		fprintf(f, "%s%u", i ? "," : "", m->rcpt_codes[i]);
-	fprintf(f, "],\"rcpts\":%" PRIu32 ",\"rcpts_accepted\":%" PRIu32 ",\"size\":", m->rcpts, m->rcpts_accepted);
+	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++) {
+		if (i)
+			putc_unlocked(',', f);
+		jw_u64(f, m->rcpt_codes[i]);
+	}
+	jw_lit(f, "],\"rcpts\":");
+	jw_u64(f, m->rcpts);
+	jw_lit(f, ",\"rcpts_accepted\":");
+	jw_u64(f, m->rcpts_accepted);
+	jw_lit(f, ",\"size\":");
 	if (m->has_declared_size)
-		fprintf(f, "%" PRIu64, m->declared_size);
+		jw_u64(f, m->declared_size);
 	else
 		fputs("null", f);
-	fprintf(f, ",\"bytes\":%" PRIu64 ",\"body_bytes\":%" PRIu64 ",\"gap_bytes\":%" PRIu64
-		   ",\"bdat\":%s,\"complete\":%s,\"reply\":",
-		m->wire_bytes, m->body_bytes, m->gap_bytes, m->bdat ? "true" : "false",
-		m->data_complete ? "true" : "false");
+	jw_lit(f, ",\"bytes\":");
+	jw_u64(f, m->wire_bytes);
+	jw_lit(f, ",\"body_bytes\":");
+	jw_u64(f, m->body_bytes);
+	jw_lit(f, ",\"gap_bytes\":");
+	jw_u64(f, m->gap_bytes);
+	jw_lit(f, ",\"bdat\":");
+	jw_bool(f, m->bdat);
+	jw_lit(f, ",\"complete\":");
+	jw_bool(f, m->data_complete);
+	jw_lit(f, ",\"reply\":");
 	const struct smtp_reply *r = m->final_reply.code ? &m->final_reply
 				     : m->data_reply.code >= 400 ? &m->data_reply : &m->mail_reply;
 	if (r->code >= 400 || r == &m->final_reply)
@@ -254,7 +270,7 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 	jlist(f, s->extensions, "\n");
 	fputs(",\"size_limit\":", f);
 	if (s->has_size_limit)
-		fprintf(f, "%" PRIu64, s->size_limit);
+		jw_u64(f, s->size_limit);
 	else
 		fputs("null", f);
 	fputs(",\"auth\":", f);
@@ -306,39 +322,67 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 			fputc(',', f);
 		jmessage(f, &s->msgs[i]);
 	}
-	fprintf(f, "],\"messages_total\":%" PRIu32 ",\"commands\":%" PRIu32 ",\"replies\":%" PRIu32
-		   ",\"replies_4xx\":%" PRIu32 ",\"replies_5xx\":%" PRIu32 ",\"quit\":%s,\"early_talker\":%s}",
-		s->n_msgs, s->commands, s->replies, s->replies_4xx, s->replies_5xx,
-		s->quit_sent ? "true" : "false", s->early_talker ? "true" : "false");
+	jw_lit(f, "],\"messages_total\":");
+	jw_u64(f, s->n_msgs);
+	jw_lit(f, ",\"commands\":");
+	jw_u64(f, s->commands);
+	jw_lit(f, ",\"replies\":");
+	jw_u64(f, s->replies);
+	jw_lit(f, ",\"replies_4xx\":");
+	jw_u64(f, s->replies_4xx);
+	jw_lit(f, ",\"replies_5xx\":");
+	jw_u64(f, s->replies_5xx);
+	jw_lit(f, ",\"quit\":");
+	jw_bool(f, s->quit_sent);
+	jw_lit(f, ",\"early_talker\":");
+	jw_bool(f, s->early_talker);
+	putc_unlocked('}', f);
 }
 
 static void jpair(FILE *f, const char *k, uint64_t c, uint64_t s)
 {
-	fprintf(f, "\"%s\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}", k, c, s);
+	putc_unlocked('"', f);
+	jw_lit(f, k);
+	jw_lit(f, "\":{\"client\":");
+	jw_u64(f, c);
+	jw_lit(f, ",\"server\":");
+	jw_u64(f, s);
+	putc_unlocked('}', f);
 }
 
 void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v)
 {
 	FILE *f = r->o.out;
 	const struct flow_info *fi = s->fi;
-	fprintf(f, "{\"type\":\"session\",\"id\":%" PRIu64 ",\"file\":", s->id);
+	jw_lit(f, "{\"type\":\"session\",\"id\":");
+	jw_u64(f, s->id);
+	jw_lit(f, ",\"file\":");
 	jstr(f, report_file(r, fi->first_frame, fi->file));
 	fputs(",\"start\":", f);
 	jtime(f, fi->first_ts);
 	fputs(",\"end\":", f);
 	jtime(f, fi->last_ts);
-	fprintf(f, ",\"start_ts\":%.6f,\"end_ts\":%.6f,\"duration\":%.6f,\"first_frame\":%" PRIu64
-		   ",\"last_file\":",
-		(double)fi->first_ts / NS_PER_SEC, (double)fi->last_ts / NS_PER_SEC,
-		(double)(fi->last_ts - fi->first_ts) / NS_PER_SEC, frame_no(fi->first_frame));
+	jw_lit(f, ",\"start_ts\":");
+	jw_sec6(f, (int64_t)fi->first_ts);
+	jw_lit(f, ",\"end_ts\":");
+	jw_sec6(f, (int64_t)fi->last_ts);
+	jw_lit(f, ",\"duration\":");
+	jw_sec6(f, (int64_t)(fi->last_ts - fi->first_ts));
+	jw_lit(f, ",\"first_frame\":");
+	jw_u64(f, frame_no(fi->first_frame));
+	jw_lit(f, ",\"last_file\":");
 	jstr(f, report_file(r, fi->last_frame, fi->file));
-	fprintf(f, ",\"last_frame\":%" PRIu64 ",\"client\":", frame_no(fi->last_frame));
+	jw_lit(f, ",\"last_frame\":");
+	jw_u64(f, frame_no(fi->last_frame));
+	jw_lit(f, ",\"client\":");
 	jaddr(f, &fi->client, fi->client_port);
 	fputs(",\"server\":", f);
 	jaddr(f, &fi->server, fi->server_port);
 	fputs(",\"protocol\":", f);
 	jstr(f, s->protocol ? s->protocol : "Unknown");
-	fprintf(f, ",\"protocol_guessed\":%s,\"risks\":[", s->protocol_guessed ? "true" : "false");
+	jw_lit(f, ",\"protocol_guessed\":");
+	jw_bool(f, s->protocol_guessed);
+	jw_lit(f, ",\"risks\":[");
 	for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++) {
 		if (i)
 			fputc(',', f);
@@ -365,16 +409,34 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 	jpair(f, "gaps", c->gaps, sv->gaps);
 	fputc(',', f);
 	jpair(f, "gap_bytes", c->gap_bytes, sv->gap_bytes);
-	fprintf(f, ",\"syns\":%u,\"handshake\":%s,\"midstream\":%s,\"close\":\"%s\",\"closed_by\":\"%s\",\"end\":\"%s\"}",
-		c->syns, fi->handshake_done ? "true" : "false", s->capture_started_midstream ? "true" : "false",
-		close_kind_name(v->close), closed_by_name(v->closed_by), flow_end_name(s->end));
-	fprintf(f, ",\"verdict\":{\"cause\":\"%s\",\"closed_by\":\"%s\",\"close\":\"%s\",\"phase\":\"%s\",\"confidence\":\"%s\",\"reply\":",
-		cause_name(v->cause), closed_by_name(v->closed_by), close_kind_name(v->close),
-		verdict_phase_name(v->phase), confidence_name(v->confidence));
+	jw_lit(f, ",\"syns\":");
+	jw_u64(f, c->syns);
+	jw_lit(f, ",\"handshake\":");
+	jw_bool(f, fi->handshake_done);
+	jw_lit(f, ",\"midstream\":");
+	jw_bool(f, s->capture_started_midstream);
+	/* the names are fixed identifiers: written as they are, as before */
+	jw_lit(f, ",\"close\":\"");
+	jw_lit(f, close_kind_name(v->close));
+	jw_lit(f, "\",\"closed_by\":\"");
+	jw_lit(f, closed_by_name(v->closed_by));
+	jw_lit(f, "\",\"end\":\"");
+	jw_lit(f, flow_end_name(s->end));
+	jw_lit(f, "\"},\"verdict\":{\"cause\":\"");
+	jw_lit(f, cause_name(v->cause));
+	jw_lit(f, "\",\"closed_by\":\"");
+	jw_lit(f, closed_by_name(v->closed_by));
+	jw_lit(f, "\",\"close\":\"");
+	jw_lit(f, close_kind_name(v->close));
+	jw_lit(f, "\",\"phase\":\"");
+	jw_lit(f, verdict_phase_name(v->phase));
+	jw_lit(f, "\",\"confidence\":\"");
+	jw_lit(f, confidence_name(v->confidence));
+	jw_lit(f, "\",\"reply\":");
 	if (v->has_reply) {
 		fputs("{\"code\":", f);
 		if (v->reply_code)
-			fprintf(f, "%u", v->reply_code);
+			jw_u64(f, v->reply_code);
 		else
 			fputs("null", f);
 		fputs(",\"enhanced\":", f);
@@ -398,7 +460,9 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 			fputc(',', f);
 		fputs("{\"file\":", f);
 		jstr(f, report_file(r, v->ev[i].frame, fi->file));
-		fprintf(f, ",\"frame\":%" PRIu64 ",\"time\":", frame_no(v->ev[i].frame));
+		jw_lit(f, ",\"frame\":");
+		jw_u64(f, frame_no(v->ev[i].frame));
+		jw_lit(f, ",\"time\":");
 		jtime(f, v->ev[i].ts);
 		fputs(",\"text\":", f);
 		jstr(f, v->ev[i].text);
