@@ -59,6 +59,8 @@ const struct opt_def opt_table[] = {
 	{ "max-flows", 0, P(9), "N", OPT_PIPELINE, "flows tracked at once (default 1048576); the oldest idle is evicted" },
 	{ "flow-timeout", 0, P(10), "SECONDS", OPT_PIPELINE, "a flow without packets for this long is ended (default 600)" },
 	{ "reassembly-cap", 0, P(11), "BYTES", OPT_PIPELINE, "out-of-order bytes buffered in all flows (default 256M)" },
+	{ "threads", 0, P(12), "N", OPT_PIPELINE,
+	  "threads: 1 does everything in one; 2 or more (default: the cores, at most 2) report on a second" },
 
 	/* reproduce */
 	{ "log", 0, OPT_KEY_OTHER, "FILE", OPT_SERVE | OPT_REPRODUCE, "the server's session log (default stderr)" },

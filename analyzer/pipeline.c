@@ -16,12 +16,19 @@
 
 #include "numparse.h"
 #include "sessions.h"
+#include "stage.h"
 
 struct pipeline {
 	struct pipeline_config cfg;
 	struct sessions *ss;
 	struct reporter *rep;
 	bool finished;
+	/* --threads 2 and more: diagnosis and report on the stage thread
+	 * (stage.h). It counts what it reported here; pipeline_finish adds
+	 * that to the summary (total) once the thread has drained. */
+	struct stage *stage;
+	uint64_t st_reported, st_causes[CAUSE__COUNT];
+	struct summary total;
 };
 
 const char PIPELINE_OPTIONS_HELP[] =
@@ -37,7 +44,8 @@ const char PIPELINE_OPTIONS_HELP[] =
 	"  --color WHEN           auto (default), always, never\n"
 	"  --max-flows N          flows tracked at once; older idle flows are evicted (default 1048576)\n"
 	"  --flow-timeout SEC     a flow without packets for this long is ended (default 600)\n"
-	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n";
+	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n"
+	"  --threads N            threads for the analysis (default: the number of cores, at most 2)\n";
 
 void pipeline_config_default(struct pipeline_config *cfg)
 {
@@ -162,16 +170,45 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		if (cfg->engine.ooo_per_dir > n)
 			cfg->engine.ooo_per_dir = n;
 		return 1;
+	case PIPELINE_OPT_BASE + 12:
+		if (!sl_parse_size(arg, &n) || n == 0 || n > PIPELINE_MAX_THREADS) {
+			snprintf(err, errlen, "--threads: '%s' is not a number from 1 to %d", arg, PIPELINE_MAX_THREADS);
+			return -1;
+		}
+		cfg->threads = (unsigned)n;
+		return 1;
 	}
 	return 0;
 }
 
 /* ---- the analysis ---- */
 
+/* On the stage thread: the same work as on_session, counted apart. */
+static void on_stage_session(void *ctx, const struct session_view *v)
+{
+	struct pipeline *pl = ctx;
+	struct verdict verdict;
+
+	diagnose(v, &pl->cfg.diag, &verdict);
+	if (reporter_wants(pl->rep, v, &verdict)) {
+		pl->st_reported++;
+		pl->st_causes[verdict.cause]++;
+		reporter_session(pl->rep, v, &verdict);
+	}
+}
+
 static void on_session(void *ctx, const struct session_view *v, struct summary *sum)
 {
 	struct pipeline *pl = ctx;
 	struct verdict verdict;
+
+	if (pl->stage) {
+		if (stage_push(pl->stage, v))
+			return;
+		/* No memory for the copy: analyse it here, after the sessions
+		 * before it, so the order holds. */
+		stage_drain(pl->stage);
+	}
 
 	diagnose(v, &pl->cfg.diag, &verdict);
 	if (reporter_wants(pl->rep, v, &verdict)) {
@@ -198,6 +235,11 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 	pl->ss = sessions_new(&sc, on_session, pl, err, errlen);
 	if (!pl->ss)
 		goto fail;
+	if (pipeline_threads(cfg) >= 2) {
+		pl->stage = stage_new(on_stage_session, pl, err, errlen);
+		if (!pl->stage)
+			goto fail;
+	}
 	return pl;
 fail:
 	pipeline_free(pl);
@@ -251,21 +293,40 @@ void pipeline_finish(struct pipeline *p)
 		return;
 	p->finished = true;
 	sessions_finish(p->ss);
-	reporter_summary(p->rep, sessions_summary(p->ss));
+	p->total = *sessions_summary(p->ss);
+	if (p->stage) {
+		stage_drain(p->stage);
+		p->total.sessions_reported += p->st_reported;
+		for (int i = 0; i < CAUSE__COUNT; i++)
+			p->total.causes[i] += p->st_causes[i];
+	}
+	reporter_summary(p->rep, &p->total);
 	fflush(p->cfg.report.out);
 }
 
 const struct summary *pipeline_summary(const struct pipeline *p)
 {
-	return sessions_summary(p->ss);
+	/* Before the end the stage thread may still be counting: the
+	 * producer's figures (what the progress line shows) are read. */
+	return p->finished ? &p->total : sessions_summary(p->ss);
+}
+
+unsigned pipeline_threads(const struct pipeline_config *cfg)
+{
+	if (cfg->threads)
+		return cfg->threads;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n >= 2 ? 2 : 1;
 }
 
 void pipeline_free(struct pipeline *p)
 {
 	if (!p)
 		return;
-	/* The sessions go first: freeing them unfinished reports nothing. */
+	/* The sessions go first: freeing them unfinished reports nothing. The
+	 * stage then reports what it was handed, before its reporter goes. */
 	sessions_free(p->ss);
+	stage_free(p->stage);
 	reporter_free(p->rep);
 	free(p);
 }

@@ -19,7 +19,12 @@ struct pipeline_config {
 	struct report_opts report;
 	const char *extract_dir;    /* NULL = no extraction */
 	bool progress;              /* progress line on stderr (analyze, large files, TTY) */
+	unsigned threads;           /* --threads; 0 = the default (pipeline_threads) */
 };
+
+/* Threads asked for at most. Two stages exist (stage.h): 2 and more use
+ * both; more than 2 changes nothing today. */
+#define PIPELINE_MAX_THREADS 64
 
 /* Defaults: engine and diagnosis defaults, text to stdout, colour if stdout is a TTY. */
 void pipeline_config_default(struct pipeline_config *cfg);
@@ -47,7 +52,8 @@ void pipeline_config_default(struct pipeline_config *cfg);
 	{ "color", required_argument, NULL, PIPELINE_OPT_BASE + 8 }, \
 	{ "max-flows", required_argument, NULL, PIPELINE_OPT_BASE + 9 }, \
 	{ "flow-timeout", required_argument, NULL, PIPELINE_OPT_BASE + 10 }, \
-	{ "reassembly-cap", required_argument, NULL, PIPELINE_OPT_BASE + 11 }
+	{ "reassembly-cap", required_argument, NULL, PIPELINE_OPT_BASE + 11 }, \
+	{ "threads", required_argument, NULL, PIPELINE_OPT_BASE + 12 }
 #define PIPELINE_SHORT_OPTIONS "q"
 extern const char PIPELINE_OPTIONS_HELP[];
 
@@ -56,6 +62,9 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 
 struct pipeline;
 
+/* Threads the analysis uses: --threads, or by default the number of
+ * cores, at most 2 (the stages there are). */
+unsigned pipeline_threads(const struct pipeline_config *cfg);
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size_t errlen);
 /* Name of the input the next records come from (for messages and flow_info.file). */
 void pipeline_set_input(struct pipeline *p, const char *name);

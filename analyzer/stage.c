@@ -1,0 +1,237 @@
+/*
+ * stage.c - the analysis stage thread and its ring of session copies (see
+ * stage.h for the split and why the output does not depend on it).
+ *
+ * The ring is a fixed array of slots guarded by one mutex and two condition
+ * variables. That costs a lock per session, not per packet, which does not
+ * show next to a session's diagnosis and report (tens of microseconds).
+ * A slot owns growable buffers for the parts of a view that the dissector
+ * and the timeline allocate (messages, events) and fixed copies of the rest
+ * (flow info, facts, file name, protocol and risk names), so the view the
+ * stage sees points only into its slot.
+ */
+#include "stage.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STAGE_NAME_MAX 96       /* risk and file names longer than this are cut */
+
+struct stage_slot {
+	struct session_view v;
+	struct flow_info fi;
+	struct smtp_facts f;
+	struct timeline tl;
+	struct smtp_message *msgs;      /* owned, msgs_cap entries */
+	uint32_t msgs_cap;
+	struct event *ev;               /* owned, ev_cap entries */
+	uint32_t ev_cap;
+	char file[256];
+	char protocol[32];
+	char risk[SESSION_MAX_RISKS][STAGE_NAME_MAX];
+	char ignored[SESSION_MAX_RISKS][STAGE_NAME_MAX];
+	char ignored_why[SESSION_MAX_RISKS][256];
+	char cut[256];
+};
+
+struct stage {
+	stage_fn fn;
+	void *ctx;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t not_empty, not_full, idle;
+	struct stage_slot *slot[STAGE_RING_SLOTS];
+	uint32_t head, count;           /* next slot to take; slots filled */
+	bool busy;                      /* the thread is running fn */
+	bool stop;
+	bool started;
+};
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	if (!src) {
+		dst[0] = '\0';
+		return;
+	}
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Fills slot s with a copy of v. False when a buffer cannot grow. */
+static bool slot_fill(struct stage_slot *s, const struct session_view *v)
+{
+	uint32_t kept = smtp_msgs_kept(v->smtp);
+	if (kept > s->msgs_cap) {
+		struct smtp_message *m = realloc(s->msgs, (size_t)kept * sizeof(*m));
+		if (!m)
+			return false;
+		s->msgs = m;
+		s->msgs_cap = kept;
+	}
+	uint32_t nev = v->tl->n;
+	if (nev > s->ev_cap) {
+		struct event *e = realloc(s->ev, (size_t)nev * sizeof(*e));
+		if (!e)
+			return false;
+		s->ev = e;
+		s->ev_cap = nev;
+	}
+	s->v = *v;
+	s->fi = *v->fi;
+	if (v->fi->file) {
+		copy_str(s->file, sizeof(s->file), v->fi->file);
+		s->fi.file = s->file;
+	}
+	s->f = *v->smtp;
+	if (kept)
+		memcpy(s->msgs, v->smtp->msgs, (size_t)kept * sizeof(*s->msgs));
+	s->f.msgs = kept ? s->msgs : NULL;
+	/* The events in their storage order: tl_at() maps the ring the same way. */
+	s->tl = *v->tl;
+	if (nev)
+		memcpy(s->ev, v->tl->ev, (size_t)nev * sizeof(*s->ev));
+	s->tl.ev = nev ? s->ev : NULL;
+	s->tl.cap = nev;
+	s->v.fi = &s->fi;
+	s->v.smtp = &s->f;
+	s->v.tl = &s->tl;
+	if (v->protocol) {
+		copy_str(s->protocol, sizeof(s->protocol), v->protocol);
+		s->v.protocol = s->protocol;
+	}
+	for (uint32_t i = 0; i < SL_MIN(v->n_risks, SESSION_MAX_RISKS); i++) {
+		copy_str(s->risk[i], sizeof(s->risk[i]), v->risks[i]);
+		s->v.risks[i] = v->risks[i] ? s->risk[i] : NULL;
+	}
+	for (uint32_t i = 0; i < SL_MIN(v->n_risks_ignored, SESSION_MAX_RISKS); i++) {
+		copy_str(s->ignored[i], sizeof(s->ignored[i]), v->risks_ignored[i]);
+		copy_str(s->ignored_why[i], sizeof(s->ignored_why[i]), v->risks_ignored_why[i]);
+		s->v.risks_ignored[i] = v->risks_ignored[i] ? s->ignored[i] : NULL;
+		s->v.risks_ignored_why[i] = v->risks_ignored_why[i] ? s->ignored_why[i] : NULL;
+	}
+	if (v->cut) {
+		copy_str(s->cut, sizeof(s->cut), v->cut);
+		s->v.cut = s->cut;
+	}
+	return true;
+}
+
+static void slot_free(struct stage_slot *s)
+{
+	if (!s)
+		return;
+	free(s->msgs);
+	free(s->ev);
+	free(s);
+}
+
+static void *stage_main(void *arg)
+{
+	struct stage *st = arg;
+	pthread_mutex_lock(&st->mu);
+	for (;;) {
+		while (!st->count && !st->stop)
+			pthread_cond_wait(&st->not_empty, &st->mu);
+		if (!st->count)
+			break;          /* stop, and nothing left */
+		struct stage_slot *s = st->slot[st->head];
+		st->busy = true;
+		pthread_mutex_unlock(&st->mu);
+		st->fn(st->ctx, &s->v);
+		pthread_mutex_lock(&st->mu);
+		st->busy = false;
+		st->head = (st->head + 1) % STAGE_RING_SLOTS;
+		st->count--;
+		pthread_cond_signal(&st->not_full);
+		if (!st->count)
+			pthread_cond_broadcast(&st->idle);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return NULL;
+}
+
+struct stage *stage_new(stage_fn fn, void *ctx, char *err, size_t errlen)
+{
+	struct stage *st = calloc(1, sizeof(*st));
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	st->fn = fn;
+	st->ctx = ctx;
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->not_empty, NULL);
+	pthread_cond_init(&st->not_full, NULL);
+	pthread_cond_init(&st->idle, NULL);
+	/* The thread inherits this mask: signals stay with the caller's thread,
+	 * whose handlers main.c and live.c install. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&st->thread, NULL, stage_main, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the analysis thread");
+		stage_free(st);
+		return NULL;
+	}
+	st->started = true;
+	return st;
+}
+
+bool stage_push(struct stage *st, const struct session_view *v)
+{
+	pthread_mutex_lock(&st->mu);
+	while (st->count == STAGE_RING_SLOTS)
+		pthread_cond_wait(&st->not_full, &st->mu);
+	uint32_t tail = (st->head + st->count) % STAGE_RING_SLOTS;
+	struct stage_slot *s = st->slot[tail];
+	pthread_mutex_unlock(&st->mu);
+	/* The tail slot is ours until count covers it: the thread only reads
+	 * slots below head + count. */
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return false;
+		st->slot[tail] = s;
+	}
+	if (!slot_fill(s, v))
+		return false;
+	pthread_mutex_lock(&st->mu);
+	st->count++;
+	pthread_cond_signal(&st->not_empty);
+	pthread_mutex_unlock(&st->mu);
+	return true;
+}
+
+void stage_drain(struct stage *st)
+{
+	pthread_mutex_lock(&st->mu);
+	while (st->count)
+		pthread_cond_wait(&st->idle, &st->mu);
+	pthread_mutex_unlock(&st->mu);
+}
+
+void stage_free(struct stage *st)
+{
+	if (!st)
+		return;
+	if (st->started) {
+		pthread_mutex_lock(&st->mu);
+		st->stop = true;
+		pthread_cond_signal(&st->not_empty);
+		pthread_mutex_unlock(&st->mu);
+		pthread_join(st->thread, NULL);
+	}
+	for (size_t i = 0; i < STAGE_RING_SLOTS; i++)
+		slot_free(st->slot[i]);
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->not_empty);
+	pthread_cond_destroy(&st->not_full);
+	pthread_cond_destroy(&st->idle);
+	free(st);
+}
