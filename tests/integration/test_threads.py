@@ -15,6 +15,7 @@ The generated capture is always checked, so a missing corpus reduces what
 is compared but never turns the test into a skip; a missing gen_capture is
 a failure, not a skip (it is built with the command).
 """
+import concurrent.futures
 import difflib
 import glob
 import os
@@ -46,8 +47,11 @@ def run(folder, rel, args, threads):
 
 
 def compare(label, folder, rel, args):
-    one = run(folder, rel, args, 1)
-    two = run(folder, rel, args, 2)
+    # the two runs side by side: the machine's cores shorten the test
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as ex:
+        f1 = ex.submit(run, folder, rel, args, 1)
+        f2 = ex.submit(run, folder, rel, args, 2)
+        one, two = f1.result(), f2.result()
     if one == two:
         return True
     a = one.decode("utf-8", "replace").splitlines()
