@@ -275,6 +275,8 @@ void pipeline_feed(struct pipeline *p, const struct raw_packet *raw)
 void pipeline_sweep(struct pipeline *p, sl_time now)
 {
 	sessions_sweep(p->ss, now);
+	if (p->stage)
+		stage_kick(p->stage);
 }
 
 void pipeline_input_error(struct pipeline *p, const char *msg)

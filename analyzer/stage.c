@@ -2,9 +2,12 @@
  * stage.c - the analysis stage thread and its ring of session copies (see
  * stage.h for the split and why the output does not depend on it).
  *
- * The ring is a fixed array of slots guarded by one mutex and two condition
+ * The ring is a fixed array of slots guarded by one mutex and condition
  * variables. That costs a lock per session, not per packet, which does not
  * show next to a session's diagnosis and report (tens of microseconds).
+ * Waking a sleeping thread is a system call, so each side wakes the other
+ * only in batches: the stage thread once STAGE_WAKE_BATCH sessions wait (or
+ * at a drain, a kick, the end), the producer once that many slots are free.
  * A slot owns growable buffers for the parts of a view that the dissector
  * and the timeline allocate (messages, events) and fixed copies of the rest
  * (flow info, facts, file name, protocol and risk names), so the view the
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #define STAGE_NAME_MAX 96       /* risk and file names longer than this are cut */
+#define STAGE_WAKE_BATCH 16     /* sessions (or free slots) that wake the other side */
 
 struct stage_slot {
 	struct session_view v;
@@ -46,6 +50,9 @@ struct stage {
 	struct stage_slot *slot[STAGE_RING_SLOTS];
 	uint32_t head, count;           /* next slot to take; slots filled */
 	bool busy;                      /* the thread is running fn */
+	bool consumer_asleep;           /* waiting on not_empty */
+	bool producer_asleep;           /* waiting on not_full */
+	bool hurry;                     /* a drain or kick: take what is there now */
 	bool stop;
 	bool started;
 };
@@ -134,8 +141,11 @@ static void *stage_main(void *arg)
 	struct stage *st = arg;
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
-		while (!st->count && !st->stop)
+		while (!st->count && !st->stop) {
+			st->consumer_asleep = true;
 			pthread_cond_wait(&st->not_empty, &st->mu);
+			st->consumer_asleep = false;
+		}
 		if (!st->count)
 			break;          /* stop, and nothing left */
 		struct stage_slot *s = st->slot[st->head];
@@ -146,9 +156,12 @@ static void *stage_main(void *arg)
 		st->busy = false;
 		st->head = (st->head + 1) % STAGE_RING_SLOTS;
 		st->count--;
-		pthread_cond_signal(&st->not_full);
-		if (!st->count)
+		if (st->producer_asleep && STAGE_RING_SLOTS - st->count >= STAGE_WAKE_BATCH)
+			pthread_cond_signal(&st->not_full);
+		if (!st->count) {
+			st->hurry = false;
 			pthread_cond_broadcast(&st->idle);
+		}
 	}
 	pthread_mutex_unlock(&st->mu);
 	return NULL;
@@ -186,8 +199,14 @@ struct stage *stage_new(stage_fn fn, void *ctx, char *err, size_t errlen)
 bool stage_push(struct stage *st, const struct session_view *v)
 {
 	pthread_mutex_lock(&st->mu);
-	while (st->count == STAGE_RING_SLOTS)
+	while (st->count == STAGE_RING_SLOTS) {
+		/* a full ring is a batch: wake the stage thread, then wait */
+		if (st->consumer_asleep)
+			pthread_cond_signal(&st->not_empty);
+		st->producer_asleep = true;
 		pthread_cond_wait(&st->not_full, &st->mu);
+		st->producer_asleep = false;
+	}
 	uint32_t tail = (st->head + st->count) % STAGE_RING_SLOTS;
 	struct stage_slot *s = st->slot[tail];
 	pthread_mutex_unlock(&st->mu);
@@ -203,14 +222,27 @@ bool stage_push(struct stage *st, const struct session_view *v)
 		return false;
 	pthread_mutex_lock(&st->mu);
 	st->count++;
-	pthread_cond_signal(&st->not_empty);
+	if (st->consumer_asleep && (st->count >= STAGE_WAKE_BATCH || st->hurry))
+		pthread_cond_signal(&st->not_empty);
 	pthread_mutex_unlock(&st->mu);
 	return true;
+}
+
+void stage_kick(struct stage *st)
+{
+	pthread_mutex_lock(&st->mu);
+	if (st->count)
+		pthread_cond_signal(&st->not_empty);
+	pthread_mutex_unlock(&st->mu);
 }
 
 void stage_drain(struct stage *st)
 {
 	pthread_mutex_lock(&st->mu);
+	if (st->count) {
+		st->hurry = true;
+		pthread_cond_signal(&st->not_empty);
+	}
 	while (st->count)
 		pthread_cond_wait(&st->idle, &st->mu);
 	pthread_mutex_unlock(&st->mu);

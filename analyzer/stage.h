@@ -35,6 +35,9 @@ struct stage *stage_new(stage_fn fn, void *ctx, char *err, size_t errlen);
  * false when the copy could not be made (out of memory): the caller then
  * runs fn itself, after stage_drain(), so order is kept. */
 bool stage_push(struct stage *st, const struct session_view *v);
+/* Wakes the stage thread for the sessions waiting, fewer than a batch
+ * (live capture's timer: a quiet link still gets its reports). */
+void stage_kick(struct stage *st);
 /* Waits until every session handed on has been through fn. */
 void stage_drain(struct stage *st);
 /* Drains, stops and joins the thread, frees everything. NULL is fine. */
