@@ -197,24 +197,32 @@ size_t smtp_body_data(struct smtp *s, const uint8_t *b, size_t n, const struct s
 			s->bst = B_MID;
 			s->body_line_len += 2;
 			continue;   /* reread c in B_MID */
-		case B_MID: {
-			/* fast path: jump to the next LF (memchr is vectorised) */
-			const uint8_t *lf = memchr(b + i, '\n', n - i);
-			if (!lf) {
-				bool cr = b[n - 1] == '\r';
-				s->body_line_len += (n - i) - (cr ? 1 : 0);
-				s->bst = cr ? B_CR : B_MID;
-				i = n;
-				goto done;
+		case B_MID:
+			/* Fast path: from LF to LF (memchr is vectorised) over every
+			 * ordinary line in a row, without going back through the
+			 * state machine; only a line that starts with '.', CR or LF
+			 * (or the end of the chunk) leaves the loop. */
+			for (;;) {
+				const uint8_t *lf = memchr(b + i, '\n', n - i);
+				if (!lf) {
+					bool cr = b[n - 1] == '\r';
+					s->body_line_len += (n - i) - (cr ? 1 : 0);
+					s->bst = cr ? B_CR : B_MID;
+					i = n;
+					goto done;
+				}
+				size_t j = (size_t)(lf - b);
+				bool crlf = j > i && b[j - 1] == '\r';
+				s->body_line_len += (j - i) - (crlf ? 1 : 0);
+				line_end(s, !crlf, m);
+				i = j + 1;
+				if (i == n || b[i] == '.' || b[i] == '\r' || b[i] == '\n')
+					break;
+				/* An ordinary first byte: as B_BOL would, it starts the
+				 * next line's count (the memchr span from i includes it). */
 			}
-			size_t j = (size_t)(lf - b);
-			bool crlf = j > i && b[j - 1] == '\r';
-			s->body_line_len += (j - i) - (crlf ? 1 : 0);
-			line_end(s, !crlf, m);
 			s->bst = B_BOL;
-			i = j;
-			break;
-		}
+			continue;       /* read b[i] (if any) in B_BOL */
 		case B_CR:
 			if (c == '\n') {
 				line_end(s, false, m);
