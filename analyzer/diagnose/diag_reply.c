@@ -7,12 +7,16 @@
  * codes let through asks for words: the text is lowered into a bounded local
  * copy and every keyword family is tested against it as whole words, which
  * gives a bit mask the rows then test with one AND each. A family word that
- * ends in '*' matches as a word prefix. Pure: no allocation, no globals; any
- * byte string in the reply text is safe (it is bounded by SMTP_TEXT_MAX).
+ * ends in '*' matches as a word prefix. Pure but for one index of the rule
+ * table (by class and command answered), built once on first use under
+ * pthread_once and never changed; any byte string in the reply text is safe
+ * (it is bounded by SMTP_TEXT_MAX).
  */
 #include "diag_reply_int.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool is_word_byte(unsigned char c)
@@ -154,16 +158,69 @@ static bool enh_any(const char *have, const char *const pats[], size_t n, bool e
 	return false;
 }
 
-static bool rule_applies(const struct reply_rule *rule, const struct smtp_reply *r, unsigned klass,
-			 uint64_t *words, bool *words_known, const struct reply_ctx *c)
+/* The first tests of a row depend only on the command answered and the
+ * reply's class: does the row pass them? */
+static bool rule_fits(const struct reply_rule *rule, uint32_t on, unsigned klass)
 {
-	uint32_t on = (unsigned)r->answers < 32 ? ON(r->answers) : 0;
 	if (rule->on && !(rule->on & on))
 		return false;
 	if (rule->not_on & on)
 		return false;
 	if (rule->klass ? klass != rule->klass : (klass != 4 && klass != 5))
 		return false;
+	return true;
+}
+
+/*
+ * An index of the table by (class 2, 4 or 5; command answered, 0-31 or 32 for
+ * any other): the rows that pass rule_fits(), in table order, so a reply
+ * tries only those (a few dozen rather than every row). Built once, on the
+ * first reply read; the order of the rows, and so which row decides, is the
+ * table's. When it cannot be built, every row is tried as before.
+ */
+#define IDX_CMDS 33
+static struct {
+	uint16_t *rows;                 /* all lists, back to back */
+	uint32_t start[3][IDX_CMDS], len[3][IDX_CMDS];
+	bool ok;
+} idx;
+static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
+
+static int klass_slot(unsigned klass)
+{
+	return klass == 2 ? 0 : klass == 4 ? 1 : klass == 5 ? 2 : -1;
+}
+
+static void idx_build(void)
+{
+	static const unsigned klasses[3] = { 2, 4, 5 };
+	size_t total = 0;
+	for (int k = 0; k < 3; k++)
+		for (uint32_t c = 0; c < IDX_CMDS; c++)
+			for (size_t i = 0; i < REPLY_RULES_N; i++)
+				total += rule_fits(&REPLY_RULES[i], c < 32 ? ON(c) : 0, klasses[k]);
+	if (REPLY_RULES_N > UINT16_MAX || total > UINT32_MAX)
+		return;
+	idx.rows = malloc((total ? total : 1) * sizeof(*idx.rows));
+	if (!idx.rows)
+		return;
+	uint32_t n = 0;
+	for (int k = 0; k < 3; k++) {
+		for (uint32_t c = 0; c < IDX_CMDS; c++) {
+			idx.start[k][c] = n;
+			for (size_t i = 0; i < REPLY_RULES_N; i++)
+				if (rule_fits(&REPLY_RULES[i], c < 32 ? ON(c) : 0, klasses[k]))
+					idx.rows[n++] = (uint16_t)i;
+			idx.len[k][c] = n - idx.start[k][c];
+		}
+	}
+	idx.ok = true;
+}
+
+/* The tests of a row after rule_fits(). */
+static bool rule_applies(const struct reply_rule *rule, const struct smtp_reply *r, unsigned klass,
+			 uint64_t *words, bool *words_known, const struct reply_ctx *c)
+{
 	if (rule->codes[0]) {
 		bool hit = false;
 		for (size_t i = 0; i < SL_ARRAY_LEN(rule->codes) && rule->codes[i]; i++)
@@ -233,8 +290,16 @@ void diag_classify_reply(const struct smtp_reply *in, const struct reply_ctx *c,
 		return;
 	uint64_t words = 0;     /* families_of(r->text), read when a row first needs it */
 	bool words_known = false;
-	for (size_t i = 0; i < REPLY_RULES_N; i++) {
+	uint32_t on = (unsigned)r->answers < 32 ? ON(r->answers) : 0;
+	pthread_once(&idx_once, idx_build);
+	int ks = klass_slot(klass);
+	uint32_t cs = (unsigned)r->answers < 32 ? (uint32_t)r->answers : 32;
+	size_t n = idx.ok ? idx.len[ks][cs] : REPLY_RULES_N;
+	for (size_t j = 0; j < n; j++) {
+		size_t i = idx.ok ? idx.rows[idx.start[ks][cs] + j] : j;
 		const struct reply_rule *rule = &REPLY_RULES[i];
+		if (!idx.ok && !rule_fits(rule, on, klass))
+			continue;
 		if (!rule_applies(rule, r, klass, &words, &words_known, c))
 			continue;
 		o->cls = rule->cls;
