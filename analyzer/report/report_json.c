@@ -48,9 +48,20 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 
 /* Bytes that go out as they are: printable ASCII but the quote and backslash
  * (and, for HTML, the three characters that could end a <script> element). */
+/* As a table: bit 0 plain in JSON, bit 1 plain in HTML (for a <script>). */
+#define JP(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
+#define J2(c) ((JP(c) ? 1 : 0) | (JP(c) && (c) != '<' && (c) != '>' && (c) != '&' ? 2 : 0))
+#define J8(c) J2(c), J2((c) + 1), J2((c) + 2), J2((c) + 3), J2((c) + 4), J2((c) + 5), J2((c) + 6), J2((c) + 7)
+#define J64(c) J8(c), J8((c) + 8), J8((c) + 16), J8((c) + 24), J8((c) + 32), J8((c) + 40), J8((c) + 48), J8((c) + 56)
+static const uint8_t json_plain_tab[256] = { J64(0), J64(64), J64(128), J64(192) };
+#undef J64
+#undef J8
+#undef J2
+#undef JP
+
 static inline bool json_plain(unsigned char c, bool html)
 {
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && !(html && (c == '<' || c == '>' || c == '&'));
+	return json_plain_tab[c] & (html ? 2 : 1);
 }
 
 static void json_write_string_mode(FILE *f, const char *str, size_t n, bool html)
