@@ -193,7 +193,12 @@ static void on_stage_session(void *ctx, const struct session_view *v)
 	if (reporter_wants(pl->rep, v, &verdict)) {
 		pl->st_reported++;
 		pl->st_causes[verdict.cause]++;
+		/* The reporters write with the unlocked stdio calls; the lock
+		 * keeps a flush from the reading thread (live flushes stdout
+		 * after each batch of packets) out of the middle of a session. */
+		flockfile(pl->cfg.report.out);
 		reporter_session(pl->rep, v, &verdict);
+		funlockfile(pl->cfg.report.out);
 	}
 }
 

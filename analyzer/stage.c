@@ -180,10 +180,19 @@ struct stage *stage_new(stage_fn fn, void *ctx, char *err, size_t errlen)
 	pthread_cond_init(&st->not_empty, NULL);
 	pthread_cond_init(&st->not_full, NULL);
 	pthread_cond_init(&st->idle, NULL);
-	/* The thread inherits this mask: signals stay with the caller's thread,
-	 * whose handlers main.c and live.c install. */
+	/* The thread inherits this mask: the signals that ask us to stop stay
+	 * with the caller's thread, whose handlers main.c and live.c install.
+	 * Those that the thread's own writes or faults raise are left as they
+	 * are: a SIGPIPE from writing the report to a closed pipe ends
+	 * `analyze | head` as it does with one thread. */
 	sigset_t all, old;
 	sigfillset(&all);
+	sigdelset(&all, SIGPIPE);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGABRT);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int rc = pthread_create(&st->thread, NULL, stage_main, st);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
