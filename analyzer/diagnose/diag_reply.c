@@ -110,6 +110,11 @@ static uint64_t families_of(const char *text)
 	for (; text[n] && n < sizeof(low) - 1; n++)
 		low[n] = (char)tolower((unsigned char)text[n]);
 	low[n] = '\0';
+	/* Which bytes occur: a word whose first byte does not occur cannot
+	 * match, and most words of most families are ruled out so. */
+	bool present[256] = { false };
+	for (size_t i = 0; i < n; i++)
+		present[(unsigned char)low[i]] = true;
 	uint64_t mask = 0;
 	if (has_ip_literal(low, n))
 		mask |= KW(KW_IPLIT);
@@ -117,6 +122,8 @@ static uint64_t families_of(const char *text)
 		mask |= KW(KW_ADDR_LEAD);
 	for (unsigned f = 0; f < KW__COUNT; f++) {
 		for (const char *const *w = KW_TABLE[f].words; *w; w++) {
+			if (!present[(unsigned char)(*w)[0]])
+				continue;
 			if (has_word(low, n, *w)) {
 				mask |= KW(f);
 				break;
