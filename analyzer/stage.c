@@ -8,6 +8,8 @@
  * Waking a sleeping thread is a system call, so each side wakes the other
  * only in batches: the stage thread once STAGE_WAKE_BATCH sessions wait (or
  * at a drain, a kick, the end), the producer once that many slots are free.
+ * The stage thread also looks every STAGE_LATENCY_NS while it waits, so no
+ * session waits longer than that for the rest of its batch.
  * A slot owns growable buffers for the parts of a view that the dissector
  * and the timeline allocate (messages, events) and fixed copies of the rest
  * (flow info, facts, file name, protocol and risk names), so the view the
@@ -15,14 +17,20 @@
  */
 #include "stage.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define STAGE_NAME_MAX 96       /* risk and file names longer than this are cut */
 #define STAGE_WAKE_BATCH 16     /* sessions (or free slots) that wake the other side */
+/* Longest a session waits in the ring for a batch to fill: the stage thread
+ * looks on its own this often, so a slow input (a pipe from `tcpdump -U`)
+ * still gets each session's report as it ends. */
+#define STAGE_LATENCY_NS (10 * 1000 * 1000)
 
 struct stage_slot {
 	struct session_view v;
@@ -136,18 +144,37 @@ static void slot_free(struct stage_slot *s)
 	free(s);
 }
 
+/* With the lock held and the ring empty: sleeps until a batch is there, a
+ * drain or stop asks, or STAGE_LATENCY_NS passed with a session waiting. */
+static void stage_wait(struct stage *st)
+{
+	while (!st->stop && !st->hurry && st->count < STAGE_WAKE_BATCH) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += STAGE_LATENCY_NS;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		st->consumer_asleep = true;
+		int rc = pthread_cond_timedwait(&st->not_empty, &st->mu, &until);
+		st->consumer_asleep = false;
+		if (rc == ETIMEDOUT && st->count)
+			return;
+	}
+}
+
 static void *stage_main(void *arg)
 {
 	struct stage *st = arg;
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
-		while (!st->count && !st->stop) {
-			st->consumer_asleep = true;
-			pthread_cond_wait(&st->not_empty, &st->mu);
-			st->consumer_asleep = false;
+		if (!st->count) {
+			if (st->stop)
+				break;  /* stop, and nothing left */
+			stage_wait(st);
+			continue;
 		}
-		if (!st->count)
-			break;          /* stop, and nothing left */
 		struct stage_slot *s = st->slot[st->head];
 		st->busy = true;
 		pthread_mutex_unlock(&st->mu);
@@ -240,8 +267,10 @@ bool stage_push(struct stage *st, const struct session_view *v)
 void stage_kick(struct stage *st)
 {
 	pthread_mutex_lock(&st->mu);
-	if (st->count)
+	if (st->count) {
+		st->hurry = true;
 		pthread_cond_signal(&st->not_empty);
+	}
 	pthread_mutex_unlock(&st->mu);
 }
 
