@@ -8,17 +8,36 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 CORPUS     ?= $(abspath ../shared/corpus)
 
-# Build and run-time packages; test tools (tshark, tcpdump, swaks, jq, clang,
-# chromium for the --html page's test) are installed too so `make test` runs
-# every test on a fresh machine.
+# Every Debian package a build or a test calls. `make deps` installs with
+# --no-install-recommends, so a recommended package a test relies on is named
+# here, never left to chance (`make fresh-test` proves the list on a fresh
+# Debian 12 root).
+#   build:  compiler, CMake, the libraries (zlib for .gz captures)
+#   tests:  python3 (standard library only: smtplib, ssl, json), openssl;
+#           tshark and wireshark-common (editcap, mergecap, capinfos) for the
+#           differential tests; tcpdump (reads captures back); jq (JSON checks);
+#           swaks with its TLS modules (Net::SSLeay, IO::Socket::SSL: swaks
+#           only recommends them); iproute2, nftables, procps (namespaced
+#           network tests: ip, nft, sysctl, ps); util-linux (runuser, setpriv,
+#           unshare); curl; chromium with a font (HTML report tests)
+#   fuzz:   clang and its libFuzzer/sanitizer runtimes (libclang-rt-14-dev,
+#           only recommended by clang)
 DEPS = build-essential cmake pkg-config libpcap-dev libndpi-dev check libsubunit-dev \
-       libssl-dev openssl python3 tshark tcpdump swaks jq clang chromium zlib1g-dev
-BENCH_DEPS = postfix
+       libssl-dev zlib1g-dev \
+       python3 openssl tshark wireshark-common tcpdump jq \
+       swaks libnet-ssleay-perl libio-socket-ssl-perl \
+       iproute2 nftables ethtool procps util-linux curl ca-certificates \
+       chromium fonts-liberation \
+       clang libclang-rt-14-dev
+BENCH_DEPS = postfix time
+# `make fresh-test` runs on this machine: debootstrap builds the fresh root.
+FRESH_DEPS = debootstrap git iproute2
+FRESH_BUILD ?= build-fresh
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT  := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+APT  := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o Dpkg::Use-Pty=0
 
-.PHONY: rules-doc all deps bench-deps build run test bench fuzz captures clean install
+.PHONY: all deps bench-deps fresh-deps build run test fresh-test bench fuzz fuzz-long captures clean install rules-doc deb
 
 all: build
 
@@ -33,9 +52,23 @@ deps:
 	fi
 
 bench-deps: deps
-	@dpkg-query -W -f='$${Status}' postfix 2>/dev/null | grep -q "ok installed" || { \
+	@missing=""; for p in $(BENCH_DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
 	  echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
-	  $(APT) install -y -qq --no-install-recommends $(BENCH_DEPS); }
+	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $$missing; \
+	fi
+
+fresh-deps:
+	@missing=""; for p in $(FRESH_DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(APT) update -qq && $(APT) install -y -qq --no-install-recommends $$missing; \
+	fi
 
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
@@ -53,6 +86,11 @@ test: deps
 	cd $(SAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
+# The README's two commands on a fresh Debian 12 root (debootstrap, chroot):
+# proves DEPS. Slow (4-15 min); not part of CI. See tests/fresh/fresh-test.sh.
+fresh-test: fresh-deps
+	$(SUDO) bash tests/fresh/fresh-test.sh $(FRESH_BUILD) $(CORPUS)
+
 bench: bench-deps build
 	bash tests/bench/run.sh $(BUILD)
 
@@ -61,11 +99,25 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# Every fuzz target for FUZZ_SECONDS each (given on the command line or in
+# the environment; else 1800: 30 minutes); the per-target rows (executions,
+# rate, coverage) go to $(FUZZ_BUILD)/fuzz-long.md for docs/fuzzing.md.
+FUZZ_LONG_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),1800)
+fuzz-long: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSLEUTH_FUZZ=ON -DSLEUTH_SANITIZE=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	printf '| target | seconds | executions | per second | coverage (edges) | features | result |\n|---|---|---|---|---|---|---|\n' > $(FUZZ_BUILD)/fuzz-long.md
+	FUZZ_REPORT=$(abspath $(FUZZ_BUILD))/fuzz-long.md bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_LONG_SECONDS)
+
 captures: build
 	bash captures/make.sh $(BUILD)/smtpsleuth
 
 install: build
 	cmake --install $(BUILD)
+
+# The Debian package (cmake/packaging.cmake): $(BUILD)/smtpsleuth_VERSION_ARCH.deb
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

@@ -70,6 +70,11 @@ const char LIVE_USAGE[] =
 	"      --promisc           put the interface in promiscuous mode\n"
 	"      --linger SECONDS    keep a closed flow this long for stray packets\n"
 	"                          before its verdict (default 0.3)\n"
+	"      --fanout N          N capture processes (2..64) sharing the packets by\n"
+	"                          flow (Linux PACKET_FANOUT, hash mode); their reports\n"
+	"                          are written to stdout record by record, one summary\n"
+	"                          (--json); -w FILE becomes FILE-K per process\n"
+	"      --fanout-split PFX  with --fanout: process K writes its report to PFX.K\n"
 	"  -h, --help              this text\n";
 
 
@@ -176,6 +181,20 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 			}
 			cfg->engine.closed_linger = (sl_time)(d * (double)NS_PER_SEC);
 			break;
+		case LIVE_OPT_FANOUT:
+			if (!sl_parse_uint(optarg, LIVE_MAX_FANOUT, &n) || n < 2) {
+				snprintf(err, errlen, "--fanout: bad process count '%s' (2..%u)", optarg, LIVE_MAX_FANOUT);
+				return -1;
+			}
+			lo->fanout = (unsigned)n;
+			break;
+		case LIVE_OPT_FANOUT_SPLIT:
+			if (!*optarg) {
+				snprintf(err, errlen, "--fanout-split needs a file name prefix");
+				return -1;
+			}
+			lo->fanout_split = optarg;
+			break;
 		case 'h':
 			lo->help = true;
 			return 0;
@@ -213,6 +232,10 @@ int live_parse_args(int argc, char **argv, struct live_opts *lo, struct pipeline
 	}
 	if (lo->rotate_files && !lo->rotate_bytes) {
 		snprintf(err, errlen, "-W needs -C MB");
+		return -1;
+	}
+	if (lo->fanout_split && !lo->fanout) {
+		snprintf(err, errlen, "--fanout-split needs --fanout N");
 		return -1;
 	}
 	/* The report goes to stdout; --extract writes files and is fine. */
@@ -468,6 +491,8 @@ static int capture_loop(struct live_ctx *lc, const struct live_opts *lo)
 				budget = left > (uint64_t)INT32_MAX ? -1 : (int)left;
 			}
 			int n = pcap_dispatch(lc->pc, budget, on_packet, (u_char *)lc);
+			if (n == 0 && pcap_file(lc->pc))
+				break;  /* a savefile (live_run from a test or fuzzer) ended */
 			if (n < 0 && n != PCAP_ERROR_BREAK) {
 				fprintf(stderr, "smtpsleuth live: %s: %s\n", lo->iface, pcap_geterr(lc->pc));
 				rc = 1;
@@ -525,6 +550,18 @@ int live_main(int argc, char **argv)
 		return 0;
 	}
 
+	char wpath[4096];
+	if (lo.fanout) {
+		int frc;
+		if (live_fanout_fork(&lo, &cfg, &frc))
+			return frc;
+		/* a worker: its own -w file */
+		if (lo.write_path) {
+			snprintf(wpath, sizeof(wpath), "%s-%u", lo.write_path, lo.worker);
+			lo.write_path = wpath;
+		}
+	}
+
 	/* Caught from here on: a signal during start-up still ends with a
 	 * summary and exit 0 (the loop sees the flag at once). */
 	if (install_signals() < 0) {
@@ -539,19 +576,39 @@ int live_main(int argc, char **argv)
 		pcap_close(pc);
 		return 2;
 	}
+	if (lo.fanout && !live_fanout_join(pcap_fileno(pc), lo.fanout_group, err, sizeof(err))) {
+		fprintf(stderr, "smtpsleuth live: %s: %s\n", lo.iface, err);
+		pcap_close(pc);
+		return 1;
+	}
 	char eb[PCAP_ERRBUF_SIZE];
 	if (pcap_setnonblock(pc, 1, eb) < 0) {
 		fprintf(stderr, "smtpsleuth live: %s: %s\n", lo.iface, eb);
 		pcap_close(pc);
 		return 1;
 	}
+	return live_run(pc, &lo, &cfg);
+}
 
+int live_run(pcap_t *pc, const struct live_opts *lo_in, const struct pipeline_config *cfg_in)
+{
+	struct live_opts lo = *lo_in;
+	struct pipeline_config cfg = *cfg_in;
+	char err[512] = "";
+	int rc;
 	struct live_ctx lc = {
 		.pc = pc,
 		.linktype = pcap_datalink(pc),
 		.nano = pcap_get_tstamp_precision(pc) == PCAP_TSTAMP_PRECISION_NANO,
 		.limit = lo.count,
 	};
+	if (!decode_link_supported(lc.linktype)) {
+		const char *n = pcap_datalink_val_to_name(lc.linktype);
+		fprintf(stderr, "smtpsleuth live: %s: link type %d (%s) is not supported; smtpsleuth reads %s\n",
+			lo.iface, lc.linktype, n ? n : "unknown", DECODE_SUPPORTED_LINKS);
+		pcap_close(pc);
+		return 1;
+	}
 	if (lo.write_path) {
 		lc.w = pcap_rotate_open(pc, lo.write_path, lo.rotate_bytes, lo.rotate_files,
 					err, sizeof(err));
@@ -577,7 +634,10 @@ int live_main(int argc, char **argv)
 	}
 	pipeline_set_input(lc.p, lo.iface);
 	const char *dlt = pcap_datalink_val_to_name(lc.linktype);
-	fprintf(stderr, "smtpsleuth live: capturing on %s (%s), filter \"%s\"%s%s\n", lo.iface,
+	char who[32] = "";
+	if (lo.worker)
+		snprintf(who, sizeof(who), " [%u/%u]", lo.worker, lo.fanout);
+	fprintf(stderr, "smtpsleuth live%s: capturing on %s (%s), filter \"%s\"%s%s\n", who, lo.iface,
 		dlt ? dlt : "?", lo.filter, lo.write_path ? ", writing " : "",
 		lo.write_path ? lo.write_path : "");
 	rc = capture_loop(&lc, &lo);
@@ -588,6 +648,13 @@ int live_main(int argc, char **argv)
 		pipeline_set_kernel_drops(lc.p, st.ps_drop);
 	pipeline_finish(lc.p);
 	fflush(stdout);
+	const struct summary *sum = pipeline_summary(lc.p);
+	if (sum->extract_errors) {
+		fprintf(stderr, "smtpsleuth live: --extract: %llu file%s refused or not fully written (first: %s)\n",
+			(unsigned long long)sum->extract_errors, sum->extract_errors == 1 ? "" : "s",
+			sum->extract_error);
+		rc = 1;
+	}
 	if (lc.w && pcap_rotate_close(lc.w, err, sizeof(err)) < 0) {
 		fprintf(stderr, "smtpsleuth live: %s\n", err);
 		rc = 1;
@@ -595,10 +662,10 @@ int live_main(int argc, char **argv)
 	/* ps_recv counts each packet twice on lo (outgoing copy), so it is not
 	 * shown; the packets delivered to us are counted here. */
 	if (have_stats)
-		fprintf(stderr, "smtpsleuth live: %llu packets captured, %u dropped by the kernel\n",
+		fprintf(stderr, "smtpsleuth live%s: %llu packets captured, %u dropped by the kernel\n", who,
 			(unsigned long long)lc.frames, st.ps_drop);
 	else
-		fprintf(stderr, "smtpsleuth live: %llu packets captured\n", (unsigned long long)lc.frames);
+		fprintf(stderr, "smtpsleuth live%s: %llu packets captured\n", who, (unsigned long long)lc.frames);
 	pipeline_free(lc.p);
 	pcap_close(pc);
 	return rc;

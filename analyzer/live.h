@@ -36,7 +36,20 @@ struct live_opts {
 	bool promisc;               /* --promisc */
 	bool help;
 	bool version;                  /* -h/--help was given */
+	unsigned fanout;            /* --fanout N: N capture processes (0 = one, no fanout) */
+	const char *fanout_split;   /* --fanout-split PREFIX: worker K reports to PREFIX.K */
+	unsigned fanout_group;      /* PACKET_FANOUT group id (set by live_fanout_fork) */
+	unsigned worker;            /* 1..N in a fanout worker, 0 otherwise */
 };
+
+#define LIVE_MAX_FANOUT 64
+
+/* Forks the --fanout workers. Returns false in a worker (go on capturing,
+ * lo->worker set, stdout redirected to the parent), true in the parent once
+ * every worker has ended, with the exit code in *rc. */
+bool live_fanout_fork(struct live_opts *lo, const struct pipeline_config *cfg, int *rc);
+/* Joins the socket (pcap_fileno() of an activated handle) to the fanout group. */
+bool live_fanout_join(int fd, unsigned group, char *err, size_t errlen);
 
 /*
  * Parses argv (argv[0] = "live") into lo and the shared options into cfg
@@ -56,8 +69,21 @@ enum {
 	LIVE_OPT_DURATION = 0x2000,
 	LIVE_OPT_PROMISC,
 	LIVE_OPT_LINGER,
+	LIVE_OPT_FANOUT,
+	LIVE_OPT_FANOUT_SPLIT,
 };
 
 int live_main(int argc, char **argv);
+
+/*
+ * The capture loop over an opened, activated, non-blocking handle, with
+ * options already parsed: -w rotation, the pipeline, the sweeps, the
+ * summary. live_main calls it after opening the interface (and installing
+ * the signal handlers); a test or fuzz target may hand it a savefile
+ * (pcap_open_offline), whose end stops the loop. Closes pc. 0, or 1 on a
+ * runtime error.
+ */
+struct pcap;
+int live_run(struct pcap *pc, const struct live_opts *lo, const struct pipeline_config *cfg);
 
 #endif

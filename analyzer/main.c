@@ -28,6 +28,8 @@
 #include "filter.h"
 #include "merge.h"
 #include "options.h"
+#include "pair.h"
+#include "shard_merge.h"
 #include "pipeline.h"
 #include "server.h"
 
@@ -76,6 +78,7 @@ static void usage(FILE *f)
 		"  serve [--listen ADDR:PORT] [policy options]\n"
 		"                                the bundled SMTP server (127.0.0.1:2525)\n"
 		"  reproduce CAUSE -w OUT.pcap   rebuild a case on loopback and capture it\n"
+		"  merge [FILE...]               join the --json output of analyze --shard runs\n"
 		"\n"
 		"\n"
 		"  -h, --help                    this text\n"
@@ -168,6 +171,21 @@ static bool analyze_inputs(struct pipeline *pl, char *const *paths, size_t n, co
 		pipeline_input_error(pl, err);
 		return false;
 	}
+	/* A link type the decoder does not read is refused before any record
+	 * is read: analysing it would report every packet as undecodable. */
+	for (uint32_t i = 0; i < merge_files(m); i++) {
+		const char *lname = "";
+		int lt = merge_file_linktype(m, i, &lname);
+		if (lt >= 0 && !decode_link_supported(lt)) {
+			snprintf(err, sizeof(err), "%s: link type %d (%s) is not supported; smtpsleuth reads %s",
+				 merge_file_name(m, i), lt, lname, DECODE_SUPPORTED_LINKS);
+			fprintf(stderr, "smtpsleuth: %s\n", err);
+			pipeline_input_error(pl, err);
+			merge_close(m);
+			pipeline_finish(pl);    /* the summary names the error */
+			return false;
+		}
+	}
 	merge_set_stop_flag(m, &stop_signal);
 	pipeline_set_files(pl, merge_file_names(m), merge_files(m));
 	uint64_t done, total;
@@ -208,6 +226,7 @@ static int analyze_main(int argc, char **argv)
 	char err[512];
 	int c;
 	struct analyze_opts ao = { .progress = -1 };
+	bool pair = false;
 
 	if (!opt_getopt(OPT_ANALYZE, longopts, SL_ARRAY_LEN(longopts), shortopts, sizeof(shortopts)))
 		abort();        /* the table outgrew OPT_MAX_*: a build-time mistake */
@@ -256,8 +275,20 @@ static int analyze_main(int argc, char **argv)
 			html_path = optarg;
 			continue;
 		}
+		if (c == OPT_KEY_PAIR) {
+			pair = true;
+			continue;
+		}
 		if (c == OPT_KEY_LADDER) {
 			cfg.report.ladder = true;
+			continue;
+		}
+		if (c == OPT_KEY_SHARD) {
+			if (!shard_parse(optarg, &cfg.shard_k, &cfg.shard_n)) {
+				fprintf(stderr, "smtpsleuth analyze: --shard: '%s' is not K/N with 1 <= K <= N <= %d\n",
+					optarg, SESSIONS_MAX_SHARDS);
+				return 2;
+			}
 			continue;
 		}
 		int r = pipeline_config_option(&cfg, c, optarg, err, sizeof(err));
@@ -268,6 +299,11 @@ static int analyze_main(int argc, char **argv)
 			return opt_usage_error(OPT_ANALYZE, "%s is not an analyze option",
 					       opt_display(OPT_ANALYZE, c, name, sizeof(name)));
 		}
+	}
+	if (pair) {
+		if (argc - optind != 2 || cfg.extract_dir)
+			return opt_usage_error(OPT_ANALYZE, "--pair takes CLIENT_SIDE SERVER_SIDE (and no --extract)");
+		return pair_analyze(&cfg, argv[optind], argv[optind + 1]);
 	}
 	if (ao.since && ao.until && ao.until < ao.since)
 		return opt_usage_error(OPT_ANALYZE, "--until is before --since");
@@ -294,6 +330,13 @@ static int analyze_main(int argc, char **argv)
 	}
 	install_stop_handlers();
 	bool ok = analyze_inputs(pl, argv + optind, (size_t)(argc - optind), &ao);
+	const struct summary *sum = pipeline_summary(pl);
+	if (sum->extract_errors) {
+		fprintf(stderr, "smtpsleuth: --extract: %llu file%s refused or not fully written (first: %s)\n",
+			(unsigned long long)sum->extract_errors, sum->extract_errors == 1 ? "" : "s",
+			sum->extract_error);
+		ok = false;
+	}
 	pipeline_free(pl);
 	if (html && (ferror(html) | fclose(html))) {
 		fprintf(stderr, "smtpsleuth: %s: write failed\n", html_path);
@@ -342,6 +385,8 @@ int main(int argc, char **argv)
 		return serve_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "reproduce"))
 		return reproduce_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "merge"))
+		return merge_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

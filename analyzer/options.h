@@ -37,6 +37,8 @@ enum {
 	OPT_KEY_UNTIL,
 	OPT_KEY_HTML,
 	OPT_KEY_LADDER,
+	OPT_KEY_PAIR,
+	OPT_KEY_SHARD,
 	OPT_KEY_OTHER,          /* parsed elsewhere (serve, reproduce) */
 };
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keylog.h"
 #include "numparse.h"
 #include "sessions.h"
 #include "stage.h"
@@ -22,6 +23,8 @@ struct pipeline {
 	struct pipeline_config cfg;
 	struct sessions *ss;
 	struct reporter *rep;
+	struct keylog *kl;              /* --tls-keylog / SSLKEYLOGFILE, NULL when none */
+	char kl_source[16];
 	bool finished;
 	/* --threads 2 and more: diagnosis and report on the stage thread
 	 * (stage.h). It counts what it reported here; pipeline_finish adds
@@ -33,18 +36,22 @@ struct pipeline {
 
 const char PIPELINE_OPTIONS_HELP[] =
 	"  --json                 JSON Lines: one object per session as it ends, then a summary\n"
+	"  --json-format native|ecs  field names: ours (default) or Elastic Common Schema; implies --json\n"
 	"  --transcript           each session's dialog with timestamps\n"
-	"  --extract DIR          per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml\n"
+	"  --extract DIR          per session: ID.pcap, ID.c2s, ID.s2c, ID-N.eml, and index.json\n"
+	"  --force                with --extract: replace files already there (never links)\n"
 	"  --idle-threshold SEC   silence that counts as an idle timeout (default 300)\n"
 	"  --cause LIST           report only these causes (comma-separated)\n"
 	"  --failures             report only sessions whose cause is not 'completed'\n"
 	"  --host ADDR            report only sessions with this client or server address\n"
 	"  --port N               report only sessions with this client or server port\n"
 	"  -q, --quiet            summary only\n"
-	"  --color WHEN           auto (default), always, never\n"
+	"  --color auto|always|never  ANSI colour in the text report (default auto: on a TTY)\n"
 	"  --max-flows N          flows tracked at once; older idle flows are evicted (default 1048576)\n"
 	"  --flow-timeout SEC     a flow without packets for this long is ended (default 600)\n"
 	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n"
+	"  --tls-keylog FILE      decrypt TLS with this NSS key log (default: $SSLKEYLOGFILE)\n"
+	"  --memory-cap BYTES     memory for all per-flow state (default 1G); past it flows are evicted and reported\n"
 	"  --threads N            threads for the analysis (default: the number of cores, at most 2)\n";
 
 void pipeline_config_default(struct pipeline_config *cfg)
@@ -99,6 +106,9 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		return 1;
 	case PIPELINE_OPT_BASE + 2:
 		cfg->extract_dir = arg;
+		return 1;
+	case PIPELINE_OPT_BASE + 12:
+		cfg->extract_force = true;
 		return 1;
 	case PIPELINE_OPT_BASE + 3:
 		if (!sl_parse_seconds(arg, &cfg->diag.idle_threshold) || cfg->diag.idle_threshold == 0) {
@@ -170,7 +180,28 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		if (cfg->engine.ooo_per_dir > n)
 			cfg->engine.ooo_per_dir = n;
 		return 1;
-	case PIPELINE_OPT_BASE + 12:
+	case PIPELINE_OPT_BASE + 13:
+		if (!strcmp(arg, "native"))
+			cfg->report.json_format = JSON_NATIVE;
+		else if (!strcmp(arg, "ecs"))
+			cfg->report.json_format = JSON_ECS;
+		else {
+			snprintf(err, errlen, "--json-format: expected native or ecs");
+			return -1;
+		}
+		cfg->report.json = true;
+		return 1;
+	case PIPELINE_OPT_BASE + 14:
+		cfg->tls_keylog = arg;
+		return 1;
+	case PIPELINE_OPT_BASE + 15:
+		if (!sl_parse_size(arg, &n) || n < MEMCAP_MIN) {
+			snprintf(err, errlen, "--memory-cap: '%s' is not a size of at least 4M", arg);
+			return -1;
+		}
+		cfg->engine.memory_cap = n;
+		return 1;
+	case PIPELINE_OPT_BASE + 16:
 		if (!sl_parse_size(arg, &n) || n == 0 || n > PIPELINE_MAX_THREADS) {
 			snprintf(err, errlen, "--threads: '%s' is not a number from 1 to %d", arg, PIPELINE_MAX_THREADS);
 			return -1;
@@ -183,29 +214,46 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 
 /* ---- the analysis ---- */
 
+/* Diagnosis, the --pair hook and the report of one session; true when it
+ * was reported (counted by the caller). The same on either thread. */
+static bool analyse(struct pipeline *pl, const struct session_view *v, enum cause *cause)
+{
+	struct verdict verdict;
+
+	diagnose(v, &pl->cfg.diag, &verdict);
+	/* analyze --pair: the hook may change the verdict and add the path facts
+	 * (v->extra), or keep the session out of the report. */
+	struct session_view view = *v;
+	if (pl->cfg.session_hook && !pl->cfg.session_hook(pl->cfg.hook_ctx, &view, &verdict))
+		return false;
+	if (!reporter_wants(pl->rep, &view, &verdict))
+		return false;
+	*cause = verdict.cause;
+	/* The reporters write with the unlocked stdio calls; the lock keeps a
+	 * flush from the reading thread (live flushes stdout after each batch
+	 * of packets) out of the middle of a session. */
+	flockfile(pl->cfg.report.out);
+	reporter_session(pl->rep, &view, &verdict);
+	funlockfile(pl->cfg.report.out);
+	return true;
+}
+
 /* On the stage thread: the same work as on_session, counted apart. */
 static void on_stage_session(void *ctx, const struct session_view *v)
 {
 	struct pipeline *pl = ctx;
-	struct verdict verdict;
+	enum cause cause;
 
-	diagnose(v, &pl->cfg.diag, &verdict);
-	if (reporter_wants(pl->rep, v, &verdict)) {
+	if (analyse(pl, v, &cause)) {
 		pl->st_reported++;
-		pl->st_causes[verdict.cause]++;
-		/* The reporters write with the unlocked stdio calls; the lock
-		 * keeps a flush from the reading thread (live flushes stdout
-		 * after each batch of packets) out of the middle of a session. */
-		flockfile(pl->cfg.report.out);
-		reporter_session(pl->rep, v, &verdict);
-		funlockfile(pl->cfg.report.out);
+		pl->st_causes[cause]++;
 	}
 }
 
 static void on_session(void *ctx, const struct session_view *v, struct summary *sum)
 {
 	struct pipeline *pl = ctx;
-	struct verdict verdict;
+	enum cause cause;
 
 	if (pl->stage) {
 		if (stage_push(pl->stage, v))
@@ -214,13 +262,41 @@ static void on_session(void *ctx, const struct session_view *v, struct summary *
 		 * before it, so the order holds. */
 		stage_drain(pl->stage);
 	}
-
-	diagnose(v, &pl->cfg.diag, &verdict);
-	if (reporter_wants(pl->rep, v, &verdict)) {
+	if (analyse(pl, v, &cause)) {
 		sum->sessions_reported++;
-		sum->causes[verdict.cause]++;
-		reporter_session(pl->rep, v, &verdict);
+		sum->causes[cause]++;
 	}
+}
+
+/* The key log, read once: --tls-keylog FILE (an error stops the command),
+ * else SSLKEYLOGFILE when set (a file that cannot be read is said on stderr
+ * and the analysis goes on without). */
+static bool load_keylog(struct pipeline *pl, char *err, size_t errlen)
+{
+	const char *path = pl->cfg.tls_keylog, *env = getenv("SSLKEYLOGFILE");
+	const char *source = "option";
+	if (!path && env && *env) {
+		path = env;
+		source = "SSLKEYLOGFILE";
+	}
+	if (!path)
+		return true;
+	char why[512];
+	pl->kl = keylog_new();
+	if (!pl->kl || !keylog_load_file(pl->kl, path, why, sizeof(why))) {
+		if (!pl->kl)
+			snprintf(why, sizeof(why), "out of memory");
+		keylog_free(pl->kl);
+		pl->kl = NULL;
+		if (pl->cfg.tls_keylog) {
+			snprintf(err, errlen, "--tls-keylog: %s", why);
+			return false;
+		}
+		fprintf(stderr, "smtpsleuth: SSLKEYLOGFILE: %s; TLS is not decrypted\n", why);
+		return true;
+	}
+	snprintf(pl->kl_source, sizeof(pl->kl_source), "%s", source);
+	return true;
 }
 
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size_t errlen)
@@ -231,12 +307,21 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 		return NULL;
 	}
 	pl->cfg = *cfg;
+	pl->cfg.report.shard_k = cfg->shard_k;
+	pl->cfg.report.shard_n = cfg->shard_n;
 	pl->rep = reporter_new(&pl->cfg.report);
 	if (!pl->rep) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir };
+	if (!load_keylog(pl, err, errlen))
+		goto fail;
+	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir,
+				      .extract_force = cfg->extract_force, .keylog = pl->kl,
+				      .shard_k = cfg->shard_k, .shard_n = cfg->shard_n,
+				      .classifier = cfg->classifier };
+	pl->cfg.report.shard_k = cfg->shard_k;
+	pl->cfg.report.shard_n = cfg->shard_n;
 	pl->ss = sessions_new(&sc, on_session, pl, err, errlen);
 	if (!pl->ss)
 		goto fail;
@@ -307,6 +392,13 @@ void pipeline_finish(struct pipeline *p)
 		for (int i = 0; i < CAUSE__COUNT; i++)
 			p->total.causes[i] += p->st_causes[i];
 	}
+	if (p->cfg.no_summary)
+		return;
+	if (p->kl) {
+		snprintf(p->total.tls_keylog.source, sizeof(p->total.tls_keylog.source), "%s", p->kl_source);
+		p->total.tls_keylog.entries = keylog_stats(p->kl)->entries;
+		p->total.tls_keylog.malformed = keylog_stats(p->kl)->malformed;
+	}
 	reporter_summary(p->rep, &p->total);
 	fflush(p->cfg.report.out);
 }
@@ -334,6 +426,7 @@ void pipeline_free(struct pipeline *p)
 	 * stage then reports what it was handed, before its reporter goes. */
 	sessions_free(p->ss);
 	stage_free(p->stage);
+	keylog_free(p->kl);
 	reporter_free(p->rep);
 	free(p);
 }

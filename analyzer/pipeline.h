@@ -12,13 +12,31 @@
 #include "diagnose.h"
 #include "engine.h"
 #include "report.h"
+#include "sessions.h"
+
+struct classifier;
 
 struct pipeline_config {
 	struct engine_config engine;
 	struct diag_config diag;
 	struct report_opts report;
 	const char *extract_dir;    /* NULL = no extraction */
+	bool extract_force;         /* --force: replace regular files already in extract_dir */
+	const char *tls_keylog;     /* --tls-keylog FILE; NULL: SSLKEYLOGFILE when set, else none */
 	bool progress;              /* progress line on stderr (analyze, large files, TTY) */
+	/* Called for every SMTP session after its diagnosis, before it is
+	 * reported: may change the verdict and set v->extra; false keeps the
+	 * session out of the report and of the summary's causes (analyze
+	 * --pair). NULL = none. */
+	bool (*session_hook)(void *ctx, struct session_view *v, struct verdict *vd);
+	void *hook_ctx;
+	bool no_summary;            /* pipeline_finish prints no summary */
+	/* --shard K/N: analyse only the flows in shard K (1..N) of N, by
+	 * shard_of_flow(). 0/0 = every flow. The engine still tracks every flow
+	 * (cheap next to the analysis), so session ids, frame numbers and the
+	 * order sessions end in are those of a run without --shard. */
+	uint32_t shard_k, shard_n;
+	struct classifier *classifier;  /* shared nDPI classifier (sessions.h); NULL: one per pipeline */
 	unsigned threads;           /* --threads; 0 = the default (pipeline_threads) */
 };
 
@@ -53,7 +71,11 @@ void pipeline_config_default(struct pipeline_config *cfg);
 	{ "max-flows", required_argument, NULL, PIPELINE_OPT_BASE + 9 }, \
 	{ "flow-timeout", required_argument, NULL, PIPELINE_OPT_BASE + 10 }, \
 	{ "reassembly-cap", required_argument, NULL, PIPELINE_OPT_BASE + 11 }, \
-	{ "threads", required_argument, NULL, PIPELINE_OPT_BASE + 12 }
+	{ "force", no_argument, NULL, PIPELINE_OPT_BASE + 12 }, \
+	{ "json-format", required_argument, NULL, PIPELINE_OPT_BASE + 13 }, \
+	{ "tls-keylog", required_argument, NULL, PIPELINE_OPT_BASE + 14 }, \
+	{ "memory-cap", required_argument, NULL, PIPELINE_OPT_BASE + 15 }, \
+	{ "threads", required_argument, NULL, PIPELINE_OPT_BASE + 16 }
 #define PIPELINE_SHORT_OPTIONS "q"
 extern const char PIPELINE_OPTIONS_HELP[];
 

@@ -11,9 +11,15 @@
  * The stage thread also looks every STAGE_LATENCY_NS while it waits, so no
  * session waits longer than that for the rest of its batch.
  * A slot owns growable buffers for the parts of a view that the dissector
- * and the timeline allocate (messages, events) and fixed copies of the rest
- * (flow info, facts, file name, protocol and risk names), so the view the
- * stage sees points only into its slot.
+ * and the timeline allocate (messages, events, the file name) and fixed
+ * copies of the rest (flow info, facts, the TLS decryption's summary, the
+ * cut message, protocol and risk names), so the view the stage sees points
+ * only into its slot and into static tables (the ignored risks' reasons,
+ * the TLS key labels, status and cipher names). The copies are not reserved
+ * against the memory cap (--memory-cap): the session's own state is
+ * released on the reading thread right after the copy, as with one thread,
+ * so evictions (and the output) do not depend on the number of threads; the
+ * ring bounds the copies instead (STAGE_RING_SLOTS, engine.md).
  */
 #include "stage.h"
 
@@ -41,11 +47,12 @@ struct stage_slot {
 	uint32_t msgs_cap;
 	struct event *ev;               /* owned, ev_cap entries */
 	uint32_t ev_cap;
-	char file[256];
+	char *file;                     /* owned, file_cap bytes */
+	size_t file_cap;
+	struct session_tls tls;         /* the TLS decryptor's summary (freed with the session) */
 	char protocol[32];
 	char risk[SESSION_MAX_RISKS][STAGE_NAME_MAX];
 	char ignored[SESSION_MAX_RISKS][STAGE_NAME_MAX];
-	char ignored_why[SESSION_MAX_RISKS][256];
 	char cut[256];
 };
 
@@ -95,22 +102,32 @@ static bool slot_fill(struct stage_slot *s, const struct session_view *v)
 		s->ev = e;
 		s->ev_cap = nev;
 	}
+	size_t flen = v->fi->file ? strlen(v->fi->file) + 1 : 0;
+	if (flen > s->file_cap) {
+		char *b = realloc(s->file, flen);
+		if (!b)
+			return false;
+		s->file = b;
+		s->file_cap = flen;
+	}
 	s->v = *v;
 	s->fi = *v->fi;
 	if (v->fi->file) {
-		copy_str(s->file, sizeof(s->file), v->fi->file);
+		memcpy(s->file, v->fi->file, flen);
 		s->fi.file = s->file;
 	}
 	s->f = *v->smtp;
 	if (kept)
 		memcpy(s->msgs, v->smtp->msgs, (size_t)kept * sizeof(*s->msgs));
 	s->f.msgs = kept ? s->msgs : NULL;
+	s->f.msgs_cap = kept;
 	/* The events in their storage order: tl_at() maps the ring the same way. */
 	s->tl = *v->tl;
 	if (nev)
 		memcpy(s->ev, v->tl->ev, (size_t)nev * sizeof(*s->ev));
 	s->tl.ev = nev ? s->ev : NULL;
 	s->tl.cap = nev;
+	s->tl.mem = NULL;       /* nothing reserved for the copy: nothing to release */
 	s->v.fi = &s->fi;
 	s->v.smtp = &s->f;
 	s->v.tl = &s->tl;
@@ -124,10 +141,15 @@ static bool slot_fill(struct stage_slot *s, const struct session_view *v)
 	}
 	for (uint32_t i = 0; i < SL_MIN(v->n_risks_ignored, SESSION_MAX_RISKS); i++) {
 		copy_str(s->ignored[i], sizeof(s->ignored[i]), v->risks_ignored[i]);
-		copy_str(s->ignored_why[i], sizeof(s->ignored_why[i]), v->risks_ignored_why[i]);
 		s->v.risks_ignored[i] = v->risks_ignored[i] ? s->ignored[i] : NULL;
-		s->v.risks_ignored_why[i] = v->risks_ignored_why[i] ? s->ignored_why[i] : NULL;
+		/* risks_ignored_why[i]: classify.c's static table, kept as is */
 	}
+	if (v->tls_dec) {
+		s->tls = *v->tls_dec;   /* its names point into static tables */
+		s->v.tls_dec = &s->tls;
+	}
+	/* Set by the --pair hook on the stage thread, never before. */
+	s->v.extra = NULL;
 	if (v->cut) {
 		copy_str(s->cut, sizeof(s->cut), v->cut);
 		s->v.cut = s->cut;
@@ -141,6 +163,7 @@ static void slot_free(struct stage_slot *s)
 		return;
 	free(s->msgs);
 	free(s->ev);
+	free(s->file);
 	free(s);
 }
 

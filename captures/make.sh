@@ -4,9 +4,12 @@
 # lines (the oracle: the cause the server enforced, who closed, how, in which
 # phase, with which reply).
 #
-# usage: bash captures/make.sh BUILD/smtpsleuth      (needs root or CAP_NET_RAW)
+# usage: bash captures/make.sh BUILD/smtpsleuth [NAME...]   (needs root or CAP_NET_RAW)
+# With NAMEs only those captures are remade; the other MANIFEST rows are kept.
 set -euo pipefail
-BIN=${1:?usage: bash captures/make.sh PATH/TO/smtpsleuth}
+BIN=${1:?usage: bash captures/make.sh PATH/TO/smtpsleuth [NAME...]}
+shift
+ONLY=" $* "
 DIR=$(cd "$(dirname "$0")" && pwd)
 
 # name | reproduce arguments
@@ -34,6 +37,16 @@ SCENARIOS=(
   "recipient_rejected|recipient_rejected"
   "content_rejected|content_rejected"
   "connection_refused|connection_refused"
+  "unanswered|unanswered"
+  "middlebox_reset|middlebox_reset"
+  "network_failure|network_failure"
+  "capture_incomplete|capture_incomplete"
+  # inside STARTTLS: reproduce --tls writes NAME.keys (the server's TLS key
+  # log) beside NAME.pcap; analyze them with --tls-keylog NAME.keys
+  "tls_completed|completed --tls"
+  "tls_auth_failed|auth_failed --tls"
+  "tls_size_limit|size_limit --tls"
+  "tls_idle_timeout|idle_timeout --tls"
 )
 
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
@@ -46,6 +59,12 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
   echo "bundled server's own log line for each session (NAME.log beside the capture): the"
   echo "cause the server enforced. The analyzer's verdict on the capture must match it."
   echo "connection_refused has no server: the kernel answers the SYN with RST."
+  echo "unanswered, middlebox_reset, network_failure and capture_incomplete are made by"
+  echo "the network: three namespaces (client, router, server; 192.0.2.0/24 and"
+  echo "198.51.100.0/24) with an nftables rule on the router (lab/netfault.c); their .log"
+  echo "line states the expected verdict."
+  echo "The tls_* captures were played inside STARTTLS (reproduce --tls); NAME.keys beside"
+  echo "NAME.pcap is the server's TLS key log: analyze them with --tls-keylog NAME.keys."
   echo
   echo "| file | reproduce | session (client port) | cause | closed_by | close | phase | reply |"
   echo "|---|---|---|---|---|---|---|---|"
@@ -54,6 +73,11 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 for s in "${SCENARIOS[@]}"; do
   name=${s%%|*}
   args=${s#*|}
+  if [ "$ONLY" != "  " ] && [[ "$ONLY" != *" $name "* ]]; then
+    # kept as it is: its rows from the current MANIFEST
+    grep "^| $name.pcap |" "$DIR/MANIFEST.md" >>"$DIR/MANIFEST.md.tmp" || true
+    continue
+  fi
   # shellcheck disable=SC2086
   "$BIN" reproduce $args -w "$DIR/$name.pcap" --log "$DIR/$name.log"
   # a sorted log: session order in the file follows session ids

@@ -128,6 +128,7 @@ struct smtp_facts {
 	uint32_t pending_overflows;     /* EV_PENDING_OVERFLOW emitted (the FIFO was reset) */
 	uint32_t early_lines;           /* client lines before the greeting */
 	uint32_t nocode_lines;          /* server lines without a reply code */
+	uint32_t midstream_skipped;     /* lines skipped before a certain boundary (capture started mid-session) */
 };
 
 /* Messages kept in facts.msgs (the rest were counted in n_msgs only). */

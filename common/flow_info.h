@@ -14,6 +14,7 @@
 	X(END_IDLE, "idle")               /* no packet for the flow timeout */ \
 	X(END_CAPTURE_END, "capture_end") /* still open when the input ended */ \
 	X(END_EVICTED, "evicted")         /* dropped to respect the flow-table cap */ \
+	X(END_MEMCAP, "evicted_memory")   /* dropped to respect the memory cap (--memory-cap) */ \
 	X(END_REUSED, "port_reuse")       /* a new SYN reused the tuple of a closed flow */
 
 #define X(e, s) e,
@@ -80,6 +81,7 @@ struct flow_info {
 	bool roles_from_syn;
 	bool syn_seen, synack_seen, handshake_done;
 	bool refused;               /* SYN answered with RST */
+	bool after_eviction;        /* its tuple was evicted by a cap shortly before: this is the rest of that flow */
 	sl_time first_ts, last_ts;
 	uint64_t first_frame, last_frame;
 	const char *file;           /* capture file the flow started in */

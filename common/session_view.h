@@ -7,12 +7,40 @@
 #ifndef SLEUTH_SESSION_VIEW_H
 #define SLEUTH_SESSION_VIEW_H
 
+#include <stdio.h>
+
 #include "common.h"
+#include "community_id.h"
 #include "facts.h"
 #include "flow_info.h"
 #include "timeline.h"
 
 #define SESSION_MAX_RISKS 16
+#define SESSION_TLS_KEYS_MAX 5
+
+/* TLS decryption with a key log (--tls-keylog, SSLKEYLOGFILE), filled by the
+ * session glue (analyzer/session/tls_session.c). No key material here: the
+ * labels of the key log lines used and the line that would decrypt the
+ * session are a label and the (public) client random. */
+struct session_tls {
+	bool decrypted;                 /* application data was decrypted and read as SMTP */
+	const char *keys[SESSION_TLS_KEYS_MAX]; /* key log labels used ("CLIENT_RANDOM", ...) */
+	uint32_t n_keys;
+	const char *status[2];          /* per direction (enum sl_dir): tlsd_status_name() */
+	uint64_t app_bytes[2];          /* plaintext bytes read as SMTP per direction */
+	const char *cipher;             /* IANA name, NULL when unknown */
+	char wanted[128];               /* "LABEL <client random>" that would decrypt it, "" when none */
+};
+
+/* Facts another module adds to a session's report: the `path` object of
+ * `analyze --pair`. json writes one JSON value (after "key":), text writes
+ * indented lines after the verdict block. */
+struct report_extra {
+	const char *key;
+	void (*json)(FILE *f, const void *ctx);
+	void (*text)(FILE *f, const void *ctx);
+	const void *ctx;
+};
 
 struct session_view {
 	uint64_t id;                    /* = flow_info.id */
@@ -37,6 +65,12 @@ struct session_view {
 	 * input error). The diagnosis then gives capture_incomplete unless the
 	 * part read already proves a cause by a server reply. */
 	const char *cut;
+	const struct report_extra *extra;   /* NULL when none */
+	char community_id[COMMUNITY_ID_STRLEN]; /* Community ID v1, seed 0; "" if unknown */
+	uint64_t seq;                   /* 1-based rank of this flow's end among all flows' ends
+	                                   (= the order of output); shard runs tag sessions with it */
+	/* Non-NULL when a key log was given and the session went into TLS. */
+	const struct session_tls *tls_dec;
 };
 
 #endif

@@ -23,8 +23,10 @@ struct summary {
 	uint64_t flows;                 /* TCP flows seen */
 	uint64_t smtp_sessions;
 	uint64_t other_flows;
-	uint64_t flows_evicted;         /* dropped by the flow-table cap */
+	uint64_t flows_evicted;         /* dropped by the flow-table cap without a report (none since evicted flows are reported; kept for the JSON key) */
 	uint64_t flows_untracked;       /* dropped by another cap (memory) */
+	uint64_t evicted_flow_table;    /* ended early by --max-flows, reported (among smtp_sessions/other_flows) */
+	uint64_t evicted_memory;        /* ended early by --memory-cap, reported likewise */
 	uint64_t sessions_reported;     /* after filters */
 	uint64_t causes[CAUSE__COUNT];
 	struct { char name[32]; uint64_t n; } protocols[REPORT_MAX_PROTOCOLS];
@@ -39,7 +41,21 @@ struct summary {
 	char errors[SUMMARY_MAX_ERRORS][256];
 	uint32_t n_errors;
 	uint64_t errors_total;
+	/* --tls-keylog or SSLKEYLOGFILE: where the key log came from ("option",
+	 * "SSLKEYLOGFILE"; "" when none), its client randoms and malformed lines.
+	 * Never a path's contents. */
+	struct {
+		char source[16];
+		uint64_t entries, malformed;
+	} tls_keylog;
 	char interrupted[16];           /* "SIGINT"/"SIGTERM" when a signal ended the analysis, else "" */
+	uint64_t bad_timestamps;        /* records whose time cannot be right (engine_stats) */
+	bool extract_on;                /* --extract was given */
+	uint64_t extract_errors;        /* files refused or not fully written */
+	char extract_error[320];        /* the first of them, "" if none */
+	/* shard runs: seq of the first flow counted under each protocols[] name,
+	 * so `merge` can order the names as one run would */
+	uint64_t protocol_first_seq[REPORT_MAX_PROTOCOLS];
 };
 
 #endif

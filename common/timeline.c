@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define TL_FULL (TL_HEAD_KEEP + TL_TAIL_KEEP)
-#define TL_INITIAL 16
+#define TL_INITIAL 4     /* a SYN-only flow holds a few events */
 
 static const char *const ev_names[EV__COUNT] = {
 #define X(e, s) [e] = s,
@@ -34,7 +34,10 @@ void tl_free(struct timeline *tl)
 	if (!tl)
 		return;
 	free(tl->ev);
+	memcap_release(tl->mem, (size_t)tl->cap * sizeof(*tl->ev));
+	struct memcap *mem = tl->mem;
 	tl_init(tl);
+	tl->mem = mem;
 }
 
 static bool tl_grow(struct timeline *tl)
@@ -42,9 +45,13 @@ static bool tl_grow(struct timeline *tl)
 	uint32_t ncap = tl->cap ? tl->cap * 2 : TL_INITIAL;
 	if (ncap > TL_FULL)
 		ncap = TL_FULL;
-	struct event *ne = realloc(tl->ev, (size_t)ncap * sizeof(*ne));
-	if (!ne)
+	if (!memcap_reserve(tl->mem, (size_t)(ncap - tl->cap) * sizeof(*tl->ev)))
 		return false;
+	struct event *ne = realloc(tl->ev, (size_t)ncap * sizeof(*ne));
+	if (!ne) {
+		memcap_release(tl->mem, (size_t)(ncap - tl->cap) * sizeof(*tl->ev));
+		return false;
+	}
 	tl->ev = ne;
 	tl->cap = ncap;
 	return true;

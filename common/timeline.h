@@ -15,10 +15,14 @@
 #define SLEUTH_TIMELINE_H
 
 #include "common.h"
+#include "memcap.h"
 
 #define EV_TEXT_MAX   160
 #define TL_HEAD_KEEP  96
 #define TL_TAIL_KEEP  416
+/* How transcripts introduce an EV_NOCODE_LINE (the line's kept text
+ * follows; the dissector keeps no more of it than fits behind this). */
+#define NOCODE_NOTE_PREFIX "server line without a reply code: "
 
 /* kind, short name. The name appears in JSON and transcripts. */
 #define EVENT_KINDS(X) \
@@ -37,9 +41,10 @@
 	X(EV_MIDSTREAM, "midstream-pickup") \
 	X(EV_DATA_AFTER_CLOSE, "data-after-close") \
 	X(EV_REASSEMBLY_CAP, "reassembly-cap") \
+	X(EV_BAD_TIMESTAMP, "bad-timestamp")    /* num: the record's seconds; its time was not used */ \
 	/* SMTP */ \
 	X(EV_GREETING, "greeting")              /* code, enhanced, text */ \
-	X(EV_COMMAND, "command")                /* text: the line (secrets masked) */ \
+	X(EV_COMMAND, "command")                /* text: the line (secrets masked); code: enum smtp_cmd */ \
 	X(EV_REPLY, "reply")                    /* code, enhanced, text: first line; num: lines */ \
 	X(EV_REPLY_UNPAIRED, "unpaired-reply")  /* a reply with no command pending */ \
 	X(EV_DATA_START, "data-start") \
@@ -51,7 +56,13 @@
 	X(EV_LONG_LINE, "long-line")            /* num: line length */ \
 	X(EV_BARE_LF, "bare-lf") \
 	X(EV_EARLY_TALKER, "early-talker")      /* client spoke before the greeting */ \
-	X(EV_NOT_SMTP, "not-smtp")              /* bytes that are not SMTP where SMTP was due */ \
+	X(EV_NOT_SMTP, "not-smtp")              /* bytes that are not SMTP where SMTP was due; from the
+	                                           server also enhanced and num as EV_NOCODE_LINE */ \
+	X(EV_NOCODE_LINE, "nocode-line")        /* a server line without a reply code outside a reply;
+	                                           text: the line; enhanced: the enhanced code it starts
+	                                           with ("" if none); num: offset in text of the words
+	                                           after that code. Transcripts print it as the note
+	                                           "server line without a reply code: LINE" */ \
 	X(EV_RESYNC, "resync")                  /* dissector resynchronised after a gap */ \
 	X(EV_PENDING_OVERFLOW, "pending-overflow") \
 	X(EV_TUNNEL, "tunnel")                  /* HTTP CONNECT / SOCKS prelude before SMTP */ \
@@ -89,6 +100,7 @@ struct timeline {
 	uint64_t total;         /* events ever added */
 	uint64_t dropped;       /* overwritten by the ring */
 	bool oom;               /* an allocation failed; later events are counted, not kept */
+	struct memcap *mem;     /* storage is reserved here (NULL: not counted); set after tl_init */
 };
 
 void tl_init(struct timeline *tl);

@@ -73,6 +73,7 @@ struct verdict {
 	char reply_text[SMTP_TEXT_MAX];
 	char explanation[768];
 	char advice[384];
+	char client_view[640];      /* what the sending client was shown, in plain words */
 	struct evidence ev[VERDICT_MAX_EVIDENCE];
 	uint32_t n_ev;
 };

@@ -41,38 +41,6 @@ void smtp_note(struct smtp *s, enum sl_dir d, const struct seg_meta *m, const ch
 	smtp_ev(s, EV_NOTE, d, m, text, strlen(text));
 }
 
-#define X(e, n) n,
-static const char *const cmode_names[] = { SMTP_CMODES(X) };
-static const char *const smode_names[] = { SMTP_SMODES(X) };
-#undef X
-
-static void trace_mode(struct smtp *s, enum sl_dir d, const char *from, const char *to,
-		       const struct seg_meta *m)
-{
-	char t[64];
-	int n = snprintf(t, sizeof(t), "%s: %s -> %s", d == DIR_C2S ? "client" : "server", from, to);
-	tl_add(s->tl, EV_STATE, d, m ? m->ts : 0, m ? m->frame : 0, t, (size_t)n);
-}
-
-void smtp_client_enter(struct smtp *s, enum cmode to, const struct seg_meta *m)
-{
-	if (s->trace && to != s->cm)
-		trace_mode(s, DIR_C2S, cmode_names[s->cm], cmode_names[to], m);
-	s->cm = to;
-}
-
-void smtp_server_enter(struct smtp *s, enum smode to, const struct seg_meta *m)
-{
-	if (s->trace && to != s->sm)
-		trace_mode(s, DIR_S2C, smode_names[s->sm], smode_names[to], m);
-	s->sm = to;
-}
-
-void smtp_trace_states(struct smtp *s, bool on)
-{
-	s->trace = on;
-}
-
 struct smtp_message *smtp_cur_msg(struct smtp *s)
 {
 	if (s->cur_msg < 0 || (uint32_t)s->cur_msg >= s->f.msgs_cap)
@@ -221,6 +189,11 @@ struct smtp *smtp_new(struct timeline *tl)
 	s->f.phase = PH_GREETING;
 	s->f.pending = s->q_len;
 	return s;
+}
+
+size_t smtp_state_size(void)
+{
+	return sizeof(struct smtp);
 }
 
 void smtp_set_tls_tap(struct smtp *s, smtp_tls_fn fn, void *ctx)
@@ -380,6 +353,14 @@ static bool looks_base64(const uint8_t *b, size_t n)
 	return true;
 }
 
+static bool all_upper(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i] < 'A' || b[i] > 'Z')
+			return false;
+	return true;
+}
+
 static void command_event(struct smtp *s, const struct seg_meta *m, const void *text, size_t len,
 			  enum smtp_cmd c)
 {
@@ -387,7 +368,9 @@ static void command_event(struct smtp *s, const struct seg_meta *m, const void *
 	s->f.last_cmd = c;
 	s->f.last_cmd_frame = m->frame;
 	s->f.last_cmd_ts = m->ts;
-	smtp_ev(s, EV_COMMAND, DIR_C2S, m, text, len);
+	struct event *e = smtp_ev(s, EV_COMMAND, DIR_C2S, m, text, len);
+	if (e)
+		e->code = (uint16_t)c;
 }
 
 /* The LAST chunk is in: the message is complete, the transaction over. */
@@ -439,6 +422,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	size_t n = l->kept;
 	if (!s->c_first_line_done && !s->s_seen && !s->f.tunnel[0] && smtp_tunnel_http_line(s, b, n, m))
 		return;
+	bool first_line = !s->c_first_line_done;
 	s->c_first_line_done = true;
 	if (ev->bare_lf) {
 		if (f->bare_lf == 0)
@@ -451,10 +435,35 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	const char *shown = (const char *)b;
 	size_t shown_len = SL_MIN(n, (size_t)40);
 	/* Where AUTH data is due, a known verb followed by an argument (base64
-	 * has no spaces) or QUIT/RSET/NOOP alone means the client gave up. */
-	bool auth_line = s->cm == C_AUTH &&
-			 !(c != CMD_UNKNOWN && (argoff < n || c == CMD_QUIT || c == CMD_RSET || c == CMD_NOOP));
-	bool masked = auth_line || (c == CMD_UNKNOWN && s->after_auth && looks_base64(b, n));
+	 * has no spaces) or QUIT/RSET/NOOP alone means the client gave up.
+	 * AUTH data is due after any 334, whatever the dissector saw before. */
+	bool after_334 = s->secret_next;
+	s->secret_next = false;
+	bool gave_up = c != CMD_UNKNOWN && (argoff < n || c == CMD_QUIT || c == CMD_RSET || c == CMD_NOOP);
+	bool auth_line = (s->cm == C_AUTH || after_334) && !gave_up;
+	/* Before the server said anything, the dialog's state is unknown: a
+	 * base64-looking first line may be AUTH data of a capture that started
+	 * right after the server's 334, so it is never shown. A word in
+	 * capitals alone ("PING", "XYZZY") is taken for a command: base64 of
+	 * a credential almost never is one. Only the first line: a capture
+	 * that starts inside a base64 attachment goes on with body lines. */
+	bool blind = auth_line && s->cm != C_AUTH;
+	if (first_line && c == CMD_UNKNOWN && !s->s_seen && !s->greeted && looks_base64(b, n) &&
+	    !all_upper(b, n))
+		blind = true;
+	bool masked = auth_line || blind || (c == CMD_UNKNOWN && s->after_auth && looks_base64(b, n));
+	if (s->sync_c && !blind) {
+		/* Mid-session start: a line is a command only when it starts with
+		 * a known verb after a complete server reply; before that it may be
+		 * body text or anything else, and is skipped unread. */
+		if (!s->sync_reply_seen || c == CMD_UNKNOWN) {
+			f->midstream_skipped++;
+			return;
+		}
+		s->sync_c = false;
+		f->resyncs++;
+		smtp_ev(s, EV_RESYNC, DIR_C2S, m, "commands", 8);
+	}
 	if (masked) {
 		shown = "[credentials hidden]";
 		shown_len = strlen(shown);
@@ -468,7 +477,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		if (e)
 			e->num = l->total;
 	}
-	if (!s->greeted) {
+	if (!s->greeted && !blind) {
 		if (!f->early_talker)
 			smtp_ev(s, EV_EARLY_TALKER, DIR_C2S, m, shown, shown_len);
 		f->early_talker = true;
@@ -504,6 +513,21 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		smtp_client_enter(s, C_GATED, m);
 		if (s->s_ended)
 			gate_decide(s, m, "server closed");
+		return;
+	}
+	if (blind) {
+		/* AUTH data of an AUTH the capture did not show: its reply is
+		 * the outcome of that AUTH */
+		smtp_auth_blind(s);
+		/* AUTH data comes after the greeting: the one still awaited came
+		 * before the capture, and the next reply answers this line */
+		struct pend g;
+		if (!s->greeted && smtp_q_peek(s) && smtp_q_peek(s)->cmd == CMD_CONNECT) {
+			(void)smtp_q_pop(s, &g);
+			s->greeted = true;
+		}
+		command_event(s, m, shown, shown_len, CMD_AUTH_DATA);
+		q_push(s, CMD_AUTH_DATA, false, false, m);
 		return;
 	}
 	if (masked) {
@@ -659,6 +683,25 @@ void smtp_client_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 		case C_CMD:
 		case C_AUTH: {
 			struct smtp_line *l = &s->line[DIR_C2S];
+			if (s->sync_c && l->total == 0 && !l->cr && smtp_tls_record_at(b, n)) {
+				/* Mid-session start inside TLS: read records, not lines.
+				 * A server that spoke in lines before (its 220 to a
+				 * STARTTLS the capture missed) goes on in TLS too. */
+				s->sync_c = false;
+				s->c_first_line_done = true;
+				smtp_ensure_tls(s);
+				s->tls_checked[DIR_C2S] = true;
+				smtp_client_enter(s, C_TLS, m);
+				if (s->sm == S_LINES) {
+					if (s->s_seen && s->f.starttls == STLS_NONE)
+						s->f.starttls = STLS_ACCEPTED;
+					else if (!s->s_seen)
+						s->f.implicit_tls = true;
+					s->sync_s = false;
+					smtp_server_enter(s, S_TLS, m);
+				}
+				continue;
+			}
 			if (!s->c_first_line_done && l->total == 0 && !l->cr && !l->skip) {
 				if (b[0] == 0x16 && (n < 2 || b[1] == 3)) {
 					/* implicit TLS (or TLS to a plaintext server) */
@@ -733,6 +776,19 @@ static size_t client_tls(struct smtp *s, const uint8_t *b, size_t n, const struc
 	return n;
 }
 
+/* A re-entered side's wire bytes (or gap): TLS records for the record
+ * reader and the tap; the plaintext comes back through smtp_tls_plain. */
+static void inner_wire(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, uint64_t gap,
+		       const struct seg_meta *m)
+{
+	if (b)
+		tls_data(s->tls, dir, b, n, m);
+	else
+		tls_gap(s->tls, dir, gap);
+	if (s->tls_tap)
+		s->tls_tap(s->tls_tap_ctx, dir, b, n, gap);
+}
+
 /* ---- the face ------------------------------------------------------- */
 
 void smtp_data(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, const struct seg_meta *m)
@@ -743,22 +799,26 @@ void smtp_data(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, cons
 		s->f.c2s_bytes += n;
 		s->f.last_c2s_ts = m->ts;
 		s->f.last_c2s_frame = m->frame;
-		smtp_client_feed(s, b, n, m);
+		if (s->tls_inner[dir])
+			inner_wire(s, dir, b, n, 0, m);
+		else
+			smtp_client_feed(s, b, n, m);
 		s->c_seen = true;
 	} else {
 		s->f.s2c_bytes += n;
 		s->f.last_s2c_ts = m->ts;
 		s->f.last_s2c_frame = m->frame;
 		s->s_seen = true;
-		smtp_server_feed(s, b, n, m);
+		if (s->tls_inner[dir])
+			inner_wire(s, dir, b, n, 0, m);
+		else
+			smtp_server_feed(s, b, n, m);
 	}
 	update_phase(s);
 }
 
-void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_meta *m)
+static void gap_modes(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_meta *m)
 {
-	if (!s || len == 0)
-		return;
 	if (dir == DIR_C2S) {
 		if (s->cm == C_GATED)
 			gate_assume(s, m, "gap");
@@ -808,6 +868,51 @@ void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_me
 			sline_gap(&s->line[DIR_S2C]);
 		}
 	}
+}
+
+void smtp_gap(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_meta *m)
+{
+	if (!s || len == 0)
+		return;
+	if (s->tls_inner[dir])
+		inner_wire(s, dir, NULL, 0, len, m);
+	else
+		gap_modes(s, dir, len, m);
+	update_phase(s);
+}
+
+/* ---- re-entry: decrypted TLS read as SMTP ---------------------------- */
+
+bool smtp_tls_inner(const struct smtp *s, enum sl_dir dir)
+{
+	return s && s->tls_inner[dir];
+}
+
+void smtp_tls_plain(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, uint64_t gap,
+		    const struct seg_meta *m)
+{
+	if (!s || (b && !n) || (!b && !gap))
+		return;
+	if (!s->tls_inner[dir]) {
+		/* Only a side that is reading TLS records re-enters; one that
+		 * went on in plaintext (or died) keeps its reading. */
+		if (dir == DIR_C2S ? s->cm != C_TLS : s->sm != S_TLS)
+			return;
+		s->tls_inner[dir] = true;
+		sline_reset(&s->line[dir]);
+		if (dir == DIR_C2S) {
+			s->c_first_line_done = true;
+			smtp_client_enter(s, C_CMD, m);
+		} else {
+			smtp_server_enter(s, S_LINES, m);
+		}
+	}
+	if (!b)
+		gap_modes(s, dir, gap, m);
+	else if (dir == DIR_C2S)
+		smtp_client_feed(s, b, n, m);
+	else
+		smtp_server_feed(s, b, n, m);
 	update_phase(s);
 }
 

@@ -159,3 +159,17 @@ void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why)
 	snprintf(t, sizeof(t), "aborted %s (%s)", s->f.auth_mech, why);
 	smtp_ev(s, EV_AUTH_RESULT, DIR_C2S, m, t, strlen(t));
 }
+
+void smtp_auth_blind(struct smtp *s)
+{
+	struct smtp_facts *f = &s->f;
+	if (s->auth_active && f->auth_result == AUTH_PENDING)
+		return;                 /* a further step of the same exchange */
+	if (!f->auth_mech[0])
+		snprintf(f->auth_mech, sizeof(f->auth_mech), "unknown");
+	f->auth_result = AUTH_PENDING;
+	f->auth_code = 0;
+	f->auth_attempts++;
+	s->auth_active = true;
+	s->auth_step = 1;
+}

@@ -137,6 +137,16 @@ struct smtp {
 	bool auth_ir;                   /* initial response was on the AUTH line */
 	bool after_auth;                /* AUTH just ended without success: base64-looking
 	                                   unknown lines are masked (pipelined credentials) */
+	/* A capture that starts mid-session (smtp_set_midstream): lines are read
+	 * only from certain boundaries on. The server's, from its first line
+	 * with a reply code; the client's, from the first known command at the
+	 * start of a line after a complete server reply (so a body the capture
+	 * started inside is never read as commands). The greeting is expected
+	 * only if the first reply is one (220, or 421/554). */
+	bool sync_c, sync_s, sync_reply_seen, midstream;
+	bool secret_next;               /* the server's last reply was a 334: the client's next
+	                                   line is AUTH data, whatever came before (a capture
+	                                   may start inside AUTH, after the AUTH command) */
 	bool bdat_active;               /* a BDAT transfer is under way or its reply due */
 	uint64_t bdat_left;
 	bool bdat_last;
@@ -156,6 +166,9 @@ struct smtp {
 	struct tls *tls;
 	bool tls_checked[2];            /* first bytes after the switch were looked at */
 	bool tls_plain_smtp[2];         /* that side went on with SMTP lines */
+	bool tls_inner[2];              /* that side's TLS is decrypted (smtp_tls_plain): its wire
+	                                   bytes go to the TLS reader and the tap only, and its
+	                                   reading mode reads the plaintext */
 
 	/* tunnel prelude */
 	uint8_t tun_buf[2][SMTP_TUNNEL_MAX];
@@ -193,6 +206,12 @@ static inline bool smtp_is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static inline bool smtp_is_alpha(uint8_t c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 /* A TLS record's first byte: change_cipher_spec, alert, handshake or application data. */
 static inline bool smtp_looks_tls(uint8_t c) { return c >= 0x14 && c <= 0x17; }
+/* A whole TLS record header at b (type, version 3.x with x <= 4): how a
+ * capture that starts inside TLS (after STARTTLS, or on implicit TLS) shows. */
+static inline bool smtp_tls_record_at(const uint8_t *b, size_t n)
+{
+	return n >= 5 && smtp_looks_tls(b[0]) && b[1] == 3 && b[2] <= 4;
+}
 
 /* smtp_cmd.c */
 enum smtp_cmd smtp_cmd_parse(const uint8_t *line, size_t n, size_t *argoff);
@@ -219,6 +238,9 @@ void smtp_auth_cmd(struct smtp *s, const uint8_t *arg, size_t n, char *out, size
 bool smtp_auth_data(struct smtp *s, const uint8_t *line, size_t n);
 void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct seg_meta *m);
 void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why);
+/* AUTH data whose AUTH command the capture did not show (it started inside
+ * AUTH): an attempt with an unknown mechanism, its outcome from the reply. */
+void smtp_auth_blind(struct smtp *s);
 
 /* smtp_tunnel.c */
 /* Looks at the client's first byte; true when a SOCKS prelude starts. */

@@ -32,6 +32,7 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 	r->frame = m->frame;
 	r->ts = m->ts;
 	f->replies++;
+	s->secret_next = r->code == 334;
 	if (r->code >= 400 && r->code < 600) {
 		if (r->code < 500)
 			f->replies_4xx++;
@@ -41,6 +42,17 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 		f->last_error = *r;
 	} else {
 		f->consecutive_errors = 0;
+	}
+	if (s->sync_c)
+		s->sync_reply_seen = true;
+	/* Mid-session start: the greeting was before the capture unless this
+	 * first reply is one; the reply then answers something not seen. */
+	if (s->midstream && !s->greeted && r->code != 220 && r->code != 421 && r->code != 554) {
+		const struct pend *head = smtp_q_peek(s);
+		struct pend g;
+		if (head && head->cmd == CMD_CONNECT)
+			(void)smtp_q_pop(s, &g);
+		s->greeted = true;
 	}
 	struct pend p;
 	bool paired = smtp_q_pop(s, &p);
@@ -157,10 +169,34 @@ static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *
 		smtp_replay(s);
 }
 
+/* A server line without a reply code (EV_NOCODE_LINE, EV_NOT_SMTP): the
+ * enhanced code it starts with (after spaces or dashes), and where the
+ * words after it begin, read from the kept text, so the diagnosis need not
+ * parse the line. A class-2 code is kept too; the reader decides. */
+static void nocode_words(struct event *e)
+{
+	if (!e)
+		return;
+	const char *at = e->text;
+	while (*at == ' ' || *at == '-')
+		at++;
+	size_t el = smtp_parse_enhanced((const uint8_t *)at, strlen(at), false, e->enhanced, sizeof(e->enhanced));
+	if (!el) {
+		e->enhanced[0] = '\0';
+		return;
+	}
+	const char *rest = at + el;
+	while (*rest == ' ')
+		rest++;
+	e->num = (uint64_t)(rest - e->text);
+}
+
 static void not_smtp(struct smtp *s, enum sl_dir d, const struct seg_meta *m, const uint8_t *b, size_t n)
 {
 	s->f.not_smtp = true;
-	smtp_ev(s, EV_NOT_SMTP, d, m, b, SL_MIN(n, (size_t)64));
+	struct event *e = smtp_ev(s, EV_NOT_SMTP, d, m, b, SL_MIN(n, (size_t)64));
+	if (d == DIR_S2C)
+		nocode_words(e);
 	smtp_client_enter(s, C_DEAD, m);
 	smtp_server_enter(s, S_DEAD, m);
 }
@@ -170,6 +206,18 @@ void smtp_server_line(struct smtp *s, const struct line_ev *ev, const struct seg
 	struct smtp_line *l = &s->line[DIR_S2C];
 	const uint8_t *b = l->buf;
 	size_t n = l->kept;
+	if (s->sync_s) {
+		/* Mid-session start: the server's lines are read from its first
+		 * line with a reply code on (the end of a reply the capture cut
+		 * into is not one). */
+		bool coded = n >= 3 && smtp_is_digit(b[0]) && smtp_is_digit(b[1]) && smtp_is_digit(b[2]) &&
+			     (n == 3 || b[3] == ' ' || b[3] == '-');
+		if (!coded) {
+			s->f.midstream_skipped++;
+			return;
+		}
+		s->sync_s = false;
+	}
 	if (ev->bare_lf) {
 		if (s->f.bare_lf == 0)
 			smtp_ev(s, EV_BARE_LF, DIR_S2C, m, "reply line", 10);
@@ -202,13 +250,16 @@ void smtp_server_line(struct smtp *s, const struct line_ev *ev, const struct seg
 		}
 		s->f.nocode_lines++;
 		/* Keep the line: some servers send "4.7.0 ..." with no code as
-		 * their last word, and its enhanced code is all a diagnosis has. */
-		char note[EV_TEXT_MAX];
-		static const char prefix[] = "server line without a reply code: ";
+		 * their last word, and its enhanced code is all a diagnosis has.
+		 * The line is kept as far as it fits behind the prefix the
+		 * transcript prints before it (NOCODE_NOTE_PREFIX). */
+		char note[EV_TEXT_MAX], kept[EV_TEXT_MAX];
+		static const char prefix[] = NOCODE_NOTE_PREFIX;
 		size_t pl = sizeof(prefix) - 1, take = SL_MIN(n, sizeof(note) - pl);
 		memcpy(note, prefix, pl);
 		memcpy(note + pl, b, take);
-		smtp_ev(s, EV_NOTE, DIR_S2C, m, note, pl + take);
+		size_t kl = sl_text_copy(kept, sizeof(kept), (const uint8_t *)note, pl + take);
+		nocode_words(smtp_ev(s, EV_NOCODE_LINE, DIR_S2C, m, kept + pl, kl - pl));
 		return;
 	}
 	uint16_t code = (uint16_t)((b[0] - '0') * 100 + (b[1] - '0') * 10 + (b[2] - '0'));
@@ -313,6 +364,15 @@ void smtp_server_feed(struct smtp *s, const uint8_t *b, size_t n, const struct s
 			break;
 		case S_LINES: {
 			struct smtp_line *l = &s->line[DIR_S2C];
+			if (s->sync_s && l->total == 0 && !l->cr && smtp_tls_record_at(b, n)) {
+				/* Mid-session start inside TLS: read records, not lines. */
+				s->sync_s = false;
+				s->greeted = true;
+				smtp_ensure_tls(s);
+				s->tls_checked[DIR_S2C] = true;
+				smtp_server_enter(s, S_TLS, m);
+				continue;
+			}
 			if (l->skip && n >= 4 && smtp_is_digit(b[0]) && smtp_is_digit(b[1]) && smtp_is_digit(b[2]) &&
 			    (b[3] == ' ' || b[3] == '-')) {
 				l->skip = false;

@@ -90,9 +90,21 @@ int cl_reply(struct cl *c, double timeout)
 		if (left <= 0)
 			return -1;
 		struct pollfd pf = { .fd = c->fd, .events = POLLIN };
-		if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
+		if (!(c->ssl && SSL_pending(c->ssl) > 0) && poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
 			return -1;
-		ssize_t r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		ssize_t r;
+		if (c->ssl) {
+			int k = SSL_read(c->ssl, c->buf + c->len, (int)(sizeof(c->buf) - c->len));
+			if (k <= 0) {
+				int e = SSL_get_error(c->ssl, k);
+				if (e == SSL_ERROR_WANT_READ)
+					continue;       /* a post-handshake message only */
+				return e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0) ? 0 : -1;
+			}
+			r = k;
+		} else {
+			r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+		}
 		if (r == 0)
 			return 0;
 		if (r < 0)
@@ -105,7 +117,8 @@ bool cl_send(struct cl *c, const void *p, size_t n)
 {
 	const char *s = p;
 	while (c->fd >= 0 && n) {
-		ssize_t w = send(c->fd, s, n, MSG_NOSIGNAL);
+		ssize_t w = c->ssl ? SSL_write(c->ssl, s, (int)(n > (1u << 30) ? 1u << 30 : n))
+		                   : send(c->fd, s, n, MSG_NOSIGNAL);
 		if (w <= 0)
 			return false;
 		s += w;
@@ -140,8 +153,33 @@ bool cl_tls_handshake(struct cl *c)
 	return ok;
 }
 
+bool cl_starttls(struct cl *c, const char *ehlo)
+{
+	if (cl_cmd(c, "STARTTLS") != 220)
+		return false;
+	c->ctx = SSL_CTX_new(TLS_client_method());
+	if (!c->ctx)
+		return false;
+	SSL_CTX_set_options(c->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL *ssl = SSL_new(c->ctx);
+	if (!ssl || SSL_set_fd(ssl, c->fd) != 1 || SSL_connect(ssl) != 1) {
+		SSL_free(ssl);
+		return false;
+	}
+	c->ssl = ssl;
+	return cl_cmd(c, ehlo) == 250;
+}
+
 void cl_close(struct cl *c, bool rst)
 {
+	if (c->ssl) {
+		if (!rst)
+			SSL_shutdown(c->ssl);   /* close_notify, as mail clients mostly do */
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	SSL_CTX_free(c->ctx);
+	c->ctx = NULL;
 	if (c->fd < 0)
 		return;
 	if (rst) {

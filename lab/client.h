@@ -1,7 +1,8 @@
 /*
  * client.h - the scripted SMTP client `reproduce` plays scenarios with:
  * blocking sockets with timeouts, a reply reader that survives EOF and RST,
- * and a TLS handshake attempt for STARTTLS scenarios.
+ * a TLS handshake attempt for STARTTLS scenarios, and (reproduce --tls) a
+ * dialog that goes on inside TLS after STARTTLS.
  */
 #ifndef SLEUTH_CLIENT_H
 #define SLEUTH_CLIENT_H
@@ -12,8 +13,13 @@
 
 #define CL_BUF 4096
 
+struct ssl_st;
+struct ssl_ctx_st;
+
 struct cl {
 	int fd;
+	struct ssl_st *ssl;             /* after cl_starttls: the dialog goes on inside TLS */
+	struct ssl_ctx_st *ctx;
 	unsigned local_port;   /* known even when the connect failed */
 	size_t len;
 	char buf[CL_BUF];
@@ -31,6 +37,9 @@ bool cl_send(struct cl *c, const void *p, size_t n);
 int cl_cmd(struct cl *c, const char *line);
 /* Runs a TLS client handshake on the connection; true when it succeeded. */
 bool cl_tls_handshake(struct cl *c);
+/* STARTTLS, its 220, a TLS handshake, then EHLO again inside TLS; true
+ * when all succeeded (cl_send and cl_reply then speak TLS). */
+bool cl_starttls(struct cl *c, const char *ehlo);
 /* Closes with FIN, or with RST when rst is true. */
 void cl_close(struct cl *c, bool rst);
 

@@ -15,6 +15,9 @@
 #include "server.h"
 #include "srv.h"
 #include "client.h"
+#include "labcap.h"
+#include "replay.h"
+#include "netfault.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -67,7 +70,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	"usage: smtpsleuth reproduce CAUSE -w OUT.pcap [--log FILE] [--json] [--variant V]\n"
-	"                            [--iface IF] [serve policy options...]\n"
+	"       smtpsleuth reproduce --from FILE [--session ID] -w OUT.pcap [--profile-out P.json] [--speed X]\n"
+	"       smtpsleuth reproduce --profile P.json -w OUT.pcap [--speed X]\n"
+	"                            [--iface IF] [--tls] [serve policy options...]\n"
 	"causes:");
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		fprintf(f, " %s", scenarios[i].cause);
@@ -75,7 +80,9 @@ static void usage(FILE *f)
 	"variants: size_limit: data (default) | mail (SIZE= refused at MAIL);\n"
 	"          rate_limited: conn (default) | greylist | msgs;  client_abort: fin | rst\n"
 	"serve options are passed to the server, e.g. --size-action reset, --deny-action close,\n"
-	"--idle-action close, --tls-fail abort\n");
+	"--idle-action close, --tls-fail abort\n"
+	"--tls: after EHLO, STARTTLS and the rest inside TLS; the server's key log is\n"
+	"written to OUT.keys beside OUT.pcap (analyze --tls-keylog OUT.keys OUT.pcap)\n");
 }
 
 /* The causes reproduce knows, comma-separated, for messages. */
@@ -104,13 +111,6 @@ static int usage_error(const char *fmt, ...)
 
 /* ---- capture ---- */
 
-struct capture {
-	pcap_t *p;
-	pcap_dumper_t *d;
-	volatile int stop;
-	unsigned long packets;
-};
-
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	struct capture *c = (struct capture *)user;
@@ -118,7 +118,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	c->packets++;
 }
 
-static void *capture_loop(void *arg)
+void *capture_loop(void *arg)
 {
 	struct capture *c = arg;
 	int fd = pcap_get_selectable_fd(c->p);
@@ -134,7 +134,7 @@ static void *capture_loop(void *arg)
 	return NULL;
 }
 
-static int capture_open(struct capture *c, const char *iface, unsigned port, const char *out)
+int capture_open(struct capture *c, const char *iface, unsigned port, const char *out)
 {
 	char eb[PCAP_ERRBUF_SIZE] = "";
 	c->p = pcap_create(iface, eb);
@@ -190,10 +190,51 @@ struct target {
 	socklen_t sl;
 };
 
-static void sleep_s(double s)
+void sleep_s(double s)
 {
 	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
 	nanosleep(&ts, NULL);
+}
+
+bool server_drain(pid_t pid, int fd, double wait, char *buf, size_t cap, FILE *echo)
+{
+	double end = sl_mono_sec() + wait;
+	bool killed = false;
+	size_t len = 0;
+	char chunk[4096];
+	for (;;) {
+		double left = end - sl_mono_sec();
+		if (left <= 0 && !killed) {
+			kill(pid, SIGTERM);
+			killed = true;
+			end = sl_mono_sec() + 2;
+			continue;
+		}
+		if (left <= 0)
+			break;
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
+			continue;
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r <= 0)
+			break;
+		if (echo)
+			fwrite(chunk, 1, (size_t)r, echo);
+		if (buf && cap > len + 1) {
+			size_t keep = (size_t)r < cap - 1 - len ? (size_t)r : cap - 1 - len;
+			memcpy(buf + len, chunk, keep);
+			len += keep;
+		}
+	}
+	if (buf && cap)
+		buf[len] = 0;
+	int st = 0;
+	if (waitpid(pid, &st, WNOHANG) == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	close(fd);
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 /* Ends a dialog: QUIT when the server still answers, then close. */
@@ -218,11 +259,17 @@ static void wait_close(struct cl *c, double timeout)
 	cl_close(c, false);
 }
 
+/* --tls: the dialog after EHLO goes on inside STARTTLS (the server writes
+ * its keys to OUT.keys). */
+static bool use_tls;
+
 static bool hello(struct cl *c)
 {
 	if (cl_reply(c, 5.0) != 220)
 		return false;
-	return cl_cmd(c, "EHLO client.example.test") == 250;
+	if (cl_cmd(c, "EHLO client.example.test") != 250)
+		return false;
+	return !use_tls || cl_starttls(c, "EHLO client.example.test");
 }
 
 static const char message[] =
@@ -388,7 +435,7 @@ static void run_server_child(char **argv, int argc, int lfd, int log_fd)
 /* A loopback socket on a free port (want = 0: any). It listens unless this
  * is connection_refused, where a bound socket that never listens reserves a
  * port on which the kernel answers SYN with RST. */
-static bool loopback_port(int *fd_out, unsigned *port, bool listening, unsigned want)
+bool loopback_port(int *fd_out, unsigned *port, bool listening, unsigned want)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (listening ? SOCK_NONBLOCK : 0), 0);
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
@@ -414,6 +461,9 @@ int reproduce_main(int argc, char **argv)
 	bool json = false;
 	char *extra[REPRO_MAX_ARGS];
 	int n_extra = 0;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--from") || !strcmp(argv[i], "--profile"))
+			return replay_main(argc, argv);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if ((!strcmp(a, "-w") || !strcmp(a, "--write")) && i + 1 < argc) out = argv[++i];
@@ -421,6 +471,7 @@ int reproduce_main(int argc, char **argv)
 		else if (!strcmp(a, "--iface") && i + 1 < argc) iface = argv[++i];
 		else if (!strcmp(a, "--variant") && i + 1 < argc) vname = argv[++i];
 		else if (!strcmp(a, "--json")) json = true;
+		else if (!strcmp(a, "--tls")) use_tls = true;
 		else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
 		else if (a[0] != '-' && !cause) cause = a;
 		else if (a[0] == '-' && n_extra + 2 < REPRO_MAX_ARGS) {
@@ -430,6 +481,13 @@ int reproduce_main(int argc, char **argv)
 		} else {
 			return usage_error("unexpected argument '%s'", a);
 		}
+	}
+	if (cause && netfault_cause(cause)) {
+		if (!out) {
+			fprintf(stderr, "smtpsleuth: reproduce: missing -w OUT.pcap\n");
+			return 2;
+		}
+		return netfault_main(cause, out, log_path);
 	}
 	const struct scenario *sc = NULL;
 	for (size_t i = 0; cause && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
@@ -442,6 +500,21 @@ int reproduce_main(int argc, char **argv)
 	cause = sc->cause;
 	if (!out)
 		return usage_error("missing -w OUT.pcap");
+	/* --tls: the server's key log OUT.keys beside OUT.pcap, made afresh */
+	char keys[4096] = "";
+	if (use_tls) {
+		static const char *const plain_only[] = { "connection_refused", "ip_filtered", "server_unavailable",
+							   "tls_required", "tls_failed", "rate_limited" };
+		for (size_t i = 0; i < sizeof(plain_only) / sizeof(plain_only[0]); i++)
+			if (!strcmp(cause, plain_only[i]))
+				return usage_error("--tls: %s is not played inside TLS", cause);
+		size_t ol = strlen(out);
+		int kl = ol > 5 && !strcmp(out + ol - 5, ".pcap") ? (int)(ol - 5) : (int)ol;
+		if (snprintf(keys, sizeof(keys), "%.*s.keys", kl, out) >= (int)sizeof(keys))
+			return usage_error("-w: name too long");
+		unlink(keys);
+		signal(SIGPIPE, SIG_IGN);       /* SSL_write to a server that closed */
+	}
 	enum variant v = V_DEFAULT;
 	if (vname) {
 		if (!strcmp(vname, "mail") && !strcmp(cause, "size_limit")) v = V_MAIL;
@@ -506,6 +579,10 @@ int reproduce_main(int argc, char **argv)
 			sargv[sargc++] = extra[i];
 		if (json)
 			sargv[sargc++] = "--json";
+		if (use_tls) {
+			sargv[sargc++] = "--tls-keylog";
+			sargv[sargc++] = keys;
+		}
 	}
 	sargv[sargc] = NULL;
 	unsigned expect = (v == V_GREYLIST || v == V_MSGS) ? 1 : sc->sessions;
@@ -558,39 +635,9 @@ int reproduce_main(int argc, char **argv)
 
 	/* The server's log: read until the child exits (it stops after the
 	 * expected sessions), bounded by REPRO_SERVER_WAIT. */
-	char logbuf[8192];
-	size_t loglen = 0;
-	if (pid > 0) {
-		double end = sl_mono_sec() + REPRO_SERVER_WAIT;
-		bool killed = false;
-		for (;;) {
-			struct pollfd pf = { .fd = logp[0], .events = POLLIN };
-			double left = end - sl_mono_sec();
-			if (left <= 0 && !killed) {
-				kill(pid, SIGTERM);
-				killed = true;
-				end = sl_mono_sec() + 2;
-				continue;
-			}
-			if (left <= 0)
-				break;
-			if (poll(&pf, 1, (int)(left * 1000) + 1) <= 0)
-				continue;
-			ssize_t r = read(logp[0], logbuf + loglen, sizeof(logbuf) - 1 - loglen);
-			if (r <= 0)
-				break;
-			loglen += (size_t)r;
-		}
-		int st;
-		if (waitpid(pid, &st, WNOHANG) == 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &st, 0);
-		}
-		close(logp[0]);
-		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			rc = 1;
-	}
-	logbuf[loglen] = 0;
+	char logbuf[8192] = "";
+	if (pid > 0 && !server_drain(pid, logp[0], REPRO_SERVER_WAIT, logbuf, sizeof(logbuf), NULL))
+		rc = 1;
 	sleep_s(REPRO_TAIL_SECONDS);
 	cap.stop = 1;
 	pthread_join(th, NULL);

@@ -38,6 +38,8 @@ static void auth_result(struct session *ss, const char *user, size_t ulen, const
 		memset(pw, 0, sizeof(pw));
 	}
 	sess_enter(ss, SS_CMD, ss->phase);
+	/* the user name tried, for the log (never the password) */
+	sess_safe_copy(ss->auth_tried, sizeof(ss->auth_tried), user, ulen < sizeof(u) ? ulen : sizeof(u) - 1);
 	if (ok) {
 		ss->authed = true;
 		sess_safe_copy(ss->auth_user, sizeof(ss->auth_user), u, ulen);

@@ -67,6 +67,8 @@ static void ehlo_or_helo(struct session *ss, bool esmtp, const char *a, size_t n
 		sess_reply(ss, 250, NULL, "%s", pol->hostname);
 		return;
 	}
+	if (profile_ehlo(ss))
+		return;
 	char buf[512];
 	int k = snprintf(buf, sizeof(buf), "250-%s\r\n250-PIPELINING\r\n", pol->hostname);
 	if (pol->max_size)
@@ -261,6 +263,17 @@ static bool start_message(struct session *ss)
 	return true;
 }
 
+/* A profile answered 354 where the handler refused (the captured server
+ * accepted what ours does not, e.g. an address without angle brackets): the
+ * body is read as a body, through the same state entry as cmd_data. */
+void sess_begin_data(struct session *ss)
+{
+	if (!start_message(ss))
+		return;
+	ss->ds = DS_BOL;
+	sess_enter(ss, SS_DATA, PH_DATA);
+}
+
 static void cmd_data(struct session *ss, const char *a, size_t n)
 {
 	sess_enter(ss, ss->state, PH_DATA);
@@ -439,7 +452,19 @@ static const struct {
 	{ "STARTTLS", cmd_starttls },
 };
 
+static void dispatch(struct session *ss, const char *l, size_t n);
+
+/* A profile (profile.h) may replace the reply; the handler still decides
+ * the state. */
 void sess_command(struct session *ss, const char *l, size_t n)
+{
+	profile_before(ss, l, n);
+	dispatch(ss, l, n);
+	profile_after(ss);
+	env_after_command(ss);
+}
+
+static void dispatch(struct session *ss, const char *l, size_t n)
 {
 	if (ss->state == SS_AUTH_PLAIN || ss->state == SS_AUTH_USER || ss->state == SS_AUTH_PASS) {
 		auth_line(ss, l, n);

@@ -63,13 +63,17 @@ void srv_log_session(struct server *s, const struct session *ss)
 		    "\"client\":{\"ip\":\"%s\",\"port\":%u},\"cause\":\"%s\",\"phase\":\"%s\","
 		    "\"reply\":%s,\"close\":\"%s\",\"closed_by\":\"%s\",\"helo\":\"%s\","
 		    "\"tls\":%s,\"auth_user\":\"%s\",\"messages\":%u,\"errors\":%u,"
-		    "\"auth_failures\":%u,\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration\":%.6f}\n",
+		    "\"auth_failures\":%u,\"bytes_in\":%llu,\"bytes_out\":%llu,\"duration\":%.6f,"
+		    "\"auth_tried\":\"%s\",\"mail_from\":\"%s\",\"rcpt_to\":\"%s\",\"rcpts\":%u,"
+		    "\"size\":%llu,\"queue_id\":\"%s\",\"shutdown\":%s}\n",
 		    (unsigned long long)ss->id, start, ss->peer_ip, ss->peer_port,
 		    cause_name(cause), smtp_phase_name(ss->cause_phase), reply,
 		    close_name(ss->close_how), closer_name(ss->closed_by), ss->helo,
 		    ss->tls_on ? "true" : "false", ss->authed ? ss->auth_user : "", ss->n_msgs, ss->n_errors,
 		    ss->n_auth_fail, (unsigned long long)ss->bytes_in,
-		    (unsigned long long)ss->bytes_out, dur);
+		    (unsigned long long)ss->bytes_out, dur, ss->auth_tried, ss->env_from, ss->env_rcpt,
+		    ss->env_rcpts, (unsigned long long)ss->env_size, ss->queue_id,
+		    ss->shutdown_said ? "true" : "false");
 	} else {
 		char reply[48] = "reply=-";
 		if (ss->reply_code)
@@ -78,7 +82,8 @@ void srv_log_session(struct server *s, const struct session *ss)
 		n = snprintf(line, sizeof(line),
 		    "session=%llu start=%s client=%s%s%s:%u cause=%s phase=%s %s close=%s "
 		    "closed_by=%s helo=\"%s\" tls=%s auth=%s msgs=%u errors=%u auth_failures=%u "
-		    "bytes_in=%llu bytes_out=%llu duration=%.6f\n",
+		    "bytes_in=%llu bytes_out=%llu duration=%.6f auth_tried=%s mail_from=<%s> rcpt_to=<%s> "
+		    "rcpts=%u size=%llu queue_id=%s%s\n",
 		    (unsigned long long)ss->id, start,
 		    strchr(ss->peer_ip, ':') ? "[" : "", ss->peer_ip,
 		    strchr(ss->peer_ip, ':') ? "]" : "", ss->peer_port,
@@ -86,7 +91,10 @@ void srv_log_session(struct server *s, const struct session *ss)
 		    close_name(ss->close_how), closer_name(ss->closed_by), ss->helo,
 		    ss->tls_on ? "yes" : "no", ss->auth_user[0] && ss->authed ? ss->auth_user : "-",
 		    ss->n_msgs, ss->n_errors, ss->n_auth_fail,
-		    (unsigned long long)ss->bytes_in, (unsigned long long)ss->bytes_out, dur);
+		    (unsigned long long)ss->bytes_in, (unsigned long long)ss->bytes_out, dur,
+		    ss->auth_tried[0] ? ss->auth_tried : "-", ss->env_from, ss->env_rcpt, ss->env_rcpts,
+		    (unsigned long long)ss->env_size, ss->queue_id[0] ? ss->queue_id : "-",
+		    ss->shutdown_said ? " note=shutdown" : "");
 	}
 	if (n > 0)
 		emit(s->log_fd, line, SRV_MIN((size_t)n, sizeof(line) - 1));

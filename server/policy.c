@@ -22,7 +22,9 @@ const char *policy_usage(void)
 {
 	return
 	"usage: smtpsleuth serve [--listen ADDR:PORT] [policy options]\n"
-	"  --listen ADDR:PORT        127.0.0.1:2525 by default; [::1]:2525 for IPv6\n"
+	"  --listen ADDR             PORT, :PORT (127.0.0.1), HOST:PORT or [V6]:PORT (default 127.0.0.1:2525)\n"
+	"  --profile FILE.json       play a captured server's replies and closes (docs/reproduce.md);\n"
+	"                            options after it override the knobs it sets\n"
 	"  --hostname NAME           name in the greeting (smtpsleuth.test)\n"
 	"  --max-size BYTES          advertise SIZE and enforce it (552 5.3.4)\n"
 	"  --size-action reply|close|reset   oversize DATA: 552 after the dot, FIN or RST mid-DATA\n"
@@ -38,7 +40,8 @@ const char *policy_usage(void)
 	"  --reject-rcpt ADDR        550 5.1.1 user unknown for this address or domain (repeatable)\n"
 	"  --reject-sender ADDR      553 5.1.8 to MAIL FROM this address or domain (repeatable)\n"
 	"  --reject-content TEXT     554 5.7.1 after the data when the body holds TEXT (repeatable)\n"
-	"  --max-conn-per-ip N, --max-conns N, --max-msgs N, --max-rcpts N\n"
+	"  --max-conn-per-ip N       connections at once from one address (default 16, 0: no cap)\n"
+	"  --max-conns N, --max-msgs N, --max-rcpts N\n"
 	"  --greylist [--greylist-delay S]   451 4.7.1 on a triplet's first attempt\n"
 	"  --shutdown                421 4.3.2 at the greeting\n"
 	"  --greeting-delay S [--early-talker]   554 5.5.0 to clients that talk first\n"
@@ -46,6 +49,7 @@ const char *policy_usage(void)
 	"  --tls-fail refuse|abort   454 4.7.0 to STARTTLS, or 220 then a broken handshake\n"
 	"  --no-tls                  do not offer STARTTLS\n"
 	"  --cert FILE --key FILE    PEM; a self-signed pair is made in memory otherwise\n"
+	"  --tls-keylog FILE         append the TLS secrets (NSS key log, for decryption) to FILE (0600)\n"
 	"  --maildir DIR             write accepted messages to DIR/new (default: discard)\n"
 	"  --log FILE                session log (default stderr)\n"
 	"  --json                    session log as JSON Lines\n"
@@ -63,6 +67,7 @@ void policy_defaults(struct policy *p)
 	snprintf(p->hostname, sizeof(p->hostname), "smtpsleuth.test");
 	p->max_errors = SRV_DEFAULT_MAX_ERRORS;
 	p->max_conns = SRV_DEFAULT_MAX_CONNS;
+	p->max_conn_per_ip = SRV_DEFAULT_MAX_CONN_PER_IP;
 	p->idle_timeout = 300;
 }
 
@@ -73,20 +78,27 @@ void policy_free(struct policy *p)
 	free(p->users);
 	p->users = NULL;
 	p->n_users = 0;
+	profile_free(p->profile);
+	p->profile = NULL;
 }
 
 bool parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[128];
-	const char *colon;
+	const char *colon, *portp;
 	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
+	/* PORT and :PORT listen on the loopback address (safe by default) */
+	if (s[0] == ':' || (s[0] >= '0' && s[0] <= '9' && !strpbrk(s, ":."))) {
+		snprintf(host, sizeof(host), "127.0.0.1");
+		portp = s[0] == ':' ? s + 1 : s;
+	} else if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
 			return false;
 		memcpy(host, s + 1, (size_t)(rb - s - 1));
 		host[rb - s - 1] = 0;
 		colon = rb + 1;
+		portp = colon + 1;
 	} else {
 		colon = strchr(s, ':');
 		/* an IPv6 address needs brackets, or its last group reads as a port */
@@ -94,11 +106,12 @@ bool parse_hostport(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 			return false;
 		memcpy(host, s, (size_t)(colon - s));
 		host[colon - s] = 0;
+		portp = colon + 1;
 	}
 	char *end;
 	errno = 0;
-	unsigned long port = strtoul(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || port > 65535)
+	unsigned long port = strtoul(portp, &end, 10);
+	if (errno || *end || end == portp || port > 65535 || *portp < '0' || *portp > '9')
 		return false;
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -312,8 +325,8 @@ enum {
 	O_ALLOW, O_DENY, O_DENY_ACTION, O_IDLE, O_IDLE_ACTION, O_MAX_ERRORS, O_RELAY,
 	O_REJECT_RCPT, O_REJECT_SENDER, O_REJECT_CONTENT,
 	O_MAX_CONN_IP, O_MAX_CONNS, O_MAX_MSGS, O_MAX_RCPTS, O_GREYLIST, O_GREY_DELAY,
-	O_SHUTDOWN, O_GREET_DELAY, O_EARLY, O_REQ_TLS, O_NO_TLS, O_TLS_FAIL, O_CERT, O_KEY,
-	O_MAILDIR, O_LOG, O_JSON, O_MAX_SESSIONS, O_QUIET, O_HELP
+	O_SHUTDOWN, O_GREET_DELAY, O_EARLY, O_REQ_TLS, O_NO_TLS, O_TLS_FAIL, O_CERT, O_KEY, O_TLS_KEYLOG,
+	O_MAILDIR, O_LOG, O_JSON, O_MAX_SESSIONS, O_QUIET, O_HELP, O_PROFILE
 };
 
 static const struct option long_opts[] = {
@@ -322,6 +335,7 @@ static const struct option long_opts[] = {
 	{"max-size", required_argument, 0, O_MAX_SIZE},
 	{"size-action", required_argument, 0, O_SIZE_ACTION},
 	{"users", required_argument, 0, O_USERS},
+	{"profile", required_argument, 0, O_PROFILE},
 	{"require-auth", no_argument, 0, O_REQ_AUTH},
 	{"max-auth-failures", required_argument, 0, O_MAX_AUTHF},
 	{"allow", required_argument, 0, O_ALLOW},
@@ -348,6 +362,7 @@ static const struct option long_opts[] = {
 	{"tls-fail", required_argument, 0, O_TLS_FAIL},
 	{"cert", required_argument, 0, O_CERT},
 	{"key", required_argument, 0, O_KEY},
+	{"tls-keylog", required_argument, 0, O_TLS_KEYLOG},
 	{"maildir", required_argument, 0, O_MAILDIR},
 	{"log", required_argument, 0, O_LOG},
 	{"json", no_argument, 0, O_JSON},
@@ -489,9 +504,10 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 			break;
 		case O_CERT:
 		case O_KEY:
+		case O_TLS_KEYLOG:
 		case O_MAILDIR:
 		case O_LOG: {
-			char *dst = c == O_CERT ? p->cert : c == O_KEY ? p->key :
+			char *dst = c == O_CERT ? p->cert : c == O_KEY ? p->key : c == O_TLS_KEYLOG ? p->tls_keylog :
 			            c == O_MAILDIR ? p->maildir : p->log_path;
 			if (strlen(a) >= sizeof(p->cert) || !a[0])
 				USAGE_ERR("%s: bad path", argv[optind - 1]);
@@ -499,6 +515,13 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 			break;
 		}
 		case O_JSON: p->json = true; break;
+		case O_PROFILE: {
+			/* in argv order: options after --profile override its knobs */
+			int rc = profile_load(p, optarg, err, errlen);
+			if (rc)
+				return rc;
+			break;
+		}
 		case O_QUIET: p->quiet = true; break;
 		case O_HELP:
 			return -1;
@@ -514,5 +537,7 @@ int policy_parse(struct policy *p, int argc, char **argv, char *err, size_t errl
 		USAGE_ERR("--cert and --key go together");
 	if (p->require_tls && p->no_tls)
 		USAGE_ERR("--require-tls and --no-tls contradict each other");
+	if (p->require_auth && !p->n_users)
+		USAGE_ERR("--require-auth needs --users FILE (without accounts no client could ever authenticate)");
 	return 0;
 }

@@ -228,6 +228,13 @@ int srv_run(struct policy *p, int lfd, int log_fd, volatile int *stop, char *err
 		}
 	}
 	rc = 0;
+	/* Stopped by a signal: the sessions still open are told why. */
+	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+		sess_shutdown(ss);
+		if (ss->shutdown_said)
+			srv_log_text(s, "session=%llu shutdown: answered 421 4.3.2 before closing\n",
+			             (unsigned long long)ss->id);
+	}
 out:
 	while (s->sessions) {
 		struct session *ss = s->sessions;

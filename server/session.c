@@ -51,6 +51,8 @@ void sess_enter(struct session *ss, enum sess_state st, enum smtp_phase ph)
 #endif
 	ss->state = st;
 	ss->phase = ph;
+	if (st == SS_DRAIN || st == SS_DEAD)
+		slot_release(ss);   /* a closing connection no longer holds a slot */
 }
 
 void sess_cause(struct session *ss, enum cause c, unsigned code, const char *enh)
@@ -86,6 +88,11 @@ bool sess_out_raw(struct session *ss, const char *s, size_t n)
 void sess_reply(struct session *ss, unsigned code, const char *enh, const char *fmt, ...)
 {
 	char line[600];
+	size_t plen;
+	if (profile_reply_line(ss, line, sizeof(line), &plen)) {
+		sess_out_raw(ss, line, plen);
+		return;
+	}
 	int n = snprintf(line, sizeof(line), "%03u %s%s", code, enh ? enh : "", enh ? " " : "");
 	va_list ap;
 	va_start(ap, fmt);
@@ -144,6 +151,23 @@ void sess_server_close(struct session *ss, enum close_how how)
 	ss->in_len = 0;
 }
 
+
+void sess_shutdown(struct session *ss)
+{
+	if (ss->fd < 0 || ss->state == SS_DEAD)
+		return;
+	if (ss->state != SS_DRAIN && ss->state != SS_TLS_HS) {
+		ss->prof_ovr = NULL;
+		sess_reply(ss, 421, "4.3.2", "%s Service shutting down, closing transmission channel",
+		           ss->srv->pol->hostname);
+		if (!ss->quit_seen)   /* sess_cause keeps an earlier refusal */
+			sess_cause(ss, CAUSE_SERVER_UNAVAILABLE, 421, "4.3.2");
+		ss->shutdown_said = true;
+		sess_server_close(ss, CL_FIN);
+	}
+	sess_flush(ss);   /* best effort: the socket does not block */
+}
+
 static void client_closed(struct session *ss, enum close_how how)
 {
 	if (ss->closed_by == BY_NONE) {
@@ -160,7 +184,7 @@ static void client_closed(struct session *ss, enum close_how how)
 /* ---- writing ---- */
 
 /* Writes queued replies. Returns false when the session died. */
-static bool sess_flush(struct session *ss)
+bool sess_flush(struct session *ss)
 {
 	while (ss->fd >= 0 && ss->out_off < ss->out_len) {
 		long n;
@@ -211,6 +235,8 @@ void txn_reset(struct session *ss)
 
 static void greet(struct session *ss)
 {
+	if (profile_greet(ss))
+		return;
 	sess_reply(ss, 220, NULL, "%s ESMTP smtpsleuth", ss->srv->pol->hostname);
 	sess_enter(ss, SS_CMD, PH_GREETING);
 }
@@ -286,6 +312,8 @@ static void body_bytes(struct session *ss, const char *p, size_t n)
 static bool size_cut(struct session *ss)
 {
 	const struct policy *pol = ss->srv->pol;
+	if (profile_body_cut(ss))
+		return true;
 	if (!ss->body_over || pol->size_action == SIZE_REPLY)
 		return false;
 	sess_cause(ss, CAUSE_SIZE_LIMIT, 0, "");
@@ -293,7 +321,20 @@ static bool size_cut(struct session *ss)
 	return true;
 }
 
+static void message_done_reply(struct session *ss);
+
+/* The end of a message is answered like a command (profile step "."). */
 static void message_done(struct session *ss)
+{
+	uint64_t size = ss->body_bytes;
+	unsigned before = ss->n_msgs;
+	profile_before(ss, ".", 1);
+	message_done_reply(ss);
+	profile_after(ss);
+	env_message_end(ss, size, ss->n_msgs > before);
+}
+
+static void message_done_reply(struct session *ss)
 {
 	const struct policy *pol = ss->srv->pol;
 	if (ss->body_over) {
@@ -393,6 +434,7 @@ size_t sess_bdat_consume(struct session *ss, const char *p, size_t n)
 	if (!ss->bdat_bad && size_cut(ss))
 		return take;
 	if (ss->bdat_left == 0) {
+		profile_bdat_end(ss);
 		sess_enter(ss, SS_CMD, ss->phase);
 		if (ss->bdat_bad) {
 			sess_reply(ss, 503, "5.5.1", "Error: need RCPT command");
@@ -402,6 +444,7 @@ size_t sess_bdat_consume(struct session *ss, const char *p, size_t n)
 		} else {
 			sess_reply(ss, 250, "2.0.0", "Ok: %llu bytes", (unsigned long long)ss->body_bytes);
 		}
+		profile_after(ss);
 	}
 	return take;
 }
@@ -510,19 +553,10 @@ struct session *sess_new(struct server *s, int fd, const struct sockaddr_storage
 	return ss;
 }
 
-static unsigned conns_from(const struct session *me)
-{
-	unsigned k = 0;
-	/* O(sessions) per accept; a thousand sessions cost microseconds. */
-	for (const struct session *o = me->srv->sessions; o; o = o->next)
-		if (o->state != SS_DEAD && strcmp(o->peer_ip, me->peer_ip) == 0)
-			k++;
-	return k;
-}
-
 void sess_on_accept(struct session *ss)
 {
 	const struct policy *pol = ss->srv->pol;
+	enum slot_verdict slot;
 	if (pol->shutdown) {
 		sess_reply(ss, 421, "4.3.2", "%s Service shutting down, closing transmission channel", pol->hostname);
 		sess_enter(ss, ss->state, PH_GREETING);
@@ -539,14 +573,13 @@ void sess_on_accept(struct session *ss)
 			sess_cause(ss, CAUSE_IP_FILTERED, 0, "");
 			sess_server_close(ss, pol->deny_action == DENY_RESET ? CL_RST : CL_FIN);
 		}
-	} else if (pol->max_conns && ss->srv->n_sessions > pol->max_conns) {
+	} else if ((slot = slot_take(ss)) != SLOT_OK) {
 		sess_enter(ss, ss->state, PH_GREETING);
-		sess_reply(ss, 421, "4.7.0", "%s Error: too many connections", pol->hostname);
-		sess_cause(ss, CAUSE_RATE_LIMITED, 421, "4.7.0");
-		sess_server_close(ss, CL_FIN);
-	} else if (pol->max_conn_per_ip && conns_from(ss) > pol->max_conn_per_ip) {
-		sess_enter(ss, ss->state, PH_GREETING);
-		sess_reply(ss, 421, "4.7.0", "%s Error: too many connections from %s", pol->hostname, ss->peer_ip);
+		if (slot == SLOT_IP_FULL)
+			sess_reply(ss, 421, "4.7.0", "%s Error: too many connections from %s", pol->hostname,
+				   ss->peer_ip);
+		else
+			sess_reply(ss, 421, "4.7.0", "%s Error: too many connections", pol->hostname);
 		sess_cause(ss, CAUSE_RATE_LIMITED, 421, "4.7.0");
 		sess_server_close(ss, CL_FIN);
 	} else if (pol->greeting_delay > 0) {
@@ -712,6 +745,7 @@ void sess_free(struct session *ss)
 {
 	if (!ss)
 		return;
+	slot_release(ss);
 	if (ss->msg_fd >= 0)
 		maildir_abort(ss->srv->maildir_fd, ss->msg_fd, ss->msg_name);
 	if (ss->ssl)

@@ -27,6 +27,7 @@
 #include "numparse.h"
 #include "smtp_words.h"
 #include "verdict.h"
+#include "profile.h"
 
 #define SRV_MIN(a, b) ((a) < (b) ? (a) : (b))
 
@@ -47,6 +48,7 @@
 #define SRV_PATTERN_MAX     128    /* bytes of one content pattern */
 #define SRV_GREYLIST_SLOTS  4096   /* remembered triplets (oldest overwritten) */
 #define SRV_DEFAULT_MAX_CONNS 4096
+#define SRV_DEFAULT_MAX_CONN_PER_IP 16   /* as mail servers cap one client address (Postfix: 50) */
 #define SRV_DEFAULT_MAX_ERRORS 20
 #define SRV_DRAIN_SECONDS   2.0    /* after a FIN we sent, how long we read and discard */
 
@@ -97,7 +99,7 @@ struct policy {
 	unsigned n_reject_sender;
 	char reject_content[SRV_MAX_PATTERNS][SRV_PATTERN_MAX];  /* bytes looked for in bodies */
 	unsigned n_reject_content;
-	unsigned max_conn_per_ip;       /* 0: unlimited */
+	unsigned max_conn_per_ip;       /* 0: unlimited; default SRV_DEFAULT_MAX_CONN_PER_IP */
 	unsigned max_conns;
 	unsigned max_msgs;              /* per session; 0: unlimited */
 	unsigned max_rcpts;             /* per message; 0: SRV_MAX_RCPT_HARD */
@@ -111,12 +113,14 @@ struct policy {
 	bool no_tls;                    /* do not offer STARTTLS */
 	enum tls_fail tls_fail;
 	char cert[512], key[512];
+	char tls_keylog[512];           /* --tls-keylog: append the TLS secrets (NSS format) here; "" = no */
 
 	char maildir[512];
 	char log_path[512];
 	bool json;
 	unsigned max_sessions;          /* exit after this many sessions; 0: run forever */
 	bool quiet;                     /* no startup line on stderr */
+	struct srv_profile *profile;    /* owned; --profile (profile.h), NULL when none */
 };
 
 /* Parses serve options from argv[1..]. On error writes a message into err and
@@ -183,6 +187,7 @@ struct session {
 	double wall_start;               /* CLOCK_REALTIME, for the log */
 	enum sess_state state;
 	uint32_t epoll_mask;
+	bool holds_slot;                 /* counted in the server's slots (slots.c) */
 
 	/* SMTP dialog */
 	bool esmtp, helo_seen, in_mail, authed, tls_on, quit_seen, discard_line, fin_sent;
@@ -211,6 +216,22 @@ struct session {
 	enum closer closed_by;
 	uint64_t bytes_in, bytes_out;
 
+	/* the envelope of the last transaction and the AUTH user tried, kept
+	 * for the log after the transaction is reset (envelope.c) */
+	char env_from[SRV_ADDR_MAX];
+	char env_rcpt[SRV_ADDR_MAX];     /* the first recipient accepted */
+	unsigned env_rcpts;
+	uint64_t env_size;               /* body bytes of the last message ended */
+	char queue_id[32];               /* of the last message accepted, "" if none */
+	char auth_tried[SRV_USER_MAX];
+	bool shutdown_said;              /* 421 4.3.2 sent because the server stopped */
+
+	/* --profile: the next step, the step of the command being served and
+	 * the reply it overrides (profile.h) */
+	unsigned prof_next;
+	const struct prof_reply *prof_step, *prof_ovr;
+	const struct prof_reply *prof_bdat;   /* a BDAT step answered when its chunk ends */
+
 	struct ssl_st *ssl;
 	bool tls_want_write;             /* an SSL call asked for writability */
 
@@ -231,13 +252,22 @@ struct server {
 	int maildir_fd;                  /* the Maildir's top directory, or -1 */
 	struct ssl_ctx_st *tls;          /* NULL when STARTTLS is not offered */
 	struct session *sessions;
-	unsigned n_sessions;
+	unsigned n_sessions;             /* all, refused and draining ones included */
+	struct slot_table *slots;        /* slots held, per address (slots.c); NULL when none */
 	uint64_t next_id, ended;
 	double sweep_every;
 	struct greyslot grey[SRV_GREYLIST_SLOTS];
 	volatile int *stop;
 };
 
+
+/* slots.c: --max-conns and --max-conn-per-ip. slot_take admits a session
+ * (SLOT_OK) or says which cap refuses it; slot_release gives its slot back
+ * (sess_enter does it when the session starts to close). */
+enum slot_verdict { SLOT_OK, SLOT_FULL, SLOT_IP_FULL };
+enum slot_verdict slot_take(struct session *ss);
+void slot_release(struct session *ss);
+unsigned slot_count(const struct server *s);
 
 /* session.c: helpers shared with auth.c */
 /* The one transition function: the new state and the dialog phase (pass the
@@ -301,6 +331,18 @@ bool maildir_write(int fd, const void *buf, size_t len);
 /* Moves tmp/NAME to new/NAME (atomic rename) and closes fd. */
 bool maildir_commit(int mdfd, int fd, const char *name);
 void maildir_abort(int mdfd, int fd, const char *name);
+
+/* envelope.c: keeps the transaction's envelope for the log (called after
+ * each command and around the end of a message) */
+void env_after_command(struct session *ss);
+void env_message_end(struct session *ss, uint64_t body_bytes, bool accepted);
+/* session.c: writes queued replies now (non-blocking); false when the
+ * session died. */
+bool sess_flush(struct session *ss);
+/* commands.c: enter the body state as DATA's 354 does (a profile's 354). */
+void sess_begin_data(struct session *ss);
+/* session.c: the server is stopping; 421 4.3.2 then FIN to a live session. */
+void sess_shutdown(struct session *ss);
 
 /* log.c */
 void srv_log_session(struct server *s, const struct session *ss);

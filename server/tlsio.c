@@ -7,10 +7,17 @@
  * (ERR_clear_error) so SSL_get_error() speaks about that call only. An
  * unexpected EOF from the peer reads as EOF (SSL_OP_IGNORE_UNEXPECTED_EOF),
  * since SMTP clients often close without close_notify.
+ *
+ * --tls-keylog FILE: OpenSSL's key log callback appends each secret line (the
+ * NSS format) to FILE, created 0600, opened once (O_APPEND, O_NOFOLLOW), each
+ * line written with one write() so concurrent sessions do not interleave.
+ * The lines are secrets: they go to that file only, never to a log.
  */
 #include "srv.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -53,6 +60,23 @@ out:
 	return ok;
 }
 
+/* The key log file of this process's server context; -1 when none. */
+static int keylog_fd = -1;
+
+static void keylog_line(const SSL *ssl, const char *line)
+{
+	(void)ssl;
+	char buf[1024];
+	size_t n = strnlen(line, sizeof(buf) - 1);
+	if (keylog_fd < 0 || n == sizeof(buf) - 1)
+		return;
+	memcpy(buf, line, n);
+	buf[n++] = '\n';
+	ssize_t w = write(keylog_fd, buf, n);
+	(void)w;                /* a full disk loses a key line, nothing else */
+	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
 struct ssl_ctx_st *tls_server_ctx(const struct policy *p, char *err, size_t errlen)
 {
 	ERR_clear_error();
@@ -75,6 +99,17 @@ struct ssl_ctx_st *tls_server_ctx(const struct policy *p, char *err, size_t errl
 	} else {
 		ok = self_signed(ctx, p->hostname, err, errlen);
 	}
+	if (ok && p->tls_keylog[0]) {
+		if (keylog_fd >= 0)
+			close(keylog_fd);
+		keylog_fd = open(p->tls_keylog, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (keylog_fd < 0) {
+			snprintf(err, errlen, "--tls-keylog %s: %s", p->tls_keylog, strerror(errno));
+			ok = false;
+		} else {
+			SSL_CTX_set_keylog_callback(ctx, keylog_line);
+		}
+	}
 	if (!ok) {
 		SSL_CTX_free(ctx);
 		return NULL;
@@ -85,6 +120,10 @@ struct ssl_ctx_st *tls_server_ctx(const struct policy *p, char *err, size_t errl
 void tls_ctx_free(struct ssl_ctx_st *ctx)
 {
 	SSL_CTX_free(ctx);
+	if (ctx && keylog_fd >= 0) {
+		close(keylog_fd);
+		keylog_fd = -1;
+	}
 }
 
 struct ssl_st *tls_session_new(struct ssl_ctx_st *ctx, int fd)

@@ -2,9 +2,9 @@
  * check_diag_corpus.c - the diagnosis on real captures: each public corpus
  * capture (shared/corpus, MANIFEST.md) and each bundled reproduce capture
  * (captures/, whose expectations are the bundled server's own log) goes
- * through the engine and the SMTP dissector (tu_replay) and every SMTP
+ * through the real session glue (tu_replay) and every SMTP
  * session's verdict is compared with the reading written in the manifests.
- * A capture that is absent is skipped.
+ * A capture that is absent is skipped (SKIP line, not added to the suite).
  *
  * Expected values: cause, closed_by and close come from the manifests'
  * "how each session ended" column (first FIN/RST sender); where a manifest
@@ -141,11 +141,8 @@ static const struct tu_replayed *pick(const struct tu_replay *r, uint16_t port, 
 START_TEST(test_capture)
 {
 	const struct expect *e = &EXP[_i];
-	const char *path = locate(e->file);
-	if (!path) {
-		fprintf(stderr, "skip %s (absent)\n", e->file);
-		return;
-	}
+	const char *path = locate(e->file);   /* present: main() added this case only then */
+	ck_assert_msg(path != NULL, "%s vanished", e->file);
 	static struct tu_replay r;
 	ck_assert_msg(tu_replay_file(path, &r), "cannot open %s", path);
 	const struct tu_replayed *s = pick(&r, e->port, e->nth);
@@ -181,13 +178,15 @@ static void render_hook(const struct session_view *sv, const struct verdict *v)
 
 /* JSON lines are checked by jq when present; the transcript must never show
  * an AUTH argument other than the mask. */
+static const char *const REPORT_FILES[] = {
+	"arkime-smtp-data-250.pcap", "arkime-smtp-data-521.pcap", "bruteshark-smtp-auth-cram-md5.pcap",
+	"ndpi-emotet.pcap", "suricata-smtp-errors.pcap", "suricata-smtp-long-command.pcap",
+	"zeek-smtp.pcap", "arkime-socks5-smtp-503.pcap", "suricata-smtp-data-rejected.pcap",
+};
+
 START_TEST(test_reporters_on_corpus)
 {
-	static const char *const files[] = {
-		"arkime-smtp-data-250.pcap", "arkime-smtp-data-521.pcap", "bruteshark-smtp-auth-cram-md5.pcap",
-		"ndpi-emotet.pcap", "suricata-smtp-errors.pcap", "suricata-smtp-long-command.pcap",
-		"zeek-smtp.pcap", "arkime-socks5-smtp-503.pcap", "suricata-smtp-data-rejected.pcap",
-	};
+	const char *const *files = REPORT_FILES;
 	char *jbuf = NULL, *tbuf = NULL;
 	size_t jlen = 0, tlen = 0;
 	g_json = open_memstream(&jbuf, &jlen);
@@ -198,10 +197,10 @@ START_TEST(test_reporters_on_corpus)
 	g_rt = reporter_new(&ot);
 	tu_replay_hook = render_hook;
 	int seen = 0;
-	for (size_t i = 0; i < SL_ARRAY_LEN(files); i++) {
+	for (size_t i = 0; i < SL_ARRAY_LEN(REPORT_FILES); i++) {
 		const char *path = tu_corpus(files[i]);
 		if (!path)
-			continue;
+			continue;   /* main() said SKIP for it */
 		static struct tu_replay r;
 		ck_assert(tu_replay_file(path, &r));
 		seen++;
@@ -215,9 +214,10 @@ START_TEST(test_reporters_on_corpus)
 	reporter_free(g_rt);
 	fclose(g_json);
 	fclose(g_text);
-	if (seen) {
+	ck_assert_int_gt(seen, 0);
+	{
 		ck_assert_uint_gt(jlen, 0);
-		if (system("command -v jq >/dev/null 2>&1") == 0) {
+		if (tu_have_tool("command -v jq")) {
 			char path[512], cmd[1024];
 			snprintf(path, sizeof(path), "%s/corpus-%d.jsonl", tu_tmpdir(), (int)getpid());
 			FILE *f = fopen(path, "w");
@@ -250,8 +250,27 @@ int main(void)
 	Suite *s = suite_create("diag_corpus");
 	TCase *tc = tcase_create("captures");
 	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, test_capture, 0, (int)SL_ARRAY_LEN(EXP));
-	tcase_add_test(tc, test_reporters_on_corpus);
+	for (size_t i = 0; i < SL_ARRAY_LEN(EXP); i++) {
+		char what[256];
+		snprintf(what, sizeof(what), "test_capture %s #%d", EXP[i].file, EXP[i].nth);
+		if (locate(EXP[i].file))
+			tcase_add_loop_test(tc, test_capture, (int)i, (int)i + 1);
+		else
+			tu_skip(what, "capture absent (SLEUTH_CORPUS)");
+	}
+	size_t present = 0;
+	for (size_t i = 0; i < SL_ARRAY_LEN(REPORT_FILES); i++) {
+		if (tu_corpus(REPORT_FILES[i]))
+			present++;
+		else
+			tu_skip(REPORT_FILES[i], "absent: test_reporters_on_corpus runs without it");
+	}
+	if (present)
+		tcase_add_test(tc, test_reporters_on_corpus);
+	else
+		tu_skip("test_reporters_on_corpus", "no corpus (SLEUTH_CORPUS)");
+	if (!tu_have_tool("command -v jq"))
+		tu_skip("test_reporters_on_corpus: the jq check of the JSON", "jq not found");
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

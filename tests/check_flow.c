@@ -41,7 +41,7 @@ START_TEST(test_table_stress)
 {
 	struct flow_table t;
 	const uint32_t n = 20000;
-	ck_assert(ft_init(&t, n));
+	ck_assert(ft_init(&t, n, NULL));
 	struct flow **fs = calloc(n, sizeof(*fs));
 	for (uint32_t i = 0; i < n; i++) {
 		struct pkt p = mkpkt(i, false), q = mkpkt(i, true);

@@ -387,8 +387,6 @@ START_TEST(test_writer_disk_full)
 {
 	/* /dev/full accepts the open and fails every write: the failure shows at
 	 * the first flush, and the writer refuses to go on afterwards */
-	if (access("/dev/full", W_OK) != 0)
-		return;
 	char err[256] = "";
 	pcap_t *pc = dead_handle();
 	struct pcap_rotate *w = pcap_rotate_open(pc, "/dev/full", 0, 0, err, sizeof(err));
@@ -425,7 +423,10 @@ static Suite *live_suite(void)
 	tcase_add_test(tc, test_writer_ring);
 	tcase_add_test(tc, test_writer_oversized_record);
 	tcase_add_test(tc, test_writer_open_failure);
-	tcase_add_test(tc, test_writer_disk_full);
+	if (access("/dev/full", W_OK) == 0)
+		tcase_add_test(tc, test_writer_disk_full);
+	else
+		tu_skip("test_writer_disk_full", "no writable /dev/full");
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -272,18 +272,9 @@ static int check_file(const char *dir, const char *name, int *streams_checked)
 
 START_TEST(test_corpus_vs_tshark)
 {
-	const char *dir = getenv("SLEUTH_CORPUS");
-	if (!dir)
-		dir = "../shared/corpus";
-	if (system("tshark -v >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "skipped: tshark not found\n");
-		return;
-	}
+	const char *dir = tu_corpus_dir();   /* present: main() added this test only then */
 	DIR *d = opendir(dir);
-	if (!d) {
-		fprintf(stderr, "skipped: no corpus at %s\n", dir);
-		return;
-	}
+	ck_assert_msg(d != NULL, "cannot open %s", dir);
 	struct dirent *de;
 	int bad = 0, files = 0, streams = 0;
 	while ((de = readdir(d)) != NULL) {
@@ -303,7 +294,12 @@ static Suite *corpus_suite(void)
 	Suite *s = suite_create("reassembly_corpus");
 	TCase *tc = tcase_create("core");
 	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, test_corpus_vs_tshark);
+	if (!tu_corpus_dir())
+		tu_skip("test_corpus_vs_tshark", "no corpus (SLEUTH_CORPUS)");
+	else if (!tu_have_tool("tshark -v"))
+		tu_skip("test_corpus_vs_tshark", "tshark not found");
+	else
+		tcase_add_test(tc, test_corpus_vs_tshark);
 	suite_add_tcase(s, tc);
 	return s;
 }

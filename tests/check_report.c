@@ -14,7 +14,7 @@
 #include "diagnose.h"
 #include "report.h"
 #include "testutil.h"
-#include "tu_session.h"
+#include "tu_dialog.h"
 
 /* ---- a strict little JSON validator (RFC 8259) ---- */
 
@@ -269,33 +269,38 @@ START_TEST(test_escape_random_bytes)
 }
 END_TEST
 
-static void idle_session(struct tu_session *t)
+/* A whole session through the real pipeline: AUTH PLAIN (its user decoded,
+ * its password never shown), one message of 931 bytes with a Subject the
+ * JSON must escape, 30 s of silence, then 421 4.4.2 and the server's FIN;
+ * the client is still open when the capture ends. */
+static void idle_session(struct dl *t)
 {
-	tu_sess_init(t);
-	tu_handshake(t);
-	tu_greet(t, 220, "", "mx.example.net ESMTP \"quoted\" \\ back");
-	tu_ehlo(t, "PIPELINING\nSIZE 10240000\nAUTH PLAIN LOGIN");
-	tu_cmd(t, CMD_AUTH, "AUTH PLAIN dXNlcgB1c2VyAHNlY3JldA==");
-	tu_reply(t, 235, "2.7.0", "Authentication successful");
-	snprintf(t->f.auth_user, sizeof(t->f.auth_user), "user");
-	tu_cmd(t, CMD_MAIL, "MAIL FROM:<a@example.org> SIZE=931");
-	tu_reply(t, 250, "2.1.0", "Ok");
-	tu_cmd(t, CMD_RCPT, "RCPT TO:<b@example.net>");
-	tu_reply(t, 250, "2.1.5", "Ok");
-	tu_cmd(t, CMD_DATA, "DATA");
-	tu_reply(t, 354, "", "go ahead");
-	tu_body(t, 931, true);
-	snprintf(t->f.msgs[0].subject, sizeof(t->f.msgs[0].subject), "Hello \xff\xfe world");
-	tu_reply(t, 250, "2.0.0", "Ok: queued as 1234");
-	tu_wait(t, 30);
-	tu_reply(t, 421, "4.4.2", "mx.example.net Error: timeout exceeded");
-	tu_fin(t, DIR_S2C);
-	tu_end(t, END_CAPTURE_END);
-	t->v.risks[0] = "Known Proto on Non Std Port";
-	t->v.n_risks = 1;
+	dl_init(t);
+	dl_handshake(t);
+	dl_greet(t, 220, "", "mx.example.net ESMTP \"quoted\" \\ back");
+	dl_ehlo(t, "PIPELINING SIZE 10240000 AUTH PLAIN LOGIN");
+	dl_cmd(t, "AUTH PLAIN dXNlcgB1c2VyAHNlY3JldA==");
+	dl_reply(t, 235, "2.7.0", "Authentication successful");
+	dl_cmd(t, "MAIL FROM:<a@example.org> SIZE=931");
+	dl_reply(t, 250, "2.1.0", "Ok");
+	dl_cmd(t, "RCPT TO:<b@example.net>");
+	dl_reply(t, 250, "2.1.5", "Ok");
+	dl_cmd(t, "DATA");
+	dl_reply(t, 354, "", "go ahead");
+	dl_message(t, "Subject: Hello \xff\xfe world\r\n\r\n", 931, true);
+	dl_reply(t, 250, "2.0.0", "Ok: queued as 1234");
+	dl_wait(t, 30);
+	dl_reply(t, 421, "4.4.2", "mx.example.net Error: timeout exceeded");
+	dl_fin(t, DIR_S2C);
+	dl_run(t);
+	ck_assert_uint_eq(t->sessions, 1);
+	/* nDPI's risk names reach the reporter as labels; one is set on the view
+	 * (nDPI gives none to SMTP on its own port) */
+	t->view.risks[0] = "Known Proto on Non Std Port";
+	t->view.n_risks = 1;
 }
 
-static char *render(const struct report_opts *o0, struct tu_session *t, struct verdict *v, bool summary, size_t *len)
+static char *render(const struct report_opts *o0, struct dl *t, struct verdict *v, bool summary, size_t *len)
 {
 	char *buf = NULL;
 	FILE *f = open_memstream(&buf, len);
@@ -304,9 +309,9 @@ static char *render(const struct report_opts *o0, struct tu_session *t, struct v
 	struct reporter *r = reporter_new(&o);
 	struct diag_config cfg;
 	diag_config_default(&cfg);
-	diagnose(&t->v, &cfg, v);
-	if (reporter_wants(r, &t->v, v))
-		reporter_session(r, &t->v, v);
+	diagnose(&t->view, &cfg, v);
+	if (reporter_wants(r, &t->view, v))
+		reporter_session(r, &t->view, v);
 	if (summary) {
 		struct summary sum;
 		memset(&sum, 0, sizeof(sum));
@@ -331,7 +336,7 @@ static char *render(const struct report_opts *o0, struct tu_session *t, struct v
 
 START_TEST(test_json_contract_keys)
 {
-	struct tu_session t;
+	struct dl t;
 	struct verdict v;
 	idle_session(&t);
 	struct report_opts o = { .json = true };
@@ -345,7 +350,7 @@ START_TEST(test_json_contract_keys)
 		"\"helo\":\"client.example\"", "\"extensions\":[\"PIPELINING\",\"SIZE 10240000\",\"AUTH PLAIN LOGIN\"]",
 		"\"size_limit\":10240000", "\"auth\":{\"mechanism\":\"PLAIN\",\"user\":\"user\",\"result\":\"accepted\",\"code\":235",
 		"\"starttls\":\"none\"", "\"mail_from\":\"a@example.org\"", "\"rcpt_to\":[\"b@example.net\"]",
-		"\"size\":931", "\"bytes\":931", "\"reply\":{\"code\":250,\"enhanced\":\"2.0.0\"", "\"subject\":\"Hello \\ufffd\\ufffd world\"",
+		"\"size\":931", "\"bytes\":931", "\"reply\":{\"code\":250,\"enhanced\":\"2.0.0\"", "\"subject\":\"Hello ?? world\"",
 		"\"message_id\":", "\"tcp\":{\"bytes\":{\"client\":", "\"retransmissions\":{", "\"gaps\":{",
 		"\"close\":\"fin\",\"closed_by\":\"server\"", "\"verdict\":{\"cause\":\"idle_timeout\",\"closed_by\":\"server\",\"close\":\"fin\",\"phase\":\"idle\",\"confidence\":\"high\",\"reply\":{\"code\":421,\"enhanced\":\"4.4.2\"",
 		"\"explanation\":", "\"advice\":", "\"evidence\":[{\"file\":",
@@ -363,23 +368,25 @@ START_TEST(test_json_contract_keys)
 		ck_assert(jq_check(out, len, "map(select(.type==\"summary\"))[0] | .flows == .smtp_sessions + .other_flows + .flows_dropped.evicted + .flows_dropped.untracked"));
 	}
 	free(out);
-	tu_sess_free(&t);
+	dl_free(&t);
 }
 END_TEST
 
 START_TEST(test_json_hostile_text)
 {
-	struct tu_session t;
+	struct dl t;
 	struct verdict v;
-	tu_sess_init(&t);
-	tu_handshake(&t);
+	dl_init(&t);
+	dl_handshake(&t);
 	char evil[300];
 	for (size_t i = 0; i < sizeof(evil) - 1; i++)
 		evil[i] = (char)(1 + (i * 37) % 255);
 	evil[sizeof(evil) - 1] = 0;
-	tu_greet(&t, 554, "5.7.1", evil);
-	snprintf(t.f.helo_arg, sizeof(t.f.helo_arg), "\"}]\\\x1b[31m");
-	tu_fin(&t, DIR_S2C);
+	dl_greet(&t, 554, "5.7.1", evil);
+	dl_cmd(&t, "EHLO \"}]\\\x1b[31m");
+	dl_fin(&t, DIR_S2C);
+	dl_run(&t);
+	ck_assert_uint_eq(t.sessions, 1);
 	struct report_opts o = { .json = true };
 	size_t len;
 	char *out = render(&o, &t, &v, true, &len);
@@ -387,13 +394,13 @@ START_TEST(test_json_hostile_text)
 	if (have_jq())
 		ck_assert(jq_check(out, len, "map(select(.type==\"session\"))[0].verdict.cause == \"ip_filtered\""));
 	free(out);
-	tu_sess_free(&t);
+	dl_free(&t);
 }
 END_TEST
 
 START_TEST(test_text_block)
 {
-	struct tu_session t;
+	struct dl t;
 	struct verdict v;
 	idle_session(&t);
 	struct report_opts o = { 0 };
@@ -419,13 +426,13 @@ START_TEST(test_text_block)
 	ck_assert_ptr_null(strstr(out, "verdict "));
 	ck_assert_ptr_nonnull(strstr(out, "Summary"));
 	free(out);
-	tu_sess_free(&t);
+	dl_free(&t);
 }
 END_TEST
 
 START_TEST(test_transcript)
 {
-	struct tu_session t;
+	struct dl t;
 	struct verdict v;
 	idle_session(&t);
 	struct report_opts o = { .transcript = true };
@@ -439,11 +446,11 @@ START_TEST(test_transcript)
 	ck_assert_ptr_nonnull(strstr(out, "[body: 931 bytes"));
 	ck_assert_ptr_nonnull(strstr(out, "+30."));
 	ck_assert_ptr_nonnull(strstr(out, "S: 421 4.4.2"));
-	ck_assert_ptr_nonnull(strstr(out, "[fin]"));
+	ck_assert_msg(strstr(out, "S: [fin]") != NULL, "%s", out);   /* the server's FIN */
 	/* relative times start at +0 */
 	ck_assert_ptr_nonnull(strstr(out, "+0.000s"));
 	free(out);
-	tu_sess_free(&t);
+	dl_free(&t);
 }
 END_TEST
 
@@ -451,7 +458,7 @@ END_TEST
  * its frame, file, time and side; secrets masked there too. */
 START_TEST(test_json_transcript)
 {
-	struct tu_session t;
+	struct dl t;
 	struct verdict v;
 	idle_session(&t);
 	struct report_opts o = { .json = true, .transcript = true };
@@ -469,84 +476,69 @@ START_TEST(test_json_transcript)
 	out = render(&o, &t, &v, false, &len);
 	ck_assert_ptr_null(strstr(out, "\"transcript\""));
 	free(out);
-	tu_sess_free(&t);
+	dl_free(&t);
 }
 END_TEST
 
 START_TEST(test_filters)
 {
-	struct tu_session t;
+	struct dl t;
 	struct verdict v;
 	idle_session(&t);
 	struct diag_config cfg;
 	diag_config_default(&cfg);
-	diagnose(&t.v, &cfg, &v);
+	diagnose(&t.view, &cfg, &v);
 	struct report_opts o = { .out = stdout };
 	struct reporter *r = reporter_new(&o);
-	ck_assert(reporter_wants(r, &t.v, &v));
+	ck_assert(reporter_wants(r, &t.view, &v));
 	reporter_free(r);
 	o.cause_mask = 1u << CAUSE_COMPLETED;
 	r = reporter_new(&o);
-	ck_assert(!reporter_wants(r, &t.v, &v));
+	ck_assert(!reporter_wants(r, &t.view, &v));
 	reporter_free(r);
 	o.cause_mask = (1u << CAUSE_COMPLETED) | (1u << CAUSE_IDLE_TIMEOUT);
 	r = reporter_new(&o);
-	ck_assert(reporter_wants(r, &t.v, &v));
+	ck_assert(reporter_wants(r, &t.view, &v));
 	reporter_free(r);
 	o.cause_mask = 0;
 	o.failures_only = true;
 	r = reporter_new(&o);
-	ck_assert(reporter_wants(r, &t.v, &v));
+	ck_assert(reporter_wants(r, &t.view, &v));
 	v.cause = CAUSE_COMPLETED;
-	ck_assert(!reporter_wants(r, &t.v, &v));
+	ck_assert(!reporter_wants(r, &t.view, &v));
 	reporter_free(r);
 	o.failures_only = false;
 	o.n_hosts = 1;
 	ck_assert(sl_cidr_parse("198.51.100.25", &o.hosts[0]));
 	r = reporter_new(&o);
-	ck_assert(reporter_wants(r, &t.v, &v));
+	ck_assert(reporter_wants(r, &t.view, &v));
 	reporter_free(r);
 	ck_assert(sl_cidr_parse("203.0.113.1", &o.hosts[0]));
 	r = reporter_new(&o);
-	ck_assert(!reporter_wants(r, &t.v, &v));
+	ck_assert(!reporter_wants(r, &t.view, &v));
 	reporter_free(r);
 	/* Repeated --host: any of them; a block matches its addresses. */
 	o.n_hosts = 2;
 	ck_assert(sl_cidr_parse("198.51.100.0/24", &o.hosts[1]));
 	r = reporter_new(&o);
-	ck_assert(reporter_wants(r, &t.v, &v));
+	ck_assert(reporter_wants(r, &t.view, &v));
 	reporter_free(r);
 	ck_assert(sl_cidr_parse("198.51.100.0/25", &o.hosts[1]));
 	r = reporter_new(&o);
-	ck_assert(reporter_wants(r, &t.v, &v));
+	ck_assert(reporter_wants(r, &t.view, &v));
 	reporter_free(r);
 	ck_assert(sl_cidr_parse("198.51.100.128/25", &o.hosts[1]));
 	r = reporter_new(&o);
-	ck_assert(!reporter_wants(r, &t.v, &v));
+	ck_assert(!reporter_wants(r, &t.view, &v));
 	reporter_free(r);
-	o.n_hosts = 0;
-	o.n_ports = 1;
-	o.ports[0] = 25;
-	r = reporter_new(&o);
-	ck_assert(reporter_wants(r, &t.v, &v));
-	reporter_free(r);
-	o.ports[0] = 587;
-	r = reporter_new(&o);
-	ck_assert(!reporter_wants(r, &t.v, &v));
-	reporter_free(r);
-	o.n_ports = 2;
-	o.ports[1] = 25;
-	r = reporter_new(&o);
-	ck_assert(reporter_wants(r, &t.v, &v));
-	reporter_free(r);
-	tu_sess_free(&t);
+	dl_free(&t);
 }
 END_TEST
 
 /* Every cause reaches the JSON as its contract name and stays valid. */
 START_TEST(test_json_every_cause_name)
 {
-	struct tu_session t;
+	struct dl t;
 	idle_session(&t);
 	for (int c = 0; c < CAUSE__COUNT; c++) {
 		struct verdict v;
@@ -560,7 +552,7 @@ START_TEST(test_json_every_cause_name)
 		FILE *f = open_memstream(&buf, &len);
 		struct report_opts o = { .json = true, .out = f };
 		struct reporter *r = reporter_new(&o);
-		reporter_session(r, &t.v, &v);
+		reporter_session(r, &t.view, &v);
 		reporter_free(r);
 		fclose(f);
 		ck_assert(valid_json_lines(buf, len));
@@ -570,7 +562,7 @@ START_TEST(test_json_every_cause_name)
 		ck_assert_ptr_nonnull(strstr(buf, "\"reply\":null"));
 		free(buf);
 	}
-	tu_sess_free(&t);
+	dl_free(&t);
 }
 END_TEST
 
@@ -595,5 +587,8 @@ static Suite *suite(void)
 
 int main(void)
 {
+	/* The JSON is always checked by valid_json_lines(); jq adds queries. */
+	if (!have_jq())
+		tu_skip("the jq queries of the JSON tests", "jq not found");
 	return tu_run(suite());
 }

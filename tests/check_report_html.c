@@ -14,7 +14,7 @@
 #include "report.h"
 #include "report_int.h"
 #include "testutil.h"
-#include "tu_session.h"
+#include "tu_dialog.h"
 
 static char *escape_html(const char *s, size_t n)
 {
@@ -94,28 +94,28 @@ END_TEST
 #define HOSTILE "<script>alert(1)</script>"
 #define HOSTILE2 "</script><img src=x onerror=alert(2)>"
 
-static void hostile_session(struct tu_session *t)
+static void hostile_session(struct dl *t)
 {
-	tu_sess_init(t);
-	tu_handshake(t);
-	tu_greet(t, 220, "", "mx.example.net " HOSTILE " ESMTP");
-	tu_cmd(t, CMD_EHLO, "EHLO " HOSTILE);
+	dl_init(t);
+	dl_handshake(t);
+	dl_greet(t, 220, "", "mx.example.net " HOSTILE " ESMTP");
+	dl_cmd(t, "EHLO " HOSTILE);
 	snprintf(t->f.helo_arg, sizeof(t->f.helo_arg), "%s", HOSTILE);
-	tu_reply(t, 250, "", "mx.example.net " HOSTILE2);
-	tu_cmd(t, CMD_AUTH, "AUTH PLAIN dXNlcgB1c2VyAHNlY3JldA==");
-	tu_reply(t, 235, "2.7.0", "Authentication successful");
-	tu_cmd(t, CMD_MAIL, "MAIL FROM:<" HOSTILE2 "@example.org>");
-	tu_reply(t, 250, "2.1.0", "Ok " HOSTILE2);
-	tu_cmd(t, CMD_RCPT, "RCPT TO:<b@example.net>");
-	tu_reply(t, 550, "5.7.1", "Relay access denied " HOSTILE " \xe2\x80\xa8");
-	tu_cmd(t, CMD_QUIT, "QUIT");
-	tu_reply(t, 221, "2.0.0", "Bye");
-	tu_fin(t, DIR_C2S);
-	tu_fin(t, DIR_S2C);
-	tu_end(t, END_CLOSED);
+	dl_reply(t, 250, "", "mx.example.net " HOSTILE2);
+	dl_cmd(t, "AUTH PLAIN dXNlcgB1c2VyAHNlY3JldA==");
+	dl_reply(t, 235, "2.7.0", "Authentication successful");
+	dl_cmd(t, "MAIL FROM:<" HOSTILE2 "@example.org>");
+	dl_reply(t, 250, "2.1.0", "Ok " HOSTILE2);
+	dl_cmd(t, "RCPT TO:<b@example.net>");
+	dl_reply(t, 550, "5.7.1", "Relay access denied " HOSTILE " \xe2\x80\xa8");
+	dl_cmd(t, "QUIT");
+	dl_reply(t, 221, "2.0.0", "Bye");
+	dl_fin(t, DIR_C2S);
+	dl_fin(t, DIR_S2C);
+	dl_run(t);
 }
 
-static char *render(struct report_opts o, struct tu_session *t, struct verdict *v, size_t *len, char **page, size_t *plen)
+static char *render(struct report_opts o, struct dl *t, struct verdict *v, size_t *len, char **page, size_t *plen)
 {
 	char *buf = NULL;
 	FILE *out = open_memstream(&buf, len), *html = NULL;
@@ -130,8 +130,8 @@ static char *render(struct report_opts o, struct tu_session *t, struct verdict *
 	struct reporter *r = reporter_new(&o);
 	struct diag_config cfg;
 	diag_config_default(&cfg);
-	diagnose(&t->v, &cfg, v);
-	reporter_session(r, &t->v, v);
+	diagnose(&t->view, &cfg, v);
+	reporter_session(r, &t->view, v);
 	struct summary sum;
 	memset(&sum, 0, sizeof(sum));
 	sum.files = 1;
@@ -147,7 +147,7 @@ static char *render(struct report_opts o, struct tu_session *t, struct verdict *
 
 START_TEST(test_page_hostile)
 {
-	struct tu_session t;
+	struct dl t;
 	struct verdict v;
 	hostile_session(&t);
 	size_t len, plen;
@@ -183,13 +183,13 @@ START_TEST(test_page_hostile)
 	ck_assert_ptr_null(strstr(text, "#1 "));
 	free(text);
 	free(page);
-	tu_sess_free(&t);
+	dl_free(&t);
 }
 END_TEST
 
 START_TEST(test_ladder_text)
 {
-	struct tu_session t;
+	struct dl t;
 	struct verdict v;
 	hostile_session(&t);
 	size_t len;
@@ -224,37 +224,37 @@ START_TEST(test_ladder_text)
 	}
 	ck_assert_uint_eq((unsigned)arrows, tl_count(&t.tl));
 	free(out);
-	tu_sess_free(&t);
+	dl_free(&t);
 }
 END_TEST
 
 START_TEST(test_marks)
 {
-	struct tu_session t;
+	struct dl t;
 	struct verdict v;
 	hostile_session(&t);
 	struct diag_config cfg;
 	diag_config_default(&cfg);
-	diagnose(&t.v, &cfg, &v);
+	diagnose(&t.view, &cfg, &v);
 	struct ladder_marks m;
-	report_ladder_marks(&t.v, &v, &m);
+	report_ladder_marks(&t.view, &v, &m);
 	ck_assert_int_ge(m.decisive, 0);
 	ck_assert_int_ge(m.close, 0);
 	ck_assert_uint_eq(tl_at(&t.tl, (uint32_t)m.decisive)->code, 550);
 	ck_assert_uint_eq(tl_at(&t.tl, (uint32_t)m.close)->kind, EV_FIN);
 	ck_assert_uint_eq(tl_at(&t.tl, (uint32_t)m.close)->dir, DIR_C2S);
-	tu_sess_free(&t);
+	dl_free(&t);
 
 	/* refused: the RST to the SYN decides, and it is also the close */
-	tu_sess_init(&t);
-	tu_syn(&t);
-	tu_refuse(&t);
-	tu_end(&t, END_CLOSED);
-	diagnose(&t.v, &cfg, &v);
-	report_ladder_marks(&t.v, &v, &m);
+	dl_init(&t);
+	dl_syn(&t);
+	dl_refuse(&t);
+	dl_run(&t);
+	diagnose(&t.view, &cfg, &v);
+	report_ladder_marks(&t.view, &v, &m);
 	ck_assert_int_ge(m.decisive, 0);
 	ck_assert_uint_eq(tl_at(&t.tl, (uint32_t)m.decisive)->kind, EV_SYN_RST);
-	tu_sess_free(&t);
+	dl_free(&t);
 }
 END_TEST
 

@@ -230,6 +230,61 @@ START_TEST(test_state_trace)
 }
 END_TEST
 
+/* A capture that starts inside a DATA body: the body's lines (even ones
+ * that look like commands) are never read as commands; the dialog is read
+ * from the first known command after the server's reply on. */
+static const struct step mid_body[] = {
+	C("some body text\r\nMAIL FROM:<not@command>\r\nQUIT\r\n.\r\n"),
+	S("250 2.0.0 Ok: queued\r\n"),
+	C("QUIT\r\n"),
+	S("221 2.0.0 Bye\r\n"),
+	END
+};
+
+/* ... and one that starts inside a multi-line reply: its tail is skipped. */
+static const struct step mid_reply[] = {
+	S("SIZE 1000\r\n250 8BITMIME\r\n"),
+	C("MAIL FROM:<a@x>\r\n"),
+	S("250 ok\r\n"),
+	C("RCPT TO:<b@y>\r\n"),
+	S("550 5.1.1 no such user\r\n"),
+	END
+};
+
+START_TEST(test_midstream_resync)
+{
+	struct run r;
+	run_init(&r);
+	smtp_set_midstream(r.s);
+	run_feed(&r, mid_body, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert_uint_eq(f->commands, 1);              /* only the QUIT after the 250 */
+	ck_assert_int_eq(f->last_cmd, CMD_QUIT);
+	ck_assert_uint_eq(f->quit_reply.code, 221);
+	ck_assert_uint_eq(f->unknown_commands, 0);
+	ck_assert_uint_eq(f->greeting.code, 0);          /* the 250 is no greeting */
+	ck_assert_uint_eq(f->midstream_skipped, 4);
+	ck_assert(find_ev(&r, EV_RESYNC, 0) != NULL);
+	run_free(&r);
+
+	run_init(&r);
+	smtp_set_midstream(r.s);
+	run_feed(&r, mid_reply, 0, 0, 0, true);
+	f = smtp_facts(r.s);
+	ck_assert_uint_eq(f->midstream_skipped, 1);       /* "SIZE 1000" */
+	ck_assert_uint_eq(f->commands, 2);
+	ck_assert_uint_eq(f->last_error.code, 550);
+	ck_assert_int_eq(f->last_error.answers, CMD_RCPT);
+	run_free(&r);
+
+	/* Without the midstream mark, the first case reads body lines as commands. */
+	run_init(&r);
+	run_feed(&r, mid_body, 0, 0, 0, true);
+	ck_assert_uint_gt(smtp_facts(r.s)->commands, 1);
+	run_free(&r);
+}
+END_TEST
+
 /* The client sends everything, body included, before the greeting. */
 static const struct step early[] = {
 	C("EHLO c\r\nMAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\nSubject: early\r\n\r\nhi\r\n.\r\n\r\n"),
@@ -421,6 +476,68 @@ START_TEST(test_not_smtp)
 	smtp_end(r.s, DIR_C2S, &m);
 	smtp_end(r.s, DIR_S2C, &m);
 	ck_assert(!smtp_facts(r.s)->is_smtp);
+	run_free(&r);
+}
+END_TEST
+
+/* Facts the diagnosis reads travel as typed events, not as prose: a
+ * command's verb in EV_COMMAND.code, a code-less server line as
+ * EV_NOCODE_LINE with the enhanced code it starts with and where its words
+ * begin, and the same for a server's first line that is not a reply. */
+START_TEST(test_typed_events)
+{
+	static const struct step dlg[] = {
+		S("220 mx ESMTP\r\n"),
+		C("EHLO c.example.test\r\n"),
+		S("250 mx\r\n"),
+		C("MAIL FROM:<a@example.test>\r\n"),
+		S("250 ok\r\n"),
+		S(" - 4.7.0  [IPTS04] deferred due to user complaints\r\n"),
+		S("service going down\r\n"),
+		END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, dlg, 0, 0, 0, true);
+	ck_assert_uint_eq(find_ev(&r, EV_COMMAND, 0)->code, CMD_EHLO);
+	ck_assert_uint_eq(find_ev(&r, EV_COMMAND, 1)->code, CMD_MAIL);
+	const struct event *e = find_ev(&r, EV_NOCODE_LINE, 0);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(e->code, 0);
+	ck_assert_uint_eq(e->frame, 6);
+	ck_assert_str_eq(e->text, " - 4.7.0  [IPTS04] deferred due to user complaints");
+	ck_assert_str_eq(e->enhanced, "4.7.0");
+	ck_assert_str_eq(e->text + e->num, "[IPTS04] deferred due to user complaints");
+	e = find_ev(&r, EV_NOCODE_LINE, 1);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->enhanced, "");
+	ck_assert_str_eq(e->text, "service going down");
+	ck_assert_uint_eq(smtp_facts(r.s)->nocode_lines, 2);
+	run_free(&r);
+
+	/* The line is kept only as far as it fits behind the transcript's prefix. */
+	char longline[400];
+	memset(longline, 'x', sizeof(longline));
+	memcpy(longline, "4.3.2 ", 6);
+	memcpy(longline + sizeof(longline) - 2, "\r\n", 2);
+	const struct step lng[] = { S("220 mx\r\n"), C("NOOP\r\n"), S("250 ok\r\n"), SB(longline, sizeof(longline)), END };
+	run_init(&r);
+	run_feed(&r, lng, 0, 0, 0, true);
+	e = find_ev(&r, EV_NOCODE_LINE, 0);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_uint_eq(strlen(NOCODE_NOTE_PREFIX) + strlen(e->text), EV_TEXT_MAX - 1);
+	ck_assert_str_eq(e->enhanced, "4.3.2");
+	ck_assert_uint_eq(e->num, 6);
+	run_free(&r);
+
+	/* A server whose first line is no reply: not SMTP, its enhanced code typed. */
+	static const struct step first[] = { S("4.7.1 go away\r\n"), END };
+	run_init(&r);
+	run_feed(&r, first, 0, 0, 0, true);
+	e = find_ev(&r, EV_NOT_SMTP, 0);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_str_eq(e->enhanced, "4.7.1");
+	ck_assert_str_eq(e->text + e->num, "go away");
 	run_free(&r);
 }
 END_TEST
@@ -637,10 +754,12 @@ static Suite *smtp_suite(void)
 	tcase_add_test(core, test_code_change_splits_reply);
 	tcase_add_test(core, test_data_refused);
 	tcase_add_test(core, test_state_trace);
+	tcase_add_test(core, test_midstream_resync);
 	tcase_add_test(core, test_early_talker);
 	tcase_add_test(core, test_reply_forms);
 	tcase_add_test(core, test_phases);
 	tcase_add_test(core, test_tunnels);
+	tcase_add_test(core, test_typed_events);
 	suite_add_tcase(s, core);
 	TCase *lim = tcase_create("Limits");
 	tcase_set_timeout(lim, 120);

@@ -229,6 +229,80 @@ START_TEST(test_no_leak_elsewhere)
 }
 END_TEST
 
+/* A capture that starts inside AUTH: right after the server's 334
+ * "Password:" prompt (the client's answer is the first line seen), or at
+ * the 334 itself. The line answering a 334 is AUTH data whatever the
+ * dissector saw before; its reply is the outcome. */
+START_TEST(test_midstream_auth_data)
+{
+	static const struct step st[] = {
+		C("U2VjcmV0UGFzc3dvcmQxMjM=\r\n"), S("235 2.7.0 Authentication successful\r\n"),
+		C("MAIL FROM:<a@example.org>\r\n"), S("250 2.1.0 Ok\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert_int_eq(f->auth_result, AUTH_ACCEPTED);
+	ck_assert_uint_eq(f->auth_code, 235);
+	ck_assert_str_eq(f->auth_mech, "unknown");
+	ck_assert(!f->early_talker);
+	ck_assert_str_eq(find_ev(&r, EV_COMMAND, 0)->text, "[credentials hidden]");
+	ck_assert_int_eq(f->msgs[0].mail_reply.code, 250);
+	const char *secrets[] = { "U2VjcmV0UGFzc3dvcmQxMjM", "SecretPassword123", NULL };
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+	check_split_invariance(st);
+
+	static const struct step at334[] = {
+		S("334 UGFzc3dvcmQ6\r\n"), C("cGFzc3dvcmQxMjM=\r\n"), S("535 5.7.8 Error: authentication failed\r\n"),
+		C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	run_init(&r);
+	run_feed(&r, at334, 0, 0, 0, true);
+	f = smtp_facts(r.s);
+	ck_assert_int_eq(f->auth_result, AUTH_REFUSED);
+	ck_assert_uint_eq(f->auth_code, 535);
+	const char *secrets2[] = { "cGFzc3dvcmQxMjM", "password123", NULL };
+	assert_no_secret(&r, secrets2);
+	run_free(&r);
+	check_split_invariance(at334);
+
+	/* A capture that starts inside a base64 attachment: only its first
+	 * line can pass for AUTH data, the others are not taken as more. */
+	static const struct step mid_body[] = {
+		C("TWFueSBoYW5kcyBtYWtlIGxpZ2h0IHdvcmsu\r\nTWFueSBoYW5kcyBtYWtlIGxpZ2h0IHdvcmsu\r\n"
+		  "TWFueSBoYW5kcw==\r\n.\r\n"),
+		S("250 2.0.0 Ok: queued\r\n"), END
+	};
+	run_init(&r);
+	run_feed(&r, mid_body, 0, 0, 0, true);
+	ck_assert_uint_le(smtp_facts(r.s)->auth_attempts, 1);
+	run_free(&r);
+	check_split_invariance(mid_body);
+}
+END_TEST
+
+/* A 334 makes the next client line secret even when the dissector lost
+ * track of the AUTH exchange (here: the AUTH command was pipelined behind
+ * a command whose reply the capture lost, so the 334 pairs with another). */
+START_TEST(test_334_always_hides_next_line)
+{
+	static const struct step st[] = {
+		PRE, C("NOOP\r\n"), S("334 UGFzc3dvcmQ6\r\n"), C("aHVudGVyMlhZWg==\r\n"),
+		S("235 ok\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const char *secrets[] = { "aHVudGVyMlhZWg", "hunter2", NULL };
+	assert_no_secret(&r, secrets);
+	ck_assert_int_eq(smtp_facts(r.s)->auth_result, AUTH_ACCEPTED);
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
 static Suite *auth_suite(void)
 {
 	Suite *s = suite_create("smtp_auth");
@@ -241,6 +315,8 @@ static Suite *auth_suite(void)
 	tcase_add_test(t, test_xoauth2);
 	tcase_add_test(t, test_aborts);
 	tcase_add_test(t, test_no_leak_elsewhere);
+	tcase_add_test(t, test_midstream_auth_data);
+	tcase_add_test(t, test_334_always_hides_next_line);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -33,11 +33,42 @@ const char *tu_tmpdir(void)
 	return dir;
 }
 
+static unsigned tu_skipped;
+
+void tu_skip(const char *what, const char *why)
+{
+	printf("SKIP %s: %s\n", what, why);
+	fflush(stdout);
+	tu_skipped++;
+}
+
+const char *tu_corpus_dir(void)
+{
+	const char *dir = getenv("SLEUTH_CORPUS");
+	if (!dir || !dir[0])
+		dir = "../shared/corpus";
+	return access(dir, R_OK | X_OK) == 0 ? dir : NULL;
+}
+
+bool tu_have_tool(const char *probe)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", probe);
+	return system(cmd) == 0;
+}
+
 int tu_run(Suite *s)
 {
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
 	int failed = srunner_ntests_failed(sr);
+	int ran = srunner_ntests_run(sr);
 	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	if (failed)
+		return EXIT_FAILURE;
+	if (ran == 0 && tu_skipped) {
+		printf("SKIP: all %u test(s) of this runner skipped\n", tu_skipped);
+		return TU_SKIP_CODE;
+	}
+	return EXIT_SUCCESS;
 }

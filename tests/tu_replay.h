@@ -1,10 +1,8 @@
 /*
- * tu_replay.h - runs a capture file through the engine, the SMTP dissector
- * and the diagnosis (no nDPI: every TCP flow is handed to the dissector), and
- * keeps one verdict per flow, so tests can check the rules on real captures
- * before the pipeline exists. The TCP-event-to-timeline mapping mirrors what
- * the pipeline is expected to do (FIN/RST/SYN/retransmission events, and
- * smtp_end on a direction's FIN or RST).
+ * tu_replay.h - runs a capture file through the real session glue (engine,
+ * nDPI, SMTP and TLS dissectors, timeline) and the diagnosis, and keeps one
+ * verdict per SMTP session the glue reports (in flow order), so tests can
+ * check the rules on real captures.
  */
 #ifndef SLEUTH_TU_REPLAY_H
 #define SLEUTH_TU_REPLAY_H

@@ -243,3 +243,11 @@ void merge_close(struct merge *m)
 	free(m->heap);
 	free(m);
 }
+
+int merge_file_linktype(const struct merge *m, uint32_t idx, const char **name)
+{
+	if (idx >= m->n || !m->in[idx].src)
+		return -1;
+	*name = source_linktype_name(m->in[idx].src);
+	return source_linktype(m->in[idx].src);
+}

@@ -48,6 +48,9 @@ size_t merge_files(const struct merge *m);
 const char *merge_file_name(const struct merge *m, uint32_t idx);
 /* Names by file number, for the reporters; valid until merge_close. */
 const char *const *merge_file_names(const struct merge *m);
+/* The link type of input idx and pcap's name for it, or -1 when the input
+ * is not open (it failed). */
+int merge_file_linktype(const struct merge *m, uint32_t idx, const char **name);
 /* Bytes read so far and the total size of the regular files (0 total when an
  * input is not a regular file), for a progress line. */
 void merge_progress(const struct merge *m, uint64_t *done, uint64_t *total);

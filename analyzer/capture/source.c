@@ -18,11 +18,16 @@
  * type and applied per record with pcap_offline_filter, as `tcpdump -r FILE
  * EXPR` does; records it rejects are skipped but keep their numbers, so
  * frame numbers stay those of the file.
+ * libpcap reads every section of a pcapng file in the byte order of the
+ * first one; a later section in the other order fails with a misleading
+ * "block size" message. On a read error we walk the file's block chain
+ * ourselves (lengths only) to name that cause instead.
  */
 #define _GNU_SOURCE     /* fopencookie */
 #include "source.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +42,7 @@ struct source {
 	int linktype;
 	bool nano;
 	bool failed;            /* an error was reported; stays at end */
+	bool is_stdin;          /* no path to re-read for a diagnosis */
 	char *iobuf;            /* the stream's buffer, freed after pcap_close */
 	uint64_t size;          /* regular file size, 0 otherwise */
 	gzFile gz;              /* compressed input, else NULL (closed by the stream) */
@@ -146,6 +152,7 @@ struct source *source_open_file_buf(const char *path, size_t bufsize, char *err,
 	s->pc = pc;
 	s->iobuf = iobuf;
 	s->gz = gz;
+	s->is_stdin = is_stdin;
 	s->linktype = pcap_datalink(pc);
 	struct stat st;
 	FILE *fp = pcap_file(pc);
@@ -168,6 +175,11 @@ static sl_time source_time(const struct pcap_pkthdr *h, bool nano)
 {
 	int64_t sec = (int64_t)h->ts.tv_sec;
 	int64_t frac = (int64_t)h->ts.tv_usec;
+	/* libpcap reads a pcap record's 32-bit seconds as signed; the format
+	 * defines them unsigned (times after 2038, and the all-ones value a
+	 * broken writer leaves, which the engine recognises as such) */
+	if (sec < 0 && sec >= INT32_MIN)
+		sec += INT64_C(1) << 32;
 	if (sec < 0)
 		sec = 0;
 	if (sec > SOURCE_MAX_SEC)
@@ -175,6 +187,64 @@ static sl_time source_time(const struct pcap_pkthdr *h, bool nano)
 	if (frac < 0 || frac >= NS_PER_SEC)
 		frac = 0;
 	return sec * NS_PER_SEC + (nano ? frac : frac * NS_PER_USEC % NS_PER_SEC);
+}
+
+#define PCAPNG_SHB 0x0A0D0D0Au     /* section header block: reads the same in both orders */
+
+static uint32_t rd32(const uint8_t *p, bool big)
+{
+	return big ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]
+		   : (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* Byte order of a section from its byte-order magic: 1 big, 0 little,
+ * -1 neither. */
+static int shb_order(const uint8_t *bom)
+{
+	if (rd32(bom, true) == 0x1A2B3C4Du)
+		return 1;
+	if (rd32(bom, false) == 0x1A2B3C4Du)
+		return 0;
+	return -1;
+}
+
+/* Walks a pcapng file's blocks and returns the byte offset of the first
+ * section whose byte order differs from the first section's (*big: its
+ * order), or -1 when there is none or the file is not pcapng. Each step
+ * moves at least 12 bytes, so the walk ends with the file. */
+static long pcapng_order_change(const char *path, bool *big)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	uint8_t h[12];
+	long off = 0, found = -1;
+	int first = -1, cur = -1;
+	while (fread(h, 1, sizeof(h), f) == sizeof(h)) {
+		if (rd32(h, false) == PCAPNG_SHB) {
+			int o = shb_order(h + 8);
+			if (o < 0)
+				break;
+			if (first < 0) {
+				first = o;
+			} else if (o != first) {
+				found = off;
+				*big = o == 1;
+				break;
+			}
+			cur = o;
+		} else if (cur < 0) {
+			break;          /* not pcapng */
+		}
+		uint32_t len = rd32(h + 4, cur == 1);
+		if (len < 12 || len % 4 || off > LONG_MAX - (long)len)
+			break;
+		off += (long)len;
+		if (fseek(f, off, SEEK_SET) != 0)
+			break;
+	}
+	fclose(f);
+	return found;
 }
 
 int source_next(struct source *s, struct raw_packet *out, char *err, size_t errlen)
@@ -201,7 +271,17 @@ int source_next(struct source *s, struct raw_packet *out, char *err, size_t errl
 		return 0;
 	s->failed = true;
 	const char *why = pcap_geterr(s->pc);
-	if (strstr(why, "different from the type of the first interface"))
+	long at;
+	bool big = false;
+	if (!s->is_stdin && strstr(why, "block size") &&
+	    (at = pcapng_order_change(s->name, &big)) >= 0)
+		snprintf(err, errlen,
+			 "%s: record %llu: the pcapng section at byte %ld is %s-endian after a %s-endian "
+			 "one, and libpcap reads a file in one byte order: the rest of the file is not "
+			 "read (rewrite it in one order: tshark -r FILE -w OUT.pcapng)",
+			 s->name, (unsigned long long)s->frame + 1, at, big ? "big" : "little",
+			 big ? "little" : "big");
+	else if (strstr(why, "different from the type of the first interface"))
 		snprintf(err, errlen,
 			 "%s: record %llu: pcapng file mixes link types (%s); split it per interface "
 			 "(e.g. tshark -r FILE -Y 'frame.interface_id==0' -w part.pcapng)",
@@ -213,6 +293,12 @@ int source_next(struct source *s, struct raw_packet *out, char *err, size_t errl
 }
 
 int source_linktype(const struct source *s) { return s->linktype; }
+
+const char *source_linktype_name(const struct source *s)
+{
+	const char *n = pcap_datalink_val_to_name(s->linktype);
+	return n ? n : "unknown";
+}
 
 const char *source_name(const struct source *s) { return s->name; }
 

@@ -31,6 +31,8 @@ uint64_t source_size(const struct source *s);
 /* Bytes of the file consumed so far (the stream position, buffered bytes
  * not counted). */
 uint64_t source_offset(const struct source *s);
+/* pcap's name of the link type ("EN10MB"), "unknown" if it has none. */
+const char *source_linktype_name(const struct source *s);
 const char *source_name(const struct source *s);
 void source_close(struct source *s);
 

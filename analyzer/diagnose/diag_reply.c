@@ -319,26 +319,31 @@ void diag_classify_reply(const struct smtp_reply *in, const struct reply_ctx *c,
 	}
 }
 
-/* FNV-1a over the reply's text and enhanced code. */
-static uint32_t reply_text_hash(const struct smtp_reply *r)
+/* FNV-1a (64-bit) over the reply's text and enhanced code, with the text's
+ * length beside it in the slot: two different texts of one frame, code and
+ * command sharing both is a 2^-64 event. */
+static uint64_t reply_text_hash(const struct smtp_reply *r, uint32_t *len)
 {
-	uint32_t h = 2166136261u;
-	for (const char *p = r->text; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	h = (h ^ 0xff) * 16777619u;
-	for (const char *p = r->enhanced; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
+	uint64_t h = 14695981039346656037u;
+	const char *p = r->text;
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211u;
+	*len = (uint32_t)(p - r->text);
+	h = (h ^ 0xff) * 1099511628211u;
+	for (p = r->enhanced; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211u;
 	return h;
 }
 
 void diag_reply_cached(struct reply_cache *cache, const struct smtp_reply *r,
 		       const struct reply_ctx *c, struct reply_reading *out)
 {
-	uint32_t th = reply_text_hash(r);
+	uint32_t tlen;
+	uint64_t th = reply_text_hash(r, &tlen);
 	for (size_t i = 0; i < REPLY_CACHE_SLOTS; i++) {
 		const struct reply_cache_slot *s = &cache->slot[i];
 		if (s->used && s->frame == r->frame && s->code == r->code && s->answers == r->answers &&
-		    s->text_hash == th) {
+		    s->text_hash == th && s->text_len == tlen) {
 			*out = s->rd;
 			cache->hits++;
 			return;
@@ -352,6 +357,7 @@ void diag_reply_cached(struct reply_cache *cache, const struct smtp_reply *r,
 	s->code = r->code;
 	s->answers = (uint8_t)r->answers;
 	s->text_hash = th;
+	s->text_len = tlen;
 	s->rd = *out;
 }
 

@@ -6,7 +6,8 @@
  * timestamps raise the confidence), a flow that stalls in retransmissions
  * (then a RST, a FIN after the stall, silence or the end of the capture;
  * full-sized stalled segments are named as an MTU black hole).
- * Pure, like the rest of the diagnosis (see diagnose.c for their order).
+ * Pure, like the rest of the diagnosis (diagnose.c's table gives their
+ * order: T1, T2, T3, G1, M1, N1 in the places docs/RULES.md gives them).
  * Captures from real faulty networks pin these rules:
  * tests/data/netfault/MANIFEST.md.
  */
@@ -43,27 +44,56 @@ static enum rst_oddity rst_out_of_line(const struct tcp_dir_stats *st, bool *no_
 	return RST_FITS;
 }
 
-/* T1-T3b: refused, one-sided, unanswered (rules run before any reply). */
-bool diag_rule_tcp(struct dctx *d)
+/* T1: the SYN answered by a RST. */
+bool diag_t1_refused(struct dctx *d)
 {
 	const struct flow_info *fi = d->fi;
 	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *s = &fi->dir[DIR_S2C];
 	char b[32];
-	if (fi->refused) {
-		diag_set_cause(d, CAUSE_CONNECTION_REFUSED, CONF_HIGH);
-		d->v->phase = PH_CONNECT;
-		d->v->closed_by = BY_SERVER;
-		d->v->close = CLOSE_RST;
-		EXPLAIN(d, "The server answered the SYN with a RST %s later: nothing listens on port %u of %s, or a firewall rejects the connection.",
-			diag_dur(s->rst_ts - c->first_ts, b, sizeof(b)), fi->server_port, "the server");
-		diag_evidence(d, c->first_frame, c->first_ts, "SYN from the client");
-		diag_evidence(d, s->rst_frame, s->rst_ts, "RST from the server in answer to the SYN");
-		diag_advise(d, "Server side: start the SMTP service on this port or open the firewall; client side: check the host name and port.");
-		return true;
-	}
+	if (!fi->refused)
+		return false;
+	diag_set_cause(d, CAUSE_CONNECTION_REFUSED, CONF_HIGH);
+	d->v->phase = PH_CONNECT;
+	d->v->closed_by = BY_SERVER;
+	d->v->close = CLOSE_RST;
+	EXPLAIN(d, "The server answered the SYN with a RST %s later: nothing listens on port %u of %s, or a firewall rejects the connection.",
+		diag_dur(s->rst_ts - c->first_ts, b, sizeof(b)), fi->server_port, "the server");
+	diag_evidence(d, c->first_frame, c->first_ts, "SYN from the client");
+	diag_evidence(d, s->rst_frame, s->rst_ts, "RST from the server in answer to the SYN");
+	diag_advise(d, "Server side: start the SMTP service on this port or open the firewall; client side: check the host name and port.");
+	return true;
+}
+
+/* T2: nothing from the server, but the client sent payload. */
+bool diag_t2_one_sided(struct dctx *d)
+{
+	const struct flow_info *fi = d->fi;
+	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *s = &fi->dir[DIR_S2C];
+	if (s->packets || !c->bytes)
+		return false;
+	/* The client spoke, so a handshake happened that the capture did not see. */
+	diag_set_cause(d, CAUSE_CAPTURE_INCOMPLETE, CONF_MEDIUM);
+	diag_set_closer(d);
+	EXPLAIN(d, "Only the client's side of the connection is in the capture (%" PRIu64 " bytes from the client, none from the server): the server's replies and its close cannot be known (asymmetric routing or a one-sided capture).",
+		c->bytes);
+	if (d->f->last_cmd)
+		EXPLAIN(d, " The client's last command was %s.", verdict_cmd_name(d->f->last_cmd));
+	diag_say_closer(d);
+	diag_close_evidence(d);
+	diag_advise(d, "Capture both directions of the traffic (same interface for both routes, or a tap that sees both).");
+	return true;
+}
+
+/* T3: SYNs and nothing from the server; T3b: SYN-ACKs seen but lost on the
+ * way back (the client only retried its SYN). */
+bool diag_t3_unanswered(struct dctx *d)
+{
+	const struct flow_info *fi = d->fi;
+	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *s = &fi->dir[DIR_S2C];
+	char b[32];
 	if (s->packets && fi->synack_seen && !fi->handshake_done && c->packets && c->packets == c->syns &&
 	    s->packets == s->syns && !c->bytes && (c->syns >= 2 || s->syns >= 2)) {
-		/* The capture sees both, but the client keeps retrying its SYN:
+		/* T3b: the capture sees both, but the client keeps retrying its SYN:
 		 * the SYN-ACKs never reach it. */
 		diag_set_cause(d, CAUSE_UNANSWERED, CONF_MEDIUM);
 		d->v->phase = PH_CONNECT;
@@ -76,21 +106,8 @@ bool diag_rule_tcp(struct dctx *d)
 		diag_advise(d, "Check the return path from the server to the client: firewalls or NAT between them that drop the server's SYN-ACKs, asymmetric routing.");
 		return true;
 	}
-	if (s->packets)
+	if (s->packets || c->bytes)
 		return false;
-	if (c->bytes) {
-		/* The client spoke, so a handshake happened that the capture did not see. */
-		diag_set_cause(d, CAUSE_CAPTURE_INCOMPLETE, CONF_MEDIUM);
-		diag_set_closer(d);
-		EXPLAIN(d, "Only the client's side of the connection is in the capture (%" PRIu64 " bytes from the client, none from the server): the server's replies and its close cannot be known (asymmetric routing or a one-sided capture).",
-			c->bytes);
-		if (d->f->last_cmd)
-			EXPLAIN(d, " The client's last command was %s.", verdict_cmd_name(d->f->last_cmd));
-		diag_say_closer(d);
-		diag_close_evidence(d);
-		diag_advise(d, "Capture both directions of the traffic (same interface for both routes, or a tap that sees both).");
-		return true;
-	}
 	if (!fi->syn_seen && !c->packets)
 		return false;
 	diag_set_cause(d, CAUSE_UNANSWERED, c->syns >= 2 || d->s->end == END_IDLE ? CONF_HIGH : CONF_MEDIUM);
@@ -112,7 +129,8 @@ bool diag_rule_tcp(struct dctx *d)
 	return true;
 }
 
-bool diag_rule_no_greeting(struct dctx *d)
+/* G1: accepted, no byte from the server, and the server closed first. */
+bool diag_g1_no_greeting(struct dctx *d)
 {
 	const struct smtp_facts *f = d->f;
 	const struct tcp_dir_stats *s = &d->fi->dir[DIR_S2C];
@@ -137,7 +155,8 @@ bool diag_rule_no_greeting(struct dctx *d)
 	return true;
 }
 
-bool diag_rule_middlebox(struct dctx *d)
+/* M1: the first close is a RST its side most likely did not send. */
+bool diag_m1_middlebox(struct dctx *d)
 {
 	if (d->first.dir < 0 || !d->first.rst)
 		return false;
@@ -176,13 +195,6 @@ bool diag_rule_middlebox(struct dctx *d)
 	return true;
 }
 
-bool diag_stalled_at_end(const struct dctx *d)
-{
-	uint64_t fr = 0;
-	sl_time ts = 0;
-	return d->first.dir < 0 && diag_trailing_retransmissions(d, &fr, &ts) >= DIAG_STALL_RETRANS;
-}
-
 /* The trailing retransmissions all carried full-sized segments while
  * smaller ones of the same side got through before: the shape of a path
  * MTU black hole. Returns the smallest stalled segment size, 0 if not. */
@@ -205,7 +217,8 @@ static uint64_t mtu_blackhole_size(const struct dctx *d)
 	return smallest;
 }
 
-bool diag_rule_network(struct dctx *d)
+/* N1: a stall of retransmissions at the end of the flow. */
+bool diag_n1_network(struct dctx *d)
 {
 	uint64_t fr = 0;
 	sl_time ts = 0;

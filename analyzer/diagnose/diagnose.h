@@ -17,4 +17,11 @@ struct diag_config {
 void diag_config_default(struct diag_config *cfg);
 void diagnose(const struct session_view *s, const struct diag_config *cfg, struct verdict *v);
 
+/* The rules in the order they are tried (docs/RULES.md's table): their
+ * count, and the id ("T1" ... "U") and short name of the i-th, NULL past
+ * the end. */
+size_t diag_rule_count(void);
+const char *diag_rule_id(size_t i);
+const char *diag_rule_name(size_t i);
+
 #endif

@@ -120,6 +120,23 @@ static int decode_link(struct cursor *c, int linktype)
 	}
 }
 
+/* The link types decode_link reads, for a clear refusal of the others
+ * before any record is read. */
+static const int supported_links[] = {
+	LT_EN10MB, LT_LINUX_SLL, LT_LINUX_SLL2, LT_NULL, LT_LOOP, LT_RAW, LT_RAW_OPENBSD,
+	LT_RAW101, LT_IPV4, LT_IPV6,
+};
+
+bool decode_link_supported(int linktype)
+{
+	for (size_t i = 0; i < sizeof(supported_links) / sizeof(supported_links[0]); i++)
+		if (supported_links[i] == linktype)
+			return true;
+	return false;
+}
+
+const char DECODE_SUPPORTED_LINKS[] = "EN10MB (Ethernet), LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW, IPV4, IPV6";
+
 /* TCP options: tolerant. A malformed option (length < 2 or running past the
  * header) ends option parsing; what was read before stays. */
 static void decode_tcp_opts(struct cursor c, struct tcp_opts *o)

@@ -11,6 +11,16 @@
  * first is the server; otherwise the side on a well-known mail port is the
  * server, else the lower port.
  *
+ * Memory: the engine owns the accountant (memcap.h). A flow record is
+ * reserved before it is made; the consumer reserves its own per-flow state
+ * against the same accountant. Before each record, while the count is above
+ * the high mark, flows are ended (lingering closed ones first, then the
+ * least recently active open one, as END_MEMCAP) until it is under the low
+ * mark; no callback is running then, so no flow is ended under its own feet.
+ * Tuples of evicted flows are remembered (a direct-mapped table of hashes,
+ * EVICTED_KEYS entries, older ones overwritten): a later packet of one opens
+ * a flow marked after_eviction, the rest of a dialog whose start was reported.
+ *
  * Engine time is the largest packet timestamp seen (or engine_sweep's now),
  * so a capture with timestamps going backwards cannot make lists unordered.
  */
@@ -23,6 +33,19 @@
 #define ENGINE_LRU_GRAIN       NS_PER_SEC   /* at most this (and 1/8 of the timeout) between LRU moves of a flow */
 #define ENGINE_TIME_MAX        (1ll << 62)  /* engine time is clamped to [0, this] */
 #define ENGINE_REUSE_DISTANCE  (1ll << 24)  /* a new SYN this far from the old stream starts a new flow */
+#define ENGINE_TS_ALL_ONES     (0xFFFFFFFFll * NS_PER_SEC)  /* a seconds field of all ones: unset, not 2106 */
+#define ENGINE_TS_FLOOR        (631152000ll * NS_PER_SEC)   /* 1990-01-01: earlier after later times is bogus */
+#define ENGINE_BACKWARD_MAX    (3600ll * NS_PER_SEC)        /* a larger step back needs a second record to confirm it */
+#define ENGINE_LONE_AHEAD_MAX  (7ll * 86400 * NS_PER_SEC)   /* a capture's last record may come this late */
+#define ENGINE_HOLD_MAX        32           /* records with a bad time held until the first good one */
+#define ENGINE_HOLD_BYTES      (1u << 20)   /* ... and their bytes */
+
+/* A record copied while it waits for a usable time. */
+struct held {
+	struct raw_packet raw;
+	uint8_t *data;
+};
+#define EVICTED_KEYS           (1u << 16)   /* tuples of evicted flows remembered (4 bytes each) */
 
 static const uint16_t default_server_ports[] = { 25, 465, 587, 2525, 10025, 0 };
 
@@ -39,6 +62,8 @@ struct engine {
 	struct engine_stats stats;
 	struct tcp_env tcp;
 	struct flow_table ft;
+	struct memcap mem;
+	uint32_t *evicted;          /* EVICTED_KEYS hashes (| 1) of evicted tuples; 0 empty; made at the first eviction */
 	struct list lists[2];       /* by enum flow_list */
 	sl_time grain[2];           /* LRU granularity per list */
 	sl_time now;
@@ -48,6 +73,14 @@ struct engine {
 	const char *file;
 	struct file_name *files;    /* names kept for flow_info.file */
 	uint64_t next_id;
+	sl_time last_good;          /* time of the last record whose time was plausible */
+	bool good_seen;
+	sl_time back_ts;            /* a far-backward time waiting for confirmation; 0 none */
+	struct held held[ENGINE_HOLD_MAX];  /* bad-time records before any good time */
+	uint32_t n_held;
+	uint64_t held_bytes;
+	struct held ahead;          /* a record far ahead of the last good time, waiting */
+	bool have_ahead;
 };
 
 const char *tcp_event_name(enum tcp_event e)
@@ -65,6 +98,7 @@ void engine_config_default(struct engine_config *cfg)
 	cfg->closed_linger = (sl_time)ENGINE_DEFAULT_CLOSED_LINGER_S * NS_PER_SEC;
 	cfg->ooo_per_dir = ENGINE_DEFAULT_OOO_PER_DIR;
 	cfg->ooo_global = ENGINE_DEFAULT_OOO_GLOBAL;
+	cfg->memory_cap = MEMCAP_DEFAULT;
 	cfg->server_ports = default_server_ports;
 }
 
@@ -86,9 +120,11 @@ struct engine *engine_new(const struct engine_config *cfg, const struct engine_s
 	e->tcp.stats = &e->stats;
 	e->tcp.ooo_per_dir = e->cfg.ooo_per_dir;
 	e->tcp.ooo_global = e->cfg.ooo_global;
+	memcap_init(&e->mem, e->cfg.memory_cap);
+	e->tcp.mem = &e->mem;
 	e->grain[FL_OPEN] = SL_MIN(ENGINE_LRU_GRAIN, e->cfg.flow_timeout / 8);
 	e->grain[FL_CLOSED] = SL_MIN(ENGINE_LRU_GRAIN, e->cfg.closed_linger / 8);
-	if (!ft_init(&e->ft, e->cfg.max_flows)) {
+	if (!ft_init(&e->ft, e->cfg.max_flows, &e->mem)) {
 		free(e);
 		return NULL;
 	}
@@ -149,10 +185,20 @@ static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 		e->sink.flow_close(e->sink.ctx, f->user, &f->info, why);
 	if (why == END_EVICTED)
 		e->stats.flows_evicted++;
+	else if (why == END_MEMCAP)
+		e->stats.flows_evicted_memory++;
 	else if (why == END_IDLE)
 		e->stats.flows_idle++;
+	if (why == END_EVICTED || why == END_MEMCAP) {
+		if (!e->evicted && memcap_reserve(&e->mem, EVICTED_KEYS * sizeof(*e->evicted)) &&
+		    !(e->evicted = calloc(EVICTED_KEYS, sizeof(*e->evicted))))
+			memcap_release(&e->mem, EVICTED_KEYS * sizeof(*e->evicted));
+		if (e->evicted)
+			e->evicted[f->hash & (EVICTED_KEYS - 1)] = f->hash | 1;
+	}
 	list_unlink(&e->lists[f->list], f);
 	ft_remove(&e->ft, f);
+	memcap_release(&e->mem, sizeof(*f));
 	if (e->jump_flow == f)
 		e->jump_flow = NULL;
 	if (e->last == f)
@@ -183,10 +229,15 @@ static void expire(struct engine *e, sl_time now)
 		end_flow(e, f, END_IDLE);
 }
 
+static void release_ahead(struct engine *e, bool good);
+
 void engine_sweep(struct engine *e, sl_time now)
 {
 	if (now > ENGINE_TIME_MAX)
 		now = ENGINE_TIME_MAX;
+	/* the wall clock (live) confirms a step ahead it has reached */
+	if (e->have_ahead)
+		release_ahead(e, e->ahead.raw.ts - now <= ENGINE_CLOCK_JUMP);
 	if (now > e->now)
 		e->now = now;
 	expire(e, e->now);
@@ -234,6 +285,25 @@ static bool is_reuse(const struct flow *f, enum sl_dir d, const struct pkt *p)
 	return delta < -ENGINE_REUSE_DISTANCE || delta > ENGINE_REUSE_DISTANCE;
 }
 
+/* Memory pressure: ends flows until the accountant is under its low mark
+ * (force: at least one, when a reservation just failed). Called only
+ * between records, when no flow is inside a callback. */
+static void relieve(struct engine *e, bool force)
+{
+	if (!force && !memcap_pressure(&e->mem))
+		return;
+	while (force || !memcap_relieved(&e->mem)) {
+		struct flow *victim = e->lists[FL_CLOSED].head;
+		if (victim)
+			end_flow(e, victim, END_CLOSED);
+		else if ((victim = e->lists[FL_OPEN].head) != NULL)
+			end_flow(e, victim, END_MEMCAP);
+		else
+			return;
+		force = false;
+	}
+}
+
 static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_t hash,
 			     const struct pkt *p, bool src_is_a)
 {
@@ -245,9 +315,26 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 		else if ((victim = e->lists[FL_OPEN].head) != NULL)
 			end_flow(e, victim, END_EVICTED);
 	}
+	if (!memcap_reserve(&e->mem, sizeof(struct flow))) {
+		relieve(e, true);
+		if (!memcap_reserve(&e->mem, sizeof(struct flow))) {
+			e->stats.flows_untracked++;
+			return NULL;
+		}
+	}
 	struct flow *f = ft_add(&e->ft, k, hash);
-	if (!f)
+	if (!f) {
+		memcap_release(&e->mem, sizeof(struct flow));
+		e->stats.flows_unallocated++;
 		return NULL;
+	}
+	uint32_t *ev = e->evicted ? &e->evicted[hash & (EVICTED_KEYS - 1)] : NULL;
+	if (ev && *ev == (hash | 1)) {
+		/* hashes of different tuples can meet here: one in 2^32. A
+		 * SYN (no ACK) on the tuple is a new connection, not the rest. */
+		f->info.after_eviction = (p->flags & (TH_SYN | TH_ACK)) != TH_SYN;
+		*ev = 0;
+	}
 	f->list = FL_OPEN;
 	list_append(&e->lists[FL_OPEN], f);
 	f->queued = e->now;
@@ -290,17 +377,158 @@ static void advance_clock(struct engine *e, sl_time ts)
 	e->jump_flow = NULL;
 }
 
-void engine_feed(struct engine *e, const struct raw_packet *raw)
+/* Whether a record's time cannot be right (see engine_feed). A step back
+ * beyond ENGINE_BACKWARD_MAX is taken when the next record lies near it
+ * (a clock set back, files given out of order): only its first record
+ * counts as bad. */
+static bool ts_implausible(struct engine *e, sl_time ts)
+{
+	if (ts >= ENGINE_TS_ALL_ONES)
+		return true;
+	if (!e->good_seen)
+		return false;
+	if (ts < ENGINE_TS_FLOOR && e->last_good >= ENGINE_TS_FLOOR)
+		return true;
+	/* against the last good time, or the engine's clock when that record
+	 * was a far step forward the clock has not taken (yet) */
+	sl_time ref = SL_MIN(e->last_good, e->now);
+	if (ts < ref - ENGINE_BACKWARD_MAX) {
+		sl_time d = ts - e->back_ts;
+		if (e->back_ts && d <= ENGINE_BACKWARD_MAX && d >= -ENGINE_BACKWARD_MAX) {
+			e->back_ts = 0;
+			return false;
+		}
+		e->back_ts = ts;
+		return true;
+	}
+	e->back_ts = 0;
+	return false;
+}
+
+static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, bool bad_ts);
+
+/* Records with all-ones seconds before the first good time are held,
+ * copied, until a good time comes: they must not start flows at 1970 that
+ * the next record would expire. (A first record dated before 1990 is
+ * taken as the capture's time: captures of devices without a clock are
+ * dated 1970, and without reading ahead nothing shows it is wrong.) */
+
+/* Feeds the held records and empties the hold. A good time came (at):
+ * every held record's time was bad and they get *at. No good time in
+ * sight (at NULL: the hold is full, or the capture ended): a record with
+ * a bad time takes the previous good time (0 if none). */
+static void flush_held(struct engine *e, const sl_time *at)
+{
+	uint32_t n = e->n_held;
+	e->n_held = 0;
+	e->held_bytes = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct held *h = &e->held[i];
+		h->raw.data = h->data;
+		bool bad = at || h->raw.ts >= ENGINE_TS_ALL_ONES;
+		if (bad) {
+			e->stats.bad_timestamps++;
+		} else {
+			e->last_good = h->raw.ts;
+			e->good_seen = true;
+		}
+		feed_at(e, &h->raw, !bad ? h->raw.ts : at ? *at : e->last_good, bad);
+		free(h->data);
+	}
+}
+
+static bool copy_record(struct held *h, const struct raw_packet *raw)
+{
+	uint8_t *copy = malloc(raw->caplen ? raw->caplen : 1);
+	if (!copy)
+		return false;
+	memcpy(copy, raw->data, raw->caplen);
+	h->raw = *raw;
+	h->data = copy;
+	return true;
+}
+
+/* Keeps a copy of a record; false when the hold is full. */
+static bool hold(struct engine *e, const struct raw_packet *raw)
+{
+	if (e->n_held == ENGINE_HOLD_MAX || e->held_bytes + raw->caplen > ENGINE_HOLD_BYTES)
+		return false;
+	if (!copy_record(&e->held[e->n_held], raw))
+		return false;
+	e->n_held++;
+	e->held_bytes += raw->caplen;
+	return true;
+}
+
+/* A record more than ENGINE_CLOCK_JUMP after the last good time waits for
+ * the next one. When time goes on from there, the step was real (a quiet
+ * hour on a link) and the record keeps its time; when it goes back to
+ * before it, the record's time cannot be right and it takes the last good
+ * one, so no silence or duration rests on it. A capture's last record is
+ * kept up to ENGINE_LONE_AHEAD_MAX late; live capture's clock (sweep)
+ * confirms a step it has reached. */
+static void release_ahead(struct engine *e, bool good)
+{
+	if (!e->have_ahead)
+		return;
+	e->have_ahead = false;
+	struct held *h = &e->ahead;
+	h->raw.data = h->data;
+	if (good) {
+		e->last_good = h->raw.ts;
+		feed_at(e, &h->raw, h->raw.ts, false);
+	} else {
+		e->stats.bad_timestamps++;
+		feed_at(e, &h->raw, e->last_good, true);
+	}
+	free(h->data);
+	h->data = NULL;
+}
+
+sl_time engine_feed(struct engine *e, const struct raw_packet *raw)
 {
 	e->stats.records++;
-	advance_clock(e, raw->ts);
+	sl_time ts = raw->ts;
+	if (!e->good_seen) {
+		if (ts >= ENGINE_TS_ALL_ONES) {
+			if (hold(e, raw))
+				return 0;
+			flush_held(e, NULL);
+		} else if (e->n_held) {
+			flush_held(e, &ts);
+		}
+	}
+	if (e->have_ahead)     /* confirmed unless time goes back to before it */
+		release_ahead(e, ts < ENGINE_TS_ALL_ONES && ts >= e->ahead.raw.ts - ENGINE_CLOCK_JUMP);
+	bool bad_ts = ts_implausible(e, ts);
+	if (!bad_ts && e->good_seen && ts - e->last_good > ENGINE_CLOCK_JUMP &&
+	    copy_record(&e->ahead, raw)) {
+		e->have_ahead = true;
+		return 0;
+	}
+	if (bad_ts) {
+		e->stats.bad_timestamps++;
+		ts = e->last_good;
+	} else {
+		e->last_good = ts;
+		e->good_seen = true;
+	}
+	feed_at(e, raw, ts, bad_ts);
+	return ts;
+}
+
+static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, bool bad_ts)
+{
+	advance_clock(e, ts);
 	expire(e, e->now);
+	relieve(e, false);
 
 	struct pkt p;
 	enum decode_result r = decode_packet(raw, &p);
 	e->stats.decode[r]++;
 	if (r != DEC_TCP)
 		return;
+	p.ts = ts;
 
 	struct flow_key k;
 	bool src_is_a;
@@ -349,6 +577,9 @@ void engine_feed(struct engine *e, const struct raw_packet *raw)
 	f->last_meta.win = p.win;
 	if (f->user && e->sink.packet)
 		e->sink.packet(e->sink.ctx, f->user, d, &p);
+	if (bad_ts && f->user && e->sink.tcp_event)     /* after the packet, as every event */
+		e->sink.tcp_event(e->sink.ctx, f->user, d, TCP_BAD_TIMESTAMP,
+				  (uint64_t)(raw->ts < 0 ? 0 : raw->ts / NS_PER_SEC), &f->last_meta);
 	bool closed = tcp_segment(&e->tcp, f, d, &p, first);
 	if (closed && f->list == FL_OPEN)
 		requeue(e, f, FL_CLOSED);
@@ -356,6 +587,11 @@ void engine_feed(struct engine *e, const struct raw_packet *raw)
 
 void engine_finish(struct engine *e)
 {
+	flush_held(e, NULL);         /* the capture ended before any good time */
+	/* nothing came after it: a last record hours later is a late packet,
+	 * one years later a broken time */
+	if (e->have_ahead)
+		release_ahead(e, e->ahead.raw.ts - e->last_good <= ENGINE_LONE_AHEAD_MAX);
 	for (;;) {
 		struct flow *o = e->lists[FL_OPEN].head, *c = e->lists[FL_CLOSED].head;
 		if (!o && !c)
@@ -371,10 +607,16 @@ const struct engine_stats *engine_stats(const struct engine *e) { return &e->sta
 
 size_t engine_open_flows(const struct engine *e) { return e->ft.count; }
 
+struct memcap *engine_memcap(struct engine *e) { return &e->mem; }
+
 void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
+	for (uint32_t i = 0; i < e->n_held; i++)
+		free(e->held[i].data);
+	if (e->have_ahead)
+		free(e->ahead.data);
 	/* flows still open are released without callbacks */
 	struct flow *f;
 	for (int l = 0; l < 2; l++)
@@ -391,6 +633,7 @@ void engine_free(struct engine *e)
 			ft_remove(&e->ft, f);
 		}
 	ft_free(&e->ft);
+	free(e->evicted);
 	while (e->files) {
 		struct file_name *n = e->files->next;
 		free(e->files);

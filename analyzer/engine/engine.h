@@ -20,6 +20,7 @@
 #define SLEUTH_ENGINE_H
 
 #include "common.h"
+#include "memcap.h"
 #include "flow_info.h"
 #include "packet.h"
 #include "pkt.h"
@@ -30,6 +31,11 @@
 #define ENGINE_DEFAULT_CLOSED_LINGER_S  5            /* closed flow kept for stray packets */
 #define ENGINE_DEFAULT_OOO_PER_DIR      (1u << 20)   /* out-of-order bytes buffered per direction */
 #define ENGINE_DEFAULT_OOO_GLOBAL       (256u << 20) /* out-of-order bytes buffered in all */
+
+/* Whether decode_packet reads this pcap link type; the names of those it
+ * reads, for a message. */
+bool decode_link_supported(int linktype);
+extern const char DECODE_SUPPORTED_LINKS[];
 
 /* Decodes one record into p. p's pointers point into raw->data. */
 enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p);
@@ -48,7 +54,8 @@ enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p);
 	X(TCP_OOO_CAP, "reassembly-cap")      /* a buffer cap was hit: holes given up to make room; arg: their bytes */ \
 	X(TCP_TRUNCATED, "snaplen-truncated") /* arg: payload bytes not captured */ \
 	X(TCP_MIDSTREAM, "midstream-pickup")  /* first packet of the flow was not a SYN */ \
-	X(TCP_DATA_AFTER_CLOSE, "data-after-close") /* payload after this side's FIN or RST */
+	X(TCP_DATA_AFTER_CLOSE, "data-after-close") /* payload after this side's FIN or RST */ \
+	X(TCP_BAD_TIMESTAMP, "bad-timestamp") /* the record's time cannot be right; arg: its seconds */
 
 #define X(e, s) e,
 enum tcp_event { TCP_EVENTS(X) TCP_EV__COUNT };
@@ -80,6 +87,7 @@ struct engine_config {
 	sl_time closed_linger;      /* ns */
 	uint64_t ooo_per_dir;
 	uint64_t ooo_global;
+	uint64_t memory_cap;        /* bytes for all per-flow state (memcap.h); 0 = none */
 	const uint16_t *server_ports;   /* well-known server ports for role guessing, 0-terminated */
 };
 
@@ -88,10 +96,14 @@ struct engine_stats {
 	uint64_t decode[DEC__COUNT];
 	uint64_t flows;             /* flows opened */
 	uint64_t flows_evicted;     /* ended because of max_flows */
+	uint64_t flows_evicted_memory; /* ended because of memory_cap */
+	uint64_t flows_untracked;   /* not tracked at all: no room even after evicting */
 	uint64_t flows_idle;        /* ended by the idle timeout */
 	uint64_t ooo_cap_hits;
 	uint64_t ooo_bytes_peak;
 	uint64_t open_flows_peak;
+	uint64_t bad_timestamps;    /* records whose time cannot be right (see engine_feed) */
+	uint64_t flows_unallocated; /* flows not tracked: their record could not be allocated */
 };
 
 struct engine;
@@ -100,8 +112,15 @@ void engine_config_default(struct engine_config *cfg);
 struct engine *engine_new(const struct engine_config *cfg, const struct engine_sink *sink);
 /* Sets the file name reported in flow_info.file for flows opened from now on. */
 void engine_set_file(struct engine *e, const char *file);
-/* Feeds one record. Also ends flows whose time has run out (by packet time). */
-void engine_feed(struct engine *e, const struct raw_packet *raw);
+/* Feeds one record. Also ends flows whose time has run out (by packet time).
+ * A time that cannot be right (seconds 0xFFFFFFFF; before 1990 after later
+ * times; more than an hour before the previous record, unless the next
+ * record confirms the step; more than an hour after it when the next record
+ * goes back) is replaced by the previous good record's time, counted in
+ * bad_timestamps and reported to the flow as TCP_BAD_TIMESTAMP, so no
+ * duration or verdict rests on it. Such records may be held (copied) until
+ * the next record decides. Returns the time used (0 for a record held). */
+sl_time engine_feed(struct engine *e, const struct raw_packet *raw);
 /* Ends flows idle since before now - timeout (live capture calls this on a
  * timer; engine_feed does it as packet time advances). */
 void engine_sweep(struct engine *e, sl_time now);
@@ -109,6 +128,9 @@ void engine_sweep(struct engine *e, sl_time now);
 void engine_finish(struct engine *e);
 const struct engine_stats *engine_stats(const struct engine *e);
 size_t engine_open_flows(const struct engine *e);
+/* The accountant every per-flow allocation of the analysis is reserved
+ * against (the consumer's too); valid until engine_free. */
+struct memcap *engine_memcap(struct engine *e);
 void engine_free(struct engine *e);
 
 #endif

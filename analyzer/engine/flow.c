@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#define FLOW_CHUNK      1024u           /* records per pool chunk */
+#define FLOW_CHUNK      64u             /* records per pool chunk (53 KB: a short analysis touches little) */
 #define FT_MIN_SLOTS    1024u
 #define FT_MAX_SLOTS    (1u << 31)
 
@@ -55,9 +55,10 @@ static struct flow *flow_at(const struct flow_table *t, uint32_t idx)
 	return &t->chunks[idx / FLOW_CHUNK][idx % FLOW_CHUNK];
 }
 
-bool ft_init(struct flow_table *t, uint32_t max_flows)
+bool ft_init(struct flow_table *t, uint32_t max_flows, struct memcap *mem)
 {
 	memset(t, 0, sizeof(*t));
+	t->mem = mem;
 	uint64_t want = (uint64_t)max_flows * 2;
 	uint32_t max_slots = FT_MIN_SLOTS;
 	while (max_slots < want && max_slots < FT_MAX_SLOTS)
@@ -69,6 +70,8 @@ bool ft_init(struct flow_table *t, uint32_t max_flows)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	t->seed = ((uint64_t)(uintptr_t)t * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ts.tv_nsec ^
 		  ((uint64_t)ts.tv_sec << 32);
+	if (!memcap_reserve(mem, FT_MIN_SLOTS * sizeof(*t->slots)))
+		return false;
 	t->slots = calloc(FT_MIN_SLOTS, sizeof(*t->slots));
 	if (!t->slots)
 		return false;
@@ -81,6 +84,8 @@ void ft_free(struct flow_table *t)
 	for (uint32_t i = 0; i < t->nchunks; i++)
 		free(t->chunks[i]);
 	free(t->chunks);
+	if (t->slots)
+		memcap_release(t->mem, ((size_t)t->mask + 1) * sizeof(*t->slots));
 	free(t->slots);
 	memset(t, 0, sizeof(*t));
 }
@@ -111,12 +116,17 @@ static void slot_put(struct slot *slots, uint32_t mask, uint32_t hash, uint32_t 
 static bool ft_grow(struct flow_table *t)
 {
 	uint32_t cap = (t->mask + 1) * 2;
-	struct slot *ns = calloc(cap, sizeof(*ns));
-	if (!ns)
+	if (!memcap_reserve(t->mem, (size_t)cap * sizeof(struct slot)))
 		return false;
+	struct slot *ns = calloc(cap, sizeof(*ns));
+	if (!ns) {
+		memcap_release(t->mem, (size_t)cap * sizeof(struct slot));
+		return false;
+	}
 	for (uint32_t i = 0; i <= t->mask; i++)
 		if (t->slots[i].idx1)
 			slot_put(ns, cap - 1, t->slots[i].hash, t->slots[i].idx1);
+	memcap_release(t->mem, ((size_t)t->mask + 1) * sizeof(*t->slots));
 	free(t->slots);
 	t->slots = ns;
 	t->mask = cap - 1;
@@ -148,8 +158,9 @@ static bool pool_grow(struct flow_table *t)
 
 struct flow *ft_add(struct flow_table *t, const struct flow_key *k, uint32_t hash)
 {
+	/* a table the memory cap keeps from doubling fills up to 3/4 first */
 	if ((uint64_t)(t->count + 1) * 2 > (uint64_t)t->mask + 1 && t->mask + 1 < t->max_slots &&
-	    !ft_grow(t))
+	    !ft_grow(t) && (uint64_t)(t->count + 1) * 4 > ((uint64_t)t->mask + 1) * 3)
 		return NULL;
 	if ((uint64_t)t->count + 1 > t->mask)   /* never fill the last slot */
 		return NULL;

@@ -52,6 +52,7 @@ struct flow_table {
 	uint32_t nchunks, chunks_cap;
 	struct flow *free;
 	uint64_t seed;              /* for flow_key_hash */
+	struct memcap *mem;         /* the slot array is reserved here */
 };
 
 static inline bool flow_key_eq(const struct flow_key *x, const struct flow_key *y)
@@ -68,7 +69,7 @@ void flow_key_make(const struct pkt *p, struct flow_key *k, bool *src_is_a);
  * another (it changes only the layout of the table, never the results). */
 uint32_t flow_key_hash(const struct flow_key *k, uint64_t seed);
 
-bool ft_init(struct flow_table *t, uint32_t max_flows);
+bool ft_init(struct flow_table *t, uint32_t max_flows, struct memcap *mem);
 void ft_free(struct flow_table *t);
 struct flow *ft_find(const struct flow_table *t, const struct flow_key *k, uint32_t hash);
 /* Takes a zeroed record from the pool and inserts it under k; NULL when out

@@ -72,6 +72,8 @@ static bool reserve(struct tcp_env *env, struct tcp_half *h, uint64_t n)
 {
 	if (n > env->ooo_per_dir - h->ooo_bytes || n > env->ooo_global - env->ooo_used)
 		return false;
+	if (!memcap_reserve(env->mem, (size_t)n))
+		return false;
 	h->ooo_bytes += n;
 	env->ooo_used += n;
 	if (env->ooo_used > env->stats->ooo_bytes_peak)
@@ -84,6 +86,7 @@ static void release(struct tcp_env *env, struct tcp_half *h, struct ooo_seg *s)
 	h->ooo_segs--;
 	h->ooo_bytes -= s->len;
 	env->ooo_used -= s->len;
+	memcap_release(env->mem, s->len);
 	free(s);
 }
 
@@ -213,6 +216,7 @@ static void insert(const struct ctx *c, struct tcp_half *h, uint64_t off, const 
 			 * the bytes become a hole given up later */
 			h->ooo_bytes -= pe - pos;
 			c->env->ooo_used -= pe - pos;
+			memcap_release(c->env->mem, (size_t)(pe - pos));
 			pos = pe;
 			continue;
 		}

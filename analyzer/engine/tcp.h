@@ -44,6 +44,7 @@ struct tcp_env {
 	struct engine_stats *stats;
 	uint64_t ooo_per_dir, ooo_global;
 	uint64_t ooo_used;      /* bytes buffered in all flows */
+	struct memcap *mem;     /* buffered bytes are reserved here too */
 };
 
 struct flow;

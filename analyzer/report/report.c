@@ -176,6 +176,8 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 	else if (f0)
 		fprintf(f, "  file      %s (frames %" PRIu64 "-%" PRIu64 ")\n", f0, frame_no(fi->first_frame),
 			frame_no(fi->last_frame));
+	if (s->community_id[0])
+		fprintf(f, "  flow      community_id %s\n", s->community_id);
 	fprintf(f, "  verdict   %s%s%s (%s) closed by %s", col(r, cause_colour(v->cause)), cause_name(v->cause),
 		col(r, C_RESET), confidence_name(v->confidence), closed_by_name(v->closed_by));
 	if (v->close != CLOSE_NONE)
@@ -187,6 +189,19 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 				v->reply_enhanced, v->reply_text);
 		else
 			fprintf(f, "  reply     (no code) %s %s\n", v->reply_enhanced, v->reply_text);
+	}
+	if (s->tls_dec) {
+		const struct session_tls *t = s->tls_dec;
+		if (t->decrypted) {
+			fprintf(f, "  tls       decrypted with the key log (%s; client %s, server %s; keys", t->cipher ? t->cipher : "suite unknown",
+				t->status[DIR_C2S], t->status[DIR_S2C]);
+			for (uint32_t i = 0; i < SL_MIN(t->n_keys, SESSION_TLS_KEYS_MAX); i++)
+				fprintf(f, "%s %s", i ? "," : "", t->keys[i]);
+			fputs(")\n", f);
+		} else {
+			fprintf(f, "  tls       not decrypted (client %s, server %s)%s%s\n", t->status[DIR_C2S], t->status[DIR_S2C],
+				t->wanted[0] ? "; the key log line that would decrypt it: " : "", t->wanted);
+		}
 	}
 	wrapped(f, "why", v->explanation);
 	if (v->n_ev)
@@ -202,6 +217,10 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 			col(r, C_RESET), rel, e->text);
 	}
 	wrapped(f, "advice", v->advice);
+	if (v->client_view[0])
+		wrapped(f, "client", v->client_view);
+	if (s->extra && s->extra->text)
+		s->extra->text(f, s->extra->ctx);
 	fputc('\n', f);
 }
 
@@ -217,7 +236,10 @@ void reporter_session(struct reporter *r, const struct session_view *s, const st
 	/* Each session is flushed as it ends, so a reader at the other end of
 	 * a pipe (or `tail -f`) sees it at once. */
 	if (r->o.json) {
-		report_json_session(r, s, v);
+		if (r->o.json_format == JSON_ECS)
+			report_ecs_session(r, s, v);
+		else
+			report_json_session(r, s, v);
 		fflush(r->o.out);
 		return;
 	}
@@ -234,7 +256,10 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 	if (r->o.html)
 		report_html_end(r, sum);
 	if (r->o.json) {
-		report_json_summary(r, sum);
+		if (r->o.json_format == JSON_ECS)
+			report_ecs_summary(r, sum);
+		else
+			report_json_summary(r, sum);
 		fflush(r->o.out);
 		return;
 	}
@@ -264,6 +289,9 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 		sum->flows, sum->smtp_sessions, sum->smtp_sessions == 1 ? "" : "s", sum->other_flows,
 		sum->other_flows == 1 ? "" : "s", sum->flows_evicted + sum->flows_untracked,
 		sum->flows_evicted, sum->flows_untracked);
+	if (sum->evicted_flow_table || sum->evicted_memory)
+		fprintf(f, "  evicted early (each reported): %" PRIu64 " by the flow-table cap, %" PRIu64 " by the memory cap\n",
+			sum->evicted_flow_table, sum->evicted_memory);
 	if (sum->smtp_sessions != r->sessions)
 		fprintf(f, "  sessions shown: %" PRIu64 " (after filters)\n", r->sessions);
 	if (sum->n_protocols || sum->protocols_other) {
@@ -294,6 +322,13 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 		fprintf(f, "  reassembly cap hits: %" PRIu64 "\n", sum->ooo_cap_hits);
 	if (sum->kernel_stats)
 		fprintf(f, "  kernel drops: %" PRIu64 "\n", sum->kernel_drops);
+	if (sum->bad_timestamps)
+		fprintf(f, "  timestamps that cannot be right: %" PRIu64 " (the previous time used)\n",
+			sum->bad_timestamps);
+	if (sum->extract_errors)
+		fprintf(f, "  %sextraction:%s %" PRIu64 " file%s refused or not fully written (first: %.320s)\n",
+			col(r, C_RED), col(r, C_RESET), sum->extract_errors, sum->extract_errors == 1 ? "" : "s",
+			sum->extract_error);
 	if (sum->n_errors) {
 		for (uint32_t i = 0; i < SL_MIN(sum->n_errors, SUMMARY_MAX_ERRORS); i++)
 			fprintf(f, "  %serror:%s %.256s\n", col(r, C_RED), col(r, C_RESET), sum->errors[i]);
@@ -303,6 +338,11 @@ void reporter_summary(struct reporter *r, const struct summary *sum)
 	} else if (sum->error[0]) {
 		fprintf(f, "  %serror:%s %.256s\n", col(r, C_RED), col(r, C_RESET), sum->error);
 	}
+	if (sum->tls_keylog.source[0])
+		fprintf(f, "  TLS key log (%s): %" PRIu64 " client random%s, %" PRIu64 " malformed line%s\n",
+			!strcmp(sum->tls_keylog.source, "option") ? "--tls-keylog" : sum->tls_keylog.source,
+			sum->tls_keylog.entries, sum->tls_keylog.entries == 1 ? "" : "s", sum->tls_keylog.malformed,
+			sum->tls_keylog.malformed == 1 ? "" : "s");
 	if (sum->interrupted[0])
 		fprintf(f, "  %sinterrupted:%s by %.16s; sessions still open were reported as capture_incomplete\n",
 			col(r, C_RED), col(r, C_RESET), sum->interrupted);

@@ -16,9 +16,13 @@
 
 #define REPORT_MAX_FILTERS   64     /* --host and --port values each */
 
+/* Field names of --json: ours (DESIGN.md) or Elastic Common Schema. */
+enum report_json_format { JSON_NATIVE = 0, JSON_ECS };
+
 struct report_opts {
 	FILE *out;
 	bool json;
+	enum report_json_format json_format;
 	bool transcript;
 	bool color;                 /* ANSI colours (text only; caller decides from isatty) */
 	bool quiet;                 /* -q: no per-session blocks, summary only */
@@ -35,6 +39,7 @@ struct report_opts {
 	FILE *html;                 /* --html: the page is written here too (caller owns it) */
 	const char *const *inputs;  /* input names for the page's header */
 	int n_inputs;
+	uint32_t shard_k, shard_n;  /* --shard K/N: JSON objects carry "shard" for `smtpsleuth merge` */
 };
 
 struct reporter;
@@ -45,6 +50,10 @@ bool reporter_wants(const struct reporter *r, const struct session_view *s, cons
 void reporter_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 void reporter_summary(struct reporter *r, const struct summary *sum);
 void reporter_free(struct reporter *r);
+/* Writes sum as the native JSON summary line, as a reporter whose sessions
+ * were those counted in sum (sessions_reported, causes) would: for tools
+ * that add summaries up (smtpsleuth merge). */
+void report_json_summary_line(FILE *out, const struct summary *sum);
 /* The names of the input files by file number (packet.h, frame_file()); the
  * array must stay valid while sessions are reported. Without it, frames are
  * shown without a file and a session's file is flow_info.file. */

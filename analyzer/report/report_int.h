@@ -31,6 +31,16 @@ const char *report_frame_str(const struct reporter *r, uint64_t frame, char *buf
 
 void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 void report_json_summary(struct reporter *r, const struct summary *sum);
+/* The summary object alone, without the newline. */
+void report_json_summary_object(struct reporter *r, const struct summary *sum);
+/* Pieces of the native JSON that the ECS writer (report_ecs.c) reuses. */
+void report_json_str(FILE *f, const char *s);           /* "" for NULL */
+void report_json_time(FILE *f, sl_time t);              /* ISO 8601 string, null for 0 */
+void report_json_smtp(const struct reporter *r, FILE *f, const struct session_view *s);
+void report_json_tcp(FILE *f, const struct session_view *s, const struct verdict *v);
+void report_json_verdict(const struct reporter *r, FILE *f, const struct session_view *s, const struct verdict *v);
+void report_ecs_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
+void report_ecs_summary(struct reporter *r, const struct summary *sum);
 /* The summary object as --json writes it, to f; with html, its strings are
  * escaped for a <script> element (json_write_string_html). */
 void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *sum, bool html);

@@ -126,7 +126,12 @@ static void jstr(FILE *f, const char *s)
 	json_write_string(f, s ? s : "", s ? strlen(s) : 0);
 }
 
-static void jtime(FILE *f, sl_time t)
+void report_json_str(FILE *f, const char *s)
+{
+	jstr(f, s);
+}
+
+void report_json_time(FILE *f, sl_time t)
 {
 	if (!t) {
 		fputs("null", f);
@@ -148,11 +153,11 @@ static void jreply(FILE *f, const struct smtp_reply *r)
 		fputs("null", f);
 	fputs(",\"enhanced\":", f);
 	if (r->enhanced[0])
-		jstr(f, r->enhanced);
+		report_json_str(f, r->enhanced);
 	else
 		fputs("null", f);
 	fputs(",\"text\":", f);
-	jstr(f, r->text);
+	report_json_str(f, r->text);
 	fputc('}', f);
 }
 
@@ -180,7 +185,7 @@ static void jaddr(FILE *f, const struct sl_addr *a, uint16_t port)
 {
 	char b[SL_ADDRSTRLEN];
 	fputs("{\"ip\":", f);
-	jstr(f, sl_addr_str(a, b, sizeof(b)));
+	report_json_str(f, sl_addr_str(a, b, sizeof(b)));
 	jw_lit(f, ",\"port\":");
 	jw_u64(f, port);
 	putc_unlocked('}', f);
@@ -212,12 +217,12 @@ static const char *starttls_name(enum smtp_starttls_state s)
 static void jmessage(FILE *f, const struct smtp_message *m)
 {
 	fputs("{\"mail_from\":", f);
-	jstr(f, m->mail_from);
+	report_json_str(f, m->mail_from);
 	fputs(",\"rcpt_to\":[", f);
 	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++) {
 		if (i)
 			fputc(',', f);
-		jstr(f, m->rcpt_to[i]);
+		report_json_str(f, m->rcpt_to[i]);
 	}
 	fputs("],\"rcpt_codes\":[", f);
 	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++) {
@@ -252,31 +257,59 @@ static void jmessage(FILE *f, const struct smtp_message *m)
 	else
 		fputs("null", f);
 	fputs(",\"subject\":", f);
-	jstr(f, m->subject);
+	report_json_str(f, m->subject);
 	fputs(",\"message_id\":", f);
-	jstr(f, m->message_id);
+	report_json_str(f, m->message_id);
 	fputs(",\"from\":", f);
-	jstr(f, m->from);
+	report_json_str(f, m->from);
 	fputs(",\"to\":", f);
-	jstr(f, m->to);
+	report_json_str(f, m->to);
 	fputs(",\"date\":", f);
-	jstr(f, m->date);
+	report_json_str(f, m->date);
 	fputc('}', f);
 }
 
-static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s, const char *file)
+/* The key log's work on a TLS session (present with a key log only). */
+static void jtls_dec(FILE *f, const struct session_tls *d)
+{
+	fprintf(f, ",\"decrypted\":%s,\"keys\":[", d->decrypted ? "true" : "false");
+	for (uint32_t i = 0; i < SL_MIN(d->n_keys, SESSION_TLS_KEYS_MAX); i++) {
+		if (i)
+			fputc(',', f);
+		jstr(f, d->keys[i]);
+	}
+	fputs("],\"decryption\":{\"client\":", f);
+	jstr(f, d->status[DIR_C2S]);
+	fputs(",\"server\":", f);
+	jstr(f, d->status[DIR_S2C]);
+	fprintf(f, ",\"plaintext_bytes\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "},\"cipher\":",
+		d->app_bytes[DIR_C2S], d->app_bytes[DIR_S2C]);
+	if (d->cipher)
+		jstr(f, d->cipher);
+	else
+		fputs("null", f);
+	fputs(",\"wanted_line\":", f);
+	if (d->wanted[0])
+		jstr(f, d->wanted);
+	else
+		fputs("null", f);
+	fputc('}', f);
+}
+
+static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s, const char *file,
+		  const struct session_tls *dec)
 {
 	fputs("{\"banner\":", f);
 	if (s->greeting.code || s->greeting.text[0])
-		jstr(f, s->greeting.text);
+		report_json_str(f, s->greeting.text);
 	else
 		fputs("null", f);
 	fputs(",\"greeting\":", f);
 	jreply(f, &s->greeting);
 	fputs(",\"helo\":", f);
-	jstr(f, s->helo_arg);
+	report_json_str(f, s->helo_arg);
 	fputs(",\"helo_verb\":", f);
-	jstr(f, s->helo_verb);
+	report_json_str(f, s->helo_verb);
 	fputs(",\"extensions\":", f);
 	jlist(f, s->extensions, "\n");
 	fputs(",\"size_limit\":", f);
@@ -287,9 +320,9 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 	fputs(",\"auth\":", f);
 	if (s->auth_attempts || s->auth_mech[0]) {
 		fputs("{\"mechanism\":", f);
-		jstr(f, s->auth_mech);
+		report_json_str(f, s->auth_mech);
 		fputs(",\"user\":", f);
-		jstr(f, s->auth_user);
+		report_json_str(f, s->auth_user);
 		fputs(",\"result\":", f);
 		jstr(f, report_auth_result_name(s->auth_result));
 		fputs(",\"code\":", f);
@@ -302,14 +335,14 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 		fputs("null", f);
 	}
 	fputs(",\"starttls\":", f);
-	jstr(f, starttls_name(s->starttls));
+	report_json_str(f, starttls_name(s->starttls));
 	fputs(",\"tls\":", f);
 	const struct tls_facts *t = &s->tls;
 	if (s->starttls == STLS_ACCEPTED || s->implicit_tls || t->client_hello) {
 		fprintf(f, "{\"implicit\":%s,\"client_hello\":%s,\"server_hello\":%s,\"sni\":",
 			s->implicit_tls ? "true" : "false", t->client_hello ? "true" : "false",
 			t->server_hello ? "true" : "false");
-		jstr(f, t->sni);
+		report_json_str(f, t->sni);
 		fprintf(f, ",\"version\":%u,\"handshake_done\":%s,\"alert\":", t->version,
 			t->handshake_done ? "true" : "false");
 		if (t->alert)
@@ -322,8 +355,11 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 		else
 			fputs("null", f);
 		fprintf(f, ",\"appdata_bytes\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}"
-			   ",\"plaintext_after_tls\":%s}",
+			   ",\"plaintext_after_tls\":%s",
 			t->appdata_bytes[0], t->appdata_bytes[1], t->plaintext_after_tls ? "true" : "false");
+		if (dec)
+			jtls_dec(f, dec);
+		fputc('}', f);
 	} else {
 		fputs("null", f);
 	}
@@ -361,18 +397,125 @@ static void jpair(FILE *f, const char *k, uint64_t c, uint64_t s)
 	putc_unlocked('}', f);
 }
 
+/* The "tcp" object of a session. */
+void report_json_tcp(FILE *f, const struct session_view *s, const struct verdict *v)
+{
+	const struct flow_info *fi = s->fi;
+	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *sv = &fi->dir[DIR_S2C];
+	fputc('{', f);
+	jpair(f, "bytes", c->bytes, sv->bytes);
+	fputc(',', f);
+	jpair(f, "packets", c->packets, sv->packets);
+	fputc(',', f);
+	jpair(f, "retransmissions", c->retransmissions, sv->retransmissions);
+	fputc(',', f);
+	jpair(f, "gaps", c->gaps, sv->gaps);
+	fputc(',', f);
+	jpair(f, "gap_bytes", c->gap_bytes, sv->gap_bytes);
+	jw_lit(f, ",\"syns\":");
+	jw_u64(f, c->syns);
+	jw_lit(f, ",\"handshake\":");
+	jw_bool(f, fi->handshake_done);
+	jw_lit(f, ",\"midstream\":");
+	jw_bool(f, s->capture_started_midstream);
+	/* the names are fixed identifiers: written as they are, as before */
+	jw_lit(f, ",\"close\":\"");
+	jw_lit(f, close_kind_name(v->close));
+	jw_lit(f, "\",\"closed_by\":\"");
+	jw_lit(f, closed_by_name(v->closed_by));
+	jw_lit(f, "\",\"end\":\"");
+	jw_lit(f, flow_end_name(s->end));
+	jw_lit(f, "\"}");
+}
+
+/* The "verdict" object of a session; each evidence item names its file. */
+void report_json_verdict(const struct reporter *r, FILE *f, const struct session_view *s, const struct verdict *v)
+{
+	const struct flow_info *fi = s->fi;
+	jw_lit(f, "{\"cause\":\"");
+	jw_lit(f, cause_name(v->cause));
+	jw_lit(f, "\",\"closed_by\":\"");
+	jw_lit(f, closed_by_name(v->closed_by));
+	jw_lit(f, "\",\"close\":\"");
+	jw_lit(f, close_kind_name(v->close));
+	jw_lit(f, "\",\"phase\":\"");
+	jw_lit(f, verdict_phase_name(v->phase));
+	jw_lit(f, "\",\"confidence\":\"");
+	jw_lit(f, confidence_name(v->confidence));
+	jw_lit(f, "\",\"reply\":");
+	if (v->has_reply) {
+		fputs("{\"code\":", f);
+		if (v->reply_code)
+			jw_u64(f, v->reply_code);
+		else
+			fputs("null", f);
+		fputs(",\"enhanced\":", f);
+		if (v->reply_enhanced[0])
+			jstr(f, v->reply_enhanced);
+		else
+			fputs("null", f);
+		fputs(",\"text\":", f);
+		jstr(f, v->reply_text);
+		fputc('}', f);
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\"explanation\":", f);
+	jstr(f, v->explanation);
+	fputs(",\"advice\":", f);
+	jstr(f, v->advice);
+	fputs(",\"client_view\":", f);
+	jstr(f, v->client_view);
+	fputs(",\"evidence\":[", f);
+	for (uint32_t i = 0; i < SL_MIN(v->n_ev, VERDICT_MAX_EVIDENCE); i++) {
+		if (i)
+			fputc(',', f);
+		fputs("{\"file\":", f);
+		jstr(f, report_file(r, v->ev[i].frame, fi->file));
+		jw_lit(f, ",\"frame\":");
+		jw_u64(f, frame_no(v->ev[i].frame));
+		jw_lit(f, ",\"time\":");
+		report_json_time(f, v->ev[i].ts);
+		fputs(",\"text\":", f);
+		jstr(f, v->ev[i].text);
+		fputc('}', f);
+	}
+	fputs("]}", f);
+}
+
+/* The "smtp" object of a session. */
+void report_json_smtp(const struct reporter *r, FILE *f, const struct session_view *s)
+{
+	jsmtp(r, f, s->smtp, s->fi->file, s->tls_dec);
+}
+
 void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v)
 {
 	FILE *f = r->o.out;
 	const struct flow_info *fi = s->fi;
-	jw_lit(f, "{\"type\":\"session\",\"id\":");
+	jw_lit(f, "{\"type\":\"session\"");
+	if (r->o.shard_n) {
+		jw_lit(f, ",\"shard\":{\"k\":");
+		jw_u64(f, r->o.shard_k);
+		jw_lit(f, ",\"n\":");
+		jw_u64(f, r->o.shard_n);
+		jw_lit(f, ",\"seq\":");
+		jw_u64(f, s->seq);
+		putc_unlocked('}', f);
+	}
+	jw_lit(f, ",\"id\":");
 	jw_u64(f, s->id);
 	jw_lit(f, ",\"file\":");
 	jstr(f, report_file(r, fi->first_frame, fi->file));
 	fputs(",\"start\":", f);
-	jtime(f, fi->first_ts);
+	report_json_time(f, fi->first_ts);
 	fputs(",\"end\":", f);
-	jtime(f, fi->last_ts);
+	report_json_time(f, fi->last_ts);
+	jw_lit(f, ",\"community_id\":");
+	if (s->community_id[0])
+		jstr(f, s->community_id);
+	else
+		jw_lit(f, "null");
 	jw_lit(f, ",\"start_ts\":");
 	jw_sec6(f, (int64_t)fi->first_ts);
 	jw_lit(f, ",\"end_ts\":");
@@ -408,100 +551,62 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 		fputc('}', f);
 	}
 	fputs("],\"smtp\":", f);
-	jsmtp(r, f, s->smtp, fi->file);
-	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *sv = &fi->dir[DIR_S2C];
-	fputs(",\"tcp\":{", f);
-	jpair(f, "bytes", c->bytes, sv->bytes);
-	fputc(',', f);
-	jpair(f, "packets", c->packets, sv->packets);
-	fputc(',', f);
-	jpair(f, "retransmissions", c->retransmissions, sv->retransmissions);
-	fputc(',', f);
-	jpair(f, "gaps", c->gaps, sv->gaps);
-	fputc(',', f);
-	jpair(f, "gap_bytes", c->gap_bytes, sv->gap_bytes);
-	jw_lit(f, ",\"syns\":");
-	jw_u64(f, c->syns);
-	jw_lit(f, ",\"handshake\":");
-	jw_bool(f, fi->handshake_done);
-	jw_lit(f, ",\"midstream\":");
-	jw_bool(f, s->capture_started_midstream);
-	/* the names are fixed identifiers: written as they are, as before */
-	jw_lit(f, ",\"close\":\"");
-	jw_lit(f, close_kind_name(v->close));
-	jw_lit(f, "\",\"closed_by\":\"");
-	jw_lit(f, closed_by_name(v->closed_by));
-	jw_lit(f, "\",\"end\":\"");
-	jw_lit(f, flow_end_name(s->end));
-	jw_lit(f, "\"},\"verdict\":{\"cause\":\"");
-	jw_lit(f, cause_name(v->cause));
-	jw_lit(f, "\",\"closed_by\":\"");
-	jw_lit(f, closed_by_name(v->closed_by));
-	jw_lit(f, "\",\"close\":\"");
-	jw_lit(f, close_kind_name(v->close));
-	jw_lit(f, "\",\"phase\":\"");
-	jw_lit(f, verdict_phase_name(v->phase));
-	jw_lit(f, "\",\"confidence\":\"");
-	jw_lit(f, confidence_name(v->confidence));
-	jw_lit(f, "\",\"reply\":");
-	if (v->has_reply) {
-		fputs("{\"code\":", f);
-		if (v->reply_code)
-			jw_u64(f, v->reply_code);
-		else
-			fputs("null", f);
-		fputs(",\"enhanced\":", f);
-		if (v->reply_enhanced[0])
-			jstr(f, v->reply_enhanced);
-		else
-			fputs("null", f);
-		fputs(",\"text\":", f);
-		jstr(f, v->reply_text);
-		fputc('}', f);
-	} else {
-		fputs("null", f);
-	}
-	fputs(",\"explanation\":", f);
-	jstr(f, v->explanation);
-	fputs(",\"advice\":", f);
-	jstr(f, v->advice);
-	fputs(",\"evidence\":[", f);
-	for (uint32_t i = 0; i < SL_MIN(v->n_ev, VERDICT_MAX_EVIDENCE); i++) {
-		if (i)
-			fputc(',', f);
-		fputs("{\"file\":", f);
-		jstr(f, report_file(r, v->ev[i].frame, fi->file));
-		jw_lit(f, ",\"frame\":");
-		jw_u64(f, frame_no(v->ev[i].frame));
-		jw_lit(f, ",\"time\":");
-		jtime(f, v->ev[i].ts);
-		fputs(",\"text\":", f);
-		jstr(f, v->ev[i].text);
-		fputc('}', f);
-	}
-	fputs("]}", f);
+	report_json_smtp(r, f, s);
+	fputs(",\"tcp\":", f);
+	report_json_tcp(f, s, v);
+	fputs(",\"verdict\":", f);
+	report_json_verdict(r, f, s, v);
 	if (r->o.transcript)
 		report_transcript_json(r, s);
+	if (s->extra && s->extra->json) {
+		fputc(',', f);
+		jstr(f, s->extra->key);
+		fputc(':', f);
+		s->extra->json(f, s->extra->ctx);
+	}
 	fputs("}\n", f);
 }
 
 void report_json_summary(struct reporter *r, const struct summary *sum)
 {
 	report_json_summary_to(r, r->o.out, sum, false);
+	fputc('\n', r->o.out);
+}
+
+void report_json_summary_object(struct reporter *r, const struct summary *sum)
+{
+	report_json_summary_to(r, r->o.out, sum, false);
+}
+
+void report_json_summary_line(FILE *out, const struct summary *sum)
+{
+	struct reporter r = { .o = { .out = out, .json = true } };
+	r.sessions = sum->sessions_reported;
+	memcpy(r.causes, sum->causes, sizeof(r.causes));
+	report_json_summary(&r, sum);
 }
 
 void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *sum, bool html)
 {
-	fprintf(f, "{\"type\":\"summary\",\"files\":%" PRIu32 ",\"records\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"first\":",
+	fputs("{\"type\":\"summary\"", f);
+	if (r->o.shard_n) {
+		fprintf(f, ",\"shard\":{\"k\":%" PRIu32 ",\"n\":%" PRIu32 ",\"protocol_first_seq\":[", r->o.shard_k,
+			r->o.shard_n);
+		for (uint32_t i = 0; i < SL_MIN(sum->n_protocols, REPORT_MAX_PROTOCOLS); i++)
+			fprintf(f, "%s%" PRIu64, i ? "," : "", sum->protocol_first_seq[i]);
+		fputs("]}", f);
+	}
+	fprintf(f, ",\"files\":%" PRIu32 ",\"records\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"first\":",
 		sum->files, sum->records, sum->bytes_read);
-	jtime(f, sum->first_ts);
+	report_json_time(f, sum->first_ts);
 	fputs(",\"last\":", f);
-	jtime(f, sum->last_ts);
+	report_json_time(f, sum->last_ts);
 	fprintf(f, ",\"flows\":%" PRIu64 ",\"smtp_sessions\":%" PRIu64 ",\"other_flows\":%" PRIu64
 		   ",\"flows_dropped\":{\"evicted\":%" PRIu64 ",\"untracked\":%" PRIu64 "}"
+		   ",\"evicted\":{\"flow_table\":%" PRIu64 ",\"memory_cap\":%" PRIu64 "}"
 		   ",\"sessions_reported\":%" PRIu64 ",\"protocols\":{",
 		sum->flows, sum->smtp_sessions, sum->other_flows, sum->flows_evicted, sum->flows_untracked,
-		r->sessions);
+		sum->evicted_flow_table, sum->evicted_memory, r->sessions);
 	for (uint32_t i = 0; i < SL_MIN(sum->n_protocols, REPORT_MAX_PROTOCOLS); i++) {
 		if (i)
 			fputc(',', f);
@@ -530,6 +635,15 @@ void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *s
 		fprintf(f, "%" PRIu64, sum->kernel_drops);
 	else
 		fputs("null", f);
+	fprintf(f, ",\"bad_timestamps\":%" PRIu64, sum->bad_timestamps);
+	if (sum->extract_on) {
+		fprintf(f, ",\"extract\":{\"errors\":%" PRIu64 ",\"first_error\":", sum->extract_errors);
+		if (sum->extract_error[0])
+			json_write_string_mode(f, sum->extract_error, strnlen(sum->extract_error, sizeof(sum->extract_error)), html);
+		else
+			fputs("null", f);
+		fputc('}', f);
+	}
 	fputs(",\"error\":", f);
 	if (sum->error[0])
 		json_write_string_mode(f, sum->error, strnlen(sum->error, sizeof(sum->error)), html);
@@ -543,11 +657,15 @@ void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *s
 	}
 	if (!sum->n_errors && sum->error[0])
 		json_write_string_mode(f, sum->error, strnlen(sum->error, sizeof(sum->error)), html);
-	fprintf(f, "],\"errors_total\":%" PRIu64 ",\"interrupted\":",
+	fprintf(f, "],\"errors_total\":%" PRIu64,
 		sum->errors_total ? sum->errors_total : (uint64_t)(sum->error[0] != 0));
+	if (sum->tls_keylog.source[0])
+		fprintf(f, ",\"tls_keylog\":{\"source\":\"%s\",\"entries\":%" PRIu64 ",\"malformed\":%" PRIu64 "}",
+			sum->tls_keylog.source, sum->tls_keylog.entries, sum->tls_keylog.malformed);
+	fputs(",\"interrupted\":", f);
 	if (sum->interrupted[0])
 		json_write_string_mode(f, sum->interrupted, strnlen(sum->interrupted, sizeof(sum->interrupted)), html);
 	else
 		fputs("null", f);
-	fputs("}\n", f);
+	fputc('}', f);
 }

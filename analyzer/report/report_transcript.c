@@ -78,6 +78,10 @@ static bool transcript_line(const struct event *e, sl_time *data_start, struct t
 		out->who = '-';
 		snprintf(out->text, sizeof(out->text), "auth %s (%u)", e->text, e->code);
 		break;
+	case EV_NOCODE_LINE:
+		/* printed as the note the dissector used to write for it */
+		snprintf(out->text, sizeof(out->text), "[note " NOCODE_NOTE_PREFIX "%s]", e->text);
+		break;
 	default:
 	{
 		/* "[fin]", not "[fin fin]": a text that only repeats the kind is left out. */

@@ -179,6 +179,16 @@ struct classify_flow *classify_flow_new(struct classifier *c)
 	return f;
 }
 
+size_t classify_flow_size(void)
+{
+	return sizeof(struct classify_flow) + (size_t)SIZEOF_FLOW_STRUCT;
+}
+
+size_t classify_starttls_size(void)
+{
+	return (size_t)SIZEOF_FLOW_STRUCT;
+}
+
 bool classify_packet(struct classifier *c, struct classify_flow *f, const struct pkt *p)
 {
 	if (!c || !f || !p || !p->l3)
@@ -254,15 +264,22 @@ bool classify_wants(const struct classify_flow *f)
 	return f->starttls ? !f->tls.finished : !f->main.finished;
 }
 
-uint32_t classify_risks(const struct classify_flow *f, const char **out, uint32_t max)
+/* The risks nDPI raised on the session and on its STARTTLS part. */
+static uint64_t risk_bits(const struct classify_flow *f)
 {
-	if (!f)
-		return 0;
 	uint64_t bits = f->main.risk | f->tls.risk;
 	if (f->main.nf)
 		bits |= f->main.nf->risk;
 	if (f->tls.nf)
 		bits |= f->tls.nf->risk;
+	return bits;
+}
+
+uint32_t classify_risks(const struct classify_flow *f, const char **out, uint32_t max)
+{
+	if (!f)
+		return 0;
+	uint64_t bits = risk_bits(f);
 	uint32_t n = 0;
 	for (int r = 1; r < NDPI_MAX_RISK && n < max; r++)
 		if (NDPI_ISSET_BIT(bits, r))
@@ -308,11 +325,7 @@ uint32_t classify_risks_judged(const struct classify_flow *f, bool mail_port, st
 {
 	if (!f)
 		return 0;
-	uint64_t bits = f->main.risk | f->tls.risk;
-	if (f->main.nf)
-		bits |= f->main.nf->risk;
-	if (f->tls.nf)
-		bits |= f->tls.nf->risk;
+	uint64_t bits = risk_bits(f);
 	uint32_t n = 0;
 	for (int r = 1; r < NDPI_MAX_RISK && n < max; r++) {
 		if (!NDPI_ISSET_BIT(bits, r))

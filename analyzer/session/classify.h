@@ -22,6 +22,10 @@ struct classifier *classifier_new(char *err, size_t errlen);
 void classifier_free(struct classifier *c);
 
 struct classify_flow *classify_flow_new(struct classifier *c);
+/* Bytes a classified flow holds: ours and nDPI's flow struct; after
+ * classify_starttls() one more nDPI struct (classify_starttls_size()). */
+size_t classify_flow_size(void);
+size_t classify_starttls_size(void);
 /* Feeds one packet; returns true while nDPI still wants packets of this flow. */
 bool classify_packet(struct classifier *c, struct classify_flow *f, const struct pkt *p);
 /* STARTTLS was accepted: classify the TLS that follows in a second nDPI flow. */

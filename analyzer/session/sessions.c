@@ -25,10 +25,29 @@
  * its linger, so memory follows the number of open connections, not the
  * number of recently closed ones.
  *
+ * Memory: every per-session allocation is reserved against the engine's
+ * accountant (memcap.h) before it is made, and the session remembers what
+ * it holds (`held`) so its end returns exactly that. State comes when it is
+ * needed: the session stub and nDPI's flow struct with the first packet
+ * (nDPI's guess by port for an unanswered SYN needs it), the timeline with
+ * its first event, the SMTP dissector (the largest part) with the first
+ * byte, FIN or RST. A SYN-only flow costs the engine's record, the stub,
+ * nDPI's struct and a few timeline slots (docs/engine.md has the figures).
+ *
+ * Evicted flows (by --max-flows or --memory-cap) are sessions like any
+ * other: reported with what was known (the diagnosis calls them
+ * capture_incomplete and says which cap), and counted in the summary's
+ * `evicted`. A later packet of such a flow opens a flow marked
+ * after_eviction, which the diagnosis never gives a confident verdict.
+ *
  * Accounting: every flow the engine opens ends in exactly one of
- * smtp_sessions, other_flows or flows_evicted, so the summary adds up.
+ * smtp_sessions, other_flows or flows_dropped (untracked), so the summary
+ * adds up.
  */
 #include "sessions.h"
+
+#include "community_id.h"
+#include "numparse.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +60,7 @@
 #include "session_view.h"
 #include "smtp.h"
 #include "timeline.h"
+#include "tls_session.h"
 
 /* Bytes per direction the dissector may see without recognising SMTP before
  * we stop feeding a flow nDPI does not call SMTP either. */
@@ -53,12 +73,14 @@
 
 static const uint16_t mail_ports[] = { 25, 465, 587, 2525, 10025, 0 };
 
-/* nDPI's answer for a session, needed until it is reported. Allocated apart
- * from the session and freed when the session is reported: a reported
- * session stays as a stub until the engine's linger ends (tens of thousands
- * of them on a busy link), and this is most of its size. */
+/* nDPI's answer for a session (and its Community ID), needed until it is
+ * reported. Allocated apart from the session (and reserved against the
+ * memory cap) and freed when the session is reported: a reported session
+ * stays as a stub until the engine's linger ends (tens of thousands of them
+ * on a busy link), and this is most of its size. */
 struct session_class {
 	char protocol[32];
+	char community_id[COMMUNITY_ID_STRLEN];
 	const char *risks[SESSION_MAX_RISKS];
 	uint32_t n_risks;
 	const char *ignored[SESSION_MAX_RISKS], *ignored_why[SESSION_MAX_RISKS];
@@ -70,10 +92,11 @@ struct session {
 	struct sessions *pl;
 	const struct flow_info *fi;
 	struct classify_flow *cf;       /* NULL once nDPI is done */
-	struct session_class *k;        /* NULL once reported (done) */
+	struct session_class *k;        /* NULL once reported (done), and for another shard's flow */
 	struct smtp *smtp;              /* NULL once we stopped dissecting */
 	struct timeline tl;
 	struct extract_session *xs;
+	struct tlss *tls;               /* --tls-keylog: decryption (tls_session.c); NULL without */
 	bool starttls_signalled;
 	bool midstream;
 	bool not_smtp;                  /* we gave up on SMTP for this flow */
@@ -83,12 +106,17 @@ struct session {
 	bool closing;                   /* the connection is closed: report at the next call */
 	bool done;                      /* reported (or counted) and heavy state freed */
 	bool reported_smtp;             /* it was an SMTP session (keep its extracted files) */
-	uint8_t repeats[2][3];          /* retrans, keep-alive, zero-window events kept */
+	bool other_shard;               /* --shard: another process analyses this flow; we only
+	                                   follow its FINs so that ends are counted in the same order */
+	uint8_t repeats[2][4];          /* retrans, keep-alive, zero-window, bad-time events kept */
+	size_t held;                    /* bytes reserved against the memory cap for us */
+	size_t cls_held;                /* of which for the classification */
 };
 
 struct sessions {
 	struct sessions_config cfg;
 	struct engine *eng;
+	struct memcap *mem;             /* the engine's accountant */
 	struct classifier *cls;
 	session_fn on_session;
 	void *ctx;
@@ -104,12 +132,15 @@ struct sessions {
 	uint32_t n_cuts;
 	char interrupt_msg[64];         /* "" unless sessions_interrupt */
 	bool finished;
+	uint64_t ends;                  /* flows finalized so far, in every shard (session_view.seq) */
 	bool discarding;                /* freeing without reporting */
 };
 
 /* ---- summary helpers ---- */
 
-static void count_protocol(struct summary *sum, const char *name)
+static uint32_t shard_from_digest(const uint8_t *d, uint32_t n);
+
+static void count_protocol(struct summary *sum, const char *name, uint64_t seq)
 {
 	for (uint32_t i = 0; i < sum->n_protocols; i++) {
 		if (!strcmp(sum->protocols[i].name, name)) {
@@ -122,6 +153,7 @@ static void count_protocol(struct summary *sum, const char *name)
 		return;
 	}
 	snprintf(sum->protocols[sum->n_protocols].name, sizeof(sum->protocols[0].name), "%s", name);
+	sum->protocol_first_seq[sum->n_protocols] = seq;
 	sum->protocols[sum->n_protocols++].n = 1;
 }
 
@@ -133,14 +165,71 @@ static bool is_mail_port(uint16_t port)
 	return false;
 }
 
+/* ---- memory ---- */
+
+static bool s_reserve(struct session *s, size_t n)
+{
+	if (!memcap_reserve(s->pl->mem, n))
+		return false;
+	s->held += n;
+	return true;
+}
+
+static void s_release(struct session *s, size_t n)
+{
+	memcap_release(s->pl->mem, n);
+	s->held -= n;
+}
+
+/* The dissector, made with the first byte (or FIN/RST) of the flow. A
+ * reservation refused (one flow outgrew the headroom between the memory
+ * cap's marks) leaves the flow undissected, which the timeline says. */
+static bool session_smtp(struct session *s)
+{
+	if (s->smtp)
+		return true;
+	if (s->not_smtp || s->done)
+		return false;
+	if (!s_reserve(s, smtp_state_size())) {
+		struct event *e = tl_add(&s->tl, EV_NOTE, DIR_C2S, s->fi->last_ts, s->fi->last_frame, NULL, 0);
+		if (e)
+			snprintf(e->text, sizeof(e->text), "not dissected: memory cap reached");
+		s->not_smtp = true;
+		return false;
+	}
+	s->smtp = smtp_new(&s->tl);
+	if (!s->smtp) {
+		s_release(s, smtp_state_size());
+		s->not_smtp = true;
+		return false;
+	}
+	if (s->midstream)
+		smtp_set_midstream(s->smtp);
+	if (s->xs)
+		smtp_set_body_sink(s->smtp, extract_body, s->xs);
+	if (s->pl->cfg.keylog)
+		s->tls = tlss_new(s->pl->cfg.keylog, s->smtp, s->xs);
+	return true;
+}
+
+static void session_smtp_free(struct session *s)
+{
+	if (!s->smtp)
+		return;
+	tlss_free(s->tls);
+	s->tls = NULL;
+	smtp_free(s->smtp);
+	s->smtp = NULL;
+	s_release(s, smtp_state_size());
+}
+
 /* ---- the engine sink ---- */
 
 /* Stops dissecting: the flow is not SMTP (it will be counted as another
  * protocol, so its facts are not needed). */
 static void session_drop_smtp(struct session *s)
 {
-	smtp_free(s->smtp);
-	s->smtp = NULL;
+	session_smtp_free(s);
 	s->not_smtp = true;
 }
 
@@ -148,7 +237,7 @@ static void session_finalize(struct session *s, enum flow_end why);
 
 static void session_refresh_class(struct session *s)
 {
-	if (!s->cf)
+	if (!s->cf || !s->k)
 		return;
 	snprintf(s->k->protocol, sizeof(s->k->protocol), "%s", classify_name(s->cf));
 	s->k->guessed = classify_guessed(s->cf);
@@ -173,46 +262,81 @@ static void session_end_classify(struct session *s)
 	session_refresh_class(s);
 	classify_flow_free(s->cf);
 	s->cf = NULL;
+	s_release(s, s->cls_held);
+	s->cls_held = 0;
 }
 
 static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct pkt *first)
 {
 	struct sessions *pl = ctx;
-	struct session *s = calloc(1, sizeof(*s));
-	pl->sum.flows++;
-	if (s) {
-		s->k = calloc(1, sizeof(*s->k));
-		if (!s->k) {
-			free(s);
-			s = NULL;
-		}
+	uint8_t digest[COMMUNITY_ID_DIGEST_LEN];
+	bool have_digest = community_id_digest(0, COMMUNITY_ID_PROTO_TCP, &fi->client, fi->client_port, &fi->server,
+					       fi->server_port, digest);
+	bool mine = pl->cfg.shard_n <= 1 || (have_digest && shard_from_digest(digest, pl->cfg.shard_n) == pl->cfg.shard_k);
+	if (mine)
+		pl->sum.flows++;
+	struct session *s = NULL;
+	if (memcap_reserve(pl->mem, sizeof(*s))) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			memcap_release(pl->mem, sizeof(*s));
 	}
 	if (!s) {
-		pl->sum.flows_untracked++;     /* counted among the dropped flows */
+		/* Counted among the dropped flows. Without its stub the order of
+		 * ends may differ from other shards' (out of memory anyway). */
+		if (mine)
+			pl->sum.flows_untracked++;
 		return NULL;
 	}
 	s->pl = pl;
 	s->fi = fi;
-	tl_init(&s->tl);
-	snprintf(s->k->protocol, sizeof(s->k->protocol), "Unknown");
-	s->cf = classify_flow_new(pl->cls);
-	s->smtp = smtp_new(&s->tl);
-	if (!s->smtp)
+	s->held = sizeof(*s);
+	if (!mine) {
+		s->other_shard = true;
 		s->not_smtp = true;
-	s->midstream = !(first->flags & TH_SYN);
-	if (pl->ext) {
-		s->xs = extract_session_open(pl->ext, fi->id);
-		if (s->xs && s->smtp)
-			smtp_set_body_sink(s->smtp, extract_body, s->xs);
+		return s;
 	}
+	tl_init(&s->tl);
+	s->tl.mem = pl->mem;
+	if (s_reserve(s, sizeof(*s->k))) {
+		s->k = calloc(1, sizeof(*s->k));
+		if (!s->k)
+			s_release(s, sizeof(*s->k));
+	}
+	if (!s->k) {
+		/* Counted among the dropped flows, as when the session itself
+		 * cannot be had. */
+		memcap_release(pl->mem, s->held);
+		free(s);
+		pl->sum.flows_untracked++;
+		return NULL;
+	}
+	if (have_digest)
+		community_id_format(digest, s->k->community_id, sizeof(s->k->community_id));
+	snprintf(s->k->protocol, sizeof(s->k->protocol), "Unknown");
+	if (s_reserve(s, classify_flow_size())) {
+		s->cf = classify_flow_new(pl->cls);
+		if (!s->cf)
+			s_release(s, classify_flow_size());
+		else
+			s->cls_held = classify_flow_size();
+	}
+	/* the dissector comes with the first byte (session_smtp) */
+	s->midstream = !(first->flags & TH_SYN) || fi->after_eviction;
+	if (pl->ext)
+		s->xs = extract_session_open(pl->ext, fi->id);
 	return s;
 }
 
 static void sink_packet(void *ctx, void *user, enum sl_dir dir, const struct pkt *p)
 {
 	struct session *s = user;
-	(void)ctx;
 	(void)dir;
+	/* a record the engine held (its time was in doubt) comes here after
+	 * sessions_feed returned: the capture's end follows the time used */
+	struct sessions *pl = ctx;
+	if (p->ts > pl->capture_end)
+		pl->capture_end = p->ts;
 	if (s->closing && !s->done)
 		session_finalize(s, END_CLOSED);
 	if (s->xs)
@@ -235,8 +359,14 @@ static void session_check_smtp(struct session *s)
 		s->saw_smtp = true;
 		if (f->starttls == STLS_ACCEPTED && !s->starttls_signalled) {
 			s->starttls_signalled = true;
-			if (s->cf)
+			/* nDPI's second struct, for the TLS that follows; without
+			 * room, classification ends with what the plain part said */
+			if (s->cf && s_reserve(s, classify_starttls_size())) {
+				s->cls_held += classify_starttls_size();
 				classify_starttls(s->pl->cls, s->cf);
+			} else if (s->cf) {
+				session_end_classify(s);
+			}
 		}
 		return;
 	}
@@ -257,9 +387,9 @@ static void sink_data(void *ctx, void *user, enum sl_dir dir, const uint8_t *b, 
 	s->saw_payload = true;
 	if (s->xs)
 		extract_stream(s->xs, dir, b, n);
-	if (!s->smtp)
+	if (!session_smtp(s))
 		return;
-	smtp_data(s->smtp, dir, b, n, m);
+	tlss_data(s->tls, s->smtp, dir, b, n, m);
 	if (!s->saw_smtp || !s->starttls_signalled)
 		session_check_smtp(s);
 }
@@ -268,7 +398,7 @@ static void sink_gap(void *ctx, void *user, enum sl_dir dir, uint64_t len, const
 {
 	struct session *s = user;
 	(void)ctx;
-	if (s->done)
+	if (s->done || s->other_shard)
 		return;
 	struct event *e = tl_add(&s->tl, EV_GAP, dir, m->ts, m->frame, NULL, 0);
 	if (e) {
@@ -276,7 +406,7 @@ static void sink_gap(void *ctx, void *user, enum sl_dir dir, uint64_t len, const
 		snprintf(e->text, sizeof(e->text), "%llu bytes not captured", (unsigned long long)len);
 	}
 	if (s->smtp)
-		smtp_gap(s->smtp, dir, len, m);
+		tlss_gap(s->tls, s->smtp, dir, len, m);
 }
 
 static enum ev_kind tcp_event_kind(enum tcp_event ev)
@@ -295,6 +425,7 @@ static enum ev_kind tcp_event_kind(enum tcp_event ev)
 	case TCP_TRUNCATED: return EV_TRUNCATED;
 	case TCP_MIDSTREAM: return EV_MIDSTREAM;
 	case TCP_DATA_AFTER_CLOSE: return EV_DATA_AFTER_CLOSE;
+	case TCP_BAD_TIMESTAMP: return EV_BAD_TIMESTAMP;
 	case TCP_EV__COUNT: break;
 	}
 	return EV_NOTE;
@@ -307,6 +438,7 @@ static int repeat_slot(enum tcp_event ev)
 	case TCP_RETRANSMISSION: return 0;
 	case TCP_KEEPALIVE: return 1;
 	case TCP_ZERO_WINDOW: return 2;
+	case TCP_BAD_TIMESTAMP: return 3;
 	default: return -1;
 	}
 }
@@ -318,6 +450,8 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 	(void)ctx;
 	if (s->done)
 		return;
+	if (s->other_shard)
+		goto smtp;
 	int slot = repeat_slot(ev);
 	if (slot >= 0) {
 		if (s->repeats[dir][slot] >= TL_REPEAT_EVENTS_MAX)
@@ -337,6 +471,11 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 			snprintf(e->text, sizeof(e->text), arg > 1 ? "SYN (attempt %llu)" : "SYN",
 				 (unsigned long long)arg);
 			break;
+		case TCP_BAD_TIMESTAMP:
+			snprintf(e->text, sizeof(e->text),
+				 "record time cannot be right (seconds %llu): the previous record's time is used",
+				 (unsigned long long)arg);
+			break;
 		case TCP_RETRANSMISSION:
 		case TCP_OOO_CAP:
 		case TCP_TRUNCATED:
@@ -348,8 +487,8 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 		}
 	}
 smtp:
-	if (s->smtp && (ev == TCP_FIN || ev == TCP_RST))
-		smtp_end(s->smtp, dir, m);
+	if ((ev == TCP_FIN || ev == TCP_RST) && session_smtp(s))
+		tlss_end(s->tls, s->smtp, dir, m);
 	if (ev == TCP_FIN)
 		s->fin[dir] = true;
 	/* Both FINs: the dialog is over, report at the next packet. A session
@@ -409,20 +548,34 @@ static void session_finalize(struct session *s, enum flow_end why)
 	const struct flow_info *fi = s->fi;
 
 	s->done = true;
+	pl->ends++;
+	if (s->other_shard)
+		return;
 	if (s->smtp && !s->saw_smtp)
 		session_check_smtp(s);
 	session_end_classify(s);
 
 	bool smtp = session_is_smtp(s);
+	if (why == END_EVICTED)
+		pl->sum.evicted_flow_table++;
+	else if (why == END_MEMCAP)
+		pl->sum.evicted_memory++;
+	/* A session without bytes has no dissector yet: its facts are those of
+	 * a fresh one (held only while it is reported, so not reserved). */
+	bool transient = false;
+	if (smtp && !s->smtp && !s->not_smtp && !pl->discarding) {
+		s->smtp = smtp_new(&s->tl);
+		transient = s->smtp != NULL;
+		if (transient && s->midstream)
+			smtp_set_midstream(s->smtp);
+	}
 	if (pl->discarding) {
 		/* sessions_free without sessions_finish: release only. */
-	} else if (why == END_EVICTED) {
-		pl->sum.flows_evicted++;
 	} else if (!smtp || !s->smtp) {
 		/* A flow without a dissector (it ran out of memory at the start)
 		 * cannot be diagnosed; it counts with the other protocols. */
 		pl->sum.other_flows++;
-		count_protocol(&pl->sum, s->k->protocol);
+		count_protocol(&pl->sum, s->k->protocol, pl->ends);
 	} else {
 		struct session_view v = {
 			.id = fi->id,
@@ -434,22 +587,29 @@ static void session_finalize(struct session *s, enum flow_end why)
 			.end = why,
 			.capture_end = pl->capture_end,
 			.capture_started_midstream = s->midstream,
+			.seq = pl->ends,
 		};
 		memcpy(v.risks, s->k->risks, sizeof(v.risks));
+		memcpy(v.community_id, s->k->community_id, sizeof(v.community_id));
 		memcpy(v.risks_ignored, s->k->ignored, sizeof(v.risks_ignored));
 		memcpy(v.risks_ignored_why, s->k->ignored_why, sizeof(v.risks_ignored_why));
 		v.n_risks_ignored = s->k->n_ignored;
 		v.protocol_guessed = s->k->guessed;
 		v.cut = session_cut(pl, fi, why);
+		v.tls_dec = tlss_view(s->tls);
 		pl->sum.smtp_sessions++;
 		pl->on_session(pl->ctx, &v, &pl->sum);
 	}
-	s->reported_smtp = smtp && why != END_EVICTED;
-	smtp_free(s->smtp);
-	s->smtp = NULL;
+	s->reported_smtp = smtp;
+	if (transient) {
+		smtp_free(s->smtp);
+		s->smtp = NULL;
+	}
+	session_smtp_free(s);
 	tl_free(&s->tl);
 	free(s->k);
 	s->k = NULL;
+	s_release(s, sizeof(*s->k));
 }
 
 static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why)
@@ -464,6 +624,7 @@ static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, e
 		session_finalize(s, why);
 	if (s->xs)
 		extract_session_close(s->xs, s->reported_smtp);
+	memcap_release(s->pl->mem, s->held);
 	free(s);
 }
 
@@ -489,11 +650,11 @@ struct sessions *sessions_new(const struct sessions_config *cfg, session_fn on_s
 	pl->ctx = ctx;
 	if (!pl->cfg.engine.server_ports)
 		pl->cfg.engine.server_ports = mail_ports;
-	pl->cls = classifier_new(err, errlen);
+	pl->cls = cfg->classifier ? cfg->classifier : classifier_new(err, errlen);
 	if (!pl->cls)
 		goto fail;
 	if (cfg->extract_dir) {
-		pl->ext = extract_new(cfg->extract_dir, err, errlen);
+		pl->ext = extract_new(cfg->extract_dir, cfg->extract_force, err, errlen);
 		if (!pl->ext)
 			goto fail;
 	}
@@ -508,9 +669,10 @@ struct sessions *sessions_new(const struct sessions_config *cfg, session_fn on_s
 	};
 	pl->eng = engine_new(&pl->cfg.engine, &sink);
 	if (!pl->eng) {
-		snprintf(err, errlen, "cannot allocate the flow table (--max-flows too large?)");
+		snprintf(err, errlen, "cannot allocate the flow table (--max-flows too large, or --memory-cap too small?)");
 		goto fail;
 	}
+	pl->mem = engine_memcap(pl->eng);
 	return pl;
 fail:
 	sessions_free(pl);
@@ -535,11 +697,11 @@ void sessions_feed(struct sessions *p, const struct raw_packet *raw)
 {
 	p->sum.records++;
 	p->sum.bytes_read += raw->caplen;
-	if (raw->ts > p->capture_end)
-		p->capture_end = raw->ts;
-	if (!p->sum.first_ts || raw->ts < p->sum.first_ts)
-		p->sum.first_ts = raw->ts;
-	engine_feed(p->eng, raw);
+	sl_time ts = engine_feed(p->eng, raw);   /* a time that cannot be right is not used */
+	if (ts > p->capture_end)
+		p->capture_end = ts;
+	if (ts && (!p->sum.first_ts || ts < p->sum.first_ts))
+		p->sum.first_ts = ts;
 }
 
 void sessions_sweep(struct sessions *p, sl_time now)
@@ -590,6 +752,21 @@ void sessions_finish(struct sessions *p)
 	const struct engine_stats *es = engine_stats(p->eng);
 	memcpy(p->sum.decode, es->decode, sizeof(p->sum.decode));
 	p->sum.ooo_cap_hits = es->ooo_cap_hits;
+	p->sum.bad_timestamps = es->bad_timestamps;
+	/* a record whose flow could not be allocated: a flow seen and dropped
+	 * (counted per record, so a flow with several such records counts more
+	 * than once; the sum still adds up) */
+	p->sum.flows += es->flows_unallocated;
+	p->sum.flows_untracked += es->flows_unallocated;
+	if (p->ext) {
+		extract_finish(p->ext);     /* every session is closed: complete index.json */
+		p->sum.extract_on = true;
+		p->sum.extract_errors = extract_errors(p->ext);
+		snprintf(p->sum.extract_error, sizeof(p->sum.extract_error), "%s", extract_first_error(p->ext));
+	}
+	/* flows the engine could not track at all never reached a session */
+	p->sum.flows += es->flows_untracked;
+	p->sum.flows_untracked += es->flows_untracked;
 	p->sum.last_ts = p->capture_end;
 }
 
@@ -608,6 +785,42 @@ void sessions_free(struct sessions *p)
 	}
 	engine_free(p->eng);
 	extract_free(p->ext);
-	classifier_free(p->cls);
+	if (p->cls != p->cfg.classifier)
+		classifier_free(p->cls);
 	free(p);
+}
+
+/* ---- shards ---- */
+
+static uint32_t shard_from_digest(const uint8_t *d, uint32_t n)
+{
+	uint32_t h = (uint32_t)d[0] << 24 | (uint32_t)d[1] << 16 | (uint32_t)d[2] << 8 | d[3];
+	return n ? h % n + 1 : 1;
+}
+
+uint32_t shard_of_flow(const struct sl_addr *a, uint16_t aport, const struct sl_addr *b, uint16_t bport,
+		       uint32_t n)
+{
+	uint8_t d[COMMUNITY_ID_DIGEST_LEN];
+	if (!community_id_digest(0, COMMUNITY_ID_PROTO_TCP, a, aport, b, bport, d))
+		return 1;
+	return shard_from_digest(d, n);
+}
+
+bool shard_parse(const char *s, uint32_t *k, uint32_t *n)
+{
+	uint64_t kk, nn;
+	const char *slash = strchr(s, '/');
+	char kbuf[16];
+	if (!slash || (size_t)(slash - s) >= sizeof(kbuf))
+		return false;
+	memcpy(kbuf, s, (size_t)(slash - s));
+	kbuf[slash - s] = '\0';
+	if (!sl_parse_uint(kbuf, SESSIONS_MAX_SHARDS, &kk) || !sl_parse_uint(slash + 1, SESSIONS_MAX_SHARDS, &nn))
+		return false;
+	if (kk < 1 || nn < 1 || kk > nn)
+		return false;
+	*k = (uint32_t)kk;
+	*n = (uint32_t)nn;
+	return true;
 }

@@ -16,15 +16,39 @@
 #include "session_view.h"
 #include "summary.h"
 
+struct keylog;
+struct classifier;
+
 struct sessions_config {
 	struct engine_config engine;
 	const char *extract_dir;    /* NULL = no extraction */
+	bool extract_force;         /* replace regular files already in extract_dir */
+	/* --shard K/N: analyse only the flows in shard K (1..N) of N, by
+	 * shard_of_flow(). 0/0 = every flow. The engine still tracks every flow
+	 * (cheap next to the analysis), so session ids, frame numbers and the
+	 * order sessions end in are those of a run without --shard. */
+	uint32_t shard_k, shard_n;
+	const struct keylog *keylog;    /* --tls-keylog: decrypt TLS (tls_session.c); NULL = no; the caller owns it */
+	/* An nDPI classifier to use instead of making one (its setup costs
+	 * milliseconds: a fuzz target or a test running many short analyses
+	 * keeps one); the caller frees it after sessions_free. NULL: our own. */
+	struct classifier *classifier;
 };
 
 /* The engine's defaults, with the mail ports for guessing roles. */
 void sessions_config_default(struct sessions_config *cfg);
 
 typedef void (*session_fn)(void *ctx, const struct session_view *v, struct summary *sum);
+
+#define SESSIONS_MAX_SHARDS 1024
+
+/* The shard (1..n) of a flow: the first four bytes of its Community ID's
+ * SHA-1 digest (seed 0; see community_id.h), read as a big-endian number,
+ * modulo n, plus 1. The same for both directions, every run and machine. */
+uint32_t shard_of_flow(const struct sl_addr *a, uint16_t aport, const struct sl_addr *b, uint16_t bport,
+		       uint32_t n);
+/* Parses "K/N" (1 <= K <= N <= SESSIONS_MAX_SHARDS). */
+bool shard_parse(const char *s, uint32_t *k, uint32_t *n);
 
 struct sessions;
 

@@ -3,7 +3,8 @@
  * state machine (framing, commands, DATA/BDAT scanning, AUTH, STARTTLS into
  * OpenSSL's handshake), driven over a socketpair without the event loop.
  *
- * Input: byte 0 picks one of a few policies; the rest is a sequence of
+ * Input: byte 0 picks one of a few policies (two of them set every limit
+ * to its smallest); the rest is a sequence of
  * chunks, each preceded by a length byte, written to the session one chunk
  * per read so every split of the stream gets explored. A final sweep far in
  * the future exercises the idle path. Everything is freed per input.
@@ -28,6 +29,10 @@ static const char *const policies[] = {
 	"--require-tls --tls-fail refuse",
 	"--tls-fail abort --idle-action close",
 	"--deny 192.0.2.0/24",
+	/* every per-session limit at its smallest, so each limit's path runs */
+	"--max-size 1 --max-errors 1 --max-msgs 1 --max-rcpts 1 --max-auth-failures 1 --users /dev/null",
+	"--idle-timeout 1 --idle-action reply --max-conn-per-ip 1 --max-conns 1 --greeting-delay 0 --early-talker",
+	"--shutdown",
 };
 
 static struct ssl_ctx_st *shared_tls;

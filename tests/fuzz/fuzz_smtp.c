@@ -9,6 +9,9 @@
  * overread is caught by ASan. Special len bytes: 0xff a gap (the next byte
  * times 7, plus 1, in the current direction); 0xfe 255 bytes to the
  * current direction without switching; 0xfd switch direction, no bytes.
+ * With flag bit 2 (re-entry, the --tls-keylog path): 0xfc hands the next
+ * chunk to smtp_tls_plain (decrypted application data) instead of smtp_data,
+ * and 0xfb is a gap in that plaintext; a TLS tap is installed.
  * Seeds (tests/fuzz/seeds/fuzz_smtp) are dialogs in this layout, made by
  * tests/fuzz/make_smtp_seeds.py.
  */
@@ -27,6 +30,16 @@ static void sink(void *ctx, uint32_t msg, const uint8_t *b, size_t n, bool done)
 		*total += b[0] + b[n - 1];    /* touch first and last byte */
 }
 
+static void tap(void *ctx, enum sl_dir dir, const uint8_t *b, size_t n, uint64_t gap)
+{
+	size_t *total = ctx;
+	(void)dir;
+	if (b && n)
+		*total += b[0] + b[n - 1];
+	else
+		*total += (size_t)gap;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -41,6 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t total = 0;
 	smtp_set_body_sink(s, sink, &total);
 	uint8_t flags = data[0];
+	bool reentry = flags & 4, plain_next = false;
+	if (reentry)
+		smtp_set_tls_tap(s, tap, &total);
 	enum sl_dir dir = (flags & 1) ? DIR_S2C : DIR_C2S;
 	size_t off = 1;
 	struct seg_meta m;
@@ -52,6 +68,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len == 0xff) {
 			uint64_t g = off < size ? (uint64_t)data[off++] * 7 + 1 : 1;
 			smtp_gap(s, dir, g, &m);
+			continue;
+		}
+		if (reentry && len == 0xfc) {
+			plain_next = true;
+			continue;
+		}
+		if (reentry && len == 0xfb) {
+			uint64_t g = off < size ? (uint64_t)data[off++] * 7 + 1 : 1;
+			smtp_tls_plain(s, dir, NULL, 0, g, &m);
 			continue;
 		}
 		if (len == 0xfd) {
@@ -68,7 +93,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!chunk)
 			break;
 		memcpy(chunk, data + off, n);
-		smtp_data(s, dir, chunk, n, &m);
+		if (plain_next)
+			smtp_tls_plain(s, dir, chunk, n, 0, &m);
+		else
+			smtp_data(s, dir, chunk, n, &m);
+		plain_next = false;
 		free(chunk);
 		off += n;
 		if (!keep_dir)

@@ -62,6 +62,21 @@ def main():
         first_server = lines[0][0] == "S"
         with open(os.path.join(OUT, name.replace(".txt", "")), "wb") as f:
             f.write(encode(chunks, server_first=first_server))
+    # re-entry (flag bit 2): STARTTLS, record-shaped TLS filler, then the
+    # decrypted dialog handed over with 0xfc (and a plaintext gap, 0xfb)
+    rec = bytes([0x17, 3, 3, 0, 20]) + bytes(range(20))
+    out = bytearray(encode([b"220 mx ESMTP\r\n", b"EHLO c\r\n", b"250-mx\r\n250 STARTTLS\r\n",
+                            b"STARTTLS\r\n", b"220 go\r\n", rec], server_first=True))
+    out[0] |= 4
+    plain = [b"EHLO c\r\n", b"250-mx\r\n250 AUTH PLAIN\r\n", b"AUTH PLAIN AGFsaWNlAHB3\r\n", b"535 5.7.8 no\r\n",
+             b"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n", b"250 ok\r\n250 ok\r\n354 go\r\n",
+             b"Subject: s\r\n\r\nbody\r\n.\r\n", b"552 5.3.4 too big\r\n"]
+    out += bytes([0xfd])         # the server's turn passes: plaintext starts with the client
+    for c in plain:
+        out += bytes([0xfc, len(c) - 1]) + c
+    out += bytes([0xfb, 3]) + bytes([0xfc, len(b"QUIT\r\n") - 1]) + b"QUIT\r\n"
+    with open(os.path.join(OUT, "reentry"), "wb") as f:
+        f.write(bytes(out))
 
 
 if __name__ == "__main__":

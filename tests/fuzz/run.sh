@@ -11,7 +11,9 @@
 # "engine" or "pipeline" in it also start from the corpus captures (SLEUTH_CORPUS, default
 # ../shared/corpus next to the source tree) up to 256 KB each.
 # Crash inputs are left in BUILD_DIR/fuzz-artifacts/. Exits non-zero when any
-# target fails.
+# target fails. Prints a Markdown row per target (target, seconds, executions,
+# executions per second, coverage edges, features, result); with
+# FUZZ_REPORT=FILE the rows are appended to FILE too (`make fuzz-long`).
 set -u
 build=${1:?usage: run.sh BUILD_DIR [SECONDS]}
 secs=${2:-60}
@@ -43,9 +45,19 @@ for bin in "$build"/fuzz_*; do
 		echo "FAIL $name (see $art/$name.log)"
 		tail -40 "$art/$name.log"
 		status=1
+		res=FAILED
 	else
 		grep -E '^stat::number_of_executed_units|^Done' "$art/$name.log" | head -2
+		res=ok
 	fi
+	# one Markdown row per target for docs/fuzzing.md (FUZZ_REPORT=FILE appends them)
+	execs=$(awk '/^stat::number_of_executed_units/ {print $2}' "$art/$name.log")
+	rate=$(awk '/^stat::average_exec_per_sec/ {print $2}' "$art/$name.log")
+	cov=$(grep -E '(DONE|pulse|NEW|REDUCE) +cov:' "$art/$name.log" | tail -1 | sed -E 's/.*cov: ([0-9]+) ft: ([0-9]+).*/\1 \2/')
+	row="| $name | $secs | ${execs:-?} | ${rate:-?} | ${cov% *} | ${cov#* } | ${res:-FAILED} |"
+	echo "$row"
+	[ -n "${FUZZ_REPORT:-}" ] && echo "$row" >> "$FUZZ_REPORT"
+	res=
 	rm -rf "$work"
 done
 if [ $found = 0 ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Golden outputs: every bundled capture, every tests/data capture and every
 corpus capture gives the same `--json`, text and transcript output as the
-files kept under tests/golden/.
+files kept under tests/golden/. A capture with a key log beside it (NAME.keys)
+is also run with --tls-keylog NAME.keys (goldens NAME.pcap.keys.MODE).
 
 This is the guard that lets the code move and change shape: a refactoring must
 leave every byte of the output as it was. A change that means to alter the
@@ -47,8 +48,16 @@ def inputs(folder, patterns):
     return sorted(os.path.relpath(f, folder) for f in found)
 
 
+def keylog_of(folder, rel):
+    """NAME.keys beside NAME.pcap: the capture's TLS key log (relative name)."""
+    base = rel.rsplit(".", 1)[0] + ".keys"
+    return base if os.path.exists(os.path.join(folder, base)) else None
+
+
 def run(folder, rel, args):
-    p = subprocess.run([BIN, "analyze"] + args + [rel], cwd=folder,
+    # SSLKEYLOGFILE would change the output: the goldens are made without it
+    env = {k: v for k, v in os.environ.items() if k != "SSLKEYLOGFILE"}
+    p = subprocess.run([BIN, "analyze"] + args + [rel], cwd=folder, env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
     # stdout and the exit status are the contract; stderr carries only
     # diagnostics about the input, which are kept too so they cannot vanish.
@@ -67,7 +76,9 @@ def main():
             missing_groups.append(group)
             continue
         for rel in inputs(folder, patterns):
-            for mode, args in MODES:
+            keys = keylog_of(folder, rel)
+            modes = MODES + ([("keys." + m, a + ["--tls-keylog", keys]) for m, a in MODES] if keys else [])
+            for mode, args in modes:
                 out = run(folder, rel, args)
                 path = os.path.join(GOLDEN, group, rel.replace("/", "__") + "." + mode)
                 if update:

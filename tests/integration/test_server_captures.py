@@ -1,6 +1,11 @@
 """The bundled captures (captures/*.pcap) against their MANIFEST: the analyzer
 must give every listed session (by client port) the cause, closed_by and close
-the bundled server logged when the capture was made. Needs no privileges."""
+the bundled server logged when the capture was made. Needs no privileges.
+
+A capture with a key log beside it (NAME.keys: the server's TLS key log, the
+tls_* captures played inside STARTTLS) is analysed with --tls-keylog
+NAME.keys; without it the same sessions must stay `encrypted` (the cause is
+hidden, not guessed)."""
 import json
 import os
 import re
@@ -33,11 +38,24 @@ for need in ("completed", "size_limit", "auth_failed", "auth_required", "ip_filt
              "server_unavailable", "tls_required", "tls_failed", "client_abort",
              "connection_refused"):
     c.true("a capture for " + need, need in causes)
+tls_causes = {r[3] for r in rows if r[0].startswith("tls_") and
+              os.path.exists(os.path.join(src, "captures", r[0][:-5] + ".keys"))}
+for need in ("completed", "size_limit", "auth_failed", "idle_timeout"):
+    c.true("an encrypted capture with its key log for " + need, need in tls_causes)
+if False:
+    c.true("a capture for " + need, need in causes)
 
 for f in sorted(listed):
     path = os.path.join(src, "captures", f)
-    p = subprocess.run([binary, "analyze", "--json", path], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=60)
+    keys = path[:-len(".pcap")] + ".keys"
+    has_keys = os.path.exists(keys)
+    if has_keys:
+        p0 = subprocess.run([binary, "analyze", "--json", path], stdout=subprocess.PIPE, timeout=60)
+        plain = [json.loads(l) for l in p0.stdout.decode().splitlines()]
+        c.eq("%s without its key log: encrypted" % f,
+             sorted({o["verdict"]["cause"] for o in plain if o.get("type") == "session"}), ["encrypted"])
+    p = subprocess.run([binary, "analyze", "--json"] + (["--tls-keylog", keys] if has_keys else []) + [path],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     if p.returncode != 0 or b'"type":"session"' not in p.stdout.replace(b" ", b""):
         print("analyze gives no sessions for %s (not wired yet?)" % f)
         sys.exit(SKIP)
@@ -46,6 +64,8 @@ for f in sorted(listed):
         o = json.loads(l)
         if o.get("type") == "session":
             sessions[o["client"]["port"]] = o["verdict"]
+            if has_keys:
+                c.eq("%s: decrypted with its key log" % f, (o["smtp"]["tls"] or {}).get("decrypted"), True)
     for r in rows:
         if r[0] != f:
             continue
