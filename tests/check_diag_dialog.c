@@ -11,28 +11,6 @@
 
 /* ---- completed ---- */
 
-START_TEST(test_completed_quit_221)
-{
-	struct dl t;
-	start(&t, "PIPELINING SIZE 10240000");
-	send_mail(&t, "MAIL FROM:<a@example.org>");
-	dl_body(&t, 931, true);
-	dl_reply(&t, 250, "2.0.0", "Ok: queued as 1234");
-	dl_cmd(&t, "QUIT");
-	uint64_t q = dl_reply(&t, 221, "2.0.0", "Bye");
-	uint64_t fin = dl_fin(&t, DIR_S2C);
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_COMPLETED, BY_SERVER, CLOSE_FIN, PH_QUIT, CONF_HIGH);
-	ck_assert(V.has_reply);
-	ck_assert_uint_eq(V.reply_code, 221);
-	ck_assert_str_eq(V.reply_enhanced, "2.0.0");
-	CITES(q);
-	CITES(fin);
-	dl_free(&t);
-}
-END_TEST
-
 /* Postfix's answer to an HTTP request on the SMTP port (tests/data/postfix
  * http_command): 221 2.7.0 to "GET", then its FIN. Not a completion: the
  * server ended the session on a command it does not take. */
@@ -56,450 +34,7 @@ START_TEST(test_221_to_forbidden_command)
 }
 END_TEST
 
-/* Postfix with smtpd_delay_reject = no and reject_unauth_pipelining in
- * smtpd_client_restrictions (tests/data/postfix early_talker): the greeting
- * is a 503 5.5.0 pipelining refusal, then every command gets "503 5.7.0
- * Error: access denied". The greeting decides, not the newest 503. */
-START_TEST(test_refused_greeting_decides)
-{
-	struct dl t;
-	dl_init(&t);
-	dl_handshake(&t);
-	dl_cmd(&t, "EHLO early.example");
-	dl_wait(&t, 1.0);
-	uint64_t g = dl_greet(&t, 503, "5.5.0", "<unknown[127.0.0.1]>: Client host rejected: Improper use of SMTP command pipelining");
-	dl_reply(&t, 503, "5.7.0", "Error: access denied for unknown[127.0.0.1]");
-	dl_cmd(&t, "MAIL FROM:<a@example.org>");
-	dl_reply(&t, 503, "5.7.0", "Error: access denied for unknown[127.0.0.1]");
-	dl_cmd(&t, "RCPT TO:<b@example.net>");
-	dl_reply(&t, 503, "5.7.0", "Error: access denied for unknown[127.0.0.1]");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Bye");
-	dl_fin(&t, DIR_S2C);
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_TOO_MANY_ERRORS, BY_SERVER, CLOSE_FIN, PH_GREETING, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 503);
-	ck_assert_str_eq(V.reply_enhanced, "5.5.0");
-	CITES(g);
-	dl_free(&t);
-}
-END_TEST
-
-/* arkime-smtp-decrypted: server FIN, server RST, client RST after 221. */
-START_TEST(test_completed_rst_after_221)
-{
-	struct dl t;
-	start(&t, "SIZE 36700160 STARTTLS");
-	send_mail(&t, "MAIL FROM:<a@example.org> SIZE=1500");
-	dl_body(&t, 1500, true);
-	dl_reply(&t, 250, "2.6.0", "Queued mail for delivery");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Service closing transmission channel");
-	uint64_t fin = dl_fin(&t, DIR_S2C);
-	dl_rst(&t, DIR_S2C, 0);
-	dl_rst(&t, DIR_C2S, 0);
-	run(&t);
-	EXPECT(CAUSE_COMPLETED, BY_SERVER, CLOSE_FIN, PH_QUIT, CONF_HIGH);
-	CITES(fin);
-	ck_assert_ptr_nonnull(strstr(V.explanation, "abortive"));
-	dl_free(&t);
-}
-END_TEST
-
-/* suricata-smtp-large-exchange: QUIT answered 250 by Microsoft. */
-START_TEST(test_completed_quit_250)
-{
-	struct dl t;
-	start(&t, "SIZE");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 250, "", "closing");
-	dl_fin(&t, DIR_S2C);
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_COMPLETED, BY_SERVER, CLOSE_FIN, PH_QUIT, CONF_HIGH);
-	dl_free(&t);
-}
-END_TEST
-
-/* ndpi-smtp: EHLO -> 500, HELO fallback, mail accepted, QUIT/221. */
-START_TEST(test_completed_after_ehlo_fallback)
-{
-	struct dl t;
-	start(&t, NULL);
-	dl_cmd(&t, "EHLO host");
-	dl_reply(&t, 500, "", "Command unrecognized");
-	dl_cmd(&t, "HELO host");
-	dl_reply(&t, 250, "", "Hello");
-	send_mail(&t, "MAIL FROM:<a@b>");
-	dl_body(&t, 15000, true);
-	dl_reply(&t, 250, "", "Message accepted for delivery");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "", "closing connection");
-	dl_fin(&t, DIR_S2C);
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_COMPLETED, BY_SERVER, CLOSE_FIN, PH_QUIT, CONF_HIGH);
-	dl_free(&t);
-}
-END_TEST
-
-/* zeek-smtp-mail-transactions-invalid: many 503/500, then success and QUIT. */
-START_TEST(test_completed_after_sequence_errors)
-{
-	struct dl t;
-	start(&t, "PIPELINING");
-	dl_cmd(&t, "RCPT TO:<x@y>");
-	dl_reply(&t, 503, "5.5.1", "Error: need MAIL command");
-	dl_cmd(&t, "DATA");
-	dl_reply(&t, 503, "5.5.1", "Error: need RCPT command");
-	send_mail(&t, "MAIL FROM:<a@b>");
-	dl_body(&t, 100, true);
-	dl_reply(&t, 250, "2.0.0", "Ok: queued");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Bye");
-	dl_fin(&t, DIR_S2C);
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_COMPLETED, BY_SERVER, CLOSE_FIN, PH_QUIT, CONF_HIGH);
-	dl_free(&t);
-}
-END_TEST
-
-/* suricata-smtp-pipelining-loopback: 250 then client FIN without QUIT. */
-START_TEST(test_completed_fin_without_quit)
-{
-	struct dl t;
-	start(&t, "PIPELINING");
-	send_mail(&t, "MAIL FROM:<a@b>");
-	dl_body(&t, 500, true);
-	uint64_t ok = dl_reply(&t, 250, "2.0.0", "Ok: queued");
-	uint64_t fin = dl_fin(&t, DIR_C2S);
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_COMPLETED, BY_CLIENT, CLOSE_FIN, PH_IDLE, CONF_MEDIUM);
-	ck_assert_uint_eq(V.reply_code, 250);
-	CITES(ok);
-	CITES(fin);
-	dl_free(&t);
-}
-END_TEST
-
 /* ---- refusals with their codes ---- */
-
-START_TEST(test_greeting_554_ip_filtered)
-{
-	struct dl t;
-	dl_init(&t);
-	dl_handshake(&t);
-	uint64_t g = dl_greet(&t, 554, "5.7.1", "Service unavailable; Client host [192.0.2.10] blocked using zen.spamhaus.org");
-	uint64_t fin = dl_fin(&t, DIR_S2C);
-	dl_cmd(&t, "QUIT");
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_IP_FILTERED, BY_SERVER, CLOSE_FIN, PH_GREETING, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 554);
-	ck_assert_str_eq(V.reply_enhanced, "5.7.1");
-	CITES(g);
-	CITES(fin);
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_greeting_554_no_service)
-{
-	struct dl t;
-	dl_init(&t);
-	dl_handshake(&t);
-	dl_greet(&t, 554, "", "mx.example.net no SMTP service here");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "", "bye");
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_SERVER_UNAVAILABLE, BY_SERVER, CLOSE_FIN, PH_GREETING, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 554);
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_greeting_421_too_many_connections)
-{
-	struct dl t;
-	dl_init(&t);
-	dl_handshake(&t);
-	dl_greet(&t, 421, "4.7.0", "mx.example.net Error: too many connections from 192.0.2.10");
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_RATE_LIMITED, BY_SERVER, CLOSE_FIN, PH_GREETING, CONF_HIGH);
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_greeting_421_shutdown)
-{
-	struct dl t;
-	dl_init(&t);
-	dl_handshake(&t);
-	dl_greet(&t, 421, "4.3.2", "Service shutting down and closing transmission channel");
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_SERVER_UNAVAILABLE, BY_SERVER, CLOSE_FIN, PH_GREETING, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 421);
-	dl_free(&t);
-}
-END_TEST
-
-/* suricata-smtp-quit: server FIN before any greeting, QUIT, server RST. */
-START_TEST(test_accept_then_close)
-{
-	struct dl t;
-	dl_init(&t);
-	dl_syn(&t);
-	dl_wait(&t, 0.001);
-	uint64_t synack = dl_synack(&t);
-	dl_wait(&t, 0.001);
-	dl_ack(&t, DIR_C2S);
-	dl_wait(&t, 0.2);
-	uint64_t fin = dl_fin(&t, DIR_S2C);
-	dl_cmd(&t, "QUIT");
-	dl_rst(&t, DIR_S2C, 0);
-	run(&t);
-	EXPECT(CAUSE_IP_FILTERED, BY_SERVER, CLOSE_FIN, PH_CONNECT, CONF_MEDIUM);
-	ck_assert(!V.has_reply);
-	CITES(synack);
-	CITES(fin);
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_auth_535_then_quit)
-{
-	struct dl t;
-	start(&t, "AUTH PLAIN LOGIN");
-	dl_cmd(&t, "AUTH PLAIN ********");
-	uint64_t r = dl_reply(&t, 535, "5.7.8", "Error: authentication failed: authentication failure");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Bye");
-	dl_fin(&t, DIR_S2C);
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_AUTH_FAILED, BY_SERVER, CLOSE_FIN, PH_AUTH, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 535);
-	ck_assert_str_eq(V.reply_enhanced, "5.7.8");
-	CITES(r);
-	dl_free(&t);
-}
-END_TEST
-
-/* arkime-socks5-smtp-503: AUTH not advertised, 503, client RST. */
-START_TEST(test_auth_503_not_offered)
-{
-	struct dl t;
-	start(&t, "PIPELINING SIZE 52428800");
-	dl_cmd(&t, "AUTH LOGIN");
-	uint64_t r = dl_reply(&t, 503, "", "AUTH command used when not advertised");
-	uint64_t rst = dl_rst(&t, DIR_C2S, 0);
-	run(&t);
-	EXPECT(CAUSE_AUTH_FAILED, BY_CLIENT, CLOSE_RST, PH_AUTH, CONF_MEDIUM);
-	ck_assert_uint_eq(V.reply_code, 503);
-	CITES(r);
-	CITES(rst);
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_auth_required_530)
-{
-	struct dl t;
-	start(&t, "AUTH PLAIN");
-	dl_cmd(&t, "MAIL FROM:<a@b>");
-	dl_reply(&t, 530, "5.7.0", "Authentication required");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Bye");
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_AUTH_REQUIRED, BY_CLIENT, CLOSE_FIN, PH_MAIL, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 530);
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_tls_required_530)
-{
-	struct dl t;
-	start(&t, "STARTTLS AUTH PLAIN");
-	dl_cmd(&t, "MAIL FROM:<a@b>");
-	dl_reply(&t, 530, "5.7.0", "Must issue a STARTTLS command first");
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_TLS_REQUIRED, BY_CLIENT, CLOSE_FIN, PH_MAIL, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 530);
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_relay_554)
-{
-	struct dl t;
-	start(&t, "PIPELINING");
-	dl_cmd(&t, "MAIL FROM:<a@b>");
-	dl_reply(&t, 250, "2.1.0", "Ok");
-	dl_cmd(&t, "RCPT TO:<x@elsewhere.example>");
-	uint64_t r = dl_reply(&t, 554, "5.7.1", "<x@elsewhere.example>: Relay access denied");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Bye");
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_RELAY_DENIED, BY_SERVER, CLOSE_FIN, PH_RCPT, CONF_HIGH);
-	CITES(r);
-	dl_free(&t);
-}
-END_TEST
-
-/* arkime-smtp-rcpt-553: "not logged in" on RCPT, client FIN: Postfix's
- * reject_unauth_sender_login_mismatch, the sender address belongs to a
- * login and the client had not logged in: authenticate, then send. */
-START_TEST(test_relay_553_not_logged_in)
-{
-	struct dl t;
-	start(&t, "AUTH PLAIN");
-	dl_cmd(&t, "MAIL FROM:<a@aol.com>");
-	dl_reply(&t, 250, "2.1.0", "Ok");
-	dl_cmd(&t, "RCPT TO:<x@example.com>");
-	dl_reply(&t, 553, "5.7.1", "<a@aol.com>: Sender address rejected: not logged in");
-	dl_fin(&t, DIR_C2S);
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_AUTH_REQUIRED, BY_CLIENT, CLOSE_FIN, PH_RCPT, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 553);
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_relay_exim_550)
-{
-	struct dl t;
-	start(&t, "SIZE 52428800");
-	dl_cmd(&t, "MAIL FROM:<a@b>");
-	dl_reply(&t, 250, "", "OK");
-	dl_cmd(&t, "RCPT TO:<x@y>");
-	dl_reply(&t, 550, "", "relay not permitted");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "", "closing connection");
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_RELAY_DENIED, BY_SERVER, CLOSE_FIN, PH_RCPT, CONF_HIGH);
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_size_declared_over_limit)
-{
-	struct dl t;
-	start(&t, "SIZE 10485760");
-	uint64_t mail = dl_cmd(&t, "MAIL FROM:<a@b> SIZE=20000000");
-	uint64_t r = dl_reply(&t, 552, "5.3.4", "Message size exceeds fixed limit");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Bye");
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_SIZE_LIMIT, BY_SERVER, CLOSE_FIN, PH_MAIL, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 552);
-	CITES(r);
-	CITES(mail);
-	ck_assert_ptr_nonnull(strstr(V.explanation, "10485760"));
-	ck_assert_ptr_nonnull(strstr(V.explanation, "20000000"));
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_size_552_after_dot)
-{
-	struct dl t;
-	start(&t, "SIZE 1000");
-	send_mail(&t, "MAIL FROM:<a@b>");
-	dl_body(&t, 5000, true);
-	uint64_t r = dl_reply(&t, 552, "", "Message size exceeds maximum permitted");
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_SIZE_LIMIT, BY_CLIENT, CLOSE_FIN, PH_DATA, CONF_HIGH);
-	CITES(r);
-	ck_assert_ptr_nonnull(strstr(V.explanation, "5000 body bytes"));
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_size_rst_mid_data)
-{
-	struct dl t;
-	start(&t, "SIZE 100000");
-	send_mail(&t, "MAIL FROM:<a@b>");
-	dl_body(&t, 150000, false);
-	uint64_t rst = dl_rst(&t, DIR_S2C, 0);
-	run(&t);
-	EXPECT(CAUSE_SIZE_LIMIT, BY_SERVER, CLOSE_RST, PH_DATA, CONF_HIGH);
-	ck_assert(!V.has_reply);
-	CITES(rst);
-	ck_assert_ptr_nonnull(strstr(V.explanation, "150000"));
-	ck_assert_ptr_nonnull(strstr(V.explanation, "100000"));
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_greylist_451)
-{
-	struct dl t;
-	start(&t, "SIZE");
-	dl_cmd(&t, "MAIL FROM:<a@b>");
-	dl_reply(&t, 250, "2.1.0", "Ok");
-	dl_cmd(&t, "RCPT TO:<c@d>");
-	dl_reply(&t, 451, "4.7.1", "<c@d>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Bye");
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_RATE_LIMITED, BY_CLIENT, CLOSE_FIN, PH_RCPT, CONF_HIGH);
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_server_unavailable_452)
-{
-	struct dl t;
-	start(&t, "SIZE");
-	dl_cmd(&t, "MAIL FROM:<a@b>");
-	dl_reply(&t, 452, "4.3.1", "Insufficient system storage");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Bye");
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_SERVER_UNAVAILABLE, BY_SERVER, CLOSE_FIN, PH_MAIL, CONF_HIGH);
-	dl_free(&t);
-}
-END_TEST
-
-/* suricata-smtp-data-rejected: 553 sender domain, RSET, second transaction
- * 554 5.7.1 virus, client FIN: the content refusal decides (unknown). */
-START_TEST(test_content_rejected)
-{
-	struct dl t;
-	start(&t, "PIPELINING SIZE");
-	dl_cmd(&t, "MAIL FROM:<x@nodomain.invalid>");
-	dl_reply(&t, 553, "5.1.8", "Domain of sender address does not exist");
-	dl_cmd(&t, "RSET");
-	dl_reply(&t, 250, "2.0.0", "Reset state");
-	send_mail(&t, "MAIL FROM:<a@b>");
-	dl_body(&t, 114000, true);
-	uint64_t r = dl_reply(&t, 554, "5.7.1", "Message contains virus: rejected.");
-	dl_fin(&t, DIR_C2S);
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_CONTENT_REJECTED, BY_CLIENT, CLOSE_FIN, PH_DATA, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 554);
-	CITES(r);
-	dl_free(&t);
-}
-END_TEST
 
 /* PIPELINING: MAIL, RCPT, DATA answered 250, 554, 554 in one segment: the
  * 250 to MAIL shares the frame and does not supersede the relay refusal. */
@@ -545,27 +80,6 @@ START_TEST(test_pipelined_refusal_same_segment)
 }
 END_TEST
 
-/* AUTH refused, the client tries MAIL anyway: 530 is a consequence. */
-START_TEST(test_auth_failed_then_530)
-{
-	struct dl t;
-	start(&t, "AUTH PLAIN LOGIN");
-	dl_cmd(&t, "AUTH PLAIN ********");
-	uint64_t r = dl_reply(&t, 535, "5.7.8", "Error: authentication failed");
-	dl_cmd(&t, "MAIL FROM:<a@b>");
-	uint64_t r2 = dl_reply(&t, 530, "5.7.0", "Authentication required");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Bye");
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_AUTH_FAILED, BY_SERVER, CLOSE_FIN, PH_AUTH, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 535);
-	CITES(r);
-	CITES(r2);
-	dl_free(&t);
-}
-END_TEST
-
 /* Repeated AUTH failures, then "421 too many errors": the credentials. */
 START_TEST(test_auth_failures_then_too_many_errors)
 {
@@ -605,41 +119,6 @@ START_TEST(test_auth_failures_then_421_with_auth_unanswered)
 	ck_assert_int_eq(t.f.auth_result, AUTH_PENDING);
 	EXPECT(CAUSE_AUTH_FAILED, BY_SERVER, CLOSE_FIN, PH_AUTH, CONF_HIGH);
 	ck_assert_uint_eq(V.reply_code, 535);
-	CITES(r);
-	dl_free(&t);
-}
-END_TEST
-
-/* STARTTLS refused, then the server demands it: the TLS failure decides. */
-START_TEST(test_starttls_refused_then_530)
-{
-	struct dl t;
-	start(&t, "STARTTLS");
-	dl_cmd(&t, "STARTTLS");
-	dl_reply(&t, 454, "4.7.0", "TLS not available due to local problem");
-	dl_cmd(&t, "MAIL FROM:<a@b>");
-	dl_reply(&t, 530, "5.7.0", "Must issue a STARTTLS command first");
-	dl_fin(&t, DIR_C2S);
-	run(&t);
-	EXPECT(CAUSE_TLS_FAILED, BY_CLIENT, CLOSE_FIN, PH_STARTTLS, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 454);
-	dl_free(&t);
-}
-END_TEST
-
-/* MAIL refused as malformed, then a polite QUIT: not a completion. */
-START_TEST(test_syntax_refusal_then_quit)
-{
-	struct dl t;
-	start(&t, "SIZE");
-	dl_cmd(&t, "MAIL FROM:a@b");
-	uint64_t r = dl_reply(&t, 501, "5.5.4", "Syntax: MAIL FROM:<address>");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Bye");
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_UNKNOWN, BY_SERVER, CLOSE_FIN, PH_MAIL, CONF_MEDIUM);
-	ck_assert_uint_eq(V.reply_code, 501);
 	CITES(r);
 	dl_free(&t);
 }
@@ -691,21 +170,6 @@ START_TEST(test_codeless_note_with_text)
 }
 END_TEST
 
-/* Without an enhanced code, only the hang-up after a code-less line is certain. */
-START_TEST(test_codeless_note_without_text)
-{
-	struct dl t;
-	start(&t, NULL);
-	send_mail(&t, "MAIL FROM:<a@b>");
-	dl_body(&t, 3000, true);
-	dl_sline(&t, "Service is going down now");
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_UNKNOWN, BY_SERVER, CLOSE_FIN, PH_DATA, CONF_MEDIUM);
-	dl_free(&t);
-}
-END_TEST
-
 /* arkime-smtp-data-521: 521 5.2.1 policy at end of data, server FIN. */
 START_TEST(test_policy_521_after_dot)
 {
@@ -727,51 +191,374 @@ START_TEST(test_policy_521_after_dot)
 }
 END_TEST
 
+static const struct dcase completed_cases[] = {
+	{ "completed_quit_221",
+	  "open\n"
+	  "ehlo PIPELINING SIZE 10240000\n"
+	  "mail MAIL FROM:<a@example.org>\n"
+	  "body 931\n"
+	  "R 250 2.0.0 Ok: queued as 1234\n"
+	  "C QUIT\n"
+	  "!R 221 2.0.0 Bye\n"
+	  "!fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_COMPLETED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_QUIT, .conf = CONF_HIGH,
+	  .code = 221, .enhanced = "2.0.0" },
+	/* Postfix with smtpd_delay_reject = no and reject_unauth_pipelining in
+	 * smtpd_client_restrictions (tests/data/postfix early_talker): the greeting
+	 * is a 503 5.5.0 pipelining refusal, then every command gets "503 5.7.0
+	 * Error: access denied". The greeting decides, not the newest 503. */
+	{ "refused_greeting_decides",
+	  "init\n"
+	  "handshake\n"
+	  "C EHLO early.example\n"
+	  "wait 1.0\n"
+	  "!greet 503 5.5.0 <unknown[127.0.0.1]>: Client host rejected: Improper use of SMTP command pipelining\n"
+	  "R 503 5.7.0 Error: access denied for unknown[127.0.0.1]\n"
+	  "C MAIL FROM:<a@example.org>\n"
+	  "R 503 5.7.0 Error: access denied for unknown[127.0.0.1]\n"
+	  "C RCPT TO:<b@example.net>\n"
+	  "R 503 5.7.0 Error: access denied for unknown[127.0.0.1]\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_TOO_MANY_ERRORS, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_HIGH,
+	  .code = 503, .enhanced = "5.5.0" },
+	/* arkime-smtp-decrypted: server FIN, server RST, client RST after 221. */
+	{ "completed_rst_after_221",
+	  "open\n"
+	  "ehlo SIZE 36700160 STARTTLS\n"
+	  "mail MAIL FROM:<a@example.org> SIZE=1500\n"
+	  "body 1500\n"
+	  "R 250 2.6.0 Queued mail for delivery\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Service closing transmission channel\n"
+	  "!fin s2c\n"
+	  "rst s2c\n"
+	  "rst c2s\n",
+	  .cause = CAUSE_COMPLETED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_QUIT, .conf = CONF_HIGH,
+	  .says = { "abortive" } },
+	/* suricata-smtp-large-exchange: QUIT answered 250 by Microsoft. */
+	{ "completed_quit_250",
+	  "open\n"
+	  "ehlo SIZE\n"
+	  "C QUIT\n"
+	  "R 250 - closing\n"
+	  "fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_COMPLETED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_QUIT, .conf = CONF_HIGH },
+	/* ndpi-smtp: EHLO -> 500, HELO fallback, mail accepted, QUIT/221. */
+	{ "completed_after_ehlo_fallback",
+	  "open\n"
+	  "C EHLO host\n"
+	  "R 500 - Command unrecognized\n"
+	  "C HELO host\n"
+	  "R 250 - Hello\n"
+	  "mail MAIL FROM:<a@b>\n"
+	  "body 15000\n"
+	  "R 250 - Message accepted for delivery\n"
+	  "C QUIT\n"
+	  "R 221 - closing connection\n"
+	  "fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_COMPLETED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_QUIT, .conf = CONF_HIGH },
+	/* zeek-smtp-mail-transactions-invalid: many 503/500, then success and QUIT. */
+	{ "completed_after_sequence_errors",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "C RCPT TO:<x@y>\n"
+	  "R 503 5.5.1 Error: need MAIL command\n"
+	  "C DATA\n"
+	  "R 503 5.5.1 Error: need RCPT command\n"
+	  "mail MAIL FROM:<a@b>\n"
+	  "body 100\n"
+	  "R 250 2.0.0 Ok: queued\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_COMPLETED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_QUIT, .conf = CONF_HIGH },
+	/* suricata-smtp-pipelining-loopback: 250 then client FIN without QUIT. */
+	{ "completed_fin_without_quit",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "mail MAIL FROM:<a@b>\n"
+	  "body 500\n"
+	  "!R 250 2.0.0 Ok: queued\n"
+	  "!fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_COMPLETED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_IDLE, .conf = CONF_MEDIUM,
+	  .code = 250 },
+};
+
+START_TEST(test_completed_cases)
+{
+	run_case(&completed_cases[_i]);
+}
+END_TEST
+
+static const struct dcase refusals_cases[] = {
+	{ "greeting_554_ip_filtered",
+	  "init\n"
+	  "handshake\n"
+	  "!greet 554 5.7.1 Service unavailable; Client host [192.0.2.10] blocked using zen.spamhaus.org\n"
+	  "!fin s2c\n"
+	  "C QUIT\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_IP_FILTERED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_HIGH,
+	  .code = 554, .enhanced = "5.7.1" },
+	{ "greeting_554_no_service",
+	  "init\n"
+	  "handshake\n"
+	  "greet 554 - mx.example.net no SMTP service here\n"
+	  "C QUIT\n"
+	  "R 221 - bye\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_SERVER_UNAVAILABLE, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_HIGH,
+	  .code = 554 },
+	{ "greeting_421_too_many_connections",
+	  "init\n"
+	  "handshake\n"
+	  "greet 421 4.7.0 mx.example.net Error: too many connections from 192.0.2.10\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_RATE_LIMITED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_HIGH },
+	{ "greeting_421_shutdown",
+	  "init\n"
+	  "handshake\n"
+	  "greet 421 4.3.2 Service shutting down and closing transmission channel\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_SERVER_UNAVAILABLE, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_HIGH,
+	  .code = 421 },
+	/* suricata-smtp-quit: server FIN before any greeting, QUIT, server RST. */
+	{ "accept_then_close",
+	  "init\n"
+	  "syn\n"
+	  "wait 0.001\n"
+	  "!synack\n"
+	  "wait 0.001\n"
+	  "ack c2s\n"
+	  "wait 0.2\n"
+	  "!fin s2c\n"
+	  "C QUIT\n"
+	  "rst s2c\n",
+	  .cause = CAUSE_IP_FILTERED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_CONNECT, .conf = CONF_MEDIUM,
+	  .code = NO_REPLY },
+	{ "auth_535_then_quit",
+	  "open\n"
+	  "ehlo AUTH PLAIN LOGIN\n"
+	  "C AUTH PLAIN ********\n"
+	  "!R 535 5.7.8 Error: authentication failed: authentication failure\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_AUTH_FAILED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_AUTH, .conf = CONF_HIGH,
+	  .code = 535, .enhanced = "5.7.8" },
+	/* arkime-socks5-smtp-503: AUTH not advertised, 503, client RST. */
+	{ "auth_503_not_offered",
+	  "open\n"
+	  "ehlo PIPELINING SIZE 52428800\n"
+	  "C AUTH LOGIN\n"
+	  "!R 503 - AUTH command used when not advertised\n"
+	  "!rst c2s\n",
+	  .cause = CAUSE_AUTH_FAILED, .by = BY_CLIENT, .close = CLOSE_RST, .phase = PH_AUTH, .conf = CONF_MEDIUM,
+	  .code = 503 },
+	{ "auth_required_530",
+	  "open\n"
+	  "ehlo AUTH PLAIN\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "R 530 5.7.0 Authentication required\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_AUTH_REQUIRED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_HIGH,
+	  .code = 530 },
+	{ "tls_required_530",
+	  "open\n"
+	  "ehlo STARTTLS AUTH PLAIN\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "R 530 5.7.0 Must issue a STARTTLS command first\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_TLS_REQUIRED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_HIGH,
+	  .code = 530 },
+	{ "relay_554",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "R 250 2.1.0 Ok\n"
+	  "C RCPT TO:<x@elsewhere.example>\n"
+	  "!R 554 5.7.1 <x@elsewhere.example>: Relay access denied\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_RELAY_DENIED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_RCPT, .conf = CONF_HIGH },
+	/* arkime-smtp-rcpt-553: "not logged in" on RCPT, client FIN: Postfix's
+	 * reject_unauth_sender_login_mismatch, the sender address belongs to a
+	 * login and the client had not logged in: authenticate, then send. */
+	{ "relay_553_not_logged_in",
+	  "open\n"
+	  "ehlo AUTH PLAIN\n"
+	  "C MAIL FROM:<a@aol.com>\n"
+	  "R 250 2.1.0 Ok\n"
+	  "C RCPT TO:<x@example.com>\n"
+	  "R 553 5.7.1 <a@aol.com>: Sender address rejected: not logged in\n"
+	  "fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_AUTH_REQUIRED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_RCPT, .conf = CONF_HIGH,
+	  .code = 553 },
+	{ "relay_exim_550",
+	  "open\n"
+	  "ehlo SIZE 52428800\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "R 250 - OK\n"
+	  "C RCPT TO:<x@y>\n"
+	  "R 550 - relay not permitted\n"
+	  "C QUIT\n"
+	  "R 221 - closing connection\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_RELAY_DENIED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_RCPT, .conf = CONF_HIGH },
+	{ "greylist_451",
+	  "open\n"
+	  "ehlo SIZE\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "R 250 2.1.0 Ok\n"
+	  "C RCPT TO:<c@d>\n"
+	  "R 451 4.7.1 <c@d>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_RATE_LIMITED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_RCPT, .conf = CONF_HIGH },
+	{ "server_unavailable_452",
+	  "open\n"
+	  "ehlo SIZE\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "R 452 4.3.1 Insufficient system storage\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_SERVER_UNAVAILABLE, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_HIGH },
+	/* suricata-smtp-data-rejected: 553 sender domain, RSET, second transaction
+	 * 554 5.7.1 virus, client FIN: the content refusal decides (unknown). */
+	{ "content_rejected",
+	  "open\n"
+	  "ehlo PIPELINING SIZE\n"
+	  "C MAIL FROM:<x@nodomain.invalid>\n"
+	  "R 553 5.1.8 Domain of sender address does not exist\n"
+	  "C RSET\n"
+	  "R 250 2.0.0 Reset state\n"
+	  "mail MAIL FROM:<a@b>\n"
+	  "body 114000\n"
+	  "!R 554 5.7.1 Message contains virus: rejected.\n"
+	  "fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_CONTENT_REJECTED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_DATA, .conf = CONF_HIGH,
+	  .code = 554 },
+	/* Without an enhanced code, only the hang-up after a code-less line is certain. */
+	{ "codeless_note_without_text",
+	  "open\n"
+	  "mail MAIL FROM:<a@b>\n"
+	  "body 3000\n"
+	  "S Service is going down now\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_UNKNOWN, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_DATA, .conf = CONF_MEDIUM },
+	/* MAIL refused as malformed, then a polite QUIT: not a completion. */
+	{ "syntax_refusal_then_quit",
+	  "open\n"
+	  "ehlo SIZE\n"
+	  "C MAIL FROM:a@b\n"
+	  "!R 501 5.5.4 Syntax: MAIL FROM:<address>\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_UNKNOWN, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_MEDIUM,
+	  .code = 501 },
+	/* AUTH refused, the client tries MAIL anyway: 530 is a consequence. */
+	{ "auth_failed_then_530",
+	  "open\n"
+	  "ehlo AUTH PLAIN LOGIN\n"
+	  "C AUTH PLAIN ********\n"
+	  "!R 535 5.7.8 Error: authentication failed\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "!R 530 5.7.0 Authentication required\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_AUTH_FAILED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_AUTH, .conf = CONF_HIGH,
+	  .code = 535 },
+	/* STARTTLS refused, then the server demands it: the TLS failure decides. */
+	{ "starttls_refused_then_530",
+	  "open\n"
+	  "ehlo STARTTLS\n"
+	  "C STARTTLS\n"
+	  "R 454 4.7.0 TLS not available due to local problem\n"
+	  "C MAIL FROM:<a@b>\n"
+	  "R 530 5.7.0 Must issue a STARTTLS command first\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_TLS_FAILED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_STARTTLS, .conf = CONF_HIGH,
+	  .code = 454 },
+};
+
+START_TEST(test_refusals_cases)
+{
+	run_case(&refusals_cases[_i]);
+}
+END_TEST
+
+static const struct dcase size_cases[] = {
+	{ "size_declared_over_limit",
+	  "open\n"
+	  "ehlo SIZE 10485760\n"
+	  "!C MAIL FROM:<a@b> SIZE=20000000\n"
+	  "!R 552 5.3.4 Message size exceeds fixed limit\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_SIZE_LIMIT, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_HIGH,
+	  .code = 552, .says = { "10485760", "20000000" } },
+	{ "size_552_after_dot",
+	  "open\n"
+	  "ehlo SIZE 1000\n"
+	  "mail MAIL FROM:<a@b>\n"
+	  "body 5000\n"
+	  "!R 552 - Message size exceeds maximum permitted\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_SIZE_LIMIT, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_DATA, .conf = CONF_HIGH,
+	  .says = { "5000 body bytes" } },
+	{ "size_rst_mid_data",
+	  "open\n"
+	  "ehlo SIZE 100000\n"
+	  "mail MAIL FROM:<a@b>\n"
+	  "body 150000 cut\n"
+	  "!rst s2c\n",
+	  .cause = CAUSE_SIZE_LIMIT, .by = BY_SERVER, .close = CLOSE_RST, .phase = PH_DATA, .conf = CONF_HIGH,
+	  .code = NO_REPLY, .says = { "150000", "100000" } },
+};
+
+START_TEST(test_size_cases)
+{
+	run_case(&size_cases[_i]);
+}
+END_TEST
 static Suite *suite(void)
 {
 	Suite *s = suite_create("diag_dialog");
 	TCase *tc;
 	tc = tcase_create("completed");
-	tcase_add_test(tc, test_completed_quit_221);
+	tcase_add_loop_test(tc, test_completed_cases, 0, (int)(sizeof(completed_cases) / sizeof(completed_cases[0])));
 	tcase_add_test(tc, test_221_to_forbidden_command);
-	tcase_add_test(tc, test_refused_greeting_decides);
-	tcase_add_test(tc, test_completed_rst_after_221);
-	tcase_add_test(tc, test_completed_quit_250);
-	tcase_add_test(tc, test_completed_after_ehlo_fallback);
-	tcase_add_test(tc, test_completed_after_sequence_errors);
-	tcase_add_test(tc, test_completed_fin_without_quit);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("refusals");
-	tcase_add_test(tc, test_greeting_554_ip_filtered);
-	tcase_add_test(tc, test_greeting_554_no_service);
-	tcase_add_test(tc, test_greeting_421_too_many_connections);
-	tcase_add_test(tc, test_greeting_421_shutdown);
-	tcase_add_test(tc, test_accept_then_close);
-	tcase_add_test(tc, test_auth_535_then_quit);
-	tcase_add_test(tc, test_auth_503_not_offered);
-	tcase_add_test(tc, test_auth_required_530);
-	tcase_add_test(tc, test_tls_required_530);
-	tcase_add_test(tc, test_relay_554);
-	tcase_add_test(tc, test_relay_553_not_logged_in);
-	tcase_add_test(tc, test_relay_exim_550);
-	tcase_add_test(tc, test_greylist_451);
-	tcase_add_test(tc, test_server_unavailable_452);
-	tcase_add_test(tc, test_content_rejected);
+	tcase_add_loop_test(tc, test_refusals_cases, 0, (int)(sizeof(refusals_cases) / sizeof(refusals_cases[0])));
 	tcase_add_test(tc, test_codeless_deferral);
 	tcase_add_test(tc, test_codeless_note_with_text);
-	tcase_add_test(tc, test_codeless_note_without_text);
-	tcase_add_test(tc, test_syntax_refusal_then_quit);
-	tcase_add_test(tc, test_auth_failed_then_530);
 	tcase_add_test(tc, test_auth_failures_then_too_many_errors);
 	tcase_add_test(tc, test_auth_failures_then_421_with_auth_unanswered);
-	tcase_add_test(tc, test_starttls_refused_then_530);
 	tcase_add_test(tc, test_pipelined_refusal_same_segment);
 	tcase_add_test(tc, test_policy_521_after_dot);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("size");
-	tcase_add_test(tc, test_size_declared_over_limit);
-	tcase_add_test(tc, test_size_552_after_dot);
-	tcase_add_test(tc, test_size_rst_mid_data);
+	tcase_add_loop_test(tc, test_size_cases, 0, (int)(sizeof(size_cases) / sizeof(size_cases[0])));
 	suite_add_tcase(s, tc);
 	return s;
 }

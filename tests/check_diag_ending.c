@@ -83,30 +83,6 @@ START_TEST(test_client_view)
 }
 END_TEST
 
-/* arkime-smtp-data-250: 250 queued, 30 s silence, 421 4.4.2, server FIN,
- * client still open at the end of the capture. */
-START_TEST(test_idle_421_442_capture_end)
-{
-	struct dl t;
-	start(&t, "AUTH PLAIN");
-	send_mail(&t, "MAIL FROM:<a@aol.com>");
-	dl_body(&t, 931, true);
-	dl_reply(&t, 250, "", "Ok: queued as 5E0B3C000084");
-	dl_wait(&t, 30.0);
-	uint64_t r = dl_reply(&t, 421, "4.4.2", "mtaout.aol.com Error: timeout exceeded");
-	uint64_t fin = dl_fin(&t, DIR_S2C);
-	dl_ack(&t, DIR_C2S);
-	dl_other_packet(&t);
-	run(&t);
-	EXPECT(CAUSE_IDLE_TIMEOUT, BY_SERVER, CLOSE_FIN, PH_IDLE, CONF_HIGH);
-	ck_assert_uint_eq(V.reply_code, 421);
-	ck_assert_str_eq(V.reply_enhanced, "4.4.2");
-	CITES(r);
-	CITES(fin);
-	dl_free(&t);
-}
-END_TEST
-
 /* zeek-smtp-multi-addr: 451 4.7.0 Timeout waiting for client input. */
 START_TEST(test_idle_451_timeout_text)
 {
@@ -228,22 +204,6 @@ START_TEST(test_syntax_then_server_close)
 }
 END_TEST
 
-START_TEST(test_starttls_454)
-{
-	struct dl t;
-	start(&t, "STARTTLS");
-	dl_cmd(&t, "STARTTLS");
-	uint64_t r = dl_reply(&t, 454, "4.7.0", "TLS not available due to local problem");
-	dl_cmd(&t, "QUIT");
-	dl_reply(&t, 221, "2.0.0", "Bye");
-	dl_fin(&t, DIR_S2C);
-	run(&t);
-	EXPECT(CAUSE_TLS_FAILED, BY_SERVER, CLOSE_FIN, PH_STARTTLS, CONF_HIGH);
-	CITES(r);
-	dl_free(&t);
-}
-END_TEST
-
 START_TEST(test_tls_alert)
 {
 	struct dl t;
@@ -345,51 +305,6 @@ START_TEST(test_client_abort_after_500s)
 }
 END_TEST
 
-START_TEST(test_connection_refused)
-{
-	struct dl t;
-	dl_init(&t);
-	uint64_t syn = dl_syn(&t);
-	uint64_t rst = dl_refuse(&t);
-	run(&t);
-	EXPECT(CAUSE_CONNECTION_REFUSED, BY_SERVER, CLOSE_RST, PH_CONNECT, CONF_HIGH);
-	CITES(syn);
-	CITES(rst);
-	dl_free(&t);
-}
-END_TEST
-
-START_TEST(test_unanswered_retries)
-{
-	struct dl t;
-	dl_init(&t);
-	uint64_t s1 = dl_syn(&t);
-	dl_wait(&t, 1);
-	uint64_t s2 = dl_syn(&t);
-	dl_wait(&t, 2);
-	uint64_t s3 = dl_syn(&t);
-	run_idle(&t);
-	EXPECT(CAUSE_UNANSWERED, BY_NOBODY, CLOSE_NONE, PH_CONNECT, CONF_HIGH);
-	CITES(s1);
-	CITES(s2);
-	CITES(s3);
-	dl_free(&t);
-}
-END_TEST
-
-/* suricata-smtp-syn-only: one SYN, capture over. */
-START_TEST(test_unanswered_single_syn)
-{
-	struct dl t;
-	dl_init(&t);
-	dl_syn(&t);
-	dl_other_packet(&t);
-	run(&t);
-	EXPECT(CAUSE_UNANSWERED, BY_NOBODY, CLOSE_NONE, PH_CONNECT, CONF_MEDIUM);
-	dl_free(&t);
-}
-END_TEST
-
 START_TEST(test_network_failure)
 {
 	struct dl t;
@@ -410,20 +325,6 @@ START_TEST(test_network_failure)
 }
 END_TEST
 
-START_TEST(test_middlebox_reset)
-{
-	struct dl t;
-	start(&t, "SIZE");
-	send_mail(&t, "MAIL FROM:<a@b>");
-	dl_body(&t, 2000, false);
-	uint64_t rst = dl_rst(&t, DIR_S2C, 250);
-	run(&t);
-	EXPECT(CAUSE_MIDDLEBOX_RESET, BY_MIDDLEBOX, CLOSE_RST, PH_DATA, CONF_MEDIUM);
-	CITES(rst);
-	dl_free(&t);
-}
-END_TEST
-
 /* The same RST with the server's own TTL is the server's (here: idle/body). */
 START_TEST(test_rst_same_ttl_not_middlebox)
 {
@@ -435,40 +336,6 @@ START_TEST(test_rst_same_ttl_not_middlebox)
 	run(&t);
 	ck_assert_int_ne(V.cause, CAUSE_MIDDLEBOX_RESET);
 	ck_assert_int_eq(V.closed_by, BY_SERVER);
-	dl_free(&t);
-}
-END_TEST
-
-/* No SIZE advertised, the server cuts the body while the client is sending:
- * not idle (the client was not silent). */
-START_TEST(test_server_cut_mid_body_unknown)
-{
-	struct dl t;
-	start(&t, "PIPELINING");
-	send_mail(&t, "MAIL FROM:<a@b>");
-	dl_body(&t, 80000, false);
-	dl_wait(&t, 0.001);
-	uint64_t rst = dl_rst(&t, DIR_S2C, 0);
-	run(&t);
-	EXPECT(CAUSE_UNKNOWN, BY_SERVER, CLOSE_RST, PH_DATA, CONF_LOW);
-	CITES(rst);
-	ck_assert_ptr_nonnull(strstr(V.explanation, "80000 bytes"));
-	dl_free(&t);
-}
-END_TEST
-
-/* ndpi-emotet: open at the end of the capture inside the DATA body. */
-START_TEST(test_capture_end_mid_data)
-{
-	struct dl t;
-	start(&t, "AUTH LOGIN");
-	send_mail(&t, "MAIL FROM:<a@orange.fr>");
-	uint64_t last = dl_body(&t, 15360, false);
-	dl_other_packet(&t);
-	run(&t);
-	EXPECT(CAUSE_CAPTURE_INCOMPLETE, BY_NOBODY, CLOSE_NONE, PH_DATA, CONF_HIGH);
-	CITES(last);
-	ck_assert_ptr_nonnull(strstr(V.explanation, "15360"));
 	dl_free(&t);
 }
 END_TEST
@@ -622,12 +489,109 @@ START_TEST(test_diag_pure_and_bounded)
 }
 END_TEST
 
+static const struct dcase idle_errors_cases[] = {
+	/* arkime-smtp-data-250: 250 queued, 30 s silence, 421 4.4.2, server FIN,
+	 * client still open at the end of the capture. */
+	{ "idle_421_442_capture_end",
+	  "open\n"
+	  "ehlo AUTH PLAIN\n"
+	  "mail MAIL FROM:<a@aol.com>\n"
+	  "body 931\n"
+	  "R 250 - Ok: queued as 5E0B3C000084\n"
+	  "wait 30.0\n"
+	  "!R 421 4.4.2 mtaout.aol.com Error: timeout exceeded\n"
+	  "!fin s2c\n"
+	  "ack c2s\n"
+	  "other\n",
+	  .cause = CAUSE_IDLE_TIMEOUT, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_IDLE, .conf = CONF_HIGH,
+	  .code = 421, .enhanced = "4.4.2" },
+};
+
+START_TEST(test_idle_errors_cases)
+{
+	run_case(&idle_errors_cases[_i]);
+}
+END_TEST
+
+static const struct dcase tls_cases[] = {
+	{ "starttls_454",
+	  "open\n"
+	  "ehlo STARTTLS\n"
+	  "C STARTTLS\n"
+	  "!R 454 4.7.0 TLS not available due to local problem\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_TLS_FAILED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_STARTTLS, .conf = CONF_HIGH },
+};
+
+START_TEST(test_tls_cases)
+{
+	run_case(&tls_cases[_i]);
+}
+END_TEST
+
+static const struct dcase tcp_cases[] = {
+	{ "connection_refused",
+	  "init\n"
+	  "!syn\n"
+	  "!refuse\n",
+	  .cause = CAUSE_CONNECTION_REFUSED, .by = BY_SERVER, .close = CLOSE_RST, .phase = PH_CONNECT, .conf = CONF_HIGH },
+	{ "unanswered_retries",
+	  "init\n"
+	  "!syn\n"
+	  "wait 1\n"
+	  "!syn\n"
+	  "wait 2\n"
+	  "!syn\n",
+	  .cause = CAUSE_UNANSWERED, .by = BY_NOBODY, .close = CLOSE_NONE, .phase = PH_CONNECT, .conf = CONF_HIGH,
+	  .idle = true },
+	/* suricata-smtp-syn-only: one SYN, capture over. */
+	{ "unanswered_single_syn",
+	  "init\n"
+	  "syn\n"
+	  "other\n",
+	  .cause = CAUSE_UNANSWERED, .by = BY_NOBODY, .close = CLOSE_NONE, .phase = PH_CONNECT, .conf = CONF_MEDIUM },
+	{ "middlebox_reset",
+	  "open\n"
+	  "ehlo SIZE\n"
+	  "mail MAIL FROM:<a@b>\n"
+	  "body 2000 cut\n"
+	  "!rst s2c 250\n",
+	  .cause = CAUSE_MIDDLEBOX_RESET, .by = BY_MIDDLEBOX, .close = CLOSE_RST, .phase = PH_DATA, .conf = CONF_MEDIUM },
+	/* ndpi-emotet: open at the end of the capture inside the DATA body. */
+	{ "capture_end_mid_data",
+	  "open\n"
+	  "ehlo AUTH LOGIN\n"
+	  "mail MAIL FROM:<a@orange.fr>\n"
+	  "!body 15360 cut\n"
+	  "other\n",
+	  .cause = CAUSE_CAPTURE_INCOMPLETE, .by = BY_NOBODY, .close = CLOSE_NONE, .phase = PH_DATA, .conf = CONF_HIGH,
+	  .says = { "15360" } },
+	/* No SIZE advertised, the server cuts the body while the client is sending:
+	 * not idle (the client was not silent). */
+	{ "server_cut_mid_body_unknown",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "mail MAIL FROM:<a@b>\n"
+	  "body 80000 cut\n"
+	  "wait 0.001\n"
+	  "!rst s2c\n",
+	  .cause = CAUSE_UNKNOWN, .by = BY_SERVER, .close = CLOSE_RST, .phase = PH_DATA, .conf = CONF_LOW,
+	  .says = { "80000 bytes" } },
+};
+
+START_TEST(test_tcp_cases)
+{
+	run_case(&tcp_cases[_i]);
+}
+END_TEST
 static Suite *suite(void)
 {
 	Suite *s = suite_create("diag_ending");
 	TCase *tc;
 	tc = tcase_create("idle_errors");
-	tcase_add_test(tc, test_idle_421_442_capture_end);
+	tcase_add_loop_test(tc, test_idle_errors_cases, 0, (int)(sizeof(idle_errors_cases) / sizeof(idle_errors_cases[0])));
 	tcase_add_test(tc, test_client_view);
 	tcase_add_test(tc, test_bare_rcpt_refusal_relay_hint);
 	tcase_add_test(tc, test_idle_451_timeout_text);
@@ -640,7 +604,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_syntax_then_server_close);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("tls");
-	tcase_add_test(tc, test_starttls_454);
+	tcase_add_loop_test(tc, test_tls_cases, 0, (int)(sizeof(tls_cases) / sizeof(tls_cases[0])));
 	tcase_add_test(tc, test_tls_alert);
 	tcase_add_test(tc, test_tls_mismatch_implicit);
 	tcase_add_test(tc, test_encrypted);
@@ -649,20 +613,15 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_client_abort_rst_after_auth);
 	tcase_add_test(tc, test_client_abort_after_500s);
 	tcase_add_test(tc, test_client_abort_in_auth);
-	tcase_add_test(tc, test_connection_refused);
-	tcase_add_test(tc, test_unanswered_retries);
-	tcase_add_test(tc, test_unanswered_single_syn);
+	tcase_add_loop_test(tc, test_tcp_cases, 0, (int)(sizeof(tcp_cases) / sizeof(tcp_cases[0])));
 	tcase_add_test(tc, test_network_failure);
-	tcase_add_test(tc, test_middlebox_reset);
 	tcase_add_test(tc, test_rst_same_ttl_not_middlebox);
-	tcase_add_test(tc, test_capture_end_mid_data);
 	tcase_add_test(tc, test_capture_started_midstream);
 	tcase_add_test(tc, test_capture_end_body_without_354);
 	tcase_add_test(tc, test_evicted_flow);
 	tcase_add_test(tc, test_one_sided_capture);
 	tcase_add_test(tc, test_capture_end_idle);
 	tcase_add_test(tc, test_unknown_server_drop);
-	tcase_add_test(tc, test_server_cut_mid_body_unknown);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("contract");
 	tcase_add_test(tc, test_names_roundtrip);

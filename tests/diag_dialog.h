@@ -12,6 +12,7 @@
 #include "diagnose.h"
 #include "testutil.h"
 #include "tu_dialog.h"
+#include "tu_script.h"
 
 static struct verdict V;
 
@@ -47,6 +48,61 @@ static inline bool cites(uint64_t frame)
 	ck_assert_msg(V.confidence == (conf_), "confidence %s", confidence_name(V.confidence)); \
 	ck_assert(V.explanation[0] && V.advice[0]); \
 } while (0)
+
+/* A case as a row: the wire as a tu_script and the verdict it must get.
+ * Every field below what is checked; zero/NULL fields are not. */
+#define NO_REPLY 1                  /* .code: the verdict has no decisive reply */
+#define CASE_SAYS_MAX 3
+struct dcase {
+	const char *name;
+	const char *script;         /* starts with "open" or "init" */
+	enum cause cause;
+	enum closed_by by;
+	enum close_kind close;
+	enum smtp_phase phase;
+	enum confidence conf;
+	uint16_t code;              /* the decisive reply's code, NO_REPLY, or 0 */
+	const char *enhanced;       /* the decisive reply's enhanced code */
+	const char *says[CASE_SAYS_MAX];    /* in the explanation */
+	bool idle;                  /* the flow times out instead of the capture ending */
+};
+
+/* Runs the row's script and checks the verdict against it: cause, who
+ * closed and how, phase, confidence, an explanation and advice, the
+ * decisive reply, the words and every marked frame cited. */
+static inline void run_case(const struct dcase *c)
+{
+	struct dl t;
+	struct script_marks m;
+	dl_script(&t, c->script, &m);
+	if (c->idle)
+		run_idle(&t);
+	else
+		run(&t);
+	ck_assert_msg(V.cause == c->cause, "%s: cause %s, want %s: %s", c->name,
+		      cause_name(V.cause), cause_name(c->cause), V.explanation);
+	ck_assert_msg(V.closed_by == c->by, "%s: closed_by %s", c->name, closed_by_name(V.closed_by));
+	ck_assert_msg(V.close == c->close, "%s: close %s", c->name, close_kind_name(V.close));
+	ck_assert_msg(V.phase == c->phase, "%s: phase %s, want %s", c->name,
+		      verdict_phase_name(V.phase), verdict_phase_name(c->phase));
+	ck_assert_msg(V.confidence == c->conf, "%s: confidence %s", c->name, confidence_name(V.confidence));
+	ck_assert_msg(V.explanation[0] && V.advice[0], "%s: no explanation or advice", c->name);
+	if (c->code == NO_REPLY)
+		ck_assert_msg(!V.has_reply, "%s: a decisive reply %u", c->name, V.reply_code);
+	else if (c->code)
+		ck_assert_msg(V.has_reply && V.reply_code == c->code, "%s: decisive reply %u, want %u",
+			      c->name, V.has_reply ? V.reply_code : 0, c->code);
+	if (c->enhanced)
+		ck_assert_msg(!strcmp(V.reply_enhanced, c->enhanced), "%s: enhanced \"%s\", want \"%s\"",
+			      c->name, V.reply_enhanced, c->enhanced);
+	for (int i = 0; i < CASE_SAYS_MAX && c->says[i]; i++)
+		ck_assert_msg(strstr(V.explanation, c->says[i]), "%s: the explanation lacks \"%s\": %s",
+			      c->name, c->says[i], V.explanation);
+	for (unsigned i = 0; i < m.n; i++)
+		ck_assert_msg(cites(m.frame[i]), "%s: evidence does not cite frame %llu (marked step %u)",
+			      c->name, (unsigned long long)m.frame[i], i + 1);
+	dl_free(&t);
+}
 
 #define CITES(fr) ck_assert_msg(cites(fr), "evidence does not cite frame %llu", (unsigned long long)(fr))
 
