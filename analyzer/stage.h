@@ -19,8 +19,9 @@
 
 /* Slots in the ring: sessions finished and not yet reported. Each holds a
  * copy of a view (a few KB, plus the timeline's events: at most
- * TL_HEAD_KEEP + TL_TAIL_KEEP of them), so the ring stays under ~60 MB even
- * when every session in it has a full timeline. */
+ * TL_HEAD_KEEP + TL_TAIL_KEEP of them, and at most SMTP_MAX_MESSAGES
+ * messages): at most ~235 KB, so the ring stays under ~30 MB even when
+ * every session in it is that large. */
 #define STAGE_RING_SLOTS 128
 
 /* Runs on the stage thread, once per session, in the order handed on. */
