@@ -17,6 +17,7 @@
 #include "keylog.h"
 #include "numparse.h"
 #include "sessions.h"
+#include "stage.h"
 
 struct pipeline {
 	struct pipeline_config cfg;
@@ -25,6 +26,12 @@ struct pipeline {
 	struct keylog *kl;              /* --tls-keylog / SSLKEYLOGFILE, NULL when none */
 	char kl_source[16];
 	bool finished;
+	/* --threads 2 and more: diagnosis and report on the stage thread
+	 * (stage.h). It counts what it reported here; pipeline_finish adds
+	 * that to the summary (total) once the thread has drained. */
+	struct stage *stage;
+	uint64_t st_reported, st_causes[CAUSE__COUNT];
+	struct summary total;
 };
 
 const char PIPELINE_OPTIONS_HELP[] =
@@ -44,7 +51,8 @@ const char PIPELINE_OPTIONS_HELP[] =
 	"  --flow-timeout SEC     a flow without packets for this long is ended (default 600)\n"
 	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n"
 	"  --tls-keylog FILE      decrypt TLS with this NSS key log (default: $SSLKEYLOGFILE)\n"
-	"  --memory-cap BYTES     memory for all per-flow state (default 1G); past it flows are evicted and reported\n";
+	"  --memory-cap BYTES     memory for all per-flow state (default 1G); past it flows are evicted and reported\n"
+	"  --threads N            threads for the analysis (default: the number of cores, at most 2)\n";
 
 void pipeline_config_default(struct pipeline_config *cfg)
 {
@@ -193,15 +201,23 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 		}
 		cfg->engine.memory_cap = n;
 		return 1;
+	case PIPELINE_OPT_BASE + 16:
+		if (!sl_parse_size(arg, &n) || n == 0 || n > PIPELINE_MAX_THREADS) {
+			snprintf(err, errlen, "--threads: '%s' is not a number from 1 to %d", arg, PIPELINE_MAX_THREADS);
+			return -1;
+		}
+		cfg->threads = (unsigned)n;
+		return 1;
 	}
 	return 0;
 }
 
 /* ---- the analysis ---- */
 
-static void on_session(void *ctx, const struct session_view *v, struct summary *sum)
+/* Diagnosis, the --pair hook and the report of one session; true when it
+ * was reported (counted by the caller). The same on either thread. */
+static bool analyse(struct pipeline *pl, const struct session_view *v, enum cause *cause)
 {
-	struct pipeline *pl = ctx;
 	struct verdict verdict;
 
 	diagnose(v, &pl->cfg.diag, &verdict);
@@ -209,11 +225,46 @@ static void on_session(void *ctx, const struct session_view *v, struct summary *
 	 * (v->extra), or keep the session out of the report. */
 	struct session_view view = *v;
 	if (pl->cfg.session_hook && !pl->cfg.session_hook(pl->cfg.hook_ctx, &view, &verdict))
-		return;
-	if (reporter_wants(pl->rep, &view, &verdict)) {
+		return false;
+	if (!reporter_wants(pl->rep, &view, &verdict))
+		return false;
+	*cause = verdict.cause;
+	/* The reporters write with the unlocked stdio calls; the lock keeps a
+	 * flush from the reading thread (live flushes stdout after each batch
+	 * of packets) out of the middle of a session. */
+	flockfile(pl->cfg.report.out);
+	reporter_session(pl->rep, &view, &verdict);
+	funlockfile(pl->cfg.report.out);
+	return true;
+}
+
+/* On the stage thread: the same work as on_session, counted apart. */
+static void on_stage_session(void *ctx, const struct session_view *v)
+{
+	struct pipeline *pl = ctx;
+	enum cause cause;
+
+	if (analyse(pl, v, &cause)) {
+		pl->st_reported++;
+		pl->st_causes[cause]++;
+	}
+}
+
+static void on_session(void *ctx, const struct session_view *v, struct summary *sum)
+{
+	struct pipeline *pl = ctx;
+	enum cause cause;
+
+	if (pl->stage) {
+		if (stage_push(pl->stage, v))
+			return;
+		/* No memory for the copy: analyse it here, after the sessions
+		 * before it, so the order holds. */
+		stage_drain(pl->stage);
+	}
+	if (analyse(pl, v, &cause)) {
 		sum->sessions_reported++;
-		sum->causes[verdict.cause]++;
-		reporter_session(pl->rep, &view, &verdict);
+		sum->causes[cause]++;
 	}
 }
 
@@ -275,6 +326,11 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 	pl->ss = sessions_new(&sc, on_session, pl, err, errlen);
 	if (!pl->ss)
 		goto fail;
+	if (pipeline_threads(cfg) >= 2) {
+		pl->stage = stage_new(on_stage_session, pl, err, errlen);
+		if (!pl->stage)
+			goto fail;
+	}
 	return pl;
 fail:
 	pipeline_free(pl);
@@ -310,6 +366,8 @@ void pipeline_feed(struct pipeline *p, const struct raw_packet *raw)
 void pipeline_sweep(struct pipeline *p, sl_time now)
 {
 	sessions_sweep(p->ss, now);
+	if (p->stage)
+		stage_kick(p->stage);
 }
 
 void pipeline_input_error(struct pipeline *p, const char *msg)
@@ -328,36 +386,47 @@ void pipeline_finish(struct pipeline *p)
 		return;
 	p->finished = true;
 	sessions_finish(p->ss);
+	p->total = *sessions_summary(p->ss);
+	if (p->stage) {
+		stage_drain(p->stage);
+		p->total.sessions_reported += p->st_reported;
+		for (int i = 0; i < CAUSE__COUNT; i++)
+			p->total.causes[i] += p->st_causes[i];
+	}
 	if (p->cfg.no_summary)
 		return;
 	if (p->kl) {
-		struct summary *sum = malloc(sizeof(*sum));
-		if (sum) {
-			*sum = *sessions_summary(p->ss);
-			snprintf(sum->tls_keylog.source, sizeof(sum->tls_keylog.source), "%s", p->kl_source);
-			sum->tls_keylog.entries = keylog_stats(p->kl)->entries;
-			sum->tls_keylog.malformed = keylog_stats(p->kl)->malformed;
-			reporter_summary(p->rep, sum);
-			free(sum);
-			fflush(p->cfg.report.out);
-			return;
-		}
+		snprintf(p->total.tls_keylog.source, sizeof(p->total.tls_keylog.source), "%s", p->kl_source);
+		p->total.tls_keylog.entries = keylog_stats(p->kl)->entries;
+		p->total.tls_keylog.malformed = keylog_stats(p->kl)->malformed;
 	}
-	reporter_summary(p->rep, sessions_summary(p->ss));
+	reporter_summary(p->rep, &p->total);
 	fflush(p->cfg.report.out);
 }
 
 const struct summary *pipeline_summary(const struct pipeline *p)
 {
-	return sessions_summary(p->ss);
+	/* Before the end the stage thread may still be counting: the
+	 * producer's figures (what the progress line shows) are read. */
+	return p->finished ? &p->total : sessions_summary(p->ss);
+}
+
+unsigned pipeline_threads(const struct pipeline_config *cfg)
+{
+	if (cfg->threads)
+		return cfg->threads;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n >= 2 ? 2 : 1;
 }
 
 void pipeline_free(struct pipeline *p)
 {
 	if (!p)
 		return;
-	/* The sessions go first: freeing them unfinished reports nothing. */
+	/* The sessions go first: freeing them unfinished reports nothing. The
+	 * stage then reports what it was handed, before its reporter goes. */
 	sessions_free(p->ss);
+	stage_free(p->stage);
 	keylog_free(p->kl);
 	reporter_free(p->rep);
 	free(p);

@@ -38,7 +38,12 @@ struct pipeline_config {
 	 * order sessions end in are those of a run without --shard. */
 	uint32_t shard_k, shard_n;
 	struct classifier *classifier;  /* shared nDPI classifier (sessions.h); NULL: one per pipeline */
+	unsigned threads;           /* --threads; 0 = the default (pipeline_threads) */
 };
+
+/* Threads asked for at most. Two stages exist (stage.h): 2 and more use
+ * both; more than 2 changes nothing today. */
+#define PIPELINE_MAX_THREADS 64
 
 /* Defaults: engine and diagnosis defaults, text to stdout, colour if stdout is a TTY. */
 void pipeline_config_default(struct pipeline_config *cfg);
@@ -70,7 +75,8 @@ void pipeline_config_default(struct pipeline_config *cfg);
 	{ "force", no_argument, NULL, PIPELINE_OPT_BASE + 12 }, \
 	{ "json-format", required_argument, NULL, PIPELINE_OPT_BASE + 13 }, \
 	{ "tls-keylog", required_argument, NULL, PIPELINE_OPT_BASE + 14 }, \
-	{ "memory-cap", required_argument, NULL, PIPELINE_OPT_BASE + 15 }
+	{ "memory-cap", required_argument, NULL, PIPELINE_OPT_BASE + 15 }, \
+	{ "threads", required_argument, NULL, PIPELINE_OPT_BASE + 16 }
 #define PIPELINE_SHORT_OPTIONS "q"
 extern const char PIPELINE_OPTIONS_HELP[];
 
@@ -79,6 +85,9 @@ int pipeline_config_option(struct pipeline_config *cfg, int opt, const char *arg
 
 struct pipeline;
 
+/* Threads the analysis uses: --threads, or by default the number of
+ * cores, at most 2 (the stages there are). */
+unsigned pipeline_threads(const struct pipeline_config *cfg);
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size_t errlen);
 /* Name of the input the next records come from (for messages and flow_info.file). */
 void pipeline_set_input(struct pipeline *p, const char *name);

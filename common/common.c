@@ -131,12 +131,17 @@ size_t sl_text_copy(char *dst, size_t dstlen, const uint8_t *src, size_t n)
 	if (dstlen == 0)
 		return 0;
 	while (i < n && o + 1 < dstlen) {
-		uint8_t c = src[i];
-		if (c >= 0x20 && c < 0x7f) {
-			dst[o++] = (char)c;
-			i++;
+		/* Most text is printable ASCII: find the run, copy it at once. */
+		size_t lim = SL_MIN(n - i, dstlen - 1 - o), k = 0;
+		while (k < lim && src[i + k] >= 0x20 && src[i + k] < 0x7f)
+			k++;
+		if (k) {
+			memcpy(dst + o, src + i, k);
+			o += k;
+			i += k;
 			continue;
 		}
+		uint8_t c = src[i];
 		if (c == '\t') {
 			dst[o++] = ' ';
 			i++;

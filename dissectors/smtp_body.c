@@ -164,6 +164,26 @@ static void hdr_scan(struct smtp *s, const uint8_t *b, size_t n)
 	if (s->hst == H_DONE)
 		return;
 	for (size_t i = 0; i < n; i++) {
+		if (!s->hdr_bol && s->hdr_scanned < SMTP_HEADER_SCAN_MAX) {
+			/* Inside a line: up to its LF (or the scan cap) in one go,
+			 * as the byte loop below would: CRs dropped, the rest kept
+			 * while the header buffer has room. */
+			size_t lim = SL_MIN(n - i, (size_t)(SMTP_HEADER_SCAN_MAX - s->hdr_scanned));
+			const uint8_t *lf = memchr(b + i, '\n', lim);
+			size_t end = lf ? (size_t)(lf - b) : i + lim;
+			for (size_t k = i; k < end; k++)
+				if (b[k] != '\r' && s->hdr_len < sizeof(s->hdr))
+					s->hdr[s->hdr_len++] = b[k];
+			s->hdr_scanned += end - i;
+			if (!lf) {
+				i = end - 1;    /* the loop's i++ moves on to end */
+				continue;
+			}
+			s->hdr_scanned++;
+			s->hdr_bol = true;
+			i = end;            /* the LF; the loop's i++ passes it */
+			continue;
+		}
 		if (s->hdr_scanned >= SMTP_HEADER_SCAN_MAX) {
 			hdr_commit(s);
 			struct smtp_message *msg = smtp_cur_msg(s);

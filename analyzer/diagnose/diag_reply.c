@@ -3,15 +3,20 @@
  * diag_reply_rules.c: the first row whose command, class, code, enhanced
  * code and word conditions all hold decides.
  *
- * Words are matched once per reply: the text is lowered into a bounded local
+ * Words are matched at most once per reply, and only when a row that the
+ * codes let through asks for words: the text is lowered into a bounded local
  * copy and every keyword family is tested against it as whole words, which
  * gives a bit mask the rows then test with one AND each. A family word that
- * ends in '*' matches as a word prefix. Pure: no allocation, no globals; any
- * byte string in the reply text is safe (it is bounded by SMTP_TEXT_MAX).
+ * ends in '*' matches as a word prefix. Pure but for one index of the rule
+ * table (by class and command answered), built once on first use under
+ * pthread_once and never changed; any byte string in the reply text is safe
+ * (it is bounded by SMTP_TEXT_MAX).
  */
 #include "diag_reply_int.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool is_word_byte(unsigned char c)
@@ -105,6 +110,11 @@ static uint64_t families_of(const char *text)
 	for (; text[n] && n < sizeof(low) - 1; n++)
 		low[n] = (char)tolower((unsigned char)text[n]);
 	low[n] = '\0';
+	/* Which bytes occur: a word whose first byte does not occur cannot
+	 * match, and most words of most families are ruled out so. */
+	bool present[256] = { false };
+	for (size_t i = 0; i < n; i++)
+		present[(unsigned char)low[i]] = true;
 	uint64_t mask = 0;
 	if (has_ip_literal(low, n))
 		mask |= KW(KW_IPLIT);
@@ -112,6 +122,8 @@ static uint64_t families_of(const char *text)
 		mask |= KW(KW_ADDR_LEAD);
 	for (unsigned f = 0; f < KW__COUNT; f++) {
 		for (const char *const *w = KW_TABLE[f].words; *w; w++) {
+			if (!present[(unsigned char)(*w)[0]])
+				continue;
 			if (has_word(low, n, *w)) {
 				mask |= KW(f);
 				break;
@@ -153,16 +165,69 @@ static bool enh_any(const char *have, const char *const pats[], size_t n, bool e
 	return false;
 }
 
-static bool rule_applies(const struct reply_rule *rule, const struct smtp_reply *r, unsigned klass,
-			 uint64_t words, const struct reply_ctx *c)
+/* The first tests of a row depend only on the command answered and the
+ * reply's class: does the row pass them? */
+static bool rule_fits(const struct reply_rule *rule, uint32_t on, unsigned klass)
 {
-	uint32_t on = (unsigned)r->answers < 32 ? ON(r->answers) : 0;
 	if (rule->on && !(rule->on & on))
 		return false;
 	if (rule->not_on & on)
 		return false;
 	if (rule->klass ? klass != rule->klass : (klass != 4 && klass != 5))
 		return false;
+	return true;
+}
+
+/*
+ * An index of the table by (class 2, 4 or 5; command answered, 0-31 or 32 for
+ * any other): the rows that pass rule_fits(), in table order, so a reply
+ * tries only those (a few dozen rather than every row). Built once, on the
+ * first reply read; the order of the rows, and so which row decides, is the
+ * table's. When it cannot be built, every row is tried as before.
+ */
+#define IDX_CMDS 33
+static struct {
+	uint16_t *rows;                 /* all lists, back to back */
+	uint32_t start[3][IDX_CMDS], len[3][IDX_CMDS];
+	bool ok;
+} idx;
+static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
+
+static int klass_slot(unsigned klass)
+{
+	return klass == 2 ? 0 : klass == 4 ? 1 : klass == 5 ? 2 : -1;
+}
+
+static void idx_build(void)
+{
+	static const unsigned klasses[3] = { 2, 4, 5 };
+	size_t total = 0;
+	for (int k = 0; k < 3; k++)
+		for (uint32_t c = 0; c < IDX_CMDS; c++)
+			for (size_t i = 0; i < REPLY_RULES_N; i++)
+				total += rule_fits(&REPLY_RULES[i], c < 32 ? ON(c) : 0, klasses[k]);
+	if (REPLY_RULES_N > UINT16_MAX || total > UINT32_MAX)
+		return;
+	idx.rows = malloc((total ? total : 1) * sizeof(*idx.rows));
+	if (!idx.rows)
+		return;
+	uint32_t n = 0;
+	for (int k = 0; k < 3; k++) {
+		for (uint32_t c = 0; c < IDX_CMDS; c++) {
+			idx.start[k][c] = n;
+			for (size_t i = 0; i < REPLY_RULES_N; i++)
+				if (rule_fits(&REPLY_RULES[i], c < 32 ? ON(c) : 0, klasses[k]))
+					idx.rows[n++] = (uint16_t)i;
+			idx.len[k][c] = n - idx.start[k][c];
+		}
+	}
+	idx.ok = true;
+}
+
+/* The tests of a row after rule_fits(). */
+static bool rule_applies(const struct reply_rule *rule, const struct smtp_reply *r, unsigned klass,
+			 uint64_t *words, bool *words_known, const struct reply_ctx *c)
+{
 	if (rule->codes[0]) {
 		bool hit = false;
 		for (size_t i = 0; i < SL_ARRAY_LEN(rule->codes) && rule->codes[i]; i++)
@@ -174,12 +239,6 @@ static bool rule_applies(const struct reply_rule *rule, const struct smtp_reply 
 		return false;
 	if (enh_any(r->enhanced, rule->not_enh, SL_ARRAY_LEN(rule->not_enh), false))
 		return false;
-	if (rule->any && !(words & rule->any))
-		return false;
-	if (rule->also && !(words & rule->also))
-		return false;
-	if (words & rule->unless)
-		return false;
 	if ((rule->cond & COND_STARTTLS_UNUSED) &&
 	    !((c->ext & SMTP_EXT_STARTTLS) && c->starttls == STLS_NONE))
 		return false;
@@ -190,6 +249,20 @@ static bool rule_applies(const struct reply_rule *rule, const struct smtp_reply 
 	if ((rule->cond & COND_BAD_ARGS) && !r->bad_args)
 		return false;
 	if ((rule->cond & COND_EARLY_TALKER) && !c->early_talker)
+		return false;
+	if (!rule->any && !rule->also && !rule->unless)
+		return true;
+	/* The words last: most replies (a 221 to QUIT, a 250) are decided by
+	 * their codes, and reading the words is most of a reply's cost. */
+	if (!*words_known) {
+		*words = families_of(r->text);
+		*words_known = true;
+	}
+	if (rule->any && !(*words & rule->any))
+		return false;
+	if (rule->also && !(*words & rule->also))
+		return false;
+	if (*words & rule->unless)
 		return false;
 	return true;
 }
@@ -228,10 +301,19 @@ void diag_classify_reply(const struct smtp_reply *in, const struct reply_ctx *c,
 	unsigned klass = r->code ? r->code / 100 : (r->enhanced[0] ? (unsigned)(r->enhanced[0] - '0') : 0);
 	if (klass != 2 && klass != 4 && klass != 5)
 		return;
-	uint64_t words = families_of(r->text);
-	for (size_t i = 0; i < REPLY_RULES_N; i++) {
+	uint64_t words = 0;     /* families_of(r->text), read when a row first needs it */
+	bool words_known = false;
+	uint32_t on = (unsigned)r->answers < 32 ? ON(r->answers) : 0;
+	pthread_once(&idx_once, idx_build);
+	int ks = klass_slot(klass);
+	uint32_t cs = (unsigned)r->answers < 32 ? (uint32_t)r->answers : 32;
+	size_t n = idx.ok ? idx.len[ks][cs] : REPLY_RULES_N;
+	for (size_t j = 0; j < n; j++) {
+		size_t i = idx.ok ? idx.rows[idx.start[ks][cs] + j] : j;
 		const struct reply_rule *rule = &REPLY_RULES[i];
-		if (!rule_applies(rule, r, klass, words, c))
+		if (!idx.ok && !rule_fits(rule, on, klass))
+			continue;
+		if (!rule_applies(rule, r, klass, &words, &words_known, c))
 			continue;
 		o->cls = rule->cls;
 		o->cause = rule->cause;
@@ -243,12 +325,31 @@ void diag_classify_reply(const struct smtp_reply *in, const struct reply_ctx *c,
 	}
 }
 
+/* FNV-1a (64-bit) over the reply's text and enhanced code, with the text's
+ * length beside it in the slot: two different texts of one frame, code and
+ * command sharing both is a 2^-64 event. */
+static uint64_t reply_text_hash(const struct smtp_reply *r, uint32_t *len)
+{
+	uint64_t h = 14695981039346656037u;
+	const char *p = r->text;
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211u;
+	*len = (uint32_t)(p - r->text);
+	h = (h ^ 0xff) * 1099511628211u;
+	for (p = r->enhanced; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211u;
+	return h;
+}
+
 void diag_reply_cached(struct reply_cache *cache, const struct smtp_reply *r,
 		       const struct reply_ctx *c, struct reply_reading *out)
 {
+	uint32_t tlen;
+	uint64_t th = reply_text_hash(r, &tlen);
 	for (size_t i = 0; i < REPLY_CACHE_SLOTS; i++) {
 		const struct reply_cache_slot *s = &cache->slot[i];
-		if (s->used && s->frame == r->frame && s->code == r->code && s->answers == r->answers) {
+		if (s->used && s->frame == r->frame && s->code == r->code && s->answers == r->answers &&
+		    s->text_hash == th && s->text_len == tlen) {
 			*out = s->rd;
 			cache->hits++;
 			return;
@@ -261,6 +362,8 @@ void diag_reply_cached(struct reply_cache *cache, const struct smtp_reply *r,
 	s->frame = r->frame;
 	s->code = r->code;
 	s->answers = (uint8_t)r->answers;
+	s->text_hash = th;
+	s->text_len = tlen;
 	s->rd = *out;
 }
 

@@ -45,13 +45,16 @@ void diag_classify_reply(const struct smtp_reply *r, const struct reply_ctx *c,
 
 /*
  * Each reply is classified once per diagnosis: the cache remembers the
- * readings of the replies already read (by frame, code and command answered,
- * which identify a reply within a session). Lives on the diagnosis's stack.
+ * readings of the replies already read (by frame, code, command answered
+ * and a 64-bit hash of the text and enhanced code with the text's length:
+ * pipelined RCPT refusals can share a frame, a code and a command). Lives on the diagnosis's stack.
  */
 #define REPLY_CACHE_SLOTS 16
 
 struct reply_cache_slot {
 	uint64_t frame;
+	uint64_t text_hash;
+	uint32_t text_len;
 	uint16_t code;
 	uint8_t answers;
 	bool used;

@@ -20,6 +20,9 @@
  * Tuples of evicted flows are remembered (a direct-mapped table of hashes,
  * EVICTED_KEYS entries, older ones overwritten): a later packet of one opens
  * a flow marked after_eviction, the rest of a dialog whose start was reported.
+ * That table hashes with a fixed seed, not the flow table's random one, so
+ * which tuples overwrite which, and so the report, is the same on every run
+ * (a forged collision can only mark a flow that did not start with a SYN).
  *
  * Engine time is the largest packet timestamp seen (or engine_sweep's now),
  * so a capture with timestamps going backwards cannot make lists unordered.
@@ -178,6 +181,13 @@ static void list_append(struct list *l, struct flow *f)
 	l->tail = f;
 }
 
+/* The evicted-tuple table's hash (| 1: 0 is empty), the same on every run. */
+#define EVICTED_SEED 0x5eed5eed5eed5eedull
+static uint32_t evicted_hash(const struct flow_key *k)
+{
+	return flow_key_hash(k, EVICTED_SEED) | 1;
+}
+
 static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 {
 	tcp_flush(&e->tcp, f);
@@ -193,8 +203,10 @@ static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 		if (!e->evicted && memcap_reserve(&e->mem, EVICTED_KEYS * sizeof(*e->evicted)) &&
 		    !(e->evicted = calloc(EVICTED_KEYS, sizeof(*e->evicted))))
 			memcap_release(&e->mem, EVICTED_KEYS * sizeof(*e->evicted));
-		if (e->evicted)
-			e->evicted[f->hash & (EVICTED_KEYS - 1)] = f->hash | 1;
+		if (e->evicted) {
+			uint32_t eh = evicted_hash(&f->key);
+			e->evicted[eh & (EVICTED_KEYS - 1)] = eh;
+		}
 	}
 	list_unlink(&e->lists[f->list], f);
 	ft_remove(&e->ft, f);
@@ -328,8 +340,9 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 		e->stats.flows_unallocated++;
 		return NULL;
 	}
-	uint32_t *ev = e->evicted ? &e->evicted[hash & (EVICTED_KEYS - 1)] : NULL;
-	if (ev && *ev == (hash | 1)) {
+	uint32_t eh = e->evicted ? evicted_hash(k) : 0;
+	uint32_t *ev = e->evicted ? &e->evicted[eh & (EVICTED_KEYS - 1)] : NULL;
+	if (ev && *ev == eh) {
 		/* hashes of different tuples can meet here: one in 2^32. A
 		 * SYN (no ACK) on the tuple is a new connection, not the rest. */
 		f->info.after_eviction = (p->flags & (TH_SYN | TH_ACK)) != TH_SYN;

@@ -19,6 +19,7 @@
  * native summary object under smtpsleuth.summary.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/ssl.h>
@@ -60,16 +61,25 @@ static void ecs_tls_version(uint16_t v, const char **proto, char *buf, size_t le
 /* tls.cipher: the IANA name of the suite the server chose
  * ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"), as OpenSSL's table knows it;
  * "0x1234" for a suite it does not know. OpenSSL looks suites up through an
- * SSL object, made once per thread when the first TLS session is reported
- * (kept to the end: still reachable). */
+ * SSL object, made once (under pthread_once: the report may run on the
+ * analysis stage thread, stage.h) when the first TLS session is reported,
+ * and kept to the end (still reachable). Only one thread reports at a time. */
+static SSL_CTX *cipher_ctx;
+static SSL *cipher_ssl;
+static pthread_once_t cipher_once = PTHREAD_ONCE_INIT;
+
+static void cipher_init(void)
+{
+	cipher_ctx = SSL_CTX_new(TLS_method());
+	if (cipher_ctx)
+		cipher_ssl = SSL_new(cipher_ctx);
+}
+
 static void ecs_cipher_name(uint16_t id, char *buf, size_t len)
 {
-	static __thread SSL_CTX *ctx;
-	static __thread SSL *ssl;
 	const unsigned char b[2] = { (unsigned char)(id >> 8), (unsigned char)id };
-	if (!ctx && (ctx = SSL_CTX_new(TLS_method())) != NULL)
-		ssl = SSL_new(ctx);
-	const SSL_CIPHER *c = ssl ? SSL_CIPHER_find(ssl, b) : NULL;
+	pthread_once(&cipher_once, cipher_init);
+	const SSL_CIPHER *c = cipher_ssl ? SSL_CIPHER_find(cipher_ssl, b) : NULL;
 	const char *name = c ? SSL_CIPHER_standard_name(c) : NULL;
 	if (name && strcmp(name, "(NONE)"))
 		snprintf(buf, len, "%s", name);

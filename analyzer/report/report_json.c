@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "report_int.h"
 
 /* Length of a valid UTF-8 sequence at s (RFC 3629: no overlongs, no
@@ -47,9 +48,20 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 
 /* Bytes that go out as they are: printable ASCII but the quote and backslash
  * (and, for HTML, the three characters that could end a <script> element). */
+/* As a table: bit 0 plain in JSON, bit 1 plain in HTML (for a <script>). */
+#define JP(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
+#define J2(c) ((JP(c) ? 1 : 0) | (JP(c) && (c) != '<' && (c) != '>' && (c) != '&' ? 2 : 0))
+#define J8(c) J2(c), J2((c) + 1), J2((c) + 2), J2((c) + 3), J2((c) + 4), J2((c) + 5), J2((c) + 6), J2((c) + 7)
+#define J64(c) J8(c), J8((c) + 8), J8((c) + 16), J8((c) + 24), J8((c) + 32), J8((c) + 40), J8((c) + 48), J8((c) + 56)
+static const uint8_t json_plain_tab[256] = { J64(0), J64(64), J64(128), J64(192) };
+#undef J64
+#undef J8
+#undef J2
+#undef JP
+
 static inline bool json_plain(unsigned char c, bool html)
 {
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && !(html && (c == '<' || c == '>' || c == '&'));
+	return json_plain_tab[c] & (html ? 2 : 1);
 }
 
 static void json_write_string_mode(FILE *f, const char *str, size_t n, bool html)
@@ -121,12 +133,11 @@ void report_json_str(FILE *f, const char *s)
 
 void report_json_time(FILE *f, sl_time t)
 {
-	char b[40];
 	if (!t) {
 		fputs("null", f);
 		return;
 	}
-	report_json_str(f, sl_time_str(t, b, sizeof(b)));
+	jw_time(f, t);
 }
 
 static void jreply(FILE *f, const struct smtp_reply *r)
@@ -137,7 +148,7 @@ static void jreply(FILE *f, const struct smtp_reply *r)
 	}
 	fputs("{\"code\":", f);
 	if (r->code)
-		fprintf(f, "%u", r->code);
+		jw_u64(f, r->code);
 	else
 		fputs("null", f);
 	fputs(",\"enhanced\":", f);
@@ -175,7 +186,9 @@ static void jaddr(FILE *f, const struct sl_addr *a, uint16_t port)
 	char b[SL_ADDRSTRLEN];
 	fputs("{\"ip\":", f);
 	report_json_str(f, sl_addr_str(a, b, sizeof(b)));
-	fprintf(f, ",\"port\":%u}", port);
+	jw_lit(f, ",\"port\":");
+	jw_u64(f, port);
+	putc_unlocked('}', f);
 }
 
 const char *report_auth_result_name(enum smtp_auth_result r)
@@ -212,17 +225,31 @@ static void jmessage(FILE *f, const struct smtp_message *m)
 		report_json_str(f, m->rcpt_to[i]);
 	}
 	fputs("],\"rcpt_codes\":[", f);
-	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++)
-		fprintf(f, "%s%u", i ? "," : "", m->rcpt_codes[i]);
-	fprintf(f, "],\"rcpts\":%" PRIu32 ",\"rcpts_accepted\":%" PRIu32 ",\"size\":", m->rcpts, m->rcpts_accepted);
+	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++) {
+		if (i)
+			putc_unlocked(',', f);
+		jw_u64(f, m->rcpt_codes[i]);
+	}
+	jw_lit(f, "],\"rcpts\":");
+	jw_u64(f, m->rcpts);
+	jw_lit(f, ",\"rcpts_accepted\":");
+	jw_u64(f, m->rcpts_accepted);
+	jw_lit(f, ",\"size\":");
 	if (m->has_declared_size)
-		fprintf(f, "%" PRIu64, m->declared_size);
+		jw_u64(f, m->declared_size);
 	else
 		fputs("null", f);
-	fprintf(f, ",\"bytes\":%" PRIu64 ",\"body_bytes\":%" PRIu64 ",\"gap_bytes\":%" PRIu64
-		   ",\"bdat\":%s,\"complete\":%s,\"reply\":",
-		m->wire_bytes, m->body_bytes, m->gap_bytes, m->bdat ? "true" : "false",
-		m->data_complete ? "true" : "false");
+	jw_lit(f, ",\"bytes\":");
+	jw_u64(f, m->wire_bytes);
+	jw_lit(f, ",\"body_bytes\":");
+	jw_u64(f, m->body_bytes);
+	jw_lit(f, ",\"gap_bytes\":");
+	jw_u64(f, m->gap_bytes);
+	jw_lit(f, ",\"bdat\":");
+	jw_bool(f, m->bdat);
+	jw_lit(f, ",\"complete\":");
+	jw_bool(f, m->data_complete);
+	jw_lit(f, ",\"reply\":");
 	const struct smtp_reply *r = m->final_reply.code ? &m->final_reply
 				     : m->data_reply.code >= 400 ? &m->data_reply : &m->mail_reply;
 	if (r->code >= 400 || r == &m->final_reply)
@@ -287,7 +314,7 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 	jlist(f, s->extensions, "\n");
 	fputs(",\"size_limit\":", f);
 	if (s->has_size_limit)
-		fprintf(f, "%" PRIu64, s->size_limit);
+		jw_u64(f, s->size_limit);
 	else
 		fputs("null", f);
 	fputs(",\"auth\":", f);
@@ -342,15 +369,32 @@ static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s,
 			fputc(',', f);
 		jmessage(f, &s->msgs[i]);
 	}
-	fprintf(f, "],\"messages_total\":%" PRIu32 ",\"commands\":%" PRIu32 ",\"replies\":%" PRIu32
-		   ",\"replies_4xx\":%" PRIu32 ",\"replies_5xx\":%" PRIu32 ",\"quit\":%s,\"early_talker\":%s}",
-		s->n_msgs, s->commands, s->replies, s->replies_4xx, s->replies_5xx,
-		s->quit_sent ? "true" : "false", s->early_talker ? "true" : "false");
+	jw_lit(f, "],\"messages_total\":");
+	jw_u64(f, s->n_msgs);
+	jw_lit(f, ",\"commands\":");
+	jw_u64(f, s->commands);
+	jw_lit(f, ",\"replies\":");
+	jw_u64(f, s->replies);
+	jw_lit(f, ",\"replies_4xx\":");
+	jw_u64(f, s->replies_4xx);
+	jw_lit(f, ",\"replies_5xx\":");
+	jw_u64(f, s->replies_5xx);
+	jw_lit(f, ",\"quit\":");
+	jw_bool(f, s->quit_sent);
+	jw_lit(f, ",\"early_talker\":");
+	jw_bool(f, s->early_talker);
+	putc_unlocked('}', f);
 }
 
 static void jpair(FILE *f, const char *k, uint64_t c, uint64_t s)
 {
-	fprintf(f, "\"%s\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}", k, c, s);
+	putc_unlocked('"', f);
+	jw_lit(f, k);
+	jw_lit(f, "\":{\"client\":");
+	jw_u64(f, c);
+	jw_lit(f, ",\"server\":");
+	jw_u64(f, s);
+	putc_unlocked('}', f);
 }
 
 /* The "tcp" object of a session. */
@@ -368,22 +412,41 @@ void report_json_tcp(FILE *f, const struct session_view *s, const struct verdict
 	jpair(f, "gaps", c->gaps, sv->gaps);
 	fputc(',', f);
 	jpair(f, "gap_bytes", c->gap_bytes, sv->gap_bytes);
-	fprintf(f, ",\"syns\":%u,\"handshake\":%s,\"midstream\":%s,\"close\":\"%s\",\"closed_by\":\"%s\",\"end\":\"%s\"}",
-		c->syns, fi->handshake_done ? "true" : "false", s->capture_started_midstream ? "true" : "false",
-		close_kind_name(v->close), closed_by_name(v->closed_by), flow_end_name(s->end));
+	jw_lit(f, ",\"syns\":");
+	jw_u64(f, c->syns);
+	jw_lit(f, ",\"handshake\":");
+	jw_bool(f, fi->handshake_done);
+	jw_lit(f, ",\"midstream\":");
+	jw_bool(f, s->capture_started_midstream);
+	/* the names are fixed identifiers: written as they are, as before */
+	jw_lit(f, ",\"close\":\"");
+	jw_lit(f, close_kind_name(v->close));
+	jw_lit(f, "\",\"closed_by\":\"");
+	jw_lit(f, closed_by_name(v->closed_by));
+	jw_lit(f, "\",\"end\":\"");
+	jw_lit(f, flow_end_name(s->end));
+	jw_lit(f, "\"}");
 }
 
 /* The "verdict" object of a session; each evidence item names its file. */
 void report_json_verdict(const struct reporter *r, FILE *f, const struct session_view *s, const struct verdict *v)
 {
 	const struct flow_info *fi = s->fi;
-	fprintf(f, "{\"cause\":\"%s\",\"closed_by\":\"%s\",\"close\":\"%s\",\"phase\":\"%s\",\"confidence\":\"%s\",\"reply\":",
-		cause_name(v->cause), closed_by_name(v->closed_by), close_kind_name(v->close),
-		verdict_phase_name(v->phase), confidence_name(v->confidence));
+	jw_lit(f, "{\"cause\":\"");
+	jw_lit(f, cause_name(v->cause));
+	jw_lit(f, "\",\"closed_by\":\"");
+	jw_lit(f, closed_by_name(v->closed_by));
+	jw_lit(f, "\",\"close\":\"");
+	jw_lit(f, close_kind_name(v->close));
+	jw_lit(f, "\",\"phase\":\"");
+	jw_lit(f, verdict_phase_name(v->phase));
+	jw_lit(f, "\",\"confidence\":\"");
+	jw_lit(f, confidence_name(v->confidence));
+	jw_lit(f, "\",\"reply\":");
 	if (v->has_reply) {
 		fputs("{\"code\":", f);
 		if (v->reply_code)
-			fprintf(f, "%u", v->reply_code);
+			jw_u64(f, v->reply_code);
 		else
 			fputs("null", f);
 		fputs(",\"enhanced\":", f);
@@ -409,7 +472,9 @@ void report_json_verdict(const struct reporter *r, FILE *f, const struct session
 			fputc(',', f);
 		fputs("{\"file\":", f);
 		jstr(f, report_file(r, v->ev[i].frame, fi->file));
-		fprintf(f, ",\"frame\":%" PRIu64 ",\"time\":", frame_no(v->ev[i].frame));
+		jw_lit(f, ",\"frame\":");
+		jw_u64(f, frame_no(v->ev[i].frame));
+		jw_lit(f, ",\"time\":");
 		report_json_time(f, v->ev[i].ts);
 		fputs(",\"text\":", f);
 		jstr(f, v->ev[i].text);
@@ -428,33 +493,50 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 {
 	FILE *f = r->o.out;
 	const struct flow_info *fi = s->fi;
-	fputs("{\"type\":\"session\"", f);
-	if (r->o.shard_n)
-		fprintf(f, ",\"shard\":{\"k\":%" PRIu32 ",\"n\":%" PRIu32 ",\"seq\":%" PRIu64 "}", r->o.shard_k,
-			r->o.shard_n, s->seq);
-	fprintf(f, ",\"id\":%" PRIu64 ",\"file\":", s->id);
+	jw_lit(f, "{\"type\":\"session\"");
+	if (r->o.shard_n) {
+		jw_lit(f, ",\"shard\":{\"k\":");
+		jw_u64(f, r->o.shard_k);
+		jw_lit(f, ",\"n\":");
+		jw_u64(f, r->o.shard_n);
+		jw_lit(f, ",\"seq\":");
+		jw_u64(f, s->seq);
+		putc_unlocked('}', f);
+	}
+	jw_lit(f, ",\"id\":");
+	jw_u64(f, s->id);
+	jw_lit(f, ",\"file\":");
 	jstr(f, report_file(r, fi->first_frame, fi->file));
 	fputs(",\"start\":", f);
 	report_json_time(f, fi->first_ts);
 	fputs(",\"end\":", f);
 	report_json_time(f, fi->last_ts);
-	fputs(",\"community_id\":", f);
+	jw_lit(f, ",\"community_id\":");
 	if (s->community_id[0])
 		jstr(f, s->community_id);
 	else
-		fputs("null", f);
-	fprintf(f, ",\"start_ts\":%.6f,\"end_ts\":%.6f,\"duration\":%.6f,\"first_frame\":%" PRIu64
-		   ",\"last_file\":",
-		(double)fi->first_ts / NS_PER_SEC, (double)fi->last_ts / NS_PER_SEC,
-		(double)(fi->last_ts - fi->first_ts) / NS_PER_SEC, frame_no(fi->first_frame));
+		jw_lit(f, "null");
+	jw_lit(f, ",\"start_ts\":");
+	jw_sec6(f, (int64_t)fi->first_ts);
+	jw_lit(f, ",\"end_ts\":");
+	jw_sec6(f, (int64_t)fi->last_ts);
+	jw_lit(f, ",\"duration\":");
+	jw_sec6(f, (int64_t)(fi->last_ts - fi->first_ts));
+	jw_lit(f, ",\"first_frame\":");
+	jw_u64(f, frame_no(fi->first_frame));
+	jw_lit(f, ",\"last_file\":");
 	jstr(f, report_file(r, fi->last_frame, fi->file));
-	fprintf(f, ",\"last_frame\":%" PRIu64 ",\"client\":", frame_no(fi->last_frame));
+	jw_lit(f, ",\"last_frame\":");
+	jw_u64(f, frame_no(fi->last_frame));
+	jw_lit(f, ",\"client\":");
 	jaddr(f, &fi->client, fi->client_port);
 	fputs(",\"server\":", f);
 	jaddr(f, &fi->server, fi->server_port);
 	fputs(",\"protocol\":", f);
 	jstr(f, s->protocol ? s->protocol : "Unknown");
-	fprintf(f, ",\"protocol_guessed\":%s,\"risks\":[", s->protocol_guessed ? "true" : "false");
+	jw_lit(f, ",\"protocol_guessed\":");
+	jw_bool(f, s->protocol_guessed);
+	jw_lit(f, ",\"risks\":[");
 	for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++) {
 		if (i)
 			fputc(',', f);

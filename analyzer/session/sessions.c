@@ -73,10 +73,12 @@
 
 static const uint16_t mail_ports[] = { 25, 465, 587, 2525, 10025, 0 };
 
-struct session {
-	struct sessions *pl;
-	const struct flow_info *fi;
-	struct classify_flow *cf;       /* NULL once nDPI is done */
+/* nDPI's answer for a session (and its Community ID), needed until it is
+ * reported. Allocated apart from the session (and reserved against the
+ * memory cap) and freed when the session is reported: a reported session
+ * stays as a stub until the engine's linger ends (tens of thousands of them
+ * on a busy link), and this is most of its size. */
+struct session_class {
 	char protocol[32];
 	char community_id[COMMUNITY_ID_STRLEN];
 	const char *risks[SESSION_MAX_RISKS];
@@ -84,6 +86,13 @@ struct session {
 	const char *ignored[SESSION_MAX_RISKS], *ignored_why[SESSION_MAX_RISKS];
 	uint32_t n_ignored;
 	bool guessed;                   /* protocol named from the port only */
+};
+
+struct session {
+	struct sessions *pl;
+	const struct flow_info *fi;
+	struct classify_flow *cf;       /* NULL once nDPI is done */
+	struct session_class *k;        /* NULL once reported (done), and for another shard's flow */
 	struct smtp *smtp;              /* NULL once we stopped dissecting */
 	struct timeline tl;
 	struct extract_session *xs;
@@ -228,19 +237,19 @@ static void session_finalize(struct session *s, enum flow_end why);
 
 static void session_refresh_class(struct session *s)
 {
-	if (!s->cf)
+	if (!s->cf || !s->k)
 		return;
-	snprintf(s->protocol, sizeof(s->protocol), "%s", classify_name(s->cf));
-	s->guessed = classify_guessed(s->cf);
+	snprintf(s->k->protocol, sizeof(s->k->protocol), "%s", classify_name(s->cf));
+	s->k->guessed = classify_guessed(s->cf);
 	struct classify_risk cr[2 * SESSION_MAX_RISKS];
 	uint32_t n = classify_risks_judged(s->cf, is_mail_port(s->fi->server_port), cr, SL_ARRAY_LEN(cr));
-	s->n_risks = s->n_ignored = 0;
+	s->k->n_risks = s->k->n_ignored = 0;
 	for (uint32_t i = 0; i < n; i++) {
-		if (!cr[i].ignored_why && s->n_risks < SESSION_MAX_RISKS) {
-			s->risks[s->n_risks++] = cr[i].name;
-		} else if (cr[i].ignored_why && s->n_ignored < SESSION_MAX_RISKS) {
-			s->ignored[s->n_ignored] = cr[i].name;
-			s->ignored_why[s->n_ignored++] = cr[i].ignored_why;
+		if (!cr[i].ignored_why && s->k->n_risks < SESSION_MAX_RISKS) {
+			s->k->risks[s->k->n_risks++] = cr[i].name;
+		} else if (cr[i].ignored_why && s->k->n_ignored < SESSION_MAX_RISKS) {
+			s->k->ignored[s->k->n_ignored] = cr[i].name;
+			s->k->ignored_why[s->k->n_ignored++] = cr[i].ignored_why;
 		}
 	}
 }
@@ -287,11 +296,24 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 		s->not_smtp = true;
 		return s;
 	}
-	if (have_digest)
-		community_id_format(digest, s->community_id, sizeof(s->community_id));
 	tl_init(&s->tl);
 	s->tl.mem = pl->mem;
-	snprintf(s->protocol, sizeof(s->protocol), "Unknown");
+	if (s_reserve(s, sizeof(*s->k))) {
+		s->k = calloc(1, sizeof(*s->k));
+		if (!s->k)
+			s_release(s, sizeof(*s->k));
+	}
+	if (!s->k) {
+		/* Counted among the dropped flows, as when the session itself
+		 * cannot be had. */
+		memcap_release(pl->mem, s->held);
+		free(s);
+		pl->sum.flows_untracked++;
+		return NULL;
+	}
+	if (have_digest)
+		community_id_format(digest, s->k->community_id, sizeof(s->k->community_id));
+	snprintf(s->k->protocol, sizeof(s->k->protocol), "Unknown");
 	if (s_reserve(s, classify_flow_size())) {
 		s->cf = classify_flow_new(pl->cls);
 		if (!s->cf)
@@ -331,7 +353,7 @@ static void sink_packet(void *ctx, void *user, enum sl_dir dir, const struct pkt
 static void session_check_smtp(struct session *s)
 {
 	const struct smtp_facts *f = smtp_facts(s->smtp);
-	bool ndpi_smtp = s->cf ? classify_is_smtp(s->cf) : !strncmp(s->protocol, "SMTP", 4);
+	bool ndpi_smtp = s->cf ? classify_is_smtp(s->cf) : !strncmp(s->k->protocol, "SMTP", 4);
 
 	if (f->is_smtp) {
 		s->saw_smtp = true;
@@ -485,7 +507,7 @@ static bool session_is_smtp(const struct session *s)
 		return false;
 	/* nDPI's name, even a guess by port: the dissector did not reject the
 	 * bytes (not_smtp above), e.g. a lone QUIT to port 25. */
-	if (!strncmp(s->protocol, "SMTP", 4))
+	if (!strncmp(s->k->protocol, "SMTP", 4))
 		return true;
 	/* No SMTP bytes either way: a refused, unanswered or silent connection
 	 * to a mail port is still a session a mail administrator asks about. */
@@ -553,26 +575,26 @@ static void session_finalize(struct session *s, enum flow_end why)
 		/* A flow without a dissector (it ran out of memory at the start)
 		 * cannot be diagnosed; it counts with the other protocols. */
 		pl->sum.other_flows++;
-		count_protocol(&pl->sum, s->protocol, pl->ends);
+		count_protocol(&pl->sum, s->k->protocol, pl->ends);
 	} else {
 		struct session_view v = {
 			.id = fi->id,
 			.fi = fi,
 			.smtp = smtp_facts(s->smtp),
 			.tl = &s->tl,
-			.protocol = s->protocol,
-			.n_risks = s->n_risks,
+			.protocol = s->k->protocol,
+			.n_risks = s->k->n_risks,
 			.end = why,
 			.capture_end = pl->capture_end,
 			.capture_started_midstream = s->midstream,
 			.seq = pl->ends,
 		};
-		memcpy(v.risks, s->risks, sizeof(v.risks));
-		memcpy(v.community_id, s->community_id, sizeof(v.community_id));
-		memcpy(v.risks_ignored, s->ignored, sizeof(v.risks_ignored));
-		memcpy(v.risks_ignored_why, s->ignored_why, sizeof(v.risks_ignored_why));
-		v.n_risks_ignored = s->n_ignored;
-		v.protocol_guessed = s->guessed;
+		memcpy(v.risks, s->k->risks, sizeof(v.risks));
+		memcpy(v.community_id, s->k->community_id, sizeof(v.community_id));
+		memcpy(v.risks_ignored, s->k->ignored, sizeof(v.risks_ignored));
+		memcpy(v.risks_ignored_why, s->k->ignored_why, sizeof(v.risks_ignored_why));
+		v.n_risks_ignored = s->k->n_ignored;
+		v.protocol_guessed = s->k->guessed;
 		v.cut = session_cut(pl, fi, why);
 		v.tls_dec = tlss_view(s->tls);
 		pl->sum.smtp_sessions++;
@@ -585,6 +607,9 @@ static void session_finalize(struct session *s, enum flow_end why)
 	}
 	session_smtp_free(s);
 	tl_free(&s->tl);
+	free(s->k);
+	s->k = NULL;
+	s_release(s, sizeof(*s->k));
 }
 
 static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why)

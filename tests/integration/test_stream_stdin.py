@@ -8,6 +8,7 @@ record by record, slowly, as `tcpdump -U -w -` would.
    the open session is reported with capture_incomplete naming "analysis
    interrupted", the summary follows (interrupted: SIGINT), exit status 130.
    SIGTERM: the same, exit status 143.
+Each check runs with --threads 1 and with --threads 2 (the stage thread).
 """
 import json
 import os
@@ -51,8 +52,11 @@ class Reader(threading.Thread):
             self.lines.append((time.monotonic(), line))
 
 
+THREADS = "2"   # set by main(): every check runs with --threads 1 and 2
+
+
 def start():
-    return subprocess.Popen([BIN, "analyze", "--json", "-"], stdin=subprocess.PIPE,
+    return subprocess.Popen([BIN, "analyze", "--threads", THREADS, "--json", "-"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
 
 
@@ -139,14 +143,16 @@ def main():
         print(f"{CAPTURE} not in the corpus: skip")
         return 77
     hdr, recs = read_pcap(path)
-    for what, fn in (("streaming", lambda: test_streaming(hdr, recs)),
-                     ("SIGINT", lambda: test_signal(hdr, recs, signal.SIGINT, 130, "SIGINT")),
-                     ("SIGTERM", lambda: test_signal(hdr, recs, signal.SIGTERM, 143, "SIGTERM"))):
-        problem = fn()
-        if problem:
-            print(f"FAIL {what}: {problem}")
-            return 1
-        print(f"ok {what}")
+    global THREADS
+    for THREADS in ("1", "2"):
+        for what, fn in (("streaming", lambda: test_streaming(hdr, recs)),
+                         ("SIGINT", lambda: test_signal(hdr, recs, signal.SIGINT, 130, "SIGINT")),
+                         ("SIGTERM", lambda: test_signal(hdr, recs, signal.SIGTERM, 143, "SIGTERM"))):
+            problem = fn()
+            if problem:
+                print(f"FAIL {what} (--threads {THREADS}): {problem}")
+                return 1
+            print(f"ok {what} (--threads {THREADS})")
     return 0
 
 
