@@ -10,9 +10,9 @@
  * buffers, so eviction and every cap path run). And it checks what it
  * wrote: in JSON mode every output line must parse as JSON
  * (fuzz_check.h), and no output (JSON, text, transcript, ladder, HTML) may
- * contain the seeds' planted AUTH password where a client sent it (an
- * input whose server side carries it is not checked for it: the reports
- * show the server's lines as it sent them).
+ * contain the seeds' planted AUTH password where a client sent it as a
+ * credential (an input that holds it elsewhere, in the server's lines or
+ * inside a line, is not checked for it: see secret_not_credential).
  *
  * The input's size picks the modes: bit 0 transcript (inside the JSON),
  * bit 1 extraction to a scratch directory (emptied after each input),
@@ -49,20 +49,32 @@ static bool is_mail_port(uint16_t port)
 	return port == 25 || port == 465 || port == 587 || port == 2525 || port == 10025;
 }
 
-/* Whether a record's TCP payload holds the planted secret while it goes
- * from a mail port to another port: then it is the server's text (an echo
- * or a mutation that copied a client packet into the server's stream),
- * which the reports show as the server sent it; the check is for what a
- * client sends as a credential. */
-static bool secret_from_server(const struct raw_packet *r)
+/* Whether a record's TCP payload holds the planted secret anywhere but
+ * where a client sends a credential: at the start of a line of a packet
+ * to a mail port (or after "AUTH PLAIN "), followed by CRLF. From a mail
+ * port it is the server's text (an echo, or a mutation that copied a
+ * client packet into the server's stream), which the reports show as the
+ * server sent it; inside a line (a mutation that copied a whole packet
+ * into a payload) it is not a credential either. Such inputs are not
+ * checked for the secret. */
+static bool secret_not_credential(const struct raw_packet *r)
 {
 	static const char *const forms[] = { FUZZ_SECRET, FUZZ_SECRET_B64, FUZZ_SECRET_PLAIN };
 	struct pkt p;
-	if (decode_packet(r, &p) != DEC_TCP || !p.payload_len || !is_mail_port(p.sport) || is_mail_port(p.dport))
+	if (decode_packet(r, &p) != DEC_TCP || !p.payload_len)
 		return false;
-	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
-		if (memmem(p.payload, p.payload_len, forms[i], strlen(forms[i])))
-			return true;
+	bool from_server = is_mail_port(p.sport) && !is_mail_port(p.dport);
+	const uint8_t *b = p.payload, *end = p.payload + p.payload_len;
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		size_t fl = strlen(forms[i]);
+		for (const uint8_t *q = b; (q = memmem(q, (size_t)(end - q), forms[i], fl)) != NULL; q += fl) {
+			bool line_start = q == b || q[-1] == '\n';
+			bool after_plain = q - b >= 11 && !memcmp(q - 11, "AUTH PLAIN ", 11);
+			bool crlf = end - q >= (ptrdiff_t)fl + 2 && !memcmp(q + fl, "\r\n", 2);
+			if (from_server || !crlf || !(line_start || after_plain))
+				return true;
+		}
+	}
 	return false;
 }
 
@@ -90,14 +102,14 @@ static void run(struct source *src, size_t size, bool *checked_secret, const uin
 	cfg.engine.ooo_global = 256 << 10;
 	cfg.engine.ooo_per_dir = 64 << 10;
 	struct pipeline *p = pipeline_new(&cfg, err, sizeof(err));
-	bool server_secret = false;
+	bool odd_secret = false;
 	if (p) {
 		pipeline_set_input(p, source_name(src));
 		struct raw_packet r;
 		int rc;
 		while ((rc = source_next(src, &r, err, sizeof(err))) == 1) {
-			if (!server_secret && secret_from_server(&r))
-				server_secret = true;
+			if (!odd_secret && secret_not_credential(&r))
+				odd_secret = true;
 			pipeline_feed(p, &r);
 		}
 		if (rc < 0)
@@ -112,7 +124,7 @@ static void run(struct source *src, size_t size, bool *checked_secret, const uin
 		fuzz_check_json_lines(out, out_len);
 	/* SLEUTH_FUZZ_NO_SECRET=1 turns the secret check off (to measure a
 	 * branch that does not have a redaction fix yet; docs/fuzzing.md) */
-	*checked_secret = !getenv("SLEUTH_FUZZ_NO_SECRET") && !server_secret && fuzz_secret_only_as_auth(data, size);
+	*checked_secret = !getenv("SLEUTH_FUZZ_NO_SECRET") && !odd_secret && fuzz_secret_only_as_auth(data, size);
 	if (*checked_secret) {
 		fuzz_check_no_secret("report", out, out_len);
 		if (html)
