@@ -451,7 +451,12 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	if (first_line && c == CMD_UNKNOWN && !s->s_seen && !s->greeted && looks_base64(b, n) &&
 	    !all_upper(b, n))
 		blind = true;
-	bool masked = auth_line || blind || (c == CMD_UNKNOWN && s->after_auth && looks_base64(b, n));
+	/* A lone base64 token that is no command is taken for AUTH data
+	 * wherever it comes (the AUTH or the 334 before it may be lost, or
+	 * the prompt's code mangled); a word of capitals and digits alone
+	 * ("XYZZY0") is taken for a command, except right after an AUTH. */
+	bool masked = auth_line || blind ||
+		      (c == CMD_UNKNOWN && looks_base64(b, n) && (s->after_auth || !smtp_upper_word(b, n)));
 	if (s->sync_c && !blind) {
 		/* Mid-session start: a line is a command only when it starts with
 		 * a known verb after a complete server reply; before that it may be

@@ -195,3 +195,15 @@ size_t smtp_auth_inside(const uint8_t *b, size_t n)
 	}
 	return n;
 }
+
+/* Capitals, then capitals and digits: a command's shape, not base64's
+ * (whose credentials almost always hold small letters). */
+bool smtp_upper_word(const uint8_t *b, size_t n)
+{
+	if (!n || b[0] < 'A' || b[0] > 'Z')
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if ((b[i] < 'A' || b[i] > 'Z') && !smtp_is_digit(b[i]))
+			return false;
+	return true;
+}

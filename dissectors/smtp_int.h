@@ -241,6 +241,9 @@ bool smtp_auth_data(struct smtp *s, const uint8_t *line, size_t n);
  * length up to and with the mechanism's name, so what follows (maybe a
  * credential) is never shown; n when the line holds none. */
 size_t smtp_auth_inside(const uint8_t *line, size_t n);
+/* Capitals, then capitals and digits ("XYZZY0"): a command's shape, not
+ * that of base64 credentials (which almost always hold small letters). */
+bool smtp_upper_word(const uint8_t *b, size_t n);
 void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct seg_meta *m);
 void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why);
 /* AUTH data whose AUTH command the capture did not show (it started inside
