@@ -54,16 +54,24 @@ static bool is_mail_port(uint16_t port)
  * to a mail port (or after "AUTH PLAIN "), followed by CRLF. From a mail
  * port it is the server's text (an echo, or a mutation that copied a
  * client packet into the server's stream), which the reports show as the
- * server sent it; inside a line (a mutation that copied a whole packet
+ * server sent it, and so it is when a SYN from a mail port (or a SYN-ACK
+ * to one) turns the roles around; inside a line (a mutation that copied a whole packet
  * into a payload) it is not a credential either. Such inputs are not
  * checked for the secret. */
 static bool secret_not_credential(const struct raw_packet *r)
 {
 	static const char *const forms[] = { FUZZ_SECRET, FUZZ_SECRET_B64, FUZZ_SECRET_PLAIN };
 	struct pkt p;
-	if (decode_packet(r, &p) != DEC_TCP || !p.payload_len)
+	if (decode_packet(r, &p) != DEC_TCP)
 		return false;
 	bool from_server = is_mail_port(p.sport) && !is_mail_port(p.dport);
+	bool to_server = is_mail_port(p.dport) && !is_mail_port(p.sport);
+	/* a SYN from a mail port (or a SYN-ACK to one) makes the mail port's
+	 * side the client: the secret then goes the server's way */
+	if ((p.flags & TH_SYN) && ((!(p.flags & TH_ACK) && from_server) || ((p.flags & TH_ACK) && to_server)))
+		return true;
+	if (!p.payload_len)
+		return false;
 	const uint8_t *b = p.payload, *end = p.payload + p.payload_len;
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		size_t fl = strlen(forms[i]);
