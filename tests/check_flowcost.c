@@ -142,8 +142,11 @@ START_TEST(test_flow_cost)
 	printf("bytes per open flow, reserved: SYN only %.0f, one packet with payload %.0f, "
 	       "dialog through its message %.0f (classification struct %zu)\n",
 	       syn, greet, dialog, classify_flow_size());
+	fflush(stdout);
 	ck_assert_msg(syn <= FC_SYN_MAX, "a SYN-only flow costs %.0f bytes (bound %d)", syn, FC_SYN_MAX);
-	ck_assert(greet > syn && dialog > greet);
+	/* a dialog's nDPI struct is gone once nDPI named it: it may hold less
+	 * than a flow nDPI still looks at, never less than a SYN */
+	ck_assert(greet > syn && dialog > syn);
 }
 END_TEST
 

@@ -30,8 +30,8 @@ struct classify_flow *classify_flow_new(struct classifier *c);
 void classify_flow_set_memcap(struct classify_flow *f, struct memcap *mem);
 /* Bytes of a new flow, for the caller to reserve (the state made later
  * is reserved by the flow itself, see classify_flow_set_memcap); after
- * classify_starttls() the caller reserves one more nDPI struct
- * (classify_starttls_size()). */
+ * classify_starttls() the caller reserves one more nDPI struct with what
+ * nDPI allocates inside it (classify_starttls_size()). */
 size_t classify_flow_size(void);
 size_t classify_starttls_size(void);
 /* Feeds one packet; returns true while nDPI still wants packets of this flow. */
