@@ -106,7 +106,7 @@ FUZZ_LONG_SECONDS = $(if $(filter command line environment,$(origin FUZZ_SECONDS
 fuzz-long: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSLEUTH_FUZZ=ON -DSLEUTH_SANITIZE=ON
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	printf '| target | seconds | executions | per second | coverage (edges) | features | result |\n|---|---|---|---|---|---|---|\n' > $(FUZZ_BUILD)/fuzz-long.md
+	printf '| target | seconds | executions | per second | CPU seconds | per CPU second | load | max input | coverage (edges) | features | result |\n|---|---|---|---|---|---|---|---|---|---|---|\n' > $(FUZZ_BUILD)/fuzz-long.md
 	FUZZ_REPORT=$(abspath $(FUZZ_BUILD))/fuzz-long.md bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_LONG_SECONDS)
 
 captures: build

@@ -40,8 +40,9 @@ bool memcap_reserve(struct memcap *m, size_t n);
 void memcap_release(struct memcap *m, size_t n);
 /* Above the high mark (7/8 of the cap): time to end flows. The 1/8 above
  * it is headroom for state grown inside callbacks, and for what the count
- * does not see (allocator overhead, nDPI's own small allocations: about
- * 10% of a dissected flow, measured; docs/engine.md). */
+ * does not see (allocator overhead, nDPI's allocations beyond those
+ * counted with its struct; docs/engine.md has counted and resident bytes
+ * per flow). */
 bool memcap_pressure(const struct memcap *m);
 /* Below the low mark (13/16 of the cap): eviction may stop. */
 bool memcap_relieved(const struct memcap *m);

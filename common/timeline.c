@@ -11,7 +11,7 @@
 #include <string.h>
 
 #define TL_FULL (TL_HEAD_KEEP + TL_TAIL_KEEP)
-#define TL_INITIAL 4     /* a SYN-only flow holds a few events */
+#define TL_INITIAL 1     /* a SYN-only flow holds one event (its SYN); 1, 2, 4, ... after */
 
 static const char *const ev_names[EV__COUNT] = {
 #define X(e, s) [e] = s,

@@ -452,7 +452,12 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	if (first_line && c == CMD_UNKNOWN && !s->s_seen && !s->greeted && looks_base64(b, n) &&
 	    !all_upper(b, n))
 		blind = true;
-	bool masked = auth_line || blind || (c == CMD_UNKNOWN && s->after_auth && looks_base64(b, n));
+	/* A lone base64 token that is no command is taken for AUTH data
+	 * wherever it comes (the AUTH or the 334 before it may be lost, or
+	 * the prompt's code mangled); a word of capitals and digits alone
+	 * ("XYZZY0") is taken for a command, except right after an AUTH. */
+	bool masked = auth_line || blind ||
+		      (c == CMD_UNKNOWN && looks_base64(b, n) && (s->after_auth || !smtp_upper_word(b, n)));
 	if (s->sync_c && !blind) {
 		/* Mid-session start: a line is a command only when it starts with
 		 * a known verb after a complete server reply; before that it may be
@@ -465,12 +470,16 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		f->resyncs++;
 		smtp_ev(s, EV_RESYNC, DIR_C2S, m, "commands", 8);
 	}
+	/* an AUTH with its data after other bytes: shown up to its mechanism */
+	size_t safe = masked || c == CMD_AUTH ? n : smtp_auth_inside(b, n);
 	if (masked) {
 		shown = "[credentials hidden]";
 		shown_len = strlen(shown);
 	} else if (c == CMD_AUTH) {
 		shown = "AUTH";
 		shown_len = 4;
+	} else if (shown_len > safe) {
+		shown_len = safe;
 	}
 	if (l->total + 2 > SMTP_CMD_LINE_MAX) {
 		f->long_lines++;
@@ -485,7 +494,7 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		f->early_lines++;
 	}
 	const uint8_t *arg = b + argoff;
-	size_t alen = n - argoff;
+	size_t alen = safe < n ? (safe > argoff ? safe - argoff : 0) : n - argoff;
 
 	if (s->cm == C_AUTH) {
 		if (auth_line) {
@@ -540,7 +549,16 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	}
 	if (c != CMD_UNKNOWN)
 		s->after_auth = false;
-	command_event(s, m, b, n, c);
+	if (safe < n) {
+		char t[EV_TEXT_MAX];
+		static const char hid[] = " [credentials hidden]";
+		size_t k = SL_MIN(safe, sizeof(t) - sizeof(hid));
+		memcpy(t, b, k);
+		memcpy(t + k, hid, sizeof(hid));
+		command_event(s, m, t, k + sizeof(hid) - 1, c);
+	} else {
+		command_event(s, m, b, n, c);
+	}
 	bool gate = false;
 	bool bad_args = false;
 	switch (c) {

@@ -16,6 +16,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smtp_int.h"
 
@@ -172,4 +173,37 @@ void smtp_auth_blind(struct smtp *s)
 	f->auth_attempts++;
 	s->auth_active = true;
 	s->auth_step = 1;
+}
+
+size_t smtp_auth_inside(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i + 5 <= n; i++) {
+		bool word_start = i == 0 || !((b[i - 1] >= 'A' && b[i - 1] <= 'Z') || (b[i - 1] >= 'a' && b[i - 1] <= 'z') ||
+					      (b[i - 1] >= '0' && b[i - 1] <= '9'));
+		if (!word_start || strncasecmp((const char *)b + i, "AUTH ", 5) != 0)
+			continue;
+		size_t j = i + 5;
+		while (j < n && b[j] == ' ')
+			j++;
+		while (j < n && b[j] != ' ')    /* the mechanism */
+			j++;
+		size_t k = j;
+		while (k < n && b[k] == ' ')
+			k++;
+		if (k < n)
+			return j;
+	}
+	return n;
+}
+
+/* Capitals, then capitals and digits: a command's shape, not base64's
+ * (whose credentials almost always hold small letters). */
+bool smtp_upper_word(const uint8_t *b, size_t n)
+{
+	if (!n || b[0] < 'A' || b[0] > 'Z')
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if ((b[i] < 'A' || b[i] > 'Z') && !smtp_is_digit(b[i]))
+			return false;
+	return true;
 }

@@ -238,6 +238,14 @@ void smtp_body_gap(struct smtp *s, uint64_t len);
 void smtp_auth_cmd(struct smtp *s, const uint8_t *arg, size_t n, char *out, size_t outlen);
 /* One AUTH continuation line; returns true when the client aborted ('*'). */
 bool smtp_auth_data(struct smtp *s, const uint8_t *line, size_t n);
+/* A client line that is not an AUTH command but holds one after other bytes
+ * ("<junk>AUTH PLAIN <initial response>": its start garbled or lost): the
+ * length up to and with the mechanism's name, so what follows (maybe a
+ * credential) is never shown; n when the line holds none. */
+size_t smtp_auth_inside(const uint8_t *line, size_t n);
+/* Capitals, then capitals and digits ("XYZZY0"): a command's shape, not
+ * that of base64 credentials (which almost always hold small letters). */
+bool smtp_upper_word(const uint8_t *b, size_t n);
 void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct seg_meta *m);
 void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why);
 /* AUTH data whose AUTH command the capture did not show (it started inside

@@ -303,6 +303,49 @@ START_TEST(test_334_always_hides_next_line)
 }
 END_TEST
 
+/* An AUTH command behind other bytes on one line (its start garbled or
+ * lost, as a fuzzer found): the line is an unknown command, shown only up
+ * to the mechanism; the initial response never shows, nor in the HELO
+ * argument of a line that starts as a known command. */
+START_TEST(test_auth_inside_a_line)
+{
+	static const struct step st[] = {
+		PRE, C("\x01\x02junk AUTH PLAIN " PLAIN_B64 "\r\n"), S("500 5.5.2 what\r\n"),
+		C("HELO c AUTH LOGIN aHVudGVyMlhZWg==\r\n"), S("250 mx\r\n"),
+		C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const char *secrets[] = { PLAIN_B64, "AGFsaWNl", "aHVudGVyMlhZWg", NULL };
+	assert_no_secret(&r, secrets);
+	ck_assert_ptr_nonnull(strstr(find_ev(&r, EV_COMMAND, 1)->text, "AUTH PLAIN [credentials hidden]"));
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
+/* AUTH LOGIN whose AUTH line the capture lost and whose password prompt
+ * came with another code (a fuzzer changed 334 to 335): the lone base64
+ * line is still taken for AUTH data; a word in capitals and digits alone
+ * is still a command and shown. */
+START_TEST(test_lone_base64_line_hidden)
+{
+	static const struct step st[] = {
+		PRE, S("335 UGFzc3dvcmQ6\r\n"), C("aHVudGVyMlhZWg==\r\n"), S("235 ok\r\n"),
+		C("XYZZY0\r\n"), S("500 5.5.2 what\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const char *secrets[] = { "aHVudGVyMlhZWg", "hunter2", NULL };
+	assert_no_secret(&r, secrets);
+	ck_assert(leaks(&r, "XYZZY0"));
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
 static Suite *auth_suite(void)
 {
 	Suite *s = suite_create("smtp_auth");
@@ -317,6 +360,8 @@ static Suite *auth_suite(void)
 	tcase_add_test(t, test_no_leak_elsewhere);
 	tcase_add_test(t, test_midstream_auth_data);
 	tcase_add_test(t, test_334_always_hides_next_line);
+	tcase_add_test(t, test_auth_inside_a_line);
+	tcase_add_test(t, test_lone_base64_line_hidden);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -16,6 +16,22 @@
  * give-up answer (port guess allowed). As soon as a flow is finished its
  * nDPI struct is freed; only the result (ids, name, risk bits) is kept.
  *
+ * nDPI's struct comes with the first packet that carries payload, not with
+ * the first packet: until then the headers of the packets without payload
+ * (SYN, SYN-ACK, ACK: IP and TCP header, at most CLASSIFY_PENDING_MAX of
+ * them and CLASSIFY_PENDING_BYTES in all) and their times are kept in a
+ * small buffer, and replayed to nDPI in order, with their own times, just
+ * before the first payload (or at classify_finish for a flow that never
+ * carried any: an unanswered SYN gets nDPI's guess by port from the same
+ * packets). nDPI thus sees the same packets in the same order as when it
+ * was fed at once, so its answer does not change; a SYN-only flow costs
+ * this struct and its SYN's headers (~280 bytes) instead of ~860. When the
+ * buffer is full, the struct is made at once and fed as before. Our struct
+ * and the pending headers are reserved by the caller (classify_flow_size)
+ * and here (classify_flow_set_memcap) respectively; nDPI's struct is
+ * reserved here when it is made, except the transient one of a flow that
+ * ends before any payload (freed before classify_finish returns).
+ *
  * STARTTLS: nDPI 4.2 never follows it. After classify_starttls(), the
  * first payload that starts like a TLS record (0x16 0x03) opens a second
  * zeroed nDPI flow that sees the TLS handshake; its name and risks are
@@ -30,6 +46,19 @@
 #include "classify.h"
 
 #define CLASSIFY_NAME_MAX 48
+/* Packets without payload kept for nDPI until the first payload, and the
+ * bytes of their headers (with a 10-byte entry head each); beyond either,
+ * nDPI's struct is made at once. */
+#define CLASSIFY_PENDING_MAX 8
+#define CLASSIFY_PENDING_BYTES 640
+#define PEND_HEAD 10                    /* uint64_t ms time + uint16_t length */
+/* What nDPI allocates inside a flow on its own, counted with its struct:
+ * nDPI 4.2's TLS dissector looks at every payload and keeps a 2,048-byte
+ * reassembly buffer per direction (ndpi_search_tls_tcp_memory), freed
+ * with the struct. Measured: a one-packet flow's resident size was 2.2 KB
+ * above what was counted without it (docs/engine.md). */
+#define CLASSIFY_NDPI_INNER 4096
+#define CLASSIFY_NDPI_HELD ((size_t)SIZEOF_FLOW_STRUCT + CLASSIFY_NDPI_INNER)
 
 struct classifier {
 	struct ndpi_detection_module_struct *mod;
@@ -51,6 +80,11 @@ struct classify_flow {
 	struct cls_part main, tls;
 	bool starttls;                  /* classify_starttls was called */
 	uint32_t tls_wait;              /* packets seen while waiting for the ClientHello */
+	struct memcap *mem;             /* NULL: nothing counted */
+	size_t main_held;               /* reserved for main.nf */
+	uint8_t *pend;                  /* headers not yet shown to nDPI: PEND_HEAD + bytes each */
+	uint32_t pend_len, pend_cap;    /* bytes used, allocated (and reserved) */
+	uint32_t pend_n;                /* packets in pend */
 };
 
 struct classifier *classifier_new(char *err, size_t errlen)
@@ -133,18 +167,18 @@ static bool is_smtps(const struct cls_part *p)
 	return p->app == NDPI_PROTOCOL_MAIL_SMTPS || p->master == NDPI_PROTOCOL_MAIL_SMTPS;
 }
 
-/* Feeds one packet to a part; true while it wants more. */
-static bool part_feed(struct classifier *c, struct cls_part *p, const struct pkt *pk)
+static uint64_t pkt_ms(const struct pkt *pk)
 {
-	if (p->finished)
-		return false;
-	if (!p->nf && !part_open(p)) {
-		p->finished = true;
-		return false;
-	}
-	unsigned short len = (unsigned short)SL_MIN(pk->l3_len, (uint32_t)65535);
-	uint64_t ts_ms = pk->ts > 0 ? (uint64_t)(pk->ts / NS_PER_MS) : 0;
-	ndpi_protocol proto = ndpi_detection_process_packet(c->mod, p->nf, pk->l3, len, ts_ms);
+	return pk->ts > 0 ? (uint64_t)(pk->ts / NS_PER_MS) : 0;
+}
+
+/* Feeds one IP packet to a part whose nDPI struct is open; true while it
+ * wants more. */
+static bool part_feed_raw(struct classifier *c, struct cls_part *p, const uint8_t *l3, uint32_t l3_len,
+			  uint64_t ts_ms)
+{
+	unsigned short len = (unsigned short)SL_MIN(l3_len, (uint32_t)65535);
+	ndpi_protocol proto = ndpi_detection_process_packet(c->mod, p->nf, l3, len, ts_ms);
 	p->packets++;
 	if (proto.app_protocol != NDPI_PROTOCOL_UNKNOWN || proto.master_protocol != NDPI_PROTOCOL_UNKNOWN) {
 		p->decided = true;
@@ -168,6 +202,122 @@ static bool part_feed(struct classifier *c, struct cls_part *p, const struct pkt
 	return true;
 }
 
+/* Feeds one packet to a part; true while it wants more. */
+static bool part_feed(struct classifier *c, struct cls_part *p, const struct pkt *pk)
+{
+	if (p->finished)
+		return false;
+	if (!p->nf && !part_open(p)) {
+		p->finished = true;
+		return false;
+	}
+	return part_feed_raw(c, p, pk->l3, pk->l3_len, pkt_ms(pk));
+}
+
+static void pend_free(struct classify_flow *f)
+{
+	if (f->pend) {
+		free(f->pend);
+		memcap_release(f->mem, f->pend_cap);
+	}
+	f->pend = NULL;
+	f->pend_len = f->pend_cap = f->pend_n = 0;
+}
+
+/* Keeps a packet without payload for later; false when it does not fit
+ * (the caller then feeds nDPI at once). */
+static bool pend_keep(struct classify_flow *f, const struct pkt *pk)
+{
+	uint32_t need = PEND_HEAD + pk->l3_len;
+	if (f->pend_n >= CLASSIFY_PENDING_MAX || pk->l3_len > CLASSIFY_PENDING_BYTES ||
+	    f->pend_len + need > CLASSIFY_PENDING_BYTES)
+		return false;
+	if (f->pend_len + need > f->pend_cap) {
+		uint32_t ncap = f->pend_len + need;
+		if (!memcap_reserve(f->mem, ncap - f->pend_cap))
+			return false;
+		uint8_t *n = realloc(f->pend, ncap);
+		if (!n) {
+			memcap_release(f->mem, ncap - f->pend_cap);
+			return false;
+		}
+		f->pend = n;
+		f->pend_cap = ncap;
+	}
+	uint8_t *e = f->pend + f->pend_len;
+	uint64_t ms = pkt_ms(pk);
+	uint16_t len = (uint16_t)pk->l3_len;
+	memcpy(e, &ms, 8);
+	memcpy(e + 8, &len, 2);
+	memcpy(e + PEND_HEAD, pk->l3, len);
+	f->pend_len += need;
+	f->pend_n++;
+	return true;
+}
+
+/* Makes the main part's nDPI struct and shows it the kept packets. With
+ * reserve false the struct is transient (the flow ends now). False when
+ * it is finished (or could not be made). */
+static bool main_open(struct classifier *c, struct classify_flow *f, bool reserve)
+{
+	struct cls_part *p = &f->main;
+	if (p->finished)
+		return false;
+	if (!p->nf) {
+		if (reserve && !memcap_reserve(f->mem, CLASSIFY_NDPI_HELD)) {
+			p->finished = true;
+			pend_free(f);
+			return false;
+		}
+		if (!part_open(p)) {
+			if (reserve)
+				memcap_release(f->mem, CLASSIFY_NDPI_HELD);
+			p->finished = true;
+			pend_free(f);
+			return false;
+		}
+		f->main_held = reserve ? CLASSIFY_NDPI_HELD : 0;
+	}
+	bool more = true;
+	for (uint32_t off = 0; more && off < f->pend_len;) {
+		uint64_t ms;
+		uint16_t len;
+		memcpy(&ms, f->pend + off, 8);
+		memcpy(&len, f->pend + off + 8, 2);
+		more = part_feed_raw(c, p, f->pend + off + PEND_HEAD, len, ms);
+		off += PEND_HEAD + len;
+	}
+	pend_free(f);
+	return more;
+}
+
+/* The main part's struct is gone (closed by part_close): its reservation too. */
+static void main_release(struct classify_flow *f)
+{
+	if (!f->main.nf && f->main_held) {
+		memcap_release(f->mem, f->main_held);
+		f->main_held = 0;
+	}
+}
+
+/* Feeds one packet of the plaintext part: a packet without payload is kept
+ * while nDPI's struct is not made yet. */
+static bool main_feed(struct classifier *c, struct classify_flow *f, const struct pkt *pk)
+{
+	struct cls_part *p = &f->main;
+	if (p->finished)
+		return false;
+	if (!p->nf && pk->payload_len == 0 && pend_keep(f, pk))
+		return true;
+	if (!main_open(c, f, true)) {
+		main_release(f);
+		return false;
+	}
+	bool more = part_feed_raw(c, p, pk->l3, pk->l3_len, pkt_ms(pk));
+	main_release(f);
+	return more;
+}
+
 struct classify_flow *classify_flow_new(struct classifier *c)
 {
 	(void)c;
@@ -179,14 +329,20 @@ struct classify_flow *classify_flow_new(struct classifier *c)
 	return f;
 }
 
+void classify_flow_set_memcap(struct classify_flow *f, struct memcap *mem)
+{
+	if (f)
+		f->mem = mem;
+}
+
 size_t classify_flow_size(void)
 {
-	return sizeof(struct classify_flow) + (size_t)SIZEOF_FLOW_STRUCT;
+	return sizeof(struct classify_flow);
 }
 
 size_t classify_starttls_size(void)
 {
-	return (size_t)SIZEOF_FLOW_STRUCT;
+	return CLASSIFY_NDPI_HELD;
 }
 
 bool classify_packet(struct classifier *c, struct classify_flow *f, const struct pkt *p)
@@ -206,7 +362,7 @@ bool classify_packet(struct classifier *c, struct classify_flow *f, const struct
 		}
 		return part_feed(c, &f->tls, p);
 	}
-	return part_feed(c, &f->main, p);
+	return main_feed(c, f, p);
 }
 
 void classify_starttls(struct classifier *c, struct classify_flow *f)
@@ -214,7 +370,10 @@ void classify_starttls(struct classifier *c, struct classify_flow *f)
 	if (!f || f->starttls)
 		return;
 	/* the plaintext part is over: keep its answer */
+	if (f->pend_n)
+		main_open(c, f, false);
 	part_giveup(c, &f->main);
+	main_release(f);
 	f->starttls = true;
 	f->tls.finished = false;
 	f->tls.nf = NULL;
@@ -226,7 +385,11 @@ void classify_finish(struct classifier *c, struct classify_flow *f)
 {
 	if (!f)
 		return;
+	/* a flow that ended before any payload: nDPI sees its packets now */
+	if (f->pend_n)
+		main_open(c, f, false);
 	part_giveup(c, &f->main);
+	main_release(f);
 	if (f->starttls) {
 		if (f->tls.nf)
 			part_giveup(c, &f->tls);
@@ -343,7 +506,10 @@ void classify_flow_free(struct classify_flow *f)
 		return;
 	if (f->main.nf)
 		ndpi_free_flow(f->main.nf);
+	f->main.nf = NULL;
+	main_release(f);
 	if (f->tls.nf)
 		ndpi_free_flow(f->tls.nf);
+	pend_free(f);
 	free(f);
 }

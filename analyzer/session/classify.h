@@ -2,7 +2,9 @@
  * classify.h - the only face of nDPI in smtpsleuth. Every ndpi_* call lives
  * in classify.c, so an nDPI upgrade touches one file.
  *
- * nDPI sees only a flow's first packets (until it decides, plus the extra
+ * nDPI sees only a flow's first packets, from the first one that carries
+ * payload on (the packets before it are kept and shown to it then, or at
+ * the flow's end, see classify.c) (until it decides, plus the extra
  * packets needed for TLS metadata, with a hard cap). It does not follow
  * STARTTLS; after the 220 to STARTTLS the caller says so and the next
  * packets go to a second nDPI flow so the TLS handshake is classified too.
@@ -11,6 +13,7 @@
 #define SLEUTH_CLASSIFY_H
 
 #include "common.h"
+#include "memcap.h"
 #include "pkt.h"
 
 #define CLASSIFY_MAX_PACKETS 24     /* packets per flow (and per TLS sub-flow) shown to nDPI */
@@ -22,8 +25,13 @@ struct classifier *classifier_new(char *err, size_t errlen);
 void classifier_free(struct classifier *c);
 
 struct classify_flow *classify_flow_new(struct classifier *c);
-/* Bytes a classified flow holds: ours and nDPI's flow struct; after
- * classify_starttls() one more nDPI struct (classify_starttls_size()). */
+/* The accountant that the flow's later state is reserved against: the
+ * headers kept until the first payload, and nDPI's struct made then. */
+void classify_flow_set_memcap(struct classify_flow *f, struct memcap *mem);
+/* Bytes of a new flow, for the caller to reserve (the state made later
+ * is reserved by the flow itself, see classify_flow_set_memcap); after
+ * classify_starttls() the caller reserves one more nDPI struct with what
+ * nDPI allocates inside it (classify_starttls_size()). */
 size_t classify_flow_size(void);
 size_t classify_starttls_size(void);
 /* Feeds one packet; returns true while nDPI still wants packets of this flow. */

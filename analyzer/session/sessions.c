@@ -28,11 +28,12 @@
  * Memory: every per-session allocation is reserved against the engine's
  * accountant (memcap.h) before it is made, and the session remembers what
  * it holds (`held`) so its end returns exactly that. State comes when it is
- * needed: the session stub and nDPI's flow struct with the first packet
- * (nDPI's guess by port for an unanswered SYN needs it), the timeline with
- * its first event, the SMTP dissector (the largest part) with the first
- * byte, FIN or RST. A SYN-only flow costs the engine's record, the stub,
- * nDPI's struct and a few timeline slots (docs/engine.md has the figures).
+ * needed: the session stub with the first packet, nDPI's flow struct with
+ * the first payload (classify.c keeps the headers before it), the timeline
+ * with its first event, the SMTP dissector (the largest part) with the
+ * first byte, FIN or RST. A SYN-only flow costs the engine's record, the
+ * stub, the SYN's headers and a timeline slot (docs/engine.md has the
+ * figures).
  *
  * Evicted flows (by --max-flows or --memory-cap) are sessions like any
  * other: reported with what was known (the diagnosis calls them
@@ -316,10 +317,12 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 	snprintf(s->k->protocol, sizeof(s->k->protocol), "Unknown");
 	if (s_reserve(s, classify_flow_size())) {
 		s->cf = classify_flow_new(pl->cls);
-		if (!s->cf)
+		if (!s->cf) {
 			s_release(s, classify_flow_size());
-		else
+		} else {
 			s->cls_held = classify_flow_size();
+			classify_flow_set_memcap(s->cf, pl->mem);
+		}
 	}
 	/* the dissector comes with the first byte (session_smtp) */
 	s->midstream = !(first->flags & TH_SYN) || fi->after_eviction;
@@ -773,6 +776,11 @@ void sessions_finish(struct sessions *p)
 const struct summary *sessions_summary(const struct sessions *p)
 {
 	return &p->sum;
+}
+
+const struct memcap *sessions_memcap(const struct sessions *p)
+{
+	return p->mem;
 }
 
 void sessions_free(struct sessions *p)

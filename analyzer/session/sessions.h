@@ -18,6 +18,7 @@
 
 struct keylog;
 struct classifier;
+struct memcap;
 
 struct sessions_config {
 	struct engine_config engine;
@@ -72,6 +73,8 @@ void sessions_set_kernel_drops(struct sessions *p, uint64_t drops);
 /* Ends every open flow (each reaches session_fn) and completes the summary. */
 void sessions_finish(struct sessions *p);
 const struct summary *sessions_summary(const struct sessions *p);
+/* The memory accountant of the analysis (bytes reserved now and at the peak). */
+const struct memcap *sessions_memcap(const struct sessions *p);
 void sessions_free(struct sessions *p);
 
 #endif

@@ -10,7 +10,9 @@
  * buffers, so eviction and every cap path run). And it checks what it
  * wrote: in JSON mode every output line must parse as JSON
  * (fuzz_check.h), and no output (JSON, text, transcript, ladder, HTML) may
- * contain the seeds' planted AUTH password.
+ * contain the seeds' planted AUTH password where a client sent it as a
+ * credential (an input that holds it elsewhere, in the server's lines or
+ * inside a line, is not checked for it: see secret_not_credential).
  *
  * The input's size picks the modes: bit 0 transcript (inside the JSON),
  * bit 1 extraction to a scratch directory (emptied after each input),
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "classify.h"
+#include "engine.h"
 #include "fuzz_check.h"
 #include "fuzz_dir.h"
 #include "pipeline.h"
@@ -35,6 +38,53 @@
 
 static struct classifier *cls;
 static char xdir[64];
+
+/* The read buffer of the capture source: the input is in memory already
+ * (a memfd), and the analyzer's 1 MiB default cost a fresh 1 MiB of
+ * sanitizer-tracked memory per input. */
+#define FUZZ_READ_BUF (16u << 10)
+
+static bool is_mail_port(uint16_t port)
+{
+	return port == 25 || port == 465 || port == 587 || port == 2525 || port == 10025;
+}
+
+/* Whether a record's TCP payload holds the planted secret anywhere but
+ * where a client sends a credential: at the start of a line of a packet
+ * to a mail port (or after "AUTH PLAIN "), followed by CRLF. From a mail
+ * port it is the server's text (an echo, or a mutation that copied a
+ * client packet into the server's stream), which the reports show as the
+ * server sent it, and so it is when a SYN from a mail port (or a SYN-ACK
+ * to one) turns the roles around; inside a line (a mutation that copied a whole packet
+ * into a payload) it is not a credential either. Such inputs are not
+ * checked for the secret. */
+static bool secret_not_credential(const struct raw_packet *r)
+{
+	static const char *const forms[] = { FUZZ_SECRET, FUZZ_SECRET_B64, FUZZ_SECRET_PLAIN };
+	struct pkt p;
+	if (decode_packet(r, &p) != DEC_TCP)
+		return false;
+	bool from_server = is_mail_port(p.sport) && !is_mail_port(p.dport);
+	bool to_server = is_mail_port(p.dport) && !is_mail_port(p.sport);
+	/* a SYN from a mail port (or a SYN-ACK to one) makes the mail port's
+	 * side the client: the secret then goes the server's way */
+	if ((p.flags & TH_SYN) && ((!(p.flags & TH_ACK) && from_server) || ((p.flags & TH_ACK) && to_server)))
+		return true;
+	if (!p.payload_len)
+		return false;
+	const uint8_t *b = p.payload, *end = p.payload + p.payload_len;
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		size_t fl = strlen(forms[i]);
+		for (const uint8_t *q = b; (q = memmem(q, (size_t)(end - q), forms[i], fl)) != NULL; q += fl) {
+			bool line_start = q == b || q[-1] == '\n';
+			bool after_plain = q - b >= 11 && !memcmp(q - 11, "AUTH PLAIN ", 11);
+			bool crlf = end - q >= (ptrdiff_t)fl + 2 && !memcmp(q + fl, "\r\n", 2);
+			if (from_server || !crlf || !(line_start || after_plain))
+				return true;
+		}
+	}
+	return false;
+}
 
 static void run(struct source *src, size_t size, bool *checked_secret, const uint8_t *data)
 {
@@ -60,12 +110,16 @@ static void run(struct source *src, size_t size, bool *checked_secret, const uin
 	cfg.engine.ooo_global = 256 << 10;
 	cfg.engine.ooo_per_dir = 64 << 10;
 	struct pipeline *p = pipeline_new(&cfg, err, sizeof(err));
+	bool odd_secret = false;
 	if (p) {
 		pipeline_set_input(p, source_name(src));
 		struct raw_packet r;
 		int rc;
-		while ((rc = source_next(src, &r, err, sizeof(err))) == 1)
+		while ((rc = source_next(src, &r, err, sizeof(err))) == 1) {
+			if (!odd_secret && secret_not_credential(&r))
+				odd_secret = true;
 			pipeline_feed(p, &r);
+		}
 		if (rc < 0)
 			pipeline_input_error(p, err);
 		pipeline_finish(p);
@@ -78,7 +132,7 @@ static void run(struct source *src, size_t size, bool *checked_secret, const uin
 		fuzz_check_json_lines(out, out_len);
 	/* SLEUTH_FUZZ_NO_SECRET=1 turns the secret check off (to measure a
 	 * branch that does not have a redaction fix yet; docs/fuzzing.md) */
-	*checked_secret = !getenv("SLEUTH_FUZZ_NO_SECRET") && fuzz_secret_only_as_auth(data, size);
+	*checked_secret = !getenv("SLEUTH_FUZZ_NO_SECRET") && !odd_secret && fuzz_secret_only_as_auth(data, size);
 	if (*checked_secret) {
 		fuzz_check_no_secret("report", out, out_len);
 		if (html)
@@ -109,7 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	char path[64], err[512];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	struct source *src = source_open_file(path, err, sizeof(err));
+	struct source *src = source_open_file_buf(path, FUZZ_READ_BUF, err, sizeof(err));
 	if (src) {
 		bool checked;
 		run(src, size, &checked, data);

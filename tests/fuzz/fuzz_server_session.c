@@ -18,24 +18,39 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "fuzz_dir.h"
 #include "srv.h"
 
 static const char *const policies[] = {
 	"",
 	"--max-size 100 --size-action close",
 	"--max-size 50 --size-action reset --max-errors 3",
-	"--users /dev/null --require-auth --max-auth-failures 2",
+	"--users USERS --require-auth --max-auth-failures 2",
 	"--relay-domain example.org --greylist --max-rcpts 2 --max-msgs 1",
 	"--require-tls --tls-fail refuse",
 	"--tls-fail abort --idle-action close",
 	"--deny 192.0.2.0/24",
 	/* every per-session limit at its smallest, so each limit's path runs */
-	"--max-size 1 --max-errors 1 --max-msgs 1 --max-rcpts 1 --max-auth-failures 1 --users /dev/null",
+	"--max-size 1 --max-errors 1 --max-msgs 1 --max-rcpts 1 --max-auth-failures 1 --users USERS",
 	"--idle-timeout 1 --idle-action reply --max-conn-per-ip 1 --max-conns 1 --greeting-delay 0 --early-talker",
 	"--shutdown",
 };
 
 static struct ssl_ctx_st *shared_tls;
+/* "USERS" in a policy: a file with the seeds' account (a:b), made once in a
+ * scratch directory (--require-auth refuses a file without accounts) */
+static char users_path[96];
+
+static void make_users(void)
+{
+	char dir[64];
+	if (!fuzz_scratch_dir(dir, sizeof(dir), "server"))
+		abort();
+	snprintf(users_path, sizeof(users_path), "%s/users", dir);
+	FILE *f = fopen(users_path, "w");
+	if (!f || fputs("a:b\n", f) < 0 || fclose(f) != 0)
+		abort();
+}
 
 static void drain(int fd)
 {
@@ -57,8 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *argv[32];
 	int argc = 0;
 	snprintf(buf, sizeof(buf), "serve %s", policies[data[0] % (sizeof(policies) / sizeof(policies[0]))]);
+	if (!users_path[0])
+		make_users();
 	for (char *t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
-		argv[argc++] = t;
+		argv[argc++] = strcmp(t, "USERS") ? t : users_path;
 	argv[argc] = NULL;
 	if (policy_parse(pol, argc, argv, err, sizeof(err)) != 0)
 		abort();

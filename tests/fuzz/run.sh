@@ -12,7 +12,9 @@
 # ../shared/corpus next to the source tree) up to 256 KB each.
 # Crash inputs are left in BUILD_DIR/fuzz-artifacts/. Exits non-zero when any
 # target fails. Prints a Markdown row per target (target, seconds, executions,
-# executions per second, coverage edges, features, result); with
+# executions per second, CPU seconds, executions per CPU second, the 1-minute
+# load average at its start, the input size cap, coverage edges, features,
+# result); with
 # FUZZ_REPORT=FILE the rows are appended to FILE too (`make fuzz-long`).
 set -u
 build=${1:?usage: run.sh BUILD_DIR [SECONDS]}
@@ -39,8 +41,24 @@ for bin in "$build"/fuzz_*; do
 		fi
 		;;
 	esac
-	echo "== $name: $secs s, $(ls "$work" | wc -l) seeds"
-	if ! "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
+	# Input size caps: the pipeline's cost grows with its input (the whole
+	# analysis and every reporter run per input), and 4 KB hold a dialog of
+	# a few dozen packets (the corpus captures are read as their first 4 KB);
+	# the rotation target reads no more than 8 KB. The others take whole
+	# corpus captures.
+	case $name in
+	fuzz_pipeline) maxlen=4096 ;;
+	fuzz_pcap_rotate) maxlen=8192 ;;
+	*) maxlen=262144 ;;
+	esac
+	echo "== $name: $secs s, $(ls "$work" | wc -l) seeds, inputs up to $maxlen bytes"
+	load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null)
+	# CPU seconds too (GNU time when there is one): on a shared machine the
+	# rate per CPU second is what the target does, the rate per second what
+	# it got
+	timer=
+	[ -x /usr/bin/time ] && timer="/usr/bin/time -f %U+%S -o $art/$name.time"
+	if ! $timer "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=$maxlen \
 		-print_final_stats=1 -artifact_prefix="$art/$name-" "$work" >"$art/$name.log" 2>&1; then
 		echo "FAIL $name (see $art/$name.log)"
 		tail -40 "$art/$name.log"
@@ -54,7 +72,9 @@ for bin in "$build"/fuzz_*; do
 	execs=$(awk '/^stat::number_of_executed_units/ {print $2}' "$art/$name.log")
 	rate=$(awk '/^stat::average_exec_per_sec/ {print $2}' "$art/$name.log")
 	cov=$(grep -E '(DONE|pulse|NEW|REDUCE) +cov:' "$art/$name.log" | tail -1 | sed -E 's/.*cov: ([0-9]+) ft: ([0-9]+).*/\1 \2/')
-	row="| $name | $secs | ${execs:-?} | ${rate:-?} | ${cov% *} | ${cov#* } | ${res:-FAILED} |"
+	cpu=$( [ -n "$timer" ] && tail -1 "$art/$name.time" | awk -F+ '{printf "%.0f", $1 + $2}')
+	percpu=$( [ -n "$cpu" ] && [ "$cpu" -gt 0 ] 2>/dev/null && echo $(( ${execs:-0} / cpu )))
+	row="| $name | $secs | ${execs:-?} | ${rate:-?} | ${cpu:-?} | ${percpu:-?} | ${load:-?} | $maxlen | ${cov% *} | ${cov#* } | ${res:-FAILED} |"
 	echo "$row"
 	[ -n "${FUZZ_REPORT:-}" ] && echo "$row" >> "$FUZZ_REPORT"
 	res=
