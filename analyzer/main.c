@@ -29,6 +29,7 @@
 #include "merge.h"
 #include "options.h"
 #include "pair.h"
+#include "bulk_out.h"
 #include "shard_merge.h"
 #include "pipeline.h"
 #include "server.h"
@@ -327,6 +328,11 @@ static int analyze_main(int argc, char **argv)
 		}
 		return rc;
 	}
+	/* a shard's output is read by `smtpsleuth merge`: in large blocks
+	 * (the buffer stays stdout's until the process exits) */
+	char *bulk = NULL;
+	if (cfg.shard_n && cfg.report.json)
+		bulk_buffer(stdout, &bulk);
 	struct pipeline *pl = pipeline_new(&cfg, err, sizeof(err));
 	if (!pl) {
 		fprintf(stderr, "smtpsleuth: %s\n", err);
