@@ -181,6 +181,7 @@ PATH_PROBE = """(() => {
     marked: Array.from(document.querySelectorAll('#ladder .ev[data-path]')).map(g => [g.dataset.pathDir, g.dataset.path,
       Number(g.dataset.frame), Number(g.dataset.ttl), g.dataset.senderTtl === undefined ? null : g.dataset.senderTtl,
       g.dataset.kind]),
+    ladder: (document.getElementById('ladder') || {}).textContent || '',
     pwned: window.__pwned === undefined ? null : window.__pwned,
     foreign: document.querySelectorAll('#app img, #app script, #app iframe, #app [onerror]').length,
     scripts: document.querySelectorAll('script').length};
@@ -241,6 +242,10 @@ def check_path(b, name, s, ladder_frames):
     want_marked |= {("s2c", "forged", k["frame"]) for k in p["s2c"]["injected_packets"] if k["frame"] in frames}
     check({(m[0], m[1], m[2]) for m in got["marked"]} == want_marked,
           "%s: ladder arrows marked %r, expected %r" % (what, got["marked"], sorted(want_marked)))
+    more = p["c2s"]["dropped"] - len(p["c2s"]["dropped_packets"])
+    if more > 0 and any(m[1] == "dropped" for m in got["marked"]):
+        check("%d more dropped later, not listed" % more in got["ladder"],
+              "%s: the ladder says %d more client packets were dropped than it marks" % (what, more))
     for k in p["s2c"]["injected_packets"]:
         if "RST" in k["flags"] and k["frame"] in frames:
             check(any(m[:5] == ["s2c", "forged", k["frame"], k["ttl"], hp_str(k["sender_ttl"])] and m[5] == "rst" for m in got["marked"]),
