@@ -1,9 +1,9 @@
 /*
- * bulk_out.h - large-block output for streams a program reads, not a
- * person: `analyze --shard` writing for `smtpsleuth merge`, and merge's own
- * inputs and output. Outputs of hundreds of MB in 4 KiB writes (stdio's
- * default on a pipe) or one write per session cost more system time than
- * the shard saved; a pipe's 64 KiB capacity wakes the reader as often.
+ * bulk_out.h - large blocks for the streams of `smtpsleuth merge`: its
+ * inputs and its output (hundreds of MB, which stdio's default 4 KiB buffer
+ * read and wrote in 30,000 calls each), and the pipes between it and the
+ * `analyze --shard` runs (64 KiB by default: a shard could run only that
+ * far ahead of the others before the merge stopped draining it).
  */
 #ifndef SLEUTH_BULK_OUT_H
 #define SLEUTH_BULK_OUT_H

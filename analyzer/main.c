@@ -328,11 +328,10 @@ static int analyze_main(int argc, char **argv)
 		}
 		return rc;
 	}
-	/* a shard's output is read by `smtpsleuth merge`: in large blocks
-	 * (the buffer stays stdout's until the process exits) */
-	char *bulk = NULL;
+	/* a shard's output is read by `smtpsleuth merge`, often through a
+	 * pipe: a larger one lets it run ahead of the other shards */
 	if (cfg.shard_n && cfg.report.json)
-		bulk_buffer(stdout, &bulk);
+		bulk_pipe_grow(STDOUT_FILENO, BULK_IO_BUFFER);
 	struct pipeline *pl = pipeline_new(&cfg, err, sizeof(err));
 	if (!pl) {
 		fprintf(stderr, "smtpsleuth: %s\n", err);

@@ -234,17 +234,13 @@ void reporter_session(struct reporter *r, const struct session_view *s, const st
 	if (r->o.quiet)
 		return;
 	/* Each session is flushed as it ends, so a reader at the other end of
-	 * a pipe (or `tail -f`) sees it at once; but not a shard's (--shard),
-	 * read by `smtpsleuth merge` in large blocks (bulk_out.h): a write per
-	 * session cost more than the shard saved. */
-	bool flush = !r->o.shard_n;
+	 * a pipe (or `tail -f`) sees it at once. */
 	if (r->o.json) {
 		if (r->o.json_format == JSON_ECS)
 			report_ecs_session(r, s, v);
 		else
 			report_json_session(r, s, v);
-		if (flush)
-			fflush(r->o.out);
+		fflush(r->o.out);
 		return;
 	}
 	if (r->o.ladder)
@@ -252,8 +248,7 @@ void reporter_session(struct reporter *r, const struct session_view *s, const st
 	else if (r->o.transcript)
 		report_transcript_session(r, s, v);
 	text_session(r, s, v);
-	if (flush)
-		fflush(r->o.out);
+	fflush(r->o.out);
 }
 
 void reporter_summary(struct reporter *r, const struct summary *sum)
