@@ -115,7 +115,7 @@ captures: build
 install: build
 	cmake --install $(BUILD)
 
-# The Debian package (cmake/packaging.cmake): $(BUILD)/smtpsleuth_VERSION_ARCH.deb
+# The Debian package (cmake/packaging.cmake): $(BUILD)/smtpsleuth_VERSION-1_ARCH.deb
 deb: build
 	cd $(BUILD) && cpack -G DEB
 

@@ -29,6 +29,7 @@
 #include "merge.h"
 #include "options.h"
 #include "pair.h"
+#include "bulk_out.h"
 #include "shard_merge.h"
 #include "pipeline.h"
 #include "server.h"
@@ -300,12 +301,9 @@ static int analyze_main(int argc, char **argv)
 					       opt_display(OPT_ANALYZE, c, name, sizeof(name)));
 		}
 	}
-	if (pair) {
-		if (argc - optind != 2 || cfg.extract_dir)
-			return opt_usage_error(OPT_ANALYZE, "--pair takes CLIENT_SIDE SERVER_SIDE (and no --extract)");
-		return pair_analyze(&cfg, argv[optind], argv[optind + 1]);
-	}
-	if (ao.since && ao.until && ao.until < ao.since)
+	if (pair && (argc - optind != 2 || cfg.extract_dir))
+		return opt_usage_error(OPT_ANALYZE, "--pair takes CLIENT_SIDE SERVER_SIDE (and no --extract)");
+	if (!pair && ao.since && ao.until && ao.until < ao.since)
 		return opt_usage_error(OPT_ANALYZE, "--until is before --since");
 	if (optind >= argc)
 		return opt_usage_error(OPT_ANALYZE, "no capture file given (- reads stdin)");
@@ -321,6 +319,19 @@ static int analyze_main(int argc, char **argv)
 		cfg.report.inputs = (const char *const *)argv + optind;
 		cfg.report.n_inputs = argc - optind;
 	}
+	if (pair) {
+		/* the page's inputs are each side's files (pair_analyze sets them) */
+		int rc = pair_analyze(&cfg, argv[optind], argv[optind + 1]);
+		if (html && (ferror(html) | fclose(html))) {
+			fprintf(stderr, "smtpsleuth: %s: write failed\n", html_path);
+			rc = 1;
+		}
+		return rc;
+	}
+	/* a shard's output is read by `smtpsleuth merge`, often through a
+	 * pipe: a larger one lets it run ahead of the other shards */
+	if (cfg.shard_n && cfg.report.json)
+		bulk_pipe_grow(STDOUT_FILENO, BULK_IO_BUFFER);
 	struct pipeline *pl = pipeline_new(&cfg, err, sizeof(err));
 	if (!pl) {
 		fprintf(stderr, "smtpsleuth: %s\n", err);

@@ -139,11 +139,23 @@ int pair_analyze(const struct pipeline_config *cfg, const char *client_side, con
 				rc = 1;
 			}
 	pair_join(p);
+	/* --html: one page for both passes, its inputs the client side's files
+	 * then the server side's (the order each pass reads them in) */
+	struct pipeline_config pcfg = *cfg;
+	const char *inputs[2 * PAIR_MAX_FILES];
+	char nonce[REPORT_HTML_NONCE_LEN] = "";
+	for (int s = 0; s < 2; s++)
+		for (int i = 0; i < n[s]; i++)
+			inputs[s * n[0] + i] = files[s][i].path;
+	pcfg.report.inputs = inputs;
+	pcfg.report.n_inputs = n[0] + n[1];
+	pcfg.report.html_nonce = nonce;
 	/* the server side first: its joined sessions are held back and
 	 * their verdicts kept for the client-side report */
-	if (!run_side(cfg, p, PAIR_SERVER, files[1], n[1], false))
+	if (!run_side(&pcfg, p, PAIR_SERVER, files[1], n[1], false))
 		rc = 1;
-	if (!run_side(cfg, p, PAIR_CLIENT, files[0], n[0], true))
+	pcfg.report.html_resume = true;
+	if (!run_side(&pcfg, p, PAIR_CLIENT, files[0], n[0], true))
 		rc = 1;
 	pair_summary(p, cfg->report.out, cfg->report.json);
 	if (fflush(cfg->report.out) != 0 || ferror(cfg->report.out))

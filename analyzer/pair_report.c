@@ -88,6 +88,7 @@ bool pair_session_hook(void *ctx, struct session_view *v, struct verdict *vd)
 	p->extra.json = path_json;
 	p->extra.text = path_text;
 	p->extra.ctx = &p->ectx;
+	p->extra.seen_only_at = p->pass == PAIR_SERVER ? "server" : NULL;
 	v->extra = &p->extra;
 	return true;
 }

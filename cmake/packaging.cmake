@@ -5,8 +5,14 @@
 # wants), the bash completion (generated from the command's --help output at
 # build time: cmake/gen-completion.sh) and the README. Depends is computed
 # by dpkg-shlibdeps from the libraries the binary links (libc6, libpcap0.8,
-# libndpi4.2, libssl3 on Debian 12), so it follows the build. The project
-# declares no licence yet, so no licence or copyright file is shipped.
+# libndpi4.2, libssl3 on Debian 12), so it follows the build. The doc
+# directory also gets the copyright file (DEP-5) and changelog.Debian.gz,
+# written at packaging time by cmake/deb-docs.sh: the project's owners have
+# not chosen a licence yet, and the copyright file says so (no licence
+# granted, all rights reserved) until a LICENSE file is added to the source
+# tree, whose text it then carries. The version has a Debian revision
+# (0.1.0-1), as a package of an upstream release does, so the changelog is
+# changelog.Debian.gz.
 #
 #   make deb                      -> build/smtpsleuth_VERSION_ARCH.deb
 #   cmake --build build --target package   (the same, by hand)
@@ -59,6 +65,8 @@ prove it. Output as text, JSON Lines (native or Elastic Common Schema)
 with the Community ID of each flow. It also ships a small SMTP server
 whose failure policies reproduce each verdict on demand.")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
+set(CPACK_SLEUTH_SOURCE_DIR ${PROJECT_SOURCE_DIR})  # for deb-prebuild.cmake
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${SLEUTH_DEB_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)

@@ -40,6 +40,10 @@ struct report_extra {
 	void (*json)(FILE *f, const void *ctx);
 	void (*text)(FILE *f, const void *ctx);
 	const void *ctx;
+	/* "server" for a session of analyze --pair seen in the server-side
+	 * capture only: its id counts that capture's flows and may equal a
+	 * client-side session's (the HTML page keys its rows by both). */
+	const char *seen_only_at;
 };
 
 struct session_view {

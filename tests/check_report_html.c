@@ -88,6 +88,17 @@ START_TEST(test_page_assets)
 	ck_assert_uint_eq(count(report_html_js, "document.write"), 0);
 	ck_assert_uint_eq(count(report_html_js, "eval("), 0);
 	ck_assert_uint_gt(count(report_html_js, "createTextNode"), 0);
+	/* the same for the --pair path panel's part, and the scope's end */
+	const char *more[] = { report_html_path_js, report_html_js_end, report_html_path_css };
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		ck_assert_uint_eq(count(more[i], "</s"), 0);
+		ck_assert_uint_eq(count(more[i], "<!--"), 0);
+		ck_assert_uint_eq(count(more[i], "innerHTML"), 0);
+		ck_assert_uint_eq(count(more[i], "outerHTML"), 0);
+		ck_assert_uint_eq(count(more[i], "insertAdjacentHTML"), 0);
+		ck_assert_uint_eq(count(more[i], "document.write"), 0);
+		ck_assert_uint_eq(count(more[i], "eval("), 0);
+	}
 }
 END_TEST
 

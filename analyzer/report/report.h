@@ -15,6 +15,7 @@
 #include "verdict.h"
 
 #define REPORT_MAX_FILTERS   64     /* --host and --port values each */
+#define REPORT_HTML_NONCE_LEN (2 * 16 + 1) /* the page's CSP nonce: 16 random bytes as hex */
 
 /* Field names of --json: ours (DESIGN.md) or Elastic Common Schema. */
 enum report_json_format { JSON_NATIVE = 0, JSON_ECS };
@@ -39,6 +40,12 @@ struct report_opts {
 	FILE *html;                 /* --html: the page is written here too (caller owns it) */
 	const char *const *inputs;  /* input names for the page's header */
 	int n_inputs;
+	/* One page written by several reporters in turn (analyze --pair: a
+	 * pipeline per side): html_resume = an earlier reporter wrote the head,
+	 * write none; html_nonce = the page's script nonce, a caller's buffer of
+	 * REPORT_HTML_NONCE_LEN made by the first reporter (NULL: its own). */
+	bool html_resume;
+	char *html_nonce;
 	uint32_t shard_k, shard_n;  /* --shard K/N: JSON objects carry "shard" for `smtpsleuth merge` */
 };
 

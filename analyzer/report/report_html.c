@@ -22,6 +22,7 @@
  * cannot occur inside either part (JSON escapes it), so the split is safe.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -64,16 +65,24 @@ static void make_nonce(char *out, size_t outlen)
 void report_html_begin(struct reporter *r)
 {
 	FILE *f = r->o.html;
-	make_nonce(r->html_nonce, sizeof(r->html_nonce));
+	if (r->o.html_nonce && r->o.html_nonce[0]) {
+		snprintf(r->html_nonce, sizeof(r->html_nonce), "%s", r->o.html_nonce);
+	} else {
+		make_nonce(r->html_nonce, sizeof(r->html_nonce));
+		if (r->o.html_nonce)
+			snprintf(r->o.html_nonce, REPORT_HTML_NONCE_LEN, "%s", r->html_nonce);
+	}
+	if (r->o.html_resume)
+		return;         /* an earlier reporter wrote the head (analyze --pair) */
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		   "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 		   "style-src 'unsafe-inline'; img-src data:; script-src 'nonce-%s'\">\n"
 		   "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 		   "<meta name=\"generator\" content=\"smtpsleuth %s\">\n"
-		   "<title>smtpsleuth report</title>\n<style>\n%s</style>\n</head>\n<body>\n"
+		   "<title>smtpsleuth report</title>\n<style>\n%s%s</style>\n</head>\n<body>\n"
 		   "<noscript><p>This report is drawn by its script; allow JavaScript for this file.</p></noscript>\n"
 		   "<div id=\"app\"><p class=\"loading\">Loading the report&hellip;</p></div>\n",
-		r->html_nonce, SLEUTH_VERSION, report_html_css);
+		r->html_nonce, SLEUTH_VERSION, report_html_css, report_html_path_css);
 	fputs("<script type=\"application/json\" id=\"sl-meta\">{\"generator\":\"smtpsleuth " SLEUTH_VERSION "\",\"inputs\":[", f);
 	for (int i = 0; i < r->o.n_inputs; i++) {
 		if (i)
@@ -165,6 +174,46 @@ static void detail_timeline(FILE *f, const struct session_view *s)
 	fprintf(f, "],\"dropped\":%" PRIu64 ",\"oom\":%s", tl ? tl->dropped : 0, tl && tl->oom ? "true" : "false");
 }
 
+/* Copies a JSON text made by another module (one value: it ends no element
+ * and holds no raw newline or tab, JSON's strings escape both) into the data
+ * block: '<', '>', '&', U+2028 and U+2029 can only stand inside its strings,
+ * where \u escapes mean the same; a newline or tab outside a string is
+ * blank space, written as a space, so the session line stays one line. */
+static void json_copy_html(FILE *f, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)b[i];
+		if (c == '<' || c == '>' || c == '&')
+			fprintf(f, "\\u%04x", c);
+		else if (c == 0xe2 && n - i >= 3 && (unsigned char)b[i + 1] == 0x80 &&
+			 ((unsigned char)b[i + 2] == 0xa8 || (unsigned char)b[i + 2] == 0xa9))
+			fprintf(f, "\\u20%02x", (unsigned char)b[i += 2] - 0xa8 + 0x28);
+		else
+			fputc(c == '\n' || c == '\t' || c == '\r' ? ' ' : c, f);
+	}
+}
+
+/* A module's facts (the `path` of analyze --pair), under their key, as
+ * --json writes them. */
+static void detail_extra(FILE *f, const struct report_extra *x)
+{
+	if (!x || !x->json || !x->key)
+		return;
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *m = open_memstream(&buf, &n);
+	if (!m)
+		return;         /* out of memory: the page shows the session without it */
+	x->json(m, x->ctx);
+	if (fclose(m) == 0 && buf && n) {
+		fputc(',', f);
+		hstr(f, x->key);
+		fputc(':', f);
+		json_copy_html(f, buf, n);
+	}
+	free(buf);
+}
+
 void report_html_session(struct reporter *r, const struct session_view *s, const struct verdict *v)
 {
 	FILE *f = r->o.html;
@@ -173,7 +222,9 @@ void report_html_session(struct reporter *r, const struct session_view *s, const
 	if (r->html_ended)
 		return;
 	/* ROW: id, start, duration, client, port, server, port, cause, confidence,
-	 * phase, reply code, enhanced, reply text, bytes c2s, bytes s2c, protocol */
+	 * phase, reply code, enhanced, reply text, bytes c2s, bytes s2c, protocol,
+	 * side ("server" for a session of analyze --pair seen at the server only:
+	 * its id is that capture's own, so the page keys rows by side and id) */
 	fprintf(f, "[%" PRIu64 ",%.6f,%.6f,", s->id, (double)fi->first_ts / NS_PER_SEC,
 		(double)(fi->last_ts - fi->first_ts) / NS_PER_SEC);
 	hstr(f, sl_addr_str(&fi->client, a, sizeof(a)));
@@ -192,6 +243,8 @@ void report_html_session(struct reporter *r, const struct session_view *s, const
 		fputs("\"\"", f);
 	fprintf(f, ",%" PRIu64 ",%" PRIu64 ",", fi->dir[DIR_C2S].bytes, fi->dir[DIR_S2C].bytes);
 	hstr(f, s->protocol ? s->protocol : "Unknown");
+	fputc(',', f);
+	hstr(f, s->extra ? s->extra->seen_only_at : NULL);
 
 	/* DETAIL */
 	struct ladder_marks m;
@@ -237,6 +290,7 @@ void report_html_session(struct reporter *r, const struct session_view *s, const
 	}
 	fputs("],", f);
 	detail_smtp(f, s->smtp);
+	detail_extra(f, s->extra);
 	fputs("}\n", f);
 }
 
@@ -248,6 +302,7 @@ void report_html_end(struct reporter *r, const struct summary *sum)
 	r->html_ended = true;
 	fputs("</script>\n<script type=\"application/json\" id=\"sl-summary\">", f);
 	report_json_summary_to(r, f, sum, true);
-	fprintf(f, "</script>\n<script nonce=\"%s\">\n%s</script>\n</body>\n</html>\n", r->html_nonce, report_html_js);
+	fprintf(f, "</script>\n<script nonce=\"%s\">\n%s%s%s</script>\n</body>\n</html>\n", r->html_nonce, report_html_js,
+		report_html_path_js, report_html_js_end);
 	fflush(f);
 }

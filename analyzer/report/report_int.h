@@ -17,7 +17,7 @@ struct reporter {
 	const char *const *files;       /* by file number; NULL = not set */
 	size_t n_files;
 	bool html_ended;                /* the page's tail is written */
-	char html_nonce[2 * 16 + 1];    /* CSP nonce of the page's script: 16 random bytes, hex */
+	char html_nonce[REPORT_HTML_NONCE_LEN]; /* CSP nonce of the page's script: 16 random bytes, hex */
 };
 
 /* Names from the engine's X-macros, kept here so the reporters do not need
@@ -68,7 +68,12 @@ void report_html_session(struct reporter *r, const struct session_view *s, const
 void report_html_end(struct reporter *r, const struct summary *sum);
 /* The page's style sheet and script (report_html_page.c). */
 extern const char report_html_css[];
-extern const char report_html_js[];
+extern const char report_html_js[];      /* opens the script's function scope */
+extern const char report_html_js_end[];  /* starts the page and closes that scope */
+/* The `path` of analyze --pair on the page (report_html_path.c): its CSS,
+ * and its script, written between report_html_js and report_html_js_end. */
+extern const char report_html_path_css[];
+extern const char report_html_path_js[];
 /* Copies a command line with any AUTH secret replaced by ********. */
 void report_mask_command(const char *in, char *out, size_t outlen);
 

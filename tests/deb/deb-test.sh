@@ -65,6 +65,9 @@ in_root zcat /usr/share/man/man1/smtpsleuth.1.gz | head -1 | grep -q '^\.TH SMTP
 in_root bash -n /usr/share/bash-completion/completions/smtpsleuth
 in_root bash -c 'source /usr/share/bash-completion/completions/smtpsleuth; COMP_WORDS=(smtpsleuth analyze --js); COMP_CWORD=2; _smtpsleuth; echo "  completion of \"analyze --js\": ${COMPREPLY[*]}"'
 in_root test -s /usr/share/doc/smtpsleuth/README.md
+in_root grep -q '^Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' /usr/share/doc/smtpsleuth/copyright
+in_root zcat /usr/share/doc/smtpsleuth/changelog.Debian.gz | head -1 | grep -q '^smtpsleuth (.*-[0-9]*) '
+echo "  copyright: $(in_root sed -n 's/^License: //p' /usr/share/doc/smtpsleuth/copyright | head -1); changelog: $(in_root zcat /usr/share/doc/smtpsleuth/changelog.Debian.gz | head -1)"
 files=$(in_root dpkg -L smtpsleuth | grep -v '^/\.$' | grep -E '\.|smtpsleuth$' || true)
 
 say "apt-get purge smtpsleuth"

@@ -16,7 +16,14 @@ in the greeting, EHLO, MAIL FROM, RCPT, replies and Subject. Checks:
   - the hostile capture runs no script and creates no element: its strings
     are text (checked on the page as written, and again on a copy without
     the Content Security Policy, so escaping alone is proven);
-  - no script error on the page.
+  - no script error on the page;
+  - analyze --pair on the two-point captures of tests/data/pair: every
+    session's path panel holds the JSON's `path` facts (each cell of the
+    direction table equals the JSON values it shows, the dropped and forged
+    packets drawn are the JSON's, a forged RST is marked on the ladder with
+    its TTL and the genuine sender's), sessions seen at one end only say so
+    (a server-only session whose id equals a client-side one's is reached by
+    its own key), and a client-side file named with markup stays text.
 Screenshots of each part go to $SLEUTH_BUILD_DIR/html/. Exit 77 (skip) when
 Chromium is absent."""
 import json
@@ -159,6 +166,136 @@ def corpus_pages(tmp):
         b.close()
 
 
+PAIR_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "pair")
+PAIR_HOSTILE = "x<img src=x onerror=window.__pwned=5>.pcap"
+PAIR_CASES = ["rst_to_client", "rst_to_client_v6", "rst_to_server", "rst_both", "rst_late", "synack_dropped",
+              "mtu_blackhole", "loss5", "idle_drop", "nat_rst_to_client", ("nat_multi", "nat_multi_server_shifted")]
+
+PATH_PROBE = """(() => {
+  const p = document.getElementById('path');
+  if (!p) return null;
+  return {seen: p.dataset.seenAt, text: p.textContent,
+    cells: Array.from(p.querySelectorAll('td[data-dir]')).map(td => [td.dataset.dir, td.dataset.k, JSON.parse(td.dataset.v)]),
+    drawn: Array.from(p.querySelectorAll('.pev')).map(g => [g.dataset.pathDir, g.dataset.path, g.dataset.file, Number(g.dataset.frame),
+      Number(g.dataset.ttl), g.dataset.senderTtl === undefined ? null : g.dataset.senderTtl]),
+    marked: Array.from(document.querySelectorAll('#ladder .ev[data-path]')).map(g => [g.dataset.pathDir, g.dataset.path,
+      Number(g.dataset.frame), Number(g.dataset.ttl), g.dataset.senderTtl === undefined ? null : g.dataset.senderTtl,
+      g.dataset.kind]),
+    ladder: (document.getElementById('ladder') || {}).textContent || '',
+    pwned: window.__pwned === undefined ? null : window.__pwned,
+    foreign: document.querySelectorAll('#app img, #app script, #app iframe, #app [onerror]').length,
+    scripts: document.querySelectorAll('script').length};
+})()"""
+
+
+def hp_str(v):
+    return "null" if v is None else str(v)
+
+
+def check_path(b, name, s, ladder_frames):
+    """One session's page against its JSON object s."""
+    sid = s["id"]
+    p = s["path"]
+    key = ("s" if p["seen_at"] == "server" else "") + str(sid)
+    if not set_hash(b, "session=" + key, "document.getElementById('path') && document.querySelector('h1').textContent === 'Session #%d'" % sid):
+        return
+    got = b.eval(PATH_PROBE)
+    what = "%s session %s" % (name, key)
+    check(got["pwned"] is None and got["foreign"] == 0 and got["scripts"] == 4, "%s: no injected code or element: %r" % (what, got))
+    check(got["seen"] == p["seen_at"], "%s: seen at %s (page %s)" % (what, p["seen_at"], got["seen"]))
+    if p["seen_at"] != "both":
+        side = p.get("client_side") or p.get("server_side")
+        check("only" in got["text"] and side["file"] in got["text"], "%s: says seen at one end only, in %s" % (what, side["file"]))
+        return
+    n = 0
+    for d, k, v in got["cells"]:
+        want = [p[d][x] for x in k.split(",")]
+        check(v == want, "%s: %s %s shown %r, JSON %r" % (what, d, k, v, want))
+        n += 1
+    check(n == 2 * 13, "%s: %d cells in the path table" % (what, n))
+    want_drawn = []
+    for d in ("c2s", "s2c"):
+        for k in p[d]["dropped_packets"]:
+            want_drawn.append([d, "dropped", k["file"], k["frame"], k["ttl"], None])
+        for k in p[d]["injected_packets"]:
+            want_drawn.append([d, "forged", k["file"], k["frame"], k["ttl"], hp_str(k["sender_ttl"])])
+    check(sorted(map(repr, got["drawn"])) == sorted(map(repr, want_drawn)),
+          "%s: the diagram's packets %r = the JSON's %r" % (what, got["drawn"], want_drawn))
+    drops = p["c2s"]["dropped"] + p["s2c"]["dropped"]
+    forged = p["c2s"]["injected"] + p["s2c"]["injected"]
+    check(("%d dropped" % drops) in got["text"] and ("%d forged" % forged) in got["text"],
+          "%s: %d dropped and %d forged said" % (what, drops, forged))
+    check("joined by " + p["join"] in got["text"], "%s: joined by %s said" % (what, p["join"]))
+    off = "%+.6f s" % (p["clock_offset"] + 0.0)  # -0.0 is said +0.000000
+    check(off in got["text"], "%s: clock offset %s said" % (what, off))
+    if p["nat"]["client_rewritten"]:
+        c = p["server_side"]["client"]
+        check("%s:%d" % (c["ip"], c["port"]) in got["text"], "%s: the NAT mapping to %s:%d said" % (what, c["ip"], c["port"]))
+    else:
+        check("none seen" in got["text"], "%s: no NAT said" % what)
+    if p["server_view"]:
+        check(p["server_view"]["cause"] in got["text"], "%s: the server's view %s said" % (what, p["server_view"]["cause"]))
+    # On the ladder (the client-side capture): the client's dropped packets
+    # and the packets forged toward the client that have an arrow there.
+    frames = set(ladder_frames)
+    want_marked = {(("c2s", "dropped", k["frame"])) for k in p["c2s"]["dropped_packets"] if k["frame"] in frames}
+    want_marked |= {("s2c", "forged", k["frame"]) for k in p["s2c"]["injected_packets"] if k["frame"] in frames}
+    check({(m[0], m[1], m[2]) for m in got["marked"]} == want_marked,
+          "%s: ladder arrows marked %r, expected %r" % (what, got["marked"], sorted(want_marked)))
+    more = p["c2s"]["dropped"] - len(p["c2s"]["dropped_packets"])
+    if more > 0 and any(m[1] == "dropped" for m in got["marked"]):
+        check("%d more dropped later, not listed" % more in got["ladder"],
+              "%s: the ladder says %d more client packets were dropped than it marks" % (what, more))
+    for k in p["s2c"]["injected_packets"]:
+        if "RST" in k["flags"] and k["frame"] in frames:
+            check(any(m[:5] == ["s2c", "forged", k["frame"], k["ttl"], hp_str(k["sender_ttl"])] and m[5] == "rst" for m in got["marked"]),
+                  "%s: the forged RST at client frame %d is marked with TTL %d (server's %s)" % (what, k["frame"], k["ttl"], k["sender_ttl"]))
+
+
+def pair_pages(tmp, shots):
+    if not os.path.isdir(PAIR_DIR):
+        print("tests/data/pair absent: the --pair part skipped")
+        return
+    b = Browser()
+    try:
+        n = 0
+        for case in PAIR_CASES:
+            name, server = (case, case + "_server") if isinstance(case, str) else case
+            client = os.path.join(PAIR_DIR, name + "_client.pcap")
+            server = os.path.join(PAIR_DIR, server + ".pcap")
+            if name == "rst_to_client":
+                hostile = os.path.join(tmp, PAIR_HOSTILE)
+                with open(client, "rb") as i, open(hostile, "wb") as o:
+                    o.write(i.read())
+                client = hostile
+            page = os.path.join(tmp, "pair-%s.html" % name)
+            js = subprocess.run([BIN, "analyze", "--json", "--pair", client, server], capture_output=True, text=True, timeout=120)
+            r = subprocess.run([BIN, "analyze", "-q", "--html", page, "--pair", client, server], capture_output=True, text=True, timeout=120)
+            if not check(js.returncode in (0, 1) and r.returncode in (0, 1) and os.path.getsize(page) > 0,
+                         "%s: --pair --json and --html ran (%d, %d: %s)" % (name, js.returncode, r.returncode, r.stderr)):
+                continue
+            raw = open(page, encoding="utf-8").read()
+            block = raw.split('id="sl-sessions">', 1)[1].split("</script>", 1)[0]
+            check("<" not in block and ">" not in block and "&" not in block, "%s: the data block holds no markup characters" % name)
+            check(raw.count("<script") == 4, "%s: the page has its own 4 script elements" % name)
+            sessions = [o for o in map(json.loads, filter(None, js.stdout.split("\n"))) if o["type"] == "session"]
+            check(len(sessions) > 0, "%s: sessions reported" % name)
+            ladders = ladder_text(client)
+            b.navigate("file://" + page + "#view=sessions")
+            b.wait_for("document.getElementById('tbody')")
+            for s in sessions:
+                check_path(b, name, s, ladders.get(s["id"], []) if s["path"]["seen_at"] != "server" else [])
+                n += 1
+            if name == "rst_to_client":
+                check(PAIR_HOSTILE in b.eval("document.getElementById('app').textContent"), "the hostile file name is shown as text")
+                b.screenshot(os.path.join(shots, "pair-rst.png"), full=True)
+            check(not b.errors, "%s: no script errors: %r" % (name, b.errors))
+            b.errors.clear()
+        print("--pair: %d sessions' path panels checked" % n)
+    finally:
+        b.close()
+
+
 def main():
     if not BIN:
         print("SMTPSLEUTH not set; skipped")
@@ -286,6 +423,7 @@ def main():
             check(not b.errors, "no script errors: %r" % b.errors)
         finally:
             b.close()
+        pair_pages(tmp, shots)
         corpus_pages(tmp)
     print("screenshots in", shots)
     if failures:
