@@ -275,7 +275,10 @@ bool diag_i1_clients_turn(struct dctx *d)
 		diag_advise(d, "Server side: read the server's log for this session (size limits, filters, crashes); client side: try a smaller message.");
 		return true;
 	}
-	if (silence < DIAG_IDLE_MIN_NS) {
+	/* A record whose time could not be used (it got the previous one's)
+	 * makes the silence unknown: no reading may rest on it. */
+	bool times_sound = !(d->s->tl && tl_last(d->s->tl, EV_BAD_TIMESTAMP, -1));
+	if (silence < DIAG_IDLE_MIN_NS && times_sound) {
 		/* I1c: too soon for any server's idle timeout. */
 		const struct smtp_message *m = diag_last_msg(f);
 		bool delivered = m && diag_ok2(m->final_reply.code) && diag_ok2(f->last_reply.code);
