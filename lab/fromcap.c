@@ -26,7 +26,12 @@
 #define FC_MAX_STEPS   500     /* script lines and server steps each (PROF_MAX_STEPS is 512) */
 #define FC_MAX_PENDING 64      /* commands awaiting a reply */
 #define FC_LINE_MAX    512
-#define FC_REPLY_GAP_S 2.0     /* a close this soon after a reply is "after that reply" */
+/* A close sooner than this after a reply is "after that reply"; a later one is
+ * an idle timeout. The analyzer draws the same line (DIAG_IDLE_MIN_NS: a
+ * silence under 1 s is too short to be a timeout), so the profile plays what
+ * the verdict read. */
+#define FC_REPLY_GAP_S 1.0
+#define FC_IDLE_REPLY_S 5.0    /* the analyzer's T4: client silence before an unasked 4xx */
 
 enum cs_kind { CS_LINE, CS_BODY, CS_STARTTLS, CS_CLOSE };
 
@@ -383,7 +388,13 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 	dv->client_waits = true;
 	const char *how = close_rst ? "rst" : "fin";
 	bool client_spoke_last = t_last_c2s > t_last_reply;
-	if (unpaired && unpaired->code == 421 && !strcmp(unpaired->enhanced, "4.4.2")) {
+	/* An unasked 421 4.4.2 is an idle timeout by its code; any other unasked
+	 * 4xx after a long client silence is read the same way by the analyzer
+	 * (its T4 row), and the bundled server's idle reply reproduces both. */
+	bool idle_reply = unpaired &&
+		((unpaired->code == 421 && !strcmp(unpaired->enhanced, "4.4.2")) ||
+		 (unpaired->code / 100 == 4 && secs(unpaired->ts) - t_last_c2s >= FC_IDLE_REPLY_S));
+	if (idle_reply) {
 		dv->idle_timeout = secs(unpaired->ts) - t_last_c2s;
 		dv->idle_action = "reply";
 		return;

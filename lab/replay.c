@@ -41,6 +41,7 @@
 #define REPLAY_REPLY_WAIT    5.0     /* beyond the captured delay */
 #define REPLAY_SERVER_WAIT   10.0
 #define REPLAY_TAIL_SECONDS  0.3
+#define REPLAY_IDLE_FLOOR    1.5     /* s: above the analyzer's 1 s "too soon for a timeout", with room for jitter */
 #define REPLAY_MAX_STEPS     512
 #define REPLAY_LINE_MAX      512
 #define REPLAY_MAX_BODY      (64ull << 20)   /* bytes of one replayed body */
@@ -394,9 +395,15 @@ int replay_main(int argc, char **argv)
 		fprintf(stderr, "smtpsleuth: reproduce: profile: %s\n", err);
 		goto fail;
 	}
-	/* Time runs at --speed, and no silence is longer than the cap. */
-	if (p->idle_timeout > 0)
+	/* Time runs at --speed, and no silence is longer than the cap; but an idle
+	 * timeout is not scaled below REPLAY_IDLE_FLOOR: shorter, the analyzer
+	 * reads the close as too soon for a timeout and the cause changes. */
+	if (p->idle_timeout > 0) {
+		double floor = p->idle_timeout < REPLAY_IDLE_FLOOR ? p->idle_timeout : REPLAY_IDLE_FLOOR;
 		p->idle_timeout = scaled(p->idle_timeout, speed, cap);
+		if (p->idle_timeout < floor)
+			p->idle_timeout = floor;
+	}
 	if (p->idle_timeout < 0.05)
 		p->idle_timeout = 0.05;
 	if (p->greeting_delay > 0)   /* still later than the client's scaled pauses */
