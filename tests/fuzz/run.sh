@@ -16,6 +16,8 @@
 # load average at its start, the input size cap, coverage edges, features,
 # result); with
 # FUZZ_REPORT=FILE the rows are appended to FILE too (`make fuzz-long`).
+# FUZZ_ONLY="fuzz_a fuzz_b" runs those targets only (to share the targets
+# between runs on separate cores).
 set -u
 build=${1:?usage: run.sh BUILD_DIR [SECONDS]}
 secs=${2:-60}
@@ -27,8 +29,9 @@ status=0
 found=0
 for bin in "$build"/fuzz_*; do
 	[ -x "$bin" ] && [ -f "$bin" ] || continue
-	found=1
 	name=$(basename "$bin")
+	case " ${FUZZ_ONLY:-$name} " in *" $name "*) ;; *) continue ;; esac
+	found=1
 	work=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX")
 	if [ -d "$src/tests/fuzz/seeds/$name" ]; then
 		cp "$src/tests/fuzz/seeds/$name"/* "$work"/ 2>/dev/null
