@@ -342,9 +342,15 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 			dv->cs[c].reply = dv->sv[k++].answered;
 	}
 	/* A body that did not end: its bytes, sent without the final dot. */
-	if (f->in_body && !in_tls) {
-		uint32_t kept = smtp_msgs_kept(f);
-		uint64_t bytes = kept ? f->msgs[kept - 1].wire_bytes : 0;
+	/* A body the server invited (354, or BDAT chunks): bytes a client
+	 * pipelined after a DATA the server never answered are not one, though
+	 * the dissector reads them as one when no answer comes (Exim's 554 SMTP
+	 * synchronization error, tests/data/exim/unauth_pipelining). */
+	uint32_t kept = smtp_msgs_kept(f);
+	bool body_open = f->in_body && !in_tls && kept &&
+		(f->msgs[kept - 1].data_reply.code == 354 || f->msgs[kept - 1].bdat);
+	if (body_open) {
+		uint64_t bytes = f->msgs[kept - 1].wire_bytes;
 		struct cs_step *c = cs_new(dv, CS_BODY, 0);
 		if (c) {
 			c->bytes = bytes;
@@ -375,6 +381,20 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 		snprintf(why, whylen, "the capture shows no close (FIN or RST): the ending is not in the file");
 		return;
 	}
+	/* An unasked 421 4.4.2 is an idle timeout by its code; any other unasked
+	 * 4xx after a long client silence is read the same way by the analyzer
+	 * (its T4 row), and the bundled server's idle reply reproduces both, also
+	 * when the client closed after it (Exim's 421 inside DATA, then the
+	 * client's FIN: tests/data/exim/data_idle_timeout). */
+	bool idle_reply = unpaired && secs(unpaired->ts) <= t_close &&
+		((unpaired->code == 421 && !strcmp(unpaired->enhanced, "4.4.2")) ||
+		 (unpaired->code / 100 == 4 && secs(unpaired->ts) - t_last_c2s >= FC_IDLE_REPLY_S));
+	if (idle_reply) {
+		dv->client_waits = true;
+		dv->idle_timeout = secs(unpaired->ts) - t_last_c2s;
+		dv->idle_action = "reply";
+		return;
+	}
 	if (close_dir == DIR_C2S) {
 		if (!dv->has_greeting) {
 			/* the server was still silent when the client gave up */
@@ -388,18 +408,7 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 	dv->client_waits = true;
 	const char *how = close_rst ? "rst" : "fin";
 	bool client_spoke_last = t_last_c2s > t_last_reply;
-	/* An unasked 421 4.4.2 is an idle timeout by its code; any other unasked
-	 * 4xx after a long client silence is read the same way by the analyzer
-	 * (its T4 row), and the bundled server's idle reply reproduces both. */
-	bool idle_reply = unpaired &&
-		((unpaired->code == 421 && !strcmp(unpaired->enhanced, "4.4.2")) ||
-		 (unpaired->code / 100 == 4 && secs(unpaired->ts) - t_last_c2s >= FC_IDLE_REPLY_S));
-	if (idle_reply) {
-		dv->idle_timeout = secs(unpaired->ts) - t_last_c2s;
-		dv->idle_action = "reply";
-		return;
-	}
-	if (f->in_body && !in_tls) {
+	if (body_open) {
 		/* cut mid-body: over the advertised limit it is the size policy */
 		uint64_t sent = dv->n_cs && dv->cs[dv->n_cs - 1].kind == CS_BODY ? dv->cs[dv->n_cs - 1].bytes : 0;
 		if (dv->max_size_set && sent > dv->max_size) {

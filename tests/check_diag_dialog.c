@@ -570,6 +570,47 @@ static const struct dcase refusals_cases[] = {
 	  "fin c2s\n",
 	  .cause = CAUSE_TLS_REQUIRED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_HIGH,
 	  .code = 530 },
+	/* tests/data/exim abort_data: the client closes inside the body; Exim
+	 * then writes "421 Lost incoming connection" (its DATA-phase wording,
+	 * "lost input connection" elsewhere) to a client already gone. That
+	 * reply reports the client's close; it is not a refusal. */
+	{ "lost_incoming_after_client_fin",
+	  "open\n"
+	  "ehlo PIPELINING SIZE 52428800\n"
+	  "mail MAIL FROM:<a@client.example>\n"
+	  "body 3000 cut\n"
+	  "wait 0.3\n"
+	  "!fin c2s\n"
+	  "S 421 Lost incoming connection\n"
+	  "rst c2s\n",
+	  .cause = CAUSE_CLIENT_ABORT, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_DATA, .conf = CONF_MEDIUM,
+	  .code = NO_REPLY },
+	/* The same order of packets with words no table knows: an unasked
+	 * reply after the client's FIN cannot be why the client closed, so
+	 * the reading rests on the order, not on the phrase. */
+	{ "unasked_421_after_client_fin_any_words",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "mail MAIL FROM:<a@client.example>\n"
+	  "body 3000 cut\n"
+	  "wait 0.3\n"
+	  "!fin c2s\n"
+	  "S 421 4.3.0 mx.example.test closing channel\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_CLIENT_ABORT, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_DATA, .conf = CONF_MEDIUM,
+	  .code = NO_REPLY },
+	/* ... but the same 421 before the client's FIN is the server's word. */
+	{ "unasked_421_before_client_fin",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "mail MAIL FROM:<a@client.example>\n"
+	  "body 3000 cut\n"
+	  "wait 0.3\n"
+	  "S 421 4.3.0 mx.example.test closing channel\n"
+	  "!fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_SERVER_UNAVAILABLE, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_DATA, .conf = CONF_HIGH,
+	  .code = 421 },
 };
 
 START_TEST(test_refusals_cases)

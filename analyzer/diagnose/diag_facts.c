@@ -93,6 +93,18 @@ static bool superseded(const struct dctx *d, const struct smtp_reply *r)
 	}
 }
 
+/* An unasked reply that follows the client's close (FIN or RST) cannot be
+ * why the client closed: wherever the capture sits, the close passed it
+ * before the reply did. It is the server's notice that the client went
+ * (Exim "421 Lost incoming connection" after a cut body, tests/data/exim
+ * abort_data), whatever its words; an answer to a command the client sent
+ * before closing (a pipelined half-close) still counts. */
+static bool after_client_gone(const struct dctx *d, const struct smtp_reply *r)
+{
+	return r->answers == CMD_NONE && d->first.dir == DIR_C2S &&
+	       (r->ts > d->first.ts || (r->ts == d->first.ts && r->frame > d->first.frame));
+}
+
 /* The newest reply that states why the session ended. Syntax-class errors
  * are returned only through *syntax (decisive only with a server close). */
 static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct reply_reading *rd,
@@ -116,6 +128,8 @@ static bool find_decisive(const struct dctx *d, struct smtp_reply *out, struct r
 	for (size_t i = 0; i < nc && !greeting_refused; i++) {
 		const struct smtp_reply *r = cand[i];
 		if ((r->code < 400 || r->code > 599) && r->code != 221)
+			continue;
+		if (after_client_gone(d, r))
 			continue;
 		struct reply_reading rr;
 		diag_reply_cached(d->rcache, r, &d->rc, &rr);

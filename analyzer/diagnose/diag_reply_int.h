@@ -43,6 +43,8 @@
 	X(KW_SCREEN, "SCREEN") \
 	X(KW_NULLSERVER, "NULLSERVER") \
 	X(KW_LOOKUP, "LOOKUP-FAILURE") \
+	X(KW_HOST_WORD, "HOST-WORD") \
+	X(KW_RELAY_WORD, "RELAY-WORD") \
 	/* computed from the text's shape, not from words: */ \
 	X(KW_IPLIT, "IP-LITERAL") \
 	X(KW_ADDR_LEAD, "ADDRESS-FIRST")

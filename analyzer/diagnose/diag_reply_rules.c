@@ -65,7 +65,8 @@ static const char *const W_RETRY[] = {
 	"try again later", "try later", "please retry", "temporarily deferred", "try again",
 	"temporarily rejected", "deferred", "retry later", NULL };
 static const char *const W_LOST_CLIENT[] = {
-	"lost input connection", "lost connection", "connection lost", "client disconnected", NULL };
+	"lost input connection", "lost incoming connection", "lost connection", "connection lost",
+	"client disconnected", NULL };
 /* Words that name the client itself: its address, host name or network. */
 static const char *const W_IP_STRONG[] = {
 	"client host", "your ip", "ip address", "client ip", "sending ip", "connecting ip",
@@ -167,6 +168,11 @@ static const char *const W_SCREEN[] = { "service currently unavailable", NULL };
 static const char *const W_NULLSERVER[] = { "command rejected", NULL };
 static const char *const W_LOOKUP[] = {
 	"lookup failure", "lookup error", "temporary lookup", "dns error", "dns failure", NULL };
+/* The word a refusal uses for the connecting machine, next to its address
+ * ("Host 192.0.2.1 is not allowed ...", "Client host [192.0.2.1] blocked"). */
+static const char *const W_HOST_WORD[] = { "host", NULL };
+/* Words that name relaying itself (not the wider W_RELAY readings). */
+static const char *const W_RELAY_WORD[] = { "relay*", "relaying", NULL };
 static const char *const W_NONE[] = { NULL };
 
 #define FAMILY(id, w, src) [id] = { w, src }
@@ -177,7 +183,7 @@ const struct kw_table KW_TABLE[KW__COUNT] = {
 	FAMILY(KW_NO_SERVICE, W_NO_SERVICE, "RFC 5321 421/451/452; Postfix, Exim, Sendmail, qmail (qq), hMailServer local errors; milter tempfail"),
 	FAMILY(KW_RATE, W_RATE, "greylisting; Gmail 4.7.28, Exchange per-source and submission limits, Yahoo TSS04, Mimecast, Postfix anvil"),
 	FAMILY(KW_RETRY, W_RETRY, "temporary refusals of every family"),
-	FAMILY(KW_LOST_CLIENT, W_LOST_CLIENT, "Exim 421 lost input connection"),
+	FAMILY(KW_LOST_CLIENT, W_LOST_CLIENT, "Exim 421 lost input connection (commands), 421 Lost incoming connection (inside DATA, tests/data/exim abort_data); client-gone notices of other servers"),
 	FAMILY(KW_IP, W_IP, "Postfix client restrictions and DNSBL replies; Gmail, Outlook.com, Yahoo, gateways' reputation blocks"),
 	FAMILY(KW_HELO, W_HELO, "Postfix Helo command rejected; Exchange/OpenSMTPD 501 5.5.4 Invalid domain name at EHLO"),
 	FAMILY(KW_ADDR_NAMED, W_ADDR_NAMED, "Postfix check_table_result() naming the refused address"),
@@ -204,6 +210,8 @@ const struct kw_table KW_TABLE[KW__COUNT] = {
 	FAMILY(KW_SCREEN, W_SCREEN, "postscreen's refusal of a client that failed its tests (521/550 5.3.2, 450 4.3.2)"),
 	FAMILY(KW_NULLSERVER, W_NULLSERVER, "Sendmail nullserver 550 5.0.0 Command rejected (greet_pause)"),
 	FAMILY(KW_LOOKUP, W_LOOKUP, "DNS or directory lookups failing on the server (Sendmail 451 4.4.3, qmail temporary RBL lookup error)"),
+	FAMILY(KW_HOST_WORD, W_HOST_WORD, "Exim ACL messages naming $sender_host_address (\"Host 192.0.2.1 is not allowed to send mail here\", tests/data/exim); Exchange/Outlook.com \"Client host [192.0.2.1] blocked using ...\""),
+	FAMILY(KW_RELAY_WORD, W_RELAY_WORD, "relay words of every family: Postfix Relay access denied, Exim relay not permitted, Sendmail Relaying denied ... [192.0.2.1]"),
 	FAMILY(KW_IPLIT, W_NONE, "the text holds an IPv4 address or a bracketed IPv6 address"),
 	FAMILY(KW_ADDR_LEAD, W_NONE, "the text starts with the refused address (<user@domain>: or <user@domain>...)"),
 };
@@ -411,6 +419,11 @@ const struct reply_rule REPLY_RULES[] = {
 	  .why = "Exim/hMailServer SPF refusals at RCPT (open-spf.org); Postfix policyd-spf" },
 
 	/* Relay (RFC 5321 3.6.2): a policy cause, before the address causes. */
+	{ .id = "R0", .on = ON_MAIL | ON_RCPT, .any = KW(KW_IPLIT), .also = KW(KW_HOST_WORD),
+	  .unless = KW(KW_RELAY_WORD) | KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG) | KW(KW_SENDER_AUTH) | KW(KW_RECIPIENT) |
+		    KW(KW_IP) | KW(KW_IP_STRONG),
+	  .cls = RC_CAUSE, .cause = CAUSE_IP_FILTERED, .conf = CONF_MEDIUM, .what = "client address refused", .advice = ADV_IP,
+	  .why = "a refusal naming the client machine by its address and not relaying: Exim ACL \"Host 192.0.2.1 is not allowed to send mail here\" (tests/data/exim client_reject_rcpt, read as relay by R1's \"not allowed to send\" before); the shape (the client's address next to \"host\", no relay word) carries it, not one server's sentence; texts with the IP families' words (\"Client host [192.0.2.1] blocked\") are left to K7/P3" },
 	{ .id = "R1", .on = ON_RCPT, .any = KW(KW_RELAY), .unless = KW(KW_ADDR_NAMED),
 	  .cls = RC_CAUSE, .cause = CAUSE_RELAY_DENIED, .conf = CONF_HIGH, .what = "relay denied", .advice = ADV_RELAY,
 	  .why = "Postfix 554 5.7.1 Relay access denied; Exim 550 relay not permitted (even with 'authentication required'); Sendmail Relaying denied; qmail rcpthosts; Exchange 5.7.54; Cisco ESA; Mimecast; MailEnable" },

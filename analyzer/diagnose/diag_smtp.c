@@ -376,6 +376,29 @@ bool diag_k1_client_done(struct dctx *d)
 	return true;
 }
 
+/* The server's last reply before time t, and how many unasked error
+ * replies it sent after t (a notice to a client already gone is not an
+ * answer to a bad command; an answer to a line sent with the FIN is). Falls back to the facts when the timeline is missing; 0
+ * when no reply came before t. */
+static sl_time server_reply_before(const struct dctx *d, sl_time t, unsigned *errors_after)
+{
+	const struct timeline *tl = d->s->tl;
+	*errors_after = 0;
+	if (!tl)
+		return d->f->last_s2c_ts;
+	for (uint32_t i = tl_count(tl); i-- > 0;) {
+		const struct event *e = tl_at(tl, i);
+		if ((e->kind != EV_REPLY && e->kind != EV_REPLY_UNPAIRED && e->kind != EV_GREETING) ||
+		    e->dir != DIR_S2C)
+			continue;
+		if (e->ts <= t)
+			return e->ts;
+		if (e->kind == EV_REPLY_UNPAIRED && e->code >= 400 && e->code <= 599)
+			(*errors_after)++;
+	}
+	return 0;
+}
+
 /* K2: the client closed (FIN or RST) with no refusal before it. */
 bool diag_k2_client_abort(struct dctx *d)
 {
@@ -387,12 +410,19 @@ bool diag_k2_client_abort(struct dctx *d)
 	client_close_phase(d);
 	bool quit_ok = quit_taken(f);
 	diag_set_cause(d, CAUSE_CLIENT_ABORT, d->first.rst ? CONF_HIGH : CONF_MEDIUM);
-	sl_time since = d->first.ts - (f->last_s2c_ts ? f->last_s2c_ts : d->fi->first_ts);
+	unsigned late_errors;
+	sl_time last_reply = server_reply_before(d, d->first.ts, &late_errors);
+	sl_time since = d->first.ts - (last_reply ? last_reply : d->fi->first_ts);
 	EXPLAIN(d, "The client closed the connection with %s in phase %s, without QUIT and with no refusal from the server before it (%s after the server's last data).",
 		d->first.rst ? "a RST" : "a FIN", verdict_phase_name(d->v->phase), diag_dur(since, b, sizeof(b)));
-	if (f->replies_5xx + f->replies_4xx)
+	unsigned errors = f->replies_5xx + f->replies_4xx;
+	errors = errors > late_errors ? errors - late_errors : 0;
+	if (errors)
 		EXPLAIN(d, " The server had answered %u error%s to bad or out-of-sequence commands.",
-			f->replies_5xx + f->replies_4xx, f->replies_5xx + f->replies_4xx == 1 ? "" : "s");
+			errors, errors == 1 ? "" : "s");
+	if (late_errors)
+		EXPLAIN(d, " The server's %u later error repl%s came after the client had closed: a notice that it was gone, not a cause.",
+			late_errors, late_errors == 1 ? "y" : "ies");
 	if (f->pending)
 		EXPLAIN(d, " %u command%s had no reply yet: the client did not wait.", f->pending, f->pending == 1 ? "" : "s");
 	if (f->auth_result == AUTH_ACCEPTED && !f->n_msgs)
