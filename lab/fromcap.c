@@ -69,6 +69,8 @@ struct derive {
 	const char *size_action;
 	double idle_timeout;
 	const char *idle_action;
+	bool has_idle_reply;    /* idle_action "reply": the captured server's words */
+	struct sv_step idle_reply;
 	uint64_t cut_after;
 	const char *cut_how;
 	bool client_waits;      /* the server closed first: the client reads until it does */
@@ -393,6 +395,11 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 		dv->client_waits = true;
 		dv->idle_timeout = secs(unpaired->ts) - t_last_c2s;
 		dv->idle_action = "reply";
+		dv->has_idle_reply = true;
+		dv->idle_reply.answered = true;
+		dv->idle_reply.code = unpaired->code;
+		memcpy(dv->idle_reply.enh, unpaired->enhanced, sizeof(dv->idle_reply.enh));
+		snprintf(dv->idle_reply.text, sizeof(dv->idle_reply.text), "%s", unpaired->text);
 		return;
 	}
 	if (close_dir == DIR_C2S) {
@@ -530,6 +537,11 @@ static void write_json(FILE *o, const char *file, const struct session_view *s, 
 		fprintf(o, "    \"size_action\": \"%s\",\n", dv->size_action);
 	if (dv->idle_action)
 		fprintf(o, "    \"idle_timeout\": %.3f,\n    \"idle_action\": \"%s\",\n", dv->idle_timeout, dv->idle_action);
+	if (dv->has_idle_reply) {
+		fprintf(o, "    \"idle_reply\": ");
+		write_reply(o, &dv->idle_reply, false);
+		fprintf(o, ",\n");
+	}
 	if (dv->cut_how)
 		fprintf(o, "    \"cut\": {\"after_bytes\": %llu, \"how\": \"%s\"},\n",
 		        (unsigned long long)dv->cut_after, dv->cut_how);

@@ -42,6 +42,7 @@
 #define REPLAY_SERVER_WAIT   10.0
 #define REPLAY_TAIL_SECONDS  0.3
 #define REPLAY_IDLE_FLOOR    1.5     /* s: above the analyzer's 1 s "too soon for a timeout", with room for jitter */
+#define REPLAY_IDLE_FLOOR_UNASKED 5.5  /* s: above its 5 s of silence before an unasked 4xx (T4) */
 #define REPLAY_MAX_STEPS     512
 #define REPLAY_LINE_MAX      512
 #define REPLAY_MAX_BODY      (64ull << 20)   /* bytes of one replayed body */
@@ -399,7 +400,13 @@ int replay_main(int argc, char **argv)
 	 * timeout is not scaled below REPLAY_IDLE_FLOOR: shorter, the analyzer
 	 * reads the close as too soon for a timeout and the cause changes. */
 	if (p->idle_timeout > 0) {
-		double floor = p->idle_timeout < REPLAY_IDLE_FLOOR ? p->idle_timeout : REPLAY_IDLE_FLOOR;
+		/* an unasked 4xx other than 421 4.4.2 reads as an idle timeout only
+		 * after 5 s of client silence (the analyzer's reply row T4) */
+		const struct srv_profile *pr = p->profile;
+		bool words_only = pr && pr->has_idle_reply &&
+			!(pr->idle_reply.code == 421 && !strcmp(pr->idle_reply.enh, "4.4.2"));
+		double least = words_only ? REPLAY_IDLE_FLOOR_UNASKED : REPLAY_IDLE_FLOOR;
+		double floor = p->idle_timeout < least ? p->idle_timeout : least;
 		p->idle_timeout = scaled(p->idle_timeout, speed, cap);
 		if (p->idle_timeout < floor)
 			p->idle_timeout = floor;

@@ -207,6 +207,15 @@ int profile_from_json(struct policy *p, const struct jsonr *j, int s, char *err,
 		}
 		p->idle_timeout = d;
 	}
+	if ((m = jsonr_get(j, s, "idle_reply")) >= 0 && !jsonr_is(j, m, JR_NULL)) {
+		if (read_reply(j, m, &pr->idle_reply, "profile: server.idle_reply", err, errlen))
+			goto bad;
+		if (pr->idle_reply.code < 400 || pr->idle_reply.code > 599) {
+			snprintf(err, errlen, "profile: server.idle_reply.code must be 4xx or 5xx");
+			goto bad;
+		}
+		pr->has_idle_reply = true;
+	}
 	if ((m = jsonr_get(j, s, "idle_action")) >= 0) {
 		const char *v = jsonr_str(j, m);
 		if (v && !strcmp(v, "reply")) p->idle_action = IDLE_REPLY;
@@ -396,6 +405,18 @@ bool profile_ehlo(struct session *ss)
 		int k = snprintf(line, sizeof(line), "250%c%s\r\n", i + 1 < n ? '-' : ' ', lines[i]);
 		sess_out_raw(ss, line, (size_t)k);
 	}
+	return true;
+}
+
+bool profile_idle_reply(struct session *ss, uint16_t *code, const char **enh)
+{
+	const struct srv_profile *pr = prof(ss);
+	if (!pr || !pr->has_idle_reply)
+		return false;
+	ss->prof_ovr = &pr->idle_reply;
+	sess_reply(ss, pr->idle_reply.code, NULL, "%s", "");
+	*code = pr->idle_reply.code;
+	*enh = pr->idle_reply.enh;
 	return true;
 }
 

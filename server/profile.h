@@ -52,6 +52,8 @@ struct srv_profile {
 	unsigned n_ext;
 	struct prof_reply steps[PROF_MAX_STEPS];
 	unsigned n_steps;
+	bool has_idle_reply;        /* the captured server's words at its idle timeout */
+	struct prof_reply idle_reply;
 	uint64_t cut_after;         /* > 0: close during a message body after this many bytes */
 	enum prof_close cut_how;
 };
@@ -78,5 +80,8 @@ void profile_bdat_end(struct session *ss);                  /* a chunk ended: it
 /* Replaces the reply line being written; true when line/len were set. */
 bool profile_reply_line(struct session *ss, char *line, size_t cap, size_t *len);
 bool profile_body_cut(struct session *ss);                  /* true: the session was cut */
+/* The idle timeout's reply in the captured server's words; true when
+ * written (the code goes to *code, the enhanced code to enh). */
+bool profile_idle_reply(struct session *ss, uint16_t *code, const char **enh);
 
 #endif

@@ -728,7 +728,11 @@ void sess_sweep(struct session *ss, double now)
 	if (now - ss->t_last < pol->idle_timeout && !stalled_line)
 		return;
 	sess_enter(ss, ss->state, PH_IDLE);
-	if (pol->idle_action == IDLE_REPLY && ss->state != SS_TLS_HS) {
+	uint16_t code;
+	const char *enh;
+	if (pol->idle_action == IDLE_REPLY && ss->state != SS_TLS_HS && profile_idle_reply(ss, &code, &enh)) {
+		sess_cause(ss, CAUSE_IDLE_TIMEOUT, code, enh);
+	} else if (pol->idle_action == IDLE_REPLY && ss->state != SS_TLS_HS) {
 		sess_reply(ss, 421, "4.4.2", "%s Error: timeout exceeded", pol->hostname);
 		sess_cause(ss, CAUSE_IDLE_TIMEOUT, 421, "4.4.2");
 	} else {
