@@ -14,6 +14,17 @@ sys.path.insert(0, os.path.dirname(__file__))
 from sleuth_srv import Checker, SKIP  # noqa: E402
 
 
+def manifest_rows(path, ncells):
+    """The table rows of a MANIFEST.md: | file.pcap | port or * | cause |
+    closed_by | close | phase | code | ..., the first ncells cells each."""
+    rows = []
+    for line in open(path):
+        cells = [x.strip() for x in line.strip().strip("|").split("|")]
+        if len(cells) >= ncells and cells[0].endswith(".pcap"):
+            rows.append(cells[:ncells])
+    return rows
+
+
 def check_server_dir(server, min_rows):
     binary = os.environ.get("SMTPSLEUTH", "")
     src = os.environ.get("SLEUTH_SOURCE_DIR", ".")
@@ -24,12 +35,7 @@ def check_server_dir(server, min_rows):
         print("no smtpsleuth binary, no %s captures or no MANIFEST.md" % server)
         sys.exit(SKIP)
 
-    # Table rows: | file | client port or * | cause | closed_by | close | phase | code | ...
-    rows = []
-    for line in open(manifest):
-        cells = [x.strip() for x in line.strip().strip("|").split("|")]
-        if len(cells) >= 7 and cells[0].endswith(".pcap"):
-            rows.append(cells[:7])
+    rows = manifest_rows(manifest, 7)
 
     c = Checker()
     c.true("manifest lists captures", len(rows) >= min_rows, len(rows))

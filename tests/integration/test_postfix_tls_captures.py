@@ -27,6 +27,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from sleuth_srv import Checker, SKIP  # noqa: E402
+from lab_manifest import manifest_rows  # noqa: E402
 
 BIN = os.environ.get("SMTPSLEUTH", "")
 src = os.environ.get("SLEUTH_SOURCE_DIR", ".")
@@ -92,11 +93,7 @@ def secrets_of(keys):
 
 
 # Table rows: | file | port | cause | closed_by | close | phase | code | tls | ...
-rows = []
-for line in open(manifest):
-    cells = [x.strip() for x in line.strip().strip("|").split("|")]
-    if len(cells) >= 8 and cells[0].endswith(".pcap"):
-        rows.append(cells[:8])
+rows = manifest_rows(manifest, 8)
 
 c = Checker()
 c.true("manifest lists captures", len(rows) >= 10, len(rows))
