@@ -343,8 +343,8 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 		if (dv->cs[c].kind == CS_LINE || dv->cs[c].kind == CS_BODY)
 			dv->cs[c].reply = dv->sv[k++].answered;
 	}
-	/* A body that did not end: its bytes, sent without the final dot. */
-	/* A body the server invited (354, or BDAT chunks): bytes a client
+	/* A body that did not end: its bytes, sent without the final dot. Only
+	 * a body the server invited (354, or BDAT chunks): bytes a client
 	 * pipelined after a DATA the server never answered are not one, though
 	 * the dissector reads them as one when no answer comes (Exim's 554 SMTP
 	 * synchronization error, tests/data/exim/unauth_pipelining). */

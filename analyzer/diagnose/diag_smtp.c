@@ -376,10 +376,10 @@ bool diag_k1_client_done(struct dctx *d)
 	return true;
 }
 
-/* The server's last reply before time t, and how many unasked error
- * replies it sent after t (a notice to a client already gone is not an
- * answer to a bad command; an answer to a line sent with the FIN is). Falls back to the facts when the timeline is missing; 0
- * when no reply came before t. */
+/* The server's last reply before time t (0: none), and how many unasked
+ * error replies it sent after t: a notice to a client already gone is not
+ * an answer to a bad command (an answer to a line sent with the FIN is).
+ * Without a timeline, the facts' last server time. */
 static sl_time server_reply_before(const struct dctx *d, sl_time t, unsigned *errors_after)
 {
 	const struct timeline *tl = d->s->tl;
