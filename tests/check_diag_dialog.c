@@ -647,6 +647,43 @@ static const struct dcase size_cases[] = {
 	  "!rst s2c\n",
 	  .cause = CAUSE_SIZE_LIMIT, .by = BY_SERVER, .close = CLOSE_RST, .phase = PH_DATA, .conf = CONF_HIGH,
 	  .code = NO_REPLY, .says = { "150000", "100000" } },
+	/* OpenSMTPD 6.8 (tests/data/opensmtpd size_at_mail): SIZE 10240
+	 * advertised, MAIL SIZE=50000 answered 250 (the size is checked only
+	 * after the data), the client quits without sending it (Q1b). */
+	{ "size_declared_over_accepted_then_quit",
+	  "open\n"
+	  "ehlo 8BITMIME ENHANCEDSTATUSCODES SIZE 10240 DSN STARTTLS HELP\n"
+	  "C MAIL FROM:<a@client.example> SIZE=50000\n"
+	  "!R 250 2.0.0 Ok\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "!fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_SIZE_LIMIT, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_MEDIUM,
+	  .code = NO_REPLY, .says = { "10240", "SIZE=50000", "accepted the MAIL" } },
+	/* The same, the client closing without QUIT (K2b). */
+	{ "size_declared_over_accepted_then_fin",
+	  "open\n"
+	  "ehlo SIZE 10240\n"
+	  "C MAIL FROM:<a@client.example> SIZE=50000\n"
+	  "R 250 2.0.0 Ok\n"
+	  "wait 0.1\n"
+	  "!fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_SIZE_LIMIT, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_MEDIUM,
+	  .code = NO_REPLY, .says = { "10240", "SIZE=50000", "without QUIT" } },
+	/* A declaration within the limit and a QUIT is a session that ended well. */
+	{ "size_declared_within_then_quit",
+	  "open\n"
+	  "ehlo SIZE 10240\n"
+	  "C MAIL FROM:<a@client.example> SIZE=5000\n"
+	  "R 250 2.0.0 Ok\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_COMPLETED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_QUIT, .conf = CONF_HIGH,
+	  .code = 221 },
 };
 
 START_TEST(test_size_cases)
