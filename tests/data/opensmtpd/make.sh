@@ -126,3 +126,9 @@ run rcpt_limit "smtp limit max-rcpt 2" "" "" $C many_rcpts $PORT
 run msg_limit "smtp limit max-mails 2" "" "" $C many_msgs $PORT
 run abort_data "" "" "" $C abort_data $PORT
 run client_rst "" "" "" $C rst $PORT
+run rst_data "" "" "" $C rst_data $PORT
+run helo_required "" "" "" $C no_helo $PORT
+run http_command "" "" "" $C http $PORT
+run starttls_plaintext "" "" "" $C starttls_plain $PORT
+run tls_on_connect_plain_server "" "" "" $SW --to root@lab.example --tls-on-connect
+run bdat_size "$SIZE10K" "" "" $C bdat_size $PORT
