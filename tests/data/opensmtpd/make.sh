@@ -119,6 +119,7 @@ run auth_plaintext "" "" "" $C auth_plain_notls $PORT
 run auth_required "" "tls pki mx.lab.example auth <creds>" "" $SW --to root@lab.example
 run tls_required "" "tls-require pki mx.lab.example auth-optional <creds>" "" $C mail_before_starttls $PORT
 run starttls_failed "" "" "" $SW --to root@lab.example --tls
+run starttls_failed_tls12 "" "" "" $SW --to root@lab.example --tls --tls-protocol tlsv1_2
 run bad_commands "" "" "" $C bad_commands $PORT
 run early_talker "" "" "" $C pregreet $PORT
 run unauth_pipelining "" "" "" $C unauth_pipelining $PORT
