@@ -714,6 +714,11 @@ void sess_sweep(struct session *ss, double now)
 		return;
 	if (ss->state == SS_PREGREET) {
 		if (now >= ss->t_greet) {
+			/* The idle clock times the client's silence on its turn; while
+			 * the greeting was held back the turn was the server's (a client
+			 * that talked early would otherwise be timed out as soon as it
+			 * is greeted). */
+			ss->t_last = now;
 			greet(ss);
 			sess_on_io(ss, 0);   /* pipelined input waiting since before the greeting */
 		}

@@ -599,6 +599,42 @@ static const struct dcase refusals_cases[] = {
 	  "fin s2c\n",
 	  .cause = CAUSE_CLIENT_ABORT, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_DATA, .conf = CONF_MEDIUM,
 	  .code = NO_REPLY },
+	/* OpenSMTPD 6.8 (tests/data/opensmtpd helo_required): MAIL before any
+	 * HELO (503), HELO with a malformed name refused 501 5.5.4, then 503 to
+	 * MAIL and RCPT ("not allowed at this point": no greeting was ever
+	 * accepted), QUIT 221. The 503s only follow from the refused HELO. */
+	{ "refused_helo_then_503s",
+	  "open\n"
+	  "C MAIL FROM:<a@client.example>\n"
+	  "R 503 5.5.1 Invalid command: Command not allowed at this point.\n"
+	  "C HELO bad..name\n"
+	  "!R 501 5.5.4 Invalid command arguments: Invalid domain name\n"
+	  "C MAIL FROM:<a@client.example>\n"
+	  "R 503 5.5.1 Invalid command: Command not allowed at this point.\n"
+	  "C RCPT TO:<root@lab.example>\n"
+	  "R 503 5.5.1 Invalid command: Command not allowed at this point.\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_IP_FILTERED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_HELO, .conf = CONF_HIGH,
+	  .code = 501, .enhanced = "5.5.4" },
+	/* A 503 after an accepted EHLO is not the greeting's fault, even with a
+	 * refused HELO before it: the transaction's own error decides (R4). */
+	{ "accepted_ehlo_then_503",
+	  "open\n"
+	  "C HELO bad..name\n"
+	  "R 501 5.5.4 Invalid command arguments: Invalid domain name\n"
+	  "C EHLO client.example\n"
+	  "R 250 - mx.example.net Hello\n"
+	  "C RCPT TO:<root@lab.example>\n"
+	  "!R 503 5.5.1 Invalid command: Command not allowed at this point.\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_UNKNOWN, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_RCPT, .conf = CONF_MEDIUM,
+	  .code = 503 },
 	/* ... but the same 421 before the client's FIN is the server's word. */
 	{ "unasked_421_before_client_fin",
 	  "open\n"
@@ -647,6 +683,43 @@ static const struct dcase size_cases[] = {
 	  "!rst s2c\n",
 	  .cause = CAUSE_SIZE_LIMIT, .by = BY_SERVER, .close = CLOSE_RST, .phase = PH_DATA, .conf = CONF_HIGH,
 	  .code = NO_REPLY, .says = { "150000", "100000" } },
+	/* OpenSMTPD 6.8 (tests/data/opensmtpd size_at_mail): SIZE 10240
+	 * advertised, MAIL SIZE=50000 answered 250 (the size is checked only
+	 * after the data), the client quits without sending it (Q1b). */
+	{ "size_declared_over_accepted_then_quit",
+	  "open\n"
+	  "ehlo 8BITMIME ENHANCEDSTATUSCODES SIZE 10240 DSN STARTTLS HELP\n"
+	  "C MAIL FROM:<a@client.example> SIZE=50000\n"
+	  "!R 250 2.0.0 Ok\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "!fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_SIZE_LIMIT, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_MEDIUM,
+	  .code = NO_REPLY, .says = { "10240", "SIZE=50000", "accepted the MAIL" } },
+	/* The same, the client closing without QUIT (K2b). */
+	{ "size_declared_over_accepted_then_fin",
+	  "open\n"
+	  "ehlo SIZE 10240\n"
+	  "C MAIL FROM:<a@client.example> SIZE=50000\n"
+	  "R 250 2.0.0 Ok\n"
+	  "wait 0.1\n"
+	  "!fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_SIZE_LIMIT, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_MAIL, .conf = CONF_MEDIUM,
+	  .code = NO_REPLY, .says = { "10240", "SIZE=50000", "without QUIT" } },
+	/* A declaration within the limit and a QUIT is a session that ended well. */
+	{ "size_declared_within_then_quit",
+	  "open\n"
+	  "ehlo SIZE 10240\n"
+	  "C MAIL FROM:<a@client.example> SIZE=5000\n"
+	  "R 250 2.0.0 Ok\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 Bye\n"
+	  "fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_COMPLETED, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_QUIT, .conf = CONF_HIGH,
+	  .code = 221 },
 };
 
 START_TEST(test_size_cases)

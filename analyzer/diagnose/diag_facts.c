@@ -196,6 +196,48 @@ static bool rcpt_refusal(const struct dctx *d, const struct smtp_reply *err, str
 	return false;
 }
 
+/* A 503 (bad sequence of commands) to MAIL, RCPT or DATA when no HELO or
+ * EHLO had been accepted and the newest one before it was refused (4xx or
+ * 5xx): the server wants a greeting it never took, so the 503 only follows
+ * from that refusal (OpenSMTPD: "501 5.5.4 Invalid command arguments:
+ * Invalid domain name" to HELO bad..name, then "503 5.5.1 Invalid command:
+ * Command not allowed at this point." to every MAIL and RCPT). Codes and
+ * the commands they answer decide; no words are read. */
+static bool helo_refusal(const struct dctx *d, const struct smtp_reply *err, struct smtp_reply *out)
+{
+	const struct timeline *tl = d->s->tl;
+	if (!tl || err->code != 503 ||
+	    (err->answers != CMD_MAIL && err->answers != CMD_RCPT && err->answers != CMD_DATA))
+		return false;
+	enum smtp_cmd awaiting = CMD_NONE;
+	const struct event *refused = NULL;
+	for (uint32_t i = 0; i < tl_count(tl); i++) {
+		const struct event *e = tl_at(tl, i);
+		if (e->ts > err->ts || (e->ts == err->ts && e->frame >= err->frame))
+			break;
+		if (e->kind == EV_COMMAND && e->dir == DIR_C2S) {
+			awaiting = e->code == CMD_HELO || e->code == CMD_EHLO ? (enum smtp_cmd)e->code : CMD_NONE;
+		} else if (e->kind == EV_REPLY && e->dir == DIR_S2C && awaiting != CMD_NONE) {
+			if (e->code >= 200 && e->code < 300)
+				return false;   /* a greeting was accepted: the 503 is about something else */
+			refused = e->code >= 400 && e->code < 600 ? e : NULL;
+			awaiting = CMD_NONE;
+		}
+	}
+	if (!refused)
+		return false;
+	enum smtp_cmd verb = CMD_HELO;
+	for (uint32_t i = 0; i < tl_count(tl); i++) {
+		const struct event *e = tl_at(tl, i);
+		if (e == refused)
+			break;
+		if (e->kind == EV_COMMAND && e->dir == DIR_C2S && (e->code == CMD_HELO || e->code == CMD_EHLO))
+			verb = (enum smtp_cmd)e->code;
+	}
+	reply_from_event(refused, verb, out);
+	return true;
+}
+
 /* A demand that follows a failed attempt is a consequence of it: "530
  * authentication required" after a refused AUTH is an AUTH failure, "530
  * must issue STARTTLS" after a refused STARTTLS is a TLS failure. Returns
@@ -315,6 +357,21 @@ const struct diag_decisive *diag_decisive(struct dctx *d)
 			k->have = true;
 		}
 	}
+	/* A 503 to the transaction after a refused HELO/EHLO: read the greeting's refusal. */
+	de = k->have ? &k->dec : k->syn.code ? &k->syn : NULL;
+	bool helo_root = false;
+	if (de && (!k->have || k->rd.cause == CAUSE_UNKNOWN || k->rd.cls == RC_SYNTAX) && helo_refusal(d, de, &rr)) {
+		diag_reply_cached(d->rcache, &rr, &d->rc, &rrd);
+		if (rrd.cls == RC_CAUSE) {
+			k->dec = rr;
+			k->rd = rrd;
+			k->have = true;
+		} else {
+			k->syn = rr;
+			k->have = false;
+			helo_root = true;
+		}
+	}
 	if (!k->have && find_codeless_reply(d, &k->dec)) {
 		diag_reply_cached(d->rcache, &k->dec, &d->rc, &k->rd);
 		k->have = k->rd.cls == RC_CAUSE;
@@ -332,7 +389,8 @@ const struct diag_decisive *diag_decisive(struct dctx *d)
 	 * past (no later accepted MAIL, DATA or message): the mail did not go
 	 * through, so a QUIT after it is not a completion. */
 	enum smtp_cmd a = k->syn.answers;
-	k->syn_blocks = k->syn.code && (a == CMD_MAIL || a == CMD_RCPT || a == CMD_DATA || a == CMD_BDAT || a == CMD_BODY_END);
+	k->syn_blocks = k->syn.code && (helo_root || a == CMD_MAIL || a == CMD_RCPT || a == CMD_DATA ||
+					 a == CMD_BDAT || a == CMD_BODY_END);
 	return k;
 }
 

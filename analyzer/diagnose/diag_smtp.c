@@ -1,6 +1,7 @@
 /*
  * diag_smtp.c - diagnosis rules read from the SMTP dialog and from who
- * closed when: QUIT answered (Q1), a decisive reply or code-less line (R1,
+ * closed when: QUIT answered (Q1; Q1b, K2b: the client gave up on a MAIL
+ * that declared SIZE= over the advertised SIZE), a decisive reply or code-less line (R1,
  * R2), syntax errors (R3, R4), a close past the SIZE limit (Z1), an open or
  * unreadable capture (C1, C2), the server closing on the client's turn or
  * with a command pending (I0-I2), the client closing (K1, K2), a capture
@@ -17,6 +18,38 @@
 #define ADV_CAPTURE_LONGER "Capture longer (until both FINs) and with a full snapshot length (-s 0) to see the ending."
 #define ADV_TIMEOUT_TEXT "Client side: the client left the session idle (it should send QUIT when done, or its own timeout is longer than the server's); server side: raise the idle timeout if slow clients are legitimate."
 
+/* Q1b and K2b: the client gave up on a transaction whose MAIL FROM declared
+ * SIZE= over the advertised SIZE: no body sent, nothing refused (a server
+ * that checks the size only after the data, such as OpenSMTPD 6.8, answers
+ * such a MAIL 250). The declaration against the advertisement is the one
+ * reason the packets show for a transaction left there. */
+static const struct smtp_message *declared_over_size(const struct dctx *d)
+{
+	const struct smtp_facts *f = d->f;
+	const struct smtp_message *m = diag_last_msg(f);
+	if (!m || !f->has_size_limit || !f->size_limit || !m->has_declared_size ||
+	    m->declared_size <= f->size_limit || m->data_started || m->final_reply.code)
+		return NULL;
+	return m;
+}
+
+static void size_gave_up(struct dctx *d, const struct smtp_message *m, const char *how)
+{
+	diag_set_cause(d, CAUSE_SIZE_LIMIT, CONF_MEDIUM);
+	diag_set_closer(d);
+	d->v->phase = PH_MAIL;
+	EXPLAIN(d, "The client declared a message larger than the server's advertised SIZE on MAIL FROM, sent no message data, and then %s: the message was over the limit.", how);
+	diag_size_facts(d, m);
+	if (m->mail_reply.code && diag_ok2(m->mail_reply.code))
+		EXPLAIN(d, " The server accepted the MAIL (%u) all the same (a server may check the size only after the data).",
+			m->mail_reply.code);
+	diag_say_closer(d);
+	if (m->mail_reply.code)
+		diag_reply_evidence(d, &m->mail_reply, "reply to MAIL FROM with SIZE= over the advertised SIZE");
+	diag_close_evidence(d);
+	diag_advise(d, "Client side: send a smaller message (within the advertised SIZE); server side: raise the limit if such messages are legitimate, and refuse an oversize SIZE= at MAIL with 552 5.3.4 so clients can tell why.");
+}
+
 /* Q1: QUIT answered 2xx, and no refusal the dialog did not get past. */
 bool diag_q1_quit_answered(struct dctx *d)
 {
@@ -25,6 +58,11 @@ bool diag_q1_quit_answered(struct dctx *d)
 	const struct diag_decisive *k = diag_decisive(d);
 	if (!qr || k->have || k->syn_blocks)
 		return false;
+	const struct smtp_message *over = declared_over_size(d);
+	if (over) {  /* Q1b */
+		size_gave_up(d, over, "sent QUIT");
+		return true;
+	}
 	diag_set_cause(d, CAUSE_COMPLETED, CONF_HIGH);
 	diag_set_reply(d, qr);  /* the 221 is the reply that says it ended well */
 	diag_set_closer(d);
@@ -406,6 +444,11 @@ bool diag_k2_client_abort(struct dctx *d)
 	char b[32];
 	if (d->first.dir != DIR_C2S || d->s->capture_started_midstream)
 		return false;
+	const struct smtp_message *over = declared_over_size(d);
+	if (over && !diag_decisive(d)->have && !f->pending) {  /* K2b */
+		size_gave_up(d, over, d->first.rst ? "reset the connection" : "closed the connection without QUIT");
+		return true;
+	}
 	diag_set_closer(d);
 	client_close_phase(d);
 	bool quit_ok = quit_taken(f);

@@ -35,7 +35,7 @@ static const struct diag_rule RULES[] = {
 	{ "T1", "SYN answered by RST", diag_t1_refused },
 	{ "T2", "only the client's side captured", diag_t2_one_sided },
 	{ "T3", "SYNs never answered (T3b: SYN-ACKs lost)", diag_t3_unanswered },
-	{ "Q1", "QUIT answered", diag_q1_quit_answered },
+	{ "Q1", "QUIT answered (Q1b: after an oversize SIZE= declaration)", diag_q1_quit_answered },
 	{ "S1", "TLS/plaintext mismatch", diag_s1_tls_mismatch },
 	{ "R1", "a decisive reply", diag_r1_decisive_reply },
 	{ "R2", "a server line without a reply code", diag_r2_codeless_line },
@@ -54,7 +54,7 @@ static const struct diag_rule RULES[] = {
 	{ "I1", "server closed on the client's turn (I1b: inside the body; I1c: too soon for a timeout)", diag_i1_clients_turn },
 	{ "I2", "server closed with a command pending", diag_i2_pending },
 	{ "K1", "client closed after accepted mail or QUIT", diag_k1_client_done },
-	{ "K2", "client closed", diag_k2_client_abort },
+	{ "K2", "client closed (K2b: after an oversize SIZE= declaration)", diag_k2_client_abort },
 	{ "K3", "capture started mid-session", diag_k3_midstream },
 	{ "U", "nothing fits", diag_u_nothing_fits },
 };

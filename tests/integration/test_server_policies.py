@@ -282,6 +282,17 @@ with Server("--greeting-delay", "0.3") as srv:
     t0 = time.time()
     c.eq("delayed greeting", k.reply()[0], 220)
     c.true("greeting delayed ~0.3 s", time.time() - t0 >= 0.25, time.time() - t0)
+# The idle clock starts at the greeting: a client that talked before a held
+# greeting (longer than the idle timeout) gets its whole idle time after it.
+with Server("--greeting-delay", "1.0", "--idle-timeout", "0.8") as srv:
+    k = connect(srv)
+    k.send("EHLO early.test\r\n")
+    c.eq("early EHLO: greeting", k.reply()[0], 220)
+    t0 = time.time()
+    c.eq("early EHLO: answered", k.reply()[0], 250)
+    code, _ = k.reply(timeout=5)
+    c.eq("early EHLO: then the idle 421", code, 421)
+    c.true("idle counted from the greeting (>= 0.6 s after it)", time.time() - t0 >= 0.6, time.time() - t0)
 with Server("--greeting-delay", "0.5", "--early-talker") as srv:
     k = connect(srv)
     k.send("EHLO impatient.test\r\n")

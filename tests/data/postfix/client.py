@@ -363,6 +363,18 @@ def mode_rst_data(port):
     s.close()
 
 
+def mode_auth_plain_notls(port):
+    """AUTH PLAIN with the right password in plaintext, without STARTTLS
+    (for servers that offer AUTH only inside TLS), then QUIT."""
+    import base64
+    s = connect(port)
+    reply(s)
+    cmd(s, "EHLO client.example")
+    cmd(s, "AUTH PLAIN " + base64.b64encode(b"\0user\0secret").decode())
+    cmd(s, "QUIT")
+    s.close()
+
+
 MODES = {k[5:]: v for k, v in globals().items() if k.startswith("mode_")}
 
 if __name__ == "__main__":
