@@ -438,9 +438,9 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	/* Where AUTH data is due, a known verb followed by an argument (base64
 	 * has no spaces) or QUIT/RSET/NOOP alone means the client gave up.
 	 * AUTH data is due after any 334, whatever the dissector saw before. */
-	bool after_334 = s->secret_next;
-	s->secret_next = false;
+	bool after_334 = s->secret_due > 0;
 	bool gave_up = c != CMD_UNKNOWN && (argoff < n || c == CMD_QUIT || c == CMD_RSET || c == CMD_NOOP);
+	s->secret_due = gave_up ? 0 : s->secret_due - after_334;
 	bool auth_line = (s->cm == C_AUTH || after_334) && !gave_up;
 	/* Before the server said anything, the dialog's state is unknown: a
 	 * base64-looking first line may be AUTH data of a capture that started

@@ -20,6 +20,7 @@
 #define SMTP_DEFER_MAX   65536  /* client bytes held while waiting for the answer to DATA/AUTH/STARTTLS */
 #define SMTP_HDR_LINE_MAX 1024  /* one unfolded header kept while scanning a message head */
 #define SMTP_TUNNEL_MAX  512    /* bytes of a SOCKS message kept while parsing it */
+#define SMTP_SECRET_DUE_MAX 8    /* 334 prompts counted ahead of the client's answers */
 #define SMTP_TUNNEL_LINES 64    /* HTTP CONNECT header lines accepted before giving up */
 
 /* One direction's line framer. A line longer than SMTP_LINE_CAP keeps its
@@ -145,9 +146,10 @@ struct smtp {
 	 * started inside is never read as commands). The greeting is expected
 	 * only if the first reply is one (220, or 421/554). */
 	bool sync_c, sync_s, sync_reply_seen, midstream;
-	bool secret_next;               /* the server's last reply was a 334: the client's next
+	uint8_t secret_due;             /* 334s not yet answered by a client line: each such
 	                                   line is AUTH data, whatever came before (a capture
-	                                   may start inside AUTH, after the AUTH command) */
+	                                   may start inside AUTH, after the AUTH command);
+	                                   a command with arguments, QUIT, RSET or NOOP ends it */
 	bool bdat_active;               /* a BDAT transfer is under way or its reply due */
 	uint64_t bdat_left;
 	bool bdat_last;

@@ -36,7 +36,11 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 	sl_time since = SL_MAX(f->last_c2s_ts, f->last_reply.ts);
 	r->client_quiet = since && m->ts > since ? m->ts - since : 0;
 	f->replies++;
-	s->secret_next = r->code == 334;
+	/* Each 334 owes one line of AUTH data, counted rather than flagged:
+	 * when the client's answer is read after a later reply (segments
+	 * reordered, a capture's times gone wrong) the line is still secret. */
+	if (r->code == 334 && s->secret_due < SMTP_SECRET_DUE_MAX)
+		s->secret_due++;
 	if (r->code >= 400 && r->code < 600) {
 		if (r->code < 500)
 			f->replies_4xx++;

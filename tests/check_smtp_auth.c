@@ -303,6 +303,27 @@ START_TEST(test_334_always_hides_next_line)
 }
 END_TEST
 
+/* Each 334 owes a line of AUTH data, also when the client's lines are
+ * read after later replies (a fuzzer's capture: the password prompt's
+ * record had a bad time and the lines came in after the 235): both the
+ * user name and the password, garbled at its start, stay hidden. */
+START_TEST(test_334s_counted_ahead_of_answers)
+{
+	static const struct step st[] = {
+		PRE, C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"), S("334 UGFzc3dvcmQ6\r\n"),
+		C("Ym9iQGV4YW1wbGUudGVzdA==\r\n"), S("235 ok\r\n"), C("V\xb9myaHVudGVyMlhZWg==\r\n"),
+		C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const char *secrets[] = { "aHVudGVyMlhZWg", "Ym9iQGV4YW1wbGUudGVzdA", NULL };
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
 /* An AUTH command behind other bytes on one line (its start garbled or
  * lost, as a fuzzer found): the line is an unknown command, shown only up
  * to the mechanism; the initial response never shows, nor in the HELO
@@ -360,6 +381,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(t, test_no_leak_elsewhere);
 	tcase_add_test(t, test_midstream_auth_data);
 	tcase_add_test(t, test_334_always_hides_next_line);
+	tcase_add_test(t, test_334s_counted_ahead_of_answers);
 	tcase_add_test(t, test_auth_inside_a_line);
 	tcase_add_test(t, test_lone_base64_line_hidden);
 	suite_add_tcase(s, t);
