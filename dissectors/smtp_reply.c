@@ -37,10 +37,22 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 	r->client_quiet = since && m->ts > since ? m->ts - since : 0;
 	f->replies++;
 	/* Each 334 owes one line of AUTH data, counted rather than flagged:
-	 * when the client's answer is read after a later reply (segments
-	 * reordered, a capture's times gone wrong) the line is still secret. */
-	if (r->code == 334 && s->secret_due < SMTP_SECRET_DUE_MAX)
-		s->secret_due++;
+	 * when the client's answer is read after a later reply (a capture's
+	 * times gone wrong) the line is still secret. The lines the client
+	 * sent while waiting for this reply (held, read now) are owed too:
+	 * which of them answers the prompt is not for the order of the
+	 * capture to decide. */
+	if (r->code == 334) {
+		unsigned owed = 1;
+		if (s->cm == C_GATED && s->defer_len) {
+			unsigned lines = s->defer[s->defer_len - 1] != '\n';
+			for (size_t i = 0; i < s->defer_len; i++)
+				lines += s->defer[i] == '\n';
+			owed = lines > owed ? lines : owed;
+		}
+		unsigned due = s->secret_due + owed;
+		s->secret_due = (uint8_t)(due < SMTP_SECRET_DUE_MAX ? due : SMTP_SECRET_DUE_MAX);
+	}
 	if (r->code >= 400 && r->code < 600) {
 		if (r->code < 500)
 			f->replies_4xx++;
