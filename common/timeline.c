@@ -8,6 +8,7 @@
 #include "timeline.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #define TL_FULL (TL_HEAD_KEEP + TL_TAIL_KEEP)
@@ -94,6 +95,11 @@ struct event *tl_add(struct timeline *tl, enum ev_kind kind, enum sl_dir dir,
 uint32_t tl_count(const struct timeline *tl)
 {
 	return tl->n;
+}
+
+struct event *tl_at_mut(struct timeline *tl, uint32_t i)
+{
+	return (struct event *)(uintptr_t)tl_at(tl, i);
 }
 
 const struct event *tl_at(const struct timeline *tl, uint32_t i)

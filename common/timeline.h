@@ -114,6 +114,9 @@ struct event *tl_add(struct timeline *tl, enum ev_kind kind, enum sl_dir dir,
  * `dropped` events. */
 uint32_t tl_count(const struct timeline *tl);
 const struct event *tl_at(const struct timeline *tl, uint32_t i);
+/* The same, writable: for a dissector that learns later what an event was
+ * (a line answered 235 was AUTH data: its text is hidden). */
+struct event *tl_at_mut(struct timeline *tl, uint32_t i);
 /* The newest event of a kind (optionally of a direction; dir < 0 = any), or NULL. */
 const struct event *tl_last(const struct timeline *tl, enum ev_kind kind, int dir);
 

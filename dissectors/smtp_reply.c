@@ -95,6 +95,28 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 	answer(s, &p, m);
 }
 
+#define SMTP_HIDE_LOOKBACK 64     /* events searched back for a line found to be AUTH data */
+
+/* 235 and 535 answer AUTH data only, and 334 an AUTH step: a line they
+ * answer that was read as an unknown command (its prompt lost or mangled,
+ * its bytes read after later replies) was AUTH data. Its text, in every
+ * event that showed it, is hidden now, before any report is written. A
+ * known command (a QUIT the server took for a user name) stays shown. */
+static void hide_answered_line(struct smtp *s, const struct pend *p)
+{
+	struct timeline *tl = s->tl;
+	if (!tl)
+		return;
+	uint32_t n = tl_count(tl);
+	for (uint32_t k = 0; k < n && k < SMTP_HIDE_LOOKBACK; k++) {
+		struct event *e = tl_at_mut(tl, n - 1 - k);
+		if (e->dir != DIR_C2S || e->frame != p->frame)
+			continue;
+		if (e->kind == EV_COMMAND || e->kind == EV_LONG_LINE || e->kind == EV_EARLY_TALKER)
+			snprintf(e->text, sizeof(e->text), "%s", "[credentials hidden]");
+	}
+}
+
 /* What a reply means for the command it answers. */
 static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *m)
 {
@@ -102,6 +124,8 @@ static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *
 	const struct smtp_reply *r = &s->r;
 	bool ok = r->code >= 200 && r->code < 300;
 	struct smtp_message *msg = smtp_msg_at(s, p->msg);
+	if ((r->code == 235 || r->code == 535 || r->code == 334) && p->cmd == CMD_UNKNOWN)
+		hide_answered_line(s, p);
 	switch ((enum smtp_cmd)p->cmd) {
 	case CMD_CONNECT:
 		f->greeting = *r;
