@@ -56,9 +56,37 @@ static bool is_mail_port(uint16_t port)
  * client packet into the server's stream), which the reports show as the
  * server sent it, and so it is when a SYN from a mail port (or a SYN-ACK
  * to one) turns the roles around; inside a line (a mutation that copied a whole packet
- * into a payload) it is not a credential either. Such inputs are not
- * checked for the secret. */
-static bool secret_not_credential(const struct raw_packet *r)
+ * into a payload, or a packet that continues a line begun by the stream's
+ * previous packet after binary bytes) it is not a credential either. Such
+ * inputs are not checked for the secret. */
+#define FUZZ_STREAMS 8   /* client streams whose last byte is remembered */
+
+/* The last payload byte sent to a mail port by each client stream of an
+ * input: a packet that continues a line (its stream's last byte was not a
+ * newline) does not start one, so a secret at its front is inside a line. */
+struct stream_ends {
+	struct { uint16_t sport, dport; uint8_t last; } s[FUZZ_STREAMS];
+	unsigned n;
+};
+
+static bool continues_line(struct stream_ends *se, uint16_t sport, uint16_t dport,
+			   const uint8_t *b, size_t len)
+{
+	unsigned i = 0;
+	while (i < se->n && (se->s[i].sport != sport || se->s[i].dport != dport))
+		i++;
+	bool cont = i < se->n && se->s[i].last != '\n';
+	if (i == se->n && se->n < FUZZ_STREAMS) {
+		se->s[i].sport = sport;
+		se->s[i].dport = dport;
+		se->n++;
+	}
+	if (i < se->n && len)
+		se->s[i].last = b[len - 1];
+	return cont;
+}
+
+static bool secret_not_credential(const struct raw_packet *r, struct stream_ends *se)
 {
 	static const char *const forms[] = { FUZZ_SECRET, FUZZ_SECRET_B64, FUZZ_SECRET_PLAIN };
 	struct pkt p;
@@ -73,10 +101,11 @@ static bool secret_not_credential(const struct raw_packet *r)
 	if (!p.payload_len)
 		return false;
 	const uint8_t *b = p.payload, *end = p.payload + p.payload_len;
+	bool cont = to_server && continues_line(se, p.sport, p.dport, b, p.payload_len);
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		size_t fl = strlen(forms[i]);
 		for (const uint8_t *q = b; (q = memmem(q, (size_t)(end - q), forms[i], fl)) != NULL; q += fl) {
-			bool line_start = q == b || q[-1] == '\n';
+			bool line_start = (q == b && !cont) || (q > b && q[-1] == '\n');
 			bool after_plain = q - b >= 11 && !memcmp(q - 11, "AUTH PLAIN ", 11);
 			bool crlf = end - q >= (ptrdiff_t)fl + 2 && !memcmp(q + fl, "\r\n", 2);
 			if (from_server || !crlf || !(line_start || after_plain))
@@ -111,12 +140,13 @@ static void run(struct source *src, size_t size, bool *checked_secret, const uin
 	cfg.engine.ooo_per_dir = 64 << 10;
 	struct pipeline *p = pipeline_new(&cfg, err, sizeof(err));
 	bool odd_secret = false;
+	struct stream_ends se = { .n = 0 };
 	if (p) {
 		pipeline_set_input(p, source_name(src));
 		struct raw_packet r;
 		int rc;
 		while ((rc = source_next(src, &r, err, sizeof(err))) == 1) {
-			if (!odd_secret && secret_not_credential(&r))
+			if (!odd_secret && secret_not_credential(&r, &se))
 				odd_secret = true;
 			pipeline_feed(p, &r);
 		}
