@@ -209,7 +209,7 @@ static bool helo_refusal(const struct dctx *d, const struct smtp_reply *err, str
 	if (!tl || err->code != 503 ||
 	    (err->answers != CMD_MAIL && err->answers != CMD_RCPT && err->answers != CMD_DATA))
 		return false;
-	enum smtp_cmd awaiting = CMD_NONE;
+	enum smtp_cmd awaiting = CMD_NONE, verb = CMD_HELO;
 	const struct event *refused = NULL;
 	for (uint32_t i = 0; i < tl_count(tl); i++) {
 		const struct event *e = tl_at(tl, i);
@@ -221,19 +221,12 @@ static bool helo_refusal(const struct dctx *d, const struct smtp_reply *err, str
 			if (e->code >= 200 && e->code < 300)
 				return false;   /* a greeting was accepted: the 503 is about something else */
 			refused = e->code >= 400 && e->code < 600 ? e : NULL;
+			verb = awaiting;
 			awaiting = CMD_NONE;
 		}
 	}
 	if (!refused)
 		return false;
-	enum smtp_cmd verb = CMD_HELO;
-	for (uint32_t i = 0; i < tl_count(tl); i++) {
-		const struct event *e = tl_at(tl, i);
-		if (e == refused)
-			break;
-		if (e->kind == EV_COMMAND && e->dir == DIR_C2S && (e->code == CMD_HELO || e->code == CMD_EHLO))
-			verb = (enum smtp_cmd)e->code;
-	}
 	reply_from_event(refused, verb, out);
 	return true;
 }
