@@ -219,6 +219,7 @@ void smtp_free(struct smtp *s)
 	if (!s)
 		return;
 	tls_free(s->tls);
+	smtp_auth_forget(s);
 	free(s->f.msgs);
 	if (s->defer) {
 		memset(s->defer, 0, s->defer_cap);   /* may hold credentials */

@@ -9,7 +9,10 @@
  *
  * Where the user name is, per mechanism:
  *  PLAIN     initial response or the first line after 334: authzid NUL authcid NUL passwd
- *  LOGIN     optional initial response = user; else the first line after 334
+ *  LOGIN     optional initial response = user; else the first line after 334,
+ *            but only once a further 334 answers that line: the line that the final
+ *            reply answers is the password, whatever step the dissector
+ *            counted (a lost or resynchronised prompt shifts the count).
  *  CRAM-MD5  the line after the 334 challenge: "user hexdigest"
  *  XOAUTH2   "user=NAME\x01auth=Bearer TOKEN\x01\x01", initial response or after 334
  *  others    the mechanism is recorded, no user.
@@ -35,8 +38,9 @@ static void set_user(struct smtp *s, const uint8_t *u, size_t n)
 		sl_text_copy(s->f.auth_user, sizeof(s->f.auth_user), u, n);
 }
 
-/* Takes the user name out of one decoded credential line for the mechanism. */
-static void take_user(struct smtp *s, const uint8_t *b64, size_t n, uint32_t step)
+/* Takes the user name out of one decoded credential line for the mechanism.
+ * LOGIN's user name on a data line is only a candidate (settle_user). */
+static void take_user(struct smtp *s, const uint8_t *b64, size_t n, uint32_t step, bool on_command)
 {
 	uint8_t dec[AUTH_DECODE_MAX];
 	bool ok;
@@ -51,8 +55,12 @@ static void take_user(struct smtp *s, const uint8_t *b64, size_t n, uint32_t ste
 			size_t ulen = z2 ? (size_t)(z2 - (dec + off)) : 0;
 			set_user(s, dec + off, ulen);
 		}
-	} else if (!strcmp(mech, "LOGIN") && step == 0) {
+	} else if (!strcmp(mech, "LOGIN") && step == 0 && on_command) {
 		set_user(s, dec, d);
+	} else if (!strcmp(mech, "LOGIN") && step == 0) {
+		wipe(s->auth_user_cand, sizeof(s->auth_user_cand));
+		if (d)
+			sl_text_copy(s->auth_user_cand, sizeof(s->auth_user_cand), dec, d);
 	} else if (!strcmp(mech, "CRAM-MD5") && step == 0) {
 		uint8_t *sp = memchr(dec, ' ', d);
 		if (sp)
@@ -79,6 +87,7 @@ void smtp_auth_cmd(struct smtp *s, const uint8_t *arg, size_t n, char *out, size
 			*c = (char)(*c - 32);
 	memcpy(f->auth_mech, mech, sizeof(f->auth_mech));
 	f->auth_user[0] = '\0';
+	wipe(s->auth_user_cand, sizeof(s->auth_user_cand));
 	f->auth_result = AUTH_PENDING;
 	f->auth_code = 0;
 	f->auth_attempts++;
@@ -91,7 +100,7 @@ void smtp_auth_cmd(struct smtp *s, const uint8_t *arg, size_t n, char *out, size
 		s->auth_ir = true;
 		/* "=" is an empty initial response */
 		if (!(n - i == 1 && arg[i] == '='))
-			take_user(s, arg + i, n - i, 0);
+			take_user(s, arg + i, n - i, 0, true);
 		s->auth_step = 1;
 		/* LOGIN's initial response is the user; the password still follows */
 		if (!strcmp(mech, "LOGIN"))
@@ -113,7 +122,7 @@ bool smtp_auth_data(struct smtp *s, const uint8_t *line, size_t n)
 	else if (s->auth_ir)
 		step = 1;               /* the user came with the command */
 	if (step == 0)
-		take_user(s, line, n, 0);
+		take_user(s, line, n, 0, false);
 	s->auth_step++;
 	return false;
 }
@@ -128,9 +137,22 @@ static void result_ev(struct smtp *s, const struct seg_meta *m, uint16_t code, c
 		e->code = code;
 }
 
+/* LOGIN's candidate user name becomes the user when the server asks for
+ * another line (334); any other reply answered the last line sent, which
+ * in LOGIN is the password, so the candidate is dropped unseen. */
+static void settle_user(struct smtp *s, bool asked_more)
+{
+	if (!s->auth_user_cand[0])
+		return;
+	if (asked_more)
+		memcpy(s->f.auth_user, s->auth_user_cand, sizeof(s->f.auth_user));
+	wipe(s->auth_user_cand, sizeof(s->auth_user_cand));
+}
+
 void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct seg_meta *m)
 {
 	struct smtp_facts *f = &s->f;
+	settle_user(s, r->code == 334);
 	if (r->code == 334)
 		return;
 	s->auth_active = false;
@@ -150,10 +172,16 @@ void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct se
 	}
 }
 
+void smtp_auth_forget(struct smtp *s)
+{
+	wipe(s->auth_user_cand, sizeof(s->auth_user_cand));
+}
+
 void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why)
 {
 	if (s->f.auth_result != AUTH_PENDING)
 		return;
+	settle_user(s, false);
 	s->f.auth_result = AUTH_ABORTED;
 	s->auth_active = false;
 	char t[120];

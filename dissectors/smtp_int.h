@@ -137,6 +137,8 @@ struct smtp {
 	bool auth_active;
 	uint32_t auth_step;             /* AUTH data lines sent so far */
 	bool auth_ir;                   /* initial response was on the AUTH line */
+	char auth_user_cand[128];       /* LOGIN's user name until a 334 asks for the next line:
+	                                   a line the final reply answers is the password */
 	bool after_auth;                /* AUTH just ended without success: base64-looking
 	                                   unknown lines are masked (pipelined credentials) */
 	/* A capture that starts mid-session (smtp_set_midstream): lines are read
@@ -253,6 +255,8 @@ void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why);
 /* AUTH data whose AUTH command the capture did not show (it started inside
  * AUTH): an attempt with an unknown mechanism, its outcome from the reply. */
 void smtp_auth_blind(struct smtp *s);
+/* Wipes a user name not yet confirmed (the session's memory is going). */
+void smtp_auth_forget(struct smtp *s);
 
 /* smtp_tunnel.c */
 /* Looks at the client's first byte; true when a SOCKS prelude starts. */

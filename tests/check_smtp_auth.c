@@ -324,6 +324,44 @@ START_TEST(test_334s_counted_ahead_of_answers)
 }
 END_TEST
 
+/* In LOGIN the line the final reply answers is the password: a line read
+ * as the user name (a resynchronised stream lost the real one and its
+ * prompt, as a fuzzer found) is shown as the user only once a further 334
+ * asks for the next line. */
+START_TEST(test_login_user_needs_a_further_334)
+{
+	static const struct step st[] = {
+		PRE, C("AUTH LOGIN\r\n"), S("334 UGFzc3dvcmQ6\r\n"), C("aHVudGVyMlhZWg==\r\n"),
+		S("235 2.7.0 ok\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const struct smtp_facts *f = smtp_facts(r.s);
+	ck_assert_str_eq(f->auth_user, "");
+	ck_assert_int_eq(f->auth_result, AUTH_ACCEPTED);
+	const char *secrets[] = { "hunter2XYZ", "aHVudGVyMlhZWg", NULL };
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+	check_split_invariance(st);
+
+	/* the same line refused, and a session that ends before any reply */
+	static const struct step st2[] = {
+		PRE, C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"), C("aHVudGVyMlhZWg==\r\n"),
+		S("535 5.7.8 no\r\n"), C("AUTH LOGIN\r\n"), S("334 VXNlcm5hbWU6\r\n"),
+		C("aHVudGVyMlhZWg==\r\n"), END
+	};
+	run_init(&r);
+	run_feed(&r, st2, 0, 0, 0, true);
+	f = smtp_facts(r.s);
+	ck_assert_str_eq(f->auth_user, "");
+	ck_assert_int_eq(f->auth_result, AUTH_ABORTED);
+	ck_assert_uint_eq(f->auth_failures, 1);
+	assert_no_secret(&r, secrets);
+	run_free(&r);
+}
+END_TEST
+
 /* An AUTH command behind other bytes on one line (its start garbled or
  * lost, as a fuzzer found): the line is an unknown command, shown only up
  * to the mechanism; the initial response never shows, nor in the HELO
@@ -382,6 +420,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(t, test_midstream_auth_data);
 	tcase_add_test(t, test_334_always_hides_next_line);
 	tcase_add_test(t, test_334s_counted_ahead_of_answers);
+	tcase_add_test(t, test_login_user_needs_a_further_334);
 	tcase_add_test(t, test_auth_inside_a_line);
 	tcase_add_test(t, test_lone_base64_line_hidden);
 	suite_add_tcase(s, t);
