@@ -344,25 +344,6 @@ static size_t defer_add(struct smtp *s, const uint8_t *b, size_t n, const struct
 
 /* ---- commands ------------------------------------------------------- */
 
-/* A line that could be base64 credentials (no spaces, base64 alphabet). */
-static bool looks_base64(const uint8_t *b, size_t n)
-{
-	if (n < 4)
-		return n == 0 ? false : (n == 1 && b[0] == '=');
-	for (size_t i = 0; i < n; i++)
-		if (!smtp_is_alpha(b[i]) && !smtp_is_digit(b[i]) && b[i] != '+' && b[i] != '/' && b[i] != '=')
-			return false;
-	return true;
-}
-
-static bool all_upper(const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (b[i] < 'A' || b[i] > 'Z')
-			return false;
-	return true;
-}
-
 static void command_event(struct smtp *s, const struct seg_meta *m, const void *text, size_t len,
 			  enum smtp_cmd c)
 {
@@ -450,15 +431,15 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	 * a credential almost never is one. Only the first line: a capture
 	 * that starts inside a base64 attachment goes on with body lines. */
 	bool blind = auth_line && s->cm != C_AUTH;
-	if (first_line && c == CMD_UNKNOWN && !s->s_seen && !s->greeted && looks_base64(b, n) &&
-	    !all_upper(b, n))
+	if (first_line && c == CMD_UNKNOWN && !s->s_seen && !s->greeted && smtp_looks_base64(b, n) &&
+	    !smtp_all_upper(b, n))
 		blind = true;
 	/* A lone base64 token that is no command is taken for AUTH data
 	 * wherever it comes (the AUTH or the 334 before it may be lost, or
 	 * the prompt's code mangled); a word of capitals and digits alone
 	 * ("XYZZY0") is taken for a command, except right after an AUTH. */
 	bool masked = auth_line || blind ||
-		      (c == CMD_UNKNOWN && looks_base64(b, n) && (s->after_auth || !smtp_upper_word(b, n)));
+		      (c == CMD_UNKNOWN && smtp_looks_base64(b, n) && (s->after_auth || !smtp_upper_word(b, n)));
 	if (s->sync_c && !blind) {
 		/* Mid-session start: a line is a command only when it starts with
 		 * a known verb after a complete server reply; before that it may be
@@ -844,6 +825,7 @@ void smtp_data(struct smtp *s, enum sl_dir dir, const uint8_t *b, size_t n, cons
 
 static void gap_modes(struct smtp *s, enum sl_dir dir, uint64_t len, const struct seg_meta *m)
 {
+	smtp_auth_gap(s);
 	if (dir == DIR_C2S) {
 		if (s->cm == C_GATED)
 			gate_assume(s, m, "gap");

@@ -10,7 +10,10 @@
  * Where the user name is, per mechanism:
  *  PLAIN     initial response or the first line after 334: authzid NUL authcid NUL passwd
  *  LOGIN     optional initial response = user; else the first line after 334,
- *            but only once a further 334 answers that line: the line that the final
+ *            when no byte was lost since the AUTH command, the 334 it answers
+ *            does not ask for a password ("UGFzc3dvcmQ6", "Password:", the
+ *            prompt every LOGIN server we have seen sends), and only once a
+ *            further 334 answers that line: the line that the final
  *            reply answers is the password, whatever step the dissector
  *            counted (a lost or resynchronised prompt shifts the count).
  *  CRAM-MD5  the line after the 334 challenge: "user hexdigest"
@@ -59,7 +62,7 @@ static void take_user(struct smtp *s, const uint8_t *b64, size_t n, uint32_t ste
 		set_user(s, dec, d);
 	} else if (!strcmp(mech, "LOGIN") && step == 0) {
 		wipe(s->auth_user_cand, sizeof(s->auth_user_cand));
-		if (d)
+		if (d && !s->auth_unsure && !s->auth_pw_prompt)
 			sl_text_copy(s->auth_user_cand, sizeof(s->auth_user_cand), dec, d);
 	} else if (!strcmp(mech, "CRAM-MD5") && step == 0) {
 		uint8_t *sp = memchr(dec, ' ', d);
@@ -88,6 +91,8 @@ void smtp_auth_cmd(struct smtp *s, const uint8_t *arg, size_t n, char *out, size
 	memcpy(f->auth_mech, mech, sizeof(f->auth_mech));
 	f->auth_user[0] = '\0';
 	wipe(s->auth_user_cand, sizeof(s->auth_user_cand));
+	s->auth_unsure = false;
+	s->auth_pw_prompt = false;
 	f->auth_result = AUTH_PENDING;
 	f->auth_code = 0;
 	f->auth_attempts++;
@@ -149,12 +154,28 @@ static void settle_user(struct smtp *s, bool asked_more)
 	wipe(s->auth_user_cand, sizeof(s->auth_user_cand));
 }
 
+/* Whether a 334's text, base64-decoded, asks for a password. */
+static bool asks_password(const char *text)
+{
+	size_t n = strcspn(text, " ");
+	uint8_t dec[64];
+	bool ok;
+	size_t d = sl_b64_decode((const uint8_t *)text, n, dec, sizeof(dec), &ok);
+	bool pw = false;
+	for (size_t i = 0; ok && !pw && i + 4 <= d; i++)
+		pw = strncasecmp((const char *)dec + i, "pass", 4) == 0;
+	wipe(dec, sizeof(dec));
+	return pw;
+}
+
 void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct seg_meta *m)
 {
 	struct smtp_facts *f = &s->f;
-	settle_user(s, r->code == 334);
-	if (r->code == 334)
+	settle_user(s, r->code == 334 && !s->auth_unsure);
+	if (r->code == 334) {
+		s->auth_pw_prompt = asks_password(r->text);
 		return;
+	}
 	s->auth_active = false;
 	f->auth_code = r->code;
 	if (r->code >= 200 && r->code < 300) {
@@ -170,6 +191,14 @@ void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct se
 		f->auth_failures++;
 		result_ev(s, m, r->code, "refused");
 	}
+}
+
+void smtp_auth_gap(struct smtp *s)
+{
+	if (!s->auth_active)
+		return;
+	s->auth_unsure = true;
+	wipe(s->auth_user_cand, sizeof(s->auth_user_cand));
 }
 
 void smtp_auth_forget(struct smtp *s)
@@ -201,6 +230,7 @@ void smtp_auth_blind(struct smtp *s)
 	f->auth_attempts++;
 	s->auth_active = true;
 	s->auth_step = 1;
+	s->auth_unsure = true;
 }
 
 size_t smtp_auth_inside(const uint8_t *b, size_t n)
@@ -232,6 +262,24 @@ bool smtp_upper_word(const uint8_t *b, size_t n)
 		return false;
 	for (size_t i = 1; i < n; i++)
 		if ((b[i] < 'A' || b[i] > 'Z') && !smtp_is_digit(b[i]))
+			return false;
+	return true;
+}
+
+bool smtp_looks_base64(const uint8_t *b, size_t n)
+{
+	if (n < 4)
+		return n == 0 ? false : (n == 1 && b[0] == '=');
+	for (size_t i = 0; i < n; i++)
+		if (!smtp_is_alpha(b[i]) && !smtp_is_digit(b[i]) && b[i] != '+' && b[i] != '/' && b[i] != '=')
+			return false;
+	return true;
+}
+
+bool smtp_all_upper(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (b[i] < 'A' || b[i] > 'Z')
 			return false;
 	return true;
 }

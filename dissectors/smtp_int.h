@@ -139,6 +139,9 @@ struct smtp {
 	bool auth_ir;                   /* initial response was on the AUTH line */
 	char auth_user_cand[128];       /* LOGIN's user name until a 334 asks for the next line:
 	                                   a line the final reply answers is the password */
+	bool auth_unsure;               /* bytes were lost since the AUTH command (or it was not
+	                                   seen): which line answered which prompt is not proven */
+	bool auth_pw_prompt;            /* the newest 334's decoded text asks for a password */
 	bool after_auth;                /* AUTH just ended without success: base64-looking
 	                                   unknown lines are masked (pipelined credentials) */
 	/* A capture that starts mid-session (smtp_set_midstream): lines are read
@@ -250,11 +253,18 @@ size_t smtp_auth_inside(const uint8_t *line, size_t n);
 /* Capitals, then capitals and digits ("XYZZY0"): a command's shape, not
  * that of base64 credentials (which almost always hold small letters). */
 bool smtp_upper_word(const uint8_t *b, size_t n);
+/* A line that could be base64 credentials (no spaces, base64 alphabet). */
+bool smtp_looks_base64(const uint8_t *b, size_t n);
+/* Capitals only: a word no base64 credential is likely to be. */
+bool smtp_all_upper(const uint8_t *b, size_t n);
 void smtp_auth_reply(struct smtp *s, const struct smtp_reply *r, const struct seg_meta *m);
 void smtp_auth_abort(struct smtp *s, const struct seg_meta *m, const char *why);
 /* AUTH data whose AUTH command the capture did not show (it started inside
  * AUTH): an attempt with an unknown mechanism, its outcome from the reply. */
 void smtp_auth_blind(struct smtp *s);
+/* Bytes lost in either direction: inside AUTH, no line is taken for the
+ * user name any more (a password line could stand in its place). */
+void smtp_auth_gap(struct smtp *s);
 /* Wipes a user name not yet confirmed (the session's memory is going). */
 void smtp_auth_forget(struct smtp *s);
 

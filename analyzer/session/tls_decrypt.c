@@ -9,23 +9,7 @@
  * KeyUpdate messages that move a direction to its next keys. Every status
  * change goes through enter(); an ending status is never left.
  *
- * Keys, per direction:
- *   TLS 1.2  key_block = PRF(master_secret, "key expansion", server_random +
- *            client_random) split into client key, server key, client IV,
- *            server IV (no MAC keys for AEAD suites); a direction is encrypted
- *            from its ChangeCipherSpec on, sequence numbers from 0. GCM nonce:
- *            4-byte IV || the record's 8-byte explicit nonce; ChaCha20 nonce:
- *            IV xor the sequence number (RFC 7905). AAD: seq, type, version,
- *            plaintext length. CBC suites: MAC keys come first in the key
- *            block; each record carries its IV; the HMAC (seq, type, version,
- *            length, data) is checked after (MAC-then-encrypt) or before
- *            (encrypt-then-MAC, RFC 7366, when the ServerHello says so)
- *            decryption.
- *   TLS 1.3  handshake traffic secret from the ServerHello on, application
- *            traffic secret 0 after that direction's Finished, the next
- *            generation after each KeyUpdate ("traffic upd"); key and IV from
- *            HKDF-Expand-Label; nonce = IV xor seq; AAD = the record header;
- *            the inner content type is the last non-zero byte.
+ * Keys: tls_decrypt_keys.c (the suites, the key schedule).
  *
  * Keys come from the key log at the ServerHello. A followed key log (live:
  * the server appends its lines as sessions come) may not hold the line yet:
@@ -38,80 +22,16 @@
  * EVP_DecryptInit (IV only) + two updates + final per record. A whole record
  * present in the caller's bytes is decrypted from them without a copy.
  */
-#include "tls_decrypt.h"
+#include "tls_decrypt_int.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 
 #include "cursor.h"
-
-#define REC_HDR         5
-#define AEAD_TAG        16
-#define NONCE_LEN       12
-#define GCM_EXPLICIT    8
-#define KEY_MAX         32
-#define MAC_MAX         48
-#define CBC_BLOCK       16
-#define SECRET_MAX      KEYLOG_SECRET_MAX
-
-enum ct { CT_CCS = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPDATA = 23 };
-enum hs { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_FINISHED = 20, HS_KEY_UPDATE = 24 };
-enum aead { AEAD_AES128_GCM, AEAD_AES256_GCM, AEAD_CHACHA20, CBC_AES128, CBC_AES256 };
-
-#define EXT_ENCRYPT_THEN_MAC    22
-#define EXT_EARLY_DATA          42
-#define EXT_SUPPORTED_VERSIONS  43
-
-/* The suites decrypted, one row each (IANA TLS Cipher Suites registry). */
-static const struct suite {
-	uint16_t id;
-	const char *name;
-	bool tls13;
-	enum aead aead;
-	uint8_t key_len;
-	const char *md;             /* PRF / HKDF hash */
-	const char *mac;            /* CBC suites: the HMAC hash; NULL for AEAD */
-	uint8_t mac_len;
-} suites[] = {
-	{ 0x1301, "TLS_AES_128_GCM_SHA256", true, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
-	{ 0x1302, "TLS_AES_256_GCM_SHA384", true, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
-	{ 0x1303, "TLS_CHACHA20_POLY1305_SHA256", true, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
-	{ 0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
-	{ 0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
-	{ 0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
-	{ 0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
-	{ 0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
-	{ 0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
-	{ 0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256", false, AEAD_AES128_GCM, 16, "SHA256", NULL, 0 },
-	{ 0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384", false, AEAD_AES256_GCM, 32, "SHA384", NULL, 0 },
-	{ 0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
-	{ 0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
-	{ 0xccaa, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false, AEAD_CHACHA20, 32, "SHA256", NULL, 0 },
-	/* TLS 1.2 CBC suites (RFC 5246 6.2.3.2, RFC 7366 encrypt-then-MAC) */
-	{ 0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
-	{ 0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
-	{ 0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
-	{ 0xc028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", false, CBC_AES256, 32, "SHA384", "SHA384", 48 },
-	{ 0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
-	{ 0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
-	{ 0xc023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
-	{ 0xc024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", false, CBC_AES256, 32, "SHA384", "SHA384", 48 },
-	{ 0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
-	{ 0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
-	{ 0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
-	{ 0x006b, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", false, CBC_AES256, 32, "SHA256", "SHA256", 32 },
-	{ 0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA", false, CBC_AES128, 16, "SHA256", "SHA1", 20 },
-	{ 0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA", false, CBC_AES256, 32, "SHA256", "SHA1", 20 },
-	{ 0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256", false, CBC_AES128, 16, "SHA256", "SHA256", 32 },
-	{ 0x003d, "TLS_RSA_WITH_AES_256_CBC_SHA256", false, CBC_AES256, 32, "SHA256", "SHA256", 32 },
-};
 
 /* RFC 8446 4.1.3: the ServerHello random of a HelloRetryRequest. */
 static const uint8_t hrr_random[32] = {
@@ -119,59 +39,9 @@ static const uint8_t hrr_random[32] = {
 	0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 };
 
-/* Handshake messages of one direction, framed across records. */
-struct hs_framer {
-	uint8_t hdr[4];
-	uint8_t hdr_n;
-	uint32_t left;              /* body bytes of the current message still to come */
-	uint32_t len;               /* body length of the current message */
-	uint8_t *keep;              /* body kept for the messages we read, else NULL */
-	uint32_t keep_n;
-};
-
-struct tdir {
-	/* record framing */
-	uint8_t hdr[REC_HDR];
-	uint8_t hdr_n;
-	uint32_t body_len, body_n;
-	uint8_t *rec;               /* TLSD_RECORD_MAX, for records split across calls */
-	uint32_t rec_hw;            /* bytes of rec ever written: what free must wipe */
-	struct hs_framer hs;
-	/* protection */
-	bool enc;                   /* records from this side are protected now */
-	bool ccs_seen;
-	EVP_CIPHER_CTX *cx;
-	EVP_MAC_CTX *mac;           /* CBC suites: HMAC keyed with the write MAC key */
-	uint8_t iv[NONCE_LEN];      /* TLS 1.3 / ChaCha20: 12 bytes; TLS 1.2 GCM: 4-byte salt */
-	uint64_t seq;
-	uint8_t secret[SECRET_MAX]; /* TLS 1.3: the current traffic secret */
-	uint8_t ap0[SECRET_MAX];    /* TLS 1.3: application secret 0, used after Finished */
-	bool on_ap;
-	bool finished_pending, update_pending;
-};
-
-struct tlsd {
-	const struct keylog *kl;
-	tlsd_data_fn fn;
-	void *ctx;
-	const struct suite *suite;
-	bool etm;                   /* CBC: encrypt-then-MAC negotiated (RFC 7366) */
-	uint8_t server_random[32];
-	uint8_t *plain;             /* TLSD_RECORD_MAX, allocated with the keys */
-	size_t plain_hw;            /* bytes of plain ever written (AUTH may be in them) */
-	struct tdir d[2];
-	struct tlsd_info info;
-	/* A followed key log without this session's line at the ServerHello:
-	 * the bytes of both directions from there on are held, in order, until
-	 * the line is appended (then replayed) or waiting ends (keys_wait). */
-	bool waiting;
-	uint8_t *hold;              /* chunks: direction (1 byte), length (4), bytes */
-	uint32_t hold_n, hold_chunks;
-};
-
 /* Drops a message in progress: keys change only at message boundaries, and
  * a kept body must never receive bytes of another message. */
-static void hs_reset(struct hs_framer *h)
+void tlsd_hs_reset(struct hs_framer *h)
 {
 	free(h->keep);
 	memset(h, 0, sizeof(*h));
@@ -182,8 +52,7 @@ static bool ending(enum tlsd_status s)
 	return s >= TLSD_NO_KEY;
 }
 
-/* The one place a direction's status changes; an ending status stays. */
-static void enter(struct tlsd *t, int dir, enum tlsd_status s)
+void tlsd_enter(struct tlsd *t, int dir, enum tlsd_status s)
 {
 	struct tlsd_dir_info *di = &t->info.dir[dir];
 	if (ending(di->status))
@@ -205,222 +74,6 @@ static void enter(struct tlsd *t, int dir, enum tlsd_status s)
 		OPENSSL_cleanse(d->ap0, sizeof(d->ap0));
 		OPENSSL_cleanse(d->iv, sizeof(d->iv));
 	}
-}
-
-/* ---- key derivation (OpenSSL 3 EVP_KDF) ---- */
-
-/* The algorithms, fetched once per process: an implicit fetch by name costs
- * more than deriving a session's keys (method store lookups under a lock).
- * Fetched objects are immutable and safe to share between threads. */
-static struct {
-	EVP_KDF *hkdf, *prf;
-	EVP_MAC *hmac;
-	EVP_CIPHER *cipher[CBC_AES256 + 1];     /* by enum aead */
-} algs;
-static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
-
-static void algs_fetch(void)
-{
-	static const char *const names[] = {
-		[AEAD_AES128_GCM] = "AES-128-GCM", [AEAD_AES256_GCM] = "AES-256-GCM",
-		[AEAD_CHACHA20] = "ChaCha20-Poly1305", [CBC_AES128] = "AES-128-CBC", [CBC_AES256] = "AES-256-CBC",
-	};
-	algs.hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	algs.prf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
-	algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	for (size_t i = 0; i < SL_ARRAY_LEN(names); i++)
-		algs.cipher[i] = EVP_CIPHER_fetch(NULL, names[i], NULL);
-}
-
-/* A new context for `kdf` with its digest (and, for HKDF, the expand-only
- * mode) set; NULL on failure. (OpenSSL 3.0 cannot duplicate KDF contexts, so
- * a prepared one cannot be copied; the digest is looked up by name each
- * time, a few microseconds per key change.) */
-static EVP_KDF_CTX *kdf_new(EVP_KDF *kdf, const char *md, bool hkdf)
-{
-	EVP_KDF_CTX *c = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-	OSSL_PARAM p[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md, 0),
-		hkdf ? OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode) : OSSL_PARAM_construct_end(),
-		OSSL_PARAM_construct_end(),
-	};
-	if (c && EVP_KDF_CTX_set_params(c, p) != 1) {
-		EVP_KDF_CTX_free(c);
-		c = NULL;
-	}
-	return c;
-}
-
-/* Hash length of a suite's HKDF hash: TLS 1.3 secrets have this length. */
-static size_t hash_len(const struct suite *s)
-{
-	return strcmp(s->md, "SHA384") == 0 ? 48 : 32;
-}
-
-static bool hkdf_expand_label(const char *md, const uint8_t *secret, size_t slen, const char *label,
-			      uint8_t *out, size_t outlen)
-{
-	/* HkdfLabel: uint16 length, opaque label<7..255> = "tls13 " + label,
-	 * opaque context<0..255> (empty here) */
-	uint8_t info[2 + 1 + 255 + 1];
-	size_t ll = 6 + strlen(label);
-	if (ll > 255)
-		return false;
-	info[0] = (uint8_t)(outlen >> 8);
-	info[1] = (uint8_t)outlen;
-	info[2] = (uint8_t)ll;
-	memcpy(info + 3, "tls13 ", 6);
-	memcpy(info + 9, label, ll - 6);
-	info[3 + ll] = 0;
-	EVP_KDF_CTX *kc = kdf_new(algs.hkdf, md, true);
-	if (!kc)
-		return false;
-	OSSL_PARAM p[] = {
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, slen),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, 4 + ll),
-		OSSL_PARAM_construct_end(),
-	};
-	bool ok = EVP_KDF_derive(kc, out, outlen, p) == 1;
-	EVP_KDF_CTX_free(kc);
-	return ok;
-}
-
-static bool tls12_prf(const char *md, const uint8_t *secret, size_t slen, const uint8_t *seed, size_t seedlen,
-		      uint8_t *out, size_t outlen)
-{
-	EVP_KDF_CTX *kc = kdf_new(algs.prf, md, false);
-	if (!kc)
-		return false;
-	OSSL_PARAM p[] = {
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, (void *)secret, slen),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)seed, seedlen),
-		OSSL_PARAM_construct_end(),
-	};
-	bool ok = EVP_KDF_derive(kc, out, outlen, p) == 1;
-	EVP_KDF_CTX_free(kc);
-	return ok;
-}
-
-static const EVP_CIPHER *evp_cipher(enum aead a)
-{
-	return algs.cipher[a];
-}
-
-/* Keys the direction's cipher context; the IV is set per record. */
-static bool set_key(struct tlsd *t, struct tdir *d, const uint8_t *key)
-{
-	if (!d->cx && !(d->cx = EVP_CIPHER_CTX_new()))
-		return false;
-	if (!t->plain && !(t->plain = malloc(TLSD_RECORD_MAX)))
-		return false;
-	if (!evp_cipher(t->suite->aead))
-		return false;
-	if (t->suite->mac)
-		return EVP_DecryptInit_ex(d->cx, evp_cipher(t->suite->aead), NULL, key, NULL) == 1 &&
-		       EVP_CIPHER_CTX_set_padding(d->cx, 0) == 1;     /* padding is checked by us */
-	return EVP_DecryptInit_ex(d->cx, evp_cipher(t->suite->aead), NULL, NULL, NULL) == 1 &&
-	       EVP_CIPHER_CTX_ctrl(d->cx, EVP_CTRL_AEAD_SET_IVLEN, NONCE_LEN, NULL) == 1 &&
-	       EVP_DecryptInit_ex(d->cx, NULL, NULL, key, NULL) == 1;
-}
-
-/* CBC suites: the HMAC context, keyed once; each record re-initialises it
- * with the same key. */
-static bool set_mac_key(struct tlsd *t, struct tdir *d, const uint8_t *key)
-{
-	d->mac = algs.hmac ? EVP_MAC_CTX_new(algs.hmac) : NULL;
-	if (!d->mac)
-		return false;
-	OSSL_PARAM p[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)t->suite->mac, 0),
-		OSSL_PARAM_construct_end(),
-	};
-	return EVP_MAC_init(d->mac, key, t->suite->mac_len, p) == 1;
-}
-
-/* TLS 1.3: key and IV from a traffic secret; sequence numbers restart. */
-static bool tls13_use_secret(struct tlsd *t, struct tdir *d, const uint8_t *secret)
-{
-	size_t sl = hash_len(t->suite);
-	uint8_t key[KEY_MAX];
-	if (secret != d->secret)
-		memcpy(d->secret, secret, sl);
-	bool ok = hkdf_expand_label(t->suite->md, d->secret, sl, "key", key, t->suite->key_len) &&
-		  hkdf_expand_label(t->suite->md, d->secret, sl, "iv", d->iv, NONCE_LEN) &&
-		  set_key(t, d, key);
-	OPENSSL_cleanse(key, sizeof(key));
-	d->seq = 0;
-	hs_reset(&d->hs);
-	return ok;
-}
-
-static bool tls13_next_generation(struct tlsd *t, struct tdir *d)
-{
-	size_t sl = hash_len(t->suite);
-	uint8_t next[SECRET_MAX];
-	bool ok = hkdf_expand_label(t->suite->md, d->secret, sl, "traffic upd", next, sl);
-	if (ok) {
-		memcpy(d->secret, next, sl);
-		ok = tls13_use_secret(t, d, d->secret);
-	}
-	OPENSSL_cleanse(next, sizeof(next));
-	return ok;
-}
-
-/* TLS 1.3 at the ServerHello: the secrets of one direction. */
-static void tls13_install(struct tlsd *t, int dir, const struct keylog_entry *e, enum keylog_label hs,
-			  enum keylog_label ap)
-{
-	size_t sl = hash_len(t->suite);
-	struct tdir *d = &t->d[dir];
-	if (!e || !(e->have & (1u << hs)) || !(e->have & (1u << ap))) {
-		enter(t, dir, TLSD_NO_KEY);
-		return;
-	}
-	t->info.keys_used |= (uint8_t)((1u << hs) | (1u << ap));
-	if (e->s[hs].len != sl || e->s[ap].len != sl) {
-		/* a secret of the other hash's length cannot belong to this session */
-		enter(t, dir, TLSD_BAD_KEYS);
-		return;
-	}
-	memcpy(d->ap0, e->s[ap].b, sl);
-	if (!tls13_use_secret(t, d, e->s[hs].b)) {
-		enter(t, dir, TLSD_UNSUPPORTED);       /* the library lacks the cipher */
-		return;
-	}
-	d->enc = true;
-	enter(t, dir, TLSD_DECRYPTING);
-}
-
-/* TLS 1.2 at the ServerHello: the key block for both directions. */
-static void tls12_install(struct tlsd *t, const struct keylog_entry *e)
-{
-	if (!e || !(e->have & (1u << KL_CLIENT_RANDOM))) {
-		enter(t, DIR_C2S, TLSD_NO_KEY);
-		enter(t, DIR_S2C, TLSD_NO_KEY);
-		return;
-	}
-	t->info.keys_used |= 1u << KL_CLIENT_RANDOM;
-	/* key_block: client MAC key, server MAC key (CBC only), client key,
-	 * server key, client IV, server IV (GCM: 4-byte salt; ChaCha20: 12
-	 * bytes; CBC: none used, the IV travels in each record) */
-	size_t ml = t->suite->mac ? t->suite->mac_len : 0, kl = t->suite->key_len;
-	size_t ivl = t->suite->aead == AEAD_CHACHA20 ? NONCE_LEN : t->suite->mac ? 0 : 4;
-	uint8_t seed[13 + 64], kb[2 * MAC_MAX + 2 * KEY_MAX + 2 * NONCE_LEN];
-	memcpy(seed, "key expansion", 13);
-	memcpy(seed + 13, t->server_random, 32);
-	memcpy(seed + 45, t->info.client_random, 32);
-	bool ok = tls12_prf(t->suite->md, e->s[KL_CLIENT_RANDOM].b, e->s[KL_CLIENT_RANDOM].len, seed,
-			    sizeof(seed), kb, 2 * ml + 2 * kl + 2 * ivl);
-	for (int dir = 0; dir < 2 && ok; dir++) {
-		struct tdir *d = &t->d[dir];
-		memcpy(d->iv, kb + 2 * ml + 2 * kl + (size_t)dir * ivl, ivl);
-		ok = set_key(t, d, kb + 2 * ml + (size_t)dir * kl) &&
-		     (!ml || set_mac_key(t, d, kb + (size_t)dir * ml));
-	}
-	OPENSSL_cleanse(kb, sizeof(kb));
-	for (int dir = 0; dir < 2; dir++)
-		enter(t, dir, ok ? TLSD_DECRYPTING : TLSD_UNSUPPORTED);
 }
 
 /* ---- hellos ---- */
@@ -459,13 +112,13 @@ static uint8_t keys_wanted(const struct tlsd *t)
 static void install(struct tlsd *t, const struct keylog_entry *e)
 {
 	if (t->info.version == 0x0304) {
-		tls13_install(t, DIR_S2C, e, KL_SERVER_HS, KL_SERVER_AP0);
+		tlsd_tls13_install(t, DIR_S2C, e, KL_SERVER_HS, KL_SERVER_AP0);
 		if (t->info.early_data_offered)
-			enter(t, DIR_C2S, TLSD_UNSUPPORTED);
+			tlsd_enter(t, DIR_C2S, TLSD_UNSUPPORTED);
 		else
-			tls13_install(t, DIR_C2S, e, KL_CLIENT_HS, KL_CLIENT_AP0);
+			tlsd_tls13_install(t, DIR_C2S, e, KL_CLIENT_HS, KL_CLIENT_AP0);
 	} else {
-		tls12_install(t, e);
+		tlsd_tls12_install(t, e);
 	}
 }
 
@@ -477,7 +130,7 @@ static void server_hello(struct tlsd *t, const uint8_t *b, size_t n)
 	uint8_t sid_len, comp;
 	if (!cur_u16(&c, &version) || !cur_bytes(&c, 32, &random) || !cur_u8(&c, &sid_len) ||
 	    !cur_skip(&c, sid_len) || !cur_u16(&c, &cipher) || !cur_u8(&c, &comp)) {
-		enter(t, DIR_S2C, TLSD_MALFORMED);
+		tlsd_enter(t, DIR_S2C, TLSD_MALFORMED);
 		return;
 	}
 	if (memcmp(random, hrr_random, 32) == 0) {
@@ -499,17 +152,15 @@ static void server_hello(struct tlsd *t, const uint8_t *b, size_t n)
 	t->info.version = version;
 	t->info.cipher = cipher;
 	t->suite = NULL;
-	for (size_t i = 0; i < SL_ARRAY_LEN(suites); i++)
-		if (suites[i].id == cipher)
-			t->suite = &suites[i];
+	t->suite = tlsd_suite(cipher);
 	bool v13 = version == 0x0304;
 	if (!t->suite || comp != 0 || (version != 0x0303 && !v13) || t->suite->tls13 != v13 ||
 	    !t->info.client_random_seen) {
 		/* no ClientHello seen (a gap before it): no key can be found either,
 		 * but "unsupported" would be wrong; say no key */
 		enum tlsd_status s = t->info.client_random_seen ? TLSD_UNSUPPORTED : TLSD_NO_KEY;
-		enter(t, DIR_C2S, s);
-		enter(t, DIR_S2C, s);
+		tlsd_enter(t, DIR_C2S, s);
+		tlsd_enter(t, DIR_S2C, s);
 		return;
 	}
 	uint8_t want = keys_wanted(t);
@@ -726,7 +377,7 @@ static void content(struct tlsd *t, int dir, uint8_t type, const uint8_t *p, siz
 		alert(t, dir, p, n);
 		break;
 	default:
-		enter(t, dir, TLSD_MALFORMED);     /* no other type may be protected */
+		tlsd_enter(t, dir, TLSD_MALFORMED);     /* no other type may be protected */
 		break;
 	}
 }
@@ -737,7 +388,7 @@ static void protected_record(struct tlsd *t, int dir, const uint8_t *hdr, const 
 	struct tlsd_dir_info *di = &t->info.dir[dir];
 	long pl = open_record(t, d, hdr, body, n);
 	if (pl < 0) {
-		enter(t, dir, pl == -1 ? TLSD_BAD_KEYS : TLSD_MALFORMED);
+		tlsd_enter(t, dir, pl == -1 ? TLSD_BAD_KEYS : TLSD_MALFORMED);
 		return;
 	}
 	di->decrypted++;
@@ -747,7 +398,7 @@ static void protected_record(struct tlsd *t, int dir, const uint8_t *hdr, const 
 		while (len && t->plain[len - 1] == 0)
 			len--;
 		if (!len) {
-			enter(t, dir, TLSD_MALFORMED);     /* all padding, no content type */
+			tlsd_enter(t, dir, TLSD_MALFORMED);     /* all padding, no content type */
 			return;
 		}
 		type = t->plain[--len];
@@ -759,14 +410,14 @@ static void protected_record(struct tlsd *t, int dir, const uint8_t *hdr, const 
 	if (d->finished_pending) {
 		d->finished_pending = false;
 		d->on_ap = true;
-		if (!tls13_use_secret(t, d, d->ap0))
-			enter(t, dir, TLSD_UNSUPPORTED);
+		if (!tlsd_tls13_use_secret(t, d, d->ap0))
+			tlsd_enter(t, dir, TLSD_UNSUPPORTED);
 		OPENSSL_cleanse(d->ap0, sizeof(d->ap0));
 	} else if (d->update_pending) {
 		d->update_pending = false;
 		di->key_updates++;
-		if (!tls13_next_generation(t, d))
-			enter(t, dir, TLSD_UNSUPPORTED);
+		if (!tlsd_tls13_next_generation(t, d))
+			tlsd_enter(t, dir, TLSD_UNSUPPORTED);
 	}
 }
 
@@ -786,13 +437,13 @@ static void record(struct tlsd *t, int dir, const uint8_t *hdr, const uint8_t *b
 		if (v13 || !t->info.version)
 			break;                  /* TLS 1.3 middlebox compatibility: no meaning */
 		if (d->ccs_seen) {
-			enter(t, dir, TLSD_UNSUPPORTED);   /* renegotiation */
+			tlsd_enter(t, dir, TLSD_UNSUPPORTED);   /* renegotiation */
 			break;
 		}
 		d->ccs_seen = true;
 		d->enc = true;
 		d->seq = 0;
-		hs_reset(&d->hs);
+		tlsd_hs_reset(&d->hs);
 		break;
 	case CT_ALERT:
 		alert(t, dir, body, n);
@@ -871,7 +522,7 @@ void tlsd_data(struct tlsd *t, enum sl_dir dir, const uint8_t *b, size_t n)
 			if (d->hdr[0] < CT_CCS || d->hdr[0] > CT_APPDATA || d->hdr[1] != 3 ||
 			    d->body_len > TLSD_RECORD_MAX) {
 				t->info.dir[dir].records++;
-				enter(t, dir, TLSD_MALFORMED);
+				tlsd_enter(t, dir, TLSD_MALFORMED);
 				break;
 			}
 		}
@@ -884,7 +535,7 @@ void tlsd_data(struct tlsd *t, enum sl_dir dir, const uint8_t *b, size_t n)
 			continue;
 		}
 		if (!d->rec && !(d->rec = malloc(TLSD_RECORD_MAX))) {
-			enter(t, dir, TLSD_UNSUPPORTED);   /* out of memory: stop, do not guess */
+			tlsd_enter(t, dir, TLSD_UNSUPPORTED);   /* out of memory: stop, do not guess */
 			break;
 		}
 		size_t k = SL_MIN(n, (size_t)(d->body_len - d->body_n));
@@ -912,7 +563,7 @@ void tlsd_gap(struct tlsd *t, enum sl_dir dir, uint64_t len)
 	if (t->waiting)
 		keys_wait(t, true);
 	if (len)
-		enter(t, dir, TLSD_GAP);
+		tlsd_enter(t, dir, TLSD_GAP);
 }
 
 void tlsd_end(struct tlsd *t, enum sl_dir dir)
@@ -925,7 +576,7 @@ void tlsd_end(struct tlsd *t, enum sl_dir dir)
 
 struct tlsd *tlsd_new(const struct keylog *kl, tlsd_data_fn fn, void *ctx)
 {
-	pthread_once(&algs_once, algs_fetch);
+	tlsd_keys_init();
 	struct tlsd *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
@@ -984,10 +635,8 @@ const char *tlsd_status_name(enum tlsd_status s)
 
 const char *tlsd_cipher_name(uint16_t cipher)
 {
-	for (size_t i = 0; i < SL_ARRAY_LEN(suites); i++)
-		if (suites[i].id == cipher)
-			return suites[i].name;
-	return NULL;
+	const struct suite *s = tlsd_suite(cipher);
+	return s ? s->name : NULL;
 }
 
 bool tlsd_wanted_line(const struct tlsd *t, char *buf, size_t len)
