@@ -12,8 +12,8 @@
  *  LOGIN     optional initial response = user; else the first line after 334,
  *            when no byte was lost since the AUTH command, the 334 it answers
  *            does not ask for a password ("UGFzc3dvcmQ6", "Password:", the
- *            prompt every LOGIN server we have seen sends), and only once a
- *            further 334 answers that line: the line that the final
+ *            mechanism's usual prompt, as in the corpus's LOGIN captures), and
+ *            only once a further 334 answers that line: the line that the final
  *            reply answers is the password, whatever step the dissector
  *            counted (a lost or resynchronised prompt shifts the count).
  *  CRAM-MD5  the line after the 334 challenge: "user hexdigest"
