@@ -641,9 +641,13 @@ static void on_session(void *ctx, const struct session_view *s, struct summary *
 	else if (s->capture_started_midstream || !s->fi->syn_seen)
 		snprintf(ci->why_not, sizeof(ci->why_not),
 		         "the capture starts in the middle of the session: its beginning is not in the file");
-	if (s->smtp->tls.handshake_done || s->smtp->implicit_tls)
+	if (s->smtp->tls.handshake_done)
 		snprintf(ci->why_not, sizeof(ci->why_not),
 		         "the dialog went on inside TLS (no key log): what the server said there is not in the file");
+	else if (s->smtp->implicit_tls)
+		snprintf(ci->why_not, sizeof(ci->why_not),
+		         "the client spoke TLS from its first byte (implicit TLS) and no handshake completed: "
+		         "the replay's client speaks SMTP in plaintext and cannot send that TLS hello");
 	write_json(o, c->file, s, &ci->v, dv);
 	fclose(o);
 	free(dv);
