@@ -185,6 +185,14 @@ void cl_close(struct cl *c, bool rst)
 	if (rst) {
 		struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 		setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	} else {
+		/* Linux answers a close with unread bytes in the receive queue
+		 * with a RST, not a FIN: a reply the script never waited for (an
+		 * early talker's second reply) must not turn the client's FIN
+		 * into a RST. Bounded: what is already queued, at most 1 MiB. */
+		char sink[4096];
+		for (int i = 0; i < 256 && recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+			;
 	}
 	close(c->fd);
 	c->fd = -1;
