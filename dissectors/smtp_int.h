@@ -246,7 +246,8 @@ void smtp_auth_cmd(struct smtp *s, const uint8_t *arg, size_t n, char *out, size
 /* One AUTH continuation line; returns true when the client aborted ('*'). */
 bool smtp_auth_data(struct smtp *s, const uint8_t *line, size_t n);
 /* A client line that is not an AUTH command but holds one after other bytes
- * ("<junk>AUTH PLAIN <initial response>": its start garbled or lost): the
+ * ("<junk>AUTH PLAIN <initial response>": its start garbled or lost, even
+ * with no space before AUTH): the
  * length up to and with the mechanism's name, so what follows (maybe a
  * credential) is never shown; n when the line holds none. */
 size_t smtp_auth_inside(const uint8_t *line, size_t n);

@@ -395,6 +395,7 @@ START_TEST(test_auth_inside_a_line)
 	static const struct step st[] = {
 		PRE, C("\x01\x02junk AUTH PLAIN " PLAIN_B64 "\r\n"), S("500 5.5.2 what\r\n"),
 		C("HELO c AUTH LOGIN aHVudGVyMlhZWg==\r\n"), S("250 mx\r\n"),
+		C("\x03\x9fUiPAUTH PLAIN " PLAIN_B64 "\r\n"), S("500 5.5.2 what\r\n"),
 		C("QUIT\r\n"), S("221 bye\r\n"), END
 	};
 	struct run r;
