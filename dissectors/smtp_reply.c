@@ -239,7 +239,7 @@ static void nocode_words(struct event *e)
 static void not_smtp(struct smtp *s, enum sl_dir d, const struct seg_meta *m, const uint8_t *b, size_t n)
 {
 	s->f.not_smtp = true;
-	struct event *e = smtp_ev(s, EV_NOT_SMTP, d, m, b, SL_MIN(n, (size_t)64));
+	struct event *e = smtp_ev(s, EV_NOT_SMTP, d, m, b, SL_MIN(smtp_auth_inside(b, n), (size_t)64));
 	if (d == DIR_S2C)
 		nocode_words(e);
 	smtp_client_enter(s, C_DEAD, m);
@@ -300,7 +300,17 @@ void smtp_server_line(struct smtp *s, const struct line_ev *ev, const struct seg
 		 * transcript prints before it (NOCODE_NOTE_PREFIX). */
 		char note[EV_TEXT_MAX], kept[EV_TEXT_MAX];
 		static const char prefix[] = NOCODE_NOTE_PREFIX;
-		size_t pl = sizeof(prefix) - 1, take = SL_MIN(n, sizeof(note) - pl);
+		/* A client's credential read as the server's (roles guessed
+		 * wrong in a capture that starts mid-session, or bytes a
+		 * server echoes) never shows: an AUTH line is cut after its
+		 * mechanism, a lone base64 token is hidden, as on the client's
+		 * side. */
+		static const char hidden[] = "[credentials hidden]";
+		if (smtp_looks_base64(b, n) && !smtp_upper_word(b, n)) {
+			b = (const uint8_t *)hidden;
+			n = sizeof(hidden) - 1;
+		}
+		size_t pl = sizeof(prefix) - 1, take = SL_MIN(smtp_auth_inside(b, n), sizeof(note) - pl);
 		memcpy(note, prefix, pl);
 		memcpy(note + pl, b, take);
 		size_t kl = sl_text_copy(kept, sizeof(kept), (const uint8_t *)note, pl + take);

@@ -409,6 +409,28 @@ START_TEST(test_auth_inside_a_line)
 }
 END_TEST
 
+/* A client's credentials in the server's stream (roles guessed wrong for a
+ * capture that starts mid-session, or a fuzzer's shuffle): a server line
+ * without a reply code never shows what follows an AUTH mechanism, nor a
+ * lone base64 token; other no-code lines stay shown. */
+START_TEST(test_credentials_in_server_lines_hidden)
+{
+	static const struct step st[] = {
+		PRE, C("NOOP\r\n"), S("\x9fUiPAUTH PLAIN " PLAIN_B64 "\r\n"), S("aHVudGVyMlhZWg==\r\n"),
+		S("4.7.0 Service going away\r\n"), S("250 ok\r\n"), C("QUIT\r\n"), S("221 bye\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const char *secrets[] = { PLAIN_B64, "AGFsaWNl", "aHVudGVyMlhZWg", NULL };
+	assert_no_secret(&r, secrets);
+	ck_assert(leaks(&r, "Service going away"));
+	ck_assert_uint_eq(smtp_facts(r.s)->nocode_lines, 3);
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
 /* AUTH LOGIN whose AUTH line the capture lost and whose password prompt
  * came with another code (a fuzzer changed 334 to 335): the lone base64
  * line is still taken for AUTH data; a word in capitals and digits alone
@@ -447,6 +469,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(t, test_334s_counted_ahead_of_answers);
 	tcase_add_test(t, test_login_user_needs_a_further_334);
 	tcase_add_test(t, test_auth_inside_a_line);
+	tcase_add_test(t, test_credentials_in_server_lines_hidden);
 	tcase_add_test(t, test_lone_base64_line_hidden);
 	suite_add_tcase(s, t);
 	return s;
