@@ -284,3 +284,64 @@ bool smtp_all_upper(const uint8_t *b, size_t n)
 			return false;
 	return true;
 }
+
+/* A word that can only be a credential in base64: 12 characters or more of
+ * the base64 alphabet, '=' only as padding at its end, small and capital
+ * letters both, and a digit, '+', '/' or padding. Words of replies (and
+ * their host names, queue ids and URLs, which carry '.', '-', '_' or '@')
+ * are not. */
+static bool credential_word(const char *w, size_t n)
+{
+	if (n < 12)
+		return false;
+	bool lower = false, upper = false, other = false, pad = false;
+	for (size_t i = 0; i < n; i++) {
+		char c = w[i];
+		if (c == '=') {
+			pad = true;
+			continue;
+		}
+		if (pad)
+			return false;       /* '=' inside: "key=value", not base64 */
+		if (c >= 'a' && c <= 'z')
+			lower = true;
+		else if (c >= 'A' && c <= 'Z')
+			upper = true;
+		else if ((c >= '0' && c <= '9') || c == '+' || c == '/')
+			other = true;
+		else
+			return false;
+	}
+	return lower && upper && (other || pad);
+}
+
+static bool word_gap(char c)
+{
+	return c == ' ' || c == '"' || c == '\'' || c == '<' || c == '>' || c == '(' || c == ')' ||
+	       c == '[' || c == ']' || c == ':' || c == ',' || c == ';';
+}
+
+size_t smtp_hide_credential_words(char *text)
+{
+	static const char mark[] = "[hidden]";     /* shorter than any credential word */
+	size_t r = 0, w = 0, n = strlen(text);
+	while (r < n) {
+		if (word_gap(text[r])) {
+			text[w++] = text[r++];
+			continue;
+		}
+		size_t e = r;
+		while (e < n && !word_gap(text[e]))
+			e++;
+		if (credential_word(text + r, e - r)) {
+			memcpy(text + w, mark, sizeof(mark) - 1);
+			w += sizeof(mark) - 1;
+		} else {
+			memmove(text + w, text + r, e - r);
+			w += e - r;
+		}
+		r = e;
+	}
+	memset(text + w, 0, n - w + 1);     /* no credential byte left behind the end */
+	return w;
+}

@@ -266,6 +266,11 @@ void smtp_auth_blind(struct smtp *s);
 /* Bytes lost in either direction: inside AUTH, no line is taken for the
  * user name any more (a password line could stand in its place). */
 void smtp_auth_gap(struct smtp *s);
+/* Replaces, in place, each word of text that can only be a base64
+ * credential with "[hidden]" (a server that echoes what it did not
+ * understand, "500 5.5.1 Command unrecognized: \"<base64>\"", or a
+ * client's line read as the server's); returns the new length. */
+size_t smtp_hide_credential_words(char *text);
 /* Wipes a user name not yet confirmed (the session's memory is going). */
 void smtp_auth_forget(struct smtp *s);
 

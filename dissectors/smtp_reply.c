@@ -20,6 +20,10 @@ static void reply_text_append(struct smtp *s, const uint8_t *t, size_t n)
 		s->r.text[have++] = ' ';
 	if (have + 1 < sizeof(s->r.text))
 		sl_text_copy(s->r.text + have, sizeof(s->r.text) - have, t, n);
+	/* refusals may echo the client's line: never its credentials (a 334's
+	 * base64 is the server's own prompt, and successes are left as sent) */
+	if (s->r.code >= 400)
+		smtp_hide_credential_words(s->r.text + have);
 }
 
 static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *m);
@@ -240,6 +244,8 @@ static void not_smtp(struct smtp *s, enum sl_dir d, const struct seg_meta *m, co
 {
 	s->f.not_smtp = true;
 	struct event *e = smtp_ev(s, EV_NOT_SMTP, d, m, b, SL_MIN(smtp_auth_inside(b, n), (size_t)64));
+	if (e)
+		smtp_hide_credential_words(e->text);
 	if (d == DIR_S2C)
 		nocode_words(e);
 	smtp_client_enter(s, C_DEAD, m);
@@ -314,6 +320,7 @@ void smtp_server_line(struct smtp *s, const struct line_ev *ev, const struct seg
 		memcpy(note, prefix, pl);
 		memcpy(note + pl, b, take);
 		size_t kl = sl_text_copy(kept, sizeof(kept), (const uint8_t *)note, pl + take);
+		kl = pl + smtp_hide_credential_words(kept + pl);
 		nocode_words(smtp_ev(s, EV_NOCODE_LINE, DIR_S2C, m, kept + pl, kl - pl));
 		return;
 	}

@@ -431,6 +431,36 @@ START_TEST(test_credentials_in_server_lines_hidden)
 }
 END_TEST
 
+/* A refusal that echoes what the client sent (Sendmail's "500 5.5.1
+ * Command unrecognized: \"...\"") never shows a credential word; words of
+ * refusals that only look alike (a URL's key=value, host names, queue
+ * ids with '-' or '.') stay, and so do a 334's prompt and a 250's text. */
+START_TEST(test_refusal_echo_hidden)
+{
+	static const struct step st[] = {
+		PRE, C("AUTH LOGIN\r\n"), S("504 5.3.3 AUTH mechanism LOGIN not available\r\n"),
+		C("aHVudGVyMlhZWg==\r\n"), S("500 5.5.1 Command unrecognized: \"aHVudGVyMlhZWg==\"\r\n"),
+		C("\x01UiPAUTH PLAIN " PLAIN_B64 "\r\n"),
+		S("500 5.5.1 Command unrecognized: \"?UiPAUTH PLAIN " PLAIN_B64 "\"\r\n"),
+		C("MAIL FROM:<a@example.org>\r\n"),
+		S("550-5.7.1 https://support.example.com/mail/?p=UnsolicitedMessageError\r\n"
+		  "550 5.7.1 d9443c01a7336-2a0c9fe8f19si123456e.27 - gsmtp\r\n"),
+		C("QUIT\r\n"), S("221 2.0.0 Zr6sDXUbSYmx9R1iQ8Z0vw closing\r\n"), END
+	};
+	struct run r;
+	run_init(&r);
+	run_feed(&r, st, 0, 0, 0, true);
+	const char *secrets[] = { PLAIN_B64, "AGFsaWNl", "aHVudGVyMlhZWg", NULL };
+	assert_no_secret(&r, secrets);
+	ck_assert(leaks(&r, "Command unrecognized: \"[hidden]\""));
+	ck_assert(leaks(&r, "?p=UnsolicitedMessageError"));
+	ck_assert(leaks(&r, "d9443c01a7336-2a0c9fe8f19si123456e.27"));
+	ck_assert(leaks(&r, "Zr6sDXUbSYmx9R1iQ8Z0vw"));
+	run_free(&r);
+	check_split_invariance(st);
+}
+END_TEST
+
 /* AUTH LOGIN whose AUTH line the capture lost and whose password prompt
  * came with another code (a fuzzer changed 334 to 335): the lone base64
  * line is still taken for AUTH data; a word in capitals and digits alone
@@ -470,6 +500,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(t, test_login_user_needs_a_further_334);
 	tcase_add_test(t, test_auth_inside_a_line);
 	tcase_add_test(t, test_credentials_in_server_lines_hidden);
+	tcase_add_test(t, test_refusal_echo_hidden);
 	tcase_add_test(t, test_lone_base64_line_hidden);
 	suite_add_tcase(s, t);
 	return s;
