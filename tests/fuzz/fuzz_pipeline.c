@@ -86,6 +86,18 @@ static bool continues_line(struct stream_ends *se, uint16_t sport, uint16_t dpor
 	return cont;
 }
 
+static bool carries_reply_line(const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i + 4 <= n; i++) {
+		if (i > 0 && b[i - 1] != '\n')
+			continue;
+		if (b[i] >= '1' && b[i] <= '5' && b[i + 1] >= '0' && b[i + 1] <= '9' && b[i + 2] >= '0' &&
+		    b[i + 2] <= '9' && (b[i + 3] == ' ' || b[i + 3] == '-'))
+			return true;
+	}
+	return false;
+}
+
 static bool secret_not_credential(const struct raw_packet *r, struct stream_ends *se)
 {
 	static const char *const forms[] = { FUZZ_SECRET, FUZZ_SECRET_B64, FUZZ_SECRET_PLAIN };
@@ -102,6 +114,15 @@ static bool secret_not_credential(const struct raw_packet *r, struct stream_ends
 		return false;
 	const uint8_t *b = p.payload, *end = p.payload + p.payload_len;
 	bool cont = to_server && continues_line(se, p.sport, p.dport, b, p.payload_len);
+	/* A packet that carries a reply line ("220 ..." at a line start) may
+	 * be read as the server's, to a mail port or between two other ports
+	 * (SMTP is found on any port): the analyzer tells the roles from who
+	 * replies, not from the ports, and shows the server's text (a banner,
+	 * a 2xx) as sent. A secret in it is not checked. */
+	if (!from_server && carries_reply_line(b, p.payload_len))
+		for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+			if (memmem(b, p.payload_len, forms[i], strlen(forms[i])))
+				return true;
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		size_t fl = strlen(forms[i]);
 		for (const uint8_t *q = b; (q = memmem(q, (size_t)(end - q), forms[i], fl)) != NULL; q += fl) {
