@@ -354,6 +354,10 @@ static void command_event(struct smtp *s, const struct seg_meta *m, const void *
 	struct event *e = smtp_ev(s, EV_COMMAND, DIR_C2S, m, text, len);
 	if (e)
 		e->code = (uint16_t)c;
+	/* an unknown command may be a credential line whose start was lost
+	 * ("TH PLAIN <response>" after a gap or an overlap took "AU") */
+	if (e && c == CMD_UNKNOWN)
+		smtp_hide_credential_words(e->text);
 }
 
 /* The LAST chunk is in: the message is complete, the transaction over. */
@@ -468,10 +472,15 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 		struct event *e = smtp_ev(s, EV_LONG_LINE, DIR_C2S, m, shown, shown_len);
 		if (e)
 			e->num = l->total;
+		if (e && c == CMD_UNKNOWN)
+			smtp_hide_credential_words(e->text);
 	}
 	if (!s->greeted && !blind) {
-		if (!f->early_talker)
-			smtp_ev(s, EV_EARLY_TALKER, DIR_C2S, m, shown, shown_len);
+		if (!f->early_talker) {
+			struct event *e = smtp_ev(s, EV_EARLY_TALKER, DIR_C2S, m, shown, shown_len);
+			if (e && c == CMD_UNKNOWN)
+				smtp_hide_credential_words(e->text);
+		}
 		f->early_talker = true;
 		f->early_lines++;
 	}

@@ -432,7 +432,8 @@ START_TEST(test_credentials_in_server_lines_hidden)
 END_TEST
 
 /* A refusal that echoes what the client sent (Sendmail's "500 5.5.1
- * Command unrecognized: \"...\"") never shows a credential word; words of
+ * Command unrecognized: \"...\"") never shows a credential word, nor does
+ * an unknown command (an AUTH PLAIN line whose "AU" a gap took); words of
  * refusals that only look alike (a URL's key=value, host names, queue
  * ids with '-' or '.') stay, and so do a 334's prompt and a 250's text. */
 START_TEST(test_refusal_echo_hidden)
@@ -440,6 +441,7 @@ START_TEST(test_refusal_echo_hidden)
 	static const struct step st[] = {
 		PRE, C("AUTH LOGIN\r\n"), S("504 5.3.3 AUTH mechanism LOGIN not available\r\n"),
 		C("aHVudGVyMlhZWg==\r\n"), S("500 5.5.1 Command unrecognized: \"aHVudGVyMlhZWg==\"\r\n"),
+		C("TH PLAIN " PLAIN_B64 "\r\n"), S("500 5.5.1 Command unrecognized\r\n"),
 		C("\x01UiPAUTH PLAIN " PLAIN_B64 "\r\n"),
 		S("500 5.5.1 Command unrecognized: \"?UiPAUTH PLAIN " PLAIN_B64 "\"\r\n"),
 		C("MAIL FROM:<a@example.org>\r\n"),

@@ -22,7 +22,7 @@ FOUND = ["auth-midstream.pcap", "auth-login-gap.pcap", "auth-inside-line.pcap",
          "auth-334-after-mangled-prompt.pcap", "auth-line-answered-235.pcap",
          "auth-login-user-is-password.pcap", "auth-login-password-prompt-first.pcap",
          "auth-plain-glued-to-bytes.pcap", "auth-plain-in-server-line.pcap",
-         "auth-plain-echoed-in-500.pcap"]
+         "auth-plain-echoed-in-500.pcap", "auth-plain-line-start-lost.pcap"]
 FORMS = [b"Fz-s3cret-pw", b"RnotczNjcmV0LXB3", b"AGZ1enplcgBGei1zM2NyZXQtcHc="]
 MODES = [["--json"], ["--json", "--transcript"], ["--transcript"], ["--ladder"], []]
 
