@@ -97,7 +97,7 @@ struct engine_stats {
 	uint64_t flows;             /* flows opened */
 	uint64_t flows_evicted;     /* ended because of max_flows */
 	uint64_t flows_evicted_memory; /* ended because of memory_cap */
-	uint64_t flows_untracked;   /* not tracked at all: no room even after evicting */
+	uint64_t flows_untracked;   /* not tracked at all: no room even after evicting (or to wake a pending flow, flow.h) */
 	uint64_t flows_idle;        /* ended by the idle timeout */
 	uint64_t ooo_cap_hits;
 	uint64_t ooo_bytes_peak;

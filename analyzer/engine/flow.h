@@ -7,6 +7,9 @@
  * flow_info, which the consumer keeps) stay valid until the flow is released.
  * The table is open addressing with linear probing and backward-shift
  * deletion (no tombstones); it doubles when half full, up to twice max_flows.
+ * A record is a hot part (key, links, times) and a cold part (flow_info and
+ * the TCP state) that a flow gets with its second packet: a lone SYN costs
+ * the hot part only.
  */
 #ifndef SLEUTH_FLOW_H
 #define SLEUTH_FLOW_H
@@ -28,19 +31,46 @@ struct flow_key {
  * last activity (`touched`) by less than the engine's LRU granularity. */
 enum flow_list { FL_OPEN, FL_CLOSED };
 
+/* Bytes of a first record kept while its flow is pending (see struct flow):
+ * a SYN frame with 40 bytes of options under IPv6 and a VLAN tag fits. */
+#define FLOW_PEND_BYTES 104
+
+/* The part of a flow that comes with its second packet (or its end): the
+ * facts handed to the consumer and the TCP state. Pooled like the records;
+ * never moves, so the flow_info pointer the consumer keeps stays valid. */
+struct flow_cold {
+	struct flow_cold *free_next;    /* pool's free list */
+	struct seg_meta last_meta;      /* of the last packet, for events at flow end */
+	struct flow_info info;
+	struct tcp_half half[2];        /* by enum sl_dir */
+};
+
+/* A flow record. A flow whose first packet is a bare SYN stays pending: it
+ * holds only this record, with that SYN's capture record copied into it
+ * (pend_*), and no cold part, no consumer state. The flow wakes at its
+ * second packet or at its end: the cold part is made and the SYN is fed
+ * through the usual path (flow_open, packet, the TCP tracker) exactly as
+ * it would have been when it came, before anything else of the flow. */
 struct flow {
 	struct flow_key key;
 	uint32_t hash;
 	uint32_t idx;               /* pool index */
 	bool client_is_a;           /* the client is endpoint a of the key */
 	uint8_t list;               /* enum flow_list */
+	bool pend_after_eviction;   /* pending: flow_info.after_eviction to be */
 	struct flow *prev, *next;   /* LRU list (free list uses next) */
 	sl_time touched;            /* engine time of the last packet */
 	sl_time queued;             /* engine time it was put last on its list (lists are ordered by it) */
 	void *user;                 /* consumer's pointer; NULL = not delivered */
-	struct seg_meta last_meta;  /* of the last packet, for events at flow end */
-	struct flow_info info;
-	struct tcp_half half[2];    /* by enum sl_dir */
+	struct flow_cold *cold;     /* NULL while pending */
+	/* pending only: the first record and the flow's facts from its arrival */
+	uint64_t pend_id;
+	const char *pend_file;
+	uint64_t pend_frame;
+	sl_time pend_ts;
+	uint32_t pend_caplen, pend_wirelen;
+	int32_t pend_linktype;
+	uint8_t pend_data[FLOW_PEND_BYTES];
 };
 
 struct flow_table {
@@ -51,6 +81,9 @@ struct flow_table {
 	struct flow **chunks;       /* pool: chunks of FLOW_CHUNK records */
 	uint32_t nchunks, chunks_cap;
 	struct flow *free;
+	struct flow_cold **cchunks;  /* pool of cold parts, as above */
+	uint32_t ncchunks, cchunks_cap;
+	struct flow_cold *cfree;
 	uint64_t seed;              /* for flow_key_hash */
 	struct memcap *mem;         /* the slot array is reserved here */
 };
@@ -75,7 +108,9 @@ struct flow *ft_find(const struct flow_table *t, const struct flow_key *k, uint3
 /* Takes a zeroed record from the pool and inserts it under k; NULL when out
  * of memory. */
 struct flow *ft_add(struct flow_table *t, const struct flow_key *k, uint32_t hash);
-/* Removes f from the table and returns it to the pool. */
+/* Removes f from the table and returns it (and its cold part) to the pools. */
 void ft_remove(struct flow_table *t, struct flow *f);
+/* A zeroed cold part from its pool; NULL when out of memory. */
+struct flow_cold *ft_cold_get(struct flow_table *t);
 
 #endif

@@ -34,7 +34,7 @@ struct ctx {
 	const struct seg_meta *m;
 };
 
-static struct tcp_dir_stats *dstats(const struct ctx *c) { return &c->f->info.dir[c->d]; }
+static struct tcp_dir_stats *dstats(const struct ctx *c) { return &c->f->cold->info.dir[c->d]; }
 
 static void ev(const struct ctx *c, enum tcp_event e, uint64_t arg)
 {
@@ -299,7 +299,7 @@ static void data_in(const struct ctx *c, struct tcp_half *h, int64_t soff, const
 /* RST in window: its sequence number lies where the receiver accepts data. */
 static bool rst_in_window(const struct flow *f, enum sl_dir d, const struct pkt *p)
 {
-	const struct tcp_half *h = &f->half[d], *o = &f->half[!d];
+	const struct tcp_half *h = &f->cold->half[d], *o = &f->cold->half[!d];
 	if (!h->init) {
 		if ((p->flags & TH_ACK) && o->init)
 			return rel(o, p->ack) == (int64_t)o->next;
@@ -308,7 +308,8 @@ static bool rst_in_window(const struct flow *f, enum sl_dir d, const struct pkt 
 	int64_t off = rel(h, p->seq);
 	int64_t wnd = TCP_DEFAULT_WINDOW;
 	if (o->win_known) {
-		int ws = f->info.dir[!d].wscale >= 0 && f->info.dir[d].wscale >= 0 ? f->info.dir[!d].wscale : 0;
+		const struct tcp_dir_stats *ds = f->cold->info.dir;
+		int ws = ds[!d].wscale >= 0 && ds[d].wscale >= 0 ? ds[!d].wscale : 0;
 		wnd = (int64_t)o->last_win << ws;
 		if (wnd < 1)
 			wnd = 1;
@@ -337,9 +338,9 @@ static void note_syn_opts(struct tcp_dir_stats *st, const struct pkt *p)
 bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struct pkt *p,
 		 bool first)
 {
-	struct tcp_half *h = &f->half[d], *o = &f->half[!d];
-	struct tcp_dir_stats *st = &f->info.dir[d];
-	struct ctx c = { env, f, d, &f->last_meta };
+	struct tcp_half *h = &f->cold->half[d], *o = &f->cold->half[!d];
+	struct tcp_dir_stats *st = &f->cold->info.dir[d];
+	struct ctx c = { env, f, d, &f->cold->last_meta };
 	uint8_t fl = p->flags;
 
 	st->packets++;
@@ -374,10 +375,10 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		st->syns++;
 		note_syn_opts(st, p);
 		if (fl & TH_ACK) {
-			f->info.synack_seen = true;
+			f->cold->info.synack_seen = true;
 			ev(&c, TCP_SYNACK, st->syns);
 		} else {
-			f->info.syn_seen = true;
+			f->cold->info.syn_seen = true;
 			ev(&c, TCP_SYN, st->syns);
 		}
 		if (!h->init || (h->syn && h->next == 0 && !h->ooo && p->seq != h->isn)) {
@@ -399,8 +400,8 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 	 * moved past the acknowledged point (below), or at FIN/RST/flow end. */
 	if ((fl & TH_ACK) && o->init && !(fl & TH_RST)) {
 		int64_t ackoff = rel(o, p->ack);
-		if (d == DIR_C2S && f->info.synack_seen && o->syn && ackoff >= 0)
-			f->info.handshake_done = true;
+		if (d == DIR_C2S && f->cold->info.synack_seen && o->syn && ackoff >= 0)
+			f->cold->info.handshake_done = true;
 		uint64_t limit = ackoff > 0 ? (uint64_t)ackoff : 0;
 		if (o->fin_seen && limit > o->fin_off)
 			limit = o->fin_off;
@@ -409,7 +410,7 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		/* everything up to the peer's FIN is acknowledged and the FIN has
 		 * been seen: a hole before it can no longer be filled */
 		if (o->fin_seen && o->acked >= o->fin_off && o->next < o->fin_off) {
-			struct ctx oc = { env, f, (enum sl_dir)!d, &f->last_meta };
+			struct ctx oc = { env, f, (enum sl_dir)!d, &f->cold->last_meta };
 			skip_to(&oc, o, o->fin_off);
 		}
 	}
@@ -437,8 +438,8 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 				st->stale_rst_ts = p->ts;
 				st->stale_rst_ttl = p->ttl;
 			}
-			return (f->half[0].fin_seen && f->half[1].fin_seen) || f->half[0].rst_seen ||
-			       f->half[1].rst_seen;
+			return (f->cold->half[0].fin_seen && f->cold->half[1].fin_seen) || f->cold->half[0].rst_seen ||
+			       f->cold->half[1].rst_seen;
 		}
 		if (!st->rst_frame) {
 			st->rst_frame = p->frame;
@@ -448,8 +449,8 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 			st->rst_in_window = inw;
 			st->rst_has_ts = p->opt.has_ts;
 		}
-		if (d == DIR_S2C && f->info.syn_seen && !f->info.synack_seen && !h->init) {
-			f->info.refused = true;
+		if (d == DIR_S2C && f->cold->info.syn_seen && !f->cold->info.synack_seen && !h->init) {
+			f->cold->info.refused = true;
 			ev(&c, TCP_SYN_RST, 0);
 		}
 		ev(&c, TCP_RST, inw);
@@ -459,8 +460,8 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 	}
 
 	if (!h->init)
-		return (f->half[0].fin_seen && f->half[1].fin_seen) || f->half[0].rst_seen ||
-		       f->half[1].rst_seen;
+		return (f->cold->half[0].fin_seen && f->cold->half[1].fin_seen) || f->cold->half[0].rst_seen ||
+		       f->cold->half[1].rst_seen;
 
 	int64_t soff = rel(h, p->seq) + ((fl & TH_SYN) ? 1 : 0);
 	/* the sender is at or past what its peer acknowledged: a hole before
@@ -498,15 +499,15 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 			skip_to(&c, h, h->fin_off);
 	}
 	check_fin(&c, h);
-	return (f->half[0].fin_seen && f->half[1].fin_seen) || f->half[0].rst_seen ||
-	       f->half[1].rst_seen;
+	return (f->cold->half[0].fin_seen && f->cold->half[1].fin_seen) || f->cold->half[0].rst_seen ||
+	       f->cold->half[1].rst_seen;
 }
 
 void tcp_flush(struct tcp_env *env, struct flow *f)
 {
 	for (int d = 0; d < 2; d++) {
-		struct tcp_half *h = &f->half[d];
-		struct ctx c = { env, f, (enum sl_dir)d, &f->last_meta };
+		struct tcp_half *h = &f->cold->half[d];
+		struct ctx c = { env, f, (enum sl_dir)d, &f->cold->last_meta };
 		flush_holes(&c, h);
 		if (h->fin_seen && !h->fin_done && h->fin_off > h->next)
 			skip_to(&c, h, h->fin_off);
