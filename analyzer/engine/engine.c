@@ -207,14 +207,20 @@ static uint32_t evicted_hash(const struct flow_key *k)
 
 static bool wake(struct engine *e, struct flow *f);
 
+/* The facts of a flow that is not pending (a lite flow's go to a scratch). */
+static struct flow_info *flow_facts(struct engine *e, struct flow *f)
+{
+	return f->state == FS_LITE ? &e->tcp.scratch : &f->cold->info;
+}
+
 static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 {
-	if (!f->cold && !wake(e, f))
+	if (f->state == FS_PENDING && !wake(e, f))
 		e->stats.flows_untracked++;     /* not even the headroom: never delivered */
-	if (f->cold) {
+	if (f->state != FS_PENDING) {
 		tcp_flush(&e->tcp, f);
 		if (f->user && e->sink.flow_close)
-			e->sink.flow_close(e->sink.ctx, f->user, &f->cold->info, why);
+			e->sink.flow_close(e->sink.ctx, f->user, flow_facts(e, f), why);
 	}
 	if (why == END_EVICTED)
 		e->stats.flows_evicted++;
@@ -315,7 +321,7 @@ static bool is_reuse(const struct flow *f, enum sl_dir d, const struct pkt *p)
 {
 	if (f->list == FL_CLOSED)
 		return true;
-	const struct tcp_half *h = &f->cold->half[d];
+	const struct tcp_half *h = &flow_half((struct flow *)f)[d];
 	if (!h->init || (h->syn && p->seq == h->isn))
 		return false;
 	int32_t delta = (int32_t)(p->seq - (h->base + (uint32_t)h->next));
@@ -346,7 +352,9 @@ static void relieve(struct engine *e, bool force)
 static void flow_start(struct engine *e, struct flow *f, const struct pkt *p, uint64_t id, const char *file,
 		       bool after_eviction)
 {
-	struct flow_info *fi = &f->cold->info;
+	struct flow_cold *c = f->cold;
+	struct flow_info *fi = &c->info;
+	c->half[0].wscale = c->half[1].wscale = -1;
 	fi->after_eviction = after_eviction;
 	fi->id = id;
 	fi->first_ts = p->ts;
@@ -360,6 +368,15 @@ static void flow_start(struct engine *e, struct flow *f, const struct pkt *p, ui
 	fi->client_port = src_client ? p->sport : p->dport;
 	fi->server_port = src_client ? p->dport : p->sport;
 	f->user = e->sink.flow_open ? e->sink.flow_open(e->sink.ctx, fi, p) : NULL;
+	if (e->sink.flow_lite && e->sink.flow_lite(e->sink.ctx, f->user)) {
+		/* nobody reads its facts: keep the TCP state in the record */
+		f->u.lite.last_meta = c->last_meta;
+		memcpy(f->u.lite.half, c->half, sizeof(c->half));
+		f->cold = NULL;
+		f->state = FS_LITE;
+		ft_cold_put(&e->ft, c);
+		memcap_release(&e->mem, sizeof(*c));
+	}
 }
 
 /* A new flow for p. With pend (p's record, a bare SYN), the flow is kept
@@ -412,15 +429,16 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 	if (e->ft.count > e->stats.open_flows_peak)
 		e->stats.open_flows_peak = e->ft.count;
 	if (pend) {
-		f->pend_id = id;
-		f->pend_file = e->file;
+		f->state = FS_PENDING;
 		f->pend_after_eviction = after_eviction;
-		f->pend_frame = pend->frame;
-		f->pend_ts = p->ts;
-		f->pend_caplen = pend->caplen;
-		f->pend_wirelen = pend->wirelen;
-		f->pend_linktype = pend->linktype;
-		memcpy(f->pend_data, pend->data, pend->caplen);
+		f->u.pend.id = id;
+		f->u.pend.file = e->file;
+		f->u.pend.frame = pend->frame;
+		f->u.pend.ts = p->ts;
+		f->u.pend.caplen = pend->caplen;
+		f->u.pend.wirelen = pend->wirelen;
+		f->u.pend.linktype = pend->linktype;
+		memcpy(f->u.pend.data, pend->data, pend->caplen);
 		return f;
 	}
 	flow_start(e, f, p, id, e->file, after_eviction);
@@ -433,21 +451,22 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 static bool flow_packet(struct engine *e, struct flow *f, enum sl_dir d, const struct pkt *p, bool bad_ts,
 			sl_time raw_ts, bool first)
 {
-	struct flow_cold *c = f->cold;
-	c->info.last_ts = p->ts;
-	c->info.last_frame = p->frame;
-	c->last_meta.frame = p->frame;
-	c->last_meta.ts = p->ts;
-	c->last_meta.seq = p->seq;
-	c->last_meta.flags = p->flags;
-	c->last_meta.ttl = p->ttl;
-	c->last_meta.ip_id = p->ip_id;
-	c->last_meta.win = p->win;
+	struct flow_info *fi = flow_facts(e, f);
+	struct seg_meta *m = flow_meta(f);
+	fi->last_ts = p->ts;
+	fi->last_frame = p->frame;
+	m->frame = p->frame;
+	m->ts = p->ts;
+	m->seq = p->seq;
+	m->flags = p->flags;
+	m->ttl = p->ttl;
+	m->ip_id = p->ip_id;
+	m->win = p->win;
 	if (f->user && e->sink.packet)
 		e->sink.packet(e->sink.ctx, f->user, d, p);
 	if (bad_ts && f->user && e->sink.tcp_event)     /* after the packet, as every event */
 		e->sink.tcp_event(e->sink.ctx, f->user, d, TCP_BAD_TIMESTAMP,
-				  (uint64_t)(raw_ts < 0 ? 0 : raw_ts / NS_PER_SEC), &c->last_meta);
+				  (uint64_t)(raw_ts < 0 ? 0 : raw_ts / NS_PER_SEC), m);
 	return tcp_segment(&e->tcp, f, d, p, first);
 }
 
@@ -455,34 +474,39 @@ static bool flow_packet(struct engine *e, struct flow *f, enum sl_dir d, const s
  * feeds its SYN as when it came. False when there was no memory for it. */
 static bool wake(struct engine *e, struct flow *f)
 {
-	if (f->cold)
+	if (f->state != FS_PENDING)
 		return true;
 	if (e->headroom_held) {
 		memcap_release(&e->mem, ENGINE_WAKE_HEADROOM);
 		e->headroom_held = false;
 	}
-	bool ok = memcap_reserve(&e->mem, sizeof(struct flow_cold));
-	if (ok && !(f->cold = ft_cold_get(&e->ft))) {
-		memcap_release(&e->mem, sizeof(struct flow_cold));
-		ok = false;
-	}
-	if (ok) {
+	struct flow_cold *c = NULL;
+	if (memcap_reserve(&e->mem, sizeof(*c)) && !(c = ft_cold_get(&e->ft)))
+		memcap_release(&e->mem, sizeof(*c));
+	if (c) {
+		/* the record leaves the union (a lite flow's state goes there) */
+		uint8_t data[FLOW_PEND_BYTES];
+		memcpy(data, f->u.pend.data, f->u.pend.caplen);
 		struct raw_packet raw = {
-			.frame = f->pend_frame, .ts = f->pend_ts, .caplen = f->pend_caplen,
-			.wirelen = f->pend_wirelen, .linktype = f->pend_linktype, .data = f->pend_data,
+			.frame = f->u.pend.frame, .ts = f->u.pend.ts, .caplen = f->u.pend.caplen,
+			.wirelen = f->u.pend.wirelen, .linktype = f->u.pend.linktype, .data = data,
 		};
+		uint64_t id = f->u.pend.id;
+		const char *file = f->u.pend.file;
+		f->cold = c;
+		f->state = FS_FULL;
 		struct pkt p;
 		decode_packet(&raw, &p);        /* the same bytes: DEC_TCP again */
 		p.ts = raw.ts;
 		struct flow_key k;
 		bool src_is_a;
 		flow_key_make(&p, &k, &src_is_a);
-		flow_start(e, f, &p, f->pend_id, f->pend_file, f->pend_after_eviction);
+		flow_start(e, f, &p, id, file, f->pend_after_eviction);
 		enum sl_dir d = src_is_a == f->client_is_a ? DIR_C2S : DIR_S2C;
 		flow_packet(e, f, d, &p, false, 0, true);   /* a bare SYN closes nothing */
 	}
 	e->headroom_held = memcap_reserve(&e->mem, ENGINE_WAKE_HEADROOM);
-	return ok;
+	return c != NULL;
 }
 
 /* Engine time follows packet time forward. One record with a timestamp far
@@ -679,7 +703,7 @@ static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, 
 	} else {
 		hash = f->hash;
 	}
-	if (f && !f->cold && !wake(e, f)) {
+	if (f && f->state == FS_PENDING && !wake(e, f)) {
 		/* its second packet, and no memory to wake it: the flow is
 		 * dropped undelivered and this packet starts another */
 		e->stats.flows_untracked++;
@@ -719,7 +743,7 @@ static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, 
 		requeue(e, f, (enum flow_list)f->list);
 	if (e->jump_ts)
 		e->jump_flow = f;
-	if (!f->cold)
+	if (f->state == FS_PENDING)
 		return;         /* kept pending */
 	bool closed = flow_packet(e, f, d, &p, bad_ts, raw->ts, first);
 	if (closed && f->list == FL_OPEN)
@@ -762,8 +786,8 @@ void engine_free(struct engine *e)
 	struct flow *f;
 	for (int l = 0; l < 2; l++)
 		while ((f = e->lists[l].head) != NULL) {
-			for (int d = 0; d < 2 && f->cold; d++) {
-				struct ooo_seg *s = f->cold->half[d].ooo;
+			for (int d = 0; d < 2 && f->state != FS_PENDING; d++) {
+				struct ooo_seg *s = flow_half(f)[d].ooo;
 				while (s) {
 					struct ooo_seg *n = s->next;
 					free(s);

@@ -14,7 +14,10 @@
  * `packet` (for classification and extraction) and seg_meta.
  *
  * Lifetimes: pointers passed to callbacks are valid only during the call.
- * The flow_info pointer stays valid from flow_open to flow_close.
+ * The flow_info pointer stays valid from flow_open to flow_close (for a
+ * lite flow, see flow_lite, only during flow_open). A flow whose first
+ * packet is a bare SYN may be opened later than it came: at its second
+ * packet or its end, with the same calls in the same order (flow.h).
  */
 #ifndef SLEUTH_ENGINE_H
 #define SLEUTH_ENGINE_H
@@ -77,6 +80,12 @@ struct engine_sink {
 	void (*gap)(void *ctx, void *user, enum sl_dir dir, uint64_t len, const struct seg_meta *m);
 	void (*tcp_event)(void *ctx, void *user, enum sl_dir dir, enum tcp_event ev,
 			  uint64_t arg, const struct seg_meta *m);
+	/* Optional: true when the consumer reads none of the flow's facts
+	 * (called right after flow_open with its pointer). The engine then
+	 * keeps only the flow's TCP state, and the flow_info passed at
+	 * flow_open is not kept up to date (flow_close gets a scratch one):
+	 * events other than FIN and RST may carry wrong arguments. */
+	bool (*flow_lite)(void *ctx, void *user);
 	/* The flow is over; after this call the engine forgets it. */
 	void (*flow_close)(void *ctx, void *user, const struct flow_info *fi, enum flow_end why);
 };

@@ -192,6 +192,12 @@ struct flow_cold *ft_cold_get(struct flow_table *t)
 	return c;
 }
 
+void ft_cold_put(struct flow_table *t, struct flow_cold *c)
+{
+	c->free_next = t->cfree;
+	t->cfree = c;
+}
+
 struct flow *ft_add(struct flow_table *t, const struct flow_key *k, uint32_t hash)
 {
 	/* a table the memory cap keeps from doubling fills up to 3/4 first */
@@ -206,7 +212,7 @@ struct flow *ft_add(struct flow_table *t, const struct flow_key *k, uint32_t has
 	t->free = f->next;
 	uint32_t idx = f->idx;
 	/* the pending record's bytes are written before they are read */
-	memset(f, 0, offsetof(struct flow, pend_data));
+	memset(f, 0, offsetof(struct flow, u));
 	f->idx = idx;
 	f->key = *k;
 	f->hash = hash;
@@ -233,8 +239,7 @@ void ft_remove(struct flow_table *t, struct flow *f)
 	t->slots[hole].idx1 = 0;
 	t->count--;
 	if (f->cold) {
-		f->cold->free_next = t->cfree;
-		t->cfree = f->cold;
+		ft_cold_put(t, f->cold);
 		f->cold = NULL;
 	}
 	f->next = t->free;

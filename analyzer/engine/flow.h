@@ -33,7 +33,7 @@ enum flow_list { FL_OPEN, FL_CLOSED };
 
 /* Bytes of a first record kept while its flow is pending (see struct flow):
  * a SYN frame with 40 bytes of options under IPv6 and a VLAN tag fits. */
-#define FLOW_PEND_BYTES 104
+#define FLOW_PEND_BYTES 128
 
 /* The part of a flow that comes with its second packet (or its end): the
  * facts handed to the consumer and the TCP state. Pooled like the records;
@@ -45,33 +45,61 @@ struct flow_cold {
 	struct tcp_half half[2];        /* by enum sl_dir */
 };
 
+/* What a flow record holds besides its hot part. */
+enum flow_state {
+	FS_FULL,        /* a cold part */
+	FS_PENDING,     /* only its first record, a bare SYN (u.pend) */
+	FS_LITE,        /* TCP state only (u.lite): the consumer reads no facts of it */
+};
+
 /* A flow record. A flow whose first packet is a bare SYN stays pending: it
  * holds only this record, with that SYN's capture record copied into it
- * (pend_*), and no cold part, no consumer state. The flow wakes at its
+ * (u.pend), and no cold part, no consumer state. The flow wakes at its
  * second packet or at its end: the cold part is made and the SYN is fed
  * through the usual path (flow_open, packet, the TCP tracker) exactly as
- * it would have been when it came, before anything else of the flow. */
+ * it would have been when it came, before anything else of the flow. A
+ * flow whose consumer reads none of its facts (engine_sink.flow_lite:
+ * another shard's flow, or one not delivered) keeps its TCP state in u.lite
+ * instead of a cold part, so it costs no more than a pending one. */
 struct flow {
 	struct flow_key key;
 	uint32_t hash;
 	uint32_t idx;               /* pool index */
 	bool client_is_a;           /* the client is endpoint a of the key */
 	uint8_t list;               /* enum flow_list */
+	uint8_t state;              /* enum flow_state */
 	bool pend_after_eviction;   /* pending: flow_info.after_eviction to be */
 	struct flow *prev, *next;   /* LRU list (free list uses next) */
 	sl_time touched;            /* engine time of the last packet */
 	sl_time queued;             /* engine time it was put last on its list (lists are ordered by it) */
 	void *user;                 /* consumer's pointer; NULL = not delivered */
-	struct flow_cold *cold;     /* NULL while pending */
-	/* pending only: the first record and the flow's facts from its arrival */
-	uint64_t pend_id;
-	const char *pend_file;
-	uint64_t pend_frame;
-	sl_time pend_ts;
-	uint32_t pend_caplen, pend_wirelen;
-	int32_t pend_linktype;
-	uint8_t pend_data[FLOW_PEND_BYTES];
+	struct flow_cold *cold;     /* FS_FULL only */
+	union {
+		struct {            /* FS_PENDING: the first record and the flow's facts from its arrival */
+			uint64_t id;
+			const char *file;
+			uint64_t frame;
+			sl_time ts;
+			uint32_t caplen, wirelen;
+			int32_t linktype;
+			uint8_t data[FLOW_PEND_BYTES];
+		} pend;
+		struct {            /* FS_LITE */
+			struct seg_meta last_meta;
+			struct tcp_half half[2];
+		} lite;
+	} u;
 };
+
+static inline struct tcp_half *flow_half(struct flow *f)
+{
+	return f->state == FS_LITE ? f->u.lite.half : f->cold->half;
+}
+
+static inline struct seg_meta *flow_meta(struct flow *f)
+{
+	return f->state == FS_LITE ? &f->u.lite.last_meta : &f->cold->last_meta;
+}
 
 struct flow_table {
 	struct slot { uint32_t hash; uint32_t idx1; } *slots;  /* idx1 = pool index + 1; 0 empty */
@@ -112,5 +140,6 @@ struct flow *ft_add(struct flow_table *t, const struct flow_key *k, uint32_t has
 void ft_remove(struct flow_table *t, struct flow *f);
 /* A zeroed cold part from its pool; NULL when out of memory. */
 struct flow_cold *ft_cold_get(struct flow_table *t);
+void ft_cold_put(struct flow_table *t, struct flow_cold *c);
 
 #endif
