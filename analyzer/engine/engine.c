@@ -368,10 +368,14 @@ static void flow_start(struct engine *e, struct flow *f, const struct pkt *p, ui
 	fi->client_port = src_client ? p->sport : p->dport;
 	fi->server_port = src_client ? p->dport : p->sport;
 	f->user = e->sink.flow_open ? e->sink.flow_open(e->sink.ctx, fi, p) : NULL;
-	if (e->sink.flow_lite && e->sink.flow_lite(e->sink.ctx, f->user)) {
+	size_t keep = 0;
+	if (e->sink.flow_lite && e->sink.flow_lite(e->sink.ctx, f->user, &keep) && keep <= ENGINE_LITE_USER) {
 		/* nobody reads its facts: keep the TCP state in the record */
-		f->u.lite.last_meta = c->last_meta;
 		memcpy(f->u.lite.half, c->half, sizeof(c->half));
+		if (keep) {
+			memcpy(f->u.lite.user, f->user, keep);
+			f->user = f->u.lite.user;
+		}
 		f->cold = NULL;
 		f->state = FS_LITE;
 		ft_cold_put(&e->ft, c);
@@ -452,7 +456,7 @@ static bool flow_packet(struct engine *e, struct flow *f, enum sl_dir d, const s
 			sl_time raw_ts, bool first)
 {
 	struct flow_info *fi = flow_facts(e, f);
-	struct seg_meta *m = flow_meta(f);
+	struct seg_meta *m = flow_meta(f, &e->tcp.scratch_meta);
 	fi->last_ts = p->ts;
 	fi->last_frame = p->frame;
 	m->frame = p->frame;

@@ -43,6 +43,9 @@ extern const char DECODE_SUPPORTED_LINKS[];
 /* Decodes one record into p. p's pointers point into raw->data. */
 enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p);
 
+/* Bytes of consumer state a lite flow's record holds (flow_lite). */
+#define ENGINE_LITE_USER 16
+
 /* TCP events reported to the sink. `arg` meaning is given per event. */
 #define TCP_EVENTS(X) \
 	X(TCP_SYN, "syn")                     /* arg: 1 for the first SYN, n for the n-th (retry) */ \
@@ -84,8 +87,12 @@ struct engine_sink {
 	 * (called right after flow_open with its pointer). The engine then
 	 * keeps only the flow's TCP state, and the flow_info passed at
 	 * flow_open is not kept up to date (flow_close gets a scratch one):
-	 * events other than FIN and RST may carry wrong arguments. */
-	bool (*flow_lite)(void *ctx, void *user);
+	 * events other than FIN and RST may carry wrong arguments and
+	 * seg_meta. With *keep set to n > 0 (at most ENGINE_LITE_USER), the
+	 * engine copies n bytes of *user into its record and passes their
+	 * address as the flow's pointer from then on (valid until flow_close
+	 * returns): the consumer's per-flow state costs no allocation. */
+	bool (*flow_lite)(void *ctx, void *user, size_t *keep);
 	/* The flow is over; after this call the engine forgets it. */
 	void (*flow_close)(void *ctx, void *user, const struct flow_info *fi, enum flow_end why);
 };

@@ -59,8 +59,9 @@ enum flow_state {
  * through the usual path (flow_open, packet, the TCP tracker) exactly as
  * it would have been when it came, before anything else of the flow. A
  * flow whose consumer reads none of its facts (engine_sink.flow_lite:
- * another shard's flow, or one not delivered) keeps its TCP state in u.lite
- * instead of a cold part, so it costs no more than a pending one. */
+ * another shard's flow, or one not delivered) keeps its TCP state and the
+ * consumer's few bytes in u.lite instead of a cold part, so it costs no
+ * more than a pending one. */
 struct flow {
 	struct flow_key key;
 	uint32_t hash;
@@ -85,8 +86,8 @@ struct flow {
 			uint8_t data[FLOW_PEND_BYTES];
 		} pend;
 		struct {            /* FS_LITE */
-			struct seg_meta last_meta;
 			struct tcp_half half[2];
+			uint64_t user[ENGINE_LITE_USER / 8];   /* the consumer's state (flow_lite) */
 		} lite;
 	} u;
 };
@@ -96,9 +97,10 @@ static inline struct tcp_half *flow_half(struct flow *f)
 	return f->state == FS_LITE ? f->u.lite.half : f->cold->half;
 }
 
-static inline struct seg_meta *flow_meta(struct flow *f)
+/* A lite flow's seg_meta goes to a scratch nobody reads. */
+static inline struct seg_meta *flow_meta(struct flow *f, struct seg_meta *scratch)
 {
-	return f->state == FS_LITE ? &f->u.lite.last_meta : &f->cold->last_meta;
+	return f->state == FS_LITE ? scratch : &f->cold->last_meta;
 }
 
 struct flow_table {

@@ -347,7 +347,7 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 	struct tcp_half *half = flow_half(f), *h = &half[d], *o = &half[!d];
 	struct flow_info *fi = finfo(env, f);
 	struct tcp_dir_stats *st = &fi->dir[d];
-	struct ctx c = { env, f, d, flow_meta(f) };
+	struct ctx c = { env, f, d, flow_meta(f, &env->scratch_meta) };
 	uint8_t fl = p->flags;
 
 	st->packets++;
@@ -417,7 +417,7 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		/* everything up to the peer's FIN is acknowledged and the FIN has
 		 * been seen: a hole before it can no longer be filled */
 		if (o->fin_seen && o->acked >= o->fin_off && o->next < o->fin_off) {
-			struct ctx oc = { env, f, (enum sl_dir)!d, flow_meta(f) };
+			struct ctx oc = { env, f, (enum sl_dir)!d, flow_meta(f, &env->scratch_meta) };
 			skip_to(&oc, o, o->fin_off);
 		}
 	}
@@ -514,7 +514,7 @@ void tcp_flush(struct tcp_env *env, struct flow *f)
 {
 	for (int d = 0; d < 2; d++) {
 		struct tcp_half *h = &flow_half(f)[d];
-		struct ctx c = { env, f, (enum sl_dir)d, flow_meta(f) };
+		struct ctx c = { env, f, (enum sl_dir)d, flow_meta(f, &env->scratch_meta) };
 		flush_holes(&c, h);
 		if (h->fin_seen && !h->fin_done && h->fin_off > h->next)
 			skip_to(&c, h, h->fin_off);

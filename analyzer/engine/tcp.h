@@ -47,6 +47,7 @@ struct tcp_env {
 	uint64_t ooo_used;      /* bytes buffered in all flows */
 	struct memcap *mem;     /* buffered bytes are reserved here too */
 	struct flow_info scratch;   /* the facts of lite flows go here, unread (flow.h) */
+	struct seg_meta scratch_meta;
 };
 
 struct flow;

@@ -92,7 +92,8 @@ struct session_class {
 /* The consumer's pointer of a flow another --shard process analyses: the
  * few facts that order its end among every shard's (session_view.seq). The
  * first two members are those of struct session, so either can be told
- * apart by other_shard. */
+ * apart by other_shard. The engine keeps it in its flow record (a lite
+ * flow, engine_sink.flow_lite), copied from sessions.shard_template. */
 struct shard_stub {
 	struct sessions *pl;
 	bool other_shard;               /* true */
@@ -145,6 +146,7 @@ struct sessions {
 	char interrupt_msg[64];         /* "" unless sessions_interrupt */
 	bool finished;
 	uint64_t ends;                  /* flows finalized so far, in every shard (session_view.seq) */
+	struct shard_stub shard_template;   /* another shard's flows start from it */
 	bool discarding;                /* freeing without reporting */
 };
 
@@ -287,18 +289,11 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 	bool mine = pl->cfg.shard_n <= 1 || (have_digest && shard_from_digest(digest, pl->cfg.shard_n) == pl->cfg.shard_k);
 	if (!mine) {
 		/* --shard: another process analyses this flow; we only follow
-		 * its FINs so that ends are counted in the same order */
-		struct shard_stub *o = NULL;
-		if (memcap_reserve(pl->mem, sizeof(*o))) {
-			o = calloc(1, sizeof(*o));
-			if (!o)
-				memcap_release(pl->mem, sizeof(*o));
-		}
-		if (o) {
-			o->pl = pl;
-			o->other_shard = true;
-		}
-		return o;
+		 * its FINs so that ends are counted in the same order. The
+		 * engine copies the template into its record (sink_flow_lite). */
+		pl->shard_template.pl = pl;
+		pl->shard_template.other_shard = true;
+		return &pl->shard_template;
 	}
 	pl->sum.flows++;
 	struct session *s = NULL;
@@ -654,11 +649,17 @@ static void session_finalize(struct session *s, enum flow_end why)
 }
 
 /* Another shard's flow (or one not tracked) needs none of the engine's
- * facts, only its FINs: the engine keeps its TCP state alone. */
-static bool sink_flow_lite(void *ctx, void *user)
+ * facts, only its FINs: the engine keeps its TCP state alone, and the
+ * stub in its record. */
+static bool sink_flow_lite(void *ctx, void *user, size_t *keep)
 {
 	(void)ctx;
-	return !user || ((const struct session *)user)->other_shard;
+	if (user && ((const struct session *)user)->other_shard) {
+		_Static_assert(sizeof(struct shard_stub) <= ENGINE_LITE_USER, "the engine keeps the stub");
+		*keep = sizeof(struct shard_stub);
+		return true;
+	}
+	return !user;
 }
 
 static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why)
@@ -670,10 +671,7 @@ static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, e
 	if (!s)
 		return;
 	if (s->other_shard) {
-		struct shard_stub *o = user;
-		stub_end(o);
-		memcap_release(o->pl->mem, sizeof(*o));
-		free(o);
+		stub_end(user);     /* the engine's copy: nothing to free */
 		return;
 	}
 	if (!s->done)
