@@ -354,7 +354,8 @@ static void flow_start(struct engine *e, struct flow *f, const struct pkt *p, ui
 {
 	struct flow_cold *c = f->cold;
 	struct flow_info *fi = &c->info;
-	c->half[0].wscale = c->half[1].wscale = -1;
+	memset(&f->u.tcp, 0, sizeof(f->u.tcp));
+	f->u.tcp.half[0].wscale = f->u.tcp.half[1].wscale = -1;
 	fi->after_eviction = after_eviction;
 	fi->id = id;
 	fi->first_ts = p->ts;
@@ -370,11 +371,10 @@ static void flow_start(struct engine *e, struct flow *f, const struct pkt *p, ui
 	f->user = e->sink.flow_open ? e->sink.flow_open(e->sink.ctx, fi, p) : NULL;
 	size_t keep = 0;
 	if (e->sink.flow_lite && e->sink.flow_lite(e->sink.ctx, f->user, &keep) && keep <= ENGINE_LITE_USER) {
-		/* nobody reads its facts: keep the TCP state in the record */
-		memcpy(f->u.lite.half, c->half, sizeof(c->half));
+		/* nobody reads its facts: the TCP state in the record is all */
 		if (keep) {
-			memcpy(f->u.lite.user, f->user, keep);
-			f->user = f->u.lite.user;
+			memcpy(f->u.tcp.m.user, f->user, keep);
+			f->user = f->u.tcp.m.user;
 		}
 		f->cold = NULL;
 		f->state = FS_LITE;
@@ -488,7 +488,7 @@ static bool wake(struct engine *e, struct flow *f)
 	if (memcap_reserve(&e->mem, sizeof(*c)) && !(c = ft_cold_get(&e->ft)))
 		memcap_release(&e->mem, sizeof(*c));
 	if (c) {
-		/* the record leaves the union (a lite flow's state goes there) */
+		/* the record leaves the union: the TCP state goes there */
 		uint8_t data[FLOW_PEND_BYTES];
 		memcpy(data, f->u.pend.data, f->u.pend.caplen);
 		struct raw_packet raw = {

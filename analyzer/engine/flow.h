@@ -7,9 +7,9 @@
  * flow_info, which the consumer keeps) stay valid until the flow is released.
  * The table is open addressing with linear probing and backward-shift
  * deletion (no tombstones); it doubles when half full, up to twice max_flows.
- * A record is a hot part (key, links, times) and a cold part (flow_info and
- * the TCP state) that a flow gets with its second packet: a lone SYN costs
- * the hot part only.
+ * A record is a hot part (key, links, times, TCP state) and a cold part
+ * (flow_info) that a flow gets with its second packet: a lone SYN costs the
+ * hot part only.
  */
 #ifndef SLEUTH_FLOW_H
 #define SLEUTH_FLOW_H
@@ -36,32 +36,30 @@ enum flow_list { FL_OPEN, FL_CLOSED };
 #define FLOW_PEND_BYTES 128
 
 /* The part of a flow that comes with its second packet (or its end): the
- * facts handed to the consumer and the TCP state. Pooled like the records;
- * never moves, so the flow_info pointer the consumer keeps stays valid. */
+ * facts handed to the consumer. Pooled like the records; never moves, so
+ * the flow_info pointer the consumer keeps stays valid. */
 struct flow_cold {
 	struct flow_cold *free_next;    /* pool's free list */
-	struct seg_meta last_meta;      /* of the last packet, for events at flow end */
 	struct flow_info info;
-	struct tcp_half half[2];        /* by enum sl_dir */
 };
 
 /* What a flow record holds besides its hot part. */
 enum flow_state {
-	FS_FULL,        /* a cold part */
+	FS_FULL,        /* TCP state (u.tcp) and a cold part */
 	FS_PENDING,     /* only its first record, a bare SYN (u.pend) */
-	FS_LITE,        /* TCP state only (u.lite): the consumer reads no facts of it */
+	FS_LITE,        /* TCP state only: the consumer reads no facts of it */
 };
 
 /* A flow record. A flow whose first packet is a bare SYN stays pending: it
  * holds only this record, with that SYN's capture record copied into it
- * (u.pend), and no cold part, no consumer state. The flow wakes at its
- * second packet or at its end: the cold part is made and the SYN is fed
- * through the usual path (flow_open, packet, the TCP tracker) exactly as
- * it would have been when it came, before anything else of the flow. A
- * flow whose consumer reads none of its facts (engine_sink.flow_lite:
- * another shard's flow, or one not delivered) keeps its TCP state and the
- * consumer's few bytes in u.lite instead of a cold part, so it costs no
- * more than a pending one. */
+ * (u.pend), no TCP state, no cold part, no consumer state. The flow wakes
+ * at its second packet or at its end: its TCP state takes the place of the
+ * copy, the cold part is made and the SYN is fed through the usual path
+ * (flow_open, packet, the TCP tracker) exactly as it would have been when
+ * it came, before anything else of the flow. A flow whose consumer reads
+ * none of its facts (engine_sink.flow_lite: another shard's flow, or one
+ * not delivered) has no cold part, and the consumer's few bytes take the
+ * place of last_meta, so it costs no more than a pending one. */
 struct flow {
 	struct flow_key key;
 	uint32_t hash;
@@ -85,22 +83,25 @@ struct flow {
 			int32_t linktype;
 			uint8_t data[FLOW_PEND_BYTES];
 		} pend;
-		struct {            /* FS_LITE */
-			struct tcp_half half[2];
-			uint64_t user[ENGINE_LITE_USER / 8];   /* the consumer's state (flow_lite) */
-		} lite;
+		struct {            /* FS_FULL, FS_LITE */
+			struct tcp_half half[2];        /* by enum sl_dir */
+			union {
+				struct seg_meta last_meta;      /* FS_FULL: of the last packet, for events at flow end */
+				uint64_t user[ENGINE_LITE_USER / 8];    /* FS_LITE: the consumer's state (flow_lite) */
+			} m;
+		} tcp;
 	} u;
 };
 
 static inline struct tcp_half *flow_half(struct flow *f)
 {
-	return f->state == FS_LITE ? f->u.lite.half : f->cold->half;
+	return f->u.tcp.half;
 }
 
 /* A lite flow's seg_meta goes to a scratch nobody reads. */
 static inline struct seg_meta *flow_meta(struct flow *f, struct seg_meta *scratch)
 {
-	return f->state == FS_LITE ? scratch : &f->cold->last_meta;
+	return f->state == FS_LITE ? scratch : &f->u.tcp.m.last_meta;
 }
 
 struct flow_table {
