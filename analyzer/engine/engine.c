@@ -452,8 +452,9 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 /* One packet of a flow that has its cold part, after the engine's own
  * bookkeeping: the facts of the last packet, the consumer's packet call,
  * then the tracker. Returns whether the flow is closed after it. */
-static bool flow_packet(struct engine *e, struct flow *f, enum sl_dir d, const struct pkt *p, bool bad_ts,
-			sl_time raw_ts, bool first)
+static inline __attribute__((always_inline)) bool flow_packet(struct engine *e, struct flow *f, enum sl_dir d,
+								const struct pkt *p, bool bad_ts, sl_time raw_ts,
+								bool first)
 {
 	struct flow_info *fi = flow_facts(e, f);
 	struct seg_meta *m = flow_meta(f, &e->tcp.scratch_meta);
@@ -476,7 +477,7 @@ static bool flow_packet(struct engine *e, struct flow *f, enum sl_dir d, const s
 
 /* Wakes a pending flow: makes its cold part (with the headroom lent) and
  * feeds its SYN as when it came. False when there was no memory for it. */
-static bool wake(struct engine *e, struct flow *f)
+static __attribute__((noinline)) bool wake(struct engine *e, struct flow *f)
 {
 	if (f->state != FS_PENDING)
 		return true;

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#define FLOW_CHUNK      64u             /* records per pool chunk (16 KB: a short analysis touches little) */
-#define COLD_CHUNK      64u             /* cold parts per pool chunk (50 KB) */
+#define FLOW_CHUNK      64u             /* records per pool chunk (18 KB: a short analysis touches little) */
+#define COLD_CHUNK      64u             /* cold parts per pool chunk (36 KB) */
 #define FT_MIN_SLOTS    1024u
 #define FT_MAX_SLOTS    (1u << 31)
 
