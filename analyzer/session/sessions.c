@@ -28,12 +28,14 @@
  * Memory: every per-session allocation is reserved against the engine's
  * accountant (memcap.h) before it is made, and the session remembers what
  * it holds (`held`) so its end returns exactly that. State comes when it is
- * needed: the session stub with the first packet, nDPI's flow struct with
- * the first payload (classify.c keeps the headers before it), the timeline
- * with its first event, the SMTP dissector (the largest part) with the
- * first byte, FIN or RST. A SYN-only flow costs the engine's record, the
- * stub, the SYN's headers and a timeline slot (docs/engine.md has the
- * figures).
+ * needed: the session stub with the first packet the engine delivers
+ * (for a flow that starts with a bare SYN, the engine delivers it with the
+ * flow's second packet or at its end: a SYN-only flow costs the engine's
+ * record alone), nDPI's flow struct with the first payload (classify.c
+ * keeps the headers before it), the timeline with its first event, the
+ * SMTP dissector (the largest part) with the first byte, FIN or RST.
+ * Another shard's flow costs a 16-byte stub the engine keeps in its record
+ * (docs/engine.md has the figures).
  *
  * Evicted flows (by --max-flows or --memory-cap) are sessions like any
  * other: reported with what was known (the diagnosis calls them
