@@ -432,7 +432,7 @@ static void sink_gap(void *ctx, void *user, enum sl_dir dir, uint64_t len, const
 {
 	struct session *s = user;
 	(void)ctx;
-	if (s->done || s->other_shard)
+	if (s->other_shard || s->done)
 		return;
 	struct event *e = tl_add(&s->tl, EV_GAP, dir, m->ts, m->frame, NULL, 0);
 	if (e) {
