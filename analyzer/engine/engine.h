@@ -83,7 +83,10 @@ struct engine_sink {
 	void (*gap)(void *ctx, void *user, enum sl_dir dir, uint64_t len, const struct seg_meta *m);
 	void (*tcp_event)(void *ctx, void *user, enum sl_dir dir, enum tcp_event ev,
 			  uint64_t arg, const struct seg_meta *m);
-	/* Optional: true when the consumer reads none of the flow's facts
+	/* The flow is over; after this call the engine forgets it. */
+	void (*flow_close)(void *ctx, void *user, const struct flow_info *fi, enum flow_end why);
+	/* Optional (last, so positional initialisers of the above still
+	 * work): true when the consumer reads none of the flow's facts
 	 * (called right after flow_open with its pointer). The engine then
 	 * keeps only the flow's TCP state, and the flow_info passed at
 	 * flow_open is not kept up to date (flow_close gets a scratch one):
@@ -93,8 +96,6 @@ struct engine_sink {
 	 * address as the flow's pointer from then on (valid until flow_close
 	 * returns): the consumer's per-flow state costs no allocation. */
 	bool (*flow_lite)(void *ctx, void *user, size_t *keep);
-	/* The flow is over; after this call the engine forgets it. */
-	void (*flow_close)(void *ctx, void *user, const struct flow_info *fi, enum flow_end why);
 };
 
 struct engine_config {
