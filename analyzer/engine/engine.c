@@ -24,6 +24,18 @@
  * which tuples overwrite which, and so the report, is the same on every run
  * (a forged collision can only mark a flow that did not start with a SYN).
  *
+ * Lazy flows: a flow whose first packet is a bare SYN (no ACK, RST, FIN or
+ * payload; a time that is good; a record of at most FLOW_PEND_BYTES) is kept
+ * pending (flow.h): its record holds a copy of the SYN's capture record and
+ * nothing is called for it. At its second packet, or when it ends, it wakes:
+ * its cold part is made and the SYN goes through flow_open, packet and the
+ * tracker as it would have when it came; then the flow goes on as any other.
+ * The consumer sees the same calls for the flow in the same order, only
+ * later, so a SYN flood costs a hot record per flow. Records replayed from
+ * the hold (held or ahead, below) are not kept pending. ENGINE_WAKE_HEADROOM
+ * bytes stay reserved and are lent to each wake, so a pending flow ended
+ * under memory pressure can still be reported (its state is freed at once).
+ *
  * Engine time is the largest packet timestamp seen (or engine_sweep's now),
  * so a capture with timestamps going backwards cannot make lists unordered.
  */
@@ -42,6 +54,7 @@
 #define ENGINE_LONE_AHEAD_MAX  (7ll * 86400 * NS_PER_SEC)   /* a capture's last record may come this late */
 #define ENGINE_HOLD_MAX        32           /* records with a bad time held until the first good one */
 #define ENGINE_HOLD_BYTES      (1u << 20)   /* ... and their bytes */
+#define ENGINE_WAKE_HEADROOM   (32u << 10)  /* reserved for waking a pending flow (its cold part and the consumer's first state) */
 
 /* A record copied while it waits for a usable time. */
 struct held {
@@ -84,6 +97,8 @@ struct engine {
 	uint64_t held_bytes;
 	struct held ahead;          /* a record far ahead of the last good time, waiting */
 	bool have_ahead;
+	bool no_defer;              /* feeding a held record: no flow is kept pending */
+	bool headroom_held;         /* ENGINE_WAKE_HEADROOM is reserved */
 };
 
 const char *tcp_event_name(enum tcp_event e)
@@ -128,9 +143,11 @@ struct engine *engine_new(const struct engine_config *cfg, const struct engine_s
 	e->grain[FL_OPEN] = SL_MIN(ENGINE_LRU_GRAIN, e->cfg.flow_timeout / 8);
 	e->grain[FL_CLOSED] = SL_MIN(ENGINE_LRU_GRAIN, e->cfg.closed_linger / 8);
 	if (!ft_init(&e->ft, e->cfg.max_flows, &e->mem)) {
+		ft_free(&e->ft);
 		free(e);
 		return NULL;
 	}
+	e->headroom_held = memcap_reserve(&e->mem, ENGINE_WAKE_HEADROOM);
 	return e;
 }
 
@@ -188,11 +205,23 @@ static uint32_t evicted_hash(const struct flow_key *k)
 	return flow_key_hash(k, EVICTED_SEED) | 1;
 }
 
+static bool wake(struct engine *e, struct flow *f);
+
+/* The facts of a flow that is not pending (a lite flow's go to a scratch). */
+static struct flow_info *flow_facts(struct engine *e, struct flow *f)
+{
+	return f->state == FS_LITE ? &e->tcp.scratch : &f->cold->info;
+}
+
 static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 {
-	tcp_flush(&e->tcp, f);
-	if (f->user && e->sink.flow_close)
-		e->sink.flow_close(e->sink.ctx, f->user, &f->info, why);
+	if (f->state == FS_PENDING && !wake(e, f))
+		e->stats.flows_untracked++;     /* not even the headroom: never delivered */
+	if (f->state != FS_PENDING) {
+		tcp_flush(&e->tcp, f);
+		if (f->user && e->sink.flow_close)
+			e->sink.flow_close(e->sink.ctx, f->user, flow_facts(e, f), why);
+	}
 	if (why == END_EVICTED)
 		e->stats.flows_evicted++;
 	else if (why == END_MEMCAP)
@@ -209,8 +238,12 @@ static void end_flow(struct engine *e, struct flow *f, enum flow_end why)
 		}
 	}
 	list_unlink(&e->lists[f->list], f);
+	if (f->cold)
+		memcap_release(&e->mem, sizeof(*f->cold));
 	ft_remove(&e->ft, f);
 	memcap_release(&e->mem, sizeof(*f));
+	if (!e->headroom_held)
+		e->headroom_held = memcap_reserve(&e->mem, ENGINE_WAKE_HEADROOM);
 	if (e->jump_flow == f)
 		e->jump_flow = NULL;
 	if (e->last == f)
@@ -263,13 +296,15 @@ static bool is_server_port(const struct engine *e, uint16_t port)
 	return false;
 }
 
-static void set_roles(struct engine *e, struct flow *f, const struct pkt *p, bool src_is_a)
+/* Whether p's sender is the client of a flow p starts; *from_syn whether a
+ * SYN says so. */
+static bool src_is_client(const struct engine *e, const struct pkt *p, bool *from_syn)
 {
 	bool src_client;
 	uint8_t fl = p->flags & (TH_SYN | TH_ACK);
-	if (fl == TH_SYN || fl == (TH_SYN | TH_ACK)) {
+	*from_syn = fl == TH_SYN || fl == (TH_SYN | TH_ACK);
+	if (*from_syn) {
 		src_client = fl == TH_SYN;
-		f->info.roles_from_syn = true;
 	} else {
 		bool s_srv = is_server_port(e, p->sport), d_srv = is_server_port(e, p->dport);
 		if (s_srv != d_srv)
@@ -277,11 +312,7 @@ static void set_roles(struct engine *e, struct flow *f, const struct pkt *p, boo
 		else
 			src_client = p->sport > p->dport;
 	}
-	f->client_is_a = src_client == src_is_a;
-	f->info.client = src_client ? p->src : p->dst;
-	f->info.server = src_client ? p->dst : p->src;
-	f->info.client_port = src_client ? p->sport : p->dport;
-	f->info.server_port = src_client ? p->dport : p->sport;
+	return src_client;
 }
 
 /* Whether a SYN (no ACK) from direction d starts a new connection on the
@@ -290,7 +321,7 @@ static bool is_reuse(const struct flow *f, enum sl_dir d, const struct pkt *p)
 {
 	if (f->list == FL_CLOSED)
 		return true;
-	const struct tcp_half *h = &f->half[d];
+	const struct tcp_half *h = &flow_half((struct flow *)f)[d];
 	if (!h->init || (h->syn && p->seq == h->isn))
 		return false;
 	int32_t delta = (int32_t)(p->seq - (h->base + (uint32_t)h->next));
@@ -316,8 +347,46 @@ static void relieve(struct engine *e, bool force)
 	}
 }
 
+/* Gives the flow its facts and the consumer its pointer (the flow's first
+ * packet p, its id, file and eviction mark from when it came). */
+static void flow_start(struct engine *e, struct flow *f, const struct pkt *p, uint64_t id, const char *file,
+		       bool after_eviction)
+{
+	struct flow_cold *c = f->cold;
+	struct flow_info *fi = &c->info;
+	memset(&f->u.tcp, 0, sizeof(f->u.tcp));
+	f->u.tcp.half[0].wscale = f->u.tcp.half[1].wscale = -1;
+	fi->after_eviction = after_eviction;
+	fi->id = id;
+	fi->first_ts = p->ts;
+	fi->first_frame = p->frame;
+	fi->file = file;
+	fi->dir[0].wscale = fi->dir[1].wscale = -1;
+	bool from_syn, src_client = src_is_client(e, p, &from_syn);
+	fi->roles_from_syn = from_syn;
+	fi->client = src_client ? p->src : p->dst;
+	fi->server = src_client ? p->dst : p->src;
+	fi->client_port = src_client ? p->sport : p->dport;
+	fi->server_port = src_client ? p->dport : p->sport;
+	f->user = e->sink.flow_open ? e->sink.flow_open(e->sink.ctx, fi, p) : NULL;
+	size_t keep = 0;
+	if (e->sink.flow_lite && e->sink.flow_lite(e->sink.ctx, f->user, &keep) && keep <= ENGINE_LITE_USER) {
+		/* nobody reads its facts: the TCP state in the record is all */
+		if (keep) {
+			memcpy(f->u.tcp.m.user, f->user, keep);
+			f->user = f->u.tcp.m.user;
+		}
+		f->cold = NULL;
+		f->state = FS_LITE;
+		ft_cold_put(&e->ft, c);
+		memcap_release(&e->mem, sizeof(*c));
+	}
+}
+
+/* A new flow for p. With pend (p's record, a bare SYN), the flow is kept
+ * pending: only its hot record is made, and the record is copied into it. */
 static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_t hash,
-			     const struct pkt *p, bool src_is_a)
+			     const struct pkt *p, bool src_is_a, const struct raw_packet *pend)
 {
 	if (e->ft.count >= e->cfg.max_flows) {
 		/* a closed flow only lingers for strays: it goes first */
@@ -327,41 +396,122 @@ static struct flow *new_flow(struct engine *e, const struct flow_key *k, uint32_
 		else if ((victim = e->lists[FL_OPEN].head) != NULL)
 			end_flow(e, victim, END_EVICTED);
 	}
-	if (!memcap_reserve(&e->mem, sizeof(struct flow))) {
+	size_t need = sizeof(struct flow) + (pend ? 0 : sizeof(struct flow_cold));
+	if (!memcap_reserve(&e->mem, need)) {
 		relieve(e, true);
-		if (!memcap_reserve(&e->mem, sizeof(struct flow))) {
+		if (!memcap_reserve(&e->mem, need)) {
 			e->stats.flows_untracked++;
 			return NULL;
 		}
 	}
 	struct flow *f = ft_add(&e->ft, k, hash);
-	if (!f) {
-		memcap_release(&e->mem, sizeof(struct flow));
+	struct flow_cold *c = f && !pend ? ft_cold_get(&e->ft) : NULL;
+	if (!f || (!pend && !c)) {
+		if (f)
+			ft_remove(&e->ft, f);
+		memcap_release(&e->mem, need);
 		e->stats.flows_unallocated++;
 		return NULL;
 	}
+	f->cold = c;
+	bool after_eviction = false;
 	uint32_t eh = e->evicted ? evicted_hash(k) : 0;
 	uint32_t *ev = e->evicted ? &e->evicted[eh & (EVICTED_KEYS - 1)] : NULL;
 	if (ev && *ev == eh) {
 		/* hashes of different tuples can meet here: one in 2^32. A
 		 * SYN (no ACK) on the tuple is a new connection, not the rest. */
-		f->info.after_eviction = (p->flags & (TH_SYN | TH_ACK)) != TH_SYN;
+		after_eviction = (p->flags & (TH_SYN | TH_ACK)) != TH_SYN;
 		*ev = 0;
 	}
 	f->list = FL_OPEN;
 	list_append(&e->lists[FL_OPEN], f);
 	f->queued = e->now;
-	f->info.id = ++e->next_id;
-	f->info.first_ts = p->ts;
-	f->info.first_frame = p->frame;
-	f->info.file = e->file;
-	f->info.dir[0].wscale = f->info.dir[1].wscale = -1;
-	set_roles(e, f, p, src_is_a);
+	uint64_t id = ++e->next_id;
+	bool from_syn;
+	f->client_is_a = src_is_client(e, p, &from_syn) == src_is_a;
 	e->stats.flows++;
 	if (e->ft.count > e->stats.open_flows_peak)
 		e->stats.open_flows_peak = e->ft.count;
-	f->user = e->sink.flow_open ? e->sink.flow_open(e->sink.ctx, &f->info, p) : NULL;
+	if (pend) {
+		f->state = FS_PENDING;
+		f->pend_after_eviction = after_eviction;
+		f->u.pend.id = id;
+		f->u.pend.file = e->file;
+		f->u.pend.frame = pend->frame;
+		f->u.pend.ts = p->ts;
+		f->u.pend.caplen = pend->caplen;
+		f->u.pend.wirelen = pend->wirelen;
+		f->u.pend.linktype = pend->linktype;
+		memcpy(f->u.pend.data, pend->data, pend->caplen);
+		return f;
+	}
+	flow_start(e, f, p, id, e->file, after_eviction);
 	return f;
+}
+
+/* One packet of a flow that has its cold part, after the engine's own
+ * bookkeeping: the facts of the last packet, the consumer's packet call,
+ * then the tracker. Returns whether the flow is closed after it. */
+static inline __attribute__((always_inline)) bool flow_packet(struct engine *e, struct flow *f, enum sl_dir d,
+								const struct pkt *p, bool bad_ts, sl_time raw_ts,
+								bool first)
+{
+	struct flow_info *fi = flow_facts(e, f);
+	struct seg_meta *m = flow_meta(f, &e->tcp.scratch_meta);
+	fi->last_ts = p->ts;
+	fi->last_frame = p->frame;
+	m->frame = p->frame;
+	m->ts = p->ts;
+	m->seq = p->seq;
+	m->flags = p->flags;
+	m->ttl = p->ttl;
+	m->ip_id = p->ip_id;
+	m->win = p->win;
+	if (f->user && e->sink.packet)
+		e->sink.packet(e->sink.ctx, f->user, d, p);
+	if (bad_ts && f->user && e->sink.tcp_event)     /* after the packet, as every event */
+		e->sink.tcp_event(e->sink.ctx, f->user, d, TCP_BAD_TIMESTAMP,
+				  (uint64_t)(raw_ts < 0 ? 0 : raw_ts / NS_PER_SEC), m);
+	return tcp_segment(&e->tcp, f, d, p, first);
+}
+
+/* Wakes a pending flow: makes its cold part (with the headroom lent) and
+ * feeds its SYN as when it came. False when there was no memory for it. */
+static __attribute__((noinline)) bool wake(struct engine *e, struct flow *f)
+{
+	if (f->state != FS_PENDING)
+		return true;
+	if (e->headroom_held) {
+		memcap_release(&e->mem, ENGINE_WAKE_HEADROOM);
+		e->headroom_held = false;
+	}
+	struct flow_cold *c = NULL;
+	if (memcap_reserve(&e->mem, sizeof(*c)) && !(c = ft_cold_get(&e->ft)))
+		memcap_release(&e->mem, sizeof(*c));
+	if (c) {
+		/* the record leaves the union: the TCP state goes there */
+		uint8_t data[FLOW_PEND_BYTES];
+		memcpy(data, f->u.pend.data, f->u.pend.caplen);
+		struct raw_packet raw = {
+			.frame = f->u.pend.frame, .ts = f->u.pend.ts, .caplen = f->u.pend.caplen,
+			.wirelen = f->u.pend.wirelen, .linktype = f->u.pend.linktype, .data = data,
+		};
+		uint64_t id = f->u.pend.id;
+		const char *file = f->u.pend.file;
+		f->cold = c;
+		f->state = FS_FULL;
+		struct pkt p;
+		decode_packet(&raw, &p);        /* the same bytes: DEC_TCP again */
+		p.ts = raw.ts;
+		struct flow_key k;
+		bool src_is_a;
+		flow_key_make(&p, &k, &src_is_a);
+		flow_start(e, f, &p, id, file, f->pend_after_eviction);
+		enum sl_dir d = src_is_a == f->client_is_a ? DIR_C2S : DIR_S2C;
+		flow_packet(e, f, d, &p, false, 0, true);   /* a bare SYN closes nothing */
+	}
+	e->headroom_held = memcap_reserve(&e->mem, ENGINE_WAKE_HEADROOM);
+	return c != NULL;
 }
 
 /* Engine time follows packet time forward. One record with a timestamp far
@@ -445,7 +595,9 @@ static void flush_held(struct engine *e, const sl_time *at)
 			e->last_good = h->raw.ts;
 			e->good_seen = true;
 		}
+		e->no_defer = true;
 		feed_at(e, &h->raw, !bad ? h->raw.ts : at ? *at : e->last_good, bad);
+		e->no_defer = false;
 		free(h->data);
 	}
 }
@@ -487,6 +639,7 @@ static void release_ahead(struct engine *e, bool good)
 	e->have_ahead = false;
 	struct held *h = &e->ahead;
 	h->raw.data = h->data;
+	e->no_defer = true;
 	if (good) {
 		e->last_good = h->raw.ts;
 		feed_at(e, &h->raw, h->raw.ts, false);
@@ -494,6 +647,7 @@ static void release_ahead(struct engine *e, bool good)
 		e->stats.bad_timestamps++;
 		feed_at(e, &h->raw, e->last_good, true);
 	}
+	e->no_defer = false;
 	free(h->data);
 	h->data = NULL;
 }
@@ -554,6 +708,19 @@ static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, 
 	} else {
 		hash = f->hash;
 	}
+	if (f && f->state == FS_PENDING && !wake(e, f)) {
+		/* its second packet, and no memory to wake it: the flow is
+		 * dropped undelivered and this packet starts another */
+		e->stats.flows_untracked++;
+		list_unlink(&e->lists[f->list], f);
+		ft_remove(&e->ft, f);
+		memcap_release(&e->mem, sizeof(*f));
+		if (e->jump_flow == f)
+			e->jump_flow = NULL;
+		if (e->last == f)
+			e->last = NULL;
+		f = NULL;
+	}
 	bool first = false;
 	if (f && (p.flags & (TH_SYN | TH_ACK)) == TH_SYN) {
 		enum sl_dir d = src_is_a == f->client_is_a ? DIR_C2S : DIR_S2C;
@@ -563,7 +730,9 @@ static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, 
 		}
 	}
 	if (!f) {
-		f = new_flow(e, &k, hash, &p, src_is_a);
+		bool pend = !bad_ts && !e->no_defer && raw->caplen <= FLOW_PEND_BYTES &&
+			    (p.flags & (TH_SYN | TH_ACK | TH_RST | TH_FIN)) == TH_SYN && !p.payload_wire_len;
+		f = new_flow(e, &k, hash, &p, src_is_a, pend ? raw : NULL);
 		if (!f)
 			return;
 		first = true;
@@ -579,21 +748,9 @@ static void feed_at(struct engine *e, const struct raw_packet *raw, sl_time ts, 
 		requeue(e, f, (enum flow_list)f->list);
 	if (e->jump_ts)
 		e->jump_flow = f;
-	f->info.last_ts = p.ts;
-	f->info.last_frame = p.frame;
-	f->last_meta.frame = p.frame;
-	f->last_meta.ts = p.ts;
-	f->last_meta.seq = p.seq;
-	f->last_meta.flags = p.flags;
-	f->last_meta.ttl = p.ttl;
-	f->last_meta.ip_id = p.ip_id;
-	f->last_meta.win = p.win;
-	if (f->user && e->sink.packet)
-		e->sink.packet(e->sink.ctx, f->user, d, &p);
-	if (bad_ts && f->user && e->sink.tcp_event)     /* after the packet, as every event */
-		e->sink.tcp_event(e->sink.ctx, f->user, d, TCP_BAD_TIMESTAMP,
-				  (uint64_t)(raw->ts < 0 ? 0 : raw->ts / NS_PER_SEC), &f->last_meta);
-	bool closed = tcp_segment(&e->tcp, f, d, &p, first);
+	if (f->state == FS_PENDING)
+		return;         /* kept pending */
+	bool closed = flow_packet(e, f, d, &p, bad_ts, raw->ts, first);
 	if (closed && f->list == FL_OPEN)
 		requeue(e, f, FL_CLOSED);
 }
@@ -634,8 +791,8 @@ void engine_free(struct engine *e)
 	struct flow *f;
 	for (int l = 0; l < 2; l++)
 		while ((f = e->lists[l].head) != NULL) {
-			for (int d = 0; d < 2; d++) {
-				struct ooo_seg *s = f->half[d].ooo;
+			for (int d = 0; d < 2 && f->state != FS_PENDING; d++) {
+				struct ooo_seg *s = flow_half(f)[d].ooo;
 				while (s) {
 					struct ooo_seg *n = s->next;
 					free(s);

@@ -14,7 +14,10 @@
  * `packet` (for classification and extraction) and seg_meta.
  *
  * Lifetimes: pointers passed to callbacks are valid only during the call.
- * The flow_info pointer stays valid from flow_open to flow_close.
+ * The flow_info pointer stays valid from flow_open to flow_close (for a
+ * lite flow, see flow_lite, only during flow_open). A flow whose first
+ * packet is a bare SYN may be opened later than it came: at its second
+ * packet or its end, with the same calls in the same order (flow.h).
  */
 #ifndef SLEUTH_ENGINE_H
 #define SLEUTH_ENGINE_H
@@ -39,6 +42,9 @@ extern const char DECODE_SUPPORTED_LINKS[];
 
 /* Decodes one record into p. p's pointers point into raw->data. */
 enum decode_result decode_packet(const struct raw_packet *raw, struct pkt *p);
+
+/* Bytes of consumer state a lite flow's record holds (flow_lite). */
+#define ENGINE_LITE_USER 16
 
 /* TCP events reported to the sink. `arg` meaning is given per event. */
 #define TCP_EVENTS(X) \
@@ -79,6 +85,17 @@ struct engine_sink {
 			  uint64_t arg, const struct seg_meta *m);
 	/* The flow is over; after this call the engine forgets it. */
 	void (*flow_close)(void *ctx, void *user, const struct flow_info *fi, enum flow_end why);
+	/* Optional (last, so positional initialisers of the above still
+	 * work): true when the consumer reads none of the flow's facts
+	 * (called right after flow_open with its pointer). The engine then
+	 * keeps only the flow's TCP state, and the flow_info passed at
+	 * flow_open is not kept up to date (flow_close gets a scratch one):
+	 * events other than FIN and RST may carry wrong arguments and
+	 * seg_meta. With *keep set to n > 0 (at most ENGINE_LITE_USER), the
+	 * engine copies n bytes of *user into its record and passes their
+	 * address as the flow's pointer from then on (valid until flow_close
+	 * returns): the consumer's per-flow state costs no allocation. */
+	bool (*flow_lite)(void *ctx, void *user, size_t *keep);
 };
 
 struct engine_config {
@@ -97,7 +114,7 @@ struct engine_stats {
 	uint64_t flows;             /* flows opened */
 	uint64_t flows_evicted;     /* ended because of max_flows */
 	uint64_t flows_evicted_memory; /* ended because of memory_cap */
-	uint64_t flows_untracked;   /* not tracked at all: no room even after evicting */
+	uint64_t flows_untracked;   /* not tracked at all: no room even after evicting (or to wake a pending flow, flow.h) */
 	uint64_t flows_idle;        /* ended by the idle timeout */
 	uint64_t ooo_cap_hits;
 	uint64_t ooo_bytes_peak;

@@ -8,11 +8,13 @@
  */
 #include "flow.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define FLOW_CHUNK      64u             /* records per pool chunk (53 KB: a short analysis touches little) */
+#define FLOW_CHUNK      64u             /* records per pool chunk (18 KB: a short analysis touches little) */
+#define COLD_CHUNK      64u             /* cold parts per pool chunk (36 KB) */
 #define FT_MIN_SLOTS    1024u
 #define FT_MAX_SLOTS    (1u << 31)
 
@@ -84,6 +86,9 @@ void ft_free(struct flow_table *t)
 	for (uint32_t i = 0; i < t->nchunks; i++)
 		free(t->chunks[i]);
 	free(t->chunks);
+	for (uint32_t i = 0; i < t->ncchunks; i++)
+		free(t->cchunks[i]);
+	free(t->cchunks);
 	if (t->slots)
 		memcap_release(t->mem, ((size_t)t->mask + 1) * sizeof(*t->slots));
 	free(t->slots);
@@ -156,6 +161,43 @@ static bool pool_grow(struct flow_table *t)
 	return true;
 }
 
+static bool cold_grow(struct flow_table *t)
+{
+	if (t->ncchunks == t->cchunks_cap) {
+		uint32_t nc = t->cchunks_cap ? t->cchunks_cap * 2 : 16;
+		struct flow_cold **c = realloc(t->cchunks, nc * sizeof(*c));
+		if (!c)
+			return false;
+		t->cchunks = c;
+		t->cchunks_cap = nc;
+	}
+	struct flow_cold *chunk = malloc(COLD_CHUNK * sizeof(*chunk));
+	if (!chunk)
+		return false;
+	t->cchunks[t->ncchunks++] = chunk;
+	for (uint32_t i = COLD_CHUNK; i-- > 0;) {
+		chunk[i].free_next = t->cfree;
+		t->cfree = &chunk[i];
+	}
+	return true;
+}
+
+struct flow_cold *ft_cold_get(struct flow_table *t)
+{
+	if (!t->cfree && !cold_grow(t))
+		return NULL;
+	struct flow_cold *c = t->cfree;
+	t->cfree = c->free_next;
+	memset(c, 0, sizeof(*c));
+	return c;
+}
+
+void ft_cold_put(struct flow_table *t, struct flow_cold *c)
+{
+	c->free_next = t->cfree;
+	t->cfree = c;
+}
+
 struct flow *ft_add(struct flow_table *t, const struct flow_key *k, uint32_t hash)
 {
 	/* a table the memory cap keeps from doubling fills up to 3/4 first */
@@ -169,7 +211,8 @@ struct flow *ft_add(struct flow_table *t, const struct flow_key *k, uint32_t has
 	struct flow *f = t->free;
 	t->free = f->next;
 	uint32_t idx = f->idx;
-	memset(f, 0, sizeof(*f));
+	/* the pending record's bytes are written before they are read */
+	memset(f, 0, offsetof(struct flow, u));
 	f->idx = idx;
 	f->key = *k;
 	f->hash = hash;
@@ -195,6 +238,10 @@ void ft_remove(struct flow_table *t, struct flow *f)
 	}
 	t->slots[hole].idx1 = 0;
 	t->count--;
+	if (f->cold) {
+		ft_cold_put(t, f->cold);
+		f->cold = NULL;
+	}
 	f->next = t->free;
 	t->free = f;
 }

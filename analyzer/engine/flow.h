@@ -7,6 +7,9 @@
  * flow_info, which the consumer keeps) stay valid until the flow is released.
  * The table is open addressing with linear probing and backward-shift
  * deletion (no tombstones); it doubles when half full, up to twice max_flows.
+ * A record is a hot part (key, links, times, TCP state) and a cold part
+ * (flow_info) that a flow gets with its second packet: a lone SYN costs the
+ * hot part only.
  */
 #ifndef SLEUTH_FLOW_H
 #define SLEUTH_FLOW_H
@@ -28,20 +31,78 @@ struct flow_key {
  * last activity (`touched`) by less than the engine's LRU granularity. */
 enum flow_list { FL_OPEN, FL_CLOSED };
 
+/* Bytes of a first record kept while its flow is pending (see struct flow):
+ * a SYN frame with 40 bytes of options under IPv6 and a VLAN tag fits. */
+#define FLOW_PEND_BYTES 128
+
+/* The part of a flow that comes with its second packet (or its end): the
+ * facts handed to the consumer. Pooled like the records; never moves, so
+ * the flow_info pointer the consumer keeps stays valid. */
+struct flow_cold {
+	struct flow_cold *free_next;    /* pool's free list */
+	struct flow_info info;
+};
+
+/* What a flow record holds besides its hot part. */
+enum flow_state {
+	FS_FULL,        /* TCP state (u.tcp) and a cold part */
+	FS_PENDING,     /* only its first record, a bare SYN (u.pend) */
+	FS_LITE,        /* TCP state only: the consumer reads no facts of it */
+};
+
+/* A flow record. A flow whose first packet is a bare SYN stays pending: it
+ * holds only this record, with that SYN's capture record copied into it
+ * (u.pend), no TCP state, no cold part, no consumer state. The flow wakes
+ * at its second packet or at its end: its TCP state takes the place of the
+ * copy, the cold part is made and the SYN is fed through the usual path
+ * (flow_open, packet, the TCP tracker) exactly as it would have been when
+ * it came, before anything else of the flow. A flow whose consumer reads
+ * none of its facts (engine_sink.flow_lite: another shard's flow, or one
+ * not delivered) has no cold part, and the consumer's few bytes take the
+ * place of last_meta, so it costs no more than a pending one. */
 struct flow {
 	struct flow_key key;
 	uint32_t hash;
 	uint32_t idx;               /* pool index */
 	bool client_is_a;           /* the client is endpoint a of the key */
 	uint8_t list;               /* enum flow_list */
+	uint8_t state;              /* enum flow_state */
+	bool pend_after_eviction;   /* pending: flow_info.after_eviction to be */
 	struct flow *prev, *next;   /* LRU list (free list uses next) */
 	sl_time touched;            /* engine time of the last packet */
 	sl_time queued;             /* engine time it was put last on its list (lists are ordered by it) */
 	void *user;                 /* consumer's pointer; NULL = not delivered */
-	struct seg_meta last_meta;  /* of the last packet, for events at flow end */
-	struct flow_info info;
-	struct tcp_half half[2];    /* by enum sl_dir */
+	struct flow_cold *cold;     /* FS_FULL only */
+	union {
+		struct {            /* FS_PENDING: the first record and the flow's facts from its arrival */
+			uint64_t id;
+			const char *file;
+			uint64_t frame;
+			sl_time ts;
+			uint32_t caplen, wirelen;
+			int32_t linktype;
+			uint8_t data[FLOW_PEND_BYTES];
+		} pend;
+		struct {            /* FS_FULL, FS_LITE */
+			struct tcp_half half[2];        /* by enum sl_dir */
+			union {
+				struct seg_meta last_meta;      /* FS_FULL: of the last packet, for events at flow end */
+				uint64_t user[ENGINE_LITE_USER / 8];    /* FS_LITE: the consumer's state (flow_lite) */
+			} m;
+		} tcp;
+	} u;
 };
+
+static inline struct tcp_half *flow_half(struct flow *f)
+{
+	return f->u.tcp.half;
+}
+
+/* A lite flow's seg_meta goes to a scratch nobody reads. */
+static inline struct seg_meta *flow_meta(struct flow *f, struct seg_meta *scratch)
+{
+	return f->state == FS_LITE ? scratch : &f->u.tcp.m.last_meta;
+}
 
 struct flow_table {
 	struct slot { uint32_t hash; uint32_t idx1; } *slots;  /* idx1 = pool index + 1; 0 empty */
@@ -51,6 +112,9 @@ struct flow_table {
 	struct flow **chunks;       /* pool: chunks of FLOW_CHUNK records */
 	uint32_t nchunks, chunks_cap;
 	struct flow *free;
+	struct flow_cold **cchunks;  /* pool of cold parts, as above */
+	uint32_t ncchunks, cchunks_cap;
+	struct flow_cold *cfree;
 	uint64_t seed;              /* for flow_key_hash */
 	struct memcap *mem;         /* the slot array is reserved here */
 };
@@ -75,7 +139,10 @@ struct flow *ft_find(const struct flow_table *t, const struct flow_key *k, uint3
 /* Takes a zeroed record from the pool and inserts it under k; NULL when out
  * of memory. */
 struct flow *ft_add(struct flow_table *t, const struct flow_key *k, uint32_t hash);
-/* Removes f from the table and returns it to the pool. */
+/* Removes f from the table and returns it (and its cold part) to the pools. */
 void ft_remove(struct flow_table *t, struct flow *f);
+/* A zeroed cold part from its pool; NULL when out of memory. */
+struct flow_cold *ft_cold_get(struct flow_table *t);
+void ft_cold_put(struct flow_table *t, struct flow_cold *c);
 
 #endif

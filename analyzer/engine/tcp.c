@@ -34,7 +34,13 @@ struct ctx {
 	const struct seg_meta *m;
 };
 
-static struct tcp_dir_stats *dstats(const struct ctx *c) { return &c->f->info.dir[c->d]; }
+/* Where the flow's facts go: a lite flow's to a scratch nobody reads. */
+static struct flow_info *finfo(struct tcp_env *env, struct flow *f)
+{
+	return f->state == FS_LITE ? &env->scratch : &f->cold->info;
+}
+
+static struct tcp_dir_stats *dstats(const struct ctx *c) { return &finfo(c->env, c->f)->dir[c->d]; }
 
 static void ev(const struct ctx *c, enum tcp_event e, uint64_t arg)
 {
@@ -297,9 +303,9 @@ static void data_in(const struct ctx *c, struct tcp_half *h, int64_t soff, const
 }
 
 /* RST in window: its sequence number lies where the receiver accepts data. */
-static bool rst_in_window(const struct flow *f, enum sl_dir d, const struct pkt *p)
+static bool rst_in_window(struct flow *f, enum sl_dir d, const struct pkt *p)
 {
-	const struct tcp_half *h = &f->half[d], *o = &f->half[!d];
+	const struct tcp_half *h = &flow_half(f)[d], *o = &flow_half(f)[!d];
 	if (!h->init) {
 		if ((p->flags & TH_ACK) && o->init)
 			return rel(o, p->ack) == (int64_t)o->next;
@@ -308,7 +314,7 @@ static bool rst_in_window(const struct flow *f, enum sl_dir d, const struct pkt 
 	int64_t off = rel(h, p->seq);
 	int64_t wnd = TCP_DEFAULT_WINDOW;
 	if (o->win_known) {
-		int ws = f->info.dir[!d].wscale >= 0 && f->info.dir[d].wscale >= 0 ? f->info.dir[!d].wscale : 0;
+		int ws = o->wscale >= 0 && h->wscale >= 0 ? o->wscale : 0;
 		wnd = (int64_t)o->last_win << ws;
 		if (wnd < 1)
 			wnd = 1;
@@ -327,19 +333,21 @@ static bool rst_stale(const struct tcp_half *h, const struct pkt *p)
 	return off < (int64_t)h->next - 1 && (int64_t)h->next - 1 - off < (int64_t)TCP_ACK_HOLE_MAX;
 }
 
-static void note_syn_opts(struct tcp_dir_stats *st, const struct pkt *p)
+static void note_syn_opts(struct tcp_dir_stats *st, struct tcp_half *h, const struct pkt *p)
 {
 	st->mss = p->opt.mss;
 	st->wscale = p->opt.wscale;
+	h->wscale = p->opt.wscale;
 	st->sack_perm = p->opt.sack_perm;
 }
 
 bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struct pkt *p,
 		 bool first)
 {
-	struct tcp_half *h = &f->half[d], *o = &f->half[!d];
-	struct tcp_dir_stats *st = &f->info.dir[d];
-	struct ctx c = { env, f, d, &f->last_meta };
+	struct tcp_half *half = flow_half(f), *h = &half[d], *o = &half[!d];
+	struct flow_info *fi = finfo(env, f);
+	struct tcp_dir_stats *st = &fi->dir[d];
+	struct ctx c = { env, f, d, flow_meta(f, &env->scratch_meta) };
 	uint8_t fl = p->flags;
 
 	st->packets++;
@@ -372,12 +380,12 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 
 	if (fl & TH_SYN) {
 		st->syns++;
-		note_syn_opts(st, p);
+		note_syn_opts(st, h, p);
 		if (fl & TH_ACK) {
-			f->info.synack_seen = true;
+			fi->synack_seen = true;
 			ev(&c, TCP_SYNACK, st->syns);
 		} else {
-			f->info.syn_seen = true;
+			fi->syn_seen = true;
 			ev(&c, TCP_SYN, st->syns);
 		}
 		if (!h->init || (h->syn && h->next == 0 && !h->ooo && p->seq != h->isn)) {
@@ -399,8 +407,8 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 	 * moved past the acknowledged point (below), or at FIN/RST/flow end. */
 	if ((fl & TH_ACK) && o->init && !(fl & TH_RST)) {
 		int64_t ackoff = rel(o, p->ack);
-		if (d == DIR_C2S && f->info.synack_seen && o->syn && ackoff >= 0)
-			f->info.handshake_done = true;
+		if (d == DIR_C2S && fi->synack_seen && o->syn && ackoff >= 0)
+			fi->handshake_done = true;
 		uint64_t limit = ackoff > 0 ? (uint64_t)ackoff : 0;
 		if (o->fin_seen && limit > o->fin_off)
 			limit = o->fin_off;
@@ -409,7 +417,7 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 		/* everything up to the peer's FIN is acknowledged and the FIN has
 		 * been seen: a hole before it can no longer be filled */
 		if (o->fin_seen && o->acked >= o->fin_off && o->next < o->fin_off) {
-			struct ctx oc = { env, f, (enum sl_dir)!d, &f->last_meta };
+			struct ctx oc = { env, f, (enum sl_dir)!d, flow_meta(f, &env->scratch_meta) };
 			skip_to(&oc, o, o->fin_off);
 		}
 	}
@@ -437,8 +445,8 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 				st->stale_rst_ts = p->ts;
 				st->stale_rst_ttl = p->ttl;
 			}
-			return (f->half[0].fin_seen && f->half[1].fin_seen) || f->half[0].rst_seen ||
-			       f->half[1].rst_seen;
+			return (half[0].fin_seen && half[1].fin_seen) || half[0].rst_seen ||
+			       half[1].rst_seen;
 		}
 		if (!st->rst_frame) {
 			st->rst_frame = p->frame;
@@ -448,8 +456,8 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 			st->rst_in_window = inw;
 			st->rst_has_ts = p->opt.has_ts;
 		}
-		if (d == DIR_S2C && f->info.syn_seen && !f->info.synack_seen && !h->init) {
-			f->info.refused = true;
+		if (d == DIR_S2C && fi->syn_seen && !fi->synack_seen && !h->init) {
+			fi->refused = true;
 			ev(&c, TCP_SYN_RST, 0);
 		}
 		ev(&c, TCP_RST, inw);
@@ -459,8 +467,8 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 	}
 
 	if (!h->init)
-		return (f->half[0].fin_seen && f->half[1].fin_seen) || f->half[0].rst_seen ||
-		       f->half[1].rst_seen;
+		return (half[0].fin_seen && half[1].fin_seen) || half[0].rst_seen ||
+		       half[1].rst_seen;
 
 	int64_t soff = rel(h, p->seq) + ((fl & TH_SYN) ? 1 : 0);
 	/* the sender is at or past what its peer acknowledged: a hole before
@@ -498,15 +506,15 @@ bool tcp_segment(struct tcp_env *env, struct flow *f, enum sl_dir d, const struc
 			skip_to(&c, h, h->fin_off);
 	}
 	check_fin(&c, h);
-	return (f->half[0].fin_seen && f->half[1].fin_seen) || f->half[0].rst_seen ||
-	       f->half[1].rst_seen;
+	return (half[0].fin_seen && half[1].fin_seen) || half[0].rst_seen ||
+	       half[1].rst_seen;
 }
 
 void tcp_flush(struct tcp_env *env, struct flow *f)
 {
 	for (int d = 0; d < 2; d++) {
-		struct tcp_half *h = &f->half[d];
-		struct ctx c = { env, f, (enum sl_dir)d, &f->last_meta };
+		struct tcp_half *h = &flow_half(f)[d];
+		struct ctx c = { env, f, (enum sl_dir)d, flow_meta(f, &env->scratch_meta) };
 		flush_holes(&c, h);
 		if (h->fin_seen && !h->fin_done && h->fin_off > h->next)
 			skip_to(&c, h, h->fin_off);

@@ -27,6 +27,7 @@ struct tcp_half {
 	bool syn;               /* isn is from a SYN / SYN-ACK */
 	bool fin_seen, fin_done, rst_seen;
 	bool win_known, ttl_seen;
+	int8_t wscale;          /* from this side's SYN, -1 if none (as flow_info's, which a lite flow lacks) */
 	uint16_t last_win;
 	uint32_t isn;
 	uint32_t base;          /* sequence number of offset 0 */
@@ -45,6 +46,8 @@ struct tcp_env {
 	uint64_t ooo_per_dir, ooo_global;
 	uint64_t ooo_used;      /* bytes buffered in all flows */
 	struct memcap *mem;     /* buffered bytes are reserved here too */
+	struct flow_info scratch;   /* the facts of lite flows go here, unread (flow.h) */
+	struct seg_meta scratch_meta;
 };
 
 struct flow;

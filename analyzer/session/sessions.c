@@ -28,12 +28,14 @@
  * Memory: every per-session allocation is reserved against the engine's
  * accountant (memcap.h) before it is made, and the session remembers what
  * it holds (`held`) so its end returns exactly that. State comes when it is
- * needed: the session stub with the first packet, nDPI's flow struct with
- * the first payload (classify.c keeps the headers before it), the timeline
- * with its first event, the SMTP dissector (the largest part) with the
- * first byte, FIN or RST. A SYN-only flow costs the engine's record, the
- * stub, the SYN's headers and a timeline slot (docs/engine.md has the
- * figures).
+ * needed: the session stub with the first packet the engine delivers
+ * (for a flow that starts with a bare SYN, the engine delivers it with the
+ * flow's second packet or at its end: a SYN-only flow costs the engine's
+ * record alone), nDPI's flow struct with the first payload (classify.c
+ * keeps the headers before it), the timeline with its first event, the
+ * SMTP dissector (the largest part) with the first byte, FIN or RST.
+ * Another shard's flow costs a 16-byte stub the engine keeps in its record
+ * (docs/engine.md has the figures).
  *
  * Evicted flows (by --max-flows or --memory-cap) are sessions like any
  * other: reported with what was known (the diagnosis calls them
@@ -89,8 +91,22 @@ struct session_class {
 	bool guessed;                   /* protocol named from the port only */
 };
 
+/* The consumer's pointer of a flow another --shard process analyses: the
+ * few facts that order its end among every shard's (session_view.seq). The
+ * first two members are those of struct session, so either can be told
+ * apart by other_shard. The engine keeps it in its flow record (a lite
+ * flow, engine_sink.flow_lite), copied from sessions.shard_template. */
+struct shard_stub {
+	struct sessions *pl;
+	bool other_shard;               /* true */
+	bool fin[2];                    /* FIN seen per direction */
+	bool closing;                   /* both FINs: counted at the next call */
+	bool done;                      /* counted */
+};
+
 struct session {
 	struct sessions *pl;
+	bool other_shard;               /* false (struct shard_stub when true) */
 	const struct flow_info *fi;
 	struct classify_flow *cf;       /* NULL once nDPI is done */
 	struct session_class *k;        /* NULL once reported (done), and for another shard's flow */
@@ -107,8 +123,6 @@ struct session {
 	bool closing;                   /* the connection is closed: report at the next call */
 	bool done;                      /* reported (or counted) and heavy state freed */
 	bool reported_smtp;             /* it was an SMTP session (keep its extracted files) */
-	bool other_shard;               /* --shard: another process analyses this flow; we only
-	                                   follow its FINs so that ends are counted in the same order */
 	uint8_t repeats[2][4];          /* retrans, keep-alive, zero-window, bad-time events kept */
 	size_t held;                    /* bytes reserved against the memory cap for us */
 	size_t cls_held;                /* of which for the classification */
@@ -134,6 +148,7 @@ struct sessions {
 	char interrupt_msg[64];         /* "" unless sessions_interrupt */
 	bool finished;
 	uint64_t ends;                  /* flows finalized so far, in every shard (session_view.seq) */
+	struct shard_stub shard_template;   /* another shard's flows start from it */
 	bool discarding;                /* freeing without reporting */
 };
 
@@ -274,8 +289,15 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 	bool have_digest = community_id_digest(0, COMMUNITY_ID_PROTO_TCP, &fi->client, fi->client_port, &fi->server,
 					       fi->server_port, digest);
 	bool mine = pl->cfg.shard_n <= 1 || (have_digest && shard_from_digest(digest, pl->cfg.shard_n) == pl->cfg.shard_k);
-	if (mine)
-		pl->sum.flows++;
+	if (!mine) {
+		/* --shard: another process analyses this flow; we only follow
+		 * its FINs so that ends are counted in the same order. The
+		 * engine copies the template into its record (sink_flow_lite). */
+		pl->shard_template.pl = pl;
+		pl->shard_template.other_shard = true;
+		return &pl->shard_template;
+	}
+	pl->sum.flows++;
 	struct session *s = NULL;
 	if (memcap_reserve(pl->mem, sizeof(*s))) {
 		s = calloc(1, sizeof(*s));
@@ -283,20 +305,13 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 			memcap_release(pl->mem, sizeof(*s));
 	}
 	if (!s) {
-		/* Counted among the dropped flows. Without its stub the order of
-		 * ends may differ from other shards' (out of memory anyway). */
-		if (mine)
-			pl->sum.flows_untracked++;
+		/* Counted among the dropped flows. */
+		pl->sum.flows_untracked++;
 		return NULL;
 	}
 	s->pl = pl;
 	s->fi = fi;
 	s->held = sizeof(*s);
-	if (!mine) {
-		s->other_shard = true;
-		s->not_smtp = true;
-		return s;
-	}
 	tl_init(&s->tl);
 	s->tl.mem = pl->mem;
 	if (s_reserve(s, sizeof(*s->k))) {
@@ -331,6 +346,16 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 	return s;
 }
 
+/* Another shard's flow: its end is counted when both FINs were seen (at
+ * its next packet) or when the engine ends it, as a session's. */
+static void stub_end(struct shard_stub *o)
+{
+	if (!o->done) {
+		o->done = true;
+		o->pl->ends++;
+	}
+}
+
 static void sink_packet(void *ctx, void *user, enum sl_dir dir, const struct pkt *p)
 {
 	struct session *s = user;
@@ -340,6 +365,12 @@ static void sink_packet(void *ctx, void *user, enum sl_dir dir, const struct pkt
 	struct sessions *pl = ctx;
 	if (p->ts > pl->capture_end)
 		pl->capture_end = p->ts;
+	if (s->other_shard) {
+		struct shard_stub *o = user;
+		if (o->closing)
+			stub_end(o);
+		return;
+	}
 	if (s->closing && !s->done)
 		session_finalize(s, END_CLOSED);
 	if (s->xs)
@@ -385,7 +416,7 @@ static void sink_data(void *ctx, void *user, enum sl_dir dir, const uint8_t *b, 
 {
 	struct session *s = user;
 	(void)ctx;
-	if (s->done)
+	if (s->other_shard || s->done)
 		return;
 	s->saw_payload = true;
 	if (s->xs)
@@ -401,7 +432,7 @@ static void sink_gap(void *ctx, void *user, enum sl_dir dir, uint64_t len, const
 {
 	struct session *s = user;
 	(void)ctx;
-	if (s->done || s->other_shard)
+	if (s->other_shard || s->done)
 		return;
 	struct event *e = tl_add(&s->tl, EV_GAP, dir, m->ts, m->frame, NULL, 0);
 	if (e) {
@@ -451,10 +482,16 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 {
 	struct session *s = user;
 	(void)ctx;
+	if (s->other_shard) {
+		struct shard_stub *o = user;
+		if (ev == TCP_FIN)
+			o->fin[dir] = true;
+		if (o->fin[0] && o->fin[1])
+			o->closing = true;
+		return;
+	}
 	if (s->done)
 		return;
-	if (s->other_shard)
-		goto smtp;
 	int slot = repeat_slot(ev);
 	if (slot >= 0) {
 		if (s->repeats[dir][slot] >= TL_REPEAT_EVENTS_MAX)
@@ -552,8 +589,6 @@ static void session_finalize(struct session *s, enum flow_end why)
 
 	s->done = true;
 	pl->ends++;
-	if (s->other_shard)
-		return;
 	if (s->smtp && !s->saw_smtp)
 		session_check_smtp(s);
 	session_end_classify(s);
@@ -615,6 +650,20 @@ static void session_finalize(struct session *s, enum flow_end why)
 	s_release(s, sizeof(*s->k));
 }
 
+/* Another shard's flow (or one not tracked) needs none of the engine's
+ * facts, only its FINs: the engine keeps its TCP state alone, and the
+ * stub in its record. */
+static bool sink_flow_lite(void *ctx, void *user, size_t *keep)
+{
+	(void)ctx;
+	if (user && ((const struct session *)user)->other_shard) {
+		_Static_assert(sizeof(struct shard_stub) <= ENGINE_LITE_USER, "the engine keeps the stub");
+		*keep = sizeof(struct shard_stub);
+		return true;
+	}
+	return !user;
+}
+
 static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, enum flow_end why)
 {
 	struct session *s = user;
@@ -623,6 +672,10 @@ static void sink_flow_close(void *ctx, void *user, const struct flow_info *fi, e
 
 	if (!s)
 		return;
+	if (s->other_shard) {
+		stub_end(user);     /* the engine's copy: nothing to free */
+		return;
+	}
 	if (!s->done)
 		session_finalize(s, why);
 	if (s->xs)
@@ -668,6 +721,7 @@ struct sessions *sessions_new(const struct sessions_config *cfg, session_fn on_s
 		.data = sink_data,
 		.gap = sink_gap,
 		.tcp_event = sink_tcp_event,
+		.flow_lite = sink_flow_lite,
 		.flow_close = sink_flow_close,
 	};
 	pl->eng = engine_new(&pl->cfg.engine, &sink);

@@ -66,7 +66,7 @@ static void s_close(void *ctx, void *user, const struct flow_info *fi, enum flow
 	sink_sum += fi->dir[0].bytes + fi->dir[1].bytes + strlen(flow_end_name(why));
 }
 
-static const struct engine_sink SINK = { NULL, s_open, s_packet, s_data, s_gap, s_event, s_close };
+static const struct engine_sink SINK = { NULL, s_open, s_packet, s_data, s_gap, s_event, s_close, NULL };
 
 static void run_capture(const uint8_t *data, size_t size)
 {
