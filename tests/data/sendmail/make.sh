@@ -1,0 +1,164 @@
+#!/bin/sh
+# make.sh — regenerates the Sendmail lab captures in this directory.
+#
+# Runs the system's Sendmail (8.17.1.9, Debian 12 package sendmail-bin; it
+# conflicts with Postfix, Exim and OpenSMTPD, so install it for the run only:
+# `apt-get install -y sendmail-bin sendmail-cf m4` removes the others; it is
+# not in the Makefile's package lists) in the foreground (sendmail -bD) from a
+# private configuration under a temporary directory: a .cf made with m4 and
+# sendmail-cf from a private .mc, listening on 127.0.0.1:$PORT only, local
+# domain lab.example, host names from a private hosts file only (no DNS), and
+# delivery mode "queueonly" into a private queue that is never run and removed
+# afterwards: accepted mail goes nowhere. For each scenario it writes the .mc
+# (base + the scenario's lines), the access map and the daemon's -O options,
+# starts sendmail, captures the loopback traffic with tcpdump while one client
+# (swaks or ../postfix/client.py) runs, stops sendmail, and keeps NAME.pcap.
+# The expected verdicts are in MANIFEST.md;
+# tests/integration/test_sendmail_captures.py checks them.
+#
+# Sendmail relays for 127.0.0.1 whatever the configuration says ("originated
+# locally" in its Relay_ok ruleset), so the relay scenario's client connects
+# from 127.0.0.2. Not expressed here: SMTP AUTH (needs Cyrus SASL set up in
+# system files; skipped), STARTTLS, a per-session message limit (Sendmail has
+# none).
+#
+# Needs root (sendmail, tcpdump), sendmail-bin, sendmail-cf, m4, swaks,
+# python3, tcpdump. Not run in CI.
+# Usage: sudo [ONLY="name ..."] [OUT=DIR] tests/data/sendmail/make.sh
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+PORT=${PORT:-2925}
+# not under /tmp: Sendmail refuses maps in a world-writable directory
+W=$(mktemp -d /run/sleuth-sendmail.XXXXXX)
+chmod 700 "$W"
+TCPDUMP_PID=
+SM_PID=
+
+stop_sm() {
+    if [ -n "$SM_PID" ]; then
+        kill "$SM_PID" 2>/dev/null || true
+        wait "$SM_PID" 2>/dev/null || true
+        sleep 0.5
+    fi
+    SM_PID=
+}
+cleanup() {
+    [ -n "$TCPDUMP_PID" ] && kill "$TCPDUMP_PID" 2>/dev/null || true
+    stop_sm
+    [ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+mkdir -p "$W/queue"
+chmod 700 "$W/queue"
+printf 'passwd\tfiles\nhosts\tfiles\naliases\tfiles\n' >"$W/service.switch"
+# the machine's own name is an alias of mx.lab.example, qualified without DNS
+printf '127.0.0.1\tmx.lab.example lab.example localhost %s\n' "$(hostname)" >"$W/hosts"
+printf 'postmaster: root\nMAILER-DAEMON: root\n' >"$W/aliases"
+
+# mc EXTRA: the .mc of one scenario. EXTRA goes after the access map (FEATUREs
+# that need it) and before the mailers; RESOLVE (default 1) adds
+# accept_unresolvable_domains, so that senders of unresolvable domains (every
+# domain but lab.example here) are accepted.
+mc() {
+    cat <<EOF
+divert(-1)
+include(\`/usr/share/sendmail/cf/m4/cf.m4')
+divert(0)dnl
+VERSIONID(\`smtpsleuth lab')dnl
+OSTYPE(\`linux')dnl
+define(\`confDOMAIN_NAME', \`mx.lab.example')dnl
+define(\`QUEUE_DIR', \`$W/queue')dnl
+define(\`ALIAS_FILE', \`$W/aliases')dnl
+define(\`STATUS_FILE', \`$W/statistics')dnl
+define(\`confPID_FILE', \`$W/sendmail.pid')dnl
+define(\`confSERVICE_SWITCH_FILE', \`$W/service.switch')dnl
+define(\`confHOSTS_FILE', \`$W/hosts')dnl
+define(\`confDELIVERY_MODE', \`q')dnl
+define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+define(\`confLOG_LEVEL', \`9')dnl
+FEATURE(\`no_default_msa')dnl
+DAEMON_OPTIONS(\`Port=$PORT, Addr=127.0.0.1, Name=MTA')dnl
+LOCAL_DOMAIN(\`lab.example')dnl
+FEATURE(\`access_db', \`hash -T<TMPF> $W/access')dnl
+$1
+ifelse(\`${RESOLVE:-1}', \`1', \`FEATURE(\`accept_unresolvable_domains')')dnl
+MAILER(\`local')dnl
+MAILER(\`smtp')dnl
+EOF
+}
+
+# run NAME MC-EXTRA ACCESS-LINES DAEMON-OPTIONS CLIENT-COMMAND...
+run() {
+    name=$1; shift
+    case " ${ONLY:-} " in "  ") ;; *" $name "*) ;; *) return 0 ;; esac
+    mc "$1" >"$W/sendmail.mc"
+    m4 "$W/sendmail.mc" >"$W/sendmail.cf"
+    printf '%s\n' "$2" | sed '/^$/d' >"$W/access"
+    makemap hash "$W/access" <"$W/access"
+    opts=$3
+    shift 3
+    # In a private mount namespace, /etc/mail/service.switch and /etc/hosts
+    # are the lab's (files only): Sendmail reads them before its .cf and
+    # would otherwise wait on DNS to qualify the machine's name.
+    unshare -m sh -c "mount --bind $W/service.switch /etc/mail/service.switch &&
+        mount --bind $W/hosts /etc/hosts &&
+        sendmail -C $W/sendmail.cf -bi >/dev/null 2>&1;
+        exec sendmail -bD -C $W/sendmail.cf $opts" >"$W/$name.sendmail" 2>&1 &
+    SM_PID=$!
+    n=0
+    until ss -ltn "sport = :$PORT" | grep -q LISTEN; do
+        n=$((n + 1)); [ $n -lt 100 ] || break; sleep 0.1
+    done
+    sleep 0.5
+    pcap=${OUT:-$HERE}/$name.pcap
+    rm -f "$pcap"
+    tcpdump --immediate-mode -s 0 -B 65536 -i lo -U -w "$pcap" "tcp port $PORT" 2>"$W/tcpdump.err" &
+    TCPDUMP_PID=$!
+    n=0
+    until grep -q listening "$W/tcpdump.err" 2>/dev/null; do
+        n=$((n + 1)); [ $n -lt 50 ] || break; sleep 0.1
+    done
+    sleep 0.5
+    "$@" >"$W/$name.client" 2>&1 || true
+    sleep 1
+    kill "$TCPDUMP_PID"; wait "$TCPDUMP_PID" 2>/dev/null || true
+    TCPDUMP_PID=
+    stop_sm
+    rm -rf "$W/queue"/*
+    echo "$name: $(stat -c %s "$pcap") bytes"
+}
+
+C="python3 $HERE/../postfix/client.py"
+SW="swaks --silent 2 --server 127.0.0.1:$PORT --helo client.example --from a@client.example"
+SIZE10K="-OMaxMessageSize=10240"
+
+run completed "" "" "" $SW --to root@lab.example
+run size_at_mail "" "" "$SIZE10K" $C size_at_mail $PORT
+run size_body "" "" "$SIZE10K" $C size_body $PORT
+run relay_denied "" "" "" $SW --local-interface 127.0.0.2 --to someone@outside.example
+run unknown_user "" "" "" $SW --to nosuchuser@lab.example
+run sender_rejected "" "From:a@client.example REJECT" "" $SW --to root@lab.example
+RESOLVE=0
+run sender_unresolvable "" "" "" $SW --from a@nowhere.invalid --to root@lab.example
+RESOLVE=1
+run auth_failed "" "" "" $SW --to root@lab.example --auth CRAM-MD5 --auth-user user --auth-password wrong
+run rcpt_limit "" "" "-OMaxRecipientsPerMessage=2" $C many_rcpts $PORT
+run idle "" "" "-OTimeout.command=5s" $C idle $PORT
+run silent "" "" "-OTimeout.command=5s" $C silent $PORT
+run data_idle "" "" "-OTimeout.datablock=5s" $C data_idle $PORT
+run client_reject_connect "" "Connect:127.0.0.1 REJECT" "" $SW --to root@lab.example
+run helo_required "" "" "-OPrivacyOptions=needmailhelo" $C no_helo $PORT
+run conn_count "FEATURE(\`conncontrol', \`nodelay', \`terminate')dnl" "ClientConn:127.0.0.1 1" "" $C conn_count $PORT
+run conn_rate "define(\`confCONNECTION_RATE_WINDOW_SIZE', \`60s')dnl
+FEATURE(\`ratecontrol', \`nodelay', \`terminate')dnl" "ClientRate:127.0.0.1 2" "" $C conn_rate $PORT
+run bad_commands "" "" "" $C bad_commands_many $PORT
+run early_talker "FEATURE(\`greet_pause', \`2000')dnl" "" "" $C pregreet $PORT
+run early_talker_go_on "FEATURE(\`greet_pause', \`2000')dnl" "" "" $C pregreet_go_on $PORT
+run unauth_pipelining "" "" "" $C unauth_pipelining $PORT
+run http_command "" "" "" $C http $PORT
+run abort_data "" "" "" $C abort_data $PORT
+run client_rst "" "" "" $C rst $PORT
+run rst_data "" "" "" $C rst_data $PORT
+run disk_full "" "" "-OMinFreeBlocks=2000000000" $SW --to root@lab.example
