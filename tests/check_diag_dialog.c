@@ -550,6 +550,56 @@ static const struct dcase refusals_cases[] = {
 	  "fin s2c\n",
 	  .cause = CAUSE_TOO_MANY_ERRORS, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_MEDIUM,
 	  .code = 503 },
+	/* Sendmail 8.17 with FEATURE(greet_pause) (tests/data/sendmail
+	 * early_talker): the client's EHLO comes before any server byte; the
+	 * greeting is a bare 554 with no enhanced code and no word on the
+	 * address or the service, and in the same segment the EHLO's 250; the
+	 * client waits, then closes. The client's early talk is the violation
+	 * the 554 refuses, not its address. */
+	{ "early_talker_greeting_554",
+	  "init\n"
+	  "handshake\n"
+	  "C EHLO early.example\n"
+	  "wait 0.002\n"
+	  "!greet 554 - mx.lab.example ESMTP not accepting messages\n"
+	  "R 250 mx.lab.example Hello mx.lab.example [127.0.0.1], pleased to meet you\n"
+	  "wait 30.0\n"
+	  "fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_TOO_MANY_ERRORS, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_MEDIUM,
+	  .code = 554 },
+	/* The same, the client going on (tests/data/sendmail early_talker_go_on):
+	 * every later command "550 5.0.0 Command rejected", QUIT 221, server
+	 * FIN. The greeting decides, not the newest 550. */
+	{ "early_talker_greeting_554_go_on",
+	  "init\n"
+	  "handshake\n"
+	  "C EHLO early.example\n"
+	  "wait 0.002\n"
+	  "!greet 554 - mx.lab.example ESMTP not accepting messages\n"
+	  "R 250 mx.lab.example Hello mx.lab.example [127.0.0.1], pleased to meet you\n"
+	  "C MAIL FROM:<a@client.example>\n"
+	  "R 550 5.0.0 Command rejected\n"
+	  "C RCPT TO:<root@lab.example>\n"
+	  "R 550 5.0.0 Command rejected\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 mx.lab.example closing connection\n"
+	  "fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_TOO_MANY_ERRORS, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_MEDIUM,
+	  .code = 554 },
+	/* An early talker whose 554 greeting names its address: the address is
+	 * what is refused (the early talk does not override the words). */
+	{ "early_talker_greeting_554_address_words",
+	  "init\n"
+	  "handshake\n"
+	  "C EHLO early.example\n"
+	  "wait 0.002\n"
+	  "!greet 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org\n"
+	  "!fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_IP_FILTERED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_HIGH,
+	  .code = 554, .enhanced = "5.7.1" },
 	/* RFC 7372 4.7.25 with no words: the client's reverse DNS. */
 	{ "enhanced_x_7_25_reverse_dns",
 	  "open\n"
