@@ -9,7 +9,8 @@
 # sendmail-cf from a private .mc, listening on 127.0.0.1:$PORT only, local
 # domain lab.example, host names from a private hosts file only (no DNS), and
 # delivery mode "queueonly" into a private queue that is never run and removed
-# afterwards: accepted mail goes nowhere. For each scenario it writes the .mc
+# afterwards: accepted mail goes nowhere. The TLS scenarios add STARTTLS
+# with a self-signed certificate. For each scenario it writes the .mc
 # (base + the scenario's lines), the access map and the daemon's -O options,
 # starts sendmail, captures the loopback traffic with tcpdump while one client
 # (swaks or ../postfix/client.py) runs, stops sendmail, and keeps NAME.pcap.
@@ -24,7 +25,7 @@
 # MAIL). MaxDaemonChildren and ConnectionRateThrottle only hold connections
 # in the listen backlog (nothing on the wire says why), so the connection
 # limits here are conncontrol and ratecontrol (421 4.3.2). Not expressed here: SMTP AUTH (needs Cyrus SASL set up in
-# system files; skipped), STARTTLS, a per-session message limit (Sendmail has
+# system files; skipped), a per-session message limit (Sendmail has
 # none).
 #
 # Needs root (sendmail, tcpdump), sendmail-bin, sendmail-cf, m4, swaks,
@@ -54,6 +55,12 @@ cleanup() {
     [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
+
+# A self-signed certificate for STARTTLS (key readable by root only, as
+# Sendmail wants).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=mx.lab.example \
+    -keyout "$W/key.pem" -out "$W/cert.pem" 2>/dev/null
+chmod 600 "$W/key.pem"
 
 mkdir -p "$W/queue"
 chmod 700 "$W/queue"
@@ -138,6 +145,11 @@ run() {
 C="python3 $HERE/../postfix/client.py"
 SW="swaks --silent 2 --server 127.0.0.1:$PORT --helo client.example --from a@client.example"
 SIZE10K="-OMaxMessageSize=10240"
+# STARTTLS with the self-signed certificate (the TLS scenarios only)
+TLS="define(\`confCACERT_PATH', \`$W')dnl
+define(\`confCACERT', \`$W/cert.pem')dnl
+define(\`confSERVER_CERT', \`$W/cert.pem')dnl
+define(\`confSERVER_KEY', \`$W/key.pem')dnl"
 
 run completed "" "" "" $SW --to root@lab.example
 run size_at_mail "" "" "$SIZE10K" $C size_at_mail $PORT
@@ -167,3 +179,7 @@ run abort_data "" "" "" $C abort_data $PORT
 run client_rst "" "" "" $C rst $PORT
 run rst_data "" "" "" $C rst_data $PORT
 run disk_full "" "" "-OMinFreeBlocks=2000000000" $SW --to root@lab.example
+run starttls_completed "$TLS" "" "" $SW --to root@lab.example --tls
+run starttls_plaintext "$TLS" "" "" $C starttls_plain $PORT
+run tls_on_connect_plain_server "$TLS" "" "" $SW --to root@lab.example --tls-on-connect
+run starttls_failed "$TLS" "" "-OCipherList=AES256-SHA" $SW --to root@lab.example --tls --tls-protocol tlsv1_2 --tls-cipher ECDHE-ECDSA-AES128-GCM-SHA256
