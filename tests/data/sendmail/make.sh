@@ -2,9 +2,10 @@
 # make.sh — regenerates the Sendmail lab captures in this directory.
 #
 # Runs the system's Sendmail (8.17.1.9, Debian 12 package sendmail-bin; it
-# conflicts with Postfix, Exim and OpenSMTPD, so install it for the run only:
-# `apt-get install -y sendmail-bin sendmail-cf m4` removes the others; it is
-# not in the Makefile's package lists) in the foreground (sendmail -bD) from a
+# conflicts with Postfix, Exim and OpenSMTPD (mail-transport-agent), so
+# install it for the run only: `apt-get install -y sendmail-bin sendmail-cf
+# m4` removes whichever of them is installed; it is not in the Makefile's
+# package lists) in the foreground (sendmail -bD) from a
 # private configuration under a temporary directory: a .cf made with m4 and
 # sendmail-cf from a private .mc, listening on 127.0.0.1:$PORT only, local
 # domain lab.example, host names from a private hosts file only (no DNS), and
@@ -24,11 +25,13 @@
 # it; the one "cannot serve now" refusal here is MinFreeBlocks (452 4.4.5 at
 # MAIL). MaxDaemonChildren and ConnectionRateThrottle only hold connections
 # in the listen backlog (nothing on the wire says why), so the connection
-# limits here are conncontrol and ratecontrol (421 4.3.2). Not expressed here: SMTP AUTH (needs Cyrus SASL set up in
-# system files; skipped), a per-session message limit (Sendmail has
-# none).
+# limits here are conncontrol and ratecontrol (421 4.3.2). Not expressed
+# here: an AUTH requirement (Sendmail only makes relaying depend on AUTH), a
+# per-session message limit (Sendmail has none).
 #
-# Needs root (sendmail, tcpdump), sendmail-bin, sendmail-cf, m4, swaks,
+# Needs root (sendmail, tcpdump, unshare, mount), sendmail-bin, sendmail-cf,
+# m4, sasl2-bin (saslpasswd2) and libsasl2-modules (PLAIN, LOGIN, CRAM-MD5,
+# sasldb; both were installed here already), openssl, swaks,
 # python3, tcpdump. Not run in CI.
 # Usage: sudo [ONLY="name ..."] [OUT=DIR] tests/data/sendmail/make.sh
 set -eu
@@ -68,6 +71,13 @@ printf 'passwd\tfiles\nhosts\tfiles\naliases\tfiles\n' >"$W/service.switch"
 # the machine's own name is an alias of mx.lab.example, qualified without DNS
 printf '127.0.0.1\tmx.lab.example lab.example localhost %s\n' "$(hostname)" >"$W/hosts"
 printf 'postmaster: root\nMAILER-DAEMON: root\n' >"$W/aliases"
+# SMTP AUTH: Cyrus SASL's configuration for Sendmail is bind-mounted over the
+# system's (see run) and checks one lab credential, user/secret, in a private
+# sasldb.
+printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: %s\nmech_list: PLAIN LOGIN CRAM-MD5\n' \
+    "$W/sasldb2" >"$W/Sendmail.conf"
+printf secret | saslpasswd2 -p -c -f "$W/sasldb2" -a Sendmail -u mx.lab.example user
+chmod 600 "$W/sasldb2"
 
 # mc EXTRA: the .mc of one scenario. EXTRA goes after the access map (FEATUREs
 # that need it) and before the mailers; RESOLVE (default 1) adds
@@ -116,6 +126,7 @@ run() {
     # would otherwise wait on DNS to qualify the machine's name.
     unshare -m sh -c "mount --bind $W/service.switch /etc/mail/service.switch &&
         mount --bind $W/hosts /etc/hosts &&
+        mount --bind $W/Sendmail.conf /usr/lib/sasl2/Sendmail.conf &&
         sendmail -C $W/sendmail.cf -bi >/dev/null 2>&1;
         exec sendmail -bD -C $W/sendmail.cf $opts" >"$W/$name.sendmail" 2>&1 &
     SM_PID=$!
@@ -145,6 +156,10 @@ run() {
 C="python3 $HERE/../postfix/client.py"
 SW="swaks --silent 2 --server 127.0.0.1:$PORT --helo client.example --from a@client.example"
 SIZE10K="-OMaxMessageSize=10240"
+# AUTH PLAIN, LOGIN and CRAM-MD5 offered, and trusted for relaying (the
+# AUTH scenarios only; without it Sendmail offers DIGEST-MD5 CRAM-MD5)
+AUTH="define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN CRAM-MD5')dnl
+TRUST_AUTH_MECH(\`PLAIN LOGIN CRAM-MD5')dnl"
 # STARTTLS with the self-signed certificate (the TLS scenarios only)
 TLS="define(\`confCACERT_PATH', \`$W')dnl
 define(\`confCACERT', \`$W/cert.pem')dnl
@@ -183,3 +198,5 @@ run starttls_completed "$TLS" "" "" $SW --to root@lab.example --tls
 run starttls_plaintext "$TLS" "" "" $C starttls_plain $PORT
 run tls_on_connect_plain_server "$TLS" "" "" $SW --to root@lab.example --tls-on-connect
 run starttls_failed "$TLS" "" "-OCipherList=AES256-SHA" $SW --to root@lab.example --tls --tls-protocol tlsv1_2 --tls-cipher ECDHE-ECDSA-AES128-GCM-SHA256
+run auth_relay_completed "$AUTH" "" "" $SW --local-interface 127.0.0.2 --to someone@outside.example --auth PLAIN --auth-user user --auth-password secret
+run auth_plain_failed "$AUTH" "" "" $C auth_bad_many $PORT
