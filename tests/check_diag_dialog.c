@@ -80,6 +80,43 @@ START_TEST(test_pipelined_refusal_same_segment)
 }
 END_TEST
 
+/* Sendmail 8.17 has no CHUNKING (tests/data/sendmail bdat_size): the
+ * client sends "BDAT n LAST" and its chunk in one write; the server reads
+ * the chunk's lines as commands and answers, in one segment, 500 to the BDAT
+ * and to each line, then the unprompted 421 too many bad commands. The
+ * client's QUIT and FIN come after that 421 (the server then resets): the
+ * session failed in the BDAT transfer, not at the QUIT sent once it was
+ * over. */
+START_TEST(test_bdat_without_chunking_then_421_before_quit)
+{
+	struct dl t;
+	start(&t, "PIPELINING SIZE 10240");
+	dl_cmd(&t, "MAIL FROM:<a@client.example>");
+	dl_reply(&t, 250, "2.1.0", "<a@client.example>... Sender ok");
+	dl_cmd(&t, "RCPT TO:<root@lab.example>");
+	dl_reply(&t, 250, "2.1.5", "<root@lab.example>... Recipient ok");
+	static const char chunk[] = "BDAT 66 LAST\r\n"
+				    "From: a@client.example\r\nTo: root@lab.example\r\nSubject: lab\r\n\r\nxx\r\n";
+	dl_send(&t, DIR_C2S, chunk, sizeof(chunk) - 1);
+	dl_wait(&t, 0.001);
+	static const char errs[] = "500 5.5.1 Command unrecognized: \"BDAT 66 LAST\"\r\n"
+				   "500 5.5.1 Command unrecognized: \"From: a@client.example\"\r\n"
+				   "500 5.5.1 Command unrecognized: \"To: root@lab.example\"\r\n"
+				   "500 5.5.1 Command unrecognized: \"Subject: lab\"\r\n"
+				   "421 4.7.0 mx.lab.example Too many bad commands; closing connection\r\n";
+	uint64_t fr = dl_send(&t, DIR_S2C, errs, sizeof(errs) - 1);
+	dl_cmd(&t, "QUIT");
+	uint64_t fin = dl_fin(&t, DIR_C2S);
+	dl_rst(&t, DIR_S2C, 64);
+	run(&t);
+	EXPECT(CAUSE_TOO_MANY_ERRORS, BY_CLIENT, CLOSE_FIN, PH_BDAT, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 421);
+	CITES(fr);
+	CITES(fin);
+	dl_free(&t);
+}
+END_TEST
+
 /* Repeated AUTH failures, then "421 too many errors": the credentials. */
 START_TEST(test_auth_failures_then_too_many_errors)
 {
@@ -790,6 +827,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_codeless_deferral);
 	tcase_add_test(tc, test_codeless_note_with_text);
 	tcase_add_test(tc, test_auth_failures_then_too_many_errors);
+	tcase_add_test(tc, test_bdat_without_chunking_then_421_before_quit);
 	tcase_add_test(tc, test_auth_failures_then_421_with_auth_unanswered);
 	tcase_add_test(tc, test_pipelined_refusal_same_segment);
 	tcase_add_test(tc, test_policy_521_after_dot);
