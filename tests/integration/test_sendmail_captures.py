@@ -9,4 +9,4 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from lab_manifest import check_server_dir  # noqa: E402
 
-check_server_dir("sendmail", 35)
+check_server_dir("sendmail", 38)

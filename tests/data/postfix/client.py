@@ -126,6 +126,19 @@ def mode_bad_commands_many(port):
     s.close()
 
 
+def mode_no_quit(port):
+    """One message accepted, then a close without QUIT."""
+    s = connect(port)
+    reply(s)
+    cmd(s, "EHLO client.example")
+    cmd(s, "MAIL FROM:<a@client.example>")
+    cmd(s, "RCPT TO:<root@lab.example>")
+    if cmd(s, "DATA")[0] == 354:
+        s.sendall(body(300).encode() + b".\r\n")
+        reply(s)
+    s.close()
+
+
 def mode_no_helo(port):
     """MAIL without HELO (smtpd_helo_required), then HELO with a bad name."""
     s = connect(port)

@@ -157,7 +157,8 @@ C="python3 $HERE/../postfix/client.py"
 SW="swaks --silent 2 --server 127.0.0.1:$PORT --helo client.example --from a@client.example"
 SIZE10K="-OMaxMessageSize=10240"
 # AUTH PLAIN, LOGIN and CRAM-MD5 offered, and trusted for relaying (the
-# AUTH scenarios only; without it Sendmail offers DIGEST-MD5 CRAM-MD5)
+# AUTH scenarios only; without it Sendmail offers CRAM-MD5 alone, its
+# default DIGEST-MD5 CRAM-MD5 within the SASL mech_list)
 AUTH="define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN CRAM-MD5')dnl
 TRUST_AUTH_MECH(\`PLAIN LOGIN CRAM-MD5')dnl"
 # STARTTLS with the self-signed certificate (the TLS scenarios only)
@@ -200,3 +201,11 @@ run tls_on_connect_plain_server "$TLS" "" "" $SW --to root@lab.example --tls-on-
 run starttls_failed "$TLS" "" "-OCipherList=AES256-SHA" $SW --to root@lab.example --tls --tls-protocol tlsv1_2 --tls-cipher ECDHE-ECDSA-AES128-GCM-SHA256
 run auth_relay_completed "$AUTH" "" "" $SW --local-interface 127.0.0.2 --to someone@outside.example --auth PLAIN --auth-user user --auth-password secret
 run auth_plain_failed "$AUTH" "" "" $C auth_bad_many $PORT
+run bdat_size "" "" "$SIZE10K" $C bdat_size $PORT
+run no_quit "" "" "" $C no_quit $PORT
+run header_rejected "LOCAL_CONFIG
+HSubject: \$>CheckSubject
+LOCAL_RULESETS
+SCheckSubject
+R\$* forbidden \$*	\$#error \$@ 5.7.1 \$: \"550 Subject not allowed here\"" "" "" \
+    $SW --to root@lab.example --header "Subject: some forbidden words"
