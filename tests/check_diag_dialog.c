@@ -637,6 +637,19 @@ static const struct dcase refusals_cases[] = {
 	  "fin c2s\n",
 	  .cause = CAUSE_IP_FILTERED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_HIGH,
 	  .code = 554, .enhanced = "5.7.1" },
+	/* An idle timeout's unprompted 421 after the EHLO was answered, then the
+	 * client's QUIT (unanswered) and the closes: the 421 came while the
+	 * session was idle, not in the QUIT sent after it. */
+	{ "idle_421_then_quit",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "wait 6.0\n"
+	  "!S 421 4.4.2 mx.example.net Error: timeout exceeded\n"
+	  "C QUIT\n"
+	  "fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_IDLE_TIMEOUT, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_IDLE, .conf = CONF_HIGH,
+	  .code = 421, .enhanced = "4.4.2" },
 	/* RFC 7372 4.7.25 with no words: the client's reverse DNS. */
 	{ "enhanced_x_7_25_reverse_dns",
 	  "open\n"
