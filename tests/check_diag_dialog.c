@@ -80,6 +80,43 @@ START_TEST(test_pipelined_refusal_same_segment)
 }
 END_TEST
 
+/* Sendmail 8.17 has no CHUNKING (tests/data/sendmail bdat_size): the
+ * client sends "BDAT n LAST" and its chunk in one write; the server reads
+ * the chunk's lines as commands and answers, in one segment, 500 to the BDAT
+ * and to each line, then the unprompted 421 too many bad commands. The
+ * client's QUIT and FIN come after that 421 (the server then resets): the
+ * session failed in the BDAT transfer, not at the QUIT sent once it was
+ * over. */
+START_TEST(test_bdat_without_chunking_then_421_before_quit)
+{
+	struct dl t;
+	start(&t, "PIPELINING SIZE 10240");
+	dl_cmd(&t, "MAIL FROM:<a@client.example>");
+	dl_reply(&t, 250, "2.1.0", "<a@client.example>... Sender ok");
+	dl_cmd(&t, "RCPT TO:<root@lab.example>");
+	dl_reply(&t, 250, "2.1.5", "<root@lab.example>... Recipient ok");
+	static const char chunk[] = "BDAT 66 LAST\r\n"
+				    "From: a@client.example\r\nTo: root@lab.example\r\nSubject: lab\r\n\r\nxx\r\n";
+	dl_send(&t, DIR_C2S, chunk, sizeof(chunk) - 1);
+	dl_wait(&t, 0.001);
+	static const char errs[] = "500 5.5.1 Command unrecognized: \"BDAT 66 LAST\"\r\n"
+				   "500 5.5.1 Command unrecognized: \"From: a@client.example\"\r\n"
+				   "500 5.5.1 Command unrecognized: \"To: root@lab.example\"\r\n"
+				   "500 5.5.1 Command unrecognized: \"Subject: lab\"\r\n"
+				   "421 4.7.0 mx.lab.example Too many bad commands; closing connection\r\n";
+	uint64_t fr = dl_send(&t, DIR_S2C, errs, sizeof(errs) - 1);
+	dl_cmd(&t, "QUIT");
+	uint64_t fin = dl_fin(&t, DIR_C2S);
+	dl_rst(&t, DIR_S2C, 64);
+	run(&t);
+	EXPECT(CAUSE_TOO_MANY_ERRORS, BY_CLIENT, CLOSE_FIN, PH_BDAT, CONF_HIGH);
+	ck_assert_uint_eq(V.reply_code, 421);
+	CITES(fr);
+	CITES(fin);
+	dl_free(&t);
+}
+END_TEST
+
 /* Repeated AUTH failures, then "421 too many errors": the credentials. */
 START_TEST(test_auth_failures_then_too_many_errors)
 {
@@ -550,6 +587,69 @@ static const struct dcase refusals_cases[] = {
 	  "fin s2c\n",
 	  .cause = CAUSE_TOO_MANY_ERRORS, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_MEDIUM,
 	  .code = 503 },
+	/* Sendmail 8.17 with FEATURE(greet_pause) (tests/data/sendmail
+	 * early_talker): the client's EHLO comes before any server byte; the
+	 * greeting is a bare 554 with no enhanced code and no word on the
+	 * address or the service, and in the same segment the EHLO's 250; the
+	 * client waits, then closes. The client's early talk is the violation
+	 * the 554 refuses, not its address. */
+	{ "early_talker_greeting_554",
+	  "init\n"
+	  "handshake\n"
+	  "C EHLO early.example\n"
+	  "wait 0.002\n"
+	  "!greet 554 - mx.lab.example ESMTP not accepting messages\n"
+	  "R 250 mx.lab.example Hello mx.lab.example [127.0.0.1], pleased to meet you\n"
+	  "wait 30.0\n"
+	  "fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_TOO_MANY_ERRORS, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_MEDIUM,
+	  .code = 554 },
+	/* The same, the client going on (tests/data/sendmail early_talker_go_on):
+	 * every later command "550 5.0.0 Command rejected", QUIT 221, server
+	 * FIN. The greeting decides, not the newest 550. */
+	{ "early_talker_greeting_554_go_on",
+	  "init\n"
+	  "handshake\n"
+	  "C EHLO early.example\n"
+	  "wait 0.002\n"
+	  "!greet 554 - mx.lab.example ESMTP not accepting messages\n"
+	  "R 250 mx.lab.example Hello mx.lab.example [127.0.0.1], pleased to meet you\n"
+	  "C MAIL FROM:<a@client.example>\n"
+	  "R 550 5.0.0 Command rejected\n"
+	  "C RCPT TO:<root@lab.example>\n"
+	  "R 550 5.0.0 Command rejected\n"
+	  "C QUIT\n"
+	  "R 221 2.0.0 mx.lab.example closing connection\n"
+	  "fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_TOO_MANY_ERRORS, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_MEDIUM,
+	  .code = 554 },
+	/* An early talker whose 554 greeting names its address: the address is
+	 * what is refused (the early talk does not override the words). */
+	{ "early_talker_greeting_554_address_words",
+	  "init\n"
+	  "handshake\n"
+	  "C EHLO early.example\n"
+	  "wait 0.002\n"
+	  "!greet 554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org\n"
+	  "!fin s2c\n"
+	  "fin c2s\n",
+	  .cause = CAUSE_IP_FILTERED, .by = BY_SERVER, .close = CLOSE_FIN, .phase = PH_GREETING, .conf = CONF_HIGH,
+	  .code = 554, .enhanced = "5.7.1" },
+	/* An idle timeout's unprompted 421 after the EHLO was answered, then the
+	 * client's QUIT (unanswered) and the closes: the 421 came while the
+	 * session was idle, not in the QUIT sent after it. */
+	{ "idle_421_then_quit",
+	  "open\n"
+	  "ehlo PIPELINING\n"
+	  "wait 6.0\n"
+	  "!S 421 4.4.2 mx.example.net Error: timeout exceeded\n"
+	  "C QUIT\n"
+	  "fin c2s\n"
+	  "fin s2c\n",
+	  .cause = CAUSE_IDLE_TIMEOUT, .by = BY_CLIENT, .close = CLOSE_FIN, .phase = PH_IDLE, .conf = CONF_HIGH,
+	  .code = 421, .enhanced = "4.4.2" },
 	/* RFC 7372 4.7.25 with no words: the client's reverse DNS. */
 	{ "enhanced_x_7_25_reverse_dns",
 	  "open\n"
@@ -740,6 +840,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_codeless_deferral);
 	tcase_add_test(tc, test_codeless_note_with_text);
 	tcase_add_test(tc, test_auth_failures_then_too_many_errors);
+	tcase_add_test(tc, test_bdat_without_chunking_then_421_before_quit);
 	tcase_add_test(tc, test_auth_failures_then_421_with_auth_unanswered);
 	tcase_add_test(tc, test_pipelined_refusal_same_segment);
 	tcase_add_test(tc, test_policy_521_after_dot);

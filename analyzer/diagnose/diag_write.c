@@ -183,6 +183,61 @@ static enum smtp_phase phase_of_cmd(struct dctx *d, enum smtp_cmd c, bool bdat)
 	}
 }
 
+/* Whether a command moves the dialog to a phase of its own (unknown
+ * commands, NOOP, RSET, VRFY and the like leave it where it was). */
+static bool phase_bearing(enum smtp_cmd c)
+{
+	switch (c) {
+	case CMD_HELO: case CMD_EHLO: case CMD_LHLO: case CMD_AUTH: case CMD_AUTH_DATA:
+	case CMD_MAIL: case CMD_RCPT: case CMD_DATA: case CMD_BDAT: case CMD_BODY_END:
+	case CMD_STARTTLS: case CMD_QUIT:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* An unprompted reply (no command waiting for it) stands in the phase the
+ * dialog was in when it came. That is the session's final phase unless the
+ * client sent commands after it (a QUIT once it had read a 421): then it is
+ * the phase of the client's last phase-bearing command before the reply,
+ * idle for a greeting already answered (Sendmail without CHUNKING reads a
+ * BDAT chunk's lines as commands and ends with an unprompted 421 before the
+ * client's QUIT: the BDAT's phase). Read from the timeline, commands and
+ * replies in their order. */
+static enum smtp_phase unprompted_phase(struct dctx *d, const struct smtp_reply *r, bool bdat)
+{
+	const struct timeline *tl = d->s->tl;
+	if (!tl)
+		return d->f->phase;
+	uint32_t n = tl_count(tl), at = n;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct event *e = tl_at(tl, i);
+		if (e->kind == EV_REPLY_UNPAIRED && e->frame == r->frame && e->code == r->code)
+			at = i;
+	}
+	bool later = false;
+	for (uint32_t i = at + 1; i < n && !later; i++) {
+		const struct event *e = tl_at(tl, i);
+		later = e->kind == EV_COMMAND && e->dir == DIR_C2S;
+	}
+	if (at == n || !later)
+		return d->f->phase;
+	bool answered = false;
+	for (uint32_t i = at; i-- > 0;) {
+		const struct event *e = tl_at(tl, i);
+		if (e->kind == EV_REPLY || e->kind == EV_GREETING) {
+			answered = true;
+		} else if (e->kind == EV_COMMAND && e->dir == DIR_C2S && phase_bearing((enum smtp_cmd)e->code)) {
+			enum smtp_cmd c = (enum smtp_cmd)e->code;
+			if (c == CMD_HELO || c == CMD_EHLO || c == CMD_LHLO)
+				return answered ? PH_IDLE : PH_HELO;
+			return phase_of_cmd(d, c, bdat);
+		}
+	}
+	return d->f->phase;
+}
+
 void diag_reply_verdict(struct dctx *d, const struct smtp_reply *r, const struct reply_reading *rd)
 {
 	const struct smtp_facts *f = d->f;
@@ -191,7 +246,8 @@ void diag_reply_verdict(struct dctx *d, const struct smtp_reply *r, const struct
 	diag_set_cause(d, rd->cause, rd->conf);
 	diag_set_reply(d, r);
 	diag_set_closer(d);
-	d->v->phase = phase_of_cmd(d, r->answers, m && m->bdat);
+	d->v->phase = r->answers == CMD_NONE ? unprompted_phase(d, r, m && m->bdat)
+					     : phase_of_cmd(d, r->answers, m && m->bdat);
 	if (r->code && r->answers == CMD_NONE)
 		EXPLAIN(d, "The server sent %u%s%s without being asked (no command was waiting for a reply): %s.",
 			r->code, r->enhanced[0] ? " " : "", r->enhanced, rd->what);

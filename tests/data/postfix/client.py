@@ -114,6 +114,31 @@ def mode_bad_commands(port):
     s.close()
 
 
+def mode_bad_commands_many(port):
+    """Unknown commands until the server gives up (421 or close), at most 40."""
+    s = connect(port)
+    reply(s)
+    cmd(s, "EHLO client.example")
+    for i in range(40):
+        code, _ = cmd(s, "XYZZY%d" % i)
+        if code == 0 or code == 421:
+            break
+    s.close()
+
+
+def mode_no_quit(port):
+    """One message accepted, then a close without QUIT."""
+    s = connect(port)
+    reply(s)
+    cmd(s, "EHLO client.example")
+    cmd(s, "MAIL FROM:<a@client.example>")
+    cmd(s, "RCPT TO:<root@lab.example>")
+    if cmd(s, "DATA")[0] == 354:
+        s.sendall(body(300).encode() + b".\r\n")
+        reply(s)
+    s.close()
+
+
 def mode_no_helo(port):
     """MAIL without HELO (smtpd_helo_required), then HELO with a bad name."""
     s = connect(port)
