@@ -72,7 +72,7 @@ const struct opt_def opt_table[] = {
 	{ "memory-cap", 0, P(15), "BYTES", OPT_PIPELINE,
 	  "memory for all per-flow state (default 1G); past it the least recently active flows are evicted, each reported" },
 	{ "threads", 0, P(16), "N", OPT_PIPELINE,
-	  "threads: 1 does everything in one; 2 or more (default: the cores, at most 2; with --shard K/N the cores over N) report on a second" },
+	  "threads: 1 does everything in one; 2 or more (default: the cores, at most 2) report on a second" },
 
 	/* reproduce */
 	{ "log", 0, OPT_KEY_OTHER, "FILE", OPT_SERVE | OPT_REPRODUCE, "the server's session log (default stderr)" },

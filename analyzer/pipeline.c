@@ -52,8 +52,7 @@ const char PIPELINE_OPTIONS_HELP[] =
 	"  --reassembly-cap BYTES out-of-order bytes buffered in all flows (default 256M)\n"
 	"  --tls-keylog FILE      decrypt TLS with this NSS key log (default: $SSLKEYLOGFILE)\n"
 	"  --memory-cap BYTES     memory for all per-flow state (default 1G); past it flows are evicted and reported\n"
-	"  --threads N            threads for the analysis (default: the number of cores, at most 2;\n"
-	"                         with --shard K/N, the cores over N)\n";
+	"  --threads N            threads for the analysis (default: the number of cores, at most 2)\n";
 
 void pipeline_config_default(struct pipeline_config *cfg)
 {
@@ -417,11 +416,6 @@ unsigned pipeline_threads(const struct pipeline_config *cfg)
 	if (cfg->threads)
 		return cfg->threads;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	/* --shard K/N: N processes share the cores, so each gets its part of
-	 * them; a second thread on a core another shard keeps busy only adds
-	 * the hand-over's cost (measured: 15 % more CPU per shard on 2 cores) */
-	if (cfg->shard_n > 1)
-		n /= cfg->shard_n;
 	return n >= 2 ? 2 : 1;
 }
 
