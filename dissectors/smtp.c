@@ -344,6 +344,19 @@ static size_t defer_add(struct smtp *s, const uint8_t *b, size_t n, const struct
 
 /* ---- commands ------------------------------------------------------- */
 
+/* An event showing (part of) a client line read as command c. An unknown
+ * command may be a credential line whose start was lost ("TH PLAIN
+ * <response>" after a gap or an overlap took "AU"): its credential words
+ * never show. */
+static struct event *client_line_ev(struct smtp *s, enum ev_kind k, const struct seg_meta *m,
+				    const void *text, size_t len, enum smtp_cmd c)
+{
+	struct event *e = smtp_ev(s, k, DIR_C2S, m, text, len);
+	if (e && c == CMD_UNKNOWN)
+		smtp_hide_credential_words(e->text);
+	return e;
+}
+
 static void command_event(struct smtp *s, const struct seg_meta *m, const void *text, size_t len,
 			  enum smtp_cmd c)
 {
@@ -351,13 +364,9 @@ static void command_event(struct smtp *s, const struct seg_meta *m, const void *
 	s->f.last_cmd = c;
 	s->f.last_cmd_frame = m->frame;
 	s->f.last_cmd_ts = m->ts;
-	struct event *e = smtp_ev(s, EV_COMMAND, DIR_C2S, m, text, len);
+	struct event *e = client_line_ev(s, EV_COMMAND, m, text, len, c);
 	if (e)
 		e->code = (uint16_t)c;
-	/* an unknown command may be a credential line whose start was lost
-	 * ("TH PLAIN <response>" after a gap or an overlap took "AU") */
-	if (e && c == CMD_UNKNOWN)
-		smtp_hide_credential_words(e->text);
 }
 
 /* The LAST chunk is in: the message is complete, the transaction over. */
@@ -469,18 +478,13 @@ static void client_line(struct smtp *s, const struct line_ev *ev, const struct s
 	}
 	if (l->total + 2 > SMTP_CMD_LINE_MAX) {
 		f->long_lines++;
-		struct event *e = smtp_ev(s, EV_LONG_LINE, DIR_C2S, m, shown, shown_len);
+		struct event *e = client_line_ev(s, EV_LONG_LINE, m, shown, shown_len, c);
 		if (e)
 			e->num = l->total;
-		if (e && c == CMD_UNKNOWN)
-			smtp_hide_credential_words(e->text);
 	}
 	if (!s->greeted && !blind) {
-		if (!f->early_talker) {
-			struct event *e = smtp_ev(s, EV_EARLY_TALKER, DIR_C2S, m, shown, shown_len);
-			if (e && c == CMD_UNKNOWN)
-				smtp_hide_credential_words(e->text);
-		}
+		if (!f->early_talker)
+			client_line_ev(s, EV_EARLY_TALKER, m, shown, shown_len, c);
 		f->early_talker = true;
 		f->early_lines++;
 	}
