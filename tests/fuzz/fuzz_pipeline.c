@@ -119,17 +119,14 @@ static bool secret_not_credential(const struct raw_packet *r, struct stream_ends
 	 * (SMTP is found on any port): the analyzer tells the roles from who
 	 * replies, not from the ports, and shows the server's text (a banner,
 	 * a 2xx) as sent. A secret in it is not checked. */
-	if (!from_server && carries_reply_line(b, p.payload_len))
-		for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
-			if (memmem(b, p.payload_len, forms[i], strlen(forms[i])))
-				return true;
+	bool replies = !from_server && carries_reply_line(b, p.payload_len);
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
 		size_t fl = strlen(forms[i]);
 		for (const uint8_t *q = b; (q = memmem(q, (size_t)(end - q), forms[i], fl)) != NULL; q += fl) {
 			bool line_start = (q == b && !cont) || (q > b && q[-1] == '\n');
 			bool after_plain = q - b >= 11 && !memcmp(q - 11, "AUTH PLAIN ", 11);
 			bool crlf = end - q >= (ptrdiff_t)fl + 2 && !memcmp(q + fl, "\r\n", 2);
-			if (from_server || !crlf || !(line_start || after_plain))
+			if (from_server || replies || !crlf || !(line_start || after_plain))
 				return true;
 		}
 	}
