@@ -52,6 +52,7 @@
 #include "community_id.h"
 #include "numparse.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -658,6 +659,8 @@ static bool sink_flow_lite(void *ctx, void *user, size_t *keep)
 	(void)ctx;
 	if (user && ((const struct session *)user)->other_shard) {
 		_Static_assert(sizeof(struct shard_stub) <= ENGINE_LITE_USER, "the engine keeps the stub");
+		_Static_assert(offsetof(struct shard_stub, other_shard) == offsetof(struct session, other_shard),
+			       "a stub and a session are told apart by other_shard at the same place");
 		*keep = sizeof(struct shard_stub);
 		return true;
 	}
