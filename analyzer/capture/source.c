@@ -22,9 +22,17 @@
  * first one; a later section in the other order fails with a misleading
  * "block size" message. On a read error we walk the file's block chain
  * ourselves (lengths only) to name that cause instead.
+ *
+ * A classic pcap file is walked in place (pcap_map.c) rather than copied
+ * twice through stdio and libpcap; every record it cannot vouch for (and
+ * the end of the file) is read by libpcap from the same offset, so damaged
+ * files are read and reported as libpcap reads them. source_map_files
+ * turns that off for tests that compare both readers.
  */
 #define _GNU_SOURCE     /* fopencookie */
 #include "source.h"
+
+#include "pcap_map.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -48,7 +56,11 @@ struct source {
 	gzFile gz;              /* compressed input, else NULL (closed by the stream) */
 	struct bpf_program prog;
 	bool has_filter;
+	struct pcap_map *map;   /* walked in place, else NULL */
+	struct pcap_pkthdr maph;        /* the header of the record handed out from map */
 };
+
+bool source_map_files = true;
 
 /* stdio over a gzFile, for pcap_fopen_offline. */
 static ssize_t gz_cookie_read(void *c, char *buf, size_t n)
@@ -89,6 +101,9 @@ static FILE *gz_stream(const char *path, gzFile *out)
 }
 
 #define SOURCE_READ_BUF (1u << 20)
+/* stdio's buffer for a mapped file: libpcap reads from it only the odd
+ * record and the end, each after a seek that empties the buffer. */
+#define SOURCE_MAPPED_BUF (64u << 10)
 
 struct source *source_open_file(const char *path, char *err, size_t errlen)
 {
@@ -103,6 +118,7 @@ struct source *source_open_file_buf(const char *path, size_t bufsize, char *err,
 	const char *name = is_stdin ? "stdin" : path;
 	char *iobuf = NULL;
 	gzFile gz = NULL;
+	struct pcap_map *map = NULL;
 	pcap_t *pc;
 	if (is_stdin) {
 		pc = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, eb);
@@ -125,6 +141,11 @@ struct source *source_open_file_buf(const char *path, size_t bufsize, char *err,
 				return NULL;
 			}
 		}
+		struct stat fst;
+		if (!gz && source_map_files && fstat(fileno(fp), &fst) == 0 && S_ISREG(fst.st_mode))
+			map = pcap_map_open(fileno(fp), (uint64_t)fst.st_size);
+		if (map)
+			bufsize = SL_MIN(bufsize, SOURCE_MAPPED_BUF);
 		iobuf = gz ? NULL : malloc(bufsize);
 		if (iobuf && setvbuf(fp, iobuf, _IOFBF, bufsize) != 0) {
 			free(iobuf);
@@ -133,9 +154,16 @@ struct source *source_open_file_buf(const char *path, size_t bufsize, char *err,
 		pc = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, eb);
 		if (!pc)
 			fclose(fp);
+		/* both must have read the same header, and libpcap no more */
+		else if (map && (pcap_map_snapshot(map) != (uint32_t)pcap_snapshot(pc) ||
+				 ftello(fp) != (off_t)pcap_map_offset(map))) {
+			pcap_map_close(map);
+			map = NULL;
+		}
 	}
 	if (!pc) {
 		snprintf(err, errlen, "%s: %s", name, eb[0] ? eb : "cannot open capture");
+		pcap_map_close(map);
 		free(iobuf);
 		return NULL;
 	}
@@ -143,6 +171,7 @@ struct source *source_open_file_buf(const char *path, size_t bufsize, char *err,
 	if (s)
 		s->name = strdup(name);
 	if (!s || !s->name) {
+		pcap_map_close(map);
 		pcap_close(pc);
 		free(iobuf);
 		free(s);
@@ -150,6 +179,7 @@ struct source *source_open_file_buf(const char *path, size_t bufsize, char *err,
 		return NULL;
 	}
 	s->pc = pc;
+	s->map = map;
 	s->iobuf = iobuf;
 	s->gz = gz;
 	s->is_stdin = is_stdin;
@@ -247,14 +277,43 @@ static long pcapng_order_change(const char *path, bool *big)
 	return found;
 }
 
+/* One record, as pcap_next_ex returns it: from the mapping when it can
+ * vouch for it, else by libpcap from the same offset (then the mapping
+ * goes on from where libpcap stopped). -3: the mapped file was cut
+ * shorter (*now_size: its size); -4: the seek failed (errno). */
+static int next_record(struct source *s, struct pcap_pkthdr **h, const u_char **data, uint64_t *now_size)
+{
+	if (!s->map)
+		return pcap_next_ex(s->pc, h, data);
+	int r = pcap_map_next(s->map, &s->maph, data, now_size);
+	if (r > 0) {
+		*h = &s->maph;
+		return 1;
+	}
+	if (r < 0)
+		return -3;
+	FILE *fp = pcap_file(s->pc);
+	off_t at = (off_t)pcap_map_offset(s->map);
+	/* consecutive records for libpcap need no seek (it would empty
+	 * stdio's buffer) */
+	if (ftello(fp) != at && fseeko(fp, at, SEEK_SET) != 0)
+		return -4;
+	int rc = pcap_next_ex(s->pc, h, data);
+	off_t now = ftello(fp);
+	if (rc == 1 && now > at)
+		pcap_map_seek(s->map, (uint64_t)now);
+	return rc;
+}
+
 int source_next(struct source *s, struct raw_packet *out, char *err, size_t errlen)
 {
 	if (s->failed)
 		return 0;
 	struct pcap_pkthdr *h;
 	const u_char *data;
+	uint64_t now_size = 0;
 	int rc;
-	while ((rc = pcap_next_ex(s->pc, &h, &data)) == 1 && s->has_filter &&
+	while ((rc = next_record(s, &h, &data, &now_size)) == 1 && s->has_filter &&
 	       !pcap_offline_filter(&s->prog, h, data))
 		s->frame++;     /* skipped, but it keeps its number */
 	if (rc == 1) {
@@ -270,6 +329,19 @@ int source_next(struct source *s, struct raw_packet *out, char *err, size_t errl
 	if (rc == PCAP_ERROR_BREAK)
 		return 0;
 	s->failed = true;
+	if (rc == -3) {
+		snprintf(err, errlen,
+			 "%s: record %llu: the file was cut to %llu bytes while it was being read (is a "
+			 "capture ring rewriting it?); record %llu may hold zeros where its bytes were lost",
+			 s->name, (unsigned long long)s->frame + 1, (unsigned long long)now_size,
+			 (unsigned long long)s->frame);
+		return -1;
+	}
+	if (rc == -4) {
+		snprintf(err, errlen, "%s: record %llu: %s", s->name, (unsigned long long)s->frame + 1,
+			 strerror(errno));
+		return -1;
+	}
 	const char *why = pcap_geterr(s->pc);
 	long at;
 	bool big = false;
@@ -306,6 +378,8 @@ uint64_t source_size(const struct source *s) { return s->size; }
 
 bool source_is_compressed(const struct source *s) { return s->gz != NULL; }
 
+bool source_is_mapped(const struct source *s) { return s->map != NULL; }
+
 bool source_set_filter(struct source *s, const char *expr, char *err, size_t errlen)
 {
 	if (s->has_filter) {
@@ -327,6 +401,8 @@ uint64_t source_offset(const struct source *s)
 		z_off_t off = gzoffset(s->gz);
 		return off > 0 ? (uint64_t)off : 0;
 	}
+	if (s->map)
+		return pcap_map_offset(s->map);
 	FILE *fp = pcap_file(s->pc);
 	long off = fp ? ftell(fp) : -1;
 	return off > 0 ? (uint64_t)off : 0;
@@ -338,6 +414,7 @@ void source_close(struct source *s)
 		return;
 	if (s->has_filter)
 		pcap_freecode(&s->prog);
+	pcap_map_close(s->map);
 	pcap_close(s->pc);
 	free(s->iobuf);
 	free(s->name);

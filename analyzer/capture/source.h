@@ -31,9 +31,15 @@ uint64_t source_size(const struct source *s);
 /* Bytes of the file consumed so far (the stream position, buffered bytes
  * not counted). */
 uint64_t source_offset(const struct source *s);
+/* The file is walked in place (pcap_map.h) rather than read by libpcap. */
+bool source_is_mapped(const struct source *s);
 /* pcap's name of the link type ("EN10MB"), "unknown" if it has none. */
 const char *source_linktype_name(const struct source *s);
 const char *source_name(const struct source *s);
 void source_close(struct source *s);
+
+/* Classic pcap files are read in place (pcap_map.h); false makes libpcap
+ * read every record, for tests that compare the two. */
+extern bool source_map_files;
 
 #endif
