@@ -35,12 +35,14 @@
  * libpcap (merging more files than this is rare, and still works). */
 #define MAP_SLOTS 256
 /* Mapped pages count in the process's resident size: those behind the
- * reader are given back in steps of this many bytes, so a mapped file
- * costs a few MiB of it whatever its size. The record handed out last,
- * and any kept a little longer, lie within the MAP_KEEP bytes before the
- * cursor; a page given back is read again from the file if touched. */
-#define MAP_RELEASE_STEP (2u << 20)
-#define MAP_KEEP (1u << 20)
+ * reader are given back every `step` bytes (twice the caller's read buffer
+ * size, at least MAP_STEP_MIN), keeping the last step / 2 bytes, where
+ * the record handed out last lies unless it is larger (a page given back
+ * is read again from the file if touched: slower, never wrong). A mapped
+ * file thus holds about three read buffers of memory. Each release costs
+ * a TLB flush on every core running one of our threads, so steps are not
+ * made smaller than needed. */
+#define MAP_STEP_MIN (64u << 10)
 
 /* LINKTYPE_ values (the file's, before libpcap maps them to DLT_) whose
  * records libpcap hands over untouched in either byte order: the link
@@ -62,6 +64,7 @@ struct pcap_map {
 	uint64_t size;          /* mapped bytes: the file's size when opened */
 	uint64_t off;           /* the next record */
 	uint64_t released;      /* bytes from the start given back (page multiple) */
+	uint64_t step;
 	uint32_t snapshot;
 	bool swapped, nano;
 	int fd;                 /* for the size after a cut (owned by the caller) */
@@ -166,7 +169,7 @@ static bool header_ok(int fd, bool *swapped, bool *nano, uint32_t *snapshot)
 	return true;
 }
 
-struct pcap_map *pcap_map_open(int fd, uint64_t size)
+struct pcap_map *pcap_map_open(int fd, uint64_t size, size_t window)
 {
 	bool swapped, nano;
 	uint32_t snapshot;
@@ -204,6 +207,7 @@ struct pcap_map *pcap_map_open(int fd, uint64_t size)
 	m->base = p;
 	m->size = size;
 	m->off = PCAP_FILE_HDR;
+	m->step = 2 * (window > MAP_STEP_MIN ? window : MAP_STEP_MIN);
 	m->snapshot = snapshot;
 	m->swapped = swapped;
 	m->nano = nano;
@@ -238,8 +242,8 @@ int pcap_map_next(struct pcap_map *m, struct pcap_pkthdr *h, const uint8_t **dat
 	h->len = rd32(r + 12, m->swapped);
 	*data = r + PCAP_REC_HDR;
 	m->off += PCAP_REC_HDR + (uint64_t)caplen;
-	if (m->off - m->released >= MAP_RELEASE_STEP + MAP_KEEP) {
-		uint64_t to = (m->off - MAP_KEEP) & ~(uint64_t)(page_size - 1);
+	if (m->off - m->released >= m->step + m->step / 2) {
+		uint64_t to = (m->off - m->step / 2) & ~(uint64_t)(page_size - 1);
 		madvise((void *)(m->base + m->released), (size_t)(to - m->released), MADV_DONTNEED);
 		m->released = to;
 	}

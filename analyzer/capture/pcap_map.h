@@ -32,8 +32,9 @@ struct pcap_map;
 
 /* The file open on fd (size bytes) when its header is one we walk; NULL
  * otherwise (libpcap then reads the whole file). fd stays the caller's and
- * must stay open until pcap_map_close. */
-struct pcap_map *pcap_map_open(int fd, uint64_t size);
+ * must stay open until pcap_map_close. window: the caller's read buffer
+ * size; the mapping keeps about three times that resident. */
+struct pcap_map *pcap_map_open(int fd, uint64_t size, size_t window);
 /* The snapshot length libpcap gives such a file (pcap_snapshot): the
  * caller compares, to be sure both read the same header. */
 uint32_t pcap_map_snapshot(const struct pcap_map *m);

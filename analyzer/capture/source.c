@@ -143,7 +143,7 @@ struct source *source_open_file_buf(const char *path, size_t bufsize, char *err,
 		}
 		struct stat fst;
 		if (!gz && source_map_files && fstat(fileno(fp), &fst) == 0 && S_ISREG(fst.st_mode))
-			map = pcap_map_open(fileno(fp), (uint64_t)fst.st_size);
+			map = pcap_map_open(fileno(fp), (uint64_t)fst.st_size, bufsize);
 		if (map)
 			bufsize = SL_MIN(bufsize, SOURCE_MAPPED_BUF);
 		iobuf = gz ? NULL : malloc(bufsize);
