@@ -420,14 +420,19 @@ bool profile_idle_reply(struct session *ss, uint16_t *code, const char **enh)
 	return true;
 }
 
-bool profile_reply_line(struct session *ss, char *line, size_t cap, size_t *len)
+bool profile_reply_line(struct session *ss, unsigned code, char *line, size_t cap, size_t *len)
 {
 	const struct prof_reply *r = ss->prof_ovr;
+	ss->prof_said = NULL;
 	if (!r)
 		return false;
 	ss->prof_ovr = NULL;   /* one reply per step: later lines are the server's */
-	if (r->policy)
+	/* The policy decides; when it decides as the captured server did, it
+	 * speaks as that server did (its enhanced code and text) */
+	if (r->policy && (r->none || code != r->code))
 		return false;
+	if (r->policy)
+		ss->prof_said = r;
 	if (r->none) {
 		*len = 0;          /* the captured server did not answer */
 		return true;

@@ -13,7 +13,9 @@
  * when its verb matches the command; the first reply the handler writes is
  * then replaced by the step's code, enhanced code and text (unless the step
  * is marked "policy", where the server's policy answers itself, so editing
- * max_size changes the outcome). profile_after() then makes the state agree
+ * max_size changes the outcome; when the policy answers with the captured
+ * code, it says it in the captured words, so a replay of a size refusal
+ * shows the captured server's enhanced code and text). profile_after() then makes the state agree
  * with what the reply said (a DATA refused by the profile does not enter the
  * body state) and closes the connection where the captured server did.
  */
@@ -77,8 +79,9 @@ void profile_before(struct session *ss, const char *l, size_t n);
 void profile_after(struct session *ss);
 bool profile_ehlo(struct session *ss);
 void profile_bdat_end(struct session *ss);                  /* a chunk ended: its step now */                      /* true: EHLO reply written */
-/* Replaces the reply line being written; true when line/len were set. */
-bool profile_reply_line(struct session *ss, char *line, size_t cap, size_t *len);
+/* Replaces the reply line being written (code: the server's own code for
+ * it); true when line/len were set. */
+bool profile_reply_line(struct session *ss, unsigned code, char *line, size_t cap, size_t *len);
 bool profile_body_cut(struct session *ss);                  /* true: the session was cut */
 /* The idle timeout's reply in the captured server's words; true when
  * written (the code goes to *code, the enhanced code to enh). */

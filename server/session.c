@@ -62,6 +62,9 @@ void sess_cause(struct session *ss, enum cause c, unsigned code, const char *enh
 	ss->cause = c;
 	ss->cause_phase = ss->phase;
 	ss->reply_code = code;
+	/* the log says what was sent: a profile's words for the policy's reply */
+	if (ss->prof_said && ss->prof_said->code == code)
+		enh = ss->prof_said->enh;
 	snprintf(ss->reply_enh, sizeof(ss->reply_enh), "%s", enh ? enh : "");
 }
 
@@ -89,7 +92,7 @@ void sess_reply(struct session *ss, unsigned code, const char *enh, const char *
 {
 	char line[600];
 	size_t plen;
-	if (profile_reply_line(ss, line, sizeof(line), &plen)) {
+	if (profile_reply_line(ss, code, line, sizeof(line), &plen)) {
 		sess_out_raw(ss, line, plen);
 		return;
 	}

@@ -231,6 +231,7 @@ struct session {
 	unsigned prof_next;
 	const struct prof_reply *prof_step, *prof_ovr;
 	const struct prof_reply *prof_bdat;   /* a BDAT step answered when its chunk ends */
+	const struct prof_reply *prof_said;   /* a policy step whose captured words were sent */
 
 	struct ssl_st *ssl;
 	bool tls_want_write;             /* an SSL call asked for writability */

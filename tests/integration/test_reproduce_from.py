@@ -7,7 +7,8 @@ Sessions that cannot be reproduced (TLS without keys, no close in the file)
 are listed with the reason reproduce gives (exit 3): listed, not
 passes. Sessions reproduced with another cause are failures, listed too.
 Also: a profile edited to raise max_size turns a size_limit reproduction into
-completed. Needs root (loopback capture); exit 77 otherwise.
+completed; a step the policy answers as captured keeps the captured words
+(Sendmail's 552 5.2.3 at MAIL, not the bundled server's 5.3.4). Needs root (loopback capture); exit 77 otherwise.
 Bounded: --speed 50, --max-pause 2, a per-run timeout, at most
 MAX_PER_FILE sessions per file.
 """
@@ -100,6 +101,22 @@ def main():
     m = re.search(r"^  cause\s+(\S+)\s+(\S+)", r.stdout, re.M)
     edit_ok = edit_ok and r.returncode == 1 and m and m.group(1) == "size_limit" and m.group(2) == "completed"
     print("edited profile (max_size 2000 -> 1000000): %s" % ("size_limit -> completed" if edit_ok else "FAILED\n" + r.stdout + r.stderr))
+    # A step the server's policy answers ("policy": true) keeps the captured
+    # words when the policy gives the captured code: Sendmail's refusal of
+    # MAIL ... SIZE= is replayed as its 552 5.2.3 and text, not as the bundled
+    # server's own 552 5.3.4.
+    out3 = os.path.join(tmp, "s3.pcap")
+    r = subprocess.run([BIN, "reproduce", "--from", os.path.join(SRC, "tests", "data", "sendmail", "size_at_mail.pcap"),
+                        "-w", out3, "--speed", "50"], capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    m = re.search(r"^  reply\s+(\d{3} \S+)\s+(\d{3} \S+)", r.stdout, re.M)
+    words_ok = r.returncode == 0 and bool(m) and m.group(1) == "552 5.2.3" and m.group(2) == "552 5.2.3"
+    if words_ok:
+        a = subprocess.run([BIN, "analyze", "--json", out3], capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        replies = [json.loads(l)["verdict"]["reply"] for l in a.stdout.splitlines() if '"verdict"' in l]
+        words_ok = any(rp and rp["code"] == 552 and rp["enhanced"] == "5.2.3" and
+                       rp["text"] == "Message size exceeds fixed maximum message size (10240)" for rp in replies)
+    print("policy step answered in the captured words (Sendmail 552 5.2.3): %s" %
+          ("yes" if words_ok else "NO\n" + r.stdout + r.stderr))
     # Secrets: the AUTH line of captures/auth_failed.pcap keeps its mechanism,
     # and a placeholder stands where the credentials were.
     sec = os.path.join(tmp, "auth.json")
@@ -109,7 +126,7 @@ def main():
     secret_ok = "AUTH PLAIN {secret}" in text and "AGFsaWNlAHdyb25nLXBhc3N3b3Jk" not in text \
         and "wrong-password" not in text
     print("AUTH credentials replaced by a placeholder in the profile: %s" % ("yes" if secret_ok else "NO"))
-    if not edit_ok or failed or not secret_ok:
+    if not edit_ok or failed or not secret_ok or not words_ok:
         return 1
     return 0
 
