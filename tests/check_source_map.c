@@ -289,6 +289,17 @@ START_TEST(test_files_left_to_libpcap)
 }
 END_TEST
 
+/* w saved as name and opened, walked in place; *path: where. */
+static struct source *open_mapped(struct wfile *w, const char *name, const char **path)
+{
+	char err[600];
+	*path = save(w, name);
+	struct source *s = source_open_file(*path, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert(source_is_mapped(s));
+	return s;
+}
+
 /* Records appended after the file was opened (and mapped) are read too. */
 START_TEST(test_file_grows)
 {
@@ -296,11 +307,9 @@ START_TEST(test_file_grows)
 	header(&w, true, 2, 4, 65535, 1);
 	for (uint32_t i = 0; i < 10; i++)
 		record(&w, 1700000000 + i, i, 100, 100, 100);
-	const char *p = save(&w, "grow.pcap");
+	const char *p;
+	struct source *s = open_mapped(&w, "grow.pcap", &p);
 	char err[600];
-	struct source *s = source_open_file(p, err, sizeof(err));
-	ck_assert_ptr_nonnull(s);
-	ck_assert(source_is_mapped(s));
 	struct raw_packet r;
 	for (int i = 0; i < 10; i++)
 		ck_assert_int_eq(source_next(s, &r, err, sizeof(err)), 1);
@@ -334,11 +343,9 @@ START_TEST(test_file_cut_while_read)
 	const uint32_t nrec = 4000, len = 1400;
 	for (uint32_t i = 0; i < nrec; i++)
 		record(&w, 1700000000 + i, i, len, len, len);
-	const char *p = save(&w, "cut.pcap");
+	const char *p;
+	struct source *s = open_mapped(&w, "cut.pcap", &p);
 	char err[600];
-	struct source *s = source_open_file(p, err, sizeof(err));
-	ck_assert_ptr_nonnull(s);
-	ck_assert(source_is_mapped(s));
 	struct raw_packet r;
 	ck_assert_int_eq(source_next(s, &r, err, sizeof(err)), 1);
 	const off_t keep = 1 << 20;
