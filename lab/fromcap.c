@@ -376,6 +376,21 @@ static void derive(const struct session_view *s, struct derive *dv, char *why, s
 				st->policy = true;
 		}
 	}
+	/* A server without CHUNKING refuses BDAT as an unknown command and then
+	 * reads the chunk's bytes as command lines, each refused, until its
+	 * error limit (Sendmail: tests/data/sendmail/bdat_size). The bundled
+	 * server follows BDAT whatever its profile advertises, so it would take
+	 * the chunk as data: the replay would end another way, or the same way
+	 * only by the race between the two closes. Said, not replayed. */
+	for (unsigned k = 0; k < dv->n_sv; k++) {
+		const struct sv_step *st = &dv->sv[k];
+		if (!strcmp(st->verb, "BDAT") && (st->code == 500 || st->code == 502)) {
+			snprintf(why, whylen, "the server did not know BDAT (%u to it) and read the chunk's "
+				 "bytes as commands; the bundled server follows BDAT, so it cannot replay that",
+				 st->code);
+			return;
+		}
+	}
 	/* How it ended. */
 	if (dv->refused)
 		return;
