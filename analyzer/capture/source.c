@@ -277,10 +277,15 @@ static long pcapng_order_change(const char *path, bool *big)
 	return found;
 }
 
+/* next_record's own results, beside pcap_next_ex's 1, PCAP_ERROR_BREAK and
+ * PCAP_ERROR: the mapped file was cut shorter; a seek failed (errno). */
+#define REC_CUT (-100)
+#define REC_SEEK_FAILED (-101)
+
 /* One record, as pcap_next_ex returns it: from the mapping when it can
  * vouch for it, else by libpcap from the same offset (then the mapping
- * goes on from where libpcap stopped). -3: the mapped file was cut
- * shorter (*now_size: its size); -4: the seek failed (errno). */
+ * goes on from where libpcap stopped). REC_CUT: *now_size is the file's
+ * size now. */
 static int next_record(struct source *s, struct pcap_pkthdr **h, const u_char **data, uint64_t *now_size)
 {
 	if (!s->map)
@@ -291,13 +296,13 @@ static int next_record(struct source *s, struct pcap_pkthdr **h, const u_char **
 		return 1;
 	}
 	if (r < 0)
-		return -3;
+		return REC_CUT;
 	FILE *fp = pcap_file(s->pc);
 	off_t at = (off_t)pcap_map_offset(s->map);
 	/* consecutive records for libpcap need no seek (it would empty
 	 * stdio's buffer) */
 	if (ftello(fp) != at && fseeko(fp, at, SEEK_SET) != 0)
-		return -4;
+		return REC_SEEK_FAILED;
 	int rc = pcap_next_ex(s->pc, h, data);
 	off_t now = ftello(fp);
 	if (rc == 1 && now > at)
@@ -329,7 +334,7 @@ int source_next(struct source *s, struct raw_packet *out, char *err, size_t errl
 	if (rc == PCAP_ERROR_BREAK)
 		return 0;
 	s->failed = true;
-	if (rc == -3) {
+	if (rc == REC_CUT) {
 		snprintf(err, errlen,
 			 "%s: record %llu: the file was cut to %llu bytes while it was being read (is a "
 			 "capture ring rewriting it?); record %llu may hold zeros where its bytes were lost",
@@ -337,7 +342,7 @@ int source_next(struct source *s, struct raw_packet *out, char *err, size_t errl
 			 (unsigned long long)s->frame);
 		return -1;
 	}
-	if (rc == -4) {
+	if (rc == REC_SEEK_FAILED) {
 		snprintf(err, errlen, "%s: record %llu: %s", s->name, (unsigned long long)s->frame + 1,
 			 strerror(errno));
 		return -1;
