@@ -15,9 +15,10 @@
  * is marked "policy", where the server's policy answers itself, so editing
  * max_size changes the outcome; when the policy answers with the captured
  * code, it says it in the captured words, so a replay of a size refusal
- * shows the captured server's enhanced code and text). profile_after() then makes the state agree
- * with what the reply said (a DATA refused by the profile does not enter the
- * body state) and closes the connection where the captured server did.
+ * shows the captured server's enhanced code and text). profile_after()
+ * then makes the state agree with what the reply said (a DATA refused by
+ * the profile does not enter the body state) and closes the connection
+ * where the captured server did.
  */
 #ifndef SLEUTH_SRV_PROFILE_H
 #define SLEUTH_SRV_PROFILE_H
