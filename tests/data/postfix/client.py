@@ -103,27 +103,24 @@ def mode_idle(port):
     s.close()
 
 
-def mode_bad_commands(port):
+def bad_commands(port, most):
+    """Unknown commands until the server gives up (421 or close), at most `most`."""
     s = connect(port)
     reply(s)
     cmd(s, "EHLO client.example")
-    for i in range(10):
+    for i in range(most):
         code, _ = cmd(s, "XYZZY%d" % i)
         if code == 0 or code == 421:
             break
     s.close()
+
+
+def mode_bad_commands(port):
+    bad_commands(port, 10)
 
 
 def mode_bad_commands_many(port):
-    """Unknown commands until the server gives up (421 or close), at most 40."""
-    s = connect(port)
-    reply(s)
-    cmd(s, "EHLO client.example")
-    for i in range(40):
-        code, _ = cmd(s, "XYZZY%d" % i)
-        if code == 0 or code == 421:
-            break
-    s.close()
+    bad_commands(port, 40)
 
 
 def mode_no_quit(port):
