@@ -54,7 +54,8 @@ _Static_assert(sizeof(struct flow_key) == 40, "flow key is five words");
 
 static struct flow *flow_at(const struct flow_table *t, uint32_t idx)
 {
-	return &t->chunks[idx / FLOW_CHUNK][idx % FLOW_CHUNK];
+	struct flow *chunk = t->pool.v[idx / FLOW_CHUNK];
+	return &chunk[idx % FLOW_CHUNK];
 }
 
 bool ft_init(struct flow_table *t, uint32_t max_flows, struct memcap *mem)
@@ -83,12 +84,8 @@ bool ft_init(struct flow_table *t, uint32_t max_flows, struct memcap *mem)
 
 void ft_free(struct flow_table *t)
 {
-	for (uint32_t i = 0; i < t->nchunks; i++)
-		free(t->chunks[i]);
-	free(t->chunks);
-	for (uint32_t i = 0; i < t->ncchunks; i++)
-		free(t->cchunks[i]);
-	free(t->cchunks);
+	chunks_free(&t->pool);
+	chunks_free(&t->cold_pool);
 	if (t->slots)
 		memcap_release(t->mem, ((size_t)t->mask + 1) * sizeof(*t->slots));
 	free(t->slots);
@@ -140,19 +137,10 @@ static bool ft_grow(struct flow_table *t)
 
 static bool pool_grow(struct flow_table *t)
 {
-	if (t->nchunks == t->chunks_cap) {
-		uint32_t nc = t->chunks_cap ? t->chunks_cap * 2 : 16;
-		struct flow **c = realloc(t->chunks, nc * sizeof(*c));
-		if (!c)
-			return false;
-		t->chunks = c;
-		t->chunks_cap = nc;
-	}
-	struct flow *chunk = malloc(FLOW_CHUNK * sizeof(*chunk));
+	uint32_t base = t->pool.n * FLOW_CHUNK;
+	struct flow *chunk = chunks_add(&t->pool, FLOW_CHUNK * sizeof(*chunk), false);
 	if (!chunk)
 		return false;
-	uint32_t base = t->nchunks * FLOW_CHUNK;
-	t->chunks[t->nchunks++] = chunk;
 	for (uint32_t i = FLOW_CHUNK; i-- > 0;) {
 		chunk[i].idx = base + i;
 		chunk[i].next = t->free;
@@ -163,18 +151,9 @@ static bool pool_grow(struct flow_table *t)
 
 static bool cold_grow(struct flow_table *t)
 {
-	if (t->ncchunks == t->cchunks_cap) {
-		uint32_t nc = t->cchunks_cap ? t->cchunks_cap * 2 : 16;
-		struct flow_cold **c = realloc(t->cchunks, nc * sizeof(*c));
-		if (!c)
-			return false;
-		t->cchunks = c;
-		t->cchunks_cap = nc;
-	}
-	struct flow_cold *chunk = malloc(COLD_CHUNK * sizeof(*chunk));
+	struct flow_cold *chunk = chunks_add(&t->cold_pool, COLD_CHUNK * sizeof(*chunk), false);
 	if (!chunk)
 		return false;
-	t->cchunks[t->ncchunks++] = chunk;
 	for (uint32_t i = COLD_CHUNK; i-- > 0;) {
 		chunk[i].free_next = t->cfree;
 		t->cfree = &chunk[i];

@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "chunks.h"
 #include "engine.h"
 #include "tcp.h"
 
@@ -109,11 +110,9 @@ struct flow_table {
 	uint32_t mask;              /* capacity - 1 */
 	uint32_t count;
 	uint32_t max_slots;         /* growth stops here */
-	struct flow **chunks;       /* pool: chunks of FLOW_CHUNK records */
-	uint32_t nchunks, chunks_cap;
+	struct chunks pool;         /* chunks of FLOW_CHUNK records */
 	struct flow *free;
-	struct flow_cold **cchunks;  /* pool of cold parts, as above */
-	uint32_t ncchunks, cchunks_cap;
+	struct chunks cold_pool;    /* chunks of COLD_CHUNK cold parts */
 	struct flow_cold *cfree;
 	uint64_t seed;              /* for flow_key_hash */
 	struct memcap *mem;         /* the slot array is reserved here */

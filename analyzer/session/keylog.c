@@ -34,12 +34,13 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "chunks.h"
+
 #define KL_CHUNK        1024u           /* entries per chunk */
 #define KL_MIN_BUCKETS  1024u
 
 struct keylog {
-	struct keylog_entry **chunks;
-	uint32_t nchunks, chunks_cap;
+	struct chunks entries;          /* chunks of KL_CHUNK entries */
 	uint32_t n;                     /* entries used */
 	uint32_t *heads;                /* nbuckets chain heads, entry index + 1 */
 	uint32_t nbuckets;              /* a power of two */
@@ -75,7 +76,8 @@ static const struct {
 
 static struct keylog_entry *entry_at(const struct keylog *kl, uint32_t i)
 {
-	return &kl->chunks[i / KL_CHUNK][i % KL_CHUNK];
+	struct keylog_entry *chunk = kl->entries.v[i / KL_CHUNK];
+	return &chunk[i % KL_CHUNK];
 }
 
 static uint32_t bucket_of(const struct keylog *kl, const uint8_t *random)
@@ -133,11 +135,10 @@ void keylog_free(struct keylog *kl)
 {
 	if (!kl)
 		return;
-	for (uint32_t i = 0; i < kl->nchunks; i++) {
-		OPENSSL_cleanse(kl->chunks[i], KL_CHUNK * sizeof(struct keylog_entry));
-		free(kl->chunks[i]);
-	}
-	free(kl->chunks);
+	/* the secrets are wiped before the memory goes back */
+	for (uint32_t i = 0; i < kl->entries.n; i++)
+		OPENSSL_cleanse(kl->entries.v[i], KL_CHUNK * sizeof(struct keylog_entry));
+	chunks_free(&kl->entries);
 	free(kl->heads);
 	if (kl->follow)
 		free(kl->follow->path);
@@ -175,20 +176,9 @@ static struct keylog_entry *entry_add(struct keylog *kl, const uint8_t *random)
 {
 	if (kl->n >= KEYLOG_ENTRIES_MAX)
 		return NULL;
-	if (kl->n / KL_CHUNK >= kl->nchunks) {
-		if (kl->nchunks == kl->chunks_cap) {
-			uint32_t cap = kl->chunks_cap ? kl->chunks_cap * 2 : 8;
-			struct keylog_entry **c = realloc(kl->chunks, cap * sizeof(*c));
-			if (!c)
-				return NULL;
-			kl->chunks = c;
-			kl->chunks_cap = cap;
-		}
-		struct keylog_entry *chunk = calloc(KL_CHUNK, sizeof(*chunk));
-		if (!chunk)
-			return NULL;
-		kl->chunks[kl->nchunks++] = chunk;
-	}
+	if (kl->n / KL_CHUNK >= kl->entries.n &&
+	    !chunks_add(&kl->entries, KL_CHUNK * sizeof(struct keylog_entry), true))
+		return NULL;
 	if (kl->n >= kl->nbuckets && !rehash(kl, kl->nbuckets * 2))
 		return NULL;
 	struct keylog_entry *e = entry_at(kl, kl->n);
