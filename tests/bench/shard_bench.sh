@@ -3,8 +3,10 @@
 # `analyze --shard`: on a generated capture of SESSIONS small sessions
 # (default 50000), the wall time of two processes run together
 # (--shard 1/2 and 2/2, piped into `smtpsleuth merge`) against one process.
-# The target is a ratio of at most 0.6. Also checks that the merged output
-# equals the single run's. Best of REPS (default 3) for each.
+# The target is a ratio of at most 0.6. Also the time of each shard run
+# alone (as on two machines, one shard each) plus the merge of their stored
+# outputs. Checks that the merged outputs equal the single run's. Best of
+# REPS (default 3) for each.
 set -euo pipefail
 BUILD=${1:?usage: shard_bench.sh BUILD_DIR [SESSIONS] [REPS]}
 SESSIONS=${2:-50000}
@@ -40,7 +42,22 @@ for r in $(seq "$REPS"); do
   c=$(echo "a=$(cpu "$DIR/t-s1"); b=$(cpu "$DIR/t-s2"); m=$(cpu "$DIR/t-m"); h=(a+b+m)/2; if (a > h) h=a; if (b > h) h=b; h" | bc -l)
   cpu2=$(echo "if ($c < $cpu2) $c else $cpu2" | bc)
 done
+# each shard alone, as when the two run on two machines (the merge of the
+# stored outputs is timed apart: it reads files then)
+alone=999999
+for r in $(seq "$REPS"); do
+  worst=0
+  for k in 1 2; do
+    t0=$(now); "$BIN" analyze --json --shard $k/2 "$CAP" > "$DIR/shard-$k.json"; t1=$(now)
+    d=$(echo "$t1 - $t0" | bc); worst=$(echo "if ($d > $worst) $d else $worst" | bc)
+  done
+  alone=$(echo "if ($worst < $alone) $worst else $alone" | bc)
+done
+t0=$(now); "$BIN" merge "$DIR/shard-1.json" "$DIR/shard-2.json" > "$DIR/shard-merged-files.json"; t1=$(now)
+mergew=$(echo "$t1 - $t0" | bc)
+cmp -s "$DIR/shard-one.json" "$DIR/shard-merged-files.json" || same_files=NO
 cmp -s "$DIR/shard-one.json" "$DIR/shard-merged.json" && same=yes || same=NO
+[ "${same_files:-}" = NO ] && same=NO
 sessions=$(grep -c '^{"type":"session"' "$DIR/shard-one.json" || true)
 printf 'shard bench: %s (%s SMTP sessions), best of %s, %s CPUs\n' "$CAP" "$sessions" "$REPS" "$(nproc)"
 printf '  one process          : %.2f s\n' "$best1"
@@ -49,6 +66,8 @@ printf '  ratio 2 shards / one : %.2f wall (target <= 0.6); merged output identi
   "$(echo "$best2 / $best1" | bc -l)" "$same"
 printf '  CPU seconds          : one %.2f; 2 shards + merge spread on 2 cores %.2f; ratio %.2f (the wall ratio on 2 idle cores)\n' \
   "$cpu1" "$cpu2" "$(echo "$cpu2 / $cpu1" | bc -l)"
+printf '  each shard alone     : %.2f s (the slower, best of %s) + merge of the two outputs %.2f s: ratio %.2f (two machines)\n' \
+  "$alone" "$REPS" "$mergew" "$(echo "($alone + $mergew) / $best1" | bc -l)"
 printf '  load average before  : %s\n' "$LOAD0"
-rm -f "$DIR/fifo1" "$DIR/fifo2"
+rm -f "$DIR/fifo1" "$DIR/fifo2" "$DIR/shard-1.json" "$DIR/shard-2.json" "$DIR/shard-merged-files.json"
 [ "$same" = yes ]
