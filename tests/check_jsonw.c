@@ -101,6 +101,58 @@ START_TEST(test_escapes_known)
 }
 END_TEST
 
+/* Every byte value at every place of a plain run: the run scanner (eight
+ * bytes at a time for JSON) must stop at each byte that needs escaping. */
+static void esc_ref(unsigned c, bool html, char *out)
+{
+	if (c == '"' || c == '\\')
+		sprintf(out, "\\%c", c);
+	else if (c == '\n')
+		strcpy(out, "\\n");
+	else if (c == '\r')
+		strcpy(out, "\\r");
+	else if (c == '\t')
+		strcpy(out, "\\t");
+	else if (c < 0x20 || c == 0x7f || (html && (c == '<' || c == '>' || c == '&')))
+		sprintf(out, "\\u%04x", c);
+	else if (c >= 0x80)
+		strcpy(out, "\\ufffd");      /* a lone byte: not UTF-8 */
+	else
+		sprintf(out, "%c", c);
+}
+
+static char one_byte_str[24];
+static size_t one_byte_len;
+static bool one_byte_html;
+static void w_one(struct jw *w, int variant)
+{
+	(void)variant;
+	jw_string(w, one_byte_str, one_byte_len, one_byte_html);
+}
+
+START_TEST(test_every_byte_every_place)
+{
+	for (int html = 0; html < 2; html++)
+		for (unsigned c = 0; c < 256; c++)
+			for (size_t len = 1; len <= 20; len++)
+				for (size_t pos = 0; pos < len; pos++) {
+					memset(one_byte_str, 'k', sizeof(one_byte_str));
+					one_byte_str[pos] = (char)c;
+					one_byte_len = len;
+					one_byte_html = html;
+					char want[64], e[8];
+					esc_ref(c, html, e);
+					snprintf(want, sizeof(want), "\"%.*s%s%.*s\"", (int)pos, one_byte_str, e,
+						 (int)(len - pos - 1), one_byte_str + pos + 1);
+					size_t n;
+					char *got = run(w_one, 0, 4096, &n);
+					ck_assert_msg(n == strlen(want) && !memcmp(got, want, n), "byte %02x at %zu of %zu: %.*s",
+						      c, pos, len, (int)n, got);
+					free(got);
+				}
+}
+END_TEST
+
 /* One string and one printf piece far longer than the buffer. */
 static void w_long(struct jw *w, int variant)
 {
@@ -183,6 +235,7 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("buffer");
 	tcase_add_test(tc, test_small_buffer_same_bytes);
 	tcase_add_test(tc, test_escapes_known);
+	tcase_add_test(tc, test_every_byte_every_place);
 	tcase_add_test(tc, test_longer_than_buffer);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");

@@ -15,8 +15,9 @@
  * outside 0..9999 (where %04d would differ from four digits) and a failed
  * gmtime_r go through sl_time_str() itself.
  *
- * jw_string: bytes that need no escaping are found through a 256-entry
- * table and copied in runs; the rest are escaped one by one.
+ * jw_string: bytes that need no escaping are found eight at a time (JSON)
+ * or through a 256-entry table (the rest, and HTML), and copied in runs; the
+ * others are escaped one by one.
  */
 #include "jsonw.h"
 
@@ -208,6 +209,21 @@ static const uint8_t json_plain_tab[256] = { J64(0), J64(64), J64(128), J64(192)
 #undef J2
 #undef JP
 
+/* Eight bytes at once: true when none needs escaping in JSON (all within
+ * 0x20..0x7e, none '"' or '\\'). Each test is exact as a yes/no (the bit
+ * tricks of "Determine if a word has a byte less than n" and friends: a
+ * borrow or carry only ever spills above a byte that is itself caught). */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+static inline bool plain8(uint64_t x)
+{
+	uint64_t below20 = (x - ONES * 0x20) & ~x;      /* a byte < 0x20 */
+	uint64_t above7e = (x + ONES) | x;              /* a byte > 0x7e */
+	uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+	uint64_t quote = (q - ONES) & ~q, bslash = (b - ONES) & ~b;
+	return !((below20 | above7e | quote | bslash) & HIGHS);
+}
+
 /* "\u00XX" for a byte below 0x80. */
 static void jw_u00(struct jw *w, unsigned char c)
 {
@@ -224,6 +240,11 @@ void jw_string(struct jw *w, const char *str, size_t n, bool html)
 	for (size_t i = 0; i < n;) {
 		/* Most text is plain ASCII: copy it in runs, not byte by byte. */
 		size_t j = i;
+		if (!html) {
+			uint64_t x;
+			while (n - j >= 8 && (memcpy(&x, s + j, 8), plain8(x)))
+				j += 8;
+		}
 		while (j < n && (json_plain_tab[s[j]] & mask))
 			j++;
 		if (j > i) {
