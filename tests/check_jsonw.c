@@ -121,7 +121,7 @@ static void esc_ref(unsigned c, bool html, char *out)
 		sprintf(out, "%c", c);
 }
 
-static char one_byte_str[24];
+static char one_byte_str[48];
 static size_t one_byte_len;
 static bool one_byte_html;
 static void w_one(struct jw *w, int variant)
@@ -134,7 +134,7 @@ START_TEST(test_every_byte_every_place)
 {
 	for (int html = 0; html < 2; html++)
 		for (unsigned c = 0; c < 256; c++)
-			for (size_t len = 1; len <= 20; len++)
+			for (size_t len = 1; len <= 40; len++)
 				for (size_t pos = 0; pos < len; pos++) {
 					memset(one_byte_str, 'k', sizeof(one_byte_str));
 					one_byte_str[pos] = (char)c;
