@@ -118,6 +118,11 @@ static void two(char *p, int v)
 
 void jw_time(struct jw *w, sl_time t)
 {
+	jw_time_text(w, t, true);
+}
+
+void jw_time_text(struct jw *w, sl_time t, bool quoted)
+{
 	int64_t sec = (int64_t)(t / NS_PER_SEC);
 	long usec = (long)((t % NS_PER_SEC) / NS_PER_USEC);
 	if (usec < 0) {
@@ -132,9 +137,11 @@ void jw_time(struct jw *w, sl_time t)
 			/* sl_time_str()'s own output, whatever it is, quoted */
 			char b[64];
 			sl_time_str(t, b, sizeof(b));
-			jw_putc(w, '"');
+			if (quoted)
+				jw_putc(w, '"');
 			jw_lit(w, b);
-			jw_putc(w, '"');
+			if (quoted)
+				jw_putc(w, '"');
 			return;
 		}
 		char *d = last.day;
@@ -163,7 +170,25 @@ void jw_time(struct jw *w, sl_time t)
 	}
 	b[27] = 'Z';
 	b[28] = '"';
-	jw_mem(w, b, sizeof(b));
+	if (quoted)
+		jw_mem(w, b, sizeof(b));
+	else
+		jw_mem(w, b + 1, sizeof(b) - 2);
+}
+
+void jw_pad(struct jw *w, const char *s, size_t n, size_t width, bool left)
+{
+	static const char spaces[16] = "                ";
+	size_t pad = n < width ? width - n : 0;
+	if (left)
+		jw_mem(w, s, n);
+	while (pad) {
+		size_t k = pad < sizeof(spaces) ? pad : sizeof(spaces);
+		jw_mem(w, spaces, k);
+		pad -= k;
+	}
+	if (!left)
+		jw_mem(w, s, n);
 }
 
 /* Length of a valid UTF-8 sequence at s (RFC 3629: no overlongs, no

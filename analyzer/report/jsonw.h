@@ -2,7 +2,8 @@
  * jsonw.h - the JSON reporters' output buffer and its appenders, without
  * printf on the hot path: literal text, single characters, unsigned
  * integers, seconds with six decimals, the ISO 8601 time of a session's
- * start and end, and escaped strings.
+ * start and end, and escaped strings. The text report's session block uses
+ * the same buffer (report.c).
  *
  * A struct jw is a buffer the caller owns (its storage too, usually on the
  * stack) in front of a FILE. Appenders copy into it inline; when it is full
@@ -109,6 +110,11 @@ void jw_sec6(struct jw *w, int64_t ns);
 
 /* As sl_time_str() (t != 0), quoted: "2026-11-23T07:33:01.123456Z". */
 void jw_time(struct jw *w, sl_time t);
+/* The same, quoted or not (the text report). */
+void jw_time_text(struct jw *w, sl_time t, bool quoted);
+
+/* n bytes of s padded with spaces to width: as "%-*s" (left) or "%*s". */
+void jw_pad(struct jw *w, const char *s, size_t n, size_t width, bool left);
 
 /* n bytes of s as a JSON string, quoted: quotes, backslashes and control
  * characters escaped, invalid UTF-8 replaced with U+FFFD. With html, also
