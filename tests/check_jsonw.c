@@ -4,15 +4,19 @@
  * large one (strings longer than the buffer, escapes and UTF-8 sequences cut
  * by a flush, numbers, times, printf pieces larger than the buffer), the
  * escaping itself against fixed expected text, and write errors on a full
- * device reported through the FILE as before (ferror) and through jw.err.
+ * device reported through the FILE as before (ferror) and through jw.err;
+ * and the text report's pieces (padding, times, relative times, frame
+ * numbers) against the printf forms they replace.
  */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonw.h"
 #include "report.h"
+#include "report_int.h"
 #include "testutil.h"
 #include "tu_dialog.h"
 
@@ -175,6 +179,57 @@ START_TEST(test_longer_than_buffer)
 }
 END_TEST
 
+/* The text report's pieces against the printf forms they replace. */
+START_TEST(test_text_helpers_as_printf)
+{
+	FILE *devnull = fopen("/dev/null", "w");
+	ck_assert_ptr_nonnull(devnull);
+	char buf[256], want[256], got[64], ref[64];
+	struct jw w;
+	static const char *const words[] = { "", "a", "#12", "#1234567", "#12345678", "#123456789", "file.pcap:77" };
+	for (size_t i = 0; i < SL_ARRAY_LEN(words); i++)
+		for (size_t width = 0; width < 14; width++) {
+			jw_init(&w, devnull, buf, sizeof(buf));
+			jw_pad(&w, words[i], strlen(words[i]), width, true);
+			jw_putc(&w, '|');
+			jw_pad(&w, words[i], strlen(words[i]), width, false);
+			snprintf(want, sizeof(want), "%-*s|%*s", (int)width, words[i], (int)width, words[i]);
+			ck_assert_msg(w.len == strlen(want) && !memcmp(w.b, want, w.len), "\"%s\" %zu", words[i], width);
+		}
+	static const sl_time times[] = { 0, 1, 999, 1000, 1764000000123456000ll, 1764000000999999999ll, -1, -1000001,
+					 253402300799000000ll, 253402300800000000ll, INT64_MAX, INT64_MIN };
+	for (size_t i = 0; i < SL_ARRAY_LEN(times); i++) {
+		jw_init(&w, devnull, buf, sizeof(buf));
+		jw_time_text(&w, times[i], false);
+		sl_time_str(times[i], want, sizeof(want));
+		ck_assert_msg(w.len == strlen(want) && !memcmp(w.b, want, w.len), "%s", want);
+	}
+	/* relative times: "%s%" PRId64 ".%03" PRId64 "s" of the difference */
+	static const sl_time rel[] = { 0, 1, 999999, 1000000, 1234567890, -1, -1000000, -987654321012ll, INT64_MAX,
+				       INT64_MIN + 1 };
+	for (size_t i = 0; i < SL_ARRAY_LEN(rel); i++)
+		for (size_t len = 1; len < 24; len++) {
+			sl_time d = rel[i] < 0 ? -rel[i] : rel[i];
+			snprintf(ref, len, "%s%" PRId64 ".%03" PRId64 "s", rel[i] < 0 ? "-" : "+", (int64_t)(d / NS_PER_SEC),
+				 (int64_t)((d % NS_PER_SEC) / NS_PER_MS));
+			memset(got, 'G', sizeof(got));
+			report_rel_time(rel[i], 0, got, len);
+			ck_assert_msg(!strcmp(ref, got), "%s != %s", ref, got);
+		}
+	struct reporter r;
+	memset(&r, 0, sizeof(r));
+	static const uint64_t frames[] = { 0, 1, 9, 10, 123456789, UINT64_MAX >> 16 };
+	for (size_t i = 0; i < SL_ARRAY_LEN(frames); i++)
+		for (size_t len = 1; len < 24; len++) {
+			snprintf(ref, len, "#%" PRIu64, frame_no(frames[i]));
+			memset(got, 'G', sizeof(got));
+			report_frame_str(&r, frames[i], got, len);
+			ck_assert_msg(!strcmp(ref, got), "%s != %s", ref, got);
+		}
+	fclose(devnull);
+}
+END_TEST
+
 /* A full device: the FILE's error indicator is set, as it was when the
  * reporters wrote to the FILE directly, and jw.err says so too. */
 START_TEST(test_full_device)
@@ -231,6 +286,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_escapes_known);
 	tcase_add_test(tc, test_every_byte_every_place);
 	tcase_add_test(tc, test_longer_than_buffer);
+	tcase_add_test(tc, test_text_helpers_as_printf);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, test_full_device);

@@ -246,11 +246,20 @@ static void text_session(struct reporter *r, const struct session_view *s, const
 	if (f0 && f1 && f0 != f1)
 		jw_printf(w, "  files     %s (frame %" PRIu64 ") to %s (frame %" PRIu64 ")\n", f0, frame_no(fi->first_frame),
 			  f1, frame_no(fi->last_frame));
-	else if (f0 && fi->first_frame == fi->last_frame)
-		jw_printf(w, "  file      %s (frame %" PRIu64 ")\n", f0, frame_no(fi->first_frame));
-	else if (f0)
-		jw_printf(w, "  file      %s (frames %" PRIu64 "-%" PRIu64 ")\n", f0, frame_no(fi->first_frame),
-			  frame_no(fi->last_frame));
+	else if (f0) {
+		/* "  file      %s (frame %" PRIu64 ")\n" or "... (frames %" PRIu64 "-%" PRIu64 ")\n" */
+		jw_lit(w, "  file      ");
+		jw_lit(w, f0);
+		if (fi->first_frame == fi->last_frame) {
+			jw_lit(w, " (frame ");
+		} else {
+			jw_lit(w, " (frames ");
+			jw_u64(w, frame_no(fi->first_frame));
+			jw_putc(w, '-');
+		}
+		jw_u64(w, frame_no(fi->last_frame));
+		jw_lit(w, ")\n");
+	}
 	if (s->community_id[0]) {
 		jw_lit(w, "  flow      community_id ");
 		jw_lit(w, s->community_id);
