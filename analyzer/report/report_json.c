@@ -18,7 +18,7 @@
 #include "report_int.h"
 
 /* The FILE face of jw_string, for writers that do not keep a buffer (the
- * HTML page, the server's log, --pair): a small one on the stack. */
+ * HTML page, --pair, the lab): a small one on the stack. */
 static void json_write_string_file(FILE *f, const char *str, size_t n, bool html)
 {
 	char buf[512];

@@ -199,7 +199,6 @@ static void json_line(void *ctx, uint32_t i, const struct event *e, const struct
 	struct json_ctx *j = ctx;
 	(void)i;
 	struct jw *w = j->w;
-	char ts[40];
 	const char *file = report_file(j->r, e->frame, j->s->fi->file);
 	jw_lit(w, j->first ? "{\"frame\":" : ",{\"frame\":");
 	j->first = false;
@@ -207,8 +206,7 @@ static void json_line(void *ctx, uint32_t i, const struct event *e, const struct
 	jw_lit(w, ",\"file\":");
 	jw_string(w, file ? file : "", file ? strlen(file) : 0, false);
 	jw_lit(w, ",\"time\":");
-	sl_time_str(e->ts, ts, sizeof(ts));
-	jw_string(w, ts, strlen(ts), false);
+	jw_time(w, e->ts);      /* sl_time_str(), quoted (plain ASCII: nothing to escape) */
 	jw_lit(w, l->who == 'C' ? ",\"side\":\"client\",\"line\":"
 		  : l->who == 'S' ? ",\"side\":\"server\",\"line\":" : ",\"side\":\"note\",\"line\":");
 	jw_string(w, l->text, strlen(l->text), false);
