@@ -9,9 +9,37 @@
 #include <string.h>
 #include <time.h>
 
+/* IPv4 as inet_ntop writes it ("%u.%u.%u.%u"), without its sprintf: every
+ * session's report formats two addresses. */
+static bool addr4_str(const uint8_t *a, char *buf, size_t len)
+{
+	char b[16];
+	size_t n = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a[i];
+		if (i)
+			b[n++] = '.';
+		if (v >= 100)
+			b[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			b[n++] = (char)('0' + v / 10 % 10);
+		b[n++] = (char)('0' + v % 10);
+	}
+	if (n >= len)
+		return false;           /* inet_ntop's ENOSPC */
+	memcpy(buf, b, n);
+	buf[n] = '\0';
+	return true;
+}
+
 const char *sl_addr_str(const struct sl_addr *a, char *buf, size_t len)
 {
-	if (!inet_ntop(a->v == 6 ? AF_INET6 : AF_INET, a->a, buf, (socklen_t)len))
+	if (a->v != 6) {
+		if (!addr4_str(a->a, buf, len))
+			snprintf(buf, len, "?");
+		return buf;
+	}
+	if (!inet_ntop(AF_INET6, a->a, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
 	return buf;
 }

@@ -66,15 +66,16 @@ bool community_id_digest(uint16_t seed, uint8_t proto, const struct sl_addr *a, 
 
 void community_id_format(const uint8_t digest[COMMUNITY_ID_DIGEST_LEN], char *out, size_t outlen)
 {
-	/* 20 bytes -> 28 base64 characters + NUL from EVP_EncodeBlock */
-	unsigned char b64[32];
+	/* 20 bytes -> 28 base64 characters + NUL from EVP_EncodeBlock, written
+	 * after "1:" (2 + 28 + 1 = COMMUNITY_ID_STRLEN): no printf per session */
 	if (outlen < COMMUNITY_ID_STRLEN) {
 		if (outlen)
 			out[0] = '\0';
 		return;
 	}
-	EVP_EncodeBlock(b64, digest, COMMUNITY_ID_DIGEST_LEN);
-	snprintf(out, outlen, "1:%s", (const char *)b64);
+	out[0] = '1';
+	out[1] = ':';
+	EVP_EncodeBlock((unsigned char *)out + 2, digest, COMMUNITY_ID_DIGEST_LEN);
 }
 
 bool community_id_v1(uint16_t seed, uint8_t proto, const struct sl_addr *a, uint16_t aport,

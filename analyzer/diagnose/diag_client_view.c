@@ -84,12 +84,12 @@ void diag_client_view(struct verdict *v)
 		if (w == CV_REPLY) {
 			/* the reply text is cut to fit: the client shows it whole */
 			char reply[160];
-			snprintf(reply, sizeof(reply), "%u%s%s %.140s", v->reply_code, v->reply_enhanced[0] ? " " : "",
+			diag_fmt(reply, sizeof(reply), "%u%s%s %.140s", v->reply_code, v->reply_enhanced[0] ? " " : "",
 				 v->reply_enhanced, v->reply_text);
-			snprintf(v->client_view, sizeof(v->client_view), "%s%s%s", CLIENT_VIEW[i].text, reply,
+			diag_fmt(v->client_view, sizeof(v->client_view), "%s%s%s", CLIENT_VIEW[i].text, reply,
 				 CLIENT_VIEW[i].after);
 		} else {
-			snprintf(v->client_view, sizeof(v->client_view), "%s", CLIENT_VIEW[i].text);
+			diag_fmt(v->client_view, sizeof(v->client_view), "%s", CLIENT_VIEW[i].text);
 		}
 		return;
 	}
@@ -125,8 +125,8 @@ void diag_relay_hint(struct dctx *d)
 	struct smtp_reply r;
 	memset(&r, 0, sizeof(r));
 	r.code = v->reply_code;
-	snprintf(r.enhanced, sizeof(r.enhanced), "%s", v->reply_enhanced);
-	snprintf(r.text, sizeof(r.text), "%s", v->reply_text);
+	diag_fmt(r.enhanced, sizeof(r.enhanced), "%s", v->reply_enhanced);
+	diag_fmt(r.text, sizeof(r.text), "%s", v->reply_text);
 	r.answers = CMD_RCPT;
 	struct reply_reading rd;
 	diag_classify_reply(&r, &d->rc, &rd);

@@ -8,6 +8,8 @@
 #ifndef SLEUTH_DIAG_INT_H
 #define SLEUTH_DIAG_INT_H
 
+#include <stdarg.h>
+
 #include "diag_reply.h"
 #include "diagnose.h"
 
@@ -75,8 +77,11 @@ void diag_apply_cut(const struct session_view *s, const struct diag_config *cfg,
 void diag_apply_evicted(const struct session_view *s, const struct diag_config *cfg, struct verdict *v);
 /* One evidence line (deduplicated; a zero time is looked up in the timeline). */
 void diag_evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* "30.0 s", "250 ms", "0.20 ms" */
+/* "30.0 s", "2.50 s", "250 ms", "1.2 ms", "200 µs", "under 1 µs" (diag_fmt.c) */
 const char *diag_dur(sl_time ns, char *buf, size_t len);
+/* ---- diag_fmt.c: exactly what vsnprintf / snprintf write, for less ---- */
+void diag_vfmt(char *buf, size_t cap, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+void diag_fmt(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *diag_side(int dir);
 void diag_set_cause(struct dctx *d, enum cause c, enum confidence conf);
 void diag_set_reply(struct dctx *d, const struct smtp_reply *r);

@@ -4,6 +4,7 @@
  * sides in words, who closed, the verdict drawn from one decisive reply,
  * the sizes behind a size limit, and where a session stood when it stopped.
  * Rules (diagnose.c's table) call these; none of them decides anything.
+ * The texts are formatted by diag_fmt.c (vsnprintf's output, cheaper).
  *
  * Invariants: pure (no I/O, no allocation); every text written into the
  * verdict is bounded by its array; untrusted text comes in already
@@ -23,13 +24,13 @@ void diag_appendf(char *buf, size_t cap, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf + n, cap - n, fmt, ap);
+	diag_vfmt(buf + n, cap - n, fmt, ap);
 	va_end(ap);
 }
 
 void diag_advise(struct dctx *d, const char *a)
 {
-	snprintf(d->v->advice, sizeof(d->v->advice), "%s", a ? a : "");
+	diag_fmt(d->v->advice, sizeof(d->v->advice), "%s", a ? a : "");
 }
 
 void diag_evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, ...)
@@ -40,7 +41,7 @@ void diag_evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, 
 	char text[EVIDENCE_TEXT_MAX] = "";     /* zero-filled: the verdict stays byte-for-byte deterministic */
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	diag_vfmt(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	/* One line per frame is enough when a rule cites the same fact twice
 	 * (the same reply as decisive and as context). */
@@ -59,27 +60,6 @@ void diag_evidence(struct dctx *d, uint64_t frame, sl_time ts, const char *fmt, 
 	memcpy(e->text, text, sizeof(e->text));
 }
 
-/* "30.0 s", "2.50 s", "250 ms", "1.2 ms", "200 µs", "under 1 µs" (the
- * capture's own resolution: two packets in one microsecond show as 0) */
-const char *diag_dur(sl_time ns, char *buf, size_t len)
-{
-	if (ns < 0)
-		ns = 0;
-	if (ns >= 10 * NS_PER_SEC)
-		snprintf(buf, len, "%.1f s", (double)ns / NS_PER_SEC);
-	else if (ns >= NS_PER_SEC)
-		snprintf(buf, len, "%.2f s", (double)ns / NS_PER_SEC);
-	else if (ns >= 10 * NS_PER_MS)
-		snprintf(buf, len, "%.0f ms", (double)ns / NS_PER_MS);
-	else if (ns >= NS_PER_MS)
-		snprintf(buf, len, "%.1f ms", (double)ns / NS_PER_MS);
-	else if (ns >= NS_PER_USEC)
-		snprintf(buf, len, "%.0f \u00b5s", (double)ns / NS_PER_USEC);
-	else
-		snprintf(buf, len, "under 1 \u00b5s");
-	return buf;
-}
-
 const char *diag_side(int dir)
 {
 	return dir == DIR_C2S ? "client" : "server";
@@ -96,19 +76,19 @@ void diag_set_reply(struct dctx *d, const struct smtp_reply *r)
 	struct verdict *v = d->v;
 	v->has_reply = true;
 	v->reply_code = r->code;
-	snprintf(v->reply_enhanced, sizeof(v->reply_enhanced), "%s", r->enhanced);
-	snprintf(v->reply_text, sizeof(v->reply_text), "%s", r->text);
+	diag_fmt(v->reply_enhanced, sizeof(v->reply_enhanced), "%s", r->enhanced);
+	diag_fmt(v->reply_text, sizeof(v->reply_text), "%s", r->text);
 }
 
 void diag_reply_evidence(struct dctx *d, const struct smtp_reply *r, const char *label)
 {
 	char code[24] = "";
 	if (r->code && r->enhanced[0])
-		snprintf(code, sizeof(code), "%u %s", r->code, r->enhanced);
+		diag_fmt(code, sizeof(code), "%u %s", r->code, r->enhanced);
 	else if (r->code)
-		snprintf(code, sizeof(code), "%u", r->code);
+		diag_fmt(code, sizeof(code), "%u", r->code);
 	else
-		snprintf(code, sizeof(code), "%s", r->enhanced);
+		diag_fmt(code, sizeof(code), "%s", r->enhanced);
 	diag_evidence(d, r->frame, r->ts, "%s %s %.150s", label, code, r->text);
 }
 

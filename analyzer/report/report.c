@@ -12,8 +12,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "report_int.h"
 
+/* Appends n bytes of s to the string in buf (len bytes, *at used), cut to
+ * fit as snprintf cuts, NUL-terminated. */
+static void bput(char *buf, size_t len, size_t *at, const char *s, size_t n)
+{
+	if (*at + 1 >= len)
+		return;
+	if (n > len - 1 - *at)
+		n = len - 1 - *at;
+	memcpy(buf + *at, s, n);
+	*at += n;
+	buf[*at] = '\0';
+}
+
+static void bput_u64(char *buf, size_t len, size_t *at, uint64_t v)
+{
+	char b[24];
+	char *e = b + sizeof(b), *p = e;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	bput(buf, len, at, p, (size_t)(e - p));
+}
+
+/* As snprintf(buf, len, "%s%" PRId64 ".%03" PRId64 "s", sign, seconds, ms),
+ * by hand: the text report, the transcript and the ladder write one per line. */
 const char *report_rel_time(sl_time t, sl_time t0, char *buf, size_t len)
 {
 	sl_time d = t - t0;
@@ -22,7 +49,18 @@ const char *report_rel_time(sl_time t, sl_time t0, char *buf, size_t len)
 		sign = "-";
 		d = -d;
 	}
-	snprintf(buf, len, "%s%" PRId64 ".%03" PRId64 "s", sign, (int64_t)(d / NS_PER_SEC), (int64_t)((d % NS_PER_SEC) / NS_PER_MS));
+	if (d < 0 || !len) {    /* the one value without a positive twin; no room */
+		snprintf(buf, len, "%s%" PRId64 ".%03" PRId64 "s", sign, (int64_t)(d / NS_PER_SEC),
+			 (int64_t)((d % NS_PER_SEC) / NS_PER_MS));
+		return buf;
+	}
+	size_t at = 0;
+	buf[0] = '\0';
+	int64_t ms = (int64_t)((d % NS_PER_SEC) / NS_PER_MS);
+	char frac[5] = { '.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10), (char)('0' + ms % 10), 's' };
+	bput(buf, len, &at, sign, 1);
+	bput_u64(buf, len, &at, (uint64_t)(d / NS_PER_SEC));
+	bput(buf, len, &at, frac, sizeof(frac));
 	return buf;
 }
 
@@ -58,10 +96,14 @@ const char *report_file(const struct reporter *r, uint64_t frame, const char *fa
 
 const char *report_frame_str(const struct reporter *r, uint64_t frame, char *buf, size_t len)
 {
-	if (r->n_files > 1 && frame)
+	if (r->n_files > 1 && frame) {
 		snprintf(buf, len, "%s:%" PRIu64, report_file(r, frame, "?"), frame_no(frame));
-	else
-		snprintf(buf, len, "#%" PRIu64, frame_no(frame));
+	} else if (len) {
+		size_t at = 0;
+		buf[0] = '\0';
+		bput(buf, len, &at, "#", 1);
+		bput_u64(buf, len, &at, frame_no(frame));
+	}
 	return buf;
 }
 
@@ -120,108 +162,179 @@ static void dur(sl_time ns, char *b, size_t n)
 
 /* Writes text wrapped at ~76 columns with the given indent (text is already
  * printable: the diagnosis built it from sanitised parts). */
-static void wrapped(FILE *f, const char *label, const char *text)
+static void wrapped(struct jw *w, const char *label, const char *text)
 {
 	const size_t width = 78, indent = 12;
-	fprintf(f, "  %-9s ", label);
+	jw_mem(w, "  ", 2);
+	jw_pad(w, label, strlen(label), 9, true);
+	jw_putc(w, ' ');
 	size_t col0 = indent, colx = col0;
 	const char *p = text;
 	while (*p) {
 		while (*p == ' ')
 			p++;
-		size_t w = strcspn(p, " ");
-		if (!w)
+		size_t n = strcspn(p, " ");
+		if (!n)
 			break;
-		if (colx > col0 && colx + 1 + w > width) {
-			fprintf(f, "\n%*s", (int)indent, "");
+		if (colx > col0 && colx + 1 + n > width) {
+			jw_putc(w, '\n');
+			jw_pad(w, "", 0, indent, false);
 			colx = col0;
 		} else if (colx > col0) {
-			fputc(' ', f);
+			jw_putc(w, ' ');
 			colx++;
 		}
-		fwrite(p, 1, w, f);
-		colx += w;
-		p += w;
+		jw_mem(w, p, n);
+		colx += n;
+		p += n;
 	}
-	fputc('\n', f);
+	jw_putc(w, '\n');
 }
 
+/* "[addr]:port" for IPv6, "addr:port" for IPv4. */
+static void text_endpoint(struct jw *w, const char *a, bool v6, uint16_t port)
+{
+	if (v6)
+		jw_putc(w, '[');
+	jw_lit(w, a);
+	if (v6)
+		jw_putc(w, ']');
+	jw_putc(w, ':');
+	jw_u64(w, port);
+}
+
+/* A session's block, built in a buffer of its own and handed to the FILE in
+ * one write (jsonw.h); what printf wrote before, byte for byte. */
 static void text_session(struct reporter *r, const struct session_view *s, const struct verdict *v)
 {
-	FILE *f = r->o.out;
+	char buf[JW_CAP];
+	struct jw wb, *w = &wb;
+	jw_init(w, r->o.out, buf, sizeof(buf));
 	const struct flow_info *fi = s->fi;
-	char ca[SL_ADDRSTRLEN], sa[SL_ADDRSTRLEN], t0[40], d[32], rel[32];
+	char ca[SL_ADDRSTRLEN], sa[SL_ADDRSTRLEN], d[32], rel[32];
 	sl_addr_str(&fi->client, ca, sizeof(ca));
 	sl_addr_str(&fi->server, sa, sizeof(sa));
 	dur(fi->last_ts - fi->first_ts, d, sizeof(d));
 	bool v6 = fi->client.v == 6;
-	fprintf(f, "%s#%" PRIu64 "%s  %s%s%s:%u -> %s%s%s:%u  %s  %s  %s%s\n", col(r, C_BOLD), s->id, col(r, C_RESET),
-		v6 ? "[" : "", ca, v6 ? "]" : "", fi->client_port, v6 ? "[" : "", sa, v6 ? "]" : "", fi->server_port,
-		sl_time_str(fi->first_ts, t0, sizeof(t0)), d, s->protocol ? s->protocol : "Unknown",
-		s->protocol_guessed ? " (guessed by port)" : "");
+	jw_lit(w, col(r, C_BOLD));
+	jw_putc(w, '#');
+	jw_u64(w, s->id);
+	jw_lit(w, col(r, C_RESET));
+	jw_mem(w, "  ", 2);
+	text_endpoint(w, ca, v6, fi->client_port);
+	jw_lit(w, " -> ");
+	text_endpoint(w, sa, v6, fi->server_port);
+	jw_mem(w, "  ", 2);
+	jw_time_text(w, fi->first_ts, false);
+	jw_mem(w, "  ", 2);
+	jw_lit(w, d);
+	jw_mem(w, "  ", 2);
+	jw_lit(w, s->protocol ? s->protocol : "Unknown");
+	jw_lit(w, s->protocol_guessed ? " (guessed by port)\n" : "\n");
 	if (s->n_risks) {
-		fprintf(f, "  risks     ");
-		for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++)
-			fprintf(f, "%s%s", i ? ", " : "", s->risks[i]);
-		fputc('\n', f);
+		jw_lit(w, "  risks     ");
+		for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++) {
+			if (i)
+				jw_mem(w, ", ", 2);
+			jw_lit(w, s->risks[i]);
+		}
+		jw_putc(w, '\n');
 	}
 	/* Files are named when the input was files (live capture has none). */
 	const char *f0 = r->n_files ? report_file(r, fi->first_frame, NULL) : NULL;
 	const char *f1 = r->n_files ? report_file(r, fi->last_frame, NULL) : NULL;
 	if (f0 && f1 && f0 != f1)
-		fprintf(f, "  files     %s (frame %" PRIu64 ") to %s (frame %" PRIu64 ")\n", f0, frame_no(fi->first_frame),
-			f1, frame_no(fi->last_frame));
-	else if (f0 && fi->first_frame == fi->last_frame)
-		fprintf(f, "  file      %s (frame %" PRIu64 ")\n", f0, frame_no(fi->first_frame));
-	else if (f0)
-		fprintf(f, "  file      %s (frames %" PRIu64 "-%" PRIu64 ")\n", f0, frame_no(fi->first_frame),
-			frame_no(fi->last_frame));
-	if (s->community_id[0])
-		fprintf(f, "  flow      community_id %s\n", s->community_id);
-	fprintf(f, "  verdict   %s%s%s (%s) closed by %s", col(r, cause_colour(v->cause)), cause_name(v->cause),
-		col(r, C_RESET), confidence_name(v->confidence), closed_by_name(v->closed_by));
+		jw_printf(w, "  files     %s (frame %" PRIu64 ") to %s (frame %" PRIu64 ")\n", f0, frame_no(fi->first_frame),
+			  f1, frame_no(fi->last_frame));
+	else if (f0) {
+		/* "  file      %s (frame %" PRIu64 ")\n" or "... (frames %" PRIu64 "-%" PRIu64 ")\n" */
+		jw_lit(w, "  file      ");
+		jw_lit(w, f0);
+		if (fi->first_frame == fi->last_frame) {
+			jw_lit(w, " (frame ");
+		} else {
+			jw_lit(w, " (frames ");
+			jw_u64(w, frame_no(fi->first_frame));
+			jw_putc(w, '-');
+		}
+		jw_u64(w, frame_no(fi->last_frame));
+		jw_lit(w, ")\n");
+	}
+	if (s->community_id[0]) {
+		jw_lit(w, "  flow      community_id ");
+		jw_lit(w, s->community_id);
+		jw_putc(w, '\n');
+	}
+	jw_lit(w, "  verdict   ");
+	jw_lit(w, col(r, cause_colour(v->cause)));
+	jw_lit(w, cause_name(v->cause));
+	jw_lit(w, col(r, C_RESET));
+	jw_lit(w, " (");
+	jw_lit(w, confidence_name(v->confidence));
+	jw_lit(w, ") closed by ");
+	jw_lit(w, closed_by_name(v->closed_by));
 	if (v->close != CLOSE_NONE)
-		fprintf(f, " with %s", v->close == CLOSE_FIN ? "FIN" : "RST");
-	fprintf(f, " in phase %s\n", verdict_phase_name(v->phase));
+		jw_lit(w, v->close == CLOSE_FIN ? " with FIN" : " with RST");
+	jw_lit(w, " in phase ");
+	jw_lit(w, verdict_phase_name(v->phase));
+	jw_putc(w, '\n');
 	if (v->has_reply) {
-		if (v->reply_code)
-			fprintf(f, "  reply     %u%s%s %s\n", v->reply_code, v->reply_enhanced[0] ? " " : "",
-				v->reply_enhanced, v->reply_text);
-		else
-			fprintf(f, "  reply     (no code) %s %s\n", v->reply_enhanced, v->reply_text);
+		if (v->reply_code) {
+			jw_lit(w, "  reply     ");
+			jw_u64(w, v->reply_code);
+			if (v->reply_enhanced[0])
+				jw_putc(w, ' ');
+		} else {
+			jw_lit(w, "  reply     (no code) ");
+		}
+		jw_lit(w, v->reply_enhanced);
+		jw_putc(w, ' ');
+		jw_lit(w, v->reply_text);
+		jw_putc(w, '\n');
 	}
 	if (s->tls_dec) {
 		const struct session_tls *t = s->tls_dec;
 		if (t->decrypted) {
-			fprintf(f, "  tls       decrypted with the key log (%s; client %s, server %s; keys", t->cipher ? t->cipher : "suite unknown",
-				t->status[DIR_C2S], t->status[DIR_S2C]);
+			jw_printf(w, "  tls       decrypted with the key log (%s; client %s, server %s; keys", t->cipher ? t->cipher : "suite unknown",
+				  t->status[DIR_C2S], t->status[DIR_S2C]);
 			for (uint32_t i = 0; i < SL_MIN(t->n_keys, SESSION_TLS_KEYS_MAX); i++)
-				fprintf(f, "%s %s", i ? "," : "", t->keys[i]);
-			fputs(")\n", f);
+				jw_printf(w, "%s %s", i ? "," : "", t->keys[i]);
+			jw_lit(w, ")\n");
 		} else {
-			fprintf(f, "  tls       not decrypted (client %s, server %s)%s%s\n", t->status[DIR_C2S], t->status[DIR_S2C],
-				t->wanted[0] ? "; the key log line that would decrypt it: " : "", t->wanted);
+			jw_printf(w, "  tls       not decrypted (client %s, server %s)%s%s\n", t->status[DIR_C2S], t->status[DIR_S2C],
+				  t->wanted[0] ? "; the key log line that would decrypt it: " : "", t->wanted);
 		}
 	}
-	wrapped(f, "why", v->explanation);
+	wrapped(w, "why", v->explanation);
 	if (v->n_ev)
-		fprintf(f, "  evidence\n");
+		jw_lit(w, "  evidence\n");
 	for (uint32_t i = 0; i < SL_MIN(v->n_ev, VERDICT_MAX_EVIDENCE); i++) {
 		const struct evidence *e = &v->ev[i];
 		if (e->ts)
 			report_rel_time(e->ts, fi->first_ts, rel, sizeof(rel));
 		else
-			snprintf(rel, sizeof(rel), "-");
+			memcpy(rel, "-", 2);
 		char fr[300];
-		fprintf(f, "    %s%-8s%s %10s  %s\n", col(r, C_DIM), report_frame_str(r, e->frame, fr, sizeof(fr)),
-			col(r, C_RESET), rel, e->text);
+		report_frame_str(r, e->frame, fr, sizeof(fr));
+		jw_mem(w, "    ", 4);
+		jw_lit(w, col(r, C_DIM));
+		jw_pad(w, fr, strlen(fr), 8, true);
+		jw_lit(w, col(r, C_RESET));
+		jw_putc(w, ' ');
+		jw_pad(w, rel, strlen(rel), 10, false);
+		jw_mem(w, "  ", 2);
+		jw_lit(w, e->text);
+		jw_putc(w, '\n');
 	}
-	wrapped(f, "advice", v->advice);
+	wrapped(w, "advice", v->advice);
 	if (v->client_view[0])
-		wrapped(f, "client", v->client_view);
-	if (s->extra && s->extra->text)
-		s->extra->text(f, s->extra->ctx);
-	fputc('\n', f);
+		wrapped(w, "client", v->client_view);
+	if (s->extra && s->extra->text) {
+		jw_flush(w);    /* the module writes to the FILE itself */
+		s->extra->text(r->o.out, s->extra->ctx);
+	}
+	jw_putc(w, '\n');
+	jw_flush(w);
 }
 
 void reporter_session(struct reporter *r, const struct session_view *s, const struct verdict *v)

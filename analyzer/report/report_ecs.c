@@ -24,6 +24,7 @@
 
 #include <openssl/ssl.h>
 
+#include "jsonw.h"
 #include "report_int.h"
 
 /* The ECS release whose field list tests/data/ecs_fields.tsv was taken from. */
@@ -87,132 +88,158 @@ static void ecs_cipher_name(uint16_t id, char *buf, size_t len)
 		snprintf(buf, len, "0x%04X", (unsigned)id);
 }
 
-static void ecs_endpoint(FILE *f, const struct sl_addr *a, uint16_t port, const struct tcp_dir_stats *d)
+static void ecs_endpoint(struct jw *w, const struct sl_addr *a, uint16_t port, const struct tcp_dir_stats *d)
 {
 	char b[SL_ADDRSTRLEN];
-	fputs("{\"ip\":", f);
-	report_json_str(f, sl_addr_str(a, b, sizeof(b)));
-	fprintf(f, ",\"port\":%u,\"bytes\":%" PRIu64 ",\"packets\":%" PRIu64 "}", port, d->bytes, d->packets);
+	jw_lit(w, "{\"ip\":");
+	report_json_str(w, sl_addr_str(a, b, sizeof(b)));
+	jw_lit(w, ",\"port\":");
+	jw_u64(w, port);
+	jw_lit(w, ",\"bytes\":");
+	jw_u64(w, d->bytes);
+	jw_lit(w, ",\"packets\":");
+	jw_u64(w, d->packets);
+	jw_putc(w, '}');
 }
 
-static void ecs_tls(FILE *f, const struct smtp_facts *s)
+static void ecs_tls(struct jw *w, const struct smtp_facts *s)
 {
 	const struct tls_facts *t = &s->tls;
 	char ver[8];
 	const char *proto;
 	ecs_tls_version(t->version, &proto, ver, sizeof(ver));
-	fprintf(f, ",\"tls\":{\"established\":%s", t->handshake_done ? "true" : "false");
+	jw_lit(w, ",\"tls\":{\"established\":");
+	jw_bool(w, t->handshake_done);
 	if (ver[0]) {
-		fputs(",\"version\":", f);
-		report_json_str(f, ver);
-		fputs(",\"version_protocol\":", f);
-		report_json_str(f, proto);
+		jw_lit(w, ",\"version\":");
+		report_json_str(w, ver);
+		jw_lit(w, ",\"version_protocol\":");
+		report_json_str(w, proto);
 	}
 	if (t->server_hello) {
 		char cipher[128];
 		ecs_cipher_name(t->cipher, cipher, sizeof(cipher));
-		fputs(",\"cipher\":", f);
-		report_json_str(f, cipher);
+		jw_lit(w, ",\"cipher\":");
+		report_json_str(w, cipher);
 	}
 	if (t->sni[0]) {
-		fputs(",\"client\":{\"server_name\":", f);
-		report_json_str(f, t->sni);
-		fputc('}', f);
+		jw_lit(w, ",\"client\":{\"server_name\":");
+		report_json_str(w, t->sni);
+		jw_putc(w, '}');
 	}
-	fputc('}', f);
+	jw_putc(w, '}');
 }
 
 void report_ecs_session(struct reporter *r, const struct session_view *s, const struct verdict *v)
 {
-	FILE *f = r->o.out;
+	char buf[JW_CAP];
+	struct jw wb, *w = &wb;
+	jw_init(w, r->o.out, buf, sizeof(buf));
 	const struct flow_info *fi = s->fi;
 	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *sv = &fi->dir[DIR_S2C];
 	char ca[SL_ADDRSTRLEN], sa[SL_ADDRSTRLEN], msg[256];
 
 	sl_addr_str(&fi->client, ca, sizeof(ca));
 	sl_addr_str(&fi->server, sa, sizeof(sa));
-	fputs("{\"@timestamp\":", f);
-	report_json_time(f, fi->first_ts);
+	jw_lit(w, "{\"@timestamp\":");
+	report_json_time(w, fi->first_ts);
 	snprintf(msg, sizeof(msg), "SMTP session %" PRIu64 " %s port %u to %s port %u: %s (%s confidence)", s->id, ca,
 		 fi->client_port, sa, fi->server_port, cause_name(v->cause), confidence_name(v->confidence));
-	fputs(",\"message\":", f);
-	report_json_str(f, msg);
-	fputs(",\"ecs\":{\"version\":\"" ECS_VERSION "\"}", f);
+	jw_lit(w, ",\"message\":");
+	report_json_str(w, msg);
+	jw_lit(w, ",\"ecs\":{\"version\":\"" ECS_VERSION "\"}");
 
-	fputs(",\"event\":{\"kind\":\"event\",\"category\":[\"email\",\"network\"],\"type\":[\"info\",\"connection\",\"end\"]"
-	      ",\"module\":\"smtpsleuth\",\"dataset\":\"smtpsleuth.session\",\"action\":", f);
-	report_json_str(f, cause_name(v->cause));
-	fputs(",\"outcome\":", f);
-	report_json_str(f, ecs_outcome(v->cause));
-	fputs(",\"reason\":", f);
-	report_json_str(f, v->explanation);
-	fputs(",\"start\":", f);
-	report_json_time(f, fi->first_ts);
-	fputs(",\"end\":", f);
-	report_json_time(f, fi->last_ts);
-	fprintf(f, ",\"duration\":%" PRId64 "}", (int64_t)(fi->last_ts - fi->first_ts));
+	jw_lit(w, ",\"event\":{\"kind\":\"event\",\"category\":[\"email\",\"network\"],\"type\":[\"info\",\"connection\",\"end\"]"
+	      ",\"module\":\"smtpsleuth\",\"dataset\":\"smtpsleuth.session\",\"action\":");
+	report_json_str(w, cause_name(v->cause));
+	jw_lit(w, ",\"outcome\":");
+	report_json_str(w, ecs_outcome(v->cause));
+	jw_lit(w, ",\"reason\":");
+	report_json_str(w, v->explanation);
+	jw_lit(w, ",\"start\":");
+	report_json_time(w, fi->first_ts);
+	jw_lit(w, ",\"end\":");
+	report_json_time(w, fi->last_ts);
+	jw_lit(w, ",\"duration\":");
+	jw_i64(w, (int64_t)(fi->last_ts - fi->first_ts));
+	jw_putc(w, '}');
 
-	fputs(",\"source\":", f);
-	ecs_endpoint(f, &fi->client, fi->client_port, c);
-	fputs(",\"destination\":", f);
-	ecs_endpoint(f, &fi->server, fi->server_port, sv);
-	fputs(",\"related\":{\"ip\":[", f);
-	report_json_str(f, ca);
+	jw_lit(w, ",\"source\":");
+	ecs_endpoint(w, &fi->client, fi->client_port, c);
+	jw_lit(w, ",\"destination\":");
+	ecs_endpoint(w, &fi->server, fi->server_port, sv);
+	jw_lit(w, ",\"related\":{\"ip\":[");
+	report_json_str(w, ca);
 	if (strcmp(ca, sa)) {
-		fputc(',', f);
-		report_json_str(f, sa);
+		jw_putc(w, ',');
+		report_json_str(w, sa);
 	}
-	fputs("]}", f);
+	jw_lit(w, "]}");
 
-	fputs(",\"network\":{\"transport\":\"tcp\",\"protocol\":\"smtp\",\"type\":", f);
-	report_json_str(f, fi->client.v == 6 ? "ipv6" : "ipv4");
-	fputs(",\"iana_number\":\"6\"", f);
+	jw_lit(w, ",\"network\":{\"transport\":\"tcp\",\"protocol\":\"smtp\",\"type\":");
+	report_json_str(w, fi->client.v == 6 ? "ipv6" : "ipv4");
+	jw_lit(w, ",\"iana_number\":\"6\"");
 	if (s->community_id[0]) {
-		fputs(",\"community_id\":", f);
-		report_json_str(f, s->community_id);
+		jw_lit(w, ",\"community_id\":");
+		report_json_str(w, s->community_id);
 	}
-	fprintf(f, ",\"bytes\":%" PRIu64 ",\"packets\":%" PRIu64 "}", c->bytes + sv->bytes, c->packets + sv->packets);
+	jw_lit(w, ",\"bytes\":");
+	jw_u64(w, c->bytes + sv->bytes);
+	jw_lit(w, ",\"packets\":");
+	jw_u64(w, c->packets + sv->packets);
+	jw_putc(w, '}');
 
 	const struct smtp_facts *sm = s->smtp;
 	if (sm->starttls == STLS_ACCEPTED || sm->implicit_tls || sm->tls.client_hello)
-		ecs_tls(f, sm);
+		ecs_tls(w, sm);
 
-	fputs(",\"smtp\":", f);
-	report_json_smtp(r, f, s);
+	jw_lit(w, ",\"smtp\":");
+	report_json_smtp(r, w, s);
 
-	fprintf(f, ",\"smtpsleuth\":{\"id\":%" PRIu64 ",\"file\":", s->id);
-	report_json_str(f, fi->file);
-	fprintf(f, ",\"first_frame\":%" PRIu64 ",\"last_frame\":%" PRIu64 ",\"protocol\":", fi->first_frame,
-		fi->last_frame);
-	report_json_str(f, s->protocol ? s->protocol : "Unknown");
-	fputs(",\"risks\":[", f);
+	jw_lit(w, ",\"smtpsleuth\":{\"id\":");
+	jw_u64(w, s->id);
+	jw_lit(w, ",\"file\":");
+	report_json_str(w, fi->file);
+	jw_lit(w, ",\"first_frame\":");
+	jw_u64(w, fi->first_frame);
+	jw_lit(w, ",\"last_frame\":");
+	jw_u64(w, fi->last_frame);
+	jw_lit(w, ",\"protocol\":");
+	report_json_str(w, s->protocol ? s->protocol : "Unknown");
+	jw_lit(w, ",\"risks\":[");
 	for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++) {
 		if (i)
-			fputc(',', f);
-		report_json_str(f, s->risks[i]);
+			jw_putc(w, ',');
+		report_json_str(w, s->risks[i]);
 	}
-	fputs("],\"tcp\":", f);
-	report_json_tcp(f, s, v);
-	fputs(",\"verdict\":", f);
-	report_json_verdict(r, f, s, v);
-	fputs("}}\n", f);
+	jw_lit(w, "],\"tcp\":");
+	report_json_tcp(w, s, v);
+	jw_lit(w, ",\"verdict\":");
+	report_json_verdict(r, w, s, v);
+	jw_lit(w, "}}\n");
+	jw_flush(w);
 }
 
 void report_ecs_summary(struct reporter *r, const struct summary *sum)
 {
-	FILE *f = r->o.out;
-	fputs("{\"@timestamp\":", f);
-	report_json_time(f, sum->last_ts);
-	fprintf(f, ",\"message\":\"smtpsleuth summary: %" PRIu64 " SMTP sessions, %" PRIu64 " flows\"", sum->smtp_sessions,
+	char buf[1024];
+	struct jw wb, *w = &wb;
+	jw_init(w, r->o.out, buf, sizeof(buf));
+	jw_lit(w, "{\"@timestamp\":");
+	report_json_time(w, sum->last_ts);
+	jw_printf(w, ",\"message\":\"smtpsleuth summary: %" PRIu64 " SMTP sessions, %" PRIu64 " flows\"", sum->smtp_sessions,
 		sum->flows);
-	fputs(",\"ecs\":{\"version\":\"" ECS_VERSION "\"}"
+	jw_lit(w, ",\"ecs\":{\"version\":\"" ECS_VERSION "\"}"
 	      ",\"event\":{\"kind\":\"metric\",\"category\":[\"network\"],\"type\":[\"info\"]"
-	      ",\"module\":\"smtpsleuth\",\"dataset\":\"smtpsleuth.summary\",\"start\":", f);
-	report_json_time(f, sum->first_ts);
-	fputs(",\"end\":", f);
-	report_json_time(f, sum->last_ts);
-	fputs("},\"smtpsleuth\":{\"summary\":", f);
-	/* The native summary object, its trailing newline dropped. */
+	      ",\"module\":\"smtpsleuth\",\"dataset\":\"smtpsleuth.summary\",\"start\":");
+	report_json_time(w, sum->first_ts);
+	jw_lit(w, ",\"end\":");
+	report_json_time(w, sum->last_ts);
+	jw_lit(w, "},\"smtpsleuth\":{\"summary\":");
+	/* The native summary object, its trailing newline dropped; it writes
+	 * to the FILE, so what is held goes first. */
+	jw_flush(w);
 	report_json_summary_object(r, sum);
-	fputs("}}\n", f);
+	jw_lit(w, "}}\n");
+	jw_flush(w);
 }

@@ -33,12 +33,14 @@ void report_json_session(struct reporter *r, const struct session_view *s, const
 void report_json_summary(struct reporter *r, const struct summary *sum);
 /* The summary object alone, without the newline. */
 void report_json_summary_object(struct reporter *r, const struct summary *sum);
-/* Pieces of the native JSON that the ECS writer (report_ecs.c) reuses. */
-void report_json_str(FILE *f, const char *s);           /* "" for NULL */
-void report_json_time(FILE *f, sl_time t);              /* ISO 8601 string, null for 0 */
-void report_json_smtp(const struct reporter *r, FILE *f, const struct session_view *s);
-void report_json_tcp(FILE *f, const struct session_view *s, const struct verdict *v);
-void report_json_verdict(const struct reporter *r, FILE *f, const struct session_view *s, const struct verdict *v);
+/* Pieces of the native JSON that the ECS writer (report_ecs.c) reuses; they
+ * write into a struct jw (jsonw.h), which the caller flushes. */
+struct jw;
+void report_json_str(struct jw *w, const char *s);           /* "" for NULL */
+void report_json_time(struct jw *w, sl_time t);              /* ISO 8601 string, null for 0 */
+void report_json_smtp(const struct reporter *r, struct jw *w, const struct session_view *s);
+void report_json_tcp(struct jw *w, const struct session_view *s, const struct verdict *v);
+void report_json_verdict(const struct reporter *r, struct jw *w, const struct session_view *s, const struct verdict *v);
 void report_ecs_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 void report_ecs_summary(struct reporter *r, const struct summary *sum);
 /* The summary object as --json writes it, to f; with html, its strings are
@@ -46,7 +48,7 @@ void report_ecs_summary(struct reporter *r, const struct summary *sum);
 void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *sum, bool html);
 const char *report_auth_result_name(enum smtp_auth_result res);
 /* --json --transcript: writes ,"transcript":[{frame, file, time, side, line}...],"transcript_omitted":N */
-void report_transcript_json(struct reporter *r, const struct session_view *s);
+void report_transcript_json(struct reporter *r, struct jw *w, const struct session_view *s);
 void report_transcript_session(struct reporter *r, const struct session_view *s, const struct verdict *v);
 /* Writes "+12.345s" (time since the session began) into buf. */
 const char *report_rel_time(sl_time t, sl_time t0, char *buf, size_t len);

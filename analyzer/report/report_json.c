@@ -3,9 +3,13 @@
  * {"type":"session"} object per session, one {"type":"summary"} at the end.
  *
  * Invariant: the output is valid JSON (RFC 8259) whatever bytes the session
- * carried: every string goes through json_write_string(), which escapes
+ * carried: every string goes through jw_string() (jsonw.c), which escapes
  * quotes, backslashes and control characters and replaces invalid UTF-8
  * with U+FFFD. Passwords never reach here (smtp_facts holds none).
+ *
+ * A session record is built in a struct jw buffer on the stack (jsonw.h)
+ * and handed to the output FILE in one fwrite at its end (more for a long
+ * transcript); the reporter then flushes the FILE, as it always did.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -13,158 +17,71 @@
 #include "jsonw.h"
 #include "report_int.h"
 
-/* Length of a valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+/* The FILE face of jw_string, for writers that do not keep a buffer (the
+ * HTML page, --pair, the lab): a small one on the stack. */
+static void json_write_string_file(FILE *f, const char *str, size_t n, bool html)
 {
-	unsigned char c = s[0];
-	size_t need;
-	unsigned char lo = 0x80, hi = 0xbf;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < need)
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < need; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return need;
-}
-
-/* Bytes that go out as they are: printable ASCII but the quote and backslash
- * (and, for HTML, the three characters that could end a <script> element). */
-/* As a table: bit 0 plain in JSON, bit 1 plain in HTML (for a <script>). */
-#define JP(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
-#define J2(c) ((JP(c) ? 1 : 0) | (JP(c) && (c) != '<' && (c) != '>' && (c) != '&' ? 2 : 0))
-#define J8(c) J2(c), J2((c) + 1), J2((c) + 2), J2((c) + 3), J2((c) + 4), J2((c) + 5), J2((c) + 6), J2((c) + 7)
-#define J64(c) J8(c), J8((c) + 8), J8((c) + 16), J8((c) + 24), J8((c) + 32), J8((c) + 40), J8((c) + 48), J8((c) + 56)
-static const uint8_t json_plain_tab[256] = { J64(0), J64(64), J64(128), J64(192) };
-#undef J64
-#undef J8
-#undef J2
-#undef JP
-
-static inline bool json_plain(unsigned char c, bool html)
-{
-	return json_plain_tab[c] & (html ? 2 : 1);
-}
-
-static void json_write_string_mode(FILE *f, const char *str, size_t n, bool html)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	putc_unlocked('"', f);
-	for (size_t i = 0; i < n;) {
-		/* Most text is plain ASCII: write it in runs, not byte by byte. */
-		size_t j = i;
-		while (j < n && json_plain(s[j], html))
-			j++;
-		if (j > i) {
-			fwrite_unlocked(s + i, 1, j - i, f);
-			i = j;
-			continue;
-		}
-		unsigned char c = s[i];
-		if (c == '"' || c == '\\') {
-			putc_unlocked('\\', f);
-			putc_unlocked(c, f);
-			i++;
-		} else if (c == '<' || c == '>' || c == '&') {
-			fprintf(f, "\\u%04x", c);
-			i++;
-		} else if (c < 0x20 || c == 0x7f) {
-			switch (c) {
-			case '\n': fputs("\\n", f); break;
-			case '\r': fputs("\\r", f); break;
-			case '\t': fputs("\\t", f); break;
-			default: fprintf(f, "\\u%04x", c); break;
-			}
-			i++;
-		} else {
-			size_t l = utf8_len(s + i, n - i);
-			if (l == 3 && html && s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
-				fputs(s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", f);
-				i += l;
-			} else if (l) {
-				fwrite_unlocked(s + i, 1, l, f);
-				i += l;
-			} else {
-				fputs("\\ufffd", f);
-				i++;
-			}
-		}
-	}
-	putc_unlocked('"', f);
+	char buf[512];
+	struct jw w;
+	jw_init(&w, f, buf, sizeof(buf));
+	jw_string(&w, str, n, html);
+	jw_flush(&w);
 }
 
 void json_write_string(FILE *f, const char *str, size_t n)
 {
-	json_write_string_mode(f, str, n, false);
+	json_write_string_file(f, str, n, false);
 }
 
 void json_write_string_html(FILE *f, const char *str, size_t n)
 {
-	json_write_string_mode(f, str, n, true);
+	json_write_string_file(f, str, n, true);
 }
 
-static void jstr(FILE *f, const char *s)
+static void jstr(struct jw *w, const char *s)
 {
-	json_write_string(f, s ? s : "", s ? strlen(s) : 0);
+	jw_string(w, s ? s : "", s ? strlen(s) : 0, false);
 }
 
-void report_json_str(FILE *f, const char *s)
+void report_json_str(struct jw *w, const char *s)
 {
-	jstr(f, s);
+	jstr(w, s);
 }
 
-void report_json_time(FILE *f, sl_time t)
+void report_json_time(struct jw *w, sl_time t)
 {
 	if (!t) {
-		fputs("null", f);
+		jw_lit(w, "null");
 		return;
 	}
-	jw_time(f, t);
+	jw_time(w, t);
 }
 
-static void jreply(FILE *f, const struct smtp_reply *r)
+static void jreply(struct jw *w, const struct smtp_reply *r)
 {
 	if (!r->code && !r->text[0]) {
-		fputs("null", f);
+		jw_lit(w, "null");
 		return;
 	}
-	fputs("{\"code\":", f);
+	jw_lit(w, "{\"code\":");
 	if (r->code)
-		jw_u64(f, r->code);
+		jw_u64(w, r->code);
 	else
-		fputs("null", f);
-	fputs(",\"enhanced\":", f);
+		jw_lit(w, "null");
+	jw_lit(w, ",\"enhanced\":");
 	if (r->enhanced[0])
-		report_json_str(f, r->enhanced);
+		report_json_str(w, r->enhanced);
 	else
-		fputs("null", f);
-	fputs(",\"text\":", f);
-	report_json_str(f, r->text);
-	fputc('}', f);
+		jw_lit(w, "null");
+	jw_lit(w, ",\"text\":");
+	report_json_str(w, r->text);
+	jw_putc(w, '}');
 }
 
 /* sep-separated items as a JSON array. */
-static void jlist(FILE *f, const char *s, const char *sep)
+static void jlist(struct jw *w, const char *s, const char *sep)
 {
-	fputc('[', f);
+	jw_putc(w, '[');
 	bool first = true;
 	while (s && *s) {
 		while (*s && strchr(sep, *s))
@@ -173,22 +90,22 @@ static void jlist(FILE *f, const char *s, const char *sep)
 		if (!n)
 			break;
 		if (!first)
-			fputc(',', f);
-		json_write_string(f, s, n);
+			jw_putc(w, ',');
+		jw_string(w, s, n, false);
 		first = false;
 		s += n;
 	}
-	fputc(']', f);
+	jw_putc(w, ']');
 }
 
-static void jaddr(FILE *f, const struct sl_addr *a, uint16_t port)
+static void jaddr(struct jw *w, const struct sl_addr *a, uint16_t port)
 {
 	char b[SL_ADDRSTRLEN];
-	fputs("{\"ip\":", f);
-	report_json_str(f, sl_addr_str(a, b, sizeof(b)));
-	jw_lit(f, ",\"port\":");
-	jw_u64(f, port);
-	putc_unlocked('}', f);
+	jw_lit(w, "{\"ip\":");
+	report_json_str(w, sl_addr_str(a, b, sizeof(b)));
+	jw_lit(w, ",\"port\":");
+	jw_u64(w, port);
+	jw_putc(w, '}');
 }
 
 const char *report_auth_result_name(enum smtp_auth_result r)
@@ -214,357 +131,384 @@ static const char *starttls_name(enum smtp_starttls_state s)
 	return "?";
 }
 
-static void jmessage(FILE *f, const struct smtp_message *m)
+static void jmessage(struct jw *w, const struct smtp_message *m)
 {
-	fputs("{\"mail_from\":", f);
-	report_json_str(f, m->mail_from);
-	fputs(",\"rcpt_to\":[", f);
+	jw_lit(w, "{\"mail_from\":");
+	report_json_str(w, m->mail_from);
+	jw_lit(w, ",\"rcpt_to\":[");
 	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++) {
 		if (i)
-			fputc(',', f);
-		report_json_str(f, m->rcpt_to[i]);
+			jw_putc(w, ',');
+		report_json_str(w, m->rcpt_to[i]);
 	}
-	fputs("],\"rcpt_codes\":[", f);
+	jw_lit(w, "],\"rcpt_codes\":[");
 	for (uint32_t i = 0; i < SL_MIN(m->rcpts, SMTP_MAX_RCPTS); i++) {
 		if (i)
-			putc_unlocked(',', f);
-		jw_u64(f, m->rcpt_codes[i]);
+			jw_putc(w, ',');
+		jw_u64(w, m->rcpt_codes[i]);
 	}
-	jw_lit(f, "],\"rcpts\":");
-	jw_u64(f, m->rcpts);
-	jw_lit(f, ",\"rcpts_accepted\":");
-	jw_u64(f, m->rcpts_accepted);
-	jw_lit(f, ",\"size\":");
+	jw_lit(w, "],\"rcpts\":");
+	jw_u64(w, m->rcpts);
+	jw_lit(w, ",\"rcpts_accepted\":");
+	jw_u64(w, m->rcpts_accepted);
+	jw_lit(w, ",\"size\":");
 	if (m->has_declared_size)
-		jw_u64(f, m->declared_size);
+		jw_u64(w, m->declared_size);
 	else
-		fputs("null", f);
-	jw_lit(f, ",\"bytes\":");
-	jw_u64(f, m->wire_bytes);
-	jw_lit(f, ",\"body_bytes\":");
-	jw_u64(f, m->body_bytes);
-	jw_lit(f, ",\"gap_bytes\":");
-	jw_u64(f, m->gap_bytes);
-	jw_lit(f, ",\"bdat\":");
-	jw_bool(f, m->bdat);
-	jw_lit(f, ",\"complete\":");
-	jw_bool(f, m->data_complete);
-	jw_lit(f, ",\"reply\":");
+		jw_lit(w, "null");
+	jw_lit(w, ",\"bytes\":");
+	jw_u64(w, m->wire_bytes);
+	jw_lit(w, ",\"body_bytes\":");
+	jw_u64(w, m->body_bytes);
+	jw_lit(w, ",\"gap_bytes\":");
+	jw_u64(w, m->gap_bytes);
+	jw_lit(w, ",\"bdat\":");
+	jw_bool(w, m->bdat);
+	jw_lit(w, ",\"complete\":");
+	jw_bool(w, m->data_complete);
+	jw_lit(w, ",\"reply\":");
 	const struct smtp_reply *r = m->final_reply.code ? &m->final_reply
 				     : m->data_reply.code >= 400 ? &m->data_reply : &m->mail_reply;
 	if (r->code >= 400 || r == &m->final_reply)
-		jreply(f, r);
+		jreply(w, r);
 	else
-		fputs("null", f);
-	fputs(",\"subject\":", f);
-	report_json_str(f, m->subject);
-	fputs(",\"message_id\":", f);
-	report_json_str(f, m->message_id);
-	fputs(",\"from\":", f);
-	report_json_str(f, m->from);
-	fputs(",\"to\":", f);
-	report_json_str(f, m->to);
-	fputs(",\"date\":", f);
-	report_json_str(f, m->date);
-	fputc('}', f);
+		jw_lit(w, "null");
+	jw_lit(w, ",\"subject\":");
+	report_json_str(w, m->subject);
+	jw_lit(w, ",\"message_id\":");
+	report_json_str(w, m->message_id);
+	jw_lit(w, ",\"from\":");
+	report_json_str(w, m->from);
+	jw_lit(w, ",\"to\":");
+	report_json_str(w, m->to);
+	jw_lit(w, ",\"date\":");
+	report_json_str(w, m->date);
+	jw_putc(w, '}');
 }
 
 /* The key log's work on a TLS session (present with a key log only). */
-static void jtls_dec(FILE *f, const struct session_tls *d)
+static void jtls_dec(struct jw *w, const struct session_tls *d)
 {
-	fprintf(f, ",\"decrypted\":%s,\"keys\":[", d->decrypted ? "true" : "false");
+	jw_lit(w, ",\"decrypted\":");
+	jw_bool(w, d->decrypted);
+	jw_lit(w, ",\"keys\":[");
 	for (uint32_t i = 0; i < SL_MIN(d->n_keys, SESSION_TLS_KEYS_MAX); i++) {
 		if (i)
-			fputc(',', f);
-		jstr(f, d->keys[i]);
+			jw_putc(w, ',');
+		jstr(w, d->keys[i]);
 	}
-	fputs("],\"decryption\":{\"client\":", f);
-	jstr(f, d->status[DIR_C2S]);
-	fputs(",\"server\":", f);
-	jstr(f, d->status[DIR_S2C]);
-	fprintf(f, ",\"plaintext_bytes\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "},\"cipher\":",
-		d->app_bytes[DIR_C2S], d->app_bytes[DIR_S2C]);
+	jw_lit(w, "],\"decryption\":{\"client\":");
+	jstr(w, d->status[DIR_C2S]);
+	jw_lit(w, ",\"server\":");
+	jstr(w, d->status[DIR_S2C]);
+	jw_lit(w, ",\"plaintext_bytes\":{\"client\":");
+	jw_u64(w, d->app_bytes[DIR_C2S]);
+	jw_lit(w, ",\"server\":");
+	jw_u64(w, d->app_bytes[DIR_S2C]);
+	jw_lit(w, "},\"cipher\":");
 	if (d->cipher)
-		jstr(f, d->cipher);
+		jstr(w, d->cipher);
 	else
-		fputs("null", f);
-	fputs(",\"wanted_line\":", f);
+		jw_lit(w, "null");
+	jw_lit(w, ",\"wanted_line\":");
 	if (d->wanted[0])
-		jstr(f, d->wanted);
+		jstr(w, d->wanted);
 	else
-		fputs("null", f);
-	fputc('}', f);
+		jw_lit(w, "null");
+	jw_putc(w, '}');
 }
 
-static void jsmtp(const struct reporter *r, FILE *f, const struct smtp_facts *s, const char *file,
+static void jsmtp(const struct reporter *r, struct jw *w, const struct smtp_facts *s, const char *file,
 		  const struct session_tls *dec)
 {
-	fputs("{\"banner\":", f);
+	jw_lit(w, "{\"banner\":");
 	if (s->greeting.code || s->greeting.text[0])
-		report_json_str(f, s->greeting.text);
+		report_json_str(w, s->greeting.text);
 	else
-		fputs("null", f);
-	fputs(",\"greeting\":", f);
-	jreply(f, &s->greeting);
-	fputs(",\"helo\":", f);
-	report_json_str(f, s->helo_arg);
-	fputs(",\"helo_verb\":", f);
-	report_json_str(f, s->helo_verb);
-	fputs(",\"extensions\":", f);
-	jlist(f, s->extensions, "\n");
-	fputs(",\"size_limit\":", f);
+		jw_lit(w, "null");
+	jw_lit(w, ",\"greeting\":");
+	jreply(w, &s->greeting);
+	jw_lit(w, ",\"helo\":");
+	report_json_str(w, s->helo_arg);
+	jw_lit(w, ",\"helo_verb\":");
+	report_json_str(w, s->helo_verb);
+	jw_lit(w, ",\"extensions\":");
+	jlist(w, s->extensions, "\n");
+	jw_lit(w, ",\"size_limit\":");
 	if (s->has_size_limit)
-		jw_u64(f, s->size_limit);
+		jw_u64(w, s->size_limit);
 	else
-		fputs("null", f);
-	fputs(",\"auth\":", f);
+		jw_lit(w, "null");
+	jw_lit(w, ",\"auth\":");
 	if (s->auth_attempts || s->auth_mech[0]) {
-		fputs("{\"mechanism\":", f);
-		report_json_str(f, s->auth_mech);
-		fputs(",\"user\":", f);
-		report_json_str(f, s->auth_user);
-		fputs(",\"result\":", f);
-		jstr(f, report_auth_result_name(s->auth_result));
-		fputs(",\"code\":", f);
+		jw_lit(w, "{\"mechanism\":");
+		report_json_str(w, s->auth_mech);
+		jw_lit(w, ",\"user\":");
+		report_json_str(w, s->auth_user);
+		jw_lit(w, ",\"result\":");
+		jstr(w, report_auth_result_name(s->auth_result));
+		jw_lit(w, ",\"code\":");
 		if (s->auth_code)
-			fprintf(f, "%u", s->auth_code);
+			jw_u64(w, s->auth_code);
 		else
-			fputs("null", f);
-		fprintf(f, ",\"attempts\":%" PRIu32 ",\"failures\":%" PRIu32 "}", s->auth_attempts, s->auth_failures);
+			jw_lit(w, "null");
+		jw_lit(w, ",\"attempts\":");
+		jw_u64(w, s->auth_attempts);
+		jw_lit(w, ",\"failures\":");
+		jw_u64(w, s->auth_failures);
+		jw_putc(w, '}');
 	} else {
-		fputs("null", f);
+		jw_lit(w, "null");
 	}
-	fputs(",\"starttls\":", f);
-	report_json_str(f, starttls_name(s->starttls));
-	fputs(",\"tls\":", f);
+	jw_lit(w, ",\"starttls\":");
+	report_json_str(w, starttls_name(s->starttls));
+	jw_lit(w, ",\"tls\":");
 	const struct tls_facts *t = &s->tls;
 	if (s->starttls == STLS_ACCEPTED || s->implicit_tls || t->client_hello) {
-		fprintf(f, "{\"implicit\":%s,\"client_hello\":%s,\"server_hello\":%s,\"sni\":",
-			s->implicit_tls ? "true" : "false", t->client_hello ? "true" : "false",
-			t->server_hello ? "true" : "false");
-		report_json_str(f, t->sni);
-		fprintf(f, ",\"version\":%u,\"handshake_done\":%s,\"alert\":", t->version,
-			t->handshake_done ? "true" : "false");
-		if (t->alert)
-		{
-			fprintf(f, "{\"level\":%u,\"description\":%u,\"from\":\"%s\",\"file\":",
-				t->alert_level, t->alert_desc, t->alert_dir == DIR_C2S ? "client" : "server");
-			jstr(f, report_file(r, t->alert_frame, file));
-			fprintf(f, ",\"frame\":%" PRIu64 "}", frame_no(t->alert_frame));
+		jw_lit(w, "{\"implicit\":");
+		jw_bool(w, s->implicit_tls);
+		jw_lit(w, ",\"client_hello\":");
+		jw_bool(w, t->client_hello);
+		jw_lit(w, ",\"server_hello\":");
+		jw_bool(w, t->server_hello);
+		jw_lit(w, ",\"sni\":");
+		report_json_str(w, t->sni);
+		jw_lit(w, ",\"version\":");
+		jw_u64(w, t->version);
+		jw_lit(w, ",\"handshake_done\":");
+		jw_bool(w, t->handshake_done);
+		jw_lit(w, ",\"alert\":");
+		if (t->alert) {
+			jw_lit(w, "{\"level\":");
+			jw_u64(w, t->alert_level);
+			jw_lit(w, ",\"description\":");
+			jw_u64(w, t->alert_desc);
+			jw_lit(w, t->alert_dir == DIR_C2S ? ",\"from\":\"client\",\"file\":" : ",\"from\":\"server\",\"file\":");
+			jstr(w, report_file(r, t->alert_frame, file));
+			jw_lit(w, ",\"frame\":");
+			jw_u64(w, frame_no(t->alert_frame));
+			jw_putc(w, '}');
+		} else {
+			jw_lit(w, "null");
 		}
-		else
-			fputs("null", f);
-		fprintf(f, ",\"appdata_bytes\":{\"client\":%" PRIu64 ",\"server\":%" PRIu64 "}"
-			   ",\"plaintext_after_tls\":%s",
-			t->appdata_bytes[0], t->appdata_bytes[1], t->plaintext_after_tls ? "true" : "false");
+		jw_lit(w, ",\"appdata_bytes\":{\"client\":");
+		jw_u64(w, t->appdata_bytes[0]);
+		jw_lit(w, ",\"server\":");
+		jw_u64(w, t->appdata_bytes[1]);
+		jw_lit(w, "},\"plaintext_after_tls\":");
+		jw_bool(w, t->plaintext_after_tls);
 		if (dec)
-			jtls_dec(f, dec);
-		fputc('}', f);
+			jtls_dec(w, dec);
+		jw_putc(w, '}');
 	} else {
-		fputs("null", f);
+		jw_lit(w, "null");
 	}
-	fputs(",\"messages\":[", f);
+	jw_lit(w, ",\"messages\":[");
 	for (uint32_t i = 0; i < smtp_msgs_kept(s); i++) {
 		if (i)
-			fputc(',', f);
-		jmessage(f, &s->msgs[i]);
+			jw_putc(w, ',');
+		jmessage(w, &s->msgs[i]);
 	}
-	jw_lit(f, "],\"messages_total\":");
-	jw_u64(f, s->n_msgs);
-	jw_lit(f, ",\"commands\":");
-	jw_u64(f, s->commands);
-	jw_lit(f, ",\"replies\":");
-	jw_u64(f, s->replies);
-	jw_lit(f, ",\"replies_4xx\":");
-	jw_u64(f, s->replies_4xx);
-	jw_lit(f, ",\"replies_5xx\":");
-	jw_u64(f, s->replies_5xx);
-	jw_lit(f, ",\"quit\":");
-	jw_bool(f, s->quit_sent);
-	jw_lit(f, ",\"early_talker\":");
-	jw_bool(f, s->early_talker);
-	putc_unlocked('}', f);
+	jw_lit(w, "],\"messages_total\":");
+	jw_u64(w, s->n_msgs);
+	jw_lit(w, ",\"commands\":");
+	jw_u64(w, s->commands);
+	jw_lit(w, ",\"replies\":");
+	jw_u64(w, s->replies);
+	jw_lit(w, ",\"replies_4xx\":");
+	jw_u64(w, s->replies_4xx);
+	jw_lit(w, ",\"replies_5xx\":");
+	jw_u64(w, s->replies_5xx);
+	jw_lit(w, ",\"quit\":");
+	jw_bool(w, s->quit_sent);
+	jw_lit(w, ",\"early_talker\":");
+	jw_bool(w, s->early_talker);
+	jw_putc(w, '}');
 }
 
-static void jpair(FILE *f, const char *k, uint64_t c, uint64_t s)
+static void jpair(struct jw *w, const char *k, uint64_t c, uint64_t s)
 {
-	putc_unlocked('"', f);
-	jw_lit(f, k);
-	jw_lit(f, "\":{\"client\":");
-	jw_u64(f, c);
-	jw_lit(f, ",\"server\":");
-	jw_u64(f, s);
-	putc_unlocked('}', f);
+	jw_putc(w, '"');
+	jw_lit(w, k);
+	jw_lit(w, "\":{\"client\":");
+	jw_u64(w, c);
+	jw_lit(w, ",\"server\":");
+	jw_u64(w, s);
+	jw_putc(w, '}');
 }
 
 /* The "tcp" object of a session. */
-void report_json_tcp(FILE *f, const struct session_view *s, const struct verdict *v)
+void report_json_tcp(struct jw *w, const struct session_view *s, const struct verdict *v)
 {
 	const struct flow_info *fi = s->fi;
 	const struct tcp_dir_stats *c = &fi->dir[DIR_C2S], *sv = &fi->dir[DIR_S2C];
-	fputc('{', f);
-	jpair(f, "bytes", c->bytes, sv->bytes);
-	fputc(',', f);
-	jpair(f, "packets", c->packets, sv->packets);
-	fputc(',', f);
-	jpair(f, "retransmissions", c->retransmissions, sv->retransmissions);
-	fputc(',', f);
-	jpair(f, "gaps", c->gaps, sv->gaps);
-	fputc(',', f);
-	jpair(f, "gap_bytes", c->gap_bytes, sv->gap_bytes);
-	jw_lit(f, ",\"syns\":");
-	jw_u64(f, c->syns);
-	jw_lit(f, ",\"handshake\":");
-	jw_bool(f, fi->handshake_done);
-	jw_lit(f, ",\"midstream\":");
-	jw_bool(f, s->capture_started_midstream);
+	jw_putc(w, '{');
+	jpair(w, "bytes", c->bytes, sv->bytes);
+	jw_putc(w, ',');
+	jpair(w, "packets", c->packets, sv->packets);
+	jw_putc(w, ',');
+	jpair(w, "retransmissions", c->retransmissions, sv->retransmissions);
+	jw_putc(w, ',');
+	jpair(w, "gaps", c->gaps, sv->gaps);
+	jw_putc(w, ',');
+	jpair(w, "gap_bytes", c->gap_bytes, sv->gap_bytes);
+	jw_lit(w, ",\"syns\":");
+	jw_u64(w, c->syns);
+	jw_lit(w, ",\"handshake\":");
+	jw_bool(w, fi->handshake_done);
+	jw_lit(w, ",\"midstream\":");
+	jw_bool(w, s->capture_started_midstream);
 	/* the names are fixed identifiers: written as they are, as before */
-	jw_lit(f, ",\"close\":\"");
-	jw_lit(f, close_kind_name(v->close));
-	jw_lit(f, "\",\"closed_by\":\"");
-	jw_lit(f, closed_by_name(v->closed_by));
-	jw_lit(f, "\",\"end\":\"");
-	jw_lit(f, flow_end_name(s->end));
-	jw_lit(f, "\"}");
+	jw_lit(w, ",\"close\":\"");
+	jw_lit(w, close_kind_name(v->close));
+	jw_lit(w, "\",\"closed_by\":\"");
+	jw_lit(w, closed_by_name(v->closed_by));
+	jw_lit(w, "\",\"end\":\"");
+	jw_lit(w, flow_end_name(s->end));
+	jw_lit(w, "\"}");
 }
 
 /* The "verdict" object of a session; each evidence item names its file. */
-void report_json_verdict(const struct reporter *r, FILE *f, const struct session_view *s, const struct verdict *v)
+void report_json_verdict(const struct reporter *r, struct jw *w, const struct session_view *s, const struct verdict *v)
 {
 	const struct flow_info *fi = s->fi;
-	jw_lit(f, "{\"cause\":\"");
-	jw_lit(f, cause_name(v->cause));
-	jw_lit(f, "\",\"closed_by\":\"");
-	jw_lit(f, closed_by_name(v->closed_by));
-	jw_lit(f, "\",\"close\":\"");
-	jw_lit(f, close_kind_name(v->close));
-	jw_lit(f, "\",\"phase\":\"");
-	jw_lit(f, verdict_phase_name(v->phase));
-	jw_lit(f, "\",\"confidence\":\"");
-	jw_lit(f, confidence_name(v->confidence));
-	jw_lit(f, "\",\"reply\":");
+	jw_lit(w, "{\"cause\":\"");
+	jw_lit(w, cause_name(v->cause));
+	jw_lit(w, "\",\"closed_by\":\"");
+	jw_lit(w, closed_by_name(v->closed_by));
+	jw_lit(w, "\",\"close\":\"");
+	jw_lit(w, close_kind_name(v->close));
+	jw_lit(w, "\",\"phase\":\"");
+	jw_lit(w, verdict_phase_name(v->phase));
+	jw_lit(w, "\",\"confidence\":\"");
+	jw_lit(w, confidence_name(v->confidence));
+	jw_lit(w, "\",\"reply\":");
 	if (v->has_reply) {
-		fputs("{\"code\":", f);
+		jw_lit(w, "{\"code\":");
 		if (v->reply_code)
-			jw_u64(f, v->reply_code);
+			jw_u64(w, v->reply_code);
 		else
-			fputs("null", f);
-		fputs(",\"enhanced\":", f);
+			jw_lit(w, "null");
+		jw_lit(w, ",\"enhanced\":");
 		if (v->reply_enhanced[0])
-			jstr(f, v->reply_enhanced);
+			jstr(w, v->reply_enhanced);
 		else
-			fputs("null", f);
-		fputs(",\"text\":", f);
-		jstr(f, v->reply_text);
-		fputc('}', f);
+			jw_lit(w, "null");
+		jw_lit(w, ",\"text\":");
+		jstr(w, v->reply_text);
+		jw_putc(w, '}');
 	} else {
-		fputs("null", f);
+		jw_lit(w, "null");
 	}
-	fputs(",\"explanation\":", f);
-	jstr(f, v->explanation);
-	fputs(",\"advice\":", f);
-	jstr(f, v->advice);
-	fputs(",\"client_view\":", f);
-	jstr(f, v->client_view);
-	fputs(",\"evidence\":[", f);
+	jw_lit(w, ",\"explanation\":");
+	jstr(w, v->explanation);
+	jw_lit(w, ",\"advice\":");
+	jstr(w, v->advice);
+	jw_lit(w, ",\"client_view\":");
+	jstr(w, v->client_view);
+	jw_lit(w, ",\"evidence\":[");
 	for (uint32_t i = 0; i < SL_MIN(v->n_ev, VERDICT_MAX_EVIDENCE); i++) {
 		if (i)
-			fputc(',', f);
-		fputs("{\"file\":", f);
-		jstr(f, report_file(r, v->ev[i].frame, fi->file));
-		jw_lit(f, ",\"frame\":");
-		jw_u64(f, frame_no(v->ev[i].frame));
-		jw_lit(f, ",\"time\":");
-		report_json_time(f, v->ev[i].ts);
-		fputs(",\"text\":", f);
-		jstr(f, v->ev[i].text);
-		fputc('}', f);
+			jw_putc(w, ',');
+		jw_lit(w, "{\"file\":");
+		jstr(w, report_file(r, v->ev[i].frame, fi->file));
+		jw_lit(w, ",\"frame\":");
+		jw_u64(w, frame_no(v->ev[i].frame));
+		jw_lit(w, ",\"time\":");
+		report_json_time(w, v->ev[i].ts);
+		jw_lit(w, ",\"text\":");
+		jstr(w, v->ev[i].text);
+		jw_putc(w, '}');
 	}
-	fputs("]}", f);
+	jw_lit(w, "]}");
 }
 
 /* The "smtp" object of a session. */
-void report_json_smtp(const struct reporter *r, FILE *f, const struct session_view *s)
+void report_json_smtp(const struct reporter *r, struct jw *w, const struct session_view *s)
 {
-	jsmtp(r, f, s->smtp, s->fi->file, s->tls_dec);
+	jsmtp(r, w, s->smtp, s->fi->file, s->tls_dec);
 }
 
 void report_json_session(struct reporter *r, const struct session_view *s, const struct verdict *v)
 {
-	FILE *f = r->o.out;
+	char buf[JW_CAP];
+	struct jw wb, *w = &wb;
+	jw_init(w, r->o.out, buf, sizeof(buf));
 	const struct flow_info *fi = s->fi;
-	jw_lit(f, "{\"type\":\"session\"");
+	jw_lit(w, "{\"type\":\"session\"");
 	if (r->o.shard_n) {
-		jw_lit(f, ",\"shard\":{\"k\":");
-		jw_u64(f, r->o.shard_k);
-		jw_lit(f, ",\"n\":");
-		jw_u64(f, r->o.shard_n);
-		jw_lit(f, ",\"seq\":");
-		jw_u64(f, s->seq);
-		putc_unlocked('}', f);
+		jw_lit(w, ",\"shard\":{\"k\":");
+		jw_u64(w, r->o.shard_k);
+		jw_lit(w, ",\"n\":");
+		jw_u64(w, r->o.shard_n);
+		jw_lit(w, ",\"seq\":");
+		jw_u64(w, s->seq);
+		jw_putc(w, '}');
 	}
-	jw_lit(f, ",\"id\":");
-	jw_u64(f, s->id);
-	jw_lit(f, ",\"file\":");
-	jstr(f, report_file(r, fi->first_frame, fi->file));
-	fputs(",\"start\":", f);
-	report_json_time(f, fi->first_ts);
-	fputs(",\"end\":", f);
-	report_json_time(f, fi->last_ts);
-	jw_lit(f, ",\"community_id\":");
+	jw_lit(w, ",\"id\":");
+	jw_u64(w, s->id);
+	jw_lit(w, ",\"file\":");
+	jstr(w, report_file(r, fi->first_frame, fi->file));
+	jw_lit(w, ",\"start\":");
+	report_json_time(w, fi->first_ts);
+	jw_lit(w, ",\"end\":");
+	report_json_time(w, fi->last_ts);
+	jw_lit(w, ",\"community_id\":");
 	if (s->community_id[0])
-		jstr(f, s->community_id);
+		jstr(w, s->community_id);
 	else
-		jw_lit(f, "null");
-	jw_lit(f, ",\"start_ts\":");
-	jw_sec6(f, (int64_t)fi->first_ts);
-	jw_lit(f, ",\"end_ts\":");
-	jw_sec6(f, (int64_t)fi->last_ts);
-	jw_lit(f, ",\"duration\":");
-	jw_sec6(f, (int64_t)(fi->last_ts - fi->first_ts));
-	jw_lit(f, ",\"first_frame\":");
-	jw_u64(f, frame_no(fi->first_frame));
-	jw_lit(f, ",\"last_file\":");
-	jstr(f, report_file(r, fi->last_frame, fi->file));
-	jw_lit(f, ",\"last_frame\":");
-	jw_u64(f, frame_no(fi->last_frame));
-	jw_lit(f, ",\"client\":");
-	jaddr(f, &fi->client, fi->client_port);
-	fputs(",\"server\":", f);
-	jaddr(f, &fi->server, fi->server_port);
-	fputs(",\"protocol\":", f);
-	jstr(f, s->protocol ? s->protocol : "Unknown");
-	jw_lit(f, ",\"protocol_guessed\":");
-	jw_bool(f, s->protocol_guessed);
-	jw_lit(f, ",\"risks\":[");
+		jw_lit(w, "null");
+	jw_lit(w, ",\"start_ts\":");
+	jw_sec6(w, (int64_t)fi->first_ts);
+	jw_lit(w, ",\"end_ts\":");
+	jw_sec6(w, (int64_t)fi->last_ts);
+	jw_lit(w, ",\"duration\":");
+	jw_sec6(w, (int64_t)(fi->last_ts - fi->first_ts));
+	jw_lit(w, ",\"first_frame\":");
+	jw_u64(w, frame_no(fi->first_frame));
+	jw_lit(w, ",\"last_file\":");
+	jstr(w, report_file(r, fi->last_frame, fi->file));
+	jw_lit(w, ",\"last_frame\":");
+	jw_u64(w, frame_no(fi->last_frame));
+	jw_lit(w, ",\"client\":");
+	jaddr(w, &fi->client, fi->client_port);
+	jw_lit(w, ",\"server\":");
+	jaddr(w, &fi->server, fi->server_port);
+	jw_lit(w, ",\"protocol\":");
+	jstr(w, s->protocol ? s->protocol : "Unknown");
+	jw_lit(w, ",\"protocol_guessed\":");
+	jw_bool(w, s->protocol_guessed);
+	jw_lit(w, ",\"risks\":[");
 	for (uint32_t i = 0; i < SL_MIN(s->n_risks, SESSION_MAX_RISKS); i++) {
 		if (i)
-			fputc(',', f);
-		jstr(f, s->risks[i]);
+			jw_putc(w, ',');
+		jstr(w, s->risks[i]);
 	}
-	fputs("],\"risks_ignored\":[", f);
+	jw_lit(w, "],\"risks_ignored\":[");
 	for (uint32_t i = 0; i < SL_MIN(s->n_risks_ignored, SESSION_MAX_RISKS); i++) {
-		fputs(i ? ",{\"risk\":" : "{\"risk\":", f);
-		jstr(f, s->risks_ignored[i]);
-		fputs(",\"why\":", f);
-		jstr(f, s->risks_ignored_why[i]);
-		fputc('}', f);
+		jw_lit(w, i ? ",{\"risk\":" : "{\"risk\":");
+		jstr(w, s->risks_ignored[i]);
+		jw_lit(w, ",\"why\":");
+		jstr(w, s->risks_ignored_why[i]);
+		jw_putc(w, '}');
 	}
-	fputs("],\"smtp\":", f);
-	report_json_smtp(r, f, s);
-	fputs(",\"tcp\":", f);
-	report_json_tcp(f, s, v);
-	fputs(",\"verdict\":", f);
-	report_json_verdict(r, f, s, v);
+	jw_lit(w, "],\"smtp\":");
+	report_json_smtp(r, w, s);
+	jw_lit(w, ",\"tcp\":");
+	report_json_tcp(w, s, v);
+	jw_lit(w, ",\"verdict\":");
+	report_json_verdict(r, w, s, v);
 	if (r->o.transcript)
-		report_transcript_json(r, s);
+		report_transcript_json(r, w, s);
 	if (s->extra && s->extra->json) {
-		fputc(',', f);
-		jstr(f, s->extra->key);
-		fputc(':', f);
-		s->extra->json(f, s->extra->ctx);
+		jw_putc(w, ',');
+		jstr(w, s->extra->key);
+		jw_putc(w, ':');
+		jw_flush(w);    /* the module writes to the FILE itself */
+		s->extra->json(r->o.out, s->extra->ctx);
 	}
-	fputs("}\n", f);
+	jw_lit(w, "}\n");
+	jw_flush(w);
 }
 
 void report_json_summary(struct reporter *r, const struct summary *sum)
@@ -586,22 +530,34 @@ void report_json_summary_line(FILE *out, const struct summary *sum)
 	report_json_summary(&r, sum);
 }
 
+static void json_summary(struct reporter *r, struct jw *w, const struct summary *sum, bool html);
+
 void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *sum, bool html)
 {
-	fputs("{\"type\":\"summary\"", f);
+	char buf[JW_CAP];
+	struct jw w;
+	jw_init(&w, f, buf, sizeof(buf));
+	json_summary(r, &w, sum, html);
+	jw_flush(&w);
+}
+
+/* Cold (once a run): printf where it reads best. */
+static void json_summary(struct reporter *r, struct jw *w, const struct summary *sum, bool html)
+{
+	jw_lit(w, "{\"type\":\"summary\"");
 	if (r->o.shard_n) {
-		fprintf(f, ",\"shard\":{\"k\":%" PRIu32 ",\"n\":%" PRIu32 ",\"protocol_first_seq\":[", r->o.shard_k,
+		jw_printf(w, ",\"shard\":{\"k\":%" PRIu32 ",\"n\":%" PRIu32 ",\"protocol_first_seq\":[", r->o.shard_k,
 			r->o.shard_n);
 		for (uint32_t i = 0; i < SL_MIN(sum->n_protocols, REPORT_MAX_PROTOCOLS); i++)
-			fprintf(f, "%s%" PRIu64, i ? "," : "", sum->protocol_first_seq[i]);
-		fputs("]}", f);
+			jw_printf(w, "%s%" PRIu64, i ? "," : "", sum->protocol_first_seq[i]);
+		jw_lit(w, "]}");
 	}
-	fprintf(f, ",\"files\":%" PRIu32 ",\"records\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"first\":",
+	jw_printf(w, ",\"files\":%" PRIu32 ",\"records\":%" PRIu64 ",\"bytes_read\":%" PRIu64 ",\"first\":",
 		sum->files, sum->records, sum->bytes_read);
-	report_json_time(f, sum->first_ts);
-	fputs(",\"last\":", f);
-	report_json_time(f, sum->last_ts);
-	fprintf(f, ",\"flows\":%" PRIu64 ",\"smtp_sessions\":%" PRIu64 ",\"other_flows\":%" PRIu64
+	report_json_time(w, sum->first_ts);
+	jw_lit(w, ",\"last\":");
+	report_json_time(w, sum->last_ts);
+	jw_printf(w, ",\"flows\":%" PRIu64 ",\"smtp_sessions\":%" PRIu64 ",\"other_flows\":%" PRIu64
 		   ",\"flows_dropped\":{\"evicted\":%" PRIu64 ",\"untracked\":%" PRIu64 "}"
 		   ",\"evicted\":{\"flow_table\":%" PRIu64 ",\"memory_cap\":%" PRIu64 "}"
 		   ",\"sessions_reported\":%" PRIu64 ",\"protocols\":{",
@@ -609,63 +565,63 @@ void report_json_summary_to(struct reporter *r, FILE *f, const struct summary *s
 		sum->evicted_flow_table, sum->evicted_memory, r->sessions);
 	for (uint32_t i = 0; i < SL_MIN(sum->n_protocols, REPORT_MAX_PROTOCOLS); i++) {
 		if (i)
-			fputc(',', f);
-		json_write_string_mode(f, sum->protocols[i].name, strnlen(sum->protocols[i].name, sizeof(sum->protocols[i].name)), html);
-		fprintf(f, ":%" PRIu64, sum->protocols[i].n);
+			jw_putc(w, ',');
+		jw_string(w, sum->protocols[i].name, strnlen(sum->protocols[i].name, sizeof(sum->protocols[i].name)), html);
+		jw_printf(w, ":%" PRIu64, sum->protocols[i].n);
 	}
 	if (sum->protocols_other)
-		fprintf(f, "%s\"(other)\":%" PRIu64, sum->n_protocols ? "," : "", sum->protocols_other);
-	fprintf(f, "},\"packets_decoded\":%" PRIu64 ",\"packets_undecodable\":{", sum->decode[DEC_TCP]);
+		jw_printf(w, "%s\"(other)\":%" PRIu64, sum->n_protocols ? "," : "", sum->protocols_other);
+	jw_printf(w, "},\"packets_decoded\":%" PRIu64 ",\"packets_undecodable\":{", sum->decode[DEC_TCP]);
 	bool first = true;
 	for (int i = 0; i < DEC__COUNT; i++) {
 		if (i == DEC_TCP)
 			continue;
-		fprintf(f, "%s\"%s\":%" PRIu64, first ? "" : ",", decode_result_name((enum decode_result)i), sum->decode[i]);
+		jw_printf(w, "%s\"%s\":%" PRIu64, first ? "" : ",", decode_result_name((enum decode_result)i), sum->decode[i]);
 		first = false;
 	}
-	fputs("},\"causes\":{", f);
+	jw_lit(w, "},\"causes\":{");
 	bool pipeline_counted = false;
 	for (int i = 0; i < CAUSE__COUNT; i++)
 		pipeline_counted |= sum->causes[i] != 0;
 	for (int i = 0; i < CAUSE__COUNT; i++)
-		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", cause_name((enum cause)i),
+		jw_printf(w, "%s\"%s\":%" PRIu64, i ? "," : "", cause_name((enum cause)i),
 			pipeline_counted ? sum->causes[i] : r->causes[i]);
-	fprintf(f, "},\"reassembly_cap_hits\":%" PRIu64 ",\"kernel_drops\":", sum->ooo_cap_hits);
+	jw_printf(w, "},\"reassembly_cap_hits\":%" PRIu64 ",\"kernel_drops\":", sum->ooo_cap_hits);
 	if (sum->kernel_stats)
-		fprintf(f, "%" PRIu64, sum->kernel_drops);
+		jw_printf(w, "%" PRIu64, sum->kernel_drops);
 	else
-		fputs("null", f);
-	fprintf(f, ",\"bad_timestamps\":%" PRIu64, sum->bad_timestamps);
+		jw_lit(w, "null");
+	jw_printf(w, ",\"bad_timestamps\":%" PRIu64, sum->bad_timestamps);
 	if (sum->extract_on) {
-		fprintf(f, ",\"extract\":{\"errors\":%" PRIu64 ",\"first_error\":", sum->extract_errors);
+		jw_printf(w, ",\"extract\":{\"errors\":%" PRIu64 ",\"first_error\":", sum->extract_errors);
 		if (sum->extract_error[0])
-			json_write_string_mode(f, sum->extract_error, strnlen(sum->extract_error, sizeof(sum->extract_error)), html);
+			jw_string(w, sum->extract_error, strnlen(sum->extract_error, sizeof(sum->extract_error)), html);
 		else
-			fputs("null", f);
-		fputc('}', f);
+			jw_lit(w, "null");
+		jw_putc(w, '}');
 	}
-	fputs(",\"error\":", f);
+	jw_lit(w, ",\"error\":");
 	if (sum->error[0])
-		json_write_string_mode(f, sum->error, strnlen(sum->error, sizeof(sum->error)), html);
+		jw_string(w, sum->error, strnlen(sum->error, sizeof(sum->error)), html);
 	else
-		fputs("null", f);
-	fputs(",\"errors\":[", f);
+		jw_lit(w, "null");
+	jw_lit(w, ",\"errors\":[");
 	for (uint32_t i = 0; i < SL_MIN(sum->n_errors, SUMMARY_MAX_ERRORS); i++) {
 		if (i)
-			fputc(',', f);
-		json_write_string_mode(f, sum->errors[i], strnlen(sum->errors[i], sizeof(sum->errors[i])), html);
+			jw_putc(w, ',');
+		jw_string(w, sum->errors[i], strnlen(sum->errors[i], sizeof(sum->errors[i])), html);
 	}
 	if (!sum->n_errors && sum->error[0])
-		json_write_string_mode(f, sum->error, strnlen(sum->error, sizeof(sum->error)), html);
-	fprintf(f, "],\"errors_total\":%" PRIu64,
+		jw_string(w, sum->error, strnlen(sum->error, sizeof(sum->error)), html);
+	jw_printf(w, "],\"errors_total\":%" PRIu64,
 		sum->errors_total ? sum->errors_total : (uint64_t)(sum->error[0] != 0));
 	if (sum->tls_keylog.source[0])
-		fprintf(f, ",\"tls_keylog\":{\"source\":\"%s\",\"entries\":%" PRIu64 ",\"malformed\":%" PRIu64 "}",
+		jw_printf(w, ",\"tls_keylog\":{\"source\":\"%s\",\"entries\":%" PRIu64 ",\"malformed\":%" PRIu64 "}",
 			sum->tls_keylog.source, sum->tls_keylog.entries, sum->tls_keylog.malformed);
-	fputs(",\"interrupted\":", f);
+	jw_lit(w, ",\"interrupted\":");
 	if (sum->interrupted[0])
-		json_write_string_mode(f, sum->interrupted, strnlen(sum->interrupted, sizeof(sum->interrupted)), html);
+		jw_string(w, sum->interrupted, strnlen(sum->interrupted, sizeof(sum->interrupted)), html);
 	else
-		fputs("null", f);
-	fputc('}', f);
+		jw_lit(w, "null");
+	jw_putc(w, '}');
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonw.h"
 #include "report_int.h"
 
 void report_mask_command(const char *in, char *out, size_t outlen)
@@ -188,6 +189,7 @@ void report_transcript_session(struct reporter *r, const struct session_view *s,
 
 struct json_ctx {
 	struct reporter *r;
+	struct jw *w;
 	const struct session_view *s;
 	bool first;
 };
@@ -196,28 +198,28 @@ static void json_line(void *ctx, uint32_t i, const struct event *e, const struct
 {
 	struct json_ctx *j = ctx;
 	(void)i;
-	FILE *f = j->r->o.out;
-	char ts[40];
+	struct jw *w = j->w;
 	const char *file = report_file(j->r, e->frame, j->s->fi->file);
-	fputs(j->first ? "{\"frame\":" : ",{\"frame\":", f);
+	jw_lit(w, j->first ? "{\"frame\":" : ",{\"frame\":");
 	j->first = false;
-	fprintf(f, "%" PRIu64 ",\"file\":", frame_no(e->frame));
-	json_write_string(f, file ? file : "", file ? strlen(file) : 0);
-	fputs(",\"time\":", f);
-	sl_time_str(e->ts, ts, sizeof(ts));
-	json_write_string(f, ts, strlen(ts));
-	fprintf(f, ",\"side\":\"%s\",\"line\":", l->who == 'C' ? "client" : l->who == 'S' ? "server" : "note");
-	json_write_string(f, l->text, strlen(l->text));
-	fputc('}', f);
+	jw_u64(w, frame_no(e->frame));
+	jw_lit(w, ",\"file\":");
+	jw_string(w, file ? file : "", file ? strlen(file) : 0, false);
+	jw_lit(w, ",\"time\":");
+	jw_time(w, e->ts);      /* sl_time_str(), quoted (plain ASCII: nothing to escape) */
+	jw_lit(w, l->who == 'C' ? ",\"side\":\"client\",\"line\":"
+		  : l->who == 'S' ? ",\"side\":\"server\",\"line\":" : ",\"side\":\"note\",\"line\":");
+	jw_string(w, l->text, strlen(l->text), false);
+	jw_putc(w, '}');
 }
 
-void report_transcript_json(struct reporter *r, const struct session_view *s)
+void report_transcript_json(struct reporter *r, struct jw *w, const struct session_view *s)
 {
-	FILE *f = r->o.out;
-	fputs(",\"transcript\":[", f);
+	jw_lit(w, ",\"transcript\":[");
 	if (s->tl) {
-		struct json_ctx j = { r, s, true };
+		struct json_ctx j = { r, w, s, true };
 		transcript_walk(s, json_line, &j);
 	}
-	fprintf(f, "],\"transcript_omitted\":%" PRIu64, s->tl ? s->tl->dropped : 0);
+	jw_lit(w, "],\"transcript_omitted\":");
+	jw_u64(w, s->tl ? s->tl->dropped : 0);
 }
