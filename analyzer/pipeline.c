@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "classify.h"
+#include "classify_defer.h"
 #include "keylog.h"
 #include "numparse.h"
 #include "sessions.h"
@@ -30,6 +32,9 @@ struct pipeline {
 	 * (stage.h). It counts what it reported here; pipeline_finish adds
 	 * that to the summary (total) once the thread has drained. */
 	struct stage *stage;
+	/* The stage thread's own nDPI module: it shows nDPI the packets each
+	 * session kept (sessions_config.defer_classify). */
+	struct classifier *stage_cls;
 	uint64_t st_reported, st_causes[CAUSE__COUNT];
 	struct summary total;
 };
@@ -238,13 +243,27 @@ static bool analyse(struct pipeline *pl, const struct session_view *v, enum caus
 	return true;
 }
 
+/* nDPI's answer for a session whose classification was deferred, with
+ * the stage's classifier (on the stage thread, or on the reading thread
+ * once the stage is drained); then the analysis. */
+static bool analyse_deferred(struct pipeline *pl, const struct session_view *v, enum cause *cause)
+{
+	if (!v->cls_kept)
+		return analyse(pl, v, cause);
+	struct session_view view = *v;
+	struct classify_outcome o;
+	classify_outcome_deferred(pl->stage_cls, v->cls_kept, v->cls_kept_len, v->cls_mail_port, &o);
+	classify_outcome_view(&o, &view);
+	return analyse(pl, &view, cause);
+}
+
 /* On the stage thread: the same work as on_session, counted apart. */
 static void on_stage_session(void *ctx, const struct session_view *v)
 {
 	struct pipeline *pl = ctx;
 	enum cause cause;
 
-	if (analyse(pl, v, &cause)) {
+	if (analyse_deferred(pl, v, &cause)) {
 		pl->st_reported++;
 		pl->st_causes[cause]++;
 	}
@@ -262,7 +281,7 @@ static void on_session(void *ctx, const struct session_view *v, struct summary *
 		 * before it, so the order holds. */
 		stage_drain(pl->stage);
 	}
-	if (analyse(pl, v, &cause)) {
+	if (analyse_deferred(pl, v, &cause)) {
 		sum->sessions_reported++;
 		sum->causes[cause]++;
 	}
@@ -317,16 +336,23 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 	}
 	if (!load_keylog(pl, err, errlen))
 		goto fail;
+	/* With the stage thread, nDPI's work on sessions moves there too
+	 * (its own module, made here: nDPI's set-up must not run on two
+	 * threads at once). */
+	bool two = pipeline_threads(cfg) >= 2;
 	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir,
 				      .extract_force = cfg->extract_force, .keylog = pl->kl,
 				      .shard_k = cfg->shard_k, .shard_n = cfg->shard_n,
-				      .classifier = cfg->classifier };
+				      .classifier = cfg->classifier, .defer_classify = two };
 	pl->cfg.report.shard_k = cfg->shard_k;
 	pl->cfg.report.shard_n = cfg->shard_n;
 	pl->ss = sessions_new(&sc, on_session, pl, err, errlen);
 	if (!pl->ss)
 		goto fail;
-	if (pipeline_threads(cfg) >= 2) {
+	if (two) {
+		pl->stage_cls = classifier_new(err, errlen);
+		if (!pl->stage_cls)
+			goto fail;
 		pl->stage = stage_new(on_stage_session, pl, err, errlen);
 		if (!pl->stage)
 			goto fail;
@@ -427,6 +453,7 @@ void pipeline_free(struct pipeline *p)
 	 * stage then reports what it was handed, before its reporter goes. */
 	sessions_free(p->ss);
 	stage_free(p->stage);
+	classifier_free(p->stage_cls);
 	keylog_free(p->kl);
 	reporter_free(p->rep);
 	free(p);
