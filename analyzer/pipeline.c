@@ -33,8 +33,12 @@ struct pipeline {
 	 * that to the summary (total) once the thread has drained. */
 	struct stage *stage;
 	/* The stage thread's own nDPI module: it shows nDPI the packets each
-	 * session kept (sessions_config.defer_classify). */
+	 * session kept (sessions_config.defer_classify). Made by the stage
+	 * thread with its first session, so its set-up (tens of millions of
+	 * instructions) runs beside the reading; stage_cls_failed once that
+	 * could not be done (said on stderr; protocols are then "Unknown"). */
 	struct classifier *stage_cls;
+	bool stage_cls_failed;
 	uint64_t st_reported, st_causes[CAUSE__COUNT];
 	struct summary total;
 };
@@ -250,6 +254,14 @@ static bool analyse_deferred(struct pipeline *pl, const struct session_view *v, 
 {
 	if (!v->cls_kept)
 		return analyse(pl, v, cause);
+	if (!pl->stage_cls && !pl->stage_cls_failed) {
+		char err[256];
+		pl->stage_cls = classifier_new(err, sizeof(err));
+		if (!pl->stage_cls) {
+			pl->stage_cls_failed = true;
+			fprintf(stderr, "smtpsleuth: %s: nDPI names are reported as Unknown\n", err);
+		}
+	}
 	struct session_view view = *v;
 	struct classify_outcome o;
 	classify_outcome_deferred(pl->stage_cls, v->cls_kept, v->cls_kept_len, v->cls_mail_port, &o);
@@ -337,8 +349,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 	if (!load_keylog(pl, err, errlen))
 		goto fail;
 	/* With the stage thread, nDPI's work on sessions moves there too
-	 * (its own module, made here: nDPI's set-up must not run on two
-	 * threads at once). */
+	 * (its own module, made there: analyse_deferred). */
 	bool two = pipeline_threads(cfg) >= 2;
 	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir,
 				      .extract_force = cfg->extract_force, .keylog = pl->kl,
@@ -350,9 +361,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 	if (!pl->ss)
 		goto fail;
 	if (two) {
-		pl->stage_cls = classifier_new(err, errlen);
-		if (!pl->stage_cls)
-			goto fail;
+		pl->stage_cls = cfg->stage_classifier;
 		pl->stage = stage_new(on_stage_session, pl, err, errlen);
 		if (!pl->stage)
 			goto fail;
@@ -453,7 +462,8 @@ void pipeline_free(struct pipeline *p)
 	 * stage then reports what it was handed, before its reporter goes. */
 	sessions_free(p->ss);
 	stage_free(p->stage);
-	classifier_free(p->stage_cls);
+	if (p->stage_cls != p->cfg.stage_classifier)
+		classifier_free(p->stage_cls);
 	keylog_free(p->kl);
 	reporter_free(p->rep);
 	free(p);

@@ -2,6 +2,9 @@
  * classify.c - every nDPI call in smtpsleuth (nDPI 4.2; see DEPS.md 1).
  *
  * One detection module per classifier (not thread-safe: one per thread).
+ * nDPI's set-up must not run on two threads at once (ndpi_api.h): a lock
+ * makes classifier_new safe to call from any thread (the stage thread
+ * makes its own while the reading thread reads).
  * Setup follows the verified sequence: init, protocol bitmask set to all
  * (without it there is no DPI), finalize before the first packet. Each
  * flow gets a zeroed ndpi_flow_struct (688 bytes; ndpi_flow_malloc does not
@@ -52,6 +55,7 @@
  * what is reserved: the kept bytes for the whole flow instead of nDPI's
  * struct for its first packets.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +82,7 @@
 /* Keep mode: an entry's head is its kind, its IP length (uint16_t) and
  * its time in ms (uint64_t), then the IP bytes; the first allocation. */
 #define KEEP_HEAD 11
-#define KEEP_FIRST 512
+#define KEEP_FIRST 1024
 enum { KEEP_PKT = 1, KEEP_STARTTLS = 2 };
 
 struct classifier {
@@ -130,16 +134,21 @@ struct classifier *classifier_new(char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	static pthread_mutex_t setup = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&setup);
 	c->mod = ndpi_init_detection_module(ndpi_no_prefs);
+	if (c->mod) {
+		NDPI_PROTOCOL_BITMASK all;
+		NDPI_BITMASK_SET_ALL(all);
+		ndpi_set_protocol_detection_bitmask2(c->mod, &all);
+		ndpi_finalize_initialization(c->mod);
+	}
+	pthread_mutex_unlock(&setup);
 	if (!c->mod) {
 		snprintf(err, errlen, "nDPI initialisation failed");
 		free(c);
 		return NULL;
 	}
-	NDPI_PROTOCOL_BITMASK all;
-	NDPI_BITMASK_SET_ALL(all);
-	ndpi_set_protocol_detection_bitmask2(c->mod, &all);
-	ndpi_finalize_initialization(c->mod);
 	return c;
 }
 

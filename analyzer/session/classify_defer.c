@@ -38,7 +38,7 @@ void classify_outcome_deferred(struct classifier *c, const uint8_t *kept, size_t
 			       struct classify_outcome *o)
 {
 	classify_outcome_init(o);
-	struct classify_flow *f = classify_flow_new(c);
+	struct classify_flow *f = c ? classify_flow_new(c) : NULL;
 	if (!f)
 		return;
 	classify_replay(c, f, kept, len);

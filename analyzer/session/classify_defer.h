@@ -40,7 +40,7 @@ void classify_outcome_init(struct classify_outcome *o);
 void classify_outcome_of(const struct classify_flow *f, bool mail_port, struct classify_outcome *o);
 /* Shows c the record kept for a session (classify_kept) and gives the
  * outcome; nothing reserved (the record's owner reserved it). An
- * allocation failure gives "Unknown". */
+ * allocation failure (or c NULL) gives "Unknown". */
 void classify_outcome_deferred(struct classifier *c, const uint8_t *kept, size_t len, bool mail_port,
 			       struct classify_outcome *o);
 /* Points v's protocol and risks at o (which must outlive the view's use)

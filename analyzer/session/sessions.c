@@ -341,7 +341,8 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 		} else {
 			s->cls_held = classify_flow_size();
 			classify_flow_set_memcap(s->cf, pl->mem);
-			classify_flow_keep(s->cf);
+			if (!pl->cfg.classify_live)
+				classify_flow_keep(s->cf);
 		}
 	}
 	/* the dissector comes with the first byte (session_smtp) */

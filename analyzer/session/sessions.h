@@ -40,6 +40,9 @@ struct sessions_config {
 	 * done here before the call. Either way the answer and what is
 	 * reserved for it are the same. */
 	bool defer_classify;
+	/* nDPI fed as the packets come (no keeping, nothing deferred): the
+	 * reference tests/check_classify_defer.c holds keep mode to. */
+	bool classify_live;
 };
 
 /* The engine's defaults, with the mail ports for guessing roles. */
