@@ -12,9 +12,14 @@
  *             a second nDPI module of its own (what the stage thread does).
  * Each session's protocol, guessed flag, risks and risks set apart, and the
  * summary's per-protocol counts of other flows, must be equal, byte for
- * byte, in all three. A replay in the wrong order, past the point where
- * live feeding stops, or short of it changes some of them (this test was
- * seen to fail with each of those three faults put in classify.c).
+ * byte, in all three. test_stop_point does the same on a dialog that
+ * comes after 0 to CLASSIFY_MAX_PACKETS pure ACKs, so nDPI's packet cap
+ * falls inside it. Faults put in classify.c on purpose, each seen to fail
+ * here: packets replayed pairwise swapped; the STARTTLS mark kept one
+ * packet late; the replay going on past where live feeding stopped; a
+ * part kept one packet short of the cap (test_stop_point). (Swapping only
+ * the SYN and SYN-ACK changes nothing nDPI says, and keeping a packet
+ * more than the cap is harmless: the replay stops at the cap itself.)
  */
 #define _GNU_SOURCE
 #include <glob.h>
@@ -29,6 +34,7 @@
 #include "sessions.h"
 #include "source.h"
 #include "testutil.h"
+#include "tu_pkt.h"
 
 enum mode { M_LIVE, M_FINISH, M_DEFERRED };
 static const char *const mode_name[] = { "live", "finish", "deferred" };
@@ -108,6 +114,63 @@ static void run_file(const char *path, struct run *r)
 	put(r, " other=%llu\n", (unsigned long long)s->protocols_other);
 	sessions_free(p);
 	source_close(src);
+}
+
+/* A dialog on port 2526 (not a port nDPI or we know) after `acks` pure
+ * ACKs: the more ACKs, the later nDPI sees the dialog, until it comes
+ * after CLASSIFY_MAX_PACKETS and live feeding gives up before it. */
+static void run_late_dialog(uint32_t acks, struct run *r)
+{
+	static const char *const lines[] = {
+		"220 mx.example.test ESMTP\r\n", "EHLO client.example.test\r\n",
+		"250-mx.example.test\r\n250 8BITMIME\r\n", "MAIL FROM:<a@example.test>\r\n",
+		"250 2.1.0 Ok\r\n", "QUIT\r\n", "221 2.0.0 Bye\r\n",
+	};
+	const char *cli = "192.0.2.10", *srv = "198.51.100.25";
+	char err[256];
+	struct sessions_config cfg;
+	sessions_config_default(&cfg);
+	cfg.classify_live = r->mode == M_LIVE;
+	cfg.defer_classify = r->mode == M_DEFERRED;
+	struct sessions *p = sessions_new(&cfg, on_session, r, err, sizeof(err));
+	ck_assert_msg(p, "%s", err);
+	sessions_set_input(p, "late-dialog");
+	uint32_t cs = 1000, ss = 5000;
+	uint64_t frame = 0;
+	int64_t now = 1700000000LL * NS_PER_SEC;
+	struct tu_seg seg[64];
+	size_t n = 0;
+	seg[n++] = (struct tu_seg){ .src = cli, .dst = srv, .sport = 40000, .dport = 2526, .seq = cs - 1, .flags = TH_SYN };
+	seg[n++] = (struct tu_seg){ .src = srv, .dst = cli, .sport = 2526, .dport = 40000, .seq = ss - 1, .ack = cs,
+				    .flags = TH_SYN | TH_ACK };
+	for (uint32_t i = 0; i <= acks; i++)
+		seg[n++] = (struct tu_seg){ .src = cli, .dst = srv, .sport = 40000, .dport = 2526, .seq = cs, .ack = ss,
+					    .flags = TH_ACK };
+	for (size_t i = 0; i < SL_ARRAY_LEN(lines); i++) {
+		bool server = i % 2 == 0;
+		size_t len = strlen(lines[i]);
+		seg[n++] = (struct tu_seg){ .src = server ? srv : cli, .dst = server ? cli : srv,
+					    .sport = server ? 2526 : 40000, .dport = server ? 40000 : 2526,
+					    .seq = server ? ss : cs, .ack = server ? cs : ss, .flags = TH_ACK | TH_PSH,
+					    .payload = lines[i], .len = len };
+		*(server ? &ss : &cs) += (uint32_t)len;
+	}
+	seg[n++] = (struct tu_seg){ .src = srv, .dst = cli, .sport = 2526, .dport = 40000, .seq = ss, .ack = cs,
+				    .flags = TH_ACK | TH_FIN };
+	seg[n++] = (struct tu_seg){ .src = cli, .dst = srv, .sport = 40000, .dport = 2526, .seq = cs, .ack = ss + 1,
+				    .flags = TH_ACK | TH_FIN };
+	ck_assert_uint_le(n, SL_ARRAY_LEN(seg));
+	for (size_t i = 0; i < n; i++) {
+		static uint8_t buf[TU_FRAME_MAX];
+		size_t len = tu_frame(buf, sizeof(buf), 1, &seg[i]);
+		ck_assert_uint_gt(len, 0);
+		struct raw_packet raw;
+		tu_raw(&raw, ++frame, now, 1, buf, (uint32_t)len, (uint32_t)len);
+		sessions_feed(p, &raw);
+		now += NS_PER_MS;
+	}
+	sessions_finish(p);
+	sessions_free(p);
 }
 
 /* The first line where a and b differ, for the failure message. */
@@ -190,6 +253,39 @@ START_TEST(test_bundled_and_data)
 }
 END_TEST
 
+/* Where live feeding stops matters: the same dialog after 0 to
+ * CLASSIFY_MAX_PACKETS pure ACKs is named by its bytes while nDPI sees it
+ * within its packet cap, and by nDPI's give-up after; each way must agree
+ * with live feeding at every count, the counts where the name changes
+ * included. */
+START_TEST(test_stop_point)
+{
+	char first[64] = "", last[64] = "";
+	for (uint32_t acks = 0; acks <= CLASSIFY_MAX_PACKETS; acks++) {
+		struct run r[3];
+		memset(r, 0, sizeof(r));
+		for (int m = M_LIVE; m <= M_DEFERRED; m++) {
+			r[m].mode = (enum mode)m;
+			r[m].other = other_module();
+			run_late_dialog(acks, &r[m]);
+		}
+		ck_assert_uint_eq(r[M_LIVE].sessions, 1);
+		ck_assert_uint_eq(r[M_DEFERRED].deferred, 1);
+		for (int m = M_FINISH; m <= M_DEFERRED; m++)
+			ck_assert_msg(!strcmp(r[M_LIVE].out, r[m].out), "%u ACKs first: %s differs from live feeding:\n%s\n%s",
+				      acks, mode_name[m], r[M_LIVE].out, r[m].out);
+		const char *name = strchr(r[M_LIVE].out, ':');
+		ck_assert_ptr_nonnull(name);
+		snprintf(acks ? last : first, sizeof(first), "%.*s", (int)strcspn(name, "\n"), name);
+		for (int m = 0; m < 3; m++)
+			free(r[m].out);
+	}
+	/* the cap falls inside the range: live feeding named it, then not */
+	ck_assert_msg(strstr(first, ": SMTP risks"), "with no ACKs first: %s", first);
+	ck_assert_msg(!strstr(last, ": SMTP risks"), "with %d ACKs first: %s", CLASSIFY_MAX_PACKETS, last);
+}
+END_TEST
+
 START_TEST(test_corpus)
 {
 	char p[2][1024];
@@ -209,6 +305,7 @@ int main(void)
 	Suite *s = suite_create("classify_defer");
 	TCase *tc = tcase_create("captures");
 	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, test_stop_point);
 	tcase_add_test(tc, test_bundled_and_data);
 	if (tu_corpus_dir())
 		tcase_add_test(tc, test_corpus);
