@@ -82,7 +82,7 @@
 /* Keep mode: an entry's head is its kind, its IP length (uint16_t) and
  * its time in ms (uint64_t), then the IP bytes; the first allocation. */
 #define KEEP_HEAD 11
-#define KEEP_FIRST 1024
+#define KEEP_FIRST 512
 enum { KEEP_PKT = 1, KEEP_STARTTLS = 2 };
 
 struct classifier {

@@ -17,6 +17,16 @@
  * as SMTP sessions when they aimed at a mail port, so refused and unanswered
  * connections to a mail server get their verdict.
  *
+ * nDPI is not run while a flow lasts: the flow keeps what nDPI would be
+ * shown (classify.h, keep mode). Its answer is needed here in two places
+ * only: when the dissector gave up on a flow and only nDPI calling it SMTP
+ * keeps it going (session_ndpi_smtp: nDPI is shown the kept packets then
+ * and fed live from there), and at the end of a flow that is not reported
+ * whatever nDPI says (its name decides, or is counted in the summary).
+ * Every other session is reported with its kept packets, for the consumer
+ * to show its own nDPI module (defer_classify, classify_defer.h; without
+ * it they are shown to ours at the end). The answer is the same each way.
+ *
  * When a session is reported: as soon as both sides have sent their FIN —
  * on the flow's next packet, so every byte the closing packet released has
  * been dissected — or else when the engine ends the flow (after the linger
@@ -31,8 +41,8 @@
  * needed: the session stub with the first packet the engine delivers
  * (for a flow that starts with a bare SYN, the engine delivers it with the
  * flow's second packet or at its end: a SYN-only flow costs the engine's
- * record alone), nDPI's flow struct with the first payload (classify.c
- * keeps the headers before it), the timeline with its first event, the
+ * record alone), the packets kept for nDPI as they come (reserved by
+ * classify.c, up to CLASSIFY_KEEP_BYTES), the timeline with its first event, the
  * SMTP dissector (the largest part) with the first byte, FIN or RST.
  * Another shard's flow costs a 16-byte stub the engine keeps in its record
  * (docs/engine.md has the figures).
