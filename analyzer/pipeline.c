@@ -32,10 +32,18 @@ struct pipeline {
 	 * (stage.h). It counts what it reported here; pipeline_finish adds
 	 * that to the summary (total) once the thread has drained. */
 	struct stage *stage;
-	/* The stage thread's own nDPI module: it shows nDPI the packets each
-	 * session kept (sessions_config.defer_classify). Made by the stage
-	 * thread with its first session, so its set-up (tens of millions of
-	 * instructions) runs beside the reading; stage_cls_failed once that
+	/* The nDPI module that is shown the packets each session kept
+	 * (sessions_config.defer_classify), whatever the number of threads:
+	 * the stage thread's, or with one thread a second module on it. nDPI
+	 * 4.2 keeps a few caches across the flows of a module (a later TLS
+	 * flow to a server ip:port without a visible certificate gets the
+	 * application of an earlier one's certificate; BitTorrent, STUN,
+	 * Ookla peers), so which module sees which flows, in which order, must
+	 * not depend on the threads: this one sees the reported sessions in
+	 * the order they end, the reading thread's module the flows it needs
+	 * an answer for during the flow. Made with the first session that
+	 * needs it (on the stage thread, its set-up of tens of millions of
+	 * instructions runs beside the reading); stage_cls_failed once that
 	 * could not be done (said on stderr; protocols are then "Unknown"). */
 	struct classifier *stage_cls;
 	bool stage_cls_failed;
@@ -248,8 +256,8 @@ static bool analyse(struct pipeline *pl, const struct session_view *v, enum caus
 }
 
 /* nDPI's answer for a session whose classification was deferred, with
- * the stage's classifier (on the stage thread, or on the reading thread
- * once the stage is drained); then the analysis. */
+ * stage_cls (on the stage thread; on the reading thread with one thread,
+ * or once the stage is drained); then the analysis. */
 static bool analyse_deferred(struct pipeline *pl, const struct session_view *v, enum cause *cause)
 {
 	if (!v->cls_kept)
@@ -348,20 +356,20 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 	}
 	if (!load_keylog(pl, err, errlen))
 		goto fail;
-	/* With the stage thread, nDPI's work on sessions moves there too
-	 * (its own module, made there: analyse_deferred). */
+	/* nDPI's work on sessions is done after their end, by stage_cls:
+	 * with the stage thread, there. */
 	bool two = pipeline_threads(cfg) >= 2;
 	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir,
 				      .extract_force = cfg->extract_force, .keylog = pl->kl,
 				      .shard_k = cfg->shard_k, .shard_n = cfg->shard_n,
-				      .classifier = cfg->classifier, .defer_classify = two };
+				      .classifier = cfg->classifier, .defer_classify = true };
 	pl->cfg.report.shard_k = cfg->shard_k;
 	pl->cfg.report.shard_n = cfg->shard_n;
 	pl->ss = sessions_new(&sc, on_session, pl, err, errlen);
 	if (!pl->ss)
 		goto fail;
+	pl->stage_cls = cfg->stage_classifier;
 	if (two) {
-		pl->stage_cls = cfg->stage_classifier;
 		pl->stage = stage_new(on_stage_session, pl, err, errlen);
 		if (!pl->stage)
 			goto fail;

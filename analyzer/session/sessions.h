@@ -37,7 +37,8 @@ struct sessions_config {
 	/* nDPI's work on a session that is reported whatever nDPI says goes
 	 * with its view (session_view.cls_kept) for the session_fn to do
 	 * (classify_defer.h), on its thread with its own classifier; false:
-	 * done here before the call. Either way the answer and what is
+	 * done here before the call, with ours. Either way the answer (but
+	 * for nDPI's caches across flows, see pipeline.c) and what is
 	 * reserved for it are the same. */
 	bool defer_classify;
 	/* nDPI fed as the packets come (no keeping, nothing deferred): the
