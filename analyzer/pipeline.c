@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "classify.h"
+#include "classify_defer.h"
 #include "keylog.h"
 #include "numparse.h"
 #include "sessions.h"
@@ -30,6 +32,21 @@ struct pipeline {
 	 * (stage.h). It counts what it reported here; pipeline_finish adds
 	 * that to the summary (total) once the thread has drained. */
 	struct stage *stage;
+	/* The nDPI module that is shown the packets each session kept
+	 * (sessions_config.defer_classify), whatever the number of threads:
+	 * the stage thread's, or with one thread a second module on it. nDPI
+	 * 4.2 keeps a few caches across the flows of a module (a later TLS
+	 * flow to a server ip:port without a visible certificate gets the
+	 * application of an earlier one's certificate; BitTorrent, STUN,
+	 * Ookla peers), so which module sees which flows, in which order, must
+	 * not depend on the threads: this one sees the reported sessions in
+	 * the order they end, the reading thread's module the flows it needs
+	 * an answer for during the flow. Made with the first session that
+	 * needs it (on the stage thread, its set-up of tens of millions of
+	 * instructions runs beside the reading); stage_cls_failed once that
+	 * could not be done (said on stderr; protocols are then "Unknown"). */
+	struct classifier *stage_cls;
+	bool stage_cls_failed;
 	uint64_t st_reported, st_causes[CAUSE__COUNT];
 	struct summary total;
 };
@@ -238,13 +255,35 @@ static bool analyse(struct pipeline *pl, const struct session_view *v, enum caus
 	return true;
 }
 
+/* nDPI's answer for a session whose classification was deferred, with
+ * stage_cls (on the stage thread; on the reading thread with one thread,
+ * or once the stage is drained); then the analysis. */
+static bool analyse_deferred(struct pipeline *pl, const struct session_view *v, enum cause *cause)
+{
+	if (!v->cls_kept)
+		return analyse(pl, v, cause);
+	if (!pl->stage_cls && !pl->stage_cls_failed) {
+		char err[256];
+		pl->stage_cls = classifier_new(err, sizeof(err));
+		if (!pl->stage_cls) {
+			pl->stage_cls_failed = true;
+			fprintf(stderr, "smtpsleuth: %s: nDPI names are reported as Unknown\n", err);
+		}
+	}
+	struct session_view view = *v;
+	struct classify_outcome o;
+	classify_outcome_deferred(pl->stage_cls, v->cls_kept, v->cls_kept_len, v->cls_mail_port, &o);
+	classify_outcome_view(&o, &view);
+	return analyse(pl, &view, cause);
+}
+
 /* On the stage thread: the same work as on_session, counted apart. */
 static void on_stage_session(void *ctx, const struct session_view *v)
 {
 	struct pipeline *pl = ctx;
 	enum cause cause;
 
-	if (analyse(pl, v, &cause)) {
+	if (analyse_deferred(pl, v, &cause)) {
 		pl->st_reported++;
 		pl->st_causes[cause]++;
 	}
@@ -262,7 +301,7 @@ static void on_session(void *ctx, const struct session_view *v, struct summary *
 		 * before it, so the order holds. */
 		stage_drain(pl->stage);
 	}
-	if (analyse(pl, v, &cause)) {
+	if (analyse_deferred(pl, v, &cause)) {
 		sum->sessions_reported++;
 		sum->causes[cause]++;
 	}
@@ -317,16 +356,20 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *err, size
 	}
 	if (!load_keylog(pl, err, errlen))
 		goto fail;
+	/* nDPI's work on sessions is done after their end, by stage_cls:
+	 * with the stage thread, there. */
+	bool two = pipeline_threads(cfg) >= 2;
 	struct sessions_config sc = { .engine = cfg->engine, .extract_dir = cfg->extract_dir,
 				      .extract_force = cfg->extract_force, .keylog = pl->kl,
 				      .shard_k = cfg->shard_k, .shard_n = cfg->shard_n,
-				      .classifier = cfg->classifier };
+				      .classifier = cfg->classifier, .defer_classify = true };
 	pl->cfg.report.shard_k = cfg->shard_k;
 	pl->cfg.report.shard_n = cfg->shard_n;
 	pl->ss = sessions_new(&sc, on_session, pl, err, errlen);
 	if (!pl->ss)
 		goto fail;
-	if (pipeline_threads(cfg) >= 2) {
+	pl->stage_cls = cfg->stage_classifier;
+	if (two) {
 		pl->stage = stage_new(on_stage_session, pl, err, errlen);
 		if (!pl->stage)
 			goto fail;
@@ -427,6 +470,8 @@ void pipeline_free(struct pipeline *p)
 	 * stage then reports what it was handed, before its reporter goes. */
 	sessions_free(p->ss);
 	stage_free(p->stage);
+	if (p->stage_cls != p->cfg.stage_classifier)
+		classifier_free(p->stage_cls);
 	keylog_free(p->kl);
 	reporter_free(p->rep);
 	free(p);

@@ -38,6 +38,10 @@ struct pipeline_config {
 	 * order sessions end in are those of a run without --shard. */
 	uint32_t shard_k, shard_n;
 	struct classifier *classifier;  /* shared nDPI classifier (sessions.h); NULL: one per pipeline */
+	/* The classifier that sessions' kept packets are shown to after their
+	 * end (the stage thread's with two threads), shared the same way (one
+	 * pipeline at a time); NULL: one is made when first needed. */
+	struct classifier *stage_classifier;
 	unsigned threads;           /* --threads; 0 = the default (pipeline_threads) */
 };
 

@@ -11,7 +11,8 @@
  * The stage thread also looks every STAGE_LATENCY_NS while it waits, so no
  * session waits longer than that for the rest of its batch.
  * A slot owns growable buffers for the parts of a view that the dissector
- * and the timeline allocate (messages, events, the file name) and fixed
+ * and the timeline allocate (messages, events, the file name, and the
+ * packets kept for nDPI when its work is deferred to this thread) and fixed
  * copies of the rest (flow info, facts, the TLS decryption's summary, the
  * cut message, protocol and risk names), so the view the stage sees points
  * only into its slot and into static tables (the ignored risks' reasons,
@@ -49,6 +50,8 @@ struct stage_slot {
 	uint32_t ev_cap;
 	char *file;                     /* owned, file_cap bytes */
 	size_t file_cap;
+	uint8_t *kept;                  /* owned, kept_cap bytes: session_view.cls_kept */
+	size_t kept_cap;
 	struct session_tls tls;         /* the TLS decryptor's summary (freed with the session) */
 	char protocol[32];
 	char risk[SESSION_MAX_RISKS][STAGE_NAME_MAX];
@@ -110,6 +113,14 @@ static bool slot_fill(struct stage_slot *s, const struct session_view *v)
 		s->file = b;
 		s->file_cap = flen;
 	}
+	size_t klen = v->cls_kept ? v->cls_kept_len : 0;
+	if (klen > s->kept_cap) {
+		uint8_t *k = realloc(s->kept, klen);
+		if (!k)
+			return false;
+		s->kept = k;
+		s->kept_cap = klen;
+	}
 	s->v = *v;
 	s->fi = *v->fi;
 	if (v->fi->file) {
@@ -148,6 +159,9 @@ static bool slot_fill(struct stage_slot *s, const struct session_view *v)
 		s->tls = *v->tls_dec;   /* its names point into static tables */
 		s->v.tls_dec = &s->tls;
 	}
+	if (klen)
+		memcpy(s->kept, v->cls_kept, klen);
+	s->v.cls_kept = klen ? s->kept : NULL;
 	/* Set by the --pair hook on the stage thread, never before. */
 	s->v.extra = NULL;
 	if (v->cut) {
@@ -164,6 +178,7 @@ static void slot_free(struct stage_slot *s)
 	free(s->msgs);
 	free(s->ev);
 	free(s->file);
+	free(s->kept);
 	free(s);
 }
 

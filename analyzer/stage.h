@@ -2,9 +2,12 @@
  * stage.h - the analysis stage on its own thread (--threads 2 and more).
  *
  * The work splits in two stages of about equal cost on mail traffic:
- *   1. the caller's thread reads the input and runs the engine, nDPI and the
+ *   1. the caller's thread reads the input and runs the engine and the
  *      dissectors (sessions.c), which hand each finished session's view on;
- *   2. the stage thread diagnoses each session and writes its report.
+ *      for most sessions it only keeps the packets nDPI is to see;
+ *   2. the stage thread shows them to its own nDPI module (the view's
+ *      cls_kept, classify_defer.h; the caller's fn does it), diagnoses each
+ *      session and writes its report.
  * A finished view is copied into a slot of a bounded ring (a slot's buffers
  * are kept and reused, so there is no allocation per session once the
  * ring is warm); the producer waits when the ring is full. There is one
@@ -20,7 +23,8 @@
 /* Slots in the ring: sessions finished and not yet reported. Each holds a
  * copy of a view (a few KB, plus the timeline's events: at most
  * TL_HEAD_KEEP + TL_TAIL_KEEP of them, and at most SMTP_MAX_MESSAGES
- * messages): at most ~235 KB, so the ring stays under ~30 MB even when
+ * messages, and at most CLASSIFY_KEEP_BYTES kept for nDPI): at most
+ * ~240 KB, so the ring stays under ~31 MB even when
  * every session in it is that large. */
 #define STAGE_RING_SLOTS 128
 

@@ -75,6 +75,14 @@ struct session_view {
 	                                   (= the order of output); shard runs tag sessions with it */
 	/* Non-NULL when a key log was given and the session went into TLS. */
 	const struct session_tls *tls_dec;
+	/* Non-NULL when nDPI has yet to see this session (the session glue's
+	 * defer_classify): the packets kept for it, cls_kept_len bytes, for the
+	 * consumer to show its own classifier (analyzer/session/
+	 * classify_defer.h); protocol is NULL and no risks are set until then.
+	 * cls_mail_port: the server port is a mail port (for the risks). */
+	const uint8_t *cls_kept;
+	size_t cls_kept_len;
+	bool cls_mail_port;
 };
 
 #endif

@@ -2,6 +2,9 @@
  * classify.c - every nDPI call in smtpsleuth (nDPI 4.2; see DEPS.md 1).
  *
  * One detection module per classifier (not thread-safe: one per thread).
+ * nDPI's set-up must not run on two threads at once (ndpi_api.h): a lock
+ * makes classifier_new safe to call from any thread (the stage thread
+ * makes its own while the reading thread reads).
  * Setup follows the verified sequence: init, protocol bitmask set to all
  * (without it there is no DPI), finalize before the first packet. Each
  * flow gets a zeroed ndpi_flow_struct (688 bytes; ndpi_flow_malloc does not
@@ -35,8 +38,24 @@
  * STARTTLS: nDPI 4.2 never follows it. After classify_starttls(), the
  * first payload that starts like a TLS record (0x16 0x03) opens a second
  * zeroed nDPI flow that sees the TLS handshake; its name and risks are
- * kept beside the first flow's.
+ * kept beside the first flow's. Its struct is reserved here too.
+ *
+ * Keep mode (classify.h): the flow records, in one growable buffer
+ * reserved against the accountant, an entry per packet live feeding would
+ * show nDPI (KEEP_HEAD: kind, IP length, ms time; then the IP bytes, at
+ * most 65,535 as nDPI takes) and one for STARTTLS, in the order they came.
+ * What live feeding decides without nDPI is decided here the same way:
+ * the packets waiting for the ClientHello after STARTTLS are counted, not
+ * kept; a part stops being kept at CLASSIFY_MAX_PACKETS, where live
+ * feeding stops whatever nDPI said. What depends on nDPI's answer (it
+ * decided, it needs no more, the certificate came) is found by the replay,
+ * which feeds the entries through the same functions as live feeding and
+ * stops where they say so: nDPI sees the same packets in the same order
+ * with the same times, so the answer is the same. The one difference is
+ * what is reserved: the kept bytes for the whole flow instead of nDPI's
+ * struct for its first packets.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +78,12 @@
  * above what was counted without it (docs/engine.md). */
 #define CLASSIFY_NDPI_INNER 4096
 #define CLASSIFY_NDPI_HELD ((size_t)SIZEOF_FLOW_STRUCT + CLASSIFY_NDPI_INNER)
+
+/* Keep mode: an entry's head is its kind, its IP length (uint16_t) and
+ * its time in ms (uint64_t), then the IP bytes; the first allocation. */
+#define KEEP_HEAD 11
+#define KEEP_FIRST 512
+enum { KEEP_PKT = 1, KEEP_STARTTLS = 2 };
 
 struct classifier {
 	struct ndpi_detection_module_struct *mod;
@@ -85,6 +110,16 @@ struct classify_flow {
 	uint8_t *pend;                  /* headers not yet shown to nDPI: PEND_HEAD + bytes each */
 	uint32_t pend_len, pend_cap;    /* bytes used, allocated (and reserved) */
 	uint32_t pend_n;                /* packets in pend */
+	size_t tls_held;                /* reserved for tls.nf (from classify_starttls) */
+	/* keep mode */
+	bool keeping;                   /* nDPI not run yet: packets go to kept */
+	bool keep_stopped;              /* live feeding has stopped by now: nothing more kept */
+	bool keep_tls;                  /* STARTTLS kept: packets are the TLS part's */
+	bool keep_hello;                /* the TLS part's first packet (ClientHello) kept */
+	uint32_t keep_main, keep_tlsn;  /* packets kept per part */
+	uint32_t keep_wait;             /* packets counted waiting for the ClientHello */
+	uint8_t *kept;                  /* KEEP_HEAD + bytes per entry */
+	uint32_t kept_len, kept_cap;    /* bytes used, allocated (and reserved) */
 };
 
 struct classifier *classifier_new(char *err, size_t errlen)
@@ -99,16 +134,21 @@ struct classifier *classifier_new(char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	static pthread_mutex_t setup = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&setup);
 	c->mod = ndpi_init_detection_module(ndpi_no_prefs);
+	if (c->mod) {
+		NDPI_PROTOCOL_BITMASK all;
+		NDPI_BITMASK_SET_ALL(all);
+		ndpi_set_protocol_detection_bitmask2(c->mod, &all);
+		ndpi_finalize_initialization(c->mod);
+	}
+	pthread_mutex_unlock(&setup);
 	if (!c->mod) {
 		snprintf(err, errlen, "nDPI initialisation failed");
 		free(c);
 		return NULL;
 	}
-	NDPI_PROTOCOL_BITMASK all;
-	NDPI_BITMASK_SET_ALL(all);
-	ndpi_set_protocol_detection_bitmask2(c->mod, &all);
-	ndpi_finalize_initialization(c->mod);
 	return c;
 }
 
@@ -318,6 +358,211 @@ static bool main_feed(struct classifier *c, struct classify_flow *f, const struc
 	return more;
 }
 
+/* ---- keep mode ---- */
+
+static bool starttls_live(struct classifier *c, struct classify_flow *f, bool reserve);
+
+static bool is_client_hello(const struct pkt *p)
+{
+	return p->payload_len >= 2 && p->payload[0] == 0x16 && p->payload[1] == 0x03;
+}
+
+static void keep_free(struct classify_flow *f)
+{
+	if (f->kept) {
+		free(f->kept);
+		memcap_release(f->mem, f->kept_cap);
+	}
+	f->kept = NULL;
+	f->kept_len = f->kept_cap = 0;
+}
+
+/* Room for an entry of need bytes: 1 there is, 0 it would pass
+ * CLASSIFY_KEEP_BYTES (the caller goes live), -1 the accountant refused. */
+static int keep_room(struct classify_flow *f, uint32_t need)
+{
+	if (f->kept_cap - f->kept_len >= need)
+		return 1;
+	if (need > CLASSIFY_KEEP_BYTES - f->kept_len)
+		return 0;
+	uint32_t ncap = f->kept_cap ? f->kept_cap : KEEP_FIRST;
+	while (ncap - f->kept_len < need)
+		ncap *= 2;
+	if (ncap > CLASSIFY_KEEP_BYTES)
+		ncap = CLASSIFY_KEEP_BYTES;
+	if (!memcap_reserve(f->mem, ncap - f->kept_cap))
+		return -1;
+	uint8_t *n = realloc(f->kept, ncap);
+	if (!n) {
+		memcap_release(f->mem, ncap - f->kept_cap);
+		return -1;
+	}
+	f->kept = n;
+	f->kept_cap = ncap;
+	return 1;
+}
+
+static void keep_put(struct classify_flow *f, uint8_t kind, uint64_t ms, const uint8_t *b, uint16_t len)
+{
+	uint8_t *e = f->kept + f->kept_len;
+	e[0] = kind;
+	memcpy(e + 1, &len, 2);
+	memcpy(e + 3, &ms, 8);
+	if (len)
+		memcpy(e + KEEP_HEAD, b, len);
+	f->kept_len += KEEP_HEAD + len;
+}
+
+/* One kept packet through live feeding's functions; reserve false: nDPI's
+ * structs are transient (the final replay). */
+static bool replay_packet(struct classifier *c, struct classify_flow *f, const uint8_t *l3, uint16_t len,
+			  uint64_t ms, bool reserve)
+{
+	if (f->starttls) {
+		struct cls_part *p = &f->tls;
+		if (p->finished)
+			return false;
+		if (!p->nf && !part_open(p)) {
+			p->finished = true;
+			return false;
+		}
+		return part_feed_raw(c, p, l3, len, ms);
+	}
+	if (!main_open(c, f, reserve)) {
+		main_release(f);
+		return false;
+	}
+	bool more = part_feed_raw(c, &f->main, l3, len, ms);
+	main_release(f);
+	return more;
+}
+
+/* Shows nDPI a kept record, entry by entry, until live feeding would have
+ * stopped; returns what the last step returned (false: classification is
+ * over). Ends with the state live feeding would have had, the count of
+ * packets waiting for the ClientHello included. */
+static bool replay(struct classifier *c, struct classify_flow *f, const uint8_t *b, size_t n, bool reserve)
+{
+	bool more = true;
+	size_t off = 0;
+	while (more && n - off >= KEEP_HEAD) {
+		uint8_t kind = b[off];
+		uint16_t len;
+		uint64_t ms;
+		memcpy(&len, b + off + 1, 2);
+		memcpy(&ms, b + off + 3, 8);
+		if (n - off - KEEP_HEAD < len)
+			break;          /* not a record of ours: cannot happen */
+		const uint8_t *l3 = b + off + KEEP_HEAD;
+		off += KEEP_HEAD + (size_t)len;
+		if (kind == KEEP_STARTTLS)
+			more = starttls_live(c, f, reserve);
+		else
+			more = replay_packet(c, f, l3, len, ms, reserve);
+	}
+	f->tls_wait = f->keep_wait;
+	return more;
+}
+
+bool classify_go_live(struct classifier *c, struct classify_flow *f)
+{
+	if (!f)
+		return false;
+	if (!f->keeping)
+		return classify_wants(f);
+	f->keeping = false;
+	bool more = replay(c, f, f->kept, f->kept_len, true);
+	keep_free(f);
+	/* stopped keeping: live feeding had stopped there too (or the
+	 * accountant refused, which ends classification here) */
+	return more && !f->keep_stopped;
+}
+
+/* classify_packet in keep mode. */
+static bool keep_packet(struct classifier *c, struct classify_flow *f, const struct pkt *p)
+{
+	if (f->keep_stopped)
+		return false;
+	if (f->keep_tls && !f->keep_hello && !is_client_hello(p)) {
+		/* live feeding counts these, and shows nDPI none */
+		if (++f->keep_wait >= CLASSIFY_MAX_PACKETS) {
+			f->keep_stopped = true;
+			return false;
+		}
+		return true;
+	}
+	uint16_t len = (uint16_t)SL_MIN(p->l3_len, (uint32_t)65535);
+	int room = keep_room(f, KEEP_HEAD + (uint32_t)len);
+	if (room == 0) {
+		/* too many bytes to keep: nDPI runs now, and live from here */
+		if (!classify_go_live(c, f))
+			return false;
+		return classify_packet(c, f, p);
+	}
+	if (room < 0) {
+		f->keep_stopped = true;
+		return false;
+	}
+	keep_put(f, KEEP_PKT, pkt_ms(p), p->l3, len);
+	uint32_t *n = &f->keep_main;
+	if (f->keep_tls) {
+		f->keep_hello = true;
+		n = &f->keep_tlsn;
+	}
+	/* a part fed this many packets is finished, whatever nDPI said */
+	if (++*n >= CLASSIFY_MAX_PACKETS) {
+		f->keep_stopped = true;
+		return false;
+	}
+	return true;
+}
+
+/* classify_starttls in keep mode. */
+static bool keep_starttls(struct classifier *c, struct classify_flow *f)
+{
+	if (f->keep_stopped)
+		return false;
+	int room = keep_room(f, KEEP_HEAD);
+	if (room == 0) {
+		if (!classify_go_live(c, f))
+			return false;
+		return starttls_live(c, f, true);
+	}
+	if (room < 0) {
+		f->keep_stopped = true;
+		return false;
+	}
+	keep_put(f, KEEP_STARTTLS, 0, NULL, 0);
+	f->keep_tls = true;
+	return true;
+}
+
+void classify_flow_keep(struct classify_flow *f)
+{
+	if (f && !f->main.packets && !f->pend_n)
+		f->keeping = true;
+}
+
+bool classify_keeping(const struct classify_flow *f)
+{
+	return f && f->keeping;
+}
+
+const uint8_t *classify_kept(const struct classify_flow *f, size_t *len)
+{
+	*len = f && f->keeping ? f->kept_len : 0;
+	return *len ? f->kept : NULL;
+}
+
+void classify_replay(struct classifier *c, struct classify_flow *f, const uint8_t *kept, size_t len)
+{
+	if (!f)
+		return;
+	if (kept && len)
+		replay(c, f, kept, len, false);
+	classify_finish(c, f);
+}
+
 struct classify_flow *classify_flow_new(struct classifier *c)
 {
 	(void)c;
@@ -340,15 +585,17 @@ size_t classify_flow_size(void)
 	return sizeof(struct classify_flow);
 }
 
-size_t classify_starttls_size(void)
-{
-	return CLASSIFY_NDPI_HELD;
-}
-
 bool classify_packet(struct classifier *c, struct classify_flow *f, const struct pkt *p)
 {
-	if (!c || !f || !p || !p->l3)
+	if (!c || !f || !p)
 		return false;
+	if (!p->l3) {
+		if (f->keeping)
+			f->keep_stopped = true;     /* live feeding ends here */
+		return false;
+	}
+	if (f->keeping)
+		return keep_packet(c, f, p);
 	if (f->starttls) {
 		if (!f->tls.nf && !f->tls.finished) {
 			/* waiting for the ClientHello; packets without payload pass */
@@ -365,10 +612,15 @@ bool classify_packet(struct classifier *c, struct classify_flow *f, const struct
 	return main_feed(c, f, p);
 }
 
-void classify_starttls(struct classifier *c, struct classify_flow *f)
+/* classify_starttls on a live flow; reserve false: the TLS struct is
+ * transient (the final replay). */
+static bool starttls_live(struct classifier *c, struct classify_flow *f, bool reserve)
 {
-	if (!f || f->starttls)
-		return;
+	if (reserve) {
+		if (!memcap_reserve(f->mem, CLASSIFY_NDPI_HELD))
+			return false;
+		f->tls_held = CLASSIFY_NDPI_HELD;
+	}
 	/* the plaintext part is over: keep its answer */
 	if (f->pend_n)
 		main_open(c, f, false);
@@ -379,12 +631,27 @@ void classify_starttls(struct classifier *c, struct classify_flow *f)
 	f->tls.nf = NULL;
 	f->tls_wait = 0;
 	snprintf(f->tls.name, sizeof(f->tls.name), "Unknown");
+	return true;
+}
+
+bool classify_starttls(struct classifier *c, struct classify_flow *f)
+{
+	if (!f || f->starttls)
+		return true;
+	if (f->keeping)
+		return keep_starttls(c, f);
+	return starttls_live(c, f, true);
 }
 
 void classify_finish(struct classifier *c, struct classify_flow *f)
 {
 	if (!f)
 		return;
+	if (f->keeping) {
+		f->keeping = false;
+		replay(c, f, f->kept, f->kept_len, false);
+		keep_free(f);
+	}
 	/* a flow that ended before any payload: nDPI sees its packets now */
 	if (f->pend_n)
 		main_open(c, f, false);
@@ -510,6 +777,8 @@ void classify_flow_free(struct classify_flow *f)
 	main_release(f);
 	if (f->tls.nf)
 		ndpi_free_flow(f->tls.nf);
+	memcap_release(f->mem, f->tls_held);
 	pend_free(f);
+	keep_free(f);
 	free(f);
 }

@@ -17,6 +17,16 @@
  * as SMTP sessions when they aimed at a mail port, so refused and unanswered
  * connections to a mail server get their verdict.
  *
+ * nDPI is not run while a flow lasts: the flow keeps what nDPI would be
+ * shown (classify.h, keep mode). Its answer is needed here in two places
+ * only: when the dissector gave up on a flow and only nDPI calling it SMTP
+ * keeps it going (session_ndpi_smtp: nDPI is shown the kept packets then
+ * and fed live from there), and at the end of a flow that is not reported
+ * whatever nDPI says (its name decides, or is counted in the summary).
+ * Every other session is reported with its kept packets, for the consumer
+ * to show its own nDPI module (defer_classify, classify_defer.h; without
+ * it they are shown to ours at the end). The answer is the same each way.
+ *
  * When a session is reported: as soon as both sides have sent their FIN —
  * on the flow's next packet, so every byte the closing packet released has
  * been dissected — or else when the engine ends the flow (after the linger
@@ -31,8 +41,8 @@
  * needed: the session stub with the first packet the engine delivers
  * (for a flow that starts with a bare SYN, the engine delivers it with the
  * flow's second packet or at its end: a SYN-only flow costs the engine's
- * record alone), nDPI's flow struct with the first payload (classify.c
- * keeps the headers before it), the timeline with its first event, the
+ * record alone), the packets kept for nDPI as they come (reserved by
+ * classify.c, up to CLASSIFY_KEEP_BYTES), the timeline with its first event, the
  * SMTP dissector (the largest part) with the first byte, FIN or RST.
  * Another shard's flow costs a 16-byte stub the engine keeps in its record
  * (docs/engine.md has the figures).
@@ -59,6 +69,7 @@
 #include <unistd.h>
 
 #include "classify.h"
+#include "classify_defer.h"
 #include "engine.h"
 #include "extract.h"
 #include "session_view.h"
@@ -83,13 +94,8 @@ static const uint16_t mail_ports[] = { 25, 465, 587, 2525, 10025, 0 };
  * stays as a stub until the engine's linger ends (tens of thousands of them
  * on a busy link), and this is most of its size. */
 struct session_class {
-	char protocol[32];
+	struct classify_outcome cls;    /* "Unknown" until classification ends */
 	char community_id[COMMUNITY_ID_STRLEN];
-	const char *risks[SESSION_MAX_RISKS];
-	uint32_t n_risks;
-	const char *ignored[SESSION_MAX_RISKS], *ignored_why[SESSION_MAX_RISKS];
-	uint32_t n_ignored;
-	bool guessed;                   /* protocol named from the port only */
 };
 
 /* The consumer's pointer of a flow another --shard process analyses: the
@@ -109,7 +115,7 @@ struct session {
 	struct sessions *pl;
 	bool other_shard;               /* false (struct shard_stub when true) */
 	const struct flow_info *fi;
-	struct classify_flow *cf;       /* NULL once nDPI is done */
+	struct classify_flow *cf;       /* NULL once nDPI is done (kept until the report in keep mode) */
 	struct session_class *k;        /* NULL once reported (done), and for another shard's flow */
 	struct smtp *smtp;              /* NULL once we stopped dissecting */
 	struct timeline tl;
@@ -252,35 +258,42 @@ static void session_drop_smtp(struct session *s)
 
 static void session_finalize(struct session *s, enum flow_end why);
 
-static void session_refresh_class(struct session *s)
+static void session_free_classify(struct session *s)
 {
-	if (!s->cf || !s->k)
-		return;
-	snprintf(s->k->protocol, sizeof(s->k->protocol), "%s", classify_name(s->cf));
-	s->k->guessed = classify_guessed(s->cf);
-	struct classify_risk cr[2 * SESSION_MAX_RISKS];
-	uint32_t n = classify_risks_judged(s->cf, is_mail_port(s->fi->server_port), cr, SL_ARRAY_LEN(cr));
-	s->k->n_risks = s->k->n_ignored = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		if (!cr[i].ignored_why && s->k->n_risks < SESSION_MAX_RISKS) {
-			s->k->risks[s->k->n_risks++] = cr[i].name;
-		} else if (cr[i].ignored_why && s->k->n_ignored < SESSION_MAX_RISKS) {
-			s->k->ignored[s->k->n_ignored] = cr[i].name;
-			s->k->ignored_why[s->k->n_ignored++] = cr[i].ignored_why;
-		}
-	}
+	classify_flow_free(s->cf);
+	s->cf = NULL;
+	s_release(s, s->cls_held);
+	s->cls_held = 0;
 }
 
+/* Ends classification here, on this thread: nDPI sees what the flow kept
+ * (if it was still keeping), its answer goes to s->k. */
 static void session_end_classify(struct session *s)
 {
 	if (!s->cf)
 		return;
 	classify_finish(s->pl->cls, s->cf);
-	session_refresh_class(s);
-	classify_flow_free(s->cf);
-	s->cf = NULL;
-	s_release(s, s->cls_held);
-	s->cls_held = 0;
+	if (s->k)
+		classify_outcome_of(s->cf, is_mail_port(s->fi->server_port), &s->k->cls);
+	session_free_classify(s);
+}
+
+/* The classifier wants no more packets of the flow: a live flow ends its
+ * classification now; a flow still keeping keeps what it has for later. */
+static void session_stop_classify(struct session *s)
+{
+	if (s->cf && !classify_keeping(s->cf))
+		session_end_classify(s);
+}
+
+/* nDPI's answer is needed now, during the flow: a flow still keeping is
+ * shown to this thread's nDPI and goes on live (the answer is the one it
+ * would have had all along). True when nDPI calls it SMTP (or SMTPS). */
+static bool session_ndpi_smtp(struct session *s)
+{
+	if (s->cf && classify_keeping(s->cf) && !classify_go_live(s->pl->cls, s->cf))
+		session_end_classify(s);
+	return s->cf ? classify_is_smtp(s->cf) : !strncmp(s->k->cls.protocol, "SMTP", 4);
 }
 
 static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct pkt *first)
@@ -330,7 +343,7 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 	}
 	if (have_digest)
 		community_id_format(digest, s->k->community_id, sizeof(s->k->community_id));
-	snprintf(s->k->protocol, sizeof(s->k->protocol), "Unknown");
+	classify_outcome_init(&s->k->cls);
 	if (s_reserve(s, classify_flow_size())) {
 		s->cf = classify_flow_new(pl->cls);
 		if (!s->cf) {
@@ -338,6 +351,8 @@ static void *sink_flow_open(void *ctx, const struct flow_info *fi, const struct 
 		} else {
 			s->cls_held = classify_flow_size();
 			classify_flow_set_memcap(s->cf, pl->mem);
+			if (!pl->cfg.classify_live)
+				classify_flow_keep(s->cf);
 		}
 	}
 	/* the dissector comes with the first byte (session_smtp) */
@@ -378,37 +393,30 @@ static void sink_packet(void *ctx, void *user, enum sl_dir dir, const struct pkt
 		extract_packet(s->xs, p->raw);
 	if (s->done)
 		return;
-	if (s->cf) {
-		if (!classify_packet(s->pl->cls, s->cf, p))
-			session_end_classify(s);
-	}
+	if (s->cf && !classify_packet(s->pl->cls, s->cf, p))
+		session_stop_classify(s);
 }
 
 /* Decides after new bytes whether to keep dissecting. */
 static void session_check_smtp(struct session *s)
 {
 	const struct smtp_facts *f = smtp_facts(s->smtp);
-	bool ndpi_smtp = s->cf ? classify_is_smtp(s->cf) : !strncmp(s->k->protocol, "SMTP", 4);
 
 	if (f->is_smtp) {
 		s->saw_smtp = true;
 		if (f->starttls == STLS_ACCEPTED && !s->starttls_signalled) {
 			s->starttls_signalled = true;
-			/* nDPI's second struct, for the TLS that follows; without
+			/* nDPI's second flow, for the TLS that follows; without
 			 * room, classification ends with what the plain part said */
-			if (s->cf && s_reserve(s, classify_starttls_size())) {
-				s->cls_held += classify_starttls_size();
-				classify_starttls(s->pl->cls, s->cf);
-			} else if (s->cf) {
-				session_end_classify(s);
-			}
+			if (s->cf && !classify_starttls(s->pl->cls, s->cf))
+				session_stop_classify(s);
 		}
 		return;
 	}
-	if (ndpi_smtp)
-		return;
-	if (f->not_smtp ||
-	    (f->c2s_bytes >= DISSECT_PROBE_BYTES && f->s2c_bytes >= DISSECT_PROBE_BYTES))
+	/* Only here does the flow need nDPI's answer: the dissector gave up
+	 * (or saw no SMTP in the probe) and only nDPI would keep it going. */
+	if ((f->not_smtp || (f->c2s_bytes >= DISSECT_PROBE_BYTES && f->s2c_bytes >= DISSECT_PROBE_BYTES)) &&
+	    !session_ndpi_smtp(s))
 		session_drop_smtp(s);
 }
 
@@ -548,7 +556,7 @@ static bool session_is_smtp(const struct session *s)
 		return false;
 	/* nDPI's name, even a guess by port: the dissector did not reject the
 	 * bytes (not_smtp above), e.g. a lone QUIT to port 25. */
-	if (!strncmp(s->k->protocol, "SMTP", 4))
+	if (!strncmp(s->k->cls.protocol, "SMTP", 4))
 		return true;
 	/* No SMTP bytes either way: a refused, unanswered or silent connection
 	 * to a mail port is still a session a mail administrator asks about. */
@@ -592,7 +600,16 @@ static void session_finalize(struct session *s, enum flow_end why)
 	pl->ends++;
 	if (s->smtp && !s->saw_smtp)
 		session_check_smtp(s);
-	session_end_classify(s);
+	bool mail_port = is_mail_port(fi->server_port);
+	/* nDPI's work goes with the report to the consumer (defer_classify)
+	 * when the flow is reported whatever nDPI says: the dissector saw
+	 * SMTP, or nothing flowed to a mail port. Otherwise its answer decides
+	 * (session_is_smtp) or is counted in the summary: nDPI runs here. */
+	size_t kept_len = 0;
+	bool defer = pl->cfg.defer_classify && !pl->discarding && s->cf && classify_kept(s->cf, &kept_len) &&
+		     (s->saw_smtp || (!s->not_smtp && !s->saw_payload && mail_port));
+	if (!defer)
+		session_end_classify(s);
 
 	bool smtp = session_is_smtp(s);
 	if (why == END_EVICTED)
@@ -613,33 +630,36 @@ static void session_finalize(struct session *s, enum flow_end why)
 	} else if (!smtp || !s->smtp) {
 		/* A flow without a dissector (it ran out of memory at the start)
 		 * cannot be diagnosed; it counts with the other protocols. */
+		session_end_classify(s);        /* if deferred: the name is needed */
 		pl->sum.other_flows++;
-		count_protocol(&pl->sum, s->k->protocol, pl->ends);
+		count_protocol(&pl->sum, s->k->cls.protocol, pl->ends);
 	} else {
 		struct session_view v = {
 			.id = fi->id,
 			.fi = fi,
 			.smtp = smtp_facts(s->smtp),
 			.tl = &s->tl,
-			.protocol = s->k->protocol,
-			.n_risks = s->k->n_risks,
 			.end = why,
 			.capture_end = pl->capture_end,
 			.capture_started_midstream = s->midstream,
 			.seq = pl->ends,
 		};
-		memcpy(v.risks, s->k->risks, sizeof(v.risks));
 		memcpy(v.community_id, s->k->community_id, sizeof(v.community_id));
-		memcpy(v.risks_ignored, s->k->ignored, sizeof(v.risks_ignored));
-		memcpy(v.risks_ignored_why, s->k->ignored_why, sizeof(v.risks_ignored_why));
-		v.n_risks_ignored = s->k->n_ignored;
-		v.protocol_guessed = s->k->guessed;
+		if (s->cf) {
+			/* deferred: the consumer shows nDPI what the flow kept */
+			v.cls_kept = classify_kept(s->cf, &v.cls_kept_len);
+			v.cls_mail_port = mail_port;
+		} else {
+			classify_outcome_view(&s->k->cls, &v);
+		}
 		v.cut = session_cut(pl, fi, why);
 		v.tls_dec = tlss_view(s->tls);
 		pl->sum.smtp_sessions++;
 		pl->on_session(pl->ctx, &v, &pl->sum);
 	}
 	s->reported_smtp = smtp;
+	if (s->cf)
+		session_free_classify(s);       /* deferred: handed on with the view */
 	if (transient) {
 		smtp_free(s->smtp);
 		s->smtp = NULL;

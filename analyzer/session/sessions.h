@@ -34,6 +34,16 @@ struct sessions_config {
 	 * milliseconds: a fuzz target or a test running many short analyses
 	 * keeps one); the caller frees it after sessions_free. NULL: our own. */
 	struct classifier *classifier;
+	/* nDPI's work on a session that is reported whatever nDPI says goes
+	 * with its view (session_view.cls_kept) for the session_fn to do
+	 * (classify_defer.h), on its thread with its own classifier; false:
+	 * done here before the call, with ours. Either way the answer (but
+	 * for nDPI's caches across flows, see pipeline.c) and what is
+	 * reserved for it are the same. */
+	bool defer_classify;
+	/* nDPI fed as the packets come (no keeping, nothing deferred): the
+	 * reference tests/check_classify_defer.c holds keep mode to. */
+	bool classify_live;
 };
 
 /* The engine's defaults, with the mail ports for guessing roles. */

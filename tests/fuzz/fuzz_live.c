@@ -29,13 +29,15 @@
 
 static char dir[64];
 static struct classifier *cls;       /* one nDPI module for the run: its setup is slow */
+static struct classifier *stage_cls; /* and one for the stage thread's */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char eb0[256];
 	if (!dir[0]) {
 		cls = classifier_new(eb0, sizeof(eb0));
-		if (!cls || !fuzz_scratch_dir(dir, sizeof(dir), "live") || !freopen("/dev/null", "w", stdout))
+		stage_cls = classifier_new(eb0, sizeof(eb0));
+		if (!cls || !stage_cls || !fuzz_scratch_dir(dir, sizeof(dir), "live") || !freopen("/dev/null", "w", stdout))
 			abort();
 	}
 	int fd = memfd_create("fuzz", 0);
@@ -52,6 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct pipeline_config cfg;
 		pipeline_config_default(&cfg);
 		cfg.classifier = cls;
+		cfg.stage_classifier = stage_cls;
 		struct live_opts lo;
 		memset(&lo, 0, sizeof(lo));
 		lo.iface = "fuzz";

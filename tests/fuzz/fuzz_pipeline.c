@@ -37,6 +37,7 @@
 #include "source.h"
 
 static struct classifier *cls;
+static struct classifier *stage_cls;    /* the stage thread's, when there is one */
 static char xdir[64];
 
 /* The read buffer of the capture source: the input is in memory already
@@ -145,6 +146,7 @@ static void run(struct source *src, size_t size, bool *checked_secret, const uin
 	struct pipeline_config cfg;
 	pipeline_config_default(&cfg);
 	cfg.classifier = cls;
+	cfg.stage_classifier = stage_cls;
 	cfg.report.out = fo;
 	cfg.report.color = false;
 	cfg.report.json = !(size & 8);
@@ -197,9 +199,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!cls) {
 		char err[256];
 		cls = classifier_new(err, sizeof(err));
+		stage_cls = classifier_new(err, sizeof(err));
 		/* tmpfs when there is one: creating files on a journalled disk
 		 * costs more than the analysis */
-		if (!cls || !fuzz_scratch_dir(xdir, sizeof(xdir), "pipeline"))
+		if (!cls || !stage_cls || !fuzz_scratch_dir(xdir, sizeof(xdir), "pipeline"))
 			abort();
 	}
 	int fd = memfd_create("fuzz", 0);
