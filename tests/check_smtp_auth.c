@@ -484,6 +484,40 @@ START_TEST(test_lone_base64_line_hidden)
 }
 END_TEST
 
+size_t smtp_auth_inside(const uint8_t *line, size_t n);      /* smtp_int.h */
+
+/* Where a line's credential starts (smtp_auth_inside): after "AUTH <mechanism>"
+ * in any case, glued to bytes before it or not; the bytes that only look like
+ * the letters of AUTH once folded ('@' is 'A' - 1, '`' is 'a' - 1) do not
+ * count. n: no credential on the line. */
+START_TEST(test_auth_inside)
+{
+	static const struct {
+		const char *line;
+		size_t want;
+	} rows[] = {
+		{ "AUTH PLAIN dGVzdA==", 10 },
+		{ "auth plain dGVzdA==", 10 },
+		{ "aUtH LoGiN dXNlcg==", 10 },
+		{ "\x9fUiPAUTH PLAIN dGVzdA==", 14 },
+		{ "AUTH  PLAIN   x", 11 },
+		{ "AUTH PLAIN", 10 },           /* no response after the mechanism */
+		{ "AUTH PLAIN   ", 13 },
+		{ "@UTH PLAIN dGVzdA==", 19 },
+		{ "`uth PLAIN dGVzdA==", 19 },
+		{ "AUTHX PLAIN dGVzdA==", 20 },
+		{ "AUTH", 4 },
+		{ "MAIL FROM:<a@b> AUTH=<>", 23 },
+		{ "x AUTH CRAM-MD5 abc", 15 },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		size_t n = strlen(rows[i].line);
+		ck_assert_msg(smtp_auth_inside((const uint8_t *)rows[i].line, n) == rows[i].want, "row %zu: %zu, want %zu",
+			      i, smtp_auth_inside((const uint8_t *)rows[i].line, n), rows[i].want);
+	}
+}
+END_TEST
+
 static Suite *auth_suite(void)
 {
 	Suite *s = suite_create("smtp_auth");
@@ -504,6 +538,7 @@ static Suite *auth_suite(void)
 	tcase_add_test(t, test_credentials_in_server_lines_hidden);
 	tcase_add_test(t, test_refusal_echo_hidden);
 	tcase_add_test(t, test_lone_base64_line_hidden);
+	tcase_add_test(t, test_auth_inside);
 	suite_add_tcase(s, t);
 	return s;
 }
