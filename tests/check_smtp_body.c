@@ -238,13 +238,7 @@ extern int smtp_body_simd_max;  /* smtp_body.c: 2 any, 1 AVX2 at most, 0 none */
 
 static uint64_t rnd_state;
 
-static uint32_t rnd(uint32_t n)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return (uint32_t)(rnd_state % n);
-}
+static uint32_t rnd(uint32_t n) { return tu_rnd(&rnd_state, n); }
 
 /* A body of about `size` bytes: mostly ordinary CRLF lines (0-120 bytes),
  * with dot-stuffed lines, bare LFs, stray CRs (alone, before CRLF, at line

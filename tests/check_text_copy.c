@@ -14,13 +14,7 @@ extern int sl_text_simd;        /* common.c: 0 scans byte by byte (tests only) *
 
 static uint64_t rnd_state;
 
-static uint32_t rnd(uint32_t n)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return (uint32_t)(rnd_state % n);
-}
+static uint32_t rnd(uint32_t n) { return tu_rnd(&rnd_state, n); }
 
 /* Mostly printable runs of any length, with the bytes that end them. */
 static size_t make_text(uint8_t *b, size_t cap)

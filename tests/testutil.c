@@ -72,3 +72,13 @@ int tu_run(Suite *s)
 	}
 	return EXIT_SUCCESS;
 }
+
+uint32_t tu_rnd(uint64_t *state, uint32_t n)
+{
+	uint64_t x = *state;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	*state = x;
+	return (uint32_t)(x % n);
+}

@@ -32,5 +32,8 @@ void tu_skip(const char *what, const char *why);
 const char *tu_corpus_dir(void);
 /* True when the shell command runs and exits 0 (e.g. "tshark -v"). */
 bool tu_have_tool(const char *probe);
+/* A number in [0, n) from a xorshift64 generator whose state (never 0) the
+ * caller keeps: random inputs that are the same on every run. */
+uint32_t tu_rnd(uint64_t *state, uint32_t n);
 
 #endif

@@ -94,6 +94,15 @@ static inline void jw_i64(struct jw *w, int64_t v)
 	}
 }
 
+/* v, or null when there is none. */
+static inline void jw_u64_or_null(struct jw *w, bool have, uint64_t v)
+{
+	if (have)
+		jw_u64(w, v);
+	else
+		jw_mem(w, "null", 4);
+}
+
 static inline void jw_bool(struct jw *w, bool v)
 {
 	if (v)

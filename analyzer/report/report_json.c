@@ -64,10 +64,7 @@ static void jreply(struct jw *w, const struct smtp_reply *r)
 		return;
 	}
 	jw_lit(w, "{\"code\":");
-	if (r->code)
-		jw_u64(w, r->code);
-	else
-		jw_lit(w, "null");
+	jw_u64_or_null(w, r->code, r->code);
 	jw_lit(w, ",\"enhanced\":");
 	if (r->enhanced[0])
 		report_json_str(w, r->enhanced);
@@ -152,10 +149,7 @@ static void jmessage(struct jw *w, const struct smtp_message *m)
 	jw_lit(w, ",\"rcpts_accepted\":");
 	jw_u64(w, m->rcpts_accepted);
 	jw_lit(w, ",\"size\":");
-	if (m->has_declared_size)
-		jw_u64(w, m->declared_size);
-	else
-		jw_lit(w, "null");
+	jw_u64_or_null(w, m->has_declared_size, m->declared_size);
 	jw_lit(w, ",\"bytes\":");
 	jw_u64(w, m->wire_bytes);
 	jw_lit(w, ",\"body_bytes\":");
@@ -235,10 +229,7 @@ static void jsmtp(const struct reporter *r, struct jw *w, const struct smtp_fact
 	jw_lit(w, ",\"extensions\":");
 	jlist(w, s->extensions, "\n");
 	jw_lit(w, ",\"size_limit\":");
-	if (s->has_size_limit)
-		jw_u64(w, s->size_limit);
-	else
-		jw_lit(w, "null");
+	jw_u64_or_null(w, s->has_size_limit, s->size_limit);
 	jw_lit(w, ",\"auth\":");
 	if (s->auth_attempts || s->auth_mech[0]) {
 		jw_lit(w, "{\"mechanism\":");
@@ -248,10 +239,7 @@ static void jsmtp(const struct reporter *r, struct jw *w, const struct smtp_fact
 		jw_lit(w, ",\"result\":");
 		jstr(w, report_auth_result_name(s->auth_result));
 		jw_lit(w, ",\"code\":");
-		if (s->auth_code)
-			jw_u64(w, s->auth_code);
-		else
-			jw_lit(w, "null");
+		jw_u64_or_null(w, s->auth_code, s->auth_code);
 		jw_lit(w, ",\"attempts\":");
 		jw_u64(w, s->auth_attempts);
 		jw_lit(w, ",\"failures\":");
@@ -385,10 +373,7 @@ void report_json_verdict(const struct reporter *r, struct jw *w, const struct se
 	jw_lit(w, "\",\"reply\":");
 	if (v->has_reply) {
 		jw_lit(w, "{\"code\":");
-		if (v->reply_code)
-			jw_u64(w, v->reply_code);
-		else
-			jw_lit(w, "null");
+		jw_u64_or_null(w, v->reply_code, v->reply_code);
 		jw_lit(w, ",\"enhanced\":");
 		if (v->reply_enhanced[0])
 			jstr(w, v->reply_enhanced);
