@@ -233,22 +233,15 @@ void smtp_auth_blind(struct smtp *s)
 	s->auth_unsure = true;
 }
 
-/* "AUTH " in any case at p (5 bytes): strncasecmp's answer without a call
- * at every byte of every line (c | 0x20 is 'a' for 'A' and 'a' only, and
- * so on for the other letters). */
-static inline bool auth_at(const uint8_t *p)
-{
-	return (p[0] | 0x20) == 'a' && (p[1] | 0x20) == 'u' && (p[2] | 0x20) == 't' && (p[3] | 0x20) == 'h' &&
-	       p[4] == ' ';
-}
-
 size_t smtp_auth_inside(const uint8_t *b, size_t n)
 {
 	/* Glued to letters before it too ("...UiPAUTH PLAIN <response>", a
 	 * fuzzer's line): no server would take that line for AUTH, but the
 	 * bytes after it are a credential all the same. */
 	for (size_t i = 0; i + 5 <= n; i++) {
-		if (!auth_at(b + i))
+		/* the first letter checked inline: no call at every byte of
+		 * every line (c | 0x20 is 'a' for 'A' and 'a' only) */
+		if ((b[i] | 0x20) != 'a' || b[i + 4] != ' ' || !smtp_ascii_ieq(b + i, 4, "AUTH"))
 			continue;
 		size_t j = i + 5;
 		while (j < n && b[j] == ' ')
