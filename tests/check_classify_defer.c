@@ -91,18 +91,26 @@ static void on_session(void *ctx, const struct session_view *sv, struct summary 
 	r->sessions++;
 }
 
-static void run_file(const char *path, struct run *r)
+/* The session glue in r's mode, reading the input named name. */
+static struct sessions *open_sessions(struct run *r, const char *name)
 {
-	char err[256] = "";
-	struct source *src = source_open_file(path, err, sizeof(err));
-	ck_assert_msg(src, "%s: %s", path, err);
+	char err[256];
 	struct sessions_config cfg;
 	sessions_config_default(&cfg);
 	cfg.classify_live = r->mode == M_LIVE;
 	cfg.defer_classify = r->mode == M_DEFERRED;
 	struct sessions *p = sessions_new(&cfg, on_session, r, err, sizeof(err));
 	ck_assert_msg(p, "%s", err);
-	sessions_set_input(p, source_name(src));
+	sessions_set_input(p, name);
+	return p;
+}
+
+static void run_file(const char *path, struct run *r)
+{
+	char err[256] = "";
+	struct source *src = source_open_file(path, err, sizeof(err));
+	ck_assert_msg(src, "%s: %s", path, err);
+	struct sessions *p = open_sessions(r, source_name(src));
 	struct raw_packet raw;
 	while (source_next(src, &raw, err, sizeof(err)) == 1)
 		sessions_feed(p, &raw);
@@ -127,14 +135,7 @@ static void run_late_dialog(uint32_t acks, struct run *r)
 		"250 2.1.0 Ok\r\n", "QUIT\r\n", "221 2.0.0 Bye\r\n",
 	};
 	const char *cli = "192.0.2.10", *srv = "198.51.100.25";
-	char err[256];
-	struct sessions_config cfg;
-	sessions_config_default(&cfg);
-	cfg.classify_live = r->mode == M_LIVE;
-	cfg.defer_classify = r->mode == M_DEFERRED;
-	struct sessions *p = sessions_new(&cfg, on_session, r, err, sizeof(err));
-	ck_assert_msg(p, "%s", err);
-	sessions_set_input(p, "late-dialog");
+	struct sessions *p = open_sessions(r, "late-dialog");
 	uint32_t cs = 1000, ss = 5000;
 	uint64_t frame = 0;
 	int64_t now = 1700000000LL * NS_PER_SEC;
