@@ -27,6 +27,7 @@
 #include "live.h"
 #include "filter.h"
 #include "merge.h"
+#include "source.h"
 #include "options.h"
 #include "pair.h"
 #include "bulk_out.h"
@@ -308,6 +309,8 @@ static int analyze_main(int argc, char **argv)
 	if (optind >= argc)
 		return opt_usage_error(OPT_ANALYZE, "no capture file given (- reads stdin)");
 
+	/* one thread asked for: no pager thread beside it either */
+	source_map_pager = pipeline_threads(&cfg) >= 2;
 	FILE *html = NULL;
 	if (html_path) {
 		html = fopen(html_path, "w");

@@ -335,12 +335,14 @@ START_TEST(test_file_grows)
 END_TEST
 
 /* A capture ring rewriting the file under us: truncated while we read it.
- * The pages past the new end are gone; reading them would raise SIGBUS. */
+ * The pages past the new end are gone; reading them would raise SIGBUS.
+ * Twice: a small file, and one large enough for a pager thread, which is
+ * mapping pages ahead when they go. */
 START_TEST(test_file_cut_while_read)
 {
 	struct wfile w = { 0 };
 	header(&w, false, 2, 4, 65535, 1);
-	const uint32_t nrec = 4000, len = 1400;
+	const uint32_t nrec = _i ? 30000 : 4000, len = 1400;
 	for (uint32_t i = 0; i < nrec; i++)
 		record(&w, 1700000000 + i, i, len, len, len);
 	const char *p;
@@ -374,6 +376,86 @@ START_TEST(test_file_cut_while_read)
 }
 END_TEST
 
+/* Resident kB of this process's mapping of path (/proc/self/smaps), 0
+ * when it has none. */
+static unsigned long mapping_rss_kb(const char *path)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	ck_assert_ptr_nonnull(f);
+	char line[1024];
+	bool in = false;
+	unsigned long kb = 0, v;
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, ' ') && strchr(line, '-') < strchr(line, ' ') &&
+		    !strncmp(line + strcspn(line, " "), " r", 2)) {
+			size_t n = strlen(line);
+			if (n && line[n - 1] == '\n')
+				line[n - 1] = 0;
+			n = strlen(line);
+			size_t pl = strlen(path);
+			in = n >= pl && !strcmp(line + n - pl, path);
+		} else if (in && sscanf(line, "Rss: %lu kB", &v) == 1) {
+			kb += v;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+/* A file large enough for a pager thread (pcap_map.c): the records are
+ * libpcap's; the pager maps pages in ahead of the reader without being
+ * asked to read them; and what stays mapped is bounded however far the
+ * reader runs (3 steps of 2 MiB behind it, 2 MiB and a chunk ahead). */
+START_TEST(test_pager_large_file)
+{
+	struct wfile w = { 0 };
+	header(&w, true, 2, 4, 65535, 1);
+	const uint32_t nrec = 34000, len = 1400;       /* 48 MB */
+	for (uint32_t i = 0; i < nrec; i++)
+		record(&w, 1700000000 + i / 1000, i % 1000, len, len, len);
+	const char *p;
+	struct source *s = open_mapped(&w, "pager.pcap", &p);
+	char err[600];
+	struct raw_packet r;
+	/* Records up to just past 1 MiB, where the reader tells the pager
+	 * where it is: the reader's faults mapped the first folio, at most
+	 * 2 MiB (a large folio of a freshly written file; 64 KiB pieces
+	 * otherwise). The pager maps 2 MiB past the reader, down to a chunk:
+	 * the first 3 MiB (polled: it runs on its own). */
+	uint32_t n = 0;
+	while (source_offset(s) < (1u << 20) + 20 * (16 + len)) {
+		ck_assert_int_eq(source_next(s, &r, err, sizeof(err)), 1);
+		n++;
+	}
+	unsigned long kb = 0;
+	for (int i = 0; i < 500 && kb < 2560; i++) {
+		usleep(10000);
+		kb = mapping_rss_kb(p);
+	}
+	ck_assert_msg(kb >= 2560, "the pager mapped only %lu kB ahead", kb);
+	unsigned long most = 0;
+	int rc;
+	while ((rc = source_next(s, &r, err, sizeof(err))) == 1) {
+		ck_assert_uint_eq(r.caplen, len);
+		if (++n % 500 == 0) {
+			kb = mapping_rss_kb(p);
+			most = kb > most ? kb : most;
+		}
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(n, nrec);
+	ck_assert_msg(most <= 9 * 1024, "the mapping held %lu kB", most);
+	source_close(s);
+	/* the same records as libpcap's, with the pager */
+	ck_assert(same_readings(p));
+	/* and without it (the analysis on one thread) */
+	source_map_pager = false;
+	ck_assert(same_readings(p));
+	source_map_pager = true;
+	free(w.b);
+}
+END_TEST
+
 static Suite *source_map_suite(void)
 {
 	Suite *s = suite_create("source_map");
@@ -383,7 +465,8 @@ static Suite *source_map_suite(void)
 	tcase_add_test(tc, test_odd_files);
 	tcase_add_test(tc, test_files_left_to_libpcap);
 	tcase_add_test(tc, test_file_grows);
-	tcase_add_test(tc, test_file_cut_while_read);
+	tcase_add_loop_test(tc, test_file_cut_while_read, 0, 2);
+	tcase_add_test(tc, test_pager_large_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

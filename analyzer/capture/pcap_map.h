@@ -19,6 +19,10 @@
  * oldest file) takes its pages away; touching them raises SIGBUS. The
  * handler installed here maps zero pages over the rest of such a mapping and
  * marks it, and pcap_map_next then reports the cut instead of a crash.
+ *
+ * A large file may get a pager thread that maps pages in ahead of the
+ * reader and gives back those behind it (pcap_map.c), so the reading
+ * thread takes no page faults; it changes no record handed out.
  */
 #ifndef SLEUTH_PCAP_MAP_H
 #define SLEUTH_PCAP_MAP_H
@@ -33,8 +37,10 @@ struct pcap_map;
 /* The file open on fd (size bytes) when its header is one we walk; NULL
  * otherwise (libpcap then reads the whole file). fd stays the caller's and
  * must stay open until pcap_map_close. window: the caller's read buffer
- * size; the mapping keeps about three times that resident. */
-struct pcap_map *pcap_map_open(int fd, uint64_t size, size_t window);
+ * size; the mapping keeps about three times that resident. pager: a large
+ * file may get a thread that maps pages in ahead of the reader and gives
+ * back those behind (pcap_map.c). */
+struct pcap_map *pcap_map_open(int fd, uint64_t size, size_t window, bool pager);
 /* The snapshot length libpcap gives such a file (pcap_snapshot): the
  * caller compares, to be sure both read the same header. */
 uint32_t pcap_map_snapshot(const struct pcap_map *m);

@@ -61,6 +61,7 @@ struct source {
 };
 
 bool source_map_files = true;
+bool source_map_pager = true;
 
 /* stdio over a gzFile, for pcap_fopen_offline. */
 static ssize_t gz_cookie_read(void *c, char *buf, size_t n)
@@ -143,7 +144,7 @@ struct source *source_open_file_buf(const char *path, size_t bufsize, char *err,
 		}
 		struct stat fst;
 		if (!gz && source_map_files && fstat(fileno(fp), &fst) == 0 && S_ISREG(fst.st_mode))
-			map = pcap_map_open(fileno(fp), (uint64_t)fst.st_size, bufsize);
+			map = pcap_map_open(fileno(fp), (uint64_t)fst.st_size, bufsize, source_map_pager);
 		if (map)
 			bufsize = SL_MIN(bufsize, SOURCE_MAPPED_BUF);
 		iobuf = gz ? NULL : malloc(bufsize);

@@ -41,5 +41,8 @@ void source_close(struct source *s);
 /* Classic pcap files are read in place (pcap_map.h); false makes libpcap
  * read every record, for tests that compare the two. */
 extern bool source_map_files;
+/* A large mapped file gets a thread that maps its pages in ahead of the
+ * reader (pcap_map.c); false when the analysis is to run on one thread. */
+extern bool source_map_pager;
 
 #endif
