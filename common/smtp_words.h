@@ -8,6 +8,9 @@
 #ifndef SLEUTH_SMTP_WORDS_H
 #define SLEUTH_SMTP_WORDS_H
 
+#include <stddef.h>
+#include <string.h>
+
 #include "common.h"
 
 #define SMTP_LINE_CAP        4096   /* bytes of one line kept; longer lines are counted, not kept */
@@ -86,6 +89,23 @@ struct smtp_reply {
 	bool bad_args;              /* it answers a command whose arguments cannot be right
 	                               (BDAT without a chunk size): a syntax refusal, whatever its words */
 };
+
+/* *d = *r, but the text only up to its end: a reply is copied into the
+ * facts several times over (last reply, last error, the one per command)
+ * and its 512-byte text is mostly empty. What follows the text's NUL is
+ * never read: every reader takes it as a string. */
+_Static_assert(offsetof(struct smtp_reply, lines) > offsetof(struct smtp_reply, text) &&
+		       offsetof(struct smtp_reply, text) > offsetof(struct smtp_reply, enhanced),
+	       "smtp_reply_copy copies the fields before the text, the text, then those after it");
+static inline void smtp_reply_copy(struct smtp_reply *d, const struct smtp_reply *r)
+{
+	size_t head = offsetof(struct smtp_reply, text), tail = offsetof(struct smtp_reply, lines);
+	size_t n = strnlen(r->text, sizeof(r->text) - 1);
+	memcpy(d, r, head);
+	memcpy(d->text, r->text, n);
+	d->text[n] = '\0';
+	memcpy((char *)d + tail, (const char *)r + tail, sizeof(*r) - tail);
+}
 
 enum smtp_auth_result { AUTH_NONE, AUTH_PENDING, AUTH_ACCEPTED, AUTH_REFUSED, AUTH_ABORTED };
 enum smtp_starttls_state { STLS_NONE, STLS_REQUESTED, STLS_ACCEPTED, STLS_REFUSED };

@@ -63,7 +63,6 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 		else
 			f->replies_5xx++;
 		f->consecutive_errors++;
-		f->last_error = *r;
 	} else {
 		f->consecutive_errors = 0;
 	}
@@ -82,9 +81,9 @@ void smtp_reply_done(struct smtp *s, const struct seg_meta *m)
 	bool paired = smtp_q_pop(s, &p);
 	r->answers = paired ? (enum smtp_cmd)p.cmd : CMD_NONE;
 	r->bad_args = paired && p.bad_args;
-	f->last_reply = *r;
+	smtp_reply_copy(&f->last_reply, r);
 	if (r->code >= 400 && r->code < 600)
-		f->last_error = *r;
+		smtp_reply_copy(&f->last_error, r);
 	enum ev_kind k = !paired ? EV_REPLY_UNPAIRED : p.cmd == CMD_CONNECT ? EV_GREETING : EV_REPLY;
 	struct event *e = smtp_ev(s, k, DIR_S2C, m, r->text, s->r_first_len);
 	if (e) {
@@ -132,7 +131,7 @@ static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *
 		hide_answered_line(s, p);
 	switch ((enum smtp_cmd)p->cmd) {
 	case CMD_CONNECT:
-		f->greeting = *r;
+		smtp_reply_copy(&f->greeting, r);
 		s->greeted = true;
 		if (r->code >= 200 && r->code < 600)
 			f->is_smtp = true;
@@ -146,7 +145,7 @@ static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *
 		break;
 	case CMD_MAIL:
 		if (msg)
-			msg->mail_reply = *r;
+			smtp_reply_copy(&msg->mail_reply, r);
 		f->is_smtp = true;
 		break;
 	case CMD_RCPT:
@@ -160,7 +159,7 @@ static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *
 		break;
 	case CMD_DATA:
 		if (msg)
-			msg->data_reply = *r;
+			smtp_reply_copy(&msg->data_reply, r);
 		if (r->code == 354) {
 			if (s->cm == C_GATED)
 				smtp_body_start(s, m, "354");
@@ -170,14 +169,14 @@ static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *
 		break;
 	case CMD_BODY_END:
 		if (msg)
-			msg->final_reply = *r;
+			smtp_reply_copy(&msg->final_reply, r);
 		break;
 	case CMD_BDAT:
 		if (msg && msg->data_reply.code == 0)
-			msg->data_reply = *r;
+			smtp_reply_copy(&msg->data_reply, r);
 		if (p->last || !ok) {
 			if (msg)
-				msg->final_reply = *r;
+				smtp_reply_copy(&msg->final_reply, r);
 			s->bdat_active = s->cm == C_BDAT;
 		}
 		break;
@@ -189,7 +188,7 @@ static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *
 			smtp_client_enter(s, (r->code == 334 && s->auth_active) ? C_AUTH : C_CMD, m);
 		break;
 	case CMD_STARTTLS: {
-		f->starttls_reply = *r;
+		smtp_reply_copy(&f->starttls_reply, r);
 		struct event *e = smtp_ev(s, EV_STARTTLS, DIR_S2C, m, r->text, s->r_first_len);
 		if (e)
 			e->code = r->code;
@@ -207,7 +206,7 @@ static void answer(struct smtp *s, const struct pend *p, const struct seg_meta *
 		break;
 	}
 	case CMD_QUIT:
-		f->quit_reply = *r;
+		smtp_reply_copy(&f->quit_reply, r);
 		break;
 	default:
 		break;
