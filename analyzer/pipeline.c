@@ -16,6 +16,7 @@
 
 #include "classify.h"
 #include "classify_defer.h"
+#include "community_id.h"
 #include "keylog.h"
 #include "numparse.h"
 #include "sessions.h"
@@ -241,6 +242,10 @@ static bool analyse(struct pipeline *pl, const struct session_view *v, enum caus
 	/* analyze --pair: the hook may change the verdict and add the path facts
 	 * (v->extra), or keep the session out of the report. */
 	struct session_view view = *v;
+	/* sessions.c leaves it to us unless --shard needed it there */
+	if (!view.community_id[0])
+		community_id_v1(0, COMMUNITY_ID_PROTO_TCP, &view.fi->client, view.fi->client_port, &view.fi->server,
+				view.fi->server_port, view.community_id, sizeof(view.community_id));
 	if (pl->cfg.session_hook && !pl->cfg.session_hook(pl->cfg.hook_ctx, &view, &verdict))
 		return false;
 	if (!reporter_wants(pl->rep, &view, &verdict))

@@ -70,7 +70,10 @@ struct session_view {
 	 * part read already proves a cause by a server reply. */
 	const char *cut;
 	const struct report_extra *extra;   /* NULL when none */
-	char community_id[COMMUNITY_ID_STRLEN]; /* Community ID v1, seed 0; "" if unknown */
+	/* Community ID v1, seed 0; "" if unknown. sessions.c fills it only
+	 * under --shard (which needs the digest); otherwise the pipeline
+	 * computes it from fi before the reporters see the view. */
+	char community_id[COMMUNITY_ID_STRLEN];
 	uint64_t seq;                   /* 1-based rank of this flow's end among all flows' ends
 	                                   (= the order of output); shard runs tag sessions with it */
 	/* Non-NULL when a key log was given and the session went into TLS. */
