@@ -13,7 +13,6 @@
  * header at most SMTP_HDR_LINE_MAX bytes) from the unstuffed bytes. RFC 2047
  * encoded words are kept as they are.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "smtp_int.h"
@@ -415,8 +414,7 @@ void smtp_body_finish(struct smtp *s, bool complete, const struct seg_meta *m)
 	}
 	if (s->body_fn && s->f.n_msgs > 0)
 		s->body_fn(s->body_ctx, s->f.n_msgs - 1, NULL, 0, true);
-	char t[64];
-	snprintf(t, sizeof(t), "%s", complete ? "end of data" : "body cut short");
+	const char *t = complete ? "end of data" : "body cut short";
 	struct event *e = smtp_ev(s, EV_DATA_END, DIR_C2S, m, t, strlen(t));
 	if (e && msg)
 		e->num = msg->wire_bytes;

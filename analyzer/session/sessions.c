@@ -512,33 +512,36 @@ static void sink_tcp_event(void *ctx, void *user, enum sl_dir dir, enum tcp_even
 			goto smtp;
 		s->repeats[dir][slot]++;
 	}
-	struct event *e = tl_add(&s->tl, tcp_event_kind(ev), dir, m->ts, m->frame, NULL, 0);
+	/* The event's text: the event's name, or one formatted below; none
+	 * where the kind and num (bytes) say it all. */
+	const char *name = NULL;
+	switch (ev) {
+	case TCP_RST:
+	case TCP_BAD_TIMESTAMP:
+	case TCP_RETRANSMISSION:
+	case TCP_OOO_CAP:
+	case TCP_TRUNCATED:
+	case TCP_OVERLAP_CONFLICT:
+		break;
+	case TCP_SYN:
+		name = arg > 1 ? NULL : "SYN";
+		break;
+	default:
+		name = tcp_event_name(ev);
+		break;
+	}
+	struct event *e = tl_add(&s->tl, tcp_event_kind(ev), dir, m->ts, m->frame, name, name ? strlen(name) : 0);
 	if (e) {
 		e->num = arg;
 		e->code = m->ttl;
-		switch (ev) {
-		case TCP_RST:
-			snprintf(e->text, sizeof(e->text), "RST (%s window, TTL %u)",
-				 arg ? "in" : "out of", m->ttl);
-			break;
-		case TCP_SYN:
-			snprintf(e->text, sizeof(e->text), arg > 1 ? "SYN (attempt %llu)" : "SYN",
-				 (unsigned long long)arg);
-			break;
-		case TCP_BAD_TIMESTAMP:
+		if (ev == TCP_RST)
+			snprintf(e->text, sizeof(e->text), "RST (%s window, TTL %u)", arg ? "in" : "out of", m->ttl);
+		else if (ev == TCP_SYN && arg > 1)
+			snprintf(e->text, sizeof(e->text), "SYN (attempt %llu)", (unsigned long long)arg);
+		else if (ev == TCP_BAD_TIMESTAMP)
 			snprintf(e->text, sizeof(e->text),
 				 "record time cannot be right (seconds %llu): the previous record's time is used",
 				 (unsigned long long)arg);
-			break;
-		case TCP_RETRANSMISSION:
-		case TCP_OOO_CAP:
-		case TCP_TRUNCATED:
-		case TCP_OVERLAP_CONFLICT:
-			break;          /* the kind and num (bytes) say it all */
-		default:
-			snprintf(e->text, sizeof(e->text), "%s", tcp_event_name(ev));
-			break;
-		}
 	}
 smtp:
 	if ((ev == TCP_FIN || ev == TCP_RST) && session_smtp(s))
