@@ -135,6 +135,14 @@ static const struct {
 	{ 421, "", "mx.example: SMTP incoming data timeout - closing connection.", CMD_NONE, CAUSE_IDLE_TIMEOUT, RC_CAUSE },
 	{ 451, "", "Temporary local problem - please try later", CMD_BODY_END, CAUSE_SERVER_UNAVAILABLE, RC_CAUSE },
 	{ 421, "", "mx.example lost input connection", CMD_NONE, CAUSE_UNKNOWN, RC_NONE },
+	/* RFC 7372 sender authentication codes decide without the words: after
+	 * the data the message is refused, at MAIL or RCPT its sender; a text
+	 * that only says "blocked" is not an address block then. */
+	{ 550, "5.7.26", "This mail has been blocked because the sender is unauthenticated.", CMD_BODY_END,
+	  CAUSE_CONTENT_REJECTED, RC_CAUSE },
+	{ 550, "5.7.20", "Message blocked", CMD_BODY_END, CAUSE_CONTENT_REJECTED, RC_CAUSE },
+	{ 550, "5.7.23", "Message blocked", CMD_MAIL, CAUSE_SENDER_REJECTED, RC_CAUSE },
+	{ 550, "5.7.26", "Rejected", CMD_RCPT, CAUSE_SENDER_REJECTED, RC_CAUSE },
 };
 
 START_TEST(test_reply_phrasings)

@@ -423,6 +423,11 @@ const struct reply_rule REPLY_RULES[] = {
 	  .cls = RC_CAUSE, .cause = CAUSE_SENDER_REJECTED, .conf = CONF_HIGH, .what = "sender refused by SPF or DMARC", .advice = ADV_SENDER,
 	  .why = "Exim/hMailServer SPF refusals at RCPT (open-spf.org); Postfix policyd-spf" },
 
+	{ .id = "D0e", .on = ON_MAIL | ON_RCPT, .klass = 5,
+	  .enh = { "x.7.20", "x.7.21", "x.7.22", "x.7.23", "x.7.24", "x.7.26", "x.7.29" },
+	  .cls = RC_CAUSE, .cause = CAUSE_SENDER_REJECTED, .conf = CONF_HIGH, .what = "sender refused by SPF, DKIM or DMARC", .advice = ADV_SENDER,
+	  .why = "RFC 7372 x.7.20-x.7.24, x.7.26 (DKIM, SPF, several checks failed), RFC 8617 x.7.29 (ARC): the code names a sender authentication failure whatever the words" },
+
 	/* Relay (RFC 5321 3.6.2): a policy cause, before the address causes. */
 	{ .id = "R0", .on = ON_MAIL | ON_RCPT, .any = KW(KW_IPLIT), .also = KW(KW_HOST_WORD),
 	  .unless = KW(KW_RELAY_WORD) | KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG) | KW(KW_SENDER_AUTH) | KW(KW_RECIPIENT) |
@@ -501,6 +506,9 @@ const struct reply_rule REPLY_RULES[] = {
 	{ .id = "C2", .on = ON_BODY, .any = KW(KW_SENDER_AUTH),
 	  .cls = RC_CAUSE, .cause = CAUSE_CONTENT_REJECTED, .conf = CONF_HIGH, .what = "message refused: sender authentication (SPF, DKIM, DMARC) failed", .advice = ADV_CONTENT,
 	  .why = "Gmail 5.7.26, Outlook.com 5.7.509, Yahoo 5.7.9, Mimecast DMARC refusals" },
+	{ .id = "C2e", .on = ON_BODY, .enh = { "x.7.20", "x.7.21", "x.7.22", "x.7.23", "x.7.24", "x.7.26", "x.7.29" },
+	  .cls = RC_CAUSE, .cause = CAUSE_CONTENT_REJECTED, .conf = CONF_HIGH, .what = "message refused: sender authentication (SPF, DKIM, DMARC) failed", .advice = ADV_CONTENT,
+	  .why = "RFC 7372 x.7.20-x.7.24, x.7.26, RFC 8617 x.7.29: Gmail's 5.7.26 \"This mail has been blocked because the sender is unauthenticated\" names no SPF/DKIM word in its first line, and \"blocked\" alone would read as an address block" },
 	{ .id = "C3", .on = ON_BODY, .any = KW(KW_SPAM),
 	  .cls = RC_CAUSE, .cause = CAUSE_CONTENT_REJECTED, .conf = CONF_HIGH, .what = "message refused as spam", .advice = ADV_CONTENT,
 	  .why = "SpamAssassin, rspamd, amavis, Gmail, Proofpoint, Barracuda spam refusals" },
