@@ -8,7 +8,9 @@
  */
 #include "community_id.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -19,6 +21,54 @@ static bool endpoint_less(const uint8_t *a, uint16_t ap, const uint8_t *b, uint1
 {
 	int c = memcmp(a, b, alen);
 	return c < 0 || (c == 0 && ap < bp);
+}
+
+/* The SHA-1 implementation is fetched once and the context kept, per
+ * thread: EVP_sha1() makes OpenSSL 3 look the algorithm up (under a lock)
+ * on every init, which tripled the cost. They are freed when the thread
+ * ends (the key's destructor: the stage thread computes the IDs of the
+ * sessions it reports); the main thread's stay reachable until exit. */
+struct sha1_state {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+};
+
+static pthread_key_t sha1_key;
+static pthread_once_t sha1_once = PTHREAD_ONCE_INIT;
+static bool sha1_key_ok;
+
+static void sha1_state_free(void *p)
+{
+	struct sha1_state *st = p;
+	EVP_MD_CTX_free(st->ctx);
+	EVP_MD_free(st->md);
+	free(st);
+}
+
+static void sha1_key_make(void)
+{
+	sha1_key_ok = pthread_key_create(&sha1_key, sha1_state_free) == 0;
+}
+
+/* This thread's state, made at its first use; NULL without memory. */
+static struct sha1_state *sha1_state(void)
+{
+	pthread_once(&sha1_once, sha1_key_make);
+	if (!sha1_key_ok)
+		return NULL;
+	struct sha1_state *st = pthread_getspecific(sha1_key);
+	if (st)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	st->md = EVP_MD_fetch(NULL, "SHA1", NULL);
+	st->ctx = EVP_MD_CTX_new();
+	if (!st->md || !st->ctx || pthread_setspecific(sha1_key, st) != 0) {
+		sha1_state_free(st);
+		return NULL;
+	}
+	return st;
 }
 
 bool community_id_digest(uint16_t seed, uint8_t proto, const struct sl_addr *a, uint16_t aport,
@@ -49,16 +99,9 @@ bool community_id_digest(uint16_t seed, uint8_t proto, const struct sl_addr *a, 
 	buf[n++] = (uint8_t)(hport >> 8);
 	buf[n++] = (uint8_t)hport;
 
-	/* The SHA-1 implementation is fetched once and the context kept, per
-	 * thread: EVP_sha1() makes OpenSSL 3 look the algorithm up (under a
-	 * lock) on every init, which tripled the cost. Both live until the
-	 * thread ends (two small allocations, still reachable). */
-	static __thread EVP_MD *md;
-	static __thread EVP_MD_CTX *ctx;
-	if (!md)
-		md = EVP_MD_fetch(NULL, "SHA1", NULL);
-	if (!ctx)
-		ctx = EVP_MD_CTX_new();
+	struct sha1_state *st = sha1_state();
+	EVP_MD *md = st ? st->md : NULL;
+	EVP_MD_CTX *ctx = st ? st->ctx : NULL;
 	unsigned int dlen = 0;
 	return md && ctx && EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, buf, n) == 1 &&
 	       EVP_DigestFinal_ex(ctx, digest, &dlen) == 1 && dlen == COMMUNITY_ID_DIGEST_LEN;
