@@ -143,6 +143,16 @@ static const struct {
 	{ 550, "5.7.20", "Message blocked", CMD_BODY_END, CAUSE_CONTENT_REJECTED, RC_CAUSE },
 	{ 550, "5.7.23", "Message blocked", CMD_MAIL, CAUSE_SENDER_REJECTED, RC_CAUSE },
 	{ 550, "5.7.26", "Rejected", CMD_RCPT, CAUSE_SENDER_REJECTED, RC_CAUSE },
+	/* Bare refusal words (blocked, access denied) are an address block
+	 * before the data and a filter's refusal after it; IP words after the
+	 * data still name the address. */
+	{ 554, "5.7.1", "Rejected by the gateway: Blocked by Intent Analysis", CMD_BODY_END, CAUSE_CONTENT_REJECTED,
+	  RC_CAUSE },
+	{ 550, "5.7.1", "Access denied", CMD_MAIL, CAUSE_IP_FILTERED, RC_CAUSE },
+	{ 554, "", "Access denied", CMD_CONNECT, CAUSE_IP_FILTERED, RC_CAUSE },
+	{ 554, "5.7.1", "Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org", CMD_BODY_END,
+	  CAUSE_IP_FILTERED, RC_CAUSE },
+	{ 550, "", "Mail from 192.0.2.1 refused: listed at dnsbl.example", CMD_BODY_END, CAUSE_IP_FILTERED, RC_CAUSE },
 };
 
 START_TEST(test_reply_phrasings)

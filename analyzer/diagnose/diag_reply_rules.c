@@ -17,6 +17,9 @@
  */
 #include "diag_reply_int.h"
 
+/* An address block's words, bare ones included (see W_IP_GENERIC). */
+#define KW_IP_ANY (KW(KW_IP) | KW(KW_IP_GENERIC))
+
 /* ---- keyword families -------------------------------------------------
  * Lower case, matched case-insensitively as whole words (a word ending in
  * '*' matches any word it starts: "throttl*" matches "throttled"). */
@@ -69,20 +72,26 @@ static const char *const W_LOST_CLIENT[] = {
 	"client disconnected", NULL };
 /* Words that name the client itself: its address, host name or network. */
 static const char *const W_IP_STRONG[] = {
-	"client host", "your ip", "ip address", "client ip", "sending ip", "connecting ip",
+	"client host", "your ip", "ip address", "this ip", "client ip", "sending ip", "connecting ip",
 	"source ip", "your host", "your network", "reverse dns", "reverse hostname",
 	"cannot find your hostname", "ptr record*", "forged hostname", "dynamic ip", "dial-up",
 	"dialup", "residential", "client address", "blocked using", "host network", NULL };
 static const char *const W_IP[] = {
-	"client host", "blocked", "blocklist*", "block list", "blacklist*", "black list*",
-	"denylist*", "dnsbl", "rbl", "spamhaus", "spamcop", "barracuda", "sorbs", "listed",
-	"your ip", "ip address", "ip-address", "reverse dns", "reverse lookup", "rdns", "ptr record*",
-	"not allowed to connect", "connection refused", "access denied", "banned",
-	"reputation", "not welcome", "no access", "go away", "whitelist", "allowlist",
+	"client host", "blocklist*", "block list", "blacklist*", "black list*",
+	"denylist*", "dnsbl", "rbl", "spamhaus", "spamcop", "sorbs", "listed",
+	"your ip", "ip address", "ip-address", "this ip", "reverse dns", "reverse lookup", "rdns", "ptr record*",
+	"not allowed to connect", "connection refused",
+	"reputation", "whitelist", "allowlist",
 	"reverse hostname", "cannot find your hostname", "client address", "sending ip",
 	"connecting ip", "client ip", "dynamic ip", "dial-up", "dialup", "residential",
 	"blocked using", "not authorized to connect", "refused to talk", "host rejected",
 	"forged hostname", "does not resolve", "spamrats", "uceprotect", "mailspike", NULL };
+/* Refusal words that name no reason: an address block when they answer
+ * the connection or a command (with the IP words above), but after the
+ * data they are as often a content filter's ("Blocked by Intent Analysis",
+ * "Access denied, Your organization does not allow external forwarding"). */
+static const char *const W_IP_GENERIC[] = {
+	"blocked", "access denied", "banned", "no access", "not welcome", "go away", "barracuda", NULL };
 static const char *const W_HELO[] = {
 	"helo command rejected", "ehlo command rejected", "helo rejected", "invalid helo",
 	"bad helo", "helo name", "hostname in helo", "helo hostname", "fully-qualified hostname",
@@ -185,6 +194,7 @@ const struct kw_table KW_TABLE[KW__COUNT] = {
 	FAMILY(KW_RETRY, W_RETRY, "temporary refusals of every family"),
 	FAMILY(KW_LOST_CLIENT, W_LOST_CLIENT, "Exim 421 lost input connection (commands), 421 Lost incoming connection (inside DATA, tests/data/exim abort_data); client-gone notices of other servers"),
 	FAMILY(KW_IP, W_IP, "Postfix client restrictions and DNSBL replies; Gmail, Outlook.com, Yahoo, gateways' reputation blocks"),
+	FAMILY(KW_IP_GENERIC, W_IP_GENERIC, "bare refusal words (blocked, access denied, banned): Postfix access maps, Exim ACLs, Exchange Online, Barracuda; address blocks before the data, not after it"),
 	FAMILY(KW_HELO, W_HELO, "Postfix Helo command rejected; Exchange/OpenSMTPD 501 5.5.4 Invalid domain name at EHLO"),
 	FAMILY(KW_ADDR_NAMED, W_ADDR_NAMED, "Postfix check_table_result() naming the refused address"),
 	FAMILY(KW_RELAY, W_RELAY, "Postfix Relay access denied; Exim relay not permitted; Sendmail Relaying denied; qmail rcpthosts; Exchange 5.7.54; Cisco ESA, Mimecast, hMailServer, MailEnable"),
@@ -303,7 +313,7 @@ const struct reply_rule REPLY_RULES[] = {
 	  .what = "SMTP protocol violation (the client spoke before the greeting)", .advice = ADV_ERRORS,
 	  .why = "RFC 5321 4.2.2 500-504 syntax/sequence codes as the greeting, to a client the packets show speaking first (Postfix 503 at connect with smtpd_delay_reject = no)" },
 	{ .id = "E8", .cond = COND_EARLY_TALKER, .on = ON_GREETING, .codes = { 554, 550, 521 },
-	  .unless = KW(KW_IP) | KW(KW_IP_STRONG) | KW(KW_SCREEN) | KW(KW_NO_SMTP) | KW(KW_RATE),
+	  .unless = KW_IP_ANY | KW(KW_IP_STRONG) | KW(KW_SCREEN) | KW(KW_NO_SMTP) | KW(KW_RATE),
 	  .cls = RC_CAUSE, .cause = CAUSE_TOO_MANY_ERRORS, .conf = CONF_MEDIUM,
 	  .what = "SMTP protocol violation (the client spoke before the greeting)", .advice = ADV_ERRORS,
 	  .why = "RFC 5321 3.1/4.3.1: a 5xx refusal as the greeting, with no word on the client's address or on the service, to a client the packets show speaking first (Sendmail greet_pause 554 not accepting messages; phrasebook row: Sendmail CONNECT 554)" },
@@ -328,7 +338,7 @@ const struct reply_rule REPLY_RULES[] = {
 	{ .id = "G1", .on = ON_GREETING, .klass = 4, .any = KW(KW_RATE), .unless = KW(KW_NO_SMTP),
 	  .cls = RC_CAUSE, .cause = CAUSE_RATE_LIMITED, .conf = CONF_HIGH, .what = "connection limited at the greeting", .advice = ADV_RATE,
 	  .why = "Postfix anvil 421 4.7.0 too many connections; Exchange 421 4.3.2 maximum number of concurrent connections" },
-	{ .id = "G2", .on = ON_GREETING, .klass = 4, .any = KW(KW_IP) | KW(KW_IP_STRONG),
+	{ .id = "G2", .on = ON_GREETING, .klass = 4, .any = KW_IP_ANY | KW(KW_IP_STRONG),
 	  .cls = RC_CAUSE, .cause = CAUSE_IP_FILTERED, .conf = CONF_MEDIUM, .what = "client refused at the greeting (temporarily)", .advice = ADV_IP,
 	  .why = "Mimecast 451 IP Temporarily Blacklisted; temporary DNSBL refusals at connect" },
 	{ .id = "G3", .on = ON_GREETING, .klass = 4, .enh = { "x.3.*" },
@@ -352,7 +362,7 @@ const struct reply_rule REPLY_RULES[] = {
 	{ .id = "G9", .on = ON_GREETING, .klass = 5,
 	  .cls = RC_CAUSE, .cause = CAUSE_IP_FILTERED, .conf = CONF_HIGH, .what = "client refused at the greeting", .advice = ADV_IP,
 	  .why = "RFC 5321 3.1 554 greeting; Exim's host reject 554 SMTP service not available" },
-	{ .id = "H0", .on = ON_HELO, .any = KW(KW_HELO) | KW(KW_IP) | KW(KW_IP_STRONG),
+	{ .id = "H0", .on = ON_HELO, .any = KW(KW_HELO) | KW_IP_ANY | KW(KW_IP_STRONG),
 	  .cls = RC_CAUSE, .cause = CAUSE_IP_FILTERED, .conf = CONF_HIGH, .what = "client refused for its HELO name", .advice = ADV_IP,
 	  .why = "Exchange/OpenSMTPD 501 5.5.4 Invalid domain name; Exim HELO/EHLO checks" },
 
@@ -431,7 +441,7 @@ const struct reply_rule REPLY_RULES[] = {
 	/* Relay (RFC 5321 3.6.2): a policy cause, before the address causes. */
 	{ .id = "R0", .on = ON_MAIL | ON_RCPT, .any = KW(KW_IPLIT), .also = KW(KW_HOST_WORD),
 	  .unless = KW(KW_RELAY_WORD) | KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG) | KW(KW_SENDER_AUTH) | KW(KW_RECIPIENT) |
-		    KW(KW_IP) | KW(KW_IP_STRONG),
+		    KW_IP_ANY | KW(KW_IP_STRONG),
 	  .cls = RC_CAUSE, .cause = CAUSE_IP_FILTERED, .conf = CONF_MEDIUM, .what = "client address refused", .advice = ADV_IP,
 	  .why = "a refusal naming the client machine by its address and not relaying: Exim ACL \"Host 192.0.2.1 is not allowed to send mail here\" (tests/data/exim client_reject_rcpt, read as relay by R1's \"not allowed to send\" before); the shape (the client's address next to \"host\", no relay word) carries it, not one server's sentence; texts with the IP families' words (\"Client host [192.0.2.1] blocked\") are left to K7/P3" },
 	{ .id = "R1", .on = ON_RCPT, .any = KW(KW_RELAY), .unless = KW(KW_ADDR_NAMED),
@@ -488,10 +498,10 @@ const struct reply_rule REPLY_RULES[] = {
 	{ .id = "K6t", .klass = 4, .any = KW(KW_IP_STRONG), .unless = KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG), .not_on = ON_BODY,
 	  .cls = RC_CAUSE, .cause = CAUSE_IP_FILTERED, .conf = CONF_MEDIUM, .what = "client address refused (temporarily)", .advice = ADV_IP,
 	  .why = "Postfix Client host rejected; Sendmail Client IP address does not resolve; Gmail, Outlook.com" },
-	{ .id = "K7", .klass = 5, .any = KW(KW_IPLIT), .also = KW(KW_IP), .unless = KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG), .not_on = ON_BODY,
+	{ .id = "K7", .klass = 5, .any = KW(KW_IPLIT), .also = KW_IP_ANY, .unless = KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG), .not_on = ON_BODY,
 	  .cls = RC_CAUSE, .cause = CAUSE_IP_FILTERED, .conf = CONF_HIGH, .what = "client address refused", .advice = ADV_IP,
 	  .why = "Exchange Online 5.7.606 banned sending IP [addr]; Proofpoint Mail from <addr> refused by Reputation Services" },
-	{ .id = "K7t", .klass = 4, .any = KW(KW_IPLIT), .also = KW(KW_IP), .unless = KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG), .not_on = ON_BODY,
+	{ .id = "K7t", .klass = 4, .any = KW(KW_IPLIT), .also = KW_IP_ANY, .unless = KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG), .not_on = ON_BODY,
 	  .cls = RC_CAUSE, .cause = CAUSE_IP_FILTERED, .conf = CONF_MEDIUM, .what = "client address refused (temporarily)", .advice = ADV_IP,
 	  .why = "Exchange Online 5.7.606 banned sending IP [addr]; Proofpoint Mail from <addr> refused by Reputation Services" },
 	{ .id = "K8", .klass = 5, .on = ON_BODY, .any = KW(KW_IP_STRONG), .unless = KW(KW_SENDER_AUTH),
@@ -560,7 +570,7 @@ const struct reply_rule REPLY_RULES[] = {
 	  .why = "Postfix Helo command rejected (reject_*_hostname, checked at RCPT); Exim/Sendmail HELO checks" },
 
 	/* Temporary refusals without a name for the limit. */
-	{ .id = "P1", .klass = 4, .any = KW(KW_RETRY), .also = KW(KW_NO_SERVICE), .unless = KW(KW_IP) | KW(KW_IPLIT),
+	{ .id = "P1", .klass = 4, .any = KW(KW_RETRY), .also = KW(KW_NO_SERVICE), .unless = KW_IP_ANY | KW(KW_IPLIT),
 	  .cls = RC_CAUSE, .cause = CAUSE_SERVER_UNAVAILABLE, .conf = CONF_MEDIUM, .what = "server unavailable", .advice = ADV_UNAVAIL,
 	  .why = "Postfix milter tempfail 451 4.7.1 Service unavailable - try again later; Exim 452 Space shortage" },
 	{ .id = "P2", .klass = 4, .enh = { "x.5.3", "x.7.28" },
@@ -569,10 +579,10 @@ const struct reply_rule REPLY_RULES[] = {
 	{ .id = "P5", .any = KW(KW_RATE),
 	  .cls = RC_CAUSE, .cause = CAUSE_RATE_LIMITED, .conf = CONF_HIGH, .what = "too many connections, messages or recipients", .advice = ADV_RATE,
 	  .why = "permanent limit refusals: too many recipients/messages; Exchange Online 5.7.705 threshold" },
-	{ .id = "P3", .klass = 5, .any = KW(KW_IP), .unless = KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG), .not_on = ON_BODY,
+	{ .id = "P3", .klass = 5, .any = KW_IP_ANY, .unless = KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG), .not_on = ON_BODY,
 	  .cls = RC_CAUSE, .cause = CAUSE_IP_FILTERED, .conf = CONF_HIGH, .what = "client address refused", .advice = ADV_IP,
 	  .why = "DNSBL and access-list refusals (Postfix, Exim, Exchange Online 5.7.501, Barracuda)" },
-	{ .id = "P3t", .klass = 4, .any = KW(KW_IP), .unless = KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG), .not_on = ON_BODY,
+	{ .id = "P3t", .klass = 4, .any = KW_IP_ANY, .unless = KW(KW_ADDR_NAMED) | KW(KW_SENDER_STRONG), .not_on = ON_BODY,
 	  .cls = RC_CAUSE, .cause = CAUSE_IP_FILTERED, .conf = CONF_MEDIUM, .what = "client address refused (temporarily)", .advice = ADV_IP,
 	  .why = "DNSBL and access-list refusals (Postfix, Exim, Exchange Online 5.7.501, Barracuda)" },
 	{ .id = "P4", .on = ON_BODY, .any = KW(KW_IP),
