@@ -305,6 +305,65 @@ START_TEST(test_client_abort_after_500s)
 }
 END_TEST
 
+/* The client gives up on a server that does not answer: how long it waited
+ * decides. wait: seconds after the command (or, with no command, after the
+ * handshake, waiting for the greeting); retrans: the command sent again
+ * (a path losing packets, not a silent server). */
+static void client_gives_up(struct dl *t, const char *cmd, double wait, bool retrans, bool rst)
+{
+	if (cmd) {
+		start(t, "SIZE");
+		dl_cmd(t, "MAIL FROM:<a@client.example>");
+		dl_reply(t, 250, "", "OK");
+		dl_cmd(t, cmd);
+	} else {
+		dl_init(t);
+		dl_handshake(t);
+	}
+	if (retrans) {
+		for (int i = 0; i < 5; i++) {
+			dl_wait(t, 1 << i);
+			dl_retrans(t, DIR_C2S, strlen(cmd) + 2);
+		}
+		wait -= 31;
+	}
+	dl_wait(t, wait);
+	if (rst)
+		dl_rst(t, DIR_C2S, 0);
+	else
+		dl_fin(t, DIR_C2S);
+	run(t);
+}
+
+START_TEST(test_client_gives_up_on_silent_server)
+{
+	struct dl t;
+	/* 5 minutes after RCPT: the server stalled, the client's timeout */
+	client_gives_up(&t, "RCPT TO:<b@server.example>", 300, false, false);
+	EXPECT(CAUSE_IDLE_TIMEOUT, BY_CLIENT, CLOSE_FIN, PH_RCPT, CONF_HIGH);
+	ck_assert_ptr_nonnull(strstr(V.explanation, "waited 300.0 s"));
+	dl_free(&t);
+	/* a minute: still the server's silence, less sure */
+	client_gives_up(&t, "RCPT TO:<b@server.example>", 60, false, true);
+	EXPECT(CAUSE_IDLE_TIMEOUT, BY_CLIENT, CLOSE_RST, PH_RCPT, CONF_MEDIUM);
+	dl_free(&t);
+	/* no greeting for 45 s */
+	client_gives_up(&t, NULL, 45, false, false);
+	ck_assert_int_eq(V.cause, CAUSE_IDLE_TIMEOUT);
+	ck_assert_ptr_nonnull(strstr(V.explanation, "for the greeting"));
+	dl_free(&t);
+	/* 5 s: the client did not wait */
+	client_gives_up(&t, "RCPT TO:<b@server.example>", 5, false, false);
+	ck_assert_int_eq(V.cause, CAUSE_CLIENT_ABORT);
+	ck_assert_ptr_nonnull(strstr(V.explanation, "waited only 5.00 s"));
+	dl_free(&t);
+	/* the command sent again and again: the path, not the server */
+	client_gives_up(&t, "RCPT TO:<b@server.example>", 60, true, true);
+	ck_assert_int_eq(V.cause, CAUSE_NETWORK_FAILURE);
+	dl_free(&t);
+}
+END_TEST
+
 START_TEST(test_network_failure)
 {
 	struct dl t;
@@ -635,6 +694,7 @@ static Suite *suite(void)
 	tc = tcase_create("tcp");
 	tcase_add_test(tc, test_client_abort_rst_after_auth);
 	tcase_add_test(tc, test_client_abort_after_500s);
+	tcase_add_test(tc, test_client_gives_up_on_silent_server);
 	tcase_add_test(tc, test_client_abort_in_auth);
 	tcase_add_loop_test(tc, test_tcp_cases, 0, (int)(sizeof(tcp_cases) / sizeof(tcp_cases[0])));
 	tcase_add_test(tc, test_network_failure);

@@ -33,6 +33,11 @@
 /* A server's close on the client's turn sooner than this after the last
  * data is no idle timeout (servers' idle limits are seconds to minutes). */
 #define DIAG_IDLE_MIN_NS (1 * NS_PER_SEC)
+/* A client that closes sooner than this after a command it got no reply to
+ * did not wait for one (client_abort); later, it gave up on a silent server
+ * (idle_timeout). Mail clients wait a minute or more by default, scripted
+ * ones (swaks, smtplib with a timeout) tens of seconds. */
+#define DIAG_CLIENT_WAIT_MIN_NS (20 * NS_PER_SEC)
 
 struct close_ev {
 	int dir;            /* -1 none, else enum sl_dir of the sender */
@@ -142,6 +147,7 @@ bool diag_i0_quit_then_close(struct dctx *d);   /* diag_smtp.c */
 bool diag_i1_clients_turn(struct dctx *d);      /* with I1b */
 bool diag_i2_pending(struct dctx *d);
 bool diag_k1_client_done(struct dctx *d);
+bool diag_i3_server_silent(struct dctx *d);
 bool diag_k2_client_abort(struct dctx *d);
 bool diag_k3_midstream(struct dctx *d);
 bool diag_u_nothing_fits(struct dctx *d);

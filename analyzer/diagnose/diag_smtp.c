@@ -437,6 +437,56 @@ static sl_time server_reply_before(const struct dctx *d, sl_time t, unsigned *er
 	return 0;
 }
 
+/* How long the server had been silent, at the client's close, on the
+ * commands still awaiting a reply: from the last command (or the server's
+ * last data, when later) to the close. 0 without a pending command. */
+static sl_time server_silence(const struct dctx *d)
+{
+	const struct smtp_facts *f = d->f;
+	if (!f->pending)
+		return 0;
+	/* no command yet: the greeting is what the client waits for */
+	sl_time from = f->last_cmd_ts ? f->last_cmd_ts : d->fi->first_ts;
+	from = SL_MAX(from, d->fi->dir[DIR_S2C].last_payload_ts);
+	return d->first.ts > from ? d->first.ts - from : 0;
+}
+
+/* I3 (tried after K1): the client closed while a command awaited its
+ * reply and the server had said nothing for a long time: the server
+ * stopped talking and the client gave up (its own timeout: RFC 5321
+ * 4.5.3.2 gives clients 2 to 10 minutes a command, mail clients a minute
+ * or two). A client that waits under DIAG_CLIENT_WAIT_MIN_NS did not wait
+ * (K2). */
+bool diag_i3_server_silent(struct dctx *d)
+{
+	const struct smtp_facts *f = d->f;
+	char b[32], b2[32];
+	if (d->first.dir != DIR_C2S || d->s->capture_started_midstream || f->quit_sent)
+		return false;
+	sl_time silence = server_silence(d);
+	if (silence < DIAG_CLIENT_WAIT_MIN_NS)
+		return false;
+	diag_set_closer(d);
+	client_close_phase(d);
+	enum confidence conf = silence >= d->cfg->idle_threshold ? CONF_HIGH : CONF_MEDIUM;
+	diag_set_cause(d, CAUSE_IDLE_TIMEOUT, conf);
+	if (f->last_cmd_ts)
+		EXPLAIN(d, "The client sent %s and waited %s for the reply;", verdict_cmd_name(f->last_cmd),
+			diag_dur(silence, b, sizeof(b)));
+	else
+		EXPLAIN(d, "The client waited %s for the greeting;", diag_dur(silence, b, sizeof(b)));
+	EXPLAIN(d, " the server said nothing, and the client gave up and closed the connection with %s. The server stopped answering (overloaded or hung, a slow filter or lookup on its side) and the client's own timeout ended the session (the idle threshold is %s).",
+		d->first.rst ? "a RST" : "a FIN", diag_dur(d->cfg->idle_threshold, b2, sizeof(b2)));
+	if (f->pending > 1)
+		EXPLAIN(d, " %u commands were unanswered.", f->pending);
+	if (f->last_cmd_frame)
+		diag_evidence(d, f->last_cmd_frame, f->last_cmd_ts, "last command %s, never answered",
+			      verdict_cmd_name(f->last_cmd));
+	diag_close_evidence(d);
+	diag_advise(d, "Server side: find why the server did not answer in time (load, a hung milter or content filter, slow DNS lookups; its log at this time); client side: a longer timeout only hides it.");
+	return true;
+}
+
 /* K2: the client closed (FIN or RST) with no refusal before it. */
 bool diag_k2_client_abort(struct dctx *d)
 {
@@ -467,7 +517,8 @@ bool diag_k2_client_abort(struct dctx *d)
 		EXPLAIN(d, " The server's %u later error repl%s came after the client had closed: a notice that it was gone, not a cause.",
 			late_errors, late_errors == 1 ? "y" : "ies");
 	if (f->pending)
-		EXPLAIN(d, " %u command%s had no reply yet: the client did not wait.", f->pending, f->pending == 1 ? "" : "s");
+		EXPLAIN(d, " %u command%s had no reply yet: the client waited only %s.", f->pending,
+			f->pending == 1 ? "" : "s", diag_dur(server_silence(d), b, sizeof(b)));
 	if (f->auth_result == AUTH_ACCEPTED && !f->n_msgs)
 		EXPLAIN(d, " It had authenticated successfully and sent no mail (a credential check or a scripted client).");
 	if (f->quit_sent && !quit_ok)

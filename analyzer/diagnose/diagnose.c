@@ -54,6 +54,7 @@ static const struct diag_rule RULES[] = {
 	{ "I1", "server closed on the client's turn (I1b: inside the body; I1c: too soon for a timeout)", diag_i1_clients_turn },
 	{ "I2", "server closed with a command pending", diag_i2_pending },
 	{ "K1", "client closed after accepted mail or QUIT", diag_k1_client_done },
+	{ "I3", "client gave up on a silent server", diag_i3_server_silent },
 	{ "K2", "client closed (K2b: after an oversize SIZE= declaration)", diag_k2_client_abort },
 	{ "K3", "capture started mid-session", diag_k3_midstream },
 	{ "U", "nothing fits", diag_u_nothing_fits },
