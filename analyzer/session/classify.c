@@ -478,6 +478,20 @@ bool classify_go_live(struct classifier *c, struct classify_flow *f)
 	return more && !f->keep_stopped;
 }
 
+/* Room in the kept record for an entry of need bytes, in keep mode: 1
+ * there is; 0 there is not and the flow went live (nDPI was shown what
+ * was kept: the caller feeds this entry live); -1 classification is over
+ * (the accountant refused: keeping stops; or going live ended it). */
+static int keep_or_go_live(struct classifier *c, struct classify_flow *f, uint32_t need)
+{
+	int room = keep_room(f, need);
+	if (room == 0)
+		return classify_go_live(c, f) ? 0 : -1;
+	if (room < 0)
+		f->keep_stopped = true;
+	return room;
+}
+
 /* classify_packet in keep mode. */
 static bool keep_packet(struct classifier *c, struct classify_flow *f, const struct pkt *p)
 {
@@ -492,17 +506,11 @@ static bool keep_packet(struct classifier *c, struct classify_flow *f, const str
 		return true;
 	}
 	uint16_t len = (uint16_t)SL_MIN(p->l3_len, (uint32_t)65535);
-	int room = keep_room(f, KEEP_HEAD + (uint32_t)len);
-	if (room == 0) {
-		/* too many bytes to keep: nDPI runs now, and live from here */
-		if (!classify_go_live(c, f))
-			return false;
-		return classify_packet(c, f, p);
-	}
-	if (room < 0) {
-		f->keep_stopped = true;
+	int room = keep_or_go_live(c, f, KEEP_HEAD + (uint32_t)len);
+	if (room == 0)
+		return classify_packet(c, f, p);   /* too many bytes to keep: live from here */
+	if (room < 0)
 		return false;
-	}
 	keep_put(f, KEEP_PKT, pkt_ms(p), p->l3, len);
 	uint32_t *n = &f->keep_main;
 	if (f->keep_tls) {
@@ -522,16 +530,11 @@ static bool keep_starttls(struct classifier *c, struct classify_flow *f)
 {
 	if (f->keep_stopped)
 		return false;
-	int room = keep_room(f, KEEP_HEAD);
-	if (room == 0) {
-		if (!classify_go_live(c, f))
-			return false;
+	int room = keep_or_go_live(c, f, KEEP_HEAD);
+	if (room == 0)
 		return starttls_live(c, f, true);
-	}
-	if (room < 0) {
-		f->keep_stopped = true;
+	if (room < 0)
 		return false;
-	}
 	keep_put(f, KEEP_STARTTLS, 0, NULL, 0);
 	f->keep_tls = true;
 	return true;
