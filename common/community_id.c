@@ -100,11 +100,9 @@ bool community_id_digest(uint16_t seed, uint8_t proto, const struct sl_addr *a, 
 	buf[n++] = (uint8_t)hport;
 
 	struct sha1_state *st = sha1_state();
-	EVP_MD *md = st ? st->md : NULL;
-	EVP_MD_CTX *ctx = st ? st->ctx : NULL;
 	unsigned int dlen = 0;
-	return md && ctx && EVP_DigestInit_ex(ctx, md, NULL) == 1 && EVP_DigestUpdate(ctx, buf, n) == 1 &&
-	       EVP_DigestFinal_ex(ctx, digest, &dlen) == 1 && dlen == COMMUNITY_ID_DIGEST_LEN;
+	return st && EVP_DigestInit_ex(st->ctx, st->md, NULL) == 1 && EVP_DigestUpdate(st->ctx, buf, n) == 1 &&
+	       EVP_DigestFinal_ex(st->ctx, digest, &dlen) == 1 && dlen == COMMUNITY_ID_DIGEST_LEN;
 }
 
 void community_id_format(const uint8_t digest[COMMUNITY_ID_DIGEST_LEN], char *out, size_t outlen)
